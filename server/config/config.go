@@ -1,0 +1,64 @@
+// Package config holds Yunke's one configuration struct and the way it is
+// assembled: defaults, then a YAML file (unknown keys rejected), then
+// environment variables, then command-line flags, then validation.
+//
+// Where LiveKit's server has the same setting, the YAML key is the same, so
+// an operator's LiveKit config carries over.
+package config
+
+// Config is the whole server configuration.
+type Config struct {
+	// Port is the HTTP/WebSocket port (signaling, API, web, metrics). 0 picks a free port.
+	Port int `yaml:"port"`
+	// BindAddresses are the IP addresses the HTTP server listens on. Empty means all.
+	BindAddresses []string `yaml:"bind_addresses"`
+	// Keys maps API keys to their secrets; access tokens are signed with them.
+	Keys map[string]string `yaml:"keys"`
+	// Development enables dev mode: loopback, devkey/secret, open join page.
+	Development bool `yaml:"development"`
+
+	RTC     RTCConfig     `yaml:"rtc"`
+	Redis   RedisConfig   `yaml:"redis"`
+	Logging LoggingConfig `yaml:"logging"`
+	Room    RoomConfig    `yaml:"room"`
+}
+
+// RTCConfig configures WebRTC transport.
+type RTCConfig struct {
+	// UDPPort is the single UDP port shared by all peers (a UDP mux).
+	// 0 with no port range picks a free port.
+	UDPPort int `yaml:"udp_port"`
+	// TCPPort is the ICE-over-TCP port, the fallback for networks that block UDP. 0 disables it.
+	TCPPort int `yaml:"tcp_port"`
+	// PortRangeStart/End: when UDPPort is 0 and a range is given, each peer gets its own port from it.
+	PortRangeStart int `yaml:"port_range_start"`
+	PortRangeEnd   int `yaml:"port_range_end"`
+	// NodeIP is the IP address advertised in ICE candidates (1:1 NAT). Empty: the interfaces' own.
+	NodeIP string `yaml:"node_ip"`
+	// PacketBufferSize is the per-track packet cache length (packets) for NACK answers.
+	PacketBufferSize int `yaml:"packet_buffer_size"`
+}
+
+// RedisConfig points at Redis for multi-node presence and routing. Empty address: in-process.
+type RedisConfig struct {
+	Address  string `yaml:"address"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	DB       int    `yaml:"db"`
+}
+
+// LoggingConfig configures log/slog output.
+type LoggingConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// JSON switches from text to JSON log lines.
+	JSON bool `yaml:"json"`
+}
+
+// RoomConfig holds room defaults.
+type RoomConfig struct {
+	// EmptyTimeout is how long (seconds) an empty room is kept before it is closed.
+	EmptyTimeout int `yaml:"empty_timeout"`
+	// MaxParticipants limits a room's size; 0 means no limit.
+	MaxParticipants int `yaml:"max_participants"`
+}

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Validate reports every problem in c at once, each naming its YAML key.
+// It never quotes a secret.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	port := func(key string, p int) {
+		if p < 0 || p > 65535 {
+			bad(key, "%d is not a port (0..65535)", p)
+		}
+	}
+
+	port("port", c.Port)
+	port("rtc.udp_port", c.RTC.UDPPort)
+	port("rtc.tcp_port", c.RTC.TCPPort)
+	port("rtc.port_range_start", c.RTC.PortRangeStart)
+	port("rtc.port_range_end", c.RTC.PortRangeEnd)
+	if c.Port != 0 && c.Port == c.RTC.TCPPort {
+		bad("rtc.tcp_port", "%d is also the HTTP port", c.RTC.TCPPort)
+	}
+	if start, end := c.RTC.PortRangeStart, c.RTC.PortRangeEnd; start != 0 || end != 0 {
+		switch {
+		case start == 0 || end == 0:
+			bad("rtc.port_range_start", "give both port_range_start and port_range_end, or neither")
+		case start > end:
+			bad("rtc.port_range_start", "%d is above port_range_end %d", start, end)
+		case c.RTC.UDPPort != 0:
+			bad("rtc.udp_port", "is %d, so the port range %d-%d would be ignored: set udp_port to 0 to use the range", c.RTC.UDPPort, start, end)
+		}
+	}
+	if c.RTC.PacketBufferSize <= 0 {
+		bad("rtc.packet_buffer_size", "must be positive, not %d", c.RTC.PacketBufferSize)
+	}
+	if c.RTC.NodeIP != "" {
+		if _, err := netip.ParseAddr(c.RTC.NodeIP); err != nil {
+			bad("rtc.node_ip", "%q is not an IP address", c.RTC.NodeIP)
+		}
+	}
+	for _, a := range c.BindAddresses {
+		if _, err := netip.ParseAddr(a); err != nil {
+			bad("bind_addresses", "%q is not an IP address", a)
+		}
+	}
+
+	if len(c.Keys) == 0 {
+		bad("keys", "no API keys: set keys in the config file, YUNKE_KEYS or --keys (or run with --dev)")
+	}
+	names := make([]string, 0, len(c.Keys))
+	for k := range c.Keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		secret := c.Keys[k]
+		switch {
+		case strings.TrimSpace(k) == "":
+			bad("keys", "an API key is empty")
+		case secret == "":
+			bad("keys", "the secret of key %q is empty", k)
+		case !c.Development && len(secret) < MinSecretLen:
+			bad("keys", "the secret of key %q is shorter than %d characters", k, MinSecretLen)
+		}
+	}
+
+	if _, err := ParseLevel(c.Logging.Level); err != nil {
+		bad("logging.level", "%v", err)
+	}
+	if c.Redis.DB < 0 {
+		bad("redis.db", "must not be negative, not %d", c.Redis.DB)
+	}
+	if c.Room.EmptyTimeout < 0 {
+		bad("room.empty_timeout", "must not be negative, not %d", c.Room.EmptyTimeout)
+	}
+	if c.Room.MaxParticipants < 0 {
+		bad("room.max_participants", "must not be negative, not %d", c.Room.MaxParticipants)
+	}
+
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("config: %w", errs[0])
+	}
+	return fmt.Errorf("config: %d problems:\n  %w", len(errs), indent(errors.Join(errs...)))
+}
+
+// indent keeps a multi-line error readable under its heading.
+func indent(err error) error {
+	return errors.New(strings.ReplaceAll(err.Error(), "\n", "\n  "))
+}
+
+// ParseLevel maps a logging.level value (debug, info, warn or warning,
+// error; any case) to a slog.Level.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown level %q (want debug, info, warn or error)", s)
+}

@@ -1,0 +1,232 @@
+package loadtest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+func TestMarkerRoundTrip(t *testing.T) {
+	b := make([]byte, markerLen+3)
+	m := marker{publisher: 513, kind: kindAudio, flags: flagKeyframe, seq: 0xdeadbeef, sent: 1234567890123}
+	putMarker(b, m)
+	got, ok := readMarker(b)
+	if !ok || got != m {
+		t.Fatalf("readMarker = %+v, %v; want %+v", got, ok, m)
+	}
+	b[0] ^= 1
+	if _, ok := readMarker(b); ok {
+		t.Fatal("bad magic accepted")
+	}
+	if _, ok := readMarker(b[:markerLen-1]); ok {
+		t.Fatal("short block accepted")
+	}
+}
+
+func TestVP8MarkerOffset(t *testing.T) {
+	m := marker{publisher: 7, kind: kindVideo, seq: 42, sent: 99}
+	for _, tc := range []struct {
+		name  string
+		start bool
+		key   bool
+	}{{"keyframe start", true, true}, {"delta start", true, false}, {"continuation", false, false}} {
+		b := make([]byte, 100)
+		putVP8Descriptor(b, tc.start, 0x1234)
+		off := vp8DescLen
+		if tc.start {
+			putVP8FrameHeader(b[off:], tc.key, 1000, 1280, 720)
+			off += vp8FrameHeaderLen(tc.key)
+		}
+		putMarker(b[off:], m)
+		got, _, ok := findMarker(true, b)
+		if !ok || got != m {
+			t.Errorf("%s: findMarker = %+v, %v", tc.name, got, ok)
+		}
+	}
+	// An SFU may rewrite the descriptor into another shape: 7-bit picture
+	// id, TL0PICIDX and TID added.
+	b := []byte{0x90, 0xe0, 0x05, 0x11, 0x22}
+	hdr := make([]byte, 3)
+	putVP8FrameHeader(hdr, false, 10, 0, 0)
+	b = append(b, hdr...)
+	mb := make([]byte, markerLen)
+	putMarker(mb, m)
+	b = append(b, mb...)
+	if got, _, ok := findMarker(true, b); !ok || got != m {
+		t.Errorf("rewritten descriptor: findMarker = %+v, %v", got, ok)
+	}
+	// Opus: after the TOC byte.
+	a := append([]byte{opusTOC}, mb...)
+	if got, _, ok := findMarker(false, a); !ok || got != m {
+		t.Errorf("opus: findMarker = %+v, %v", got, ok)
+	}
+	for _, short := range [][]byte{nil, {0x80}, {0x90, 0x80}, {0x10}} {
+		if _, _, ok := findMarker(true, short); ok {
+			t.Errorf("findMarker(%x) succeeded", short)
+		}
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	var h histogram
+	for i := 1; i <= 1000; i++ {
+		h.record(time.Duration(i) * time.Millisecond)
+	}
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Millisecond}, {0.95, 950 * time.Millisecond}, {0.99, 990 * time.Millisecond}, {1, time.Second}} {
+		got := h.quantile(tc.q)
+		if got < tc.want || float64(got) > float64(tc.want)*1.07 {
+			t.Errorf("quantile(%v) = %v, want about %v", tc.q, got, tc.want)
+		}
+	}
+	var small histogram
+	small.record(3 * time.Microsecond)
+	if got := small.quantile(0.5); got != 3*time.Microsecond {
+		t.Errorf("small quantile = %v", got)
+	}
+	for us := uint64(0); us < 1<<20; us = us*5/4 + 1 {
+		if v := bucketValue(bucketOf(us)); v < us {
+			t.Fatalf("bucket of %d has upper bound %d", us, v)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { h.record(time.Millisecond) }); n != 0 {
+		t.Errorf("record allocates %v times", n)
+	}
+}
+
+func TestSeqTracker(t *testing.T) {
+	var s seqTracker
+	for _, x := range []uint32{10, 11, 13, 12, 12, 14, 20, 5000, 4999, 3000} {
+		s.add(x)
+	}
+	if s.duplicates != 1 {
+		t.Errorf("duplicates = %d, want 1", s.duplicates)
+	}
+	if s.outOfOrder != 3 { // 12, 4999, 3000
+		t.Errorf("outOfOrder = %d, want 3", s.outOfOrder)
+	}
+	if s.unique() != 9 {
+		t.Errorf("unique = %d, want 9", s.unique())
+	}
+	if got := s.expected(5000); got != 4991 {
+		t.Errorf("expected = %d, want 4991", got)
+	}
+	var fresh seqTracker
+	if fresh.expected(100) != 0 {
+		t.Error("expected without packets")
+	}
+}
+
+func TestParseBitrate(t *testing.T) {
+	for in, want := range map[string]int64{"1.5M": 1_500_000, "800k": 800_000, "2000000": 2_000_000, "0": 0, "1Mbps": 1_000_000, " 3m ": 3_000_000} {
+		got, err := ParseBitrate(in)
+		if err != nil || got != want {
+			t.Errorf("ParseBitrate(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "fast", "-1M", "1e20"} {
+		if _, err := ParseBitrate(bad); err == nil {
+			t.Errorf("ParseBitrate(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"--publishers", "2", "--subscribers", "100", "--video-bitrate", "2M", "--audio=false", "--duration", "5s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Publishers != 2 || cfg.Subscribers != 100 || cfg.VideoBitrate != 2_000_000 || cfg.Audio || cfg.Duration != 5*time.Second {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	for _, bad := range [][]string{{"--publishers", "0"}, {"--video-bitrate", "0", "--audio=false"}, {"extra"}, {"--join-rate", "0"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) succeeded", bad)
+		}
+	}
+	var help bytes.Buffer
+	if _, err := parseFlags([]string{"-h"}, &help); !errors.Is(err, flag.ErrHelp) || !bytes.Contains(help.Bytes(), []byte("--video-bitrate")) && !bytes.Contains(help.Bytes(), []byte("-video-bitrate")) {
+		t.Fatalf("help: %v\n%s", err, help.String())
+	}
+}
+
+func TestReceivePathAllocs(t *testing.T) {
+	payload := make([]byte, 300)
+	putVP8Descriptor(payload, false, 1)
+	putMarker(payload[vp8DescLen:], marker{publisher: 0, kind: kindVideo, seq: 1, sent: int64(time.Millisecond)})
+	copy(payload[vp8DescLen+markerLen:], filler)
+	p := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 1, Extension: true, ExtensionProfile: 0xBEDE}, Payload: payload}
+	p.Header.SetExtension(3, []byte{1, 2})
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &recvTrack{video: true}
+	var scratch rtp.Packet
+	seq := uint32(1)
+	allocs := testing.AllocsPerRun(1000, func() {
+		binary.BigEndian.PutUint32(b[len(b)-len(payload)+vp8DescLen+8:], seq)
+		seq++
+		rt.handle(b, 2*time.Millisecond, &scratch)
+	})
+	if allocs != 0 {
+		t.Errorf("handle allocates %v times per packet", allocs)
+	}
+	if rt.packets != 1001 || rt.seq.duplicates != 0 || rt.unmarked != 0 || rt.corrupted != 0 {
+		t.Errorf("packets %d, duplicates %d, unmarked %d, corrupted %d", rt.packets, rt.seq.duplicates, rt.unmarked, rt.corrupted)
+	}
+	b[len(b)-1] ^= 0xff
+	rt.handle(b, 2*time.Millisecond, &scratch)
+	if rt.corrupted != 1 {
+		t.Errorf("corrupted = %d after flipping a byte", rt.corrupted)
+	}
+	if got := rt.latency.quantile(0.5); got < time.Millisecond || got > 1100*time.Microsecond {
+		t.Errorf("latency %v, want 1ms", got)
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	got, err := parseProcStat("1234 (yunke serve) S 1 1234 1234 0 -1 4194560 2000 0 0 0 250 75 0 0 20 0 8 0 100 0 0")
+	if err != nil || got != 3250*time.Millisecond {
+		t.Fatalf("parseProcStat = %v, %v; want 3.25s", got, err)
+	}
+	if _, err := parseProcStat("garbage"); err == nil {
+		t.Fatal("garbage parsed")
+	}
+	if _, err := procCPU(os.Getpid()); err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+}
+
+func TestSteadyWindowAccounting(t *testing.T) {
+	var first atomic.Int64
+	first.Store(5)
+	rt := &recvTrack{steadyFrom: func(marker) *atomic.Int64 { return &first }}
+	var scratch rtp.Packet
+	for _, seq := range []uint32{0, 1, 2, 3, 4, 5, 6, 8, 8, 9} { // 7 lost, 8 duplicated
+		payload := make([]byte, 1+markerLen)
+		payload[0] = opusTOC
+		putMarker(payload[1:], marker{kind: kindAudio, seq: seq, sent: int64(time.Millisecond)})
+		b, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(seq)}, Payload: payload}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.handle(b, 3*time.Millisecond, &scratch)
+	}
+	if rt.steadyUnique != 4 || rt.steadyLatency.n != 5 || rt.latency.n != 10 {
+		t.Errorf("steady unique %d, steady latencies %d, latencies %d; want 4, 5, 10", rt.steadyUnique, rt.steadyLatency.n, rt.latency.n)
+	}
+	if got := rt.steadyLatency.quantile(0.5); got < 2*time.Millisecond || got > 2100*time.Microsecond {
+		t.Errorf("steady latency %v, want 2ms", got)
+	}
+}

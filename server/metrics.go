@@ -1,0 +1,69 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"yunke/sfu"
+	"yunke/signaling"
+)
+
+// collector exports the SFU's counters and the signaling service's gauges
+// at scrape time, so the media path only ever touches its own atomics.
+type collector struct {
+	m   *sfu.Metrics
+	sig *signaling.Service
+
+	rooms, participants, tracks, subscriptions *prometheus.Desc
+	packets, bytes, dropped, nacks, plis       *prometheus.Desc
+}
+
+func newCollector(m *sfu.Metrics, sig *signaling.Service) *collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("yunke_"+name, help, labels, nil)
+	}
+	return &collector{
+		m:             m,
+		sig:           sig,
+		rooms:         d("rooms", "Rooms open on this node."),
+		participants:  d("participants", "Participants connected to this node."),
+		tracks:        d("tracks", "Published tracks being received."),
+		subscriptions: d("subscriptions", "Subscribed tracks being forwarded."),
+		packets:       d("rtp_packets_total", "RTP packets received from publishers (in) and sent to subscribers (out).", "direction"),
+		bytes:         d("rtp_bytes_total", "RTP bytes received (in) and sent (out).", "direction"),
+		dropped:       d("rtp_packets_dropped_total", "RTP packets not forwarded, by reason.", "reason"),
+		nacks:         d("nacks_total", "Sequence numbers subscribers NACKed (received), those resent from the cache (answered) and those refused by the resend limits (limited).", "result"),
+		plis:          d("keyframe_requests_total", "Keyframe requests from subscribers (received) and sent to publishers after throttling (sent).", "direction"),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.subscriptions, c.packets, c.bytes, c.dropped, c.nacks, c.plis} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.sig.Stats()
+	gauge := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), l...)
+	}
+	gauge(c.rooms, float64(st.Rooms))
+	gauge(c.participants, float64(st.Participants))
+	gauge(c.tracks, float64(c.m.Tracks.Load()))
+	gauge(c.subscriptions, float64(c.m.DownTracks.Load()))
+	counter(c.packets, c.m.PacketsIn.Load(), "in")
+	counter(c.packets, c.m.PacketsOut.Load(), "out")
+	counter(c.bytes, c.m.BytesIn.Load(), "in")
+	counter(c.bytes, c.m.BytesOut.Load(), "out")
+	for _, r := range sfu.DropReasons() {
+		counter(c.dropped, c.m.Dropped(r), r.String())
+	}
+	counter(c.nacks, c.m.NACKs.Load(), "received")
+	counter(c.nacks, c.m.NACKsAnswered.Load(), "answered")
+	counter(c.nacks, c.m.NACKsLimited.Load(), "limited")
+	counter(c.plis, c.m.PLIsIn.Load(), "received")
+	counter(c.plis, c.m.PLIsOut.Load(), "sent")
+}

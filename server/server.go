@@ -1,0 +1,300 @@
+// Package server is Yunke's composition root: it binds the listeners, builds
+// the SFU, signaling and web handlers from one Config, and serves them.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"yunke/server/config"
+	"yunke/sfu"
+	"yunke/signaling"
+	"yunke/web"
+)
+
+// CompatVersion is the LiveKit server version whose client protocol Yunke
+// speaks; SDKs gate features on the version the server reports.
+const CompatVersion = "1.9.0"
+
+// udpSocketBuffer is the socket buffer size asked for the RTC UDP port.
+const udpSocketBuffer = 4 << 20
+
+// Params are what New needs.
+type Params struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// Version is Yunke's own version, shown in the banner and the API.
+	Version string
+	// UDPConn and TCPListener, when set, replace the RTC sockets the config
+	// describes (tests hand in sockets bound to free ports).
+	UDPConn     net.PacketConn
+	TCPListener net.Listener
+}
+
+// Server is a Yunke instance with its listeners bound.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	version string
+
+	httpLns []net.Listener
+	udpConn net.PacketConn
+	udpMux  ice.UDPMux
+	tcpLn   net.Listener
+	tcpMux  ice.TCPMux
+
+	metrics *sfu.Metrics
+	sig     *signaling.Service
+	httpSrv *http.Server
+	ready   atomic.Bool
+}
+
+// New binds every listener (HTTP, RTC UDP/TCP) so that the returned server's
+// addresses are final, but serves nothing until Run.
+func New(p Params) (_ *Server, err error) {
+	cfg := p.Config
+	if cfg == nil {
+		return nil, errors.New("server: no configuration")
+	}
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: log, version: p.Version, metrics: new(sfu.Metrics)}
+	defer func() {
+		if err != nil {
+			s.closeListeners()
+		}
+	}()
+
+	binds := cfg.BindAddresses
+	if len(binds) == 0 {
+		binds = []string{""}
+	}
+	for _, b := range binds {
+		ln, err := net.Listen("tcp", net.JoinHostPort(b, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			return nil, fmt.Errorf("listen http on %s:%d: %w", b, cfg.Port, err)
+		}
+		s.httpLns = append(s.httpLns, ln)
+	}
+
+	rtcHost := ""
+	if len(cfg.BindAddresses) == 1 {
+		rtcHost = cfg.BindAddresses[0]
+	}
+	loopback := rtcHost != "" && net.ParseIP(rtcHost) != nil && net.ParseIP(rtcHost).IsLoopback()
+	pionLog := logging.NewDefaultLoggerFactory()
+	engine := sfu.EngineParams{IncludeLoopback: loopback}
+	if cfg.RTC.NodeIP != "" {
+		engine.NAT1To1IPs = []string{cfg.RTC.NodeIP}
+	}
+
+	switch {
+	case p.UDPConn != nil:
+		s.udpConn = p.UDPConn
+	case cfg.RTC.UDPPort == 0 && cfg.RTC.PortRangeStart > 0:
+		engine.PortRangeStart, engine.PortRangeEnd = uint16(cfg.RTC.PortRangeStart), uint16(cfg.RTC.PortRangeEnd)
+	default:
+		c, err := net.ListenPacket("udp", net.JoinHostPort(rtcHost, strconv.Itoa(cfg.RTC.UDPPort)))
+		if err != nil {
+			return nil, fmt.Errorf("listen rtc udp on %d: %w", cfg.RTC.UDPPort, err)
+		}
+		s.udpConn = c
+	}
+	if s.udpConn != nil {
+		// One socket carries every peer: give it room for bursts (many
+		// joins, keyframes to a whole class). The kernel caps the request
+		// at net.core.rmem_max / wmem_max.
+		if uc, ok := s.udpConn.(*net.UDPConn); ok {
+			if err := uc.SetReadBuffer(udpSocketBuffer); err != nil {
+				log.Warn("rtc udp receive buffer", "err", err)
+			}
+			if err := uc.SetWriteBuffer(udpSocketBuffer); err != nil {
+				log.Warn("rtc udp send buffer", "err", err)
+			}
+		}
+		s.udpMux = webrtc.NewICEUDPMux(pionLog.NewLogger("udpmux"), s.udpConn)
+		engine.UDPMux = s.udpMux
+	}
+	switch {
+	case p.TCPListener != nil:
+		s.tcpLn = p.TCPListener
+	case cfg.RTC.TCPPort > 0:
+		ln, err := net.Listen("tcp", net.JoinHostPort(rtcHost, strconv.Itoa(cfg.RTC.TCPPort)))
+		if err != nil {
+			return nil, fmt.Errorf("listen rtc tcp on %d: %w", cfg.RTC.TCPPort, err)
+		}
+		s.tcpLn = ln
+	}
+	if s.tcpLn != nil {
+		s.tcpMux = webrtc.NewICETCPMux(pionLog.NewLogger("tcpmux"), s.tcpLn, 64)
+		engine.TCPMux = s.tcpMux
+	}
+
+	api, err := sfu.NewAPI(engine)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc: %w", err)
+	}
+	s.sig = signaling.New(signaling.Params{
+		API:             api,
+		Keys:            signaling.Keys(cfg.Keys),
+		Logger:          log.With("component", "signaling"),
+		Metrics:         s.metrics,
+		ServerVersion:   CompatVersion,
+		NodeID:          "yunke-" + s.httpLns[0].Addr().String(),
+		PacketCacheSize: cfg.RTC.PacketBufferSize,
+		MaxParticipants: cfg.Room.MaxParticipants,
+		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
+	})
+	s.httpSrv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	s.sig.Register(mux)
+	s.sig.RegisterRoomService(mux)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newCollector(s.metrics, s.sig))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	s.registerAPI(mux)
+	mux.Handle("/", web.Handler())
+	return mux
+}
+
+// URL is the base HTTP URL clients open, e.g. http://127.0.0.1:7880.
+func (s *Server) URL() string {
+	addr := s.httpLns[0].Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+		if s.cfg.RTC.NodeIP != "" {
+			host = s.cfg.RTC.NodeIP
+		}
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+}
+
+// UDPAddr is the RTC UDP address, or nil when each peer gets its own port.
+func (s *Server) UDPAddr() net.Addr {
+	if s.udpConn == nil {
+		return nil
+	}
+	return s.udpConn.LocalAddr()
+}
+
+// Run serves until ctx is done, then shuts down gracefully: participants
+// are told the server is going away, then the listeners close.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, len(s.httpLns))
+	var wg sync.WaitGroup
+	for _, ln := range s.httpLns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http on %s: %w", ln.Addr(), err)
+			}
+		}()
+	}
+	s.ready.Store(true)
+	s.log.Info("serving", "url", s.URL(), "rtc_udp", s.UDPAddr())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.ready.Store(false)
+	s.log.Info("shutting down")
+	s.sig.Close()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.httpSrv.Shutdown(shutCtx)
+	wg.Wait()
+	s.closeListeners()
+	return runErr
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range s.httpLns {
+		_ = ln.Close()
+	}
+	if s.udpMux != nil {
+		_ = s.udpMux.Close()
+	}
+	if s.udpConn != nil {
+		_ = s.udpConn.Close()
+	}
+	if s.tcpMux != nil {
+		_ = s.tcpMux.Close()
+	}
+	if s.tcpLn != nil {
+		_ = s.tcpLn.Close()
+	}
+}
+
+// PrintBanner writes the human start-up banner (URL, and in dev mode the API key and secret).
+func (s *Server) PrintBanner(w io.Writer) {
+	mode := ""
+	if s.cfg.Development {
+		mode = " (development mode)"
+	}
+	u := s.URL()
+	fmt.Fprintf(w, "Yunke %s is running%s\n", s.version, mode)
+	fmt.Fprintf(w, "  Open:        %s/\n", u)
+	fmt.Fprintf(w, "  Signaling:   ws%s  (LiveKit client protocol)\n", u[len("http"):])
+	if s.cfg.Development {
+		keys := make([]string, 0, len(s.cfg.Keys))
+		for k := range s.cfg.Keys {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  API key:     %s\n  API secret:  %s\n", k, s.cfg.Keys[k])
+		}
+	} else {
+		fmt.Fprintf(w, "  API keys:    %d configured\n", len(s.cfg.Keys))
+	}
+	if a := s.UDPAddr(); a != nil {
+		fmt.Fprintf(w, "  WebRTC UDP:  %s\n", a)
+	}
+	if s.tcpLn != nil {
+		fmt.Fprintf(w, "  WebRTC TCP:  %s\n", s.tcpLn.Addr())
+	}
+	fmt.Fprintf(w, "  Health:      %s/healthz  %s/readyz  %s/metrics\n", u, u, u)
+}

@@ -1,0 +1,556 @@
+package sfu
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	// defaultQueueSize bounds a subscriber's queue: ~1.5 s of 1.5 Mbit/s video.
+	defaultQueueSize = 256
+	// historySize is how many sent packets a DownTrack remembers for NACKs.
+	historySize = 1024
+	// layerWindow: a layer that sent nothing for this long is considered paused.
+	layerWindow = 1500 * time.Millisecond
+	// selectInterval is how often a video subscriber re-evaluates its layer.
+	selectInterval = 500 * time.Millisecond
+	// batchSize is how many queued entries the writer takes per lock.
+	batchSize = 32
+	// maxResends caps how often one packet is resent to one subscriber, and
+	// resendGap is the least time between two resends of it: a receiver that
+	// keeps losing the same packet is overloaded, and resending more only
+	// deepens that (a NACK storm).
+	maxResends = 2
+	resendGap  = 50 * time.Millisecond
+	// resendWindow and resendShare bound resends to a share of what was
+	// forwarded to the subscriber lately (plus resendFloor for quiet tracks).
+	resendWindow = time.Second
+	resendShare  = 4 // at most 1 resend per 4 forwarded packets
+	resendFloor  = 20
+)
+
+// RTCPReader reads RTCP sent by a subscriber about one track; *webrtc.RTPSender is one.
+type RTCPReader interface {
+	Read(b []byte) (int, interceptor.Attributes, error)
+	Stop() error
+}
+
+// DownTrackParams configure a DownTrack.
+type DownTrackParams struct {
+	// QueueSize bounds the subscriber's packet queue (default 256).
+	QueueSize int
+	Logger    *slog.Logger
+}
+
+// DownTrack forwards one Track to one subscriber. It implements
+// webrtc.TrackLocal: add it to the subscriber's PeerConnection, then call
+// Start with the returned RTPSender.
+type DownTrack struct {
+	t   *Track
+	log *slog.Logger
+	m   *Metrics
+
+	bound atomic.Pointer[binding]
+
+	q       queue
+	wake    chan struct{}
+	done    chan struct{}
+	wg      sync.WaitGroup
+	started atomic.Bool
+	closed  atomic.Bool
+	sender  RTCPReader
+
+	maxLayer atomic.Int32
+	paused   atomic.Bool
+	reselect atomic.Bool
+	curLayer atomic.Int32
+
+	// Receiver report figures, from the subscriber's RTCP.
+	fractionLost atomic.Uint32
+	jitter       atomic.Uint32
+
+	// Writer-goroutine state: only run() and what it calls touch these.
+	w writerState
+}
+
+type binding struct {
+	ssrc   uint32
+	pt     uint8
+	writer webrtc.TrackLocalWriter
+}
+
+type writerState struct {
+	current, target int
+	resync          bool // after a queue overflow: wait for a keyframe on current
+	started         bool
+	clock           int64 // RTP clock rate of the codec
+	seqOff          uint16
+	tsOff           uint32
+	lastSeq         uint16
+	lastTS          uint32
+	lastArrival     int64
+	baseSeq         [MaxLayers]uint16 // first input sequence after the last re-base, per layer
+	lastPLI         int64
+	hdr             rtp.Header
+	history         [historySize]sent
+	// Resend budget over the current window.
+	windowStart  int64
+	windowSent   int
+	windowResent int
+	batch        [batchSize]entry
+}
+
+// sent remembers how one output sequence number maps to its input packet.
+type sent struct {
+	outSeq uint16
+	inSeq  uint16
+	ts     uint32
+	layer  int8
+	valid  bool
+	// resends and lastResend limit how often this packet is resent.
+	resends    uint8
+	lastResend int64
+}
+
+// NewDownTrack creates a subscriber's view of t.
+func (t *Track) NewDownTrack(p DownTrackParams) (*DownTrack, error) {
+	if p.QueueSize <= 0 {
+		p.QueueSize = defaultQueueSize
+	}
+	if p.Logger == nil {
+		p.Logger = t.log
+	}
+	d := &DownTrack{
+		t:    t,
+		log:  p.Logger,
+		m:    t.p.Metrics,
+		q:    newQueue(p.QueueSize),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+	d.maxLayer.Store(MaxLayers - 1)
+	d.curLayer.Store(-1)
+	d.w.current, d.w.target = -1, -1
+	d.w.clock = int64(t.p.Codec.ClockRate)
+	if d.w.clock == 0 {
+		d.w.clock = 90000
+	}
+	if err := t.register(d); err != nil {
+		return nil, err
+	}
+	d.m.DownTracks.Add(1)
+	return d, nil
+}
+
+// Track is the source track.
+func (d *DownTrack) Track() *Track { return d.t }
+
+// ID implements webrtc.TrackLocal.
+func (d *DownTrack) ID() string { return d.t.p.ID }
+
+// RID implements webrtc.TrackLocal (a subscriber receives one stream).
+func (d *DownTrack) RID() string { return "" }
+
+// StreamID implements webrtc.TrackLocal.
+func (d *DownTrack) StreamID() string { return d.t.p.StreamID }
+
+// Kind implements webrtc.TrackLocal.
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.t.p.Kind }
+
+// Bind implements webrtc.TrackLocal: the subscriber's transport is ready.
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, d.t.p.Codec.MimeType) {
+			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream()})
+			d.reselect.Store(true)
+			d.nudge()
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.bound.Store(nil)
+	return nil
+}
+
+// Start begins forwarding; sender is what AddTrack returned for this DownTrack.
+func (d *DownTrack) Start(sender RTCPReader) {
+	if d.closed.Load() || !d.started.CompareAndSwap(false, true) {
+		return
+	}
+	d.sender = sender
+	// Attach to the source now (if bound), so forwarding starts with the
+	// next packet; run() owns this state from here on.
+	d.reselect.Store(false)
+	d.selectLayer()
+	d.wg.Add(2)
+	go d.run()
+	go d.readRTCP()
+}
+
+// SetMaxLayer caps the simulcast layer the subscriber receives (0..2),
+// e.g. from the size of the video element it is shown in.
+func (d *DownTrack) SetMaxLayer(l int) {
+	l = min(max(l, 0), MaxLayers-1)
+	if d.maxLayer.Swap(int32(l)) != int32(l) {
+		d.reselect.Store(true)
+		d.nudge()
+	}
+}
+
+// SetPaused stops (true) or resumes (false) forwarding without tearing the
+// subscription down; resuming waits for a keyframe.
+func (d *DownTrack) SetPaused(p bool) {
+	if d.paused.Swap(p) != p {
+		d.reselect.Store(true)
+		d.nudge()
+	}
+}
+
+// Layer is the simulcast layer currently forwarded, or -1.
+func (d *DownTrack) Layer() int { return int(d.curLayer.Load()) }
+
+// FractionLost is the subscriber's last reported loss fraction (RFC 3550 §6.4.1, /256).
+func (d *DownTrack) FractionLost() uint8 { return uint8(d.fractionLost.Load()) }
+
+// Jitter is the subscriber's last reported interarrival jitter, in RTP
+// timestamp units (RFC 3550 §6.4.1).
+func (d *DownTrack) Jitter() uint32 { return d.jitter.Load() }
+
+// Close stops forwarding, releases queued packets and waits for the
+// DownTrack's goroutines. Safe to call more than once.
+func (d *DownTrack) Close() {
+	if !d.closed.CompareAndSwap(false, true) {
+		return
+	}
+	d.t.unregister(d)
+	close(d.done)
+	if d.started.Load() && d.sender != nil {
+		_ = d.sender.Stop()
+	}
+	d.wg.Wait()
+	d.q.drain()
+	d.m.DownTracks.Add(-1)
+}
+
+func (d *DownTrack) nudge() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue is called on the publisher's read goroutine: never blocks.
+func (d *DownTrack) enqueue(p *Packet) {
+	p.Retain()
+	if !d.q.push(entry{p: p}) {
+		p.Release()
+		d.m.drop(DropQueueFull)
+		return
+	}
+	d.nudge()
+}
+
+// run is the DownTrack's writer goroutine: it alone owns d.w.
+func (d *DownTrack) run() {
+	defer d.wg.Done()
+	var tick <-chan time.Time
+	if d.t.p.Kind == webrtc.RTPCodecTypeVideo {
+		tk := time.NewTicker(selectInterval)
+		defer tk.Stop()
+		tick = tk.C
+	}
+	for {
+		select {
+		case <-d.done:
+			return
+		case <-d.wake:
+		case <-tick:
+			d.selectLayer()
+		}
+		if d.reselect.Swap(false) {
+			d.selectLayer()
+		}
+		for {
+			n := d.q.popBatch(d.w.batch[:])
+			if n == 0 {
+				break
+			}
+			for i := range n {
+				e := &d.w.batch[i]
+				if e.nack {
+					d.answerNACK(e.pair)
+				} else {
+					d.forward(e.p, e.gap)
+					e.p.Release()
+				}
+				*e = entry{}
+			}
+		}
+	}
+}
+
+// selectLayer picks the layer to forward: the highest layer that is being
+// received and does not exceed the subscriber's cap; if none fits, the
+// lowest active one. The switch itself happens on the next keyframe of the
+// target layer (see forward), so the decoder never sees a broken stream.
+func (d *DownTrack) selectLayer() {
+	w := &d.w
+	if d.bound.Load() == nil {
+		return
+	}
+	if d.paused.Load() {
+		if w.target != -1 || w.current != -1 {
+			w.target, w.current = -1, -1
+			d.curLayer.Store(-1)
+			d.t.setLayers(d, 0)
+		}
+		return
+	}
+	target := 0
+	if d.t.p.Kind == webrtc.RTPCodecTypeVideo {
+		now := nanotime()
+		maxL := int(d.maxLayer.Load())
+		best, lowest, existing := -1, -1, -1
+		for i := range MaxLayers {
+			if !d.t.hasLayer(i) {
+				continue
+			}
+			if i <= maxL || existing < 0 {
+				existing = i
+			}
+			if d.t.layerActive(i, now, layerWindow) {
+				if lowest < 0 {
+					lowest = i
+				}
+				if i <= maxL {
+					best = i
+				}
+			}
+		}
+		switch {
+		case best >= 0:
+			target = best
+		case lowest >= 0:
+			target = lowest
+		case existing >= 0:
+			target = existing
+		default:
+			return
+		}
+	}
+	if target != w.target {
+		w.target = target
+		d.t.setLayers(d, layerMask(w.current, w.target))
+		if target != w.current {
+			d.requestKeyframe(target)
+		}
+		return
+	}
+	// Still waiting for a keyframe: ask again, politely.
+	if w.target != w.current || w.resync {
+		if nanotime()-w.lastPLI > int64(time.Second) {
+			d.requestKeyframe(w.target)
+		}
+	}
+}
+
+func layerMask(a, b int) uint8 {
+	var m uint8
+	if a >= 0 {
+		m |= 1 << a
+	}
+	if b >= 0 {
+		m |= 1 << b
+	}
+	return m
+}
+
+func (d *DownTrack) requestKeyframe(layer int) {
+	d.w.lastPLI = nanotime()
+	d.t.requestKeyframe(layer)
+}
+
+// forward rewrites one packet for this subscriber and writes it.
+func (d *DownTrack) forward(p *Packet, gap bool) {
+	w := &d.w
+	b := d.bound.Load()
+	if b == nil {
+		d.m.drop(DropNotBound)
+		return
+	}
+	video := d.t.p.Kind == webrtc.RTPCodecTypeVideo
+	if gap && w.current >= 0 {
+		// Our queue overflowed before this packet: the frame in flight is
+		// broken. Video waits for a keyframe; audio just re-bases so the
+		// subscriber sees no sequence gap it would NACK for in vain.
+		if video {
+			w.resync = true
+			d.requestKeyframe(w.current)
+		} else {
+			w.rebase(p)
+		}
+	}
+	l := int(p.Layer)
+	switch {
+	case l == w.current && !w.resync:
+		if int16(p.Header.SequenceNumber-w.baseSeq[l]) < 0 {
+			d.m.drop(DropStale)
+			return
+		}
+	case l == w.current && w.resync:
+		if !p.Keyframe {
+			d.m.drop(DropKeyframeWait)
+			return
+		}
+		w.resync = false
+		w.rebase(p)
+	case l == w.target && p.Keyframe:
+		// Layer switch (or first packet): continue the subscriber's
+		// sequence and timestamp lines from where they were.
+		w.rebase(p)
+		w.current = l
+		d.curLayer.Store(int32(l))
+		d.t.setLayers(d, layerMask(l, -1))
+	default:
+		return // another layer, or the target before its keyframe
+	}
+	seq := p.Header.SequenceNumber + w.seqOff
+	ts := p.Header.Timestamp + w.tsOff
+	if d.write(b, p, seq, ts) {
+		w.history[seq%historySize] = sent{outSeq: seq, inSeq: p.Header.SequenceNumber, ts: ts, layer: p.Layer, valid: true}
+		w.rollWindow(p.Arrival)
+		w.windowSent++
+	}
+	if !w.started || int16(seq-w.lastSeq) > 0 {
+		w.started = true
+		w.lastSeq, w.lastTS, w.lastArrival = seq, ts, p.Arrival
+	}
+}
+
+// rollWindow starts a new resend-budget window when the current one is over.
+func (w *writerState) rollWindow(now int64) {
+	if now-w.windowStart > int64(resendWindow) {
+		w.windowStart, w.windowSent, w.windowResent = now, 0, 0
+	}
+}
+
+// rebase makes p's output sequence number follow the last one sent, and its
+// timestamp advance by the wall-clock time elapsed (RFC 3550 §5.1: the
+// timestamp must track the sampling clock even across a source switch).
+func (w *writerState) rebase(p *Packet) {
+	w.baseSeq[p.Layer] = p.Header.SequenceNumber
+	if !w.started {
+		return // first packet: offsets stay zero
+	}
+	w.seqOff = w.lastSeq + 1 - p.Header.SequenceNumber
+	elapsed := max((p.Arrival-w.lastArrival)*w.clock/int64(time.Second), 1)
+	w.tsOff = w.lastTS + uint32(elapsed) - p.Header.Timestamp
+}
+
+// write sends one packet with a rewritten header; the header is the
+// writer's scratch copy, so nothing is allocated here.
+func (d *DownTrack) write(b *binding, p *Packet, seq uint16, ts uint32) bool {
+	h := &d.w.hdr
+	h.Version = 2
+	h.Padding = false
+	h.Marker = p.Header.Marker
+	h.PayloadType = b.pt
+	h.SequenceNumber = seq
+	h.Timestamp = ts
+	h.SSRC = b.ssrc
+	if _, err := b.writer.WriteRTP(h, p.Payload); err != nil {
+		d.m.drop(DropWriteError)
+		return false
+	}
+	d.m.PacketsOut.Add(1)
+	d.m.BytesOut.Add(uint64(len(p.Payload) + 12))
+	return true
+}
+
+// answerNACK resends what the subscriber lost from the source's packet
+// cache, with the same output sequence number and timestamp as the first time.
+func (d *DownTrack) answerNACK(pair rtcp.NackPair) {
+	b := d.bound.Load()
+	if b == nil {
+		return
+	}
+	w := &d.w
+	now := nanotime()
+	w.rollWindow(now)
+	pair.Range(func(seq uint16) bool {
+		d.m.NACKs.Add(1)
+		s := &w.history[seq%historySize]
+		if !s.valid || s.outSeq != seq {
+			return true
+		}
+		if s.resends >= maxResends || (s.resends > 0 && now-s.lastResend < int64(resendGap)) ||
+			w.windowResent >= w.windowSent/resendShare+resendFloor {
+			d.m.NACKsLimited.Add(1)
+			return true
+		}
+		p := d.t.cached(int(s.layer), s.inSeq)
+		if p == nil {
+			return true
+		}
+		if d.write(b, p, seq, s.ts) {
+			d.m.NACKsAnswered.Add(1)
+			s.resends++
+			s.lastResend = now
+			w.windowResent++
+		}
+		p.Release()
+		return true
+	})
+}
+
+// readRTCP handles the subscriber's feedback: keyframe requests go to the
+// publisher (throttled there), NACKs are queued for the writer, receiver
+// reports are recorded.
+func (d *DownTrack) readRTCP() {
+	defer d.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := d.sender.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, pkt := range pkts {
+			switch pk := pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.m.PLIsIn.Add(1)
+				d.t.requestKeyframe(int(d.curLayer.Load()))
+			case *rtcp.TransportLayerNack:
+				for _, pair := range pk.Nacks {
+					if d.q.push(entry{nack: true, pair: pair}) {
+						d.nudge()
+					}
+				}
+			case *rtcp.ReceiverReport:
+				if b := d.bound.Load(); b != nil {
+					for _, r := range pk.Reports {
+						if r.SSRC == b.ssrc {
+							d.fractionLost.Store(uint32(r.FractionLost))
+							d.jitter.Store(r.Jitter)
+						}
+					}
+				}
+			}
+		}
+	}
+}

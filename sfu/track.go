@@ -1,0 +1,418 @@
+package sfu
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// MaxLayers is the number of simulcast layers a Track can carry (RIDs q, h, f).
+const MaxLayers = 3
+
+// keyframeInterval throttles keyframe requests to a publisher, per layer.
+const keyframeInterval = 300 * time.Millisecond
+
+// ErrTrackClosed is returned when subscribing to a track that has ended.
+var ErrTrackClosed = errors.New("sfu: track closed")
+
+// RTCPWriter sends RTCP to a publisher; *webrtc.PeerConnection is one.
+type RTCPWriter interface {
+	WriteRTCP(pkts []rtcp.Packet) error
+}
+
+// Remote is one received RTP stream; *webrtc.TrackRemote is one.
+type Remote interface {
+	Read(b []byte) (int, interceptor.Attributes, error)
+	SSRC() webrtc.SSRC
+}
+
+// Tap observes every packet a Track receives, the way a subscriber does,
+// without being part of the forwarding loop: recorders, speaking-activity
+// samplers and statistics attach here.
+type Tap interface {
+	// OnPacket is called on the track's receive goroutine for every packet of
+	// every layer. It must not block; to keep p past the call, Retain it
+	// (and Release it later).
+	OnPacket(p *Packet)
+	// OnClose is called once when the track ends or the tap is removed.
+	OnClose()
+}
+
+// TrackParams configure a Track.
+type TrackParams struct {
+	// ID is the track's identifier (the track sid); subscribers see it as the
+	// MediaStreamTrack id.
+	ID string
+	// StreamID is what subscribers see as the media stream id.
+	StreamID string
+	Kind     webrtc.RTPCodecType
+	// Codec is the codec the publisher negotiated.
+	Codec webrtc.RTPCodecCapability
+	// Publisher receives keyframe requests.
+	Publisher RTCPWriter
+	// CacheSize is the number of packets kept per layer for NACK answers.
+	CacheSize int
+	Metrics   *Metrics
+	Logger    *slog.Logger
+}
+
+// Track is one published track with up to MaxLayers simulcast layers,
+// forwarded to any number of DownTracks.
+type Track struct {
+	p   TrackParams
+	log *slog.Logger
+
+	layers [MaxLayers]atomic.Pointer[layer]
+
+	mu      sync.Mutex
+	downs   map[*DownTrack]uint8 // subscriber → mask of layers it receives
+	taps    atomic.Pointer[[]Tap]
+	onClose []func()
+	closed  bool
+	readers int
+
+	done chan struct{}
+}
+
+type layer struct {
+	idx         int
+	ssrc        uint32
+	cache       *packetCache
+	subs        atomic.Pointer[[]*DownTrack]
+	lastArrival atomic.Int64
+	lastPLI     atomic.Int64
+	pliDeferred atomic.Bool // a request inside the throttle window is pending
+}
+
+// NewTrack creates a Track; packets flow once layers are added.
+func NewTrack(p TrackParams) *Track {
+	if p.CacheSize <= 0 {
+		p.CacheSize = 500
+	}
+	if p.Metrics == nil {
+		p.Metrics = new(Metrics)
+	}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	t := &Track{
+		p:     p,
+		log:   p.Logger.With("track", p.ID),
+		downs: make(map[*DownTrack]uint8),
+		done:  make(chan struct{}),
+	}
+	t.taps.Store(&[]Tap{})
+	p.Metrics.Tracks.Add(1)
+	return t
+}
+
+// ID is the track's identifier.
+func (t *Track) ID() string { return t.p.ID }
+
+// Kind is audio or video.
+func (t *Track) Kind() webrtc.RTPCodecType { return t.p.Kind }
+
+// Codec is the publisher's codec.
+func (t *Track) Codec() webrtc.RTPCodecCapability { return t.p.Codec }
+
+// LayerForRID maps a simulcast RID to a layer index: q→0, h→1, f→2; an
+// empty RID (no simulcast) is layer 0.
+func LayerForRID(rid string) int {
+	switch strings.ToLower(rid) {
+	case "h", "1", "mid", "medium":
+		return 1
+	case "f", "2", "hi", "high", "full":
+		return 2
+	default:
+		return 0
+	}
+}
+
+// AddLayer starts receiving one stream of the track on its own goroutine.
+// It returns ErrTrackClosed if the track has ended.
+func (t *Track) AddLayer(idx int, r Remote) error {
+	if idx < 0 || idx >= MaxLayers {
+		idx = 0
+	}
+	l := &layer{idx: idx, ssrc: uint32(r.SSRC()), cache: newPacketCache(t.p.CacheSize)}
+	l.subs.Store(&[]*DownTrack{})
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return ErrTrackClosed
+	}
+	var subs []*DownTrack
+	for d, mask := range t.downs {
+		if mask&(1<<idx) != 0 {
+			subs = append(subs, d)
+		}
+	}
+	l.subs.Store(&subs)
+	if old := t.layers[idx].Swap(l); old != nil {
+		old.cache.close()
+	}
+	t.readers++
+	downs := t.downTracksLocked()
+	t.mu.Unlock()
+	for _, d := range downs {
+		d.nudge()
+	}
+	go t.readLoop(l, r)
+	return nil
+}
+
+func (t *Track) downTracksLocked() []*DownTrack {
+	out := make([]*DownTrack, 0, len(t.downs))
+	for d := range t.downs {
+		out = append(out, d)
+	}
+	return out
+}
+
+// readLoop is the forwarding loop of one layer: read, parse once, cache,
+// hand the same packet to taps and to every subscriber's queue.
+func (t *Track) readLoop(l *layer, r Remote) {
+	defer t.readerDone()
+	m := t.p.Metrics
+	audio := t.p.Kind == webrtc.RTPCodecTypeAudio
+	mime := t.p.Codec.MimeType
+	for {
+		p := newPacket()
+		n, _, err := r.Read(p.buf[:])
+		if err != nil {
+			p.Release()
+			return
+		}
+		select {
+		case <-t.done:
+			p.Release()
+			return
+		default:
+		}
+		if err := p.parse(n); err != nil {
+			m.drop(DropMalformed)
+			p.Release()
+			continue
+		}
+		p.Layer = int8(l.idx)
+		p.Arrival = nanotime()
+		p.Keyframe = audio || isKeyframeStart(mime, p.Payload)
+		m.PacketsIn.Add(1)
+		m.BytesIn.Add(uint64(n))
+		l.lastArrival.Store(p.Arrival)
+		l.cache.put(p)
+		for _, tap := range *t.taps.Load() {
+			tap.OnPacket(p)
+		}
+		for _, d := range *l.subs.Load() {
+			d.enqueue(p)
+		}
+		p.Release()
+	}
+}
+
+func (t *Track) readerDone() {
+	t.mu.Lock()
+	t.readers--
+	last := t.readers == 0
+	t.mu.Unlock()
+	if last {
+		t.Close()
+	}
+}
+
+// layerActive reports whether layer idx received a packet within window.
+func (t *Track) layerActive(idx int, now int64, window time.Duration) bool {
+	l := t.layers[idx].Load()
+	if l == nil {
+		return false
+	}
+	last := l.lastArrival.Load()
+	return last != 0 && now-last < int64(window)
+}
+
+func (t *Track) hasLayer(idx int) bool { return t.layers[idx].Load() != nil }
+
+// requestKeyframe asks the publisher for a keyframe on layer idx, at most
+// once per keyframeInterval (RFC 4585 §6.3.1 PLI): a burst of subscribers'
+// requests becomes one, and a request inside the window is deferred to its
+// end rather than lost, so late joiners do not wait for a periodic retry.
+func (t *Track) requestKeyframe(idx int) {
+	if t.p.Kind != webrtc.RTPCodecTypeVideo || idx < 0 || idx >= MaxLayers || t.p.Publisher == nil {
+		return
+	}
+	l := t.layers[idx].Load()
+	if l == nil {
+		return
+	}
+	now := nanotime()
+	last := l.lastPLI.Load()
+	if wait := last + int64(keyframeInterval) - now; last != 0 && wait > 0 {
+		if l.pliDeferred.CompareAndSwap(false, true) {
+			time.AfterFunc(time.Duration(wait), func() {
+				l.pliDeferred.Store(false)
+				select {
+				case <-t.done:
+				default:
+					t.requestKeyframe(idx)
+				}
+			})
+		}
+		return
+	}
+	if !l.lastPLI.CompareAndSwap(last, now) {
+		return
+	}
+	t.p.Metrics.PLIsOut.Add(1)
+	if err := t.p.Publisher.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}}); err != nil {
+		t.log.Debug("keyframe request failed", "layer", idx, "err", err)
+	}
+}
+
+// cached returns a retained packet from layer idx's cache, or nil.
+func (t *Track) cached(idx int, seq uint16) *Packet {
+	if idx < 0 || idx >= MaxLayers {
+		return nil
+	}
+	l := t.layers[idx].Load()
+	if l == nil {
+		return nil
+	}
+	return l.cache.get(seq)
+}
+
+// setLayers makes d receive exactly the layers in mask (copy-on-write of
+// each layer's subscriber slice, so the read loops never take a lock).
+func (t *Track) setLayers(d *DownTrack, mask uint8) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old, known := t.downs[d]
+	if !known {
+		return
+	}
+	t.downs[d] = mask
+	for i := range MaxLayers {
+		bit := uint8(1) << i
+		if old&bit == mask&bit {
+			continue
+		}
+		l := t.layers[i].Load()
+		if l == nil {
+			continue
+		}
+		cur := *l.subs.Load()
+		next := make([]*DownTrack, 0, len(cur)+1)
+		for _, x := range cur {
+			if x != d {
+				next = append(next, x)
+			}
+		}
+		if mask&bit != 0 {
+			next = append(next, d)
+		}
+		l.subs.Store(&next)
+	}
+}
+
+// register records d as a subscriber (receiving no layer yet).
+func (t *Track) register(d *DownTrack) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrTrackClosed
+	}
+	t.downs[d] = 0
+	return nil
+}
+
+func (t *Track) unregister(d *DownTrack) {
+	t.setLayers(d, 0)
+	t.mu.Lock()
+	delete(t.downs, d)
+	t.mu.Unlock()
+}
+
+// AddTap attaches a tap; the returned function detaches it (and calls its OnClose).
+func (t *Track) AddTap(tap Tap) (remove func()) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		tap.OnClose()
+		return func() {}
+	}
+	cur := *t.taps.Load()
+	next := append(append(make([]Tap, 0, len(cur)+1), cur...), tap)
+	t.taps.Store(&next)
+	t.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			cur := *t.taps.Load()
+			next := make([]Tap, 0, len(cur))
+			found := false
+			for _, x := range cur {
+				if x == tap && !found {
+					found = true
+					continue
+				}
+				next = append(next, x)
+			}
+			t.taps.Store(&next)
+			t.mu.Unlock()
+			if found {
+				tap.OnClose()
+			}
+		})
+	}
+}
+
+// OnClose registers f to run (on its own goroutine) when the track ends.
+func (t *Track) OnClose(f func()) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		go f()
+		return
+	}
+	t.onClose = append(t.onClose, f)
+	t.mu.Unlock()
+}
+
+// Close ends the track: subscribers are told through OnClose callbacks,
+// taps are closed and the caches released. The receive goroutines end when
+// their streams do (closing the publisher's PeerConnection ends them).
+func (t *Track) Close() {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	t.closed = true
+	close(t.done)
+	callbacks := t.onClose
+	t.onClose = nil
+	taps := *t.taps.Load()
+	t.taps.Store(&[]Tap{})
+	t.mu.Unlock()
+
+	for _, tap := range taps {
+		tap.OnClose()
+	}
+	for i := range MaxLayers {
+		if l := t.layers[i].Load(); l != nil {
+			l.cache.close()
+		}
+	}
+	t.p.Metrics.Tracks.Add(-1)
+	for _, f := range callbacks {
+		go f()
+	}
+}

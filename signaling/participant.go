@@ -1,0 +1,593 @@
+package signaling
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
+	"google.golang.org/protobuf/proto"
+
+	"yunke/sfu"
+)
+
+const (
+	// outQueueSize bounds a participant's outgoing signal messages; a client
+	// that lets it fill is too far behind and is disconnected.
+	outQueueSize = 256
+	writeTimeout = 5 * time.Second
+	// maxPendingData bounds reliable data queued before the channel opens.
+	maxPendingData = 64
+	// maxDataBuffered: above this many bytes waiting in a data channel, a
+	// subscriber is too slow and lossy packets to it are dropped.
+	maxDataBuffered = 4 << 20
+)
+
+type joinOptions struct {
+	autoSubscribe bool
+	protocol, sdk string
+}
+
+// Participant is one signaling session: a WebSocket, a subscriber
+// PeerConnection (server offers) and, once the client publishes or sends
+// data, a publisher PeerConnection (client offers).
+type Participant struct {
+	room     *Room
+	svc      *Service
+	log      *slog.Logger
+	sid      ParticipantID
+	identity Identity
+	grants   *auth.ClaimGrants // as presented at join; permissions live in grant
+	grant    atomic.Pointer[auth.VideoGrant]
+	opts     joinOptions
+	joinedAt time.Time
+
+	conn *websocket.Conn
+	out  chan *livekit.SignalResponse
+	// Participant updates are coalesced per recipient (latest info per sid)
+	// so that a crowd joining or leaving at once cannot flood out.
+	updMu      sync.Mutex
+	pendingUpd map[string]*livekit.ParticipantInfo
+	updSignal  chan struct{}
+	useJSON    atomic.Bool
+	// clientLeft: the client said leave, so a failing write is no surprise.
+	clientLeft atomic.Bool
+	// closeSent: a close frame was written outside the writer (protocol error).
+	closeSent atomic.Bool
+	// overflowed: the outgoing queue filled up and the session is ending.
+	overflowed atomic.Bool
+	done       chan struct{}
+	writerW    sync.WaitGroup
+
+	mu         sync.Mutex
+	state      livekit.ParticipantInfo_State
+	version    uint32
+	name       string
+	metadata   string
+	attributes map[string]string
+	tracks     map[TrackID]*publication
+	byCID      map[string]*publication
+	pending    map[string]*livekit.TrackInfo // addTrack requests awaiting media, by cid
+	closed     bool
+	disReason  livekit.DisconnectReason
+
+	subMu sync.Mutex // serializes subscription changes
+	subs  map[TrackID]*subscription
+
+	sub         *webrtc.PeerConnection
+	subReliable *webrtc.DataChannel
+	subLossy    *webrtc.DataChannel
+	dataMu      sync.Mutex
+	dataOpen    bool     // _reliable has opened and dataPending is flushed
+	dataPending [][]byte // reliable packets waiting for _reliable to open
+
+	negMu         sync.Mutex // subscriber negotiation
+	offerPending  bool
+	renegotiate   bool
+	offerID       uint32
+	subCandidates []webrtc.ICECandidateInit
+
+	pubMu         sync.Mutex
+	pub           *webrtc.PeerConnection
+	pubCandidates []webrtc.ICECandidateInit
+}
+
+type publication struct {
+	info  *livekit.TrackInfo
+	track *sfu.Track
+	cid   string
+}
+
+type subscription struct {
+	dt     *sfu.DownTrack
+	sender *webrtc.RTPSender
+}
+
+func newParticipant(r *Room, conn *websocket.Conn, grants *auth.ClaimGrants, opts joinOptions) *Participant {
+	sid := ParticipantID(newID("PA_"))
+	p := &Participant{
+		room:       r,
+		svc:        r.svc,
+		sid:        sid,
+		identity:   Identity(grants.Identity),
+		grants:     grants,
+		opts:       opts,
+		joinedAt:   time.Now(),
+		conn:       conn,
+		out:        make(chan *livekit.SignalResponse, outQueueSize),
+		updSignal:  make(chan struct{}, 1),
+		pendingUpd: make(map[string]*livekit.ParticipantInfo),
+		done:       make(chan struct{}),
+		state:      livekit.ParticipantInfo_JOINING,
+		version:    1,
+		name:       grants.Name,
+		metadata:   grants.Metadata,
+		attributes: maps.Clone(grants.Attributes),
+		tracks:     make(map[TrackID]*publication),
+		byCID:      make(map[string]*publication),
+		pending:    make(map[string]*livekit.TrackInfo),
+		subs:       make(map[TrackID]*subscription),
+	}
+	p.grant.Store(grants.Video.Clone())
+	p.log = r.log.With("participant", grants.Identity, "sid", string(sid))
+	return p
+}
+
+// video is the participant's current room grant (an admin may change it).
+func (p *Participant) video() *auth.VideoGrant { return p.grant.Load() }
+
+func (p *Participant) hidden() bool { return p.video().Hidden }
+
+func (p *Participant) autoSubscribe() bool {
+	return p.opts.autoSubscribe && p.video().GetCanSubscribe()
+}
+
+// info is the participant as others see it; safe to hand to other goroutines.
+func (p *Participant) info() *livekit.ParticipantInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.infoLocked()
+}
+
+func (p *Participant) infoLocked() *livekit.ParticipantInfo {
+	tracks := make([]*livekit.TrackInfo, 0, len(p.tracks))
+	for _, pub := range p.tracks {
+		tracks = append(tracks, proto.Clone(pub.info).(*livekit.TrackInfo))
+	}
+	return &livekit.ParticipantInfo{
+		Sid:              string(p.sid),
+		Identity:         string(p.identity),
+		Name:             p.name,
+		State:            p.state,
+		Tracks:           tracks,
+		Metadata:         p.metadata,
+		JoinedAt:         p.joinedAt.Unix(),
+		JoinedAtMs:       p.joinedAt.UnixMilli(),
+		Version:          p.version,
+		Permission:       p.video().ToPermission(),
+		IsPublisher:      len(tracks) > 0,
+		Kind:             p.grants.GetParticipantKind(),
+		Attributes:       maps.Clone(p.attributes),
+		DisconnectReason: p.disReason,
+	}
+}
+
+// changed bumps the version and tells the room.
+func (p *Participant) changed(mutate func()) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	mutate()
+	p.version++
+	info := p.infoLocked()
+	p.mu.Unlock()
+	p.room.broadcastUpdate(p, info)
+}
+
+// queueUpdate schedules info for the client, replacing an older pending
+// version of the same participant.
+func (p *Participant) queueUpdate(info *livekit.ParticipantInfo) {
+	p.updMu.Lock()
+	if cur := p.pendingUpd[info.GetSid()]; cur == nil || info.GetVersion() >= cur.GetVersion() {
+		p.pendingUpd[info.GetSid()] = info
+	}
+	p.updMu.Unlock()
+	select {
+	case p.updSignal <- struct{}{}:
+	default:
+	}
+}
+
+// takeUpdatesLocked turns the pending updates into one message, or nil.
+func (p *Participant) takeUpdatesLocked() *livekit.SignalResponse {
+	if len(p.pendingUpd) == 0 {
+		return nil
+	}
+	u := &livekit.ParticipantUpdate{Participants: make([]*livekit.ParticipantInfo, 0, len(p.pendingUpd))}
+	for sid, info := range p.pendingUpd {
+		u.Participants = append(u.Participants, info)
+		delete(p.pendingUpd, sid)
+	}
+	return &livekit.SignalResponse{Message: &livekit.SignalResponse_Update{Update: u}}
+}
+
+// send queues a message for the client without blocking; a client that
+// cannot keep up is disconnected. Pending participant updates go first, so
+// the client always knows a participant before any message naming it.
+func (p *Participant) send(msg *livekit.SignalResponse) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.updMu.Lock()
+	defer p.updMu.Unlock()
+	if u := p.takeUpdatesLocked(); u != nil {
+		p.enqueue(u)
+	}
+	p.enqueue(msg)
+}
+
+func (p *Participant) enqueue(msg *livekit.SignalResponse) {
+	select {
+	case p.out <- msg:
+	default:
+		// The client is far behind; a leave could not be queued either.
+		if p.overflowed.CompareAndSwap(false, true) {
+			p.log.Warn("signal queue full, disconnecting")
+			go p.close(livekit.DisconnectReason_STATE_MISMATCH)
+		}
+	}
+}
+
+// serve runs the session until the client leaves or the connection drops.
+func (p *Participant) serve() {
+	p.writerW.Add(1)
+	go p.writeLoop()
+	defer p.writerW.Wait()
+
+	if err := p.setupSubscriber(); err != nil {
+		p.log.Error("subscriber setup failed", "err", err)
+		p.refuse(livekit.DisconnectReason_JOIN_FAILURE)
+		return
+	}
+	var nOthers int
+	err := p.room.join(p, func(others []*livekit.ParticipantInfo, room *livekit.Room) {
+		nOthers = len(others)
+		p.mu.Lock()
+		p.state = livekit.ParticipantInfo_JOINED
+		p.version++
+		p.mu.Unlock()
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Join{Join: p.joinResponse(others, room)}})
+	})
+	if err != nil {
+		p.log.Info("join refused", "err", err)
+		p.refuse(livekit.DisconnectReason_JOIN_FAILURE)
+		return
+	}
+	p.log.Info("joined", "others", nOthers, "sdk", p.opts.sdk, "protocol", p.opts.protocol)
+	p.room.broadcastUpdate(p, p.info())
+	if p.autoSubscribe() {
+		for _, o := range p.room.list() {
+			if o == p {
+				continue
+			}
+			for _, t := range o.publishedTracks() {
+				p.subscribe(t)
+			}
+		}
+	}
+	p.negotiate()
+	p.close(p.readLoop())
+}
+
+// refuse ends a session that never joined, telling the client why.
+func (p *Participant) refuse(reason livekit.DisconnectReason) {
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
+		Reason: reason, Action: livekit.LeaveRequest_DISCONNECT,
+	}}})
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	close(p.done)
+	p.closePeerConnections()
+	p.svc.roomEmpty(p.room) // the room may have been opened for this session alone
+}
+
+func (p *Participant) joinResponse(others []*livekit.ParticipantInfo, room *livekit.Room) *livekit.JoinResponse {
+	v := p.svc.p.ServerVersion
+	return &livekit.JoinResponse{
+		Room:              room,
+		Participant:       p.info(),
+		OtherParticipants: others,
+		ServerVersion:     v,
+		ServerInfo: &livekit.ServerInfo{
+			Edition:  livekit.ServerInfo_Standard,
+			Version:  v,
+			Protocol: 16,
+			NodeId:   p.svc.p.NodeID,
+		},
+		SubscriberPrimary: true,
+		PingInterval:      int32(p.svc.p.PingInterval / time.Second),
+		PingTimeout:       int32(p.svc.p.PingTimeout / time.Second),
+		// Sessions are not resumed: a reconnecting client rejoins fully,
+		// replacing its earlier session.
+		ClientConfiguration: &livekit.ClientConfiguration{ResumeConnection: livekit.ClientConfigSetting_DISABLED},
+	}
+}
+
+func (p *Participant) writeLoop() {
+	defer p.writerW.Done()
+	write := func(msg *livekit.SignalResponse) bool {
+		mt, b, err := encodeResponse(msg, p.useJSON.Load())
+		if err != nil {
+			p.log.Error("encode response", "err", err)
+			return true
+		}
+		_ = p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := p.conn.WriteMessage(mt, b); err != nil {
+			p.log.Debug("write failed", "err", err)
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case <-p.updSignal:
+			p.updMu.Lock()
+			u := p.takeUpdatesLocked()
+			p.updMu.Unlock()
+			if u != nil {
+				p.enqueue(u)
+			}
+		case msg := <-p.out:
+			if !write(msg) {
+				reason := livekit.DisconnectReason_SIGNAL_CLOSE
+				if p.clientLeft.Load() {
+					reason = livekit.DisconnectReason_CLIENT_INITIATED
+				}
+				go p.close(reason)
+				<-p.done
+				_ = p.conn.Close()
+				return
+			}
+		case <-p.done:
+			if p.closeSent.Load() {
+				// A close frame has gone out; nothing may follow it (RFC 6455 §5.5.1).
+				_ = p.conn.Close()
+				return
+			}
+			// Flush what was queued (typically a leave), then close.
+			for {
+				select {
+				case msg := <-p.out:
+					if write(msg) {
+						continue
+					}
+				default:
+				}
+				break
+			}
+			_ = p.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = p.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			_ = p.conn.Close()
+			return
+		}
+	}
+}
+
+// readLoop handles the client's requests until the session ends, and says why it ended.
+func (p *Participant) readLoop() livekit.DisconnectReason {
+	for {
+		_ = p.conn.SetReadDeadline(time.Now().Add(p.svc.p.PingTimeout))
+		mt, data, err := p.conn.ReadMessage()
+		if err != nil {
+			var ne net.Error
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
+				// gorilla has sent close 1009 (message too big).
+				p.closeSent.Store(true)
+				p.log.Warn("oversized signal frame", "limit", p.svc.p.MaxFrameSize)
+				return livekit.DisconnectReason_STATE_MISMATCH
+			case errors.As(err, &ne) && ne.Timeout():
+				p.log.Info("client silent past the ping timeout")
+				return livekit.DisconnectReason_CONNECTION_TIMEOUT
+			default:
+				p.log.Debug("signal connection ended", "err", err)
+				return livekit.DisconnectReason_SIGNAL_CLOSE
+			}
+		}
+		req, err := decodeRequest(mt, data)
+		if err != nil {
+			p.log.Warn("malformed signal frame", "err", err)
+			p.protocolError(err)
+			return livekit.DisconnectReason_STATE_MISMATCH
+		}
+		if mt == websocket.TextMessage {
+			p.useJSON.Store(true)
+		}
+		if leave := p.handle(req); leave {
+			return livekit.DisconnectReason_CLIENT_INITIATED
+		}
+	}
+}
+
+// protocolError closes the connection with a close frame that says what
+// was wrong (RFC 6455 §7.4.1 code 1007: data inconsistent with the type).
+func (p *Participant) protocolError(err error) {
+	p.closeSent.Store(true)
+	reason := err.Error()
+	if len(reason) > 120 {
+		reason = reason[:120]
+	}
+	_ = p.conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, reason),
+		time.Now().Add(time.Second))
+}
+
+// handle dispatches one request; it returns true when the client leaves.
+func (p *Participant) handle(req *livekit.SignalRequest) bool {
+	switch m := req.Message.(type) {
+	case *livekit.SignalRequest_Offer:
+		p.handlePublisherOffer(m.Offer)
+	case *livekit.SignalRequest_Answer:
+		p.handleSubscriberAnswer(m.Answer)
+	case *livekit.SignalRequest_Trickle:
+		p.handleTrickle(m.Trickle)
+	case *livekit.SignalRequest_AddTrack:
+		p.handleAddTrack(m.AddTrack)
+	case *livekit.SignalRequest_Mute:
+		p.handleMute(m.Mute)
+	case *livekit.SignalRequest_Subscription:
+		p.handleSubscription(m.Subscription)
+	case *livekit.SignalRequest_TrackSetting:
+		p.handleTrackSetting(m.TrackSetting)
+	case *livekit.SignalRequest_Leave:
+		p.clientLeft.Store(true)
+		p.log.Info("client left", "reason", m.Leave.GetReason().String())
+		return true
+	case *livekit.SignalRequest_Ping:
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Pong{Pong: time.Now().UnixMilli()}})
+	case *livekit.SignalRequest_PingReq:
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_PongResp{PongResp: &livekit.Pong{
+			LastPingTimestamp: m.PingReq.GetTimestamp(), Timestamp: time.Now().UnixMilli(),
+		}}})
+	case *livekit.SignalRequest_UpdateMetadata:
+		p.handleUpdateMetadata(m.UpdateMetadata)
+	default:
+		p.log.Debug("signal request not handled", "type", fmt.Sprintf("%T", m))
+	}
+	return false
+}
+
+// closeWithLeave tells the client to go (with the reason) and ends the session.
+func (p *Participant) closeWithLeave(reason livekit.DisconnectReason, action livekit.LeaveRequest_Action) {
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
+		Reason: reason, Action: action, CanReconnect: action != livekit.LeaveRequest_DISCONNECT,
+	}}})
+	p.close(reason)
+}
+
+// close ends the session once: others are told DISCONNECTED first, then the
+// participant's tracks end (their subscribers drop them) and its
+// PeerConnections close.
+func (p *Participant) close(reason livekit.DisconnectReason) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.state = livekit.ParticipantInfo_DISCONNECTED
+	p.disReason = reason
+	p.version++
+	info := p.infoLocked()
+	pubs := make([]*publication, 0, len(p.tracks))
+	for _, pub := range p.tracks {
+		pubs = append(pubs, pub)
+	}
+	p.mu.Unlock()
+	close(p.done)
+
+	p.room.leave(p)
+	p.room.broadcastUpdate(p, info)
+	p.log.Info("left", "reason", reason.String())
+
+	for _, pub := range pubs {
+		pub.track.Close()
+	}
+	p.subMu.Lock()
+	subs := p.subs
+	p.subs = make(map[TrackID]*subscription)
+	p.subMu.Unlock()
+	p.closePeerConnections()
+	for _, s := range subs {
+		s.dt.Close()
+	}
+}
+
+func (p *Participant) closePeerConnections() {
+	if p.sub != nil {
+		_ = p.sub.Close()
+	}
+	p.pubMu.Lock()
+	pub := p.pub
+	p.pubMu.Unlock()
+	if pub != nil {
+		_ = pub.Close()
+	}
+}
+
+func (p *Participant) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+func (p *Participant) sendTrickle(c *webrtc.ICECandidate, target livekit.SignalTarget) {
+	if c == nil {
+		return
+	}
+	b, err := json.Marshal(c.ToJSON())
+	if err != nil {
+		return
+	}
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Trickle{Trickle: &livekit.TrickleRequest{
+		CandidateInit: string(b), Target: target,
+	}}})
+}
+
+func (p *Participant) handleTrickle(t *livekit.TrickleRequest) {
+	var c webrtc.ICECandidateInit
+	if err := json.Unmarshal([]byte(t.GetCandidateInit()), &c); err != nil {
+		p.log.Warn("bad ICE candidate", "err", err)
+		return
+	}
+	if t.GetTarget() == livekit.SignalTarget_SUBSCRIBER {
+		p.negMu.Lock()
+		defer p.negMu.Unlock()
+		if p.sub.RemoteDescription() == nil {
+			p.subCandidates = append(p.subCandidates, c)
+			return
+		}
+		if err := p.sub.AddICECandidate(c); err != nil {
+			p.log.Debug("add subscriber candidate", "err", err)
+		}
+		return
+	}
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	if p.pub == nil || p.pub.RemoteDescription() == nil {
+		p.pubCandidates = append(p.pubCandidates, c)
+		return
+	}
+	if err := p.pub.AddICECandidate(c); err != nil {
+		p.log.Debug("add publisher candidate", "err", err)
+	}
+}
+
+func (p *Participant) handleUpdateMetadata(u *livekit.UpdateParticipantMetadata) {
+	if !p.video().GetCanUpdateOwnMetadata() {
+		p.log.Info("metadata update refused: no canUpdateOwnMetadata grant")
+		return
+	}
+	p.changed(func() {
+		if u.GetName() != "" {
+			p.name = u.GetName()
+		}
+		if u.GetMetadata() != "" {
+			p.metadata = u.GetMetadata()
+		}
+	})
+}

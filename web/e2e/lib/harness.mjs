@@ -1,0 +1,266 @@
+// Shared pieces of the browser end-to-end tests: start a Yunke server, start
+// Chromium, join rooms through the UI, wait on conditions and print
+// diagnostics when something fails.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { chromium } from 'playwright-core';
+
+export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export const screenshotDir = process.env.YUNKE_SCREENSHOT_DIR || tmpdir();
+
+const bannerTimeoutMs = 30_000;
+
+/** A bounded list of recent lines. */
+class Tail {
+  constructor(limit = 200) {
+    this.limit = limit;
+    this.lines = [];
+  }
+  push(line) {
+    this.lines.push(line);
+    if (this.lines.length > this.limit) this.lines.shift();
+  }
+  text(n = this.limit) {
+    return this.lines.slice(-n).join('\n');
+  }
+}
+
+function lineReader(stream, onLine) {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i).replace(/\r$/, ''));
+      buf = buf.slice(i + 1);
+    }
+  });
+  stream.on('end', () => {
+    if (buf) onLine(buf);
+  });
+}
+
+/**
+ * startServer runs `$YUNKE_BIN serve --dev` on ephemeral ports and resolves
+ * once its banner names the URL to open.
+ */
+export async function startServer() {
+  const bin = process.env.YUNKE_BIN;
+  if (!bin) {
+    throw new Error('YUNKE_BIN is not set: point it at a built yunke binary, e.g. YUNKE_BIN=../bin/yunke npm run e2e');
+  }
+  const binPath = resolve(bin);
+  const workDir = mkdtempSync(join(tmpdir(), 'yunke-e2e-'));
+  const args = ['serve', '--dev', '--port', '0', '--udp-port', '0', '--tcp-port', '0'];
+  const stdout = new Tail();
+  const stderr = new Tail();
+  const proc = spawn(binPath, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+
+  let exited = null;
+  const exitPromise = new Promise((res) => {
+    proc.on('exit', (code, signal) => {
+      exited = { code, signal };
+      res(exited);
+    });
+  });
+
+  const url = await new Promise((res, rej) => {
+    const timer = setTimeout(() => {
+      rej(new Error(`server printed no "Open: http://…" banner line within ${bannerTimeoutMs / 1000}s\n--- stdout ---\n${stdout.text(40)}\n--- stderr ---\n${stderr.text(40)}`));
+    }, bannerTimeoutMs);
+    proc.on('error', (err) => {
+      clearTimeout(timer);
+      rej(new Error(`cannot start ${binPath}: ${err.message}`));
+    });
+    lineReader(proc.stdout, (line) => {
+      stdout.push(line);
+      const m = /Open:\s+(http:\/\/\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1].replace(/\/+$/, ''));
+      }
+    });
+    lineReader(proc.stderr, (line) => stderr.push(line));
+    exitPromise.then(({ code, signal }) => {
+      clearTimeout(timer);
+      rej(new Error(`server exited (code ${code}, signal ${signal}) before printing its banner\n--- stdout ---\n${stdout.text(40)}\n--- stderr ---\n${stderr.text(40)}`));
+    });
+  });
+
+  return {
+    url,
+    proc,
+    stdout,
+    stderr,
+    get exited() {
+      return exited;
+    },
+    async stop() {
+      if (!exited) {
+        proc.kill('SIGTERM');
+        const done = await Promise.race([exitPromise, delay(5000).then(() => null)]);
+        if (!done) {
+          proc.kill('SIGKILL');
+          await exitPromise;
+        }
+      }
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const chromiumArgs = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+}
+
+/** Collects a page's console output, errors and failed requests for failure reports. */
+export class PageLog {
+  constructor() {
+    this.lines = new Tail(400);
+  }
+  attach(page, label) {
+    const stamp = () => new Date().toISOString().slice(11, 23);
+    page.on('console', (msg) => this.lines.push(`${stamp()} [${label}] console.${msg.type()}: ${msg.text()}`));
+    page.on('pageerror', (err) => this.lines.push(`${stamp()} [${label}] pageerror: ${err.stack || err.message}`));
+    page.on('requestfailed', (req) => this.lines.push(`${stamp()} [${label}] request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`));
+    page.on('response', (resp) => {
+      if (resp.status() >= 400) this.lines.push(`${stamp()} [${label}] HTTP ${resp.status()} ${resp.request().method()} ${resp.url()}`);
+    });
+    page.on('websocket', (ws) => {
+      this.lines.push(`${stamp()} [${label}] websocket open ${ws.url()}`);
+      ws.on('close', () => this.lines.push(`${stamp()} [${label}] websocket closed ${ws.url()}`));
+      ws.on('socketerror', (e) => this.lines.push(`${stamp()} [${label}] websocket error ${ws.url()}: ${e}`));
+    });
+  }
+}
+
+/**
+ * Environment for one test: a server, a browser, logs. `run(t, fn)` runs
+ * the body and, if it throws, prints the browser logs and the server's
+ * output before re-throwing.
+ */
+export class Harness {
+  static async start() {
+    const h = new Harness();
+    h.server = await startServer();
+    try {
+      h.browser = await launchBrowser();
+    } catch (err) {
+      await h.server.stop();
+      throw err;
+    }
+    return h;
+  }
+
+  constructor() {
+    this.log = new PageLog();
+    this.contexts = [];
+  }
+
+  async newPage(label) {
+    const context = await this.browser.newContext({
+      permissions: ['camera', 'microphone'],
+      viewport: { width: 1280, height: 800 },
+      locale: 'zh-CN',
+    });
+    this.contexts.push(context);
+    const page = await context.newPage();
+    this.log.attach(page, label);
+    return page;
+  }
+
+  diagnostics() {
+    const s = this.server;
+    return [
+      '===== browser log =====',
+      this.log.lines.text(),
+      '===== server stdout (tail) =====',
+      s ? s.stdout.text(60) : '(no server)',
+      '===== server stderr (tail) =====',
+      s ? s.stderr.text(120) : '(no server)',
+      s?.exited ? `server exited: ${JSON.stringify(s.exited)}` : '',
+    ].join('\n');
+  }
+
+  async run(fn) {
+    try {
+      await fn();
+    } catch (err) {
+      console.error(`\n${this.diagnostics()}\n`);
+      throw err;
+    }
+  }
+
+  async close() {
+    for (const c of this.contexts) await c.close().catch(() => {});
+    await this.browser?.close().catch(() => {});
+    await this.server?.stop();
+  }
+}
+
+/** waitFor polls fn until it returns a truthy value, or fails after timeoutMs with what it last saw. */
+export async function waitFor(what, fn, { timeoutMs = 20_000, intervalMs = 250 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  let lastErr;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last && (typeof last !== 'object' || last.ok !== false)) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      const seen = lastErr ? `last error: ${lastErr.message}` : `last value: ${JSON.stringify(last)}`;
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (${seen})`);
+    }
+    await delay(intervalMs);
+  }
+}
+
+/** fillJoinForm fills the join page and presses the join button. */
+export async function submitJoin(page, baseUrl, { name, role, room }) {
+  await page.goto(`${baseUrl}/`);
+  await page.locator('body[data-ready="true"]').waitFor({ timeout: 15_000 });
+  await page.getByTestId('join-name').fill(name);
+  await page.getByTestId(role === 'teacher' ? 'join-role-teacher' : 'join-role-student').check();
+  await page.getByTestId('join-room').fill(room);
+  await page.getByTestId('join-submit').click();
+}
+
+/** joinViaUI joins and waits until the page shows a connected classroom. */
+export async function joinViaUI(page, baseUrl, opts) {
+  await submitJoin(page, baseUrl, opts);
+  const outcome = await Promise.race([
+    page.locator('[data-testid="conn-state"][data-state="connected"]').waitFor({ timeout: 30_000 }).then(() => 'connected'),
+    page.getByTestId('banner-error').first().waitFor({ timeout: 30_000 }).then(() => 'error'),
+  ]);
+  if (outcome !== 'connected') {
+    const text = await page.getByTestId('banner-error').first().innerText().catch(() => '?');
+    const code = await page.getByTestId('banner-error').first().getAttribute('data-code').catch(() => '?');
+    throw new Error(`${opts.name} could not join: UI shows error [${code}] ${text}`);
+  }
+}
+
+export function uniqueRoom(prefix) {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}

@@ -1,0 +1,207 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const testIndex = `<!doctype html><html><body><div id="app"></div><script type="module" src="/assets/index-abc123.js"></script></body></html>`
+
+func builtFS() fstest.MapFS {
+	return fstest.MapFS{
+		".keep":                   {Data: nil},
+		"index.html":              {Data: []byte(testIndex)},
+		"favicon.svg":             {Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"></svg>`)},
+		"assets/index-abc123.js":  {Data: []byte(`console.log("yunke")`)},
+		"assets/index-def456.css": {Data: []byte(`body{margin:0}`)},
+		"assets/logo-0a1b2c.png":  {Data: []byte("\x89PNG\r\n\x1a\n")},
+	}
+}
+
+func do(t *testing.T, h http.Handler, method, target string, hdr map[string]string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(method, target, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func body(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestHandlerServesFiles(t *testing.T) {
+	h := NewHandler(builtFS())
+	cases := []struct {
+		path, contentType, cache, body string
+	}{
+		{"/", "text/html; charset=utf-8", "no-cache", testIndex},
+		{"/index.html", "text/html; charset=utf-8", "no-cache", testIndex},
+		{"/assets/index-abc123.js", "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", `console.log("yunke")`},
+		{"/assets/index-def456.css", "text/css; charset=utf-8", "public, max-age=31536000, immutable", `body{margin:0}`},
+		{"/assets/logo-0a1b2c.png", "image/png", "public, max-age=31536000, immutable", "\x89PNG\r\n\x1a\n"},
+		{"/favicon.svg", "image/svg+xml", "no-cache", `<svg xmlns="http://www.w3.org/2000/svg"></svg>`},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			resp := do(t, h, http.MethodGet, c.path, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", resp.StatusCode)
+			}
+			if got := resp.Header.Get("Content-Type"); got != c.contentType {
+				t.Errorf("Content-Type %q, want %q", got, c.contentType)
+			}
+			if got := resp.Header.Get("Cache-Control"); got != c.cache {
+				t.Errorf("Cache-Control %q, want %q", got, c.cache)
+			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+			}
+			if got := body(t, resp); got != c.body {
+				t.Errorf("body %q, want %q", got, c.body)
+			}
+		})
+	}
+}
+
+func TestHandlerFallsBackToIndex(t *testing.T) {
+	h := NewHandler(builtFS())
+	for _, p := range []string{"/room/demo", "/classes/123/review", "/deep/link?x=1", "/.keep", "/assets", "/../../etc/passwd", "/apix", "/rtcfoo"} {
+		t.Run(p, func(t *testing.T) {
+			resp := do(t, h, http.MethodGet, p, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", resp.StatusCode)
+			}
+			if got := resp.Header.Get("Content-Type"); got != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type %q", got)
+			}
+			if got := resp.Header.Get("Cache-Control"); got != "no-cache" {
+				t.Errorf("Cache-Control %q, want no-cache", got)
+			}
+			if got := body(t, resp); got != testIndex {
+				t.Errorf("body %q, want index.html", got)
+			}
+		})
+	}
+}
+
+func TestHandlerLeavesReservedPathsAlone(t *testing.T) {
+	h := NewHandler(builtFS())
+	for _, p := range []string{"/api", "/api/v1/nope", "/rtc", "/rtc/v1", "/rtc/v1/validate", "/twirp/livekit.RoomService/ListRooms", "/assets/index-old999.js"} {
+		t.Run(p, func(t *testing.T) {
+			resp := do(t, h, http.MethodGet, p, nil)
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("status %d, want 404", resp.StatusCode)
+			}
+			b := body(t, resp)
+			if strings.Contains(b, "<html") {
+				t.Errorf("reserved path answered with HTML: %q", b)
+			}
+			if strings.HasPrefix(p, "/api") {
+				if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("Content-Type %q, want application/json", ct)
+				}
+				if !strings.Contains(b, `"code":"not_found"`) {
+					t.Errorf("body %q lacks the API error shape", b)
+				}
+			}
+		})
+	}
+}
+
+func TestHandlerNotBuilt(t *testing.T) {
+	h := NewHandler(fstest.MapFS{".keep": {Data: nil}})
+	for _, p := range []string{"/", "/room/demo", "/index.html"} {
+		resp := do(t, h, http.MethodGet, p, nil)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("%s: status %d, want 503", p, resp.StatusCode)
+		}
+		if got := resp.Header.Get("Content-Type"); got != "text/html; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", p, got)
+		}
+		if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", p, got)
+		}
+		b := body(t, resp)
+		if !strings.Contains(b, "make web") || !strings.Contains(b, "not built") {
+			t.Errorf("%s: page does not explain how to build the front end: %q", p, b)
+		}
+	}
+	// The API prefix still answers as the API would.
+	if resp := do(t, h, http.MethodGet, "/api/v1/x", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/api/v1/x: status %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestHandlerConditionalAndMethods(t *testing.T) {
+	h := NewHandler(builtFS())
+
+	first := do(t, h, http.MethodGet, "/assets/index-abc123.js", nil)
+	etag := first.Header.Get("ETag")
+	if etag == "" || !strings.HasPrefix(etag, `"`) {
+		t.Fatalf("ETag %q, want a strong validator", etag)
+	}
+	again := do(t, h, http.MethodGet, "/assets/index-abc123.js", map[string]string{"If-None-Match": etag})
+	if again.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: status %d, want 304", again.StatusCode)
+	}
+	if other := do(t, h, http.MethodGet, "/", nil).Header.Get("ETag"); other == etag {
+		t.Errorf("index.html and a bundle share ETag %q", etag)
+	}
+
+	head := do(t, h, http.MethodHead, "/", nil)
+	if head.StatusCode != http.StatusOK {
+		t.Errorf("HEAD: status %d", head.StatusCode)
+	}
+	if b := body(t, head); b != "" {
+		t.Errorf("HEAD returned a body: %q", b)
+	}
+
+	post := do(t, h, http.MethodPost, "/", nil)
+	if post.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: status %d, want 405", post.StatusCode)
+	}
+	if allow := post.Header.Get("Allow"); allow != "GET, HEAD" {
+		t.Errorf("Allow %q", allow)
+	}
+
+	ranged := do(t, h, http.MethodGet, "/assets/index-abc123.js", map[string]string{"Range": "bytes=0-6"})
+	if ranged.StatusCode != http.StatusPartialContent || body(t, ranged) != "console" {
+		t.Errorf("Range: status %d", ranged.StatusCode)
+	}
+}
+
+// The embedded build is either the real app or just dist/.keep; either way
+// Handler must answer sensibly.
+func TestEmbeddedHandler(t *testing.T) {
+	h := Handler()
+	resp := do(t, h, http.MethodGet, "/", nil)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		if b := body(t, resp); !strings.Contains(b, `<div id="app"`) && !strings.Contains(b, "/assets/") {
+			t.Errorf("index.html does not look like the built app: %.200q", b)
+		}
+	case http.StatusServiceUnavailable:
+		t.Log("front end not built; embedded handler serves the placeholder page")
+	default:
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if resp := do(t, h, http.MethodGet, "/.keep", nil); resp.StatusCode == http.StatusOK && body(t, resp) == "" {
+		t.Errorf("/.keep was served as a file")
+	}
+}
