@@ -293,7 +293,7 @@ type Activity struct {
 	Subject    string     `json:"subject,omitempty"` // entity acted on, e.g. "user:42"
 	RoomID     string     `json:"room_id,omitempty"`
 	SessionID  string     `json:"session_id,omitempty"`
-	Value      int64      `json:"value"` // a number such as a duration in seconds
+	Value      int64      `json:"value"`            // a number such as a duration in seconds
 	Detail     string     `json:"detail,omitempty"` // small JSON object, never secrets
 }
 
