@@ -17,10 +17,35 @@ type Config struct {
 	// Development enables dev mode: loopback, devkey/secret, open join page.
 	Development bool `yaml:"development"`
 
-	RTC     RTCConfig     `yaml:"rtc"`
-	Redis   RedisConfig   `yaml:"redis"`
-	Logging LoggingConfig `yaml:"logging"`
-	Room    RoomConfig    `yaml:"room"`
+	RTC      RTCConfig      `yaml:"rtc"`
+	Redis    RedisConfig    `yaml:"redis"`
+	Logging  LoggingConfig  `yaml:"logging"`
+	Room     RoomConfig     `yaml:"room"`
+	Database DatabaseConfig `yaml:"database"`
+	Auth     AuthConfig     `yaml:"auth"`
+}
+
+// DatabaseConfig chooses the durable store: Postgres when URL is set,
+// otherwise an embedded SQLite file at Path.
+type DatabaseConfig struct {
+	// URL is a Postgres connection URL (postgres://user@host:5432/db?sslmode=disable).
+	URL string `yaml:"url"`
+	// Path is the SQLite database file used when URL is empty.
+	Path string `yaml:"path"`
+}
+
+// AuthConfig configures sign-in and browser sessions.
+type AuthConfig struct {
+	// AdminUsername is the system administrator created on the first start.
+	AdminUsername string `yaml:"admin_username"`
+	// AdminPassword is that administrator's first password. Empty: a one-time
+	// password is generated and printed once; it must be changed at first sign-in.
+	AdminPassword string `yaml:"admin_password"`
+	// SessionHours is how long a browser session lasts without activity.
+	SessionHours int `yaml:"session_hours"`
+	// CookieSecure marks the session cookie Secure (serve over HTTPS, or
+	// behind a TLS-terminating proxy).
+	CookieSecure bool `yaml:"cookie_secure"`
 }
 
 // RTCConfig configures WebRTC transport.

@@ -24,6 +24,9 @@ const (
 	DevBind      = "127.0.0.1"
 )
 
+// DefaultDatabasePath is where the embedded SQLite database lives unless configured.
+const DefaultDatabasePath = "data/yunke.db"
+
 // MinSecretLen is the shortest API secret accepted outside dev mode.
 const MinSecretLen = 6
 
@@ -36,8 +39,10 @@ func Default() *Config {
 			TCPPort:          7881,
 			PacketBufferSize: 500,
 		},
-		Logging: LoggingConfig{Level: "info"},
-		Room:    RoomConfig{EmptyTimeout: 300},
+		Logging:  LoggingConfig{Level: "info"},
+		Room:     RoomConfig{EmptyTimeout: 300},
+		Database: DatabaseConfig{Path: DefaultDatabasePath},
+		Auth:     AuthConfig{AdminUsername: "admin", SessionHours: 12},
 	}
 }
 
@@ -77,6 +82,8 @@ type Flags struct {
 	logLevel   string
 	logJSON    bool
 	redis      string
+	dbURL      string
+	dbPath     string
 }
 
 // RegisterFlags defines the server's flags on fs. Parse fs, then call Load.
@@ -94,6 +101,8 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.logLevel, "log-level", "", "log `level`: debug, info, warn, error (env YUNKE_LOG_LEVEL; default info)")
 	fs.BoolVar(&f.logJSON, "log-json", false, "write logs as JSON lines (env YUNKE_LOG_JSON)")
 	fs.StringVar(&f.redis, "redis", "", "Redis `host:port` for multi-node presence; empty: in-process (env YUNKE_REDIS_ADDRESS)")
+	fs.StringVar(&f.dbURL, "database-url", "", "Postgres `URL`; empty: the embedded SQLite file (env YUNKE_DATABASE_URL)")
+	fs.StringVar(&f.dbPath, "database-path", "", "SQLite database `file` (env YUNKE_DATABASE_PATH; default "+DefaultDatabasePath+")")
 	return f
 }
 
@@ -181,6 +190,12 @@ func (f *Flags) apply(cfg *Config, set map[string]bool) error {
 	if set["redis"] {
 		cfg.Redis.Address = f.redis
 	}
+	if set["database-url"] {
+		cfg.Database.URL = f.dbURL
+	}
+	if set["database-path"] {
+		cfg.Database.Path = f.dbPath
+	}
 	return nil
 }
 
@@ -226,6 +241,11 @@ func EnvVars() []EnvVar {
 		{"YUNKE_REDIS_ADDRESS", "redis.address", func(c *Config, v string) error { c.Redis.Address = v; return nil }},
 		{"YUNKE_REDIS_USERNAME", "redis.username", func(c *Config, v string) error { c.Redis.Username = v; return nil }},
 		{"YUNKE_REDIS_PASSWORD", "redis.password", func(c *Config, v string) error { c.Redis.Password = v; return nil }},
+		{"YUNKE_DATABASE_URL", "database.url", func(c *Config, v string) error { c.Database.URL = v; return nil }},
+		{"YUNKE_DATABASE_PATH", "database.path", func(c *Config, v string) error { c.Database.Path = v; return nil }},
+		{"YUNKE_ADMIN_USERNAME", "auth.admin_username", func(c *Config, v string) error { c.Auth.AdminUsername = v; return nil }},
+		{"YUNKE_ADMIN_PASSWORD", "auth.admin_password", func(c *Config, v string) error { c.Auth.AdminPassword = v; return nil }},
+		{"YUNKE_COOKIE_SECURE", "auth.cookie_secure", func(c *Config, v string) error { return parseBool(v, &c.Auth.CookieSecure) }},
 		{"YUNKE_LOG_LEVEL", "logging.level", func(c *Config, v string) error { c.Logging.Level = v; return nil }},
 		{"YUNKE_LOG_JSON", "logging.json", func(c *Config, v string) error { return parseBool(v, &c.Logging.JSON) }},
 	}

@@ -87,6 +87,22 @@ func (c *Config) Validate() error {
 		bad("room.max_participants", "must not be negative, not %d", c.Room.MaxParticipants)
 	}
 
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		bad("database.url", "must be a postgres:// URL (leave it empty for the embedded SQLite file)")
+	}
+	if c.Database.URL == "" && strings.TrimSpace(c.Database.Path) == "" {
+		bad("database.path", "is empty: give a SQLite file path or a database.url")
+	}
+	if strings.TrimSpace(c.Auth.AdminUsername) == "" {
+		bad("auth.admin_username", "must not be empty")
+	}
+	if p := c.Auth.AdminPassword; p != "" && (len(p) < 8 || len(p) > 128) {
+		bad("auth.admin_password", "must be 8 to 128 characters")
+	}
+	if c.Auth.SessionHours < 1 || c.Auth.SessionHours > 24*30 {
+		bad("auth.session_hours", "must be between 1 and 720, not %d", c.Auth.SessionHours)
+	}
+
 	switch len(errs) {
 	case 0:
 		return nil
