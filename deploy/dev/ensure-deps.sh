@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing Yunke needs and is missing, on Debian:
 # Chromium (Debian's package; browsers are never downloaded), Node.js and npm,
-# and the front end's node modules. Idempotent, and silent when all is there.
-# Runs as root, or through sudo when that is available.
+# the front end's node modules, and — unless TEST_DATABASE_URL / TEST_REDIS_ADDR
+# point elsewhere — a local PostgreSQL and Redis that the tests can reach on
+# 127.0.0.1 (installed and started when missing). Idempotent, and silent when
+# all is there. Runs as root, or through sudo when that is available.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -10,8 +12,19 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
-# Durable storage and multi-node tests will need these; not yet:
-# command -v psql >/dev/null 2>&1 || need+=(postgresql); command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+
+# reachable HOST PORT: is something listening there?
+reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+want_pg=0 want_redis=0
+if [[ -z ${TEST_DATABASE_URL:-} ]] && ! reachable 127.0.0.1 5432; then
+  want_pg=1
+  command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+fi
+if [[ -z ${TEST_REDIS_ADDR:-} ]] && ! reachable 127.0.0.1 6379; then
+  want_redis=1
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+fi
 
 if ((${#need[@]})); then
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -30,6 +43,36 @@ if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+as_root() {
+  if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+# PostgreSQL for the storage tests: start the cluster, let local TCP
+# connections in without a password (a throwaway test server only) and create
+# the database `test` that TEST_DATABASE_URL's default names.
+if ((want_pg)); then
+  echo "ensure-deps: starting PostgreSQL for the tests"
+  ver=$(ls /etc/postgresql | sort -V | tail -n 1)
+  hba=/etc/postgresql/$ver/main/pg_hba.conf
+  if ! as_root grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
+  for _ in $(seq 1 50); do reachable 127.0.0.1 5432 && break; sleep 0.2; done
+  if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname = 'test'" postgres | grep -q 1; then
+    psql -h 127.0.0.1 -U postgres -c 'create database test' postgres >/dev/null
+  fi
+fi
+
+# Redis for the presence and matching tests: a memory-only instance.
+if ((want_redis)); then
+  echo "ensure-deps: starting Redis for the tests"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/yunke-test.log
+  for _ in $(seq 1 50); do reachable 127.0.0.1 6379 && break; sleep 0.2; done
 fi
 
 # The front end's modules, when they are missing or older than the manifest or lock.
