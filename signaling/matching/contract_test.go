@@ -30,9 +30,9 @@ var testCfg = matching.Config{PresenceTTL: 15 * time.Second, OfferTTL: 20 * time
 
 // factory makes matchers that share one state (for Redis: one key prefix),
 // as the nodes of one deployment do.
-type factory func(t *testing.T) func() matching.Matcher
+type factory func(tb testing.TB) func() matching.Matcher
 
-func memoryFactory(t *testing.T) func() matching.Matcher {
+func memoryFactory(testing.TB) func() matching.Matcher {
 	m := matching.NewMemory(testCfg)
 	return func() matching.Matcher { return m }
 }
@@ -46,7 +46,7 @@ func redisAddr() string {
 
 // redisFactory gives each test its own key prefix on the real Redis; each
 // call of the returned function is a separate client, like another node.
-func redisFactory(t *testing.T) func() matching.Matcher {
+func redisFactory(t testing.TB) func() matching.Matcher {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	prefix := "{yunke-test-" + hex.EncodeToString(b[:]) + "}:"
