@@ -108,6 +108,9 @@ func (r *Room) join(p *Participant, onJoined func(others []*livekit.ParticipantI
 	r.participants[p.identity] = p
 	onJoined(others, r.infoLocked())
 	r.mu.Unlock()
+	if obs := r.svc.p.Observer; obs != nil {
+		obs.ParticipantJoined(r.name, p.identity)
+	}
 	return nil
 }
 
@@ -115,10 +118,15 @@ func (r *Room) join(p *Participant, onJoined func(others []*livekit.ParticipantI
 // the others.
 func (r *Room) leave(p *Participant) {
 	r.mu.Lock()
-	if r.participants[p.identity] == p {
+	removed := r.participants[p.identity] == p
+	if removed {
 		delete(r.participants, p.identity)
 	}
 	r.mu.Unlock()
+	// A session replaced by a rejoin of the same identity is not a departure.
+	if obs := r.svc.p.Observer; removed && obs != nil {
+		obs.ParticipantLeft(r.name, p.identity)
+	}
 	r.svc.roomEmpty(r)
 }
 

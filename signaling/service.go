@@ -31,6 +31,14 @@ func (k Keys) Secret(apiKey string) (string, bool) {
 	return s, ok && s != ""
 }
 
+// Observer hears who comes and goes in every room, e.g. to time a tutoring
+// session. It is called outside the room's lock and must not block. A
+// rejoin with the same identity is reported as a join without a departure.
+type Observer interface {
+	ParticipantJoined(room RoomName, identity Identity)
+	ParticipantLeft(room RoomName, identity Identity)
+}
+
 // Params configure a Service.
 type Params struct {
 	API     *webrtc.API
@@ -52,6 +60,8 @@ type Params struct {
 	EmptyTimeout time.Duration
 	// MaxFrameSize bounds one signaling frame (bytes).
 	MaxFrameSize int64
+	// Observer, when set, is told of every join and departure.
+	Observer Observer
 	// NegotiationTimeout is how long a client has to answer the server's
 	// offer; a client that does not is told to reconnect (default 15 s).
 	NegotiationTimeout time.Duration
