@@ -85,6 +85,7 @@ func TestContract(t *testing.T) {
 		"Capacity":                        testCapacity,
 		"QueuesAreSeparate":               testQueues,
 		"NoDoubleAssignment":              testConcurrent,
+		"OccupyAndFresh":                  testOccupyFresh,
 	}
 	for name, mk := range impls {
 		t.Run(name, func(t *testing.T) {
@@ -461,4 +462,22 @@ func TestBandOf(t *testing.T) {
 			t.Errorf("ParseKey(%q) accepted", bad)
 		}
 	}
+}
+
+func testOccupyFresh(t *testing.T, nodes func() matching.Matcher) {
+	a, b, ctx := nodes(), nodes(), context.Background()
+	fresh, err := a.Fresh(ctx)
+	must(t, err)
+	again, err := b.Fresh(ctx)
+	must(t, err)
+	if !fresh || again {
+		t.Fatalf("Fresh = %v then %v; want true once", fresh, again)
+	}
+	// A session restored before the teacher's first heartbeat still holds their place.
+	must(t, a.Occupy(ctx, "tA"))
+	must(t, a.Heartbeat(ctx, teacher("tA", math7), at(1000)))
+	enqueue(t, a, "r1", math7, 100)
+	expectNone(t, a, math7, 1000)
+	must(t, a.Finish(ctx, "tA"))
+	expectOffer(t, b, math7, 1001, "r1", "tA")
 }

@@ -172,6 +172,13 @@ type Matcher interface {
 	Position(ctx context.Context, id RequestID) (pos, length int, err error)
 	// Waiting counts the waiting requests of a queue.
 	Waiting(ctx context.Context, k Key) (int, error)
+	// Occupy takes one of a teacher's places for a session restored from
+	// durable storage (after the matcher lost its state).
+	Occupy(ctx context.Context, t TeacherID) error
+	// Fresh reports, to one caller only, that the matcher's state is new —
+	// first use, or Redis restarted empty — so that the caller restores
+	// waiting requests and running sessions from durable storage.
+	Fresh(ctx context.Context) (bool, error)
 }
 
 // ms converts to the millisecond timestamps both implementations order by.

@@ -18,6 +18,7 @@ type Memory struct {
 	requests map[RequestID]*memRequest
 	queues   map[Key][]*memRequest // waiting, ordered by (score, id)
 	teachers map[TeacherID]*memTeacher
+	used     bool
 }
 
 type memRequest struct {
@@ -298,4 +299,26 @@ func (m *Memory) Waiting(_ context.Context, k Key) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.queues[k]), nil
+}
+
+// Occupy implements Matcher.
+func (m *Memory) Occupy(_ context.Context, t TeacherID) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mt := m.teachers[t]
+	if mt == nil {
+		mt = &memTeacher{id: t, capacity: 1, offers: map[RequestID]bool{}}
+		m.teachers[t] = mt
+	}
+	mt.load++
+	return nil
+}
+
+// Fresh implements Matcher: true on the first call only.
+func (m *Memory) Fresh(context.Context) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fresh := !m.used
+	m.used = true
+	return fresh, nil
 }

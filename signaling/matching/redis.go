@@ -27,6 +27,8 @@ var _ Matcher = (*Redis)(nil)
 //	tk:<queue>   sorted set of the queue's teachers, scored by last assignment
 //	to:<teacher> set of requests offered to the teacher
 //	offers       sorted set of offered request ids, scored by expiry
+//	epoch        set once the state has been restored; its absence means a
+//	             new or restarted (empty) Redis
 type Redis struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -212,6 +214,12 @@ if load < offered then load = offered end
 redis.call('HSET', t, 'load', load)
 return load`)
 
+	scriptOccupy = redis.NewScript(`
+local P, tid = ARGV[1], ARGV[2]
+local t = P..'t:'..tid
+if redis.call('HEXISTS', t, 'load') == 0 then redis.call('HSET', t, 'load', 0, 'lapses', 0, 'last', 0, 'cap', 1, 'avail', 0, 'hb', 0) end
+return redis.call('HINCRBY', t, 'load', 1)`)
+
 	scriptPosition = redis.NewScript(`
 local P, rid = ARGV[1], ARGV[2]
 local h = redis.call('HMGET', P..'r:'..rid, 'state', 'key')
@@ -396,4 +404,21 @@ func (m *Redis) Waiting(ctx context.Context, k Key) (int, error) {
 		return 0, fmt.Errorf("matching: redis: %w", err)
 	}
 	return int(n), nil
+}
+
+// Occupy implements Matcher.
+func (m *Redis) Occupy(ctx context.Context, t TeacherID) error {
+	_, err := m.run(ctx, scriptOccupy, string(t))
+	return err
+}
+
+// Fresh implements Matcher: the first caller to find the epoch key
+// missing sets it and is told to restore. A Redis that restarts without
+// persistence comes back without the key, so the next caller restores again.
+func (m *Redis) Fresh(ctx context.Context) (bool, error) {
+	ok, err := m.rdb.SetNX(ctx, m.prefix+"epoch", time.Now().UnixMilli(), 0).Result()
+	if err != nil {
+		return false, fmt.Errorf("matching: redis: %w", err)
+	}
+	return ok, nil
 }
