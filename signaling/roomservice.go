@@ -80,6 +80,24 @@ func requireAdmin(ctx context.Context, room string) error {
 	return nil
 }
 
+// CloseRoom disconnects everyone in the room (telling them it was deleted)
+// and closes it. It reports whether the room existed.
+func (s *Service) CloseRoom(name RoomName) bool {
+	r := s.existingRoom(string(name))
+	if r == nil {
+		return false
+	}
+	for _, p := range r.list() {
+		p.closeWithLeave(livekit.DisconnectReason_ROOM_DELETED, livekit.LeaveRequest_DISCONNECT)
+	}
+	s.mu.Lock()
+	if s.rooms[r.name] == r {
+		s.dropRoomLocked(r)
+	}
+	s.mu.Unlock()
+	return true
+}
+
 // existingRoom finds a room without creating it.
 func (s *Service) existingRoom(name string) *Room {
 	s.mu.Lock()
@@ -157,18 +175,9 @@ func (rs *RoomService) DeleteRoom(ctx context.Context, req *livekit.DeleteRoomRe
 	if !grantOf(ctx).RoomCreate {
 		return nil, errPermission
 	}
-	r := rs.s.existingRoom(req.GetRoom())
-	if r == nil {
+	if !rs.s.CloseRoom(RoomName(req.GetRoom())) {
 		return nil, twirp.NotFound.Errorf("room %q does not exist", req.GetRoom())
 	}
-	for _, p := range r.list() {
-		p.closeWithLeave(livekit.DisconnectReason_ROOM_DELETED, livekit.LeaveRequest_DISCONNECT)
-	}
-	rs.s.mu.Lock()
-	if rs.s.rooms[r.name] == r {
-		rs.s.dropRoomLocked(r)
-	}
-	rs.s.mu.Unlock()
 	return &livekit.DeleteRoomResponse{}, nil
 }
 

@@ -1,0 +1,1022 @@
+// Package tutoring runs one-to-one tutoring: teachers' presence, students'
+// requests, offers with a countdown, and the private session a matched pair
+// meets in — timed from the SFU's joins and departures, and recorded in
+// durable storage together with its activity.
+//
+// Matching itself is the matching package's (in process or on Redis);
+// events reach browsers through the events package's bus. This package
+// ties them to storage: every change of a request, an offer or a session is
+// written to the store first, so a restarted node or Redis loses nothing
+// that cannot be rebuilt from it.
+package tutoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"yunke/signaling"
+	"yunke/signaling/events"
+	"yunke/signaling/matching"
+	"yunke/storage"
+)
+
+// Store is what tutoring needs of durable storage.
+type Store interface {
+	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+	ListSubjects(ctx context.Context) ([]storage.Subject, error)
+
+	CreateTutoringRequest(ctx context.Context, a storage.Actor, in storage.TutoringRequestInput) (storage.TutoringRequest, error)
+	GetTutoringRequest(ctx context.Context, id storage.TutoringRequestID) (storage.TutoringRequest, error)
+	// ActiveTutoringRequest is the student's waiting or offered request (ErrNotFound if none).
+	ActiveTutoringRequest(ctx context.Context, student storage.UserID) (storage.TutoringRequest, error)
+	// OpenTutoringRequests lists every waiting or offered request, oldest first.
+	OpenTutoringRequests(ctx context.Context) ([]storage.TutoringRequest, error)
+	// RecordTutoringOffer marks the request offered to the teacher until expires
+	// (an earlier pending offer of the request is closed as revoked).
+	RecordTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID, at, expires time.Time) error
+	// CloseTutoringOffer ends the pending offer with an outcome other than
+	// accepted; the request waits again.
+	CloseTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID, outcome storage.OfferOutcome, at time.Time) error
+	// PendingTutoringOffer is the teacher's open offer, if any (ErrNotFound if none).
+	PendingTutoringOffer(ctx context.Context, teacher storage.UserID) (storage.TutoringRequest, time.Time, error)
+	CancelTutoringRequest(ctx context.Context, a storage.Actor, id storage.TutoringRequestID, at time.Time) error
+	// AcceptTutoringOffer closes the offer as accepted and creates the session.
+	AcceptTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID, nodeURL string, at time.Time) (storage.TutoringSession, error)
+	StartTutoringSession(ctx context.Context, id storage.TutoringSessionID, at time.Time) (storage.TutoringSession, error)
+	EndTutoringSession(ctx context.Context, id storage.TutoringSessionID, at time.Time, reason string) (storage.TutoringSession, error)
+	GetTutoringSession(ctx context.Context, id storage.TutoringSessionID) (storage.TutoringSession, error)
+	// LiveTutoringSessions lists the sessions that have not ended.
+	LiveTutoringSessions(ctx context.Context) ([]storage.TutoringSession, error)
+	// ActiveTutoringSession is the user's session that has not ended (ErrNotFound if none).
+	ActiveTutoringSession(ctx context.Context, user storage.UserID) (storage.TutoringSession, error)
+}
+
+// Rooms closes a session's room when it ends.
+type Rooms interface {
+	CloseRoom(name signaling.RoomName) bool
+}
+
+// Params configure a Service. Zero durations take the defaults.
+type Params struct {
+	Store   Store
+	Matcher matching.Matcher
+	Bus     events.Bus
+	Rooms   Rooms
+	// NodeURL is this node's public base URL; sessions accepted here are
+	// hosted here, and both browsers connect to it.
+	NodeURL string
+	Logger  *slog.Logger
+	Now     func() time.Time
+
+	// OfferTTL must equal the matcher's (default 20 s).
+	OfferTTL time.Duration
+	// Grace is how long a participant may be gone before the session ends (default 30 s).
+	Grace time.Duration
+	// MaxLength ends a session that runs this long (default 60 min).
+	MaxLength time.Duration
+	// NoShow ends an accepted session nobody started within it (default 3 min).
+	NoShow time.Duration
+	// Tick is how often lapsed offers are collected and queue positions
+	// refreshed (default 1 s).
+	Tick time.Duration
+	// Capacity is how many sessions a teacher takes at once (default 1).
+	Capacity int
+}
+
+// Service is one node's tutoring service.
+type Service struct {
+	p   Params
+	log *slog.Logger
+
+	mu        sync.Mutex
+	teachers  map[storage.UserID]*teacherState // teachers with a socket on this node
+	students  map[storage.UserID]bool          // students with a socket on this node
+	sessions  map[storage.TutoringSessionID]*liveSession
+	waitEWMA  map[matching.Key]time.Duration // time between offers, per queue
+	lastOffer map[matching.Key]time.Time
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+type teacherState struct {
+	available bool
+	subjects  []string
+	grades    []int
+	keys      []matching.Key
+}
+
+// liveSession tracks a session hosted on this node.
+type liveSession struct {
+	rec     storage.TutoringSession
+	present map[signaling.Identity]bool
+	timer   *time.Timer // grace, no-show or max length, whichever is next
+}
+
+// New returns a Service; call Run to start its housekeeping.
+func New(p Params) *Service {
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&p.OfferTTL, 20*time.Second)
+	def(&p.Grace, 30*time.Second)
+	def(&p.MaxLength, 60*time.Minute)
+	def(&p.NoShow, 3*time.Minute)
+	def(&p.Tick, time.Second)
+	if p.Capacity <= 0 {
+		p.Capacity = 1
+	}
+	return &Service{
+		p: p, log: p.Logger,
+		teachers:  map[storage.UserID]*teacherState{},
+		students:  map[storage.UserID]bool{},
+		sessions:  map[storage.TutoringSessionID]*liveSession{},
+		waitEWMA:  map[matching.Key]time.Duration{},
+		lastOffer: map[matching.Key]time.Time{},
+	}
+}
+
+// Identity is a user's identity in rooms (and in access tokens).
+func Identity(u storage.UserID) signaling.Identity {
+	return signaling.Identity("u" + strconv.FormatInt(int64(u), 10))
+}
+
+// RoomName is the private room of a session.
+func RoomName(id storage.TutoringSessionID) signaling.RoomName {
+	return signaling.RoomName("tutor-" + strconv.FormatInt(int64(id), 10))
+}
+
+func sessionOfRoom(room signaling.RoomName) (storage.TutoringSessionID, bool) {
+	s, ok := strings.CutPrefix(string(room), "tutor-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return storage.TutoringSessionID(n), err == nil && n > 0
+}
+
+// Error is an error a client should see, with a code.
+type Error struct {
+	code, msg string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// Code implements events.CodedError.
+func (e *Error) Code() string { return e.code }
+
+func clientErr(code, format string, args ...any) error {
+	return &Error{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// Errors the API maps to statuses.
+var (
+	ErrForbidden     = &Error{code: "forbidden", msg: "not allowed for your role"}
+	ErrAlreadyActive = &Error{code: "already_waiting", msg: "you already have an open request; cancel it first"}
+	ErrOfferGone     = &Error{code: "offer_gone", msg: "this offer is no longer open"}
+	ErrInSession     = &Error{code: "in_session", msg: "you are in a tutoring session already"}
+)
+
+// keyOf is the queue of a request.
+func keyOf(subjectCode string, grade int) (matching.Key, bool) {
+	b, ok := matching.BandOf(grade)
+	return matching.Key{Subject: subjectCode, Band: b}, ok
+}
+
+func reqID(id storage.TutoringRequestID) matching.RequestID {
+	return matching.RequestID(strconv.FormatInt(int64(id), 10))
+}
+
+func parseReqID(id matching.RequestID) storage.TutoringRequestID {
+	n, _ := strconv.ParseInt(string(id), 10, 64)
+	return storage.TutoringRequestID(n)
+}
+
+func teacherID(u storage.UserID) matching.TeacherID {
+	return matching.TeacherID(strconv.FormatInt(int64(u), 10))
+}
+
+func parseUser(s string) storage.UserID {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return storage.UserID(n)
+}
+
+func (s *Service) publish(ctx context.Context, to storage.UserID, ev events.Event) {
+	if err := s.p.Bus.Publish(ctx, events.UserID(to), ev); err != nil {
+		s.log.Warn("publish event", "type", ev.Type, "err", err)
+	}
+}
+
+// Run does the housekeeping until ctx ends: restores state when the
+// matcher is fresh, collects lapsed offers, refreshes queue positions.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.restore(ctx); err != nil {
+		s.log.Warn("restore tutoring state", "err", err)
+	}
+	t := time.NewTicker(s.p.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.stop()
+			return nil
+		case <-t.C:
+			if err := s.restore(ctx); err != nil {
+				s.log.Warn("restore tutoring state", "err", err)
+			}
+			s.expire(ctx)
+			s.pushPositions(ctx)
+		}
+	}
+}
+
+func (s *Service) stop() {
+	s.mu.Lock()
+	s.closed = true
+	for _, ls := range s.sessions {
+		if ls.timer != nil {
+			ls.timer.Stop()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// restore refills a fresh matcher from the store: waiting requests at
+// their original places, and the places running sessions take. It also
+// re-arms the timers of the sessions this node hosts.
+func (s *Service) restore(ctx context.Context) error {
+	fresh, err := s.p.Matcher.Fresh(ctx)
+	if err != nil || !fresh {
+		return err
+	}
+	reqs, err := s.p.Store.OpenTutoringRequests(ctx)
+	if err != nil {
+		return err
+	}
+	keys := map[matching.Key]bool{}
+	for _, r := range reqs {
+		k, ok := keyOf(r.SubjectCode, r.Grade)
+		if !ok {
+			continue
+		}
+		if err := s.p.Matcher.Enqueue(ctx, matching.Request{ID: reqID(r.ID), Student: matching.StudentID(strconv.FormatInt(int64(r.StudentID), 10)), Key: k, EnqueuedAt: r.CreatedAt}); err != nil {
+			return err
+		}
+		keys[k] = true
+	}
+	live, err := s.p.Store.LiveTutoringSessions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sess := range live {
+		if err := s.p.Matcher.Occupy(ctx, teacherID(sess.TeacherID)); err != nil {
+			return err
+		}
+		if sess.NodeURL == s.p.NodeURL {
+			s.track(sess)
+		}
+	}
+	s.log.Info("tutoring state restored", "requests", len(reqs), "sessions", len(live))
+	for k := range keys {
+		s.match(ctx, k)
+	}
+	return nil
+}
+
+// ---- teachers -------------------------------------------------------------
+
+// presenceMsg is a teacher's {"type":"presence"} message.
+type presenceMsg struct {
+	Available bool     `json:"available"`
+	Subjects  []string `json:"subjects"`
+	Grades    []int    `json:"grades"`
+}
+
+type presenceEvent struct {
+	Online    bool     `json:"online"`
+	Available bool     `json:"available"`
+	Subjects  []string `json:"subjects"`
+	Grades    []int    `json:"grades"`
+	Reason    string   `json:"reason,omitempty"`
+}
+
+func (ts *teacherState) event(reason string) events.Event {
+	return events.Event{Type: "presence", Data: presenceEvent{Online: true, Available: ts.available,
+		Subjects: nonNil(ts.subjects), Grades: nonNilInts(ts.grades), Reason: reason}}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilInts(s []int) []int {
+	if s == nil {
+		return []int{}
+	}
+	return s
+}
+
+func (s *Service) setPresence(ctx context.Context, u storage.User, m presenceMsg) error {
+	if !u.Has(storage.RoleTeacher) {
+		return ErrForbidden
+	}
+	subjects, err := s.p.Store.ListSubjects(ctx)
+	if err != nil {
+		return err
+	}
+	byCode := map[string]storage.Subject{}
+	byID := map[storage.SubjectID]string{}
+	for _, sub := range subjects {
+		if sub.Active {
+			byCode[sub.Code] = sub
+			byID[sub.ID] = sub.Code
+		}
+	}
+	codes := m.Subjects
+	if len(codes) == 0 {
+		for _, id := range u.Subjects {
+			if c, ok := byID[id]; ok {
+				codes = append(codes, c)
+			}
+		}
+	}
+	grades := m.Grades
+	if len(grades) == 0 {
+		grades = u.Grades
+	}
+	if m.Available && (len(codes) == 0 || len(grades) == 0) {
+		return clientErr("invalid", "choose at least one subject and one grade to take students")
+	}
+	var keys []matching.Key
+	seen := map[matching.Key]bool{}
+	for _, c := range codes {
+		sub, ok := byCode[c]
+		if !ok {
+			return clientErr("invalid", "unknown subject %q", c)
+		}
+		if len(u.Subjects) > 0 && !containsID(u.Subjects, sub.ID) {
+			return clientErr("invalid", "%s is not one of your subjects", sub.Name)
+		}
+		for _, g := range grades {
+			k, ok := keyOf(c, g)
+			if !ok {
+				return clientErr("invalid", "grade %d is not 1–12", g)
+			}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	ts := &teacherState{available: m.Available, subjects: codes, grades: grades, keys: keys}
+	s.mu.Lock()
+	s.teachers[u.ID] = ts
+	s.mu.Unlock()
+	if !m.Available {
+		revoked, err := s.p.Matcher.Offline(ctx, teacherID(u.ID))
+		if err != nil {
+			return err
+		}
+		s.revoked(ctx, revoked, "revoked")
+	}
+	if err := s.heartbeat(ctx, u.ID, ts); err != nil {
+		return err
+	}
+	s.publish(ctx, u.ID, ts.event(""))
+	if m.Available {
+		for _, k := range keys {
+			s.match(ctx, k)
+		}
+	}
+	return nil
+}
+
+func containsID(ids []storage.SubjectID, id storage.SubjectID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) heartbeat(ctx context.Context, u storage.UserID, ts *teacherState) error {
+	return s.p.Matcher.Heartbeat(ctx, matching.Teacher{ID: teacherID(u), Keys: ts.keys, Capacity: s.p.Capacity, Available: ts.available}, s.p.Now())
+}
+
+// revoked tells the teachers and students of offers taken back.
+func (s *Service) revoked(ctx context.Context, offers []matching.Offer, reason string) {
+	now := s.p.Now()
+	for _, o := range offers {
+		id := parseReqID(o.Request)
+		t := parseUser(string(o.Teacher))
+		if err := s.p.Store.CloseTutoringOffer(ctx, id, t, storage.OfferRevoked, now); err != nil {
+			s.log.Warn("record revoked offer", "request", id, "err", err)
+		}
+		s.publish(ctx, t, events.Event{Type: "offer_closed", Data: offerClosed{RequestID: id, Reason: reason}})
+		s.pushRequest(ctx, id)
+		s.match(ctx, o.Key)
+	}
+}
+
+type offerClosed struct {
+	RequestID storage.TutoringRequestID `json:"request_id"`
+	Reason    string                    `json:"reason"` // accepted, declined, expired, cancelled, revoked
+	Disabled  bool                      `json:"disabled,omitempty"`
+}
+
+type offerEvent struct {
+	Request     storage.TutoringRequest `json:"request"`
+	ExpiresAt   time.Time               `json:"expires_at"`
+	SecondsLeft int                     `json:"seconds_left"`
+}
+
+// ---- matching -------------------------------------------------------------
+
+// match makes every match queue k allows now.
+func (s *Service) match(ctx context.Context, k matching.Key) {
+	for {
+		o, ok, err := s.p.Matcher.Next(ctx, k, s.p.Now())
+		if err != nil {
+			s.log.Warn("match", "queue", k.String(), "err", err)
+			return
+		}
+		if !ok {
+			return
+		}
+		s.offered(ctx, o)
+	}
+}
+
+func (s *Service) offered(ctx context.Context, o matching.Offer) {
+	id := parseReqID(o.Request)
+	t := parseUser(string(o.Teacher))
+	now := s.p.Now()
+	s.mu.Lock()
+	if last, ok := s.lastOffer[o.Key]; ok {
+		gap := now.Sub(last)
+		if prev, ok := s.waitEWMA[o.Key]; ok {
+			gap = (prev*4 + gap) / 5
+		}
+		s.waitEWMA[o.Key] = gap
+	}
+	s.lastOffer[o.Key] = now
+	s.mu.Unlock()
+	if err := s.p.Store.RecordTutoringOffer(ctx, id, t, now, o.ExpiresAt); err != nil {
+		// The offer stands in the matcher; it lapses and the request is
+		// offered again, so nothing is lost.
+		s.log.Warn("record offer", "request", id, "err", err)
+		return
+	}
+	req, err := s.p.Store.GetTutoringRequest(ctx, id)
+	if err != nil {
+		s.log.Warn("load offered request", "request", id, "err", err)
+		return
+	}
+	s.publish(ctx, t, events.Event{Type: "offer", Data: offerEvent{Request: req, ExpiresAt: o.ExpiresAt,
+		SecondsLeft: int(o.ExpiresAt.Sub(now).Round(time.Second) / time.Second)}})
+	s.pushRequest(ctx, id)
+}
+
+// expire collects lapsed offers.
+func (s *Service) expire(ctx context.Context) {
+	lapsed, err := s.p.Matcher.Expire(ctx, s.p.Now())
+	if err != nil {
+		s.log.Warn("expire offers", "err", err)
+		return
+	}
+	now := s.p.Now()
+	for _, o := range lapsed {
+		id := parseReqID(o.Request)
+		t := parseUser(string(o.Teacher))
+		if err := s.p.Store.CloseTutoringOffer(ctx, id, t, storage.OfferLapsed, now); err != nil {
+			s.log.Warn("record lapsed offer", "request", id, "err", err)
+		}
+		s.publish(ctx, t, events.Event{Type: "offer_closed", Data: offerClosed{RequestID: id, Reason: "expired", Disabled: o.Disabled}})
+		if o.Disabled {
+			s.mu.Lock()
+			ts := s.teachers[t]
+			if ts != nil {
+				ts.available = false
+			}
+			s.mu.Unlock()
+			if ts != nil {
+				s.publish(ctx, t, ts.event("lapsed"))
+			} else {
+				s.publish(ctx, t, events.Event{Type: "presence", Data: presenceEvent{Online: true, Reason: "lapsed", Subjects: []string{}, Grades: []int{}}})
+			}
+		}
+		s.pushRequest(ctx, id)
+		s.match(ctx, o.Key)
+	}
+}
+
+// ---- students -------------------------------------------------------------
+
+// requestEvent is a student's view of their request.
+type requestEvent struct {
+	Request        storage.TutoringRequest `json:"request"`
+	Position       int                     `json:"position"`
+	QueueLength    int                     `json:"queue_length"`
+	EstimatedWaitS int                     `json:"estimated_wait_s"`
+}
+
+// pushRequest sends the request's state to its student.
+func (s *Service) pushRequest(ctx context.Context, id storage.TutoringRequestID) {
+	req, err := s.p.Store.GetTutoringRequest(ctx, id)
+	if err != nil {
+		s.log.Warn("load request", "request", id, "err", err)
+		return
+	}
+	s.publish(ctx, req.StudentID, events.Event{Type: "request", Data: s.requestView(ctx, req)})
+}
+
+func (s *Service) requestView(ctx context.Context, req storage.TutoringRequest) requestEvent {
+	ev := requestEvent{Request: req}
+	if req.Status != storage.RequestWaiting && req.Status != storage.RequestOffered {
+		return ev
+	}
+	pos, n, err := s.p.Matcher.Position(ctx, reqID(req.ID))
+	if err != nil {
+		return ev
+	}
+	ev.Position, ev.QueueLength = pos, n
+	k, _ := keyOf(req.SubjectCode, req.Grade)
+	s.mu.Lock()
+	per, ok := s.waitEWMA[k]
+	s.mu.Unlock()
+	if !ok {
+		per = 30 * time.Second
+	}
+	ev.EstimatedWaitS = int((time.Duration(max(pos, 1)) * per).Seconds())
+	return ev
+}
+
+// pushPositions refreshes the queue place of the waiting students connected here.
+func (s *Service) pushPositions(ctx context.Context) {
+	s.mu.Lock()
+	students := make([]storage.UserID, 0, len(s.students))
+	for u := range s.students {
+		students = append(students, u)
+	}
+	s.mu.Unlock()
+	for _, u := range students {
+		req, err := s.p.Store.ActiveTutoringRequest(ctx, u)
+		if err != nil {
+			continue
+		}
+		s.publish(ctx, u, events.Event{Type: "request", Data: s.requestView(ctx, req)})
+	}
+}
+
+// Ask files a student's request and queues it.
+func (s *Service) Ask(ctx context.Context, a storage.Actor, in storage.TutoringRequestInput) (storage.TutoringRequest, error) {
+	u, err := s.p.Store.GetUser(ctx, a.UserID)
+	if err != nil {
+		return storage.TutoringRequest{}, err
+	}
+	if !u.Has(storage.RoleStudent) {
+		return storage.TutoringRequest{}, ErrForbidden
+	}
+	if _, err := s.p.Store.ActiveTutoringRequest(ctx, u.ID); err == nil {
+		return storage.TutoringRequest{}, ErrAlreadyActive
+	}
+	if _, err := s.p.Store.ActiveTutoringSession(ctx, u.ID); err == nil {
+		return storage.TutoringRequest{}, ErrInSession
+	}
+	in.StudentID = u.ID
+	req, err := s.p.Store.CreateTutoringRequest(ctx, a, in)
+	if err != nil {
+		return storage.TutoringRequest{}, err
+	}
+	k, ok := keyOf(req.SubjectCode, req.Grade)
+	if !ok {
+		return req, fmt.Errorf("tutoring: request %d has grade %d", req.ID, req.Grade)
+	}
+	if err := s.p.Matcher.Enqueue(ctx, matching.Request{ID: reqID(req.ID), Student: matching.StudentID(strconv.FormatInt(int64(u.ID), 10)), Key: k, EnqueuedAt: req.CreatedAt}); err != nil {
+		// Stored, so restored into the queue when the matcher is back.
+		s.log.Warn("enqueue request", "request", req.ID, "err", err)
+	}
+	s.publish(ctx, u.ID, events.Event{Type: "request", Data: s.requestView(ctx, req)})
+	s.match(ctx, k)
+	return req, nil
+}
+
+// Cancel withdraws the student's request.
+func (s *Service) Cancel(ctx context.Context, a storage.Actor, id storage.TutoringRequestID) error {
+	req, err := s.p.Store.GetTutoringRequest(ctx, id)
+	if err != nil {
+		return err
+	}
+	if req.StudentID != a.UserID {
+		return ErrForbidden
+	}
+	if req.Status != storage.RequestWaiting && req.Status != storage.RequestOffered {
+		return clientErr("not_open", "this request is %s", req.Status)
+	}
+	revoked, err := s.p.Matcher.Cancel(ctx, reqID(id))
+	if err != nil && !errors.Is(err, matching.ErrNotFound) {
+		return err
+	}
+	now := s.p.Now()
+	if err := s.p.Store.CancelTutoringRequest(ctx, a, id, now); err != nil {
+		return err
+	}
+	if revoked != nil {
+		t := parseUser(string(revoked.Teacher))
+		s.publish(ctx, t, events.Event{Type: "offer_closed", Data: offerClosed{RequestID: id, Reason: "cancelled"}})
+		s.match(ctx, revoked.Key) // that teacher is free again
+		for _, k := range s.teacherKeys(t) {
+			s.match(ctx, k)
+		}
+	}
+	s.pushRequest(ctx, id)
+	return nil
+}
+
+func (s *Service) teacherKeys(t storage.UserID) []matching.Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ts := s.teachers[t]; ts != nil {
+		return append([]matching.Key(nil), ts.keys...)
+	}
+	return nil
+}
+
+// ---- offers answered ------------------------------------------------------
+
+type requestRef struct {
+	RequestID storage.TutoringRequestID `json:"request_id"`
+}
+
+// sessionEvent is either side's view of a session.
+type sessionEvent struct {
+	Session storage.TutoringSession `json:"session"`
+	Status  string                  `json:"status"` // ready, live, ended
+}
+
+func statusOf(sess storage.TutoringSession) string {
+	switch {
+	case !sess.EndedAt.IsZero():
+		return "ended"
+	case !sess.StartedAt.IsZero():
+		return "live"
+	}
+	return "ready"
+}
+
+func (s *Service) pushSession(ctx context.Context, sess storage.TutoringSession) {
+	ev := events.Event{Type: "session", Data: sessionEvent{Session: sess, Status: statusOf(sess)}}
+	s.publish(ctx, sess.StudentID, ev)
+	s.publish(ctx, sess.TeacherID, ev)
+}
+
+func (s *Service) accept(ctx context.Context, u storage.User, id storage.TutoringRequestID) error {
+	now := s.p.Now()
+	o, err := s.p.Matcher.Accept(ctx, reqID(id), teacherID(u.ID), now)
+	if errors.Is(err, matching.ErrNoOffer) {
+		return ErrOfferGone
+	}
+	if err != nil {
+		return err
+	}
+	sess, err := s.p.Store.AcceptTutoringOffer(ctx, id, u.ID, s.p.NodeURL, now)
+	if err != nil {
+		// The pair is out of the matcher but not recorded: put the request
+		// back where it was and free the teacher.
+		_ = s.p.Matcher.Enqueue(ctx, matching.Request{ID: o.Request, Student: o.Student, Key: o.Key, EnqueuedAt: o.EnqueuedAt})
+		_ = s.p.Matcher.Finish(ctx, o.Teacher)
+		return err
+	}
+	s.track(sess)
+	s.publish(ctx, u.ID, events.Event{Type: "offer_closed", Data: offerClosed{RequestID: id, Reason: "accepted"}})
+	s.pushRequest(ctx, id)
+	s.pushSession(ctx, sess)
+	return nil
+}
+
+func (s *Service) decline(ctx context.Context, u storage.User, id storage.TutoringRequestID) error {
+	o, err := s.p.Matcher.Decline(ctx, reqID(id), teacherID(u.ID))
+	if errors.Is(err, matching.ErrNoOffer) {
+		return ErrOfferGone
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.p.Store.CloseTutoringOffer(ctx, id, u.ID, storage.OfferDeclined, s.p.Now()); err != nil {
+		s.log.Warn("record declined offer", "request", id, "err", err)
+	}
+	s.publish(ctx, u.ID, events.Event{Type: "offer_closed", Data: offerClosed{RequestID: id, Reason: "declined"}})
+	s.pushRequest(ctx, id)
+	s.match(ctx, o.Key)
+	for _, k := range s.teacherKeys(u.ID) {
+		s.match(ctx, k)
+	}
+	return nil
+}
+
+// ---- sessions -------------------------------------------------------------
+
+// track starts timing a session hosted on this node.
+func (s *Service) track(sess storage.TutoringSession) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.sessions[sess.ID] != nil || !sess.EndedAt.IsZero() {
+		return
+	}
+	ls := &liveSession{rec: sess, present: map[signaling.Identity]bool{}}
+	s.sessions[sess.ID] = ls
+	now := s.p.Now()
+	if sess.StartedAt.IsZero() {
+		s.armLocked(ls, sess.CreatedAt.Add(s.p.NoShow).Sub(now), "no_show")
+	} else {
+		// Restored after a restart: nobody is known to be present yet.
+		s.armLocked(ls, s.p.Grace, "left")
+	}
+}
+
+// armLocked (re)sets the session's one timer.
+func (s *Service) armLocked(ls *liveSession, d time.Duration, reason string) {
+	if ls.timer != nil {
+		ls.timer.Stop()
+	}
+	id := ls.rec.ID
+	ls.timer = time.AfterFunc(max(d, 0), func() {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		s.wg.Add(1) // under mu, so stop's Wait sees it
+		s.mu.Unlock()
+		defer s.wg.Done()
+		s.end(context.Background(), id, reason)
+	})
+}
+
+// ParticipantJoined implements signaling.Observer.
+func (s *Service) ParticipantJoined(room signaling.RoomName, who signaling.Identity) {
+	id, ok := sessionOfRoom(room)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	ls := s.sessions[id]
+	if ls == nil || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if who != Identity(ls.rec.StudentID) && who != Identity(ls.rec.TeacherID) {
+		s.mu.Unlock()
+		return
+	}
+	ls.present[who] = true
+	both := ls.present[Identity(ls.rec.StudentID)] && ls.present[Identity(ls.rec.TeacherID)]
+	starting := both && ls.rec.StartedAt.IsZero()
+	if both {
+		// Everyone is here: only the maximum length can end it now.
+		start := ls.rec.StartedAt
+		if start.IsZero() {
+			start = s.p.Now()
+		}
+		s.armLocked(ls, start.Add(s.p.MaxLength).Sub(s.p.Now()), "max_length")
+	}
+	if starting {
+		s.wg.Add(1)
+	}
+	s.mu.Unlock()
+	if !starting {
+		return
+	}
+	go func() {
+		defer s.wg.Done()
+		ctx := context.Background()
+		sess, err := s.p.Store.StartTutoringSession(ctx, id, s.p.Now())
+		if err != nil {
+			s.log.Warn("record session start", "session", id, "err", err)
+			return
+		}
+		s.mu.Lock()
+		if ls := s.sessions[id]; ls != nil {
+			ls.rec = sess
+		}
+		s.mu.Unlock()
+		s.pushSession(ctx, sess)
+	}()
+}
+
+// ParticipantLeft implements signaling.Observer.
+func (s *Service) ParticipantLeft(room signaling.RoomName, who signaling.Identity) {
+	id, ok := sessionOfRoom(room)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls := s.sessions[id]
+	if ls == nil || s.closed || !ls.present[who] {
+		return
+	}
+	delete(ls.present, who)
+	if ls.rec.StartedAt.IsZero() {
+		return // the no-show timer runs on
+	}
+	s.armLocked(ls, s.p.Grace, "left")
+}
+
+// End ends a session at a participant's request.
+func (s *Service) End(ctx context.Context, a storage.Actor, id storage.TutoringSessionID) (storage.TutoringSession, error) {
+	sess, err := s.p.Store.GetTutoringSession(ctx, id)
+	if err != nil {
+		return sess, err
+	}
+	var reason string
+	switch a.UserID {
+	case sess.StudentID:
+		reason = "ended_by_student"
+	case sess.TeacherID:
+		reason = "ended_by_teacher"
+	default:
+		return sess, ErrForbidden
+	}
+	if !sess.EndedAt.IsZero() {
+		return sess, nil
+	}
+	return s.endRecorded(ctx, sess, reason)
+}
+
+// end is a timer firing on this node.
+func (s *Service) end(ctx context.Context, id storage.TutoringSessionID, reason string) {
+	s.mu.Lock()
+	ls := s.sessions[id]
+	closed := s.closed
+	s.mu.Unlock()
+	if ls == nil || closed {
+		return
+	}
+	sess, err := s.p.Store.GetTutoringSession(ctx, id)
+	if err != nil {
+		s.log.Warn("load session to end", "session", id, "err", err)
+		return
+	}
+	if _, err := s.endRecorded(ctx, sess, reason); err != nil {
+		s.log.Warn("end session", "session", id, "err", err)
+	}
+}
+
+func (s *Service) endRecorded(ctx context.Context, sess storage.TutoringSession, reason string) (storage.TutoringSession, error) {
+	ended, err := s.p.Store.EndTutoringSession(ctx, sess.ID, s.p.Now(), reason)
+	if err != nil {
+		return sess, err
+	}
+	s.mu.Lock()
+	if ls := s.sessions[sess.ID]; ls != nil {
+		if ls.timer != nil {
+			ls.timer.Stop()
+		}
+		delete(s.sessions, sess.ID)
+	}
+	s.mu.Unlock()
+	if err := s.p.Matcher.Finish(ctx, teacherID(sess.TeacherID)); err != nil {
+		s.log.Warn("free teacher", "teacher", sess.TeacherID, "err", err)
+	}
+	if s.p.Rooms != nil && ended.NodeURL == s.p.NodeURL {
+		s.p.Rooms.CloseRoom(RoomName(sess.ID))
+	}
+	s.pushSession(ctx, ended)
+	for _, k := range s.teacherKeys(sess.TeacherID) {
+		s.match(ctx, k)
+	}
+	return ended, nil
+}
+
+// ---- sockets --------------------------------------------------------------
+
+var _ events.Handler = (*Service)(nil)
+
+type helloEvent struct {
+	UserID storage.UserID `json:"user_id"`
+	Roles  []storage.Role `json:"roles"`
+}
+
+// Connected implements events.Handler: the user's whole current state.
+func (s *Service) Connected(ctx context.Context, user events.UserID) []events.Event {
+	u, err := s.p.Store.GetUser(ctx, storage.UserID(user))
+	if err != nil {
+		return []events.Event{{Type: "error", Data: map[string]string{"code": "internal", "message": "could not load your account"}}}
+	}
+	out := []events.Event{{Type: "hello", Data: helloEvent{UserID: u.ID, Roles: u.Roles}}}
+	if u.Has(storage.RoleTeacher) {
+		s.mu.Lock()
+		ts := s.teachers[u.ID]
+		if ts == nil {
+			ts = &teacherState{}
+			s.teachers[u.ID] = ts
+		}
+		ev := ts.event("")
+		s.mu.Unlock()
+		out = append(out, ev)
+		if req, exp, err := s.p.Store.PendingTutoringOffer(ctx, u.ID); err == nil && exp.After(s.p.Now()) {
+			out = append(out, events.Event{Type: "offer", Data: offerEvent{Request: req, ExpiresAt: exp,
+				SecondsLeft: int(exp.Sub(s.p.Now()).Round(time.Second) / time.Second)}})
+		}
+	}
+	if u.Has(storage.RoleStudent) {
+		s.mu.Lock()
+		s.students[u.ID] = true
+		s.mu.Unlock()
+		if req, err := s.p.Store.ActiveTutoringRequest(ctx, u.ID); err == nil {
+			out = append(out, events.Event{Type: "request", Data: s.requestView(ctx, req)})
+		}
+	}
+	if sess, err := s.p.Store.ActiveTutoringSession(ctx, u.ID); err == nil {
+		out = append(out, events.Event{Type: "session", Data: sessionEvent{Session: sess, Status: statusOf(sess)}})
+	}
+	return out
+}
+
+// Received implements events.Handler.
+func (s *Service) Received(ctx context.Context, user events.UserID, m events.Message) error {
+	uid := storage.UserID(user)
+	switch m.Type {
+	case "heartbeat":
+		s.mu.Lock()
+		ts := s.teachers[uid]
+		s.mu.Unlock()
+		if ts != nil && len(ts.keys) > 0 {
+			return s.heartbeat(ctx, uid, ts)
+		}
+		return nil
+	case "presence":
+		var pm presenceMsg
+		if err := m.Decode(&pm); err != nil {
+			return clientErr("bad_request", "presence: %v", err)
+		}
+		u, err := s.p.Store.GetUser(ctx, uid)
+		if err != nil {
+			return err
+		}
+		return s.setPresence(ctx, u, pm)
+	case "accept", "decline":
+		var ref requestRef
+		if err := m.Decode(&ref); err != nil || ref.RequestID <= 0 {
+			return clientErr("bad_request", "%s needs a request_id", m.Type)
+		}
+		u, err := s.p.Store.GetUser(ctx, uid)
+		if err != nil {
+			return err
+		}
+		if !u.Has(storage.RoleTeacher) {
+			return ErrForbidden
+		}
+		if m.Type == "accept" {
+			return s.accept(ctx, u, ref.RequestID)
+		}
+		return s.decline(ctx, u, ref.RequestID)
+	case "cancel":
+		var ref requestRef
+		if err := m.Decode(&ref); err != nil || ref.RequestID <= 0 {
+			return clientErr("bad_request", "cancel needs a request_id")
+		}
+		return s.Cancel(ctx, storage.Actor{UserID: uid}, ref.RequestID)
+	}
+	return clientErr("bad_request", "unknown message type %q", m.Type)
+}
+
+// Disconnected implements events.Handler: a teacher whose last socket on
+// this node closed is out of matching at once.
+func (s *Service) Disconnected(user events.UserID) {
+	uid := storage.UserID(user)
+	s.mu.Lock()
+	ts := s.teachers[uid]
+	delete(s.teachers, uid)
+	delete(s.students, uid)
+	s.mu.Unlock()
+	if ts == nil || len(ts.keys) == 0 {
+		return
+	}
+	ctx := context.Background()
+	revoked, err := s.p.Matcher.Offline(ctx, teacherID(uid))
+	if err != nil {
+		s.log.Warn("teacher offline", "teacher", uid, "err", err)
+		return
+	}
+	s.revoked(ctx, revoked, "revoked")
+}
