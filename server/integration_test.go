@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,8 @@ import (
 const (
 	apiKey    = "devkey"
 	apiSecret = "secret"
+	// adminPassword is the test servers' system administrator's password.
+	adminPassword = "admin-password-1"
 )
 
 // TestMain fails the package if any goroutine outlives the tests: servers,
@@ -88,10 +91,13 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 	cfg.Keys = map[string]string{apiKey: apiSecret}
 	cfg.RTC.UDPPort = 0
 	cfg.RTC.TCPPort = 0
+	cfg.Database.Path = filepath.Join(t.TempDir(), "yunke.db")
+	cfg.Auth.AdminPassword = adminPassword
 	params := server.Params{
-		Config:  cfg,
-		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Version: "test",
+		Config:   cfg,
+		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Version:  "test",
+		Password: fastPasswords,
 	}
 	for _, o := range opts {
 		o(cfg, &params)

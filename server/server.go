@@ -23,9 +23,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"yunke/server/auth"
 	"yunke/server/config"
 	"yunke/sfu"
 	"yunke/signaling"
+	"yunke/storage"
 	"yunke/web"
 )
 
@@ -46,6 +48,14 @@ type Params struct {
 	// describes (tests hand in sockets bound to free ports).
 	UDPConn     net.PacketConn
 	TCPListener net.Listener
+	// Store, when set, is used instead of opening the configured database;
+	// the caller keeps ownership and closes it.
+	Store *storage.Store
+	// Password sets the argon2id cost of new password hashes; zero fields
+	// take auth.DefaultParams (tests lower it to run fast).
+	Password auth.Params
+	// Now is the clock of sessions and sign-in throttling; nil is time.Now.
+	Now func() time.Time
 }
 
 // Server is a Yunke instance with its listeners bound.
@@ -64,6 +74,23 @@ type Server struct {
 	sig     *signaling.Service
 	httpSrv *http.Server
 	ready   atomic.Bool
+
+	store     *storage.Store
+	ownStore  bool // opened here, so closed here
+	sessions  sessionStore
+	directory directoryStore
+	catalog   catalogStore
+	stats     statsStore
+	imports   importStore
+	db        pinger
+
+	now            func() time.Time
+	hasher         *auth.Hasher
+	accountLimiter *auth.Limiter // failed sign-ins per account
+	addrLimiter    *auth.Limiter // failed sign-ins per client address
+
+	bannerMu    sync.Mutex
+	adminBanner string // shown once: it may carry a one-time password
 }
 
 // New binds every listener (HTTP, RTC UDP/TCP) so that the returned server's
@@ -77,12 +104,35 @@ func New(p Params) (_ *Server, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, version: p.Version, metrics: new(sfu.Metrics)}
+	s := &Server{cfg: cfg, log: log, version: p.Version, metrics: new(sfu.Metrics), now: p.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	defer func() {
 		if err != nil {
 			s.closeListeners()
+			s.closeStore()
 		}
 	}()
+	s.hasher = auth.NewHasher(p.Password)
+	s.accountLimiter = auth.NewLimiter(auth.LimiterParams{Max: failuresPerAccount, Window: failureWindow, Now: s.now})
+	s.addrLimiter = auth.NewLimiter(auth.LimiterParams{Max: failuresPerAddress, Window: failureWindow, Now: s.now})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if p.Store != nil {
+		s.store = p.Store
+	} else {
+		st, err := storage.Open(ctx, storage.OpenParams{URL: cfg.Database.URL, Path: cfg.Database.Path, Logger: log.With("component", "storage")})
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		s.store, s.ownStore = st, true
+	}
+	s.sessions, s.directory, s.catalog, s.stats, s.imports, s.db = s.store, s.store, s.store, s.store, s.store, s.store
+	if s.adminBanner, err = s.bootstrap(ctx, s.store); err != nil {
+		return nil, err
+	}
 
 	binds := cfg.BindAddresses
 	if len(binds) == 0 {
@@ -184,9 +234,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.ready.Load() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.db.Ping(ctx); err != nil {
+			s.log.Warn("readiness: database", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n")
@@ -231,6 +288,12 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	pruneCtx, stopPrune := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.pruneSessions(pruneCtx)
+	}()
 	s.ready.Store(true)
 	s.log.Info("serving", "url", s.URL(), "rtc_udp", s.UDPAddr())
 
@@ -242,12 +305,43 @@ func (s *Server) Run(ctx context.Context) error {
 	s.ready.Store(false)
 	s.log.Info("shutting down")
 	s.sig.Close()
+	stopPrune()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.httpSrv.Shutdown(shutCtx)
 	wg.Wait()
 	s.closeListeners()
+	s.closeStore()
 	return runErr
+}
+
+// pruneSessions deletes expired sessions every hour until ctx is done.
+func (s *Server) pruneSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.sessions.DeleteExpiredSessions(ctx, s.now())
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("delete expired sessions", "err", err)
+			} else if n > 0 {
+				s.log.Debug("deleted expired sessions", "count", n)
+			}
+		}
+	}
+}
+
+// closeStore closes the database when New opened it.
+func (s *Server) closeStore() {
+	if s.ownStore && s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.log.Warn("close database", "err", err)
+		}
+		s.ownStore = false
+	}
 }
 
 func (s *Server) closeListeners() {
@@ -268,7 +362,10 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// PrintBanner writes the human start-up banner (URL, and in dev mode the API key and secret).
+// PrintBanner writes the human start-up banner (URL, and in dev mode the API
+// key and secret). After the first start it also names the administrator
+// created, with the one-time password when one was generated: that line is
+// printed once and never logged.
 func (s *Server) PrintBanner(w io.Writer) {
 	mode := ""
 	if s.cfg.Development {
@@ -297,4 +394,11 @@ func (s *Server) PrintBanner(w io.Writer) {
 		fmt.Fprintf(w, "  WebRTC TCP:  %s\n", s.tcpLn.Addr())
 	}
 	fmt.Fprintf(w, "  Health:      %s/healthz  %s/readyz  %s/metrics\n", u, u, u)
+	s.bannerMu.Lock()
+	admin := s.adminBanner
+	s.adminBanner = "" // a one-time password is shown once
+	s.bannerMu.Unlock()
+	if admin != "" {
+		_, _ = io.WriteString(w, admin)
+	}
 }

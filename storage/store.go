@@ -2,13 +2,23 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
-)
 
-// errTODO marks methods whose body is still being written.
-var errTODO = errors.New("storage: not implemented yet")
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
 
 // OpenParams say which database to open.
 type OpenParams struct {
@@ -20,144 +30,281 @@ type OpenParams struct {
 	Logger *slog.Logger
 }
 
+// DefaultPath is the SQLite file used when OpenParams names none.
+const DefaultPath = "data/yunke.db"
+
 // Store is Yunke's durable state on SQLite or Postgres. Every method is safe
 // for concurrent use; every multi-row write is one transaction, and every
 // change writes its activity row in that same transaction.
-type Store struct{}
+//
+// On SQLite all writes go through one connection (the writer), so writers
+// queue in Go instead of failing with "database is locked"; reads use a
+// separate pool and, thanks to WAL, never wait for the writer. On Postgres
+// a transaction that fails with a serialization failure or a deadlock is
+// run again.
+type Store struct {
+	log *slog.Logger
+	loc *time.Location // Asia/Shanghai: activity months are counted there
+	d   *dialect
+
+	pool *pgxpool.Pool // Postgres
+
+	rdb  *sql.DB // SQLite readers
+	wdb  *sql.DB // SQLite writer: one connection, BEGIN IMMEDIATE
+	path string  // SQLite file
+}
 
 // Open opens (creating when needed) the database and applies pending
 // migrations. A schema newer than this binary knows fails with ErrSchemaTooNew.
-func Open(ctx context.Context, p OpenParams) (*Store, error) { return nil, errTODO }
+func Open(ctx context.Context, p OpenParams) (*Store, error) {
+	s := &Store{log: p.Logger, loc: shanghai()}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var err error
+	switch {
+	case strings.HasPrefix(p.URL, "postgres://"), strings.HasPrefix(p.URL, "postgresql://"):
+		err = s.openPostgres(ctx, p.URL)
+	case p.URL != "":
+		return nil, fmt.Errorf("storage: unsupported database URL %q: use postgres://… or leave it empty for SQLite", redact(p.URL))
+	default:
+		err = s.openSQLite(ctx, p.Path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) openPostgres(ctx context.Context, rawURL string) error {
+	s.d = &dialect{postgres: true}
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return fmt.Errorf("storage: parse Postgres URL %s: %w", redact(rawURL), err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("storage: connect to Postgres at %s: %w", redact(rawURL), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("storage: connect to Postgres at %s: %w", redact(rawURL), err)
+	}
+	s.pool = pool
+	return nil
+}
+
+func (s *Store) openSQLite(ctx context.Context, path string) error {
+	s.d = &dialect{}
+	if path == "" {
+		path = DefaultPath
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("storage: create directory for %s: %w", path, err)
+		}
+	}
+	s.path = path
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&"+pragmas+"&_pragma=cache_size(-32000)&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The writer connection is opened first so the file is in WAL mode
+	// before any reader looks at it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.wdb, s.rdb = w, r
+	return nil
+}
 
 // Close releases the connections.
-func (s *Store) Close() error { return nil }
+func (s *Store) Close() error {
+	if s == nil {
+		return nil
+	}
+	if s.pool != nil {
+		s.pool.Close()
+		return nil
+	}
+	var errs []error
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // Backend is "sqlite" or "postgres".
-func (s *Store) Backend() string { return "" }
+func (s *Store) Backend() string {
+	if s.d.postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
 
 // Ping checks the database answers.
-func (s *Store) Ping(ctx context.Context) error { return errTODO }
-
-// SchemaVersion is the highest applied migration.
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) { return 0, errTODO }
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r().queryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("storage: ping %s: %w", s.Backend(), err)
+	}
+	return nil
+}
 
 // Backup writes a consistent copy of a SQLite database to dest (VACUUM INTO).
 // Postgres is backed up with pg_dump instead; there it returns an error saying so.
-func (s *Store) Backup(ctx context.Context, dest string) error { return errTODO }
-
-func (s *Store) CreateDistrict(ctx context.Context, a Actor, code, name string) (District, error) {
-	return District{}, errTODO
-}
-func (s *Store) ListDistricts(ctx context.Context) ([]District, error) { return nil, errTODO }
-func (s *Store) GetDistrict(ctx context.Context, id DistrictID) (District, error) {
-	return District{}, errTODO
-}
-
-func (s *Store) CreateSchool(ctx context.Context, a Actor, in SchoolInput) (School, error) {
-	return School{}, errTODO
-}
-
-// UpdateSchool replaces the editable fields when version matches (ErrConflict otherwise).
-func (s *Store) UpdateSchool(ctx context.Context, a Actor, id SchoolID, in SchoolInput, version int64) (School, error) {
-	return School{}, errTODO
-}
-func (s *Store) GetSchool(ctx context.Context, id SchoolID) (School, error) { return School{}, errTODO }
-func (s *Store) GetSchoolByCode(ctx context.Context, code string) (School, error) {
-	return School{}, errTODO
-}
-
-// ListSchools returns one page and the total number of matches.
-func (s *Store) ListSchools(ctx context.Context, f SchoolFilter) ([]School, int, error) {
-	return nil, 0, errTODO
+func (s *Store) Backup(ctx context.Context, dest string) error {
+	if s.d.postgres {
+		return errors.New("storage: backup: the database is Postgres; back it up with pg_dump")
+	}
+	if dest == "" {
+		return &FieldError{Field: "dest", Message: "is required"}
+	}
+	if _, err := os.Stat(dest); err == nil {
+		return fmt.Errorf("storage: backup: %s already exists", dest)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("storage: backup: %w", err)
+	}
+	if dir := filepath.Dir(dest); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("storage: backup: %w", err)
+		}
+	}
+	// VACUUM INTO reads a snapshot; it runs on the writer so it neither
+	// needs a writable reader nor races a migration.
+	if _, err := s.wdb.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+		return fmt.Errorf("storage: backup to %s: %w", dest, err)
+	}
+	return nil
 }
 
-func (s *Store) CreateUser(ctx context.Context, a Actor, in UserInput, passwordHash string, mustChange bool) (User, error) {
-	return User{}, errTODO
+// r is the querier for reads outside a transaction.
+func (s *Store) r() querier {
+	if s.d.postgres {
+		return pgQ{s.pool}
+	}
+	return &sqlQ{d: s.d, db: s.rdb}
 }
 
-// UpdateUser replaces the editable fields when version matches (ErrConflict otherwise).
-func (s *Store) UpdateUser(ctx context.Context, a Actor, id UserID, in UserInput, version int64) (User, error) {
-	return User{}, errTODO
-}
-func (s *Store) GetUser(ctx context.Context, id UserID) (User, error) { return User{}, errTODO }
+// maxAttempts bounds how often tx runs a transaction that failed only
+// because of concurrency (Postgres serialization failure or deadlock).
+const maxAttempts = 8
 
-// CredentialsByUsername finds a user by username, case-insensitively.
-func (s *Store) CredentialsByUsername(ctx context.Context, username string) (Credentials, error) {
-	return Credentials{}, errTODO
-}
-
-// SetPassword replaces the password hash and logs "user.password".
-func (s *Store) SetPassword(ctx context.Context, a Actor, id UserID, hash string, mustChange bool) error {
-	return errTODO
-}
-func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, int, error) {
-	return nil, 0, errTODO
-}
-func (s *Store) CountUsers(ctx context.Context) (int, error) { return 0, errTODO }
-
-func (s *Store) CreateSession(ctx context.Context, sess Session) error { return errTODO }
-
-// SessionByHash returns a live session and its (active) user; ErrNotFound
-// when it is missing, expired or its user is deactivated.
-func (s *Store) SessionByHash(ctx context.Context, hash string, now time.Time) (Session, User, error) {
-	return Session{}, User{}, errTODO
-}
-func (s *Store) TouchSession(ctx context.Context, hash string, lastSeen, expiresAt time.Time) error {
-	return errTODO
-}
-func (s *Store) DeleteSession(ctx context.Context, hash string) error { return errTODO }
-
-// DeleteUserSessions signs a user out everywhere except the session exceptHash.
-func (s *Store) DeleteUserSessions(ctx context.Context, id UserID, exceptHash string) error {
-	return errTODO
-}
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	return 0, errTODO
+// tx runs fn in one write transaction and commits it. Every write of the
+// store goes through here. fn may run more than once, so it must not
+// leave state behind outside the transaction before it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(q querier) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if s.d.postgres {
+			err = s.pgTx(ctx, fn)
+		} else {
+			err = s.sqliteTx(ctx, fn)
+		}
+		if err == nil || attempt == maxAttempts {
+			return err
+		}
+		if kind, _ := classify(err); kind != errRetry {
+			return err
+		}
+		// Back off a little, randomly, so the transactions that collided
+		// do not collide again.
+		d := time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
 
-func (s *Store) ListSubjects(ctx context.Context) ([]Subject, error) { return nil, errTODO }
-func (s *Store) CreateSubject(ctx context.Context, a Actor, sub Subject) (Subject, error) {
-	return Subject{}, errTODO
-}
-func (s *Store) UpdateSubject(ctx context.Context, a Actor, sub Subject) (Subject, error) {
-	return Subject{}, errTODO
-}
-
-// ListKnowledgePoints lists a subject's tree; grade 0 means every grade.
-func (s *Store) ListKnowledgePoints(ctx context.Context, subject SubjectID, grade int) ([]KnowledgePoint, error) {
-	return nil, errTODO
-}
-
-// ImportKnowledgePoints upserts nodes by (subject, code), all or nothing.
-func (s *Store) ImportKnowledgePoints(ctx context.Context, a Actor, rows []KnowledgePointRow) (ImportCounts, error) {
-	return ImportCounts{}, errTODO
+func (s *Store) pgTx(ctx context.Context, fn func(q querier) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(pgQ{tx}); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
-// ListTargets lists a year's targets; schools nil means every school.
-func (s *Store) ListTargets(ctx context.Context, year int, schools []SchoolID) ([]Target, error) {
-	return nil, errTODO
+func (s *Store) sqliteTx(ctx context.Context, fn func(q querier) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	q := &sqlQ{d: s.d, tx: tx}
+	err = fn(q)
+	q.close()
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
-// SetTarget upserts a school's target for a year; a non-zero Version must match.
-func (s *Store) SetTarget(ctx context.Context, a Actor, t Target) (Target, error) {
-	return Target{}, errTODO
+// shanghai is the zone activity months are counted in. Without the
+// system's tz database it falls back to a fixed UTC+8, which is the same
+// thing: China has had no daylight saving since 1991.
+func shanghai() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*60*60)
 }
 
-// RecordActivity appends one activity row on its own (for events that
-// change nothing else, such as a sign-in).
-func (s *Store) RecordActivity(ctx context.Context, act Activity) error { return errTODO }
-
-// RecentActivity lists the newest rows, newest first; schools nil means all.
-func (s *Store) RecentActivity(ctx context.Context, district DistrictID, schools []SchoolID, limit int) ([]Activity, error) {
-	return nil, errTODO
+// redact hides a password in a database URL.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
-// SummarizeActivity aggregates by month, school, subject and action.
-func (s *Store) SummarizeActivity(ctx context.Context, q ActivityQuery) ([]ActivityBucket, error) {
-	return nil, errTODO
+// Times are stored as unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullID stores an id of 0 as NULL (nullable foreign keys).
+func nullID[T ~int64](v T) any {
+	if v == 0 {
+		return nil
+	}
+	return int64(v)
 }
 
-// Import applies a validated batch in one transaction: all rows or none.
-func (s *Store) Import(ctx context.Context, a Actor, b ImportBatch) (ImportResult, error) {
-	return ImportResult{}, errTODO
+// ids converts typed ids for an inList argument.
+func ids[T ~int64](v []T) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
 }

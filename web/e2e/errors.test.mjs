@@ -93,7 +93,7 @@ test('join errors are shown in the UI', { timeout: 120_000 }, async (t) => {
 
     await t.test('the language switch translates the page and is remembered', () => h.run(async () => {
       const page = await h.newPage('language');
-      await page.goto(`${h.server.url}/`);
+      await page.goto(`${h.server.url}/#/dev-join`);
       await page.locator('body[data-ready="true"]').waitFor();
       assert.equal((await page.getByTestId('join-submit').innerText()).trim(), '进入课堂');
       await page.getByTestId('lang-toggle').click();

@@ -47,6 +47,9 @@ export interface Failure {
   message: Message;
 }
 
+/** How the local user takes part: a teacher publishes, a student watches and chats, an observer watches hidden. */
+export type LocalRole = Role | 'observer';
+
 export interface ClassroomHooks {
   /** Called once when the room ends for any reason other than connect() failing. */
   onEnded(failure: Failure | null): void;
@@ -176,7 +179,7 @@ export class Classroom {
 
   constructor(
     private readonly grant: JoinGrant,
-    private readonly role: Role,
+    private readonly role: LocalRole,
     private readonly hooks: ClassroomHooks,
   ) {
     this.bindRoomEvents();
@@ -446,7 +449,8 @@ export class Classroom {
   }
 
   private roleFor(p: Participant): Role {
-    return p === this.room.localParticipant ? this.role : roleOf(p);
+    if (p === this.room.localParticipant) return this.role === 'teacher' ? 'teacher' : 'student';
+    return roleOf(p);
   }
 
   private renderAll(): void {
@@ -457,7 +461,8 @@ export class Classroom {
     this.renderControls();
     this.renderChat();
     this.renderAudioPrompt();
-    this.els.notice.hidden = this.role !== 'student';
+    this.els.notice.hidden = this.role === 'teacher';
+    this.els.notice.textContent = t(this.role === 'observer' ? 'room.observerNotice' : 'room.studentNotice');
   }
 
   private renderState(): void {

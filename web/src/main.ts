@@ -1,14 +1,27 @@
-// Yunke browser app: the join page, and the classroom once joined.
+// Yunke browser app: a hash-routed shell around sign-in, the role homes, the
+// admin pages, the development join page and the live classroom.
 
 import './style.css';
 
 import type { Room } from 'livekit-client';
 
-import { ApiError, join, serverInfo, type Role } from './api';
-import { clearErrors, mountBanners, renderBanners, showBanner } from './banners';
-import { Classroom, type Failure } from './classroom';
-import { byId } from './dom';
-import { applyI18n, lang, onLangChange, setLang, t, type Key, type Message } from './i18n';
+import { ApiError, me as fetchMe, onSessionProblem, serverInfo, signOut, type Me } from './api';
+import { clearErrors, hideBanner, mountBanners, renderBanners, showBanner } from './banners';
+import type { Classroom } from './classroom';
+import { hideDevJoin, initDevJoin, renderDevJoin, showDevJoin } from './devjoin';
+import { byId, h } from './dom';
+import { applyI18n, lang, onLangChange, setLang, t } from './i18n';
+import { inClass, leaveClassroom, type Failure } from './live';
+import { renderChangePassword, renderSignIn, type AuthHooks } from './pages/auth';
+import { renderDistricts } from './pages/districts';
+import { renderHome } from './pages/home';
+import { renderImport } from './pages/import';
+import { renderSchools } from './pages/schools';
+import { renderSubjects } from './pages/subjects';
+import { renderTargets } from './pages/targets';
+import { renderUsers } from './pages/users';
+import { currentPath, has, navigate, primaryRole, roleKey, setMe, state } from './session';
+import { errorMessage, notify, pageChanged, setText, tx } from './ui';
 
 declare global {
   interface Window {
@@ -19,174 +32,193 @@ declare global {
 
 window.yunke = { room: null, classroom: null };
 
-const joinFields = ['name', 'role', 'room'] as const;
-type JoinField = (typeof joinFields)[number];
-
 const els = {
-  joinView: byId('join-view'),
-  form: byId<HTMLFormElement>('join-form'),
-  name: byId<HTMLInputElement>('join-name'),
-  room: byId<HTMLInputElement>('join-room'),
-  submit: byId<HTMLButtonElement>('join-submit'),
+  page: byId('page-view'),
   langToggle: byId<HTMLButtonElement>('lang-toggle'),
   version: byId('version'),
+  userMeta: byId('user-meta'),
+  userName: byId('user-name'),
+  userRole: byId('user-role'),
+  userSchool: byId('user-school'),
+  signout: byId<HTMLButtonElement>('signout'),
 };
 
-const savedKey = 'yunke.join';
+const adminRoutes: Record<string, (root: HTMLElement) => void> = {
+  '/admin/schools': renderSchools,
+  '/admin/users': renderUsers,
+  '/admin/import': renderImport,
+  '/admin/targets': renderTargets,
+  '/admin/subjects': renderSubjects,
+  '/admin/districts': (root) => (has('system_admin') ? renderDistricts(root) : renderForbidden(root)),
+};
 
-interface Saved {
-  name?: string;
-  role?: Role;
-  room?: string;
+/** Where to go after signing in, when the user first asked for another page. */
+let afterSignIn = '/';
+
+function replacePath(path: string): void {
+  history.replaceState(history.state, '', `${location.pathname}${location.search}#${path}`);
 }
 
-function loadSaved(): Saved {
-  try {
-    return (JSON.parse(localStorage.getItem(savedKey) ?? '{}') as Saved) ?? {};
-  } catch {
-    return {};
-  }
+function showPage(): void {
+  hideDevJoin();
+  els.page.hidden = false;
+  document.body.dataset.view = 'page';
 }
 
-function save(s: Saved): void {
-  try {
-    localStorage.setItem(savedKey, JSON.stringify(s));
-  } catch {
-    // ignore
-  }
+function renderHeader(): void {
+  const me = state.me;
+  els.userMeta.hidden = !me;
+  if (!me) return;
+  els.userName.textContent = me.user.name || me.user.username;
+  setText(els.userRole, roleKey(primaryRole(me.user.roles)));
+  els.userSchool.textContent = me.school?.name ?? me.district?.name ?? '';
+  els.userSchool.hidden = !els.userSchool.textContent;
 }
 
-function selectedRole(): Role {
-  const checked = els.form.querySelector<HTMLInputElement>('input[name="role"]:checked');
-  return checked?.value === 'teacher' ? 'teacher' : 'student';
+function renderForbidden(root: HTMLElement): void {
+  root.replaceChildren(h('section', { class: 'card message-card', 'data-testid': 'forbidden' }, tx('h1', 'page.forbidden'), tx('p', 'page.forbiddenText'), tx('a', 'nav.home', undefined, { href: '#/' })));
 }
 
-// Field errors come from the server and are shown as sent; keep them per field.
-const fieldErrors = new Map<JoinField, string>();
-
-const fieldLabels: Record<JoinField, Key> = { name: 'join.name', role: 'join.role', room: 'join.room' };
-
-/** fieldMessage shows the server's text, translating the bare codes it may send. */
-function fieldMessage(field: JoinField, text: string): string {
-  if (/^(required|missing|empty)$/i.test(text.trim())) return t('join.required', { field: t(fieldLabels[field]) });
-  return text;
+function renderNotFound(root: HTMLElement): void {
+  root.replaceChildren(h('section', { class: 'card message-card', 'data-testid': 'not-found' }, tx('h1', 'page.notFound'), tx('a', 'nav.home', undefined, { href: '#/' })));
 }
 
-function renderFieldErrors(): void {
-  for (const f of joinFields) {
-    const box = els.form.querySelector<HTMLElement>(`[data-field="${f}"]`);
-    const msg = box?.querySelector<HTMLElement>('.field-error');
-    if (!box || !msg) continue;
-    const text = fieldErrors.get(f);
-    box.classList.toggle('invalid', !!text);
-    msg.hidden = !text;
-    msg.textContent = text ? fieldMessage(f, text) : '';
-    box.querySelector('input')?.setAttribute('aria-invalid', text ? 'true' : 'false');
-  }
+function renderDevUnavailable(root: HTMLElement): void {
+  root.replaceChildren(h('section', { class: 'card message-card', 'data-testid': 'dev-unavailable' }, tx('h1', 'join.heading'), tx('p', 'join.unavailable'), tx('a', 'signin.heading', undefined, { href: '#/signin' })));
 }
 
-function showError(code: string, message: Message): void {
-  showBanner('error', { kind: 'error', code, message, testId: 'banner-error' });
-}
-
-function apiFailure(err: unknown): void {
-  if (!(err instanceof ApiError)) {
-    showError('error', { key: 'error.server', params: { message: err instanceof Error ? err.message : String(err) } });
+/** afterClass shows the page the class was started from again. */
+function afterClass(failure: Failure | null): void {
+  if (currentPath() === '/dev-join') {
+    showDevJoin(failure);
     return;
   }
-  switch (err.code) {
-    case 'unreachable':
-      showError('unreachable', { key: 'error.unreachable' });
-      return;
-    case 'bad_response':
-      showError('bad_response', { key: 'error.badResponse', params: { status: err.status } });
-      return;
-  }
-  let known = false;
-  for (const [field, text] of Object.entries(err.fields)) {
-    if ((joinFields as readonly string[]).includes(field)) {
-      fieldErrors.set(field as JoinField, text);
-      known = true;
-    }
-  }
-  renderFieldErrors();
-  if (known) {
-    showError(err.code, { key: 'error.fieldsInvalid' });
-    const first = joinFields.find((f) => fieldErrors.has(f));
-    els.form.querySelector<HTMLInputElement>(`[data-field="${first}"] input`)?.focus();
-  } else {
-    showError(err.code, { key: 'error.server', params: { message: err.message } });
-  }
+  showPage();
+  if (failure) showBanner('error', { kind: 'error', code: failure.code, message: failure.message, testId: 'banner-error' });
 }
 
-let busy = false;
+const authHooks: AuthHooks & { cancel: () => void } = {
+  done(me: Me) {
+    hideBanner('session');
+    renderHeader();
+    const to = me.user.must_change_password ? '/password' : afterSignIn;
+    afterSignIn = '/';
+    navigate(to === '/signin' ? '/' : to);
+  },
+  devJoin() {
+    navigate('/dev-join');
+  },
+  cancel() {
+    navigate('/');
+  },
+};
 
-function setBusy(on: boolean): void {
-  busy = on;
-  els.submit.disabled = on;
-  els.submit.textContent = t(on ? 'join.submitting' : 'join.submit');
-  els.form.setAttribute('aria-busy', String(on));
-}
-
-function showJoin(failure: Failure | null): void {
-  window.yunke.room = null;
-  window.yunke.classroom = null;
-  els.joinView.hidden = false;
-  document.body.dataset.view = 'join';
-  if (failure) showError(failure.code, failure.message);
-}
-
-async function onSubmit(ev: SubmitEvent): Promise<void> {
-  ev.preventDefault();
-  if (busy) return;
-  clearErrors();
-  fieldErrors.clear();
-  renderFieldErrors();
-  const role = selectedRole();
-  const request = { name: els.name.value.trim(), role, room: els.room.value.trim() };
-  setBusy(true);
+async function ensureMe(): Promise<void> {
+  if (state.me !== undefined) return;
   try {
-    let grant;
-    try {
-      grant = await join(request);
-    } catch (err) {
-      console.error('join request failed', err);
-      apiFailure(err);
-      return;
+    setMe(await fetchMe());
+  } catch (err) {
+    setMe(null);
+    if (!(err instanceof ApiError && (err.status === 401 || err.code === 'unauthenticated'))) {
+      console.error('GET /api/v1/me failed', err);
+      showBanner('me', { kind: 'error', code: err instanceof ApiError ? err.code : 'error', message: errorMessage(err), testId: 'banner-error' });
     }
-    save(request);
-    const classroom = new Classroom(grant, role, { onEnded: showJoin });
-    window.yunke.room = classroom.room;
-    window.yunke.classroom = classroom;
-    try {
-      await classroom.connect();
-    } catch (failure) {
-      showJoin(failure as Failure);
-      return;
-    }
-    els.joinView.hidden = true;
-    document.body.dataset.view = 'room';
-    const url = new URL(location.href);
-    url.searchParams.set('room', grant.room || request.room);
-    history.replaceState(null, '', url);
-  } finally {
-    setBusy(false);
   }
+}
+
+let routeSeq = 0;
+
+async function route(): Promise<void> {
+  const seq = ++routeSeq;
+  const path = currentPath();
+  if (inClass() && document.body.dataset.view === 'room') await leaveClassroom();
+  clearErrors();
+  pageChanged();
+  if (path === '/dev-join') {
+    if (state.info?.development === false) {
+      showPage();
+      renderDevUnavailable(els.page);
+    } else {
+      els.page.hidden = true;
+      showDevJoin(null);
+    }
+    renderHeader();
+    return;
+  }
+  await ensureMe();
+  if (seq !== routeSeq) return;
+  renderHeader();
+  showPage();
+  const me = state.me;
+  if (!me) {
+    if (path !== '/signin') {
+      if (path !== '/' && path !== '/password') afterSignIn = path;
+      replacePath('/signin');
+    }
+    renderSignIn(els.page, authHooks);
+    return;
+  }
+  if (me.user.must_change_password) {
+    if (path !== '/password') replacePath('/password');
+    renderChangePassword(els.page, authHooks);
+    return;
+  }
+  if (path === '/signin') {
+    replacePath('/');
+    renderHome(els.page, { classEnded: afterClass });
+    return;
+  }
+  if (path === '/password') {
+    renderChangePassword(els.page, authHooks);
+    return;
+  }
+  if (path === '/') {
+    renderHome(els.page, { classEnded: afterClass });
+    return;
+  }
+  if (path.startsWith('/admin/')) {
+    const page = adminRoutes[path];
+    if (!page) renderNotFound(els.page);
+    else if (me.home !== 'admin') renderForbidden(els.page);
+    else page(els.page);
+    return;
+  }
+  renderNotFound(els.page);
+}
+
+function runRoute(): void {
+  void route().finally(() => {
+    document.body.dataset.route = currentPath();
+    document.body.dataset.ready = 'true';
+  });
+}
+
+async function doSignOut(): Promise<void> {
+  els.signout.disabled = true;
+  try {
+    if (inClass()) await leaveClassroom();
+    await signOut().catch((err) => console.warn('sign-out request failed', err));
+  } finally {
+    els.signout.disabled = false;
+  }
+  setMe(null);
+  renderHeader();
+  afterSignIn = '/';
+  notify({ key: 'signin.signedOut' }, 'signed-out', true);
+  navigate('/signin');
 }
 
 function renderStatic(): void {
   document.documentElement.lang = lang();
   document.title = t('app.title');
   applyI18n(document);
-  renderFieldErrors();
-  setBusy(busy);
+  renderDevJoin();
   renderBanners();
   renderVersion();
 }
 
-let info: Awaited<ReturnType<typeof serverInfo>> = null;
-
 function renderVersion(): void {
+  const info = state.info;
   if (!info) {
     els.version.textContent = t('app.title');
     return;
@@ -196,32 +228,33 @@ function renderVersion(): void {
   els.version.textContent = parts.join(' · ');
 }
 
-function init(): void {
+async function init(): Promise<void> {
   mountBanners(byId('banners'));
-  const saved = loadSaved();
-  const fromUrl = new URLSearchParams(location.search).get('room');
-  els.name.value = saved.name ?? '';
-  els.room.value = fromUrl ?? saved.room ?? 'demo';
-  const role = saved.role === 'teacher' ? 'teacher' : 'student';
-  const radio = els.form.querySelector<HTMLInputElement>(`input[name="role"][value="${role}"]`);
-  if (radio) radio.checked = true;
-
-  els.form.addEventListener('submit', (ev) => void onSubmit(ev as SubmitEvent));
-  for (const f of joinFields) {
-    els.form.querySelector(`[data-field="${f}"]`)?.addEventListener('input', () => {
-      if (fieldErrors.delete(f)) renderFieldErrors();
-    });
-  }
+  initDevJoin(afterClass);
   els.langToggle.addEventListener('click', () => setLang(lang() === 'zh-CN' ? 'en' : 'zh-CN'));
+  els.signout.addEventListener('click', () => void doSignOut());
   onLangChange(renderStatic);
-  renderStatic();
-  showJoin(null);
-  document.body.dataset.ready = 'true';
-
-  void serverInfo().then((i) => {
-    info = i;
-    renderVersion();
+  onSessionProblem((code) => {
+    if (code === 'unauthenticated') {
+      if (!state.me) return;
+      setMe(null);
+      renderHeader();
+      showBanner('session', { kind: 'warning', code: 'session_expired', message: { key: 'signin.expired' }, testId: 'banner-session' });
+      if (!inClass()) {
+        const p = currentPath();
+        if (p !== '/signin' && p !== '/dev-join') afterSignIn = p;
+        navigate('/signin');
+      }
+    } else if (state.me) {
+      state.me.user.must_change_password = true;
+      if (!inClass()) navigate('/password');
+    }
   });
+  renderStatic();
+  state.info = await serverInfo();
+  renderVersion();
+  window.addEventListener('hashchange', runRoute);
+  runRoute();
 }
 
-init();
+void init();

@@ -2,6 +2,10 @@
 //
 //	yunke [serve] [flags]   run the server (the default)
 //	yunke token [flags]     mint an access token
+//	yunke import [flags]    import a roster spreadsheet into the database
+//	yunke backup --out F    copy the SQLite database
+//	yunke migrate           apply database migrations
+//	yunke admin …           account repairs, such as reset-password
 //	yunke version           print the version
 //	yunke help [command]    show help
 //
@@ -48,6 +52,10 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server (the default command)", serveCommand},
 		{"token", "mint an access token for a room", tokenCommand},
+		{"import", "import schools, teachers, students or knowledge points from CSV/XLSX", importCommand},
+		{"backup", "copy the SQLite database to a file", backupCommand},
+		{"migrate", "apply database migrations and print the schema version", migrateCommand},
+		{"admin", "account repairs (reset-password)", adminCommand},
 		{"loadtest", "drive simulated classes against a server", loadtest.Command},
 		{"version", "print the version", versionCommand},
 		{"help", "show help for yunke or one command", helpCommand},

@@ -15,6 +15,9 @@ export const screenshotDir = process.env.YUNKE_SCREENSHOT_DIR || tmpdir();
 
 const bannerTimeoutMs = 30_000;
 
+/** The system administrator every test server starts with (auth.admin_username / YUNKE_ADMIN_PASSWORD). */
+export const admin = { username: 'admin', password: 'e2e-admin-Passw0rd' };
+
 /** A bounded list of recent lines. */
 class Tail {
   constructor(limit = 200) {
@@ -47,20 +50,25 @@ function lineReader(stream, onLine) {
 }
 
 /**
- * startServer runs `$YUNKE_BIN serve --dev` on ephemeral ports and resolves
- * once its banner names the URL to open.
+ * startServer runs `$YUNKE_BIN serve --dev` on ephemeral ports, with a fresh
+ * database in a temporary folder and a known administrator password, and
+ * resolves once its banner names the URL to open.
  */
-export async function startServer() {
+export async function startServer({ env = {} } = {}) {
   const bin = process.env.YUNKE_BIN;
   if (!bin) {
     throw new Error('YUNKE_BIN is not set: point it at a built yunke binary, e.g. YUNKE_BIN=../bin/yunke npm run e2e');
   }
   const binPath = resolve(bin);
   const workDir = mkdtempSync(join(tmpdir(), 'yunke-e2e-'));
-  const args = ['serve', '--dev', '--port', '0', '--udp-port', '0', '--tcp-port', '0'];
+  const args = ['serve', '--dev', '--port', '0', '--udp-port', '0', '--tcp-port', '0', '--database-path', join(workDir, 'yunke.db')];
   const stdout = new Tail();
   const stderr = new Tail();
-  const proc = spawn(binPath, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  const proc = spawn(binPath, args, {
+    cwd: workDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, YUNKE_ADMIN_USERNAME: admin.username, YUNKE_ADMIN_PASSWORD: admin.password, ...env },
+  });
 
   let exited = null;
   const exitPromise = new Promise((res) => {
@@ -159,9 +167,9 @@ export class PageLog {
  * output before re-throwing.
  */
 export class Harness {
-  static async start() {
+  static async start(opts = {}) {
     const h = new Harness();
-    h.server = await startServer();
+    h.server = await startServer(opts);
     try {
       h.browser = await launchBrowser();
     } catch (err) {
@@ -237,9 +245,9 @@ export async function waitFor(what, fn, { timeoutMs = 20_000, intervalMs = 250 }
   }
 }
 
-/** fillJoinForm fills the join page and presses the join button. */
+/** submitJoin opens the development join page, fills it and presses the join button. */
 export async function submitJoin(page, baseUrl, { name, role, room }) {
-  await page.goto(`${baseUrl}/`);
+  await page.goto(`${baseUrl}/#/dev-join`);
   await page.locator('body[data-ready="true"]').waitFor({ timeout: 15_000 });
   await page.getByTestId('join-name').fill(name);
   await page.getByTestId(role === 'teacher' ? 'join-role-teacher' : 'join-role-student').check();
@@ -263,4 +271,120 @@ export async function joinViaUI(page, baseUrl, opts) {
 
 export function uniqueRoom(prefix) {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * ApiClient talks to the HTTP API like a browser does: it keeps the session
+ * cookie and sends the CSRF token on every write.
+ */
+export class ApiClient {
+  constructor(baseUrl) {
+    this.baseUrl = baseUrl;
+    this.cookie = '';
+    this.csrf = '';
+    this.me = null;
+  }
+
+  /** call answers { status, body (parsed JSON or null), text, headers }. */
+  async call(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    let payload;
+    if (body instanceof FormData) payload = body;
+    else if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    if (this.cookie) headers.Cookie = this.cookie;
+    if (method !== 'GET' && method !== 'HEAD' && this.csrf) headers['X-CSRF-Token'] = this.csrf;
+    const resp = await fetch(`${this.baseUrl}${path}`, { method, headers, body: payload, redirect: 'manual' });
+    for (const c of resp.headers.getSetCookie()) {
+      const pair = c.split(';')[0];
+      const eq = pair.indexOf('=');
+      if (pair.slice(0, eq).trim() === 'yunke_session') this.cookie = pair.slice(eq + 1) ? pair : '';
+    }
+    const text = await resp.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: resp.status, body: json, text, headers: resp.headers };
+  }
+
+  /** must is call that throws unless the answer is 2xx (or the given status). */
+  async must(method, path, body, status) {
+    const r = await this.call(method, path, body);
+    if (status ? r.status !== status : r.status < 200 || r.status > 299) {
+      throw new Error(`${method} ${path} ${body instanceof FormData ? '(form)' : JSON.stringify(body ?? '')}: HTTP ${r.status} ${r.text.slice(0, 500)}`);
+    }
+    return r.body;
+  }
+
+  async signIn(username, password) {
+    const me = await this.must('POST', '/api/v1/auth/signin', { username, password });
+    this.csrf = me.csrf_token;
+    this.me = me;
+    return me;
+  }
+
+  async refreshMe() {
+    this.me = await this.must('GET', '/api/v1/me');
+    this.csrf = this.me.csrf_token || this.csrf;
+    return this.me;
+  }
+
+  async changePassword(current, next) {
+    await this.must('POST', '/api/v1/me/password', { current_password: current, new_password: next });
+    return this.refreshMe();
+  }
+}
+
+/**
+ * signInApi signs in through the API; when the account must change its
+ * password first, it changes it to `${password}-2`. It answers the client and
+ * the password that now works.
+ */
+export async function signInApi(baseUrl, username, password) {
+  const client = new ApiClient(baseUrl);
+  const me = await client.signIn(username, password);
+  if (!me.user.must_change_password) return { client, password };
+  const next = `${password}-2`;
+  await client.changePassword(password, next);
+  return { client, password: next };
+}
+
+/** adminClient signs in as the built-in system administrator. */
+export async function adminClient(baseUrl) {
+  return (await signInApi(baseUrl, admin.username, admin.password)).client;
+}
+
+/** signInUI opens the app, which shows the sign-in page when signed out, and signs in. */
+export async function signInUI(page, baseUrl, username, password) {
+  await page.goto(`${baseUrl}/#/signin`);
+  await page.locator('body[data-ready="true"]').waitFor({ timeout: 15_000 });
+  await page.getByTestId('signin-username').fill(username);
+  await page.getByTestId('signin-password').fill(password);
+  await page.getByTestId('signin-submit').click();
+}
+
+/** waitForHome waits until the role home shows, or fails with what the page shows instead. */
+export async function waitForHome(page, home) {
+  const waits = [
+    page.locator(`[data-testid="home"][data-home="${home}"]`).waitFor({ timeout: 20_000 }).then(() => 'home'),
+    page.locator('[data-testid="signin-error"]:visible').waitFor({ timeout: 20_000 }).then(() => 'signin-error'),
+    page.getByTestId('banner-error').first().waitFor({ timeout: 20_000 }).then(() => 'banner'),
+    page.locator(`[data-testid="home"]:not([data-home="${home}"])`).waitFor({ timeout: 20_000 }).then(() => 'other-home'),
+  ];
+  // The waits that lose the race fail later; that is expected.
+  for (const w of waits) w.catch(() => {});
+  const outcome = await Promise.race(waits);
+  if (outcome === 'home') return;
+  const what =
+    outcome === 'signin-error'
+      ? await page.getByTestId('signin-error').innerText()
+      : outcome === 'banner'
+        ? await page.getByTestId('banner-error').first().innerText()
+        : `home "${await page.getByTestId('home').getAttribute('data-home')}"`;
+  throw new Error(`expected the ${home} home, the page shows ${outcome}: ${what}`);
 }

@@ -1,0 +1,166 @@
+// Package importer reads the spreadsheets schools keep their rosters in (CSV
+// or XLSX) into validated storage rows, and writes the blank templates for
+// them. It never touches the database: the caller hands the rows to the
+// store, which applies them in one transaction.
+//
+// The column contract is in docs/api.md, section "Import".
+package importer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"yunke/storage"
+)
+
+// Kind is what one spreadsheet holds.
+type Kind string
+
+const (
+	KindSchools         Kind = "schools"
+	KindTeachers        Kind = "teachers"
+	KindStudents        Kind = "students"
+	KindKnowledgePoints Kind = "knowledge_points"
+)
+
+// Kinds lists every kind, in a stable order.
+var Kinds = []Kind{KindSchools, KindTeachers, KindStudents, KindKnowledgePoints}
+
+// Format is a spreadsheet file format.
+type Format string
+
+const (
+	FormatCSV  Format = "csv"
+	FormatXLSX Format = "xlsx"
+)
+
+// MaxFileSize is the largest file Parse reads (10 MiB).
+const MaxFileSize = 10 << 20
+
+// MaxRows is the most data rows (not counting the header and blank rows)
+// one file may hold.
+const MaxRows = 50_000
+
+// MaxErrors is the most row errors Parse reports; past it, one last entry
+// says how many more there were.
+const MaxErrors = 1000
+
+var (
+	// ErrRows: some rows are invalid. The error is a *RowsError listing them.
+	ErrRows = errors.New("invalid rows")
+	// ErrTooLarge: the file is larger than MaxFileSize.
+	ErrTooLarge = fmt.Errorf("file is larger than %d MiB", MaxFileSize>>20)
+)
+
+// RowError is one problem with one cell (or, with an empty Column, one row).
+// Row is numbered as a spreadsheet shows it: the header is row 1.
+type RowError struct {
+	Row     int    `json:"row"`
+	Column  string `json:"column"`
+	Message string `json:"message"`
+}
+
+func (e RowError) String() string {
+	if e.Column == "" {
+		return fmt.Sprintf("row %d: %s", e.Row, e.Message)
+	}
+	return fmt.Sprintf("row %d, %s: %s", e.Row, e.Column, e.Message)
+}
+
+// RowsError lists every invalid row of a file, in row order.
+type RowsError struct{ Errors []RowError }
+
+func (e *RowsError) Error() string {
+	const show = 3
+	var b strings.Builder
+	if len(e.Errors) == 1 {
+		b.WriteString("1 error: ")
+	} else {
+		fmt.Fprintf(&b, "%d errors: ", len(e.Errors))
+	}
+	for i, re := range e.Errors {
+		if i == show {
+			b.WriteString("; …")
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(re.String())
+	}
+	return b.String()
+}
+
+func (e *RowsError) Unwrap() error { return ErrRows }
+
+// Parsed is a valid file. Only the slice of its Kind is filled.
+type Parsed struct {
+	Kind            Kind
+	Rows            int // data rows read (blank rows are skipped)
+	Schools         []storage.SchoolRow
+	Teachers        []storage.TeacherRow
+	Students        []storage.StudentRow
+	KnowledgePoints []storage.KnowledgePointRow
+	// RowNumbers[i] is the spreadsheet row (the header being row 1) of the
+	// i-th entry of the filled slice, for errors found after parsing.
+	RowNumbers []int
+}
+
+// ParseKind accepts a Kind's name (case-insensitive; "knowledge-points" too).
+func ParseKind(s string) (Kind, error) {
+	k := Kind(strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "-", "_"))
+	for _, x := range Kinds {
+		if k == x {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("unknown import kind %q: want schools, teachers, students or knowledge_points", s)
+}
+
+// ParseFormat accepts "csv" or "xlsx" (case-insensitive).
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
+	case FormatCSV, FormatXLSX:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown format %q: want csv or xlsx", s)
+}
+
+// Parse reads a whole CSV or XLSX file (told apart by content, not by name)
+// and validates every row against the columns of kind. subjects resolves
+// the subject names and codes a file may use. It returns a *RowsError
+// (wrapping ErrRows) listing every bad row at once, ErrTooLarge, or another
+// error for a file that cannot be read at all. name is the file's name, used
+// only to give a better message for files of other formats.
+func Parse(r io.Reader, name string, kind Kind, subjects []storage.Subject) (*Parsed, error) {
+	sc, ok := schemas[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown import kind %q", kind)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", displayName(name), err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, ErrTooLarge
+	}
+	tab, err := readTable(data, name)
+	if err != nil {
+		return nil, err
+	}
+	p := newParser(kind, sc, subjects)
+	p.run(tab)
+	if len(p.errs) > 0 {
+		return nil, &RowsError{Errors: p.finishErrors()}
+	}
+	return p.out, nil
+}
+
+func displayName(name string) string {
+	if name == "" {
+		return "the file"
+	}
+	return name
+}

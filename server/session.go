@@ -1,0 +1,340 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"yunke/server/auth"
+	"yunke/server/authz"
+	"yunke/storage"
+)
+
+// sessionCookie carries the session token; the store keeps only its hash.
+const sessionCookie = "yunke_session"
+
+// touchEvery is how often a session's sliding expiry is pushed forward;
+// more often would write to the database on every request.
+const touchEvery = time.Minute
+
+// Sign-in throttling: failures per account and per client address in a window.
+const (
+	failuresPerAccount = 5
+	failuresPerAddress = 20
+	failureWindow      = 15 * time.Minute
+)
+
+// principal is the signed-in user of a request.
+type principal struct {
+	user    storage.User
+	session storage.Session
+}
+
+type principalKey struct{}
+
+func withPrincipal(ctx context.Context, p *principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey{}).(*principal)
+	return p
+}
+
+func (s *Server) cookieSecure(r *http.Request) bool {
+	return s.cfg.Auth.CookieSecure || r.TLS != nil
+}
+
+func (s *Server) sessionTTL() time.Duration {
+	return time.Duration(s.cfg.Auth.SessionHours) * time.Hour
+}
+
+func setSessionCookie(w http.ResponseWriter, tok string, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+}
+
+func clearSessionCookie(w http.ResponseWriter, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+}
+
+// loadSession finds the request's live session and pushes its expiry
+// forward (at most once per touchEvery).
+func (s *Server) loadSession(r *http.Request) (*principal, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 128 {
+		return nil, errUnauthenticated
+	}
+	hash := auth.HashToken(c.Value)
+	now := s.now()
+	sess, user, err := s.sessions.SessionByHash(r.Context(), hash, now)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		if err := s.sessions.TouchSession(r.Context(), hash, now, now.Add(s.sessionTTL())); err != nil {
+			s.log.Warn("touch session", "user", user.ID, "err", err)
+		} else {
+			sess.LastSeenAt, sess.ExpiresAt = now, now.Add(s.sessionTTL())
+		}
+	}
+	return &principal{user: user, session: sess}, nil
+}
+
+// me is the answer of sign-in and GET /me.
+type me struct {
+	User      storage.User      `json:"user"`
+	CSRFToken string            `json:"csrf_token"`
+	Home      string            `json:"home"`
+	School    *storage.School   `json:"school"`
+	District  *storage.District `json:"district"`
+}
+
+func (s *Server) meOf(ctx context.Context, u storage.User, csrf string) (me, error) {
+	m := me{User: u, CSRFToken: csrf, Home: authz.Home(u.Roles)}
+	if u.SchoolID != 0 {
+		sc, err := s.sessions.GetSchool(ctx, u.SchoolID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return m, err
+		}
+		if err == nil {
+			m.School = &sc
+		}
+	}
+	if u.DistrictID != 0 {
+		d, err := s.sessions.GetDistrict(ctx, u.DistrictID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return m, err
+		}
+		if err == nil {
+			m.District = &d
+		}
+	}
+	return m, nil
+}
+
+type signInRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+var errBadCredentials = &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "wrong username or password"}
+
+func rateLimited(wait time.Duration) *apiError {
+	return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+		Message: "too many failed sign-ins: try again in " + strconv.Itoa(int((wait+time.Second-1)/time.Second)) + " s"}
+}
+
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
+	var req signInRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	f := fieldErrors{}
+	username := strings.ToLower(strings.TrimSpace(req.Username))
+	if username == "" {
+		f.add("username", "required")
+	}
+	if req.Password == "" {
+		f.add("password", "required")
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	if len(username) > 128 || len(req.Password) > 4*auth.MaxPasswordLen {
+		return errBadCredentials // too long to be anybody's; do not hash it
+	}
+	accountKey, addrKey := "account:"+username, "addr:"+clientIP(r)
+	for _, k := range []struct {
+		l   *auth.Limiter
+		key string
+	}{{s.accountLimiter, accountKey}, {s.addrLimiter, addrKey}} {
+		if blocked, wait := k.l.Blocked(k.key); blocked {
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			return rateLimited(wait)
+		}
+	}
+
+	creds, err := s.sessions.CredentialsByUsername(r.Context(), username)
+	ok := false
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		s.hasher.VerifyDummy(req.Password) // as long as a real check
+	case err != nil:
+		return fmt.Errorf("sign in: %w", err)
+	default:
+		var rehash bool
+		ok, rehash, err = s.hasher.Verify(req.Password, creds.PasswordHash)
+		if err != nil {
+			s.log.Error("stored password hash unreadable", "user", creds.User.ID, "err", err)
+			ok = false
+		}
+		ok = ok && creds.User.Active
+		if ok && rehash {
+			if err := s.sessions.SetPassword(r.Context(), storage.Actor{UserID: creds.User.ID, IP: clientIP(r)}, creds.User.ID, s.hasher.Hash(req.Password), creds.User.MustChangePassword); err != nil {
+				s.log.Warn("rehash password", "user", creds.User.ID, "err", err)
+			}
+		}
+	}
+	if !ok {
+		s.accountLimiter.Fail(accountKey)
+		s.addrLimiter.Fail(addrKey)
+		s.log.Info("sign-in failed", "ip", clientIP(r))
+		return errBadCredentials
+	}
+	s.accountLimiter.Reset(accountKey)
+
+	u := creds.User
+	tok := auth.RandomToken(32)
+	now := s.now()
+	sess := storage.Session{
+		TokenHash:  auth.HashToken(tok),
+		UserID:     u.ID,
+		CSRF:       auth.RandomToken(32),
+		CreatedAt:  now,
+		ExpiresAt:  now.Add(s.sessionTTL()),
+		LastSeenAt: now,
+		IP:         clientIP(r),
+		UserAgent:  truncate(r.UserAgent(), 256),
+	}
+	if err := s.sessions.CreateSession(r.Context(), sess); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	if err := s.sessions.RecordActivity(r.Context(), storage.Activity{At: now, ActorID: u.ID, Action: "auth.signin",
+		DistrictID: u.DistrictID, SchoolID: u.SchoolID, Subject: "user:" + strconv.FormatInt(int64(u.ID), 10)}); err != nil {
+		s.log.Warn("record sign-in", "user", u.ID, "err", err)
+	}
+	m, err := s.meOf(r.Context(), u, sess.CSRF)
+	if err != nil {
+		return err
+	}
+	setSessionCookie(w, tok, s.cookieSecure(r))
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	if err := s.sessions.DeleteSession(r.Context(), p.session.TokenHash); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("sign out: %w", err)
+	}
+	clearSessionCookie(w, s.cookieSecure(r))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	m, err := s.meOf(r.Context(), p.user, p.session.CSRF)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// handleChangePassword changes the caller's own password and signs out
+// their other sessions.
+func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	var req changePasswordRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	f := fieldErrors{}
+	if req.CurrentPassword == "" {
+		f.add("current_password", "required")
+	}
+	if msg := auth.CheckPassword(req.NewPassword); msg != "" {
+		f.add("new_password", msg)
+	} else if req.NewPassword == req.CurrentPassword {
+		f.add("new_password", "must differ from the current password")
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	accountKey := "account:" + strings.ToLower(p.user.Username)
+	if blocked, wait := s.accountLimiter.Blocked(accountKey); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		return rateLimited(wait)
+	}
+	creds, err := s.sessions.CredentialsByUsername(r.Context(), p.user.Username)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	ok, _, err := s.hasher.Verify(req.CurrentPassword, creds.PasswordHash)
+	if err != nil || !ok {
+		s.accountLimiter.Fail(accountKey)
+		return (fieldErrors{"current_password": "wrong password"}).err()
+	}
+	if err := s.sessions.SetPassword(r.Context(), actor(r), p.user.ID, s.hasher.Hash(req.NewPassword), false); err != nil {
+		return err
+	}
+	if err := s.sessions.DeleteUserSessions(r.Context(), p.user.ID, p.session.TokenHash); err != nil {
+		return fmt.Errorf("end other sessions: %w", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// bootstrap creates the first district and the system administrator on
+// an empty database. It returns the banner line about the administrator
+// ("" when nothing was created).
+func (s *Server) bootstrap(ctx context.Context, st bootstrapStore) (string, error) {
+	n, err := st.CountUsers(ctx)
+	if err != nil {
+		return "", fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		return "", nil
+	}
+	ds, err := st.ListDistricts(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list districts: %w", err)
+	}
+	if len(ds) == 0 {
+		if _, err := st.CreateDistrict(ctx, storage.Actor{}, "default", "默认区"); err != nil && !errors.Is(err, storage.ErrDuplicate) {
+			return "", fmt.Errorf("create the default district: %w", err)
+		}
+	}
+	name := s.cfg.Auth.AdminUsername
+	pw, generated := s.cfg.Auth.AdminPassword, false
+	if pw == "" {
+		pw, generated = auth.GeneratePassword(20), true
+	}
+	_, err = st.CreateUser(ctx, storage.Actor{}, storage.UserInput{
+		Username: name,
+		Name:     "系统管理员",
+		Roles:    []storage.Role{storage.RoleSystemAdmin},
+		Active:   true,
+	}, s.hasher.Hash(pw), generated)
+	if errors.Is(err, storage.ErrDuplicate) {
+		return "", nil // another instance on the same database was first
+	}
+	if err != nil {
+		return "", fmt.Errorf("create the system administrator: %w", err)
+	}
+	s.log.Info("created the system administrator", "username", name, "generated_password", generated)
+	if generated {
+		return fmt.Sprintf("  Admin:       %s / %s (one-time: change it at first sign-in)\n", name, pw), nil
+	}
+	return fmt.Sprintf("  Admin:       %s (created with the configured password)\n", name), nil
+}

@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"yunke/server/authz"
+	"yunke/storage"
+)
+
+// TestWalkRoutesAndRoles calls every API route as every role (and signed
+// out): what the policy forbids answers 403, what it allows does not, and
+// every non-public route answers 401 to a stranger.
+func TestWalkRoutesAndRoles(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	stranger := newAPI(t, srv)
+	routes := srv.APIRoutes()
+	if len(routes) < 30 {
+		t.Fatalf("only %d API routes", len(routes))
+	}
+	fill := func(path string) string {
+		path = strings.Replace(path, "/schools/{id}", "/schools/"+itoa(fx.schoolA), 1)
+		path = strings.Replace(path, "/users/{id}", "/users/"+itoa(fx.userIDs["student"]), 1)
+		path = strings.Replace(path, "/subjects/{id}", "/subjects/"+itoa(fx.subject), 1)
+		return strings.Replace(path, "{year}", "2026", 1)
+	}
+	for _, rt := range routes {
+		path := fill(rt.Path)
+		if strings.Contains(path, "{") {
+			t.Fatalf("route %s %s: path parameter not filled in", rt.Method, rt.Path)
+		}
+		var body any
+		if rt.Method != "GET" {
+			body = "{}"
+		}
+		if !rt.Public {
+			if r := stranger.send(rt.Method, path, body); r.status != http.StatusUnauthorized || r.errCode() != "unauthenticated" {
+				t.Errorf("%s %s signed out: %v, want 401 unauthenticated", rt.Method, rt.Path, r)
+			}
+		}
+		if rt.Method == "POST" && rt.Path == "/api/v1/auth/signout" {
+			continue // would end the fixture's sessions; TestSignInOutAndMe covers it
+		}
+		for name, c := range fx.users {
+			roles := fixtureRoles(name)
+			allowed := rt.Public || len(rt.Actions) == 0 || slices.ContainsFunc(rt.Actions, func(a authz.Action) bool { return authz.Allows(roles, a) })
+			r := c.send(rt.Method, path, body)
+			switch {
+			case !allowed && (r.status != http.StatusForbidden || r.errCode() != "forbidden"):
+				t.Errorf("%s %s as %s: %v, want 403 forbidden", rt.Method, rt.Path, name, r)
+			case allowed && (r.status == http.StatusForbidden || r.status == http.StatusUnauthorized || r.status >= 500):
+				t.Errorf("%s %s as %s: %v, but the policy allows it", rt.Method, rt.Path, name, r)
+			}
+		}
+	}
+}
+
+// TestScope: an administrator or expert reaches only their own schools.
+// Ids outside the scope answer 403 (docs/authorization.md).
+func TestScope(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	sa, ex, da := fx.users["school_admin"], fx.users["expert"], fx.users["district_admin"]
+	for _, c := range []struct {
+		name   string
+		a      *api
+		method string
+		path   string
+		body   any
+		want   int
+	}{
+		{"school admin reads a user of school B", sa, "GET", "/api/v1/users/" + itoa(fx.studentB), nil, 403},
+		{"school admin edits a user of school B", sa, "PATCH", "/api/v1/users/" + itoa(fx.studentB), map[string]any{"name": "x", "version": 1}, 403},
+		{"school admin resets a user of school B", sa, "POST", "/api/v1/users/" + itoa(fx.studentB) + "/password", map[string]any{"new_password": "whatever-1"}, 403},
+		{"school admin reads school B", sa, "GET", "/api/v1/schools/" + itoa(fx.schoolB), nil, 403},
+		{"school admin lists users of school B", sa, "GET", "/api/v1/users?school_id=" + itoa(fx.schoolB), nil, 403},
+		{"school admin creates a teacher in school B", sa, "POST", "/api/v1/users", map[string]any{"username": "tb", "name": "x", "password": "password-1", "roles": []string{"teacher"}, "school_id": fx.schoolB}, 403},
+		{"school admin creates a school admin", sa, "POST", "/api/v1/users", map[string]any{"username": "sa2", "name": "x", "password": "password-1", "roles": []string{"school_admin"}, "school_id": fx.schoolA}, 403},
+		{"school admin makes a teacher an expert", sa, "PATCH", "/api/v1/users/" + itoa(fx.userIDs["teacher"]), map[string]any{"roles": []string{"teacher", "expert"}, "version": 1}, 403},
+		{"school admin reads activity of school B", sa, "GET", "/api/v1/activity?school_id=" + itoa(fx.schoolB), nil, 403},
+		{"school admin reads a user of school A", sa, "GET", "/api/v1/users/" + itoa(fx.userIDs["student"]), nil, 200},
+		{"school admin creates a teacher in school A", sa, "POST", "/api/v1/users", map[string]any{"username": "ta", "name": "x", "password": "password-1", "roles": []string{"teacher"}, "school_id": fx.schoolA}, 201},
+		{"expert reads school A", ex, "GET", "/api/v1/schools/" + itoa(fx.schoolA), nil, 200},
+		{"expert reads school B", ex, "GET", "/api/v1/schools/" + itoa(fx.schoolB), nil, 403},
+		{"expert watches a class in school B", ex, "POST", "/api/v1/rooms/token", map[string]any{"room": "math", "school_id": fx.schoolB}, 403},
+		{"district admin reads school C of another district", da, "GET", "/api/v1/schools/" + itoa(fx.schoolC), nil, 403},
+		{"district admin creates a school in another district", da, "POST", "/api/v1/schools", map[string]any{"code": "Z", "name": "Z", "kind": "primary", "district_id": fx.district2}, 403},
+		{"district admin creates a system admin", da, "POST", "/api/v1/users", map[string]any{"username": "sys2", "name": "x", "password": "password-1", "roles": []string{"system_admin"}}, 403},
+		{"district admin edits the system admin", da, "PATCH", "/api/v1/users/" + itoa(fx.userIDs["system_admin"]), map[string]any{"name": "x", "version": 1}, 403},
+		{"district admin creates a district admin", da, "POST", "/api/v1/users", map[string]any{"username": "da2", "name": "x", "password": "password-1", "roles": []string{"district_admin"}}, 201},
+		{"district admin sets school B's target", da, "PUT", "/api/v1/schools/" + itoa(fx.schoolB) + "/targets/2026", map[string]any{"lessons_recorded": 10, "teachers_participating": 5, "trainee_coverage_pct": 50, "version": 0}, 200},
+		{"district admin sets school C's target", da, "PUT", "/api/v1/schools/" + itoa(fx.schoolC) + "/targets/2026", map[string]any{"lessons_recorded": 10, "teachers_participating": 5, "trainee_coverage_pct": 50, "version": 0}, 403},
+		{"no such user", da, "GET", "/api/v1/users/999999", nil, 404},
+	} {
+		if r := c.a.send(c.method, c.path, c.body); r.status != c.want {
+			t.Errorf("%s: %v, want HTTP %d", c.name, r, c.want)
+		}
+	}
+
+	// Lists are filtered to the scope.
+	var schools struct {
+		Items []storage.School
+		Total int
+	}
+	ex.must(200, "GET", "/api/v1/schools", nil, &schools)
+	if schools.Total != 1 || len(schools.Items) != 1 || int64(schools.Items[0].ID) != fx.schoolA {
+		t.Errorf("expert's schools: %+v, want just school A", schools)
+	}
+	da.must(200, "GET", "/api/v1/schools", nil, &schools)
+	if schools.Total != 2 {
+		t.Errorf("district admin's schools: %+v, want A and B", schools)
+	}
+	var users struct {
+		Items []storage.User
+		Total int
+	}
+	sa.must(200, "GET", "/api/v1/users?limit=500", nil, &users)
+	for _, u := range users.Items {
+		if int64(u.SchoolID) != fx.schoolA {
+			t.Errorf("school admin lists %s of school %d", u.Username, u.SchoolID)
+		}
+	}
+	if users.Total < 4 {
+		t.Errorf("school admin lists %d users of school A, want at least 4", users.Total)
+	}
+	var targets struct{ Items []map[string]any }
+	sa.must(200, "GET", "/api/v1/targets?year=2026", nil, &targets)
+	if len(targets.Items) != 0 {
+		t.Errorf("school admin of A sees targets %v (only B has one)", targets.Items)
+	}
+	fx.users["system_admin"].must(200, "GET", "/api/v1/targets?year=2026", nil, &targets)
+	if len(targets.Items) != 1 || targets.Items[0]["school_name"] != "学校 B" {
+		t.Errorf("system admin's targets: %v, want B's with its name", targets.Items)
+	}
+	var ds struct{ Items []storage.District }
+	da.must(200, "GET", "/api/v1/districts", nil, &ds)
+	if len(ds.Items) != 1 || int64(ds.Items[0].ID) != fx.district {
+		t.Errorf("district admin's districts: %+v, want their own", ds.Items)
+	}
+}
