@@ -62,7 +62,7 @@ func TestImport(t *testing.T) {
 	before := countSchools()
 	var a answer
 	da.must(200, "POST", "/api/v1/import", form("schools", schools, "dry_run", "true"), &a)
-	if !a.DryRun || a.Rows != 2 || countSchools() != before {
+	if !a.DryRun || a.Rows != 2 || countSchools() != before || a.Result.Schools.Created != 2 {
 		t.Fatalf("dry run: %+v, schools %d → %d", a, before, countSchools())
 	}
 	bad := []byte("code,name,kind\nN3,好学校,小学\nN4,坏学校,大学\n")

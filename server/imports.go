@@ -209,16 +209,15 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	batch := storage.ImportBatch{DistrictID: district, Schools: parsed.Schools, Teachers: parsed.Teachers, Students: parsed.Students}
-	if rows, err := s.checkImportScope(r, &p.user, batch); err != nil {
+	if rows, err := s.checkImportScope(r, &p.user, batch, parsed.RowNumbers); err != nil {
 		return err
 	} else if len(rows) > 0 {
 		return invalidRows(rows)
 	}
 	ans := importAnswer{Kind: kind, Rows: parsed.Rows, DryRun: dryRun}
-	if dryRun {
-		writeJSON(w, http.StatusOK, ans)
-		return nil
-	}
+	// A dry run goes through the same transaction, which is then rolled
+	// back: its counts are exactly what the import would do.
+	batch.DryRun = dryRun
 	if kind != importer.KindSchools {
 		batch.InitialPasswordHash = s.hasher.Hash(pw)
 	}
@@ -245,7 +244,14 @@ func (s *Server) onlyDistrict(r *http.Request) (storage.DistrictID, error) {
 // checkImportScope answers a row error for every row naming a school the
 // caller may not import into (or that does not exist). Rows are numbered
 // as in the file, the header being row 1.
-func (s *Server) checkImportScope(r *http.Request, u *storage.User, b storage.ImportBatch) ([]rowError, error) {
+func (s *Server) checkImportScope(r *http.Request, u *storage.User, b storage.ImportBatch, rowNumbers []int) ([]rowError, error) {
+	// rowNo is the spreadsheet row of the i-th parsed entry (the header is row 1).
+	rowNo := func(i int) int {
+		if i < len(rowNumbers) {
+			return rowNumbers[i]
+		}
+		return i + 2
+	}
 	var rows []rowError
 	known := map[string]*storage.School{}
 	lookup := func(code string) (*storage.School, error) {
@@ -271,11 +277,11 @@ func (s *Server) checkImportScope(r *http.Request, u *storage.User, b storage.Im
 		}
 		switch {
 		case sc == nil && mustExist:
-			rows = append(rows, rowError{Row: i + 2, Column: column, Message: fmt.Sprintf("no school has the code %q", code)})
+			rows = append(rows, rowError{Row: rowNo(i), Column: column, Message: fmt.Sprintf("no school has the code %q", code)})
 		case sc != nil && !scope.Covers(sc.DistrictID, sc.ID):
-			rows = append(rows, rowError{Row: i + 2, Column: column, Message: fmt.Sprintf("school %q is not one you may import into", code)})
+			rows = append(rows, rowError{Row: rowNo(i), Column: column, Message: fmt.Sprintf("school %q is not one you may import into", code)})
 		case sc != nil && !mustExist && sc.DistrictID != b.DistrictID:
-			rows = append(rows, rowError{Row: i + 2, Column: column, Message: fmt.Sprintf("school %q belongs to another district", code)})
+			rows = append(rows, rowError{Row: rowNo(i), Column: column, Message: fmt.Sprintf("school %q belongs to another district", code)})
 		}
 		return nil
 	}

@@ -2,11 +2,15 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 )
+
+// errDryRun rolls back a dry run's transaction.
+var errDryRun = errors.New("dry run")
 
 // Import applies a validated batch in one transaction: all rows or none.
 //
@@ -27,9 +31,17 @@ func (s *Store) Import(ctx context.Context, a Actor, b ImportBatch) (ImportResul
 	var res ImportResult
 	err := s.tx(ctx, func(q querier) error {
 		var err error
-		res, err = s.importTx(ctx, q, a, b)
-		return err
+		if res, err = s.importTx(ctx, q, a, b); err != nil {
+			return err
+		}
+		if b.DryRun {
+			return errDryRun // counted everything; now roll it all back
+		}
+		return nil
 	})
+	if b.DryRun && errors.Is(err, errDryRun) {
+		return res, nil
+	}
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("storage: import: %w", err)
 	}

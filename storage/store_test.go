@@ -902,6 +902,42 @@ func TestImportAllOrNothing(t *testing.T) {
 	})
 }
 
+// TestImportDryRun: a dry run counts exactly what the import would do and
+// leaves the database as it was.
+func TestImportDryRun(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seed(t, s)
+		acts := len(must(s.RecentActivity(ctx, 0, nil, 500))(t))
+		users := must(s.CountUsers(ctx))(t)
+		b := importBatch(w.d.ID, 20)
+		b.DryRun = true
+		dry := must(s.Import(ctx, admin, b))(t)
+		if dry.Schools.Created == 0 || dry.Students.Created != 20 {
+			t.Fatalf("dry run counted %+v", dry)
+		}
+		if n := must(s.CountUsers(ctx))(t); n != users {
+			t.Fatalf("dry run created %d users", n-users)
+		}
+		if _, err := s.GetSchoolByCode(ctx, "IMP1"); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("dry run created a school: %v", err)
+		}
+		if n := len(must(s.RecentActivity(ctx, 0, nil, 500))(t)); n != acts {
+			t.Fatalf("dry run wrote %d activity rows", n-acts)
+		}
+		b.DryRun = false
+		real := must(s.Import(ctx, admin, b))(t)
+		if real != dry {
+			t.Fatalf("import did %+v; the dry run said %+v", real, dry)
+		}
+		b.DryRun = true
+		again := must(s.Import(ctx, admin, b))(t)
+		if again.Students.Unchanged != 20 || again.Students.Created != 0 {
+			t.Fatalf("dry run after the import: %+v", again)
+		}
+	})
+}
+
 func TestImportStudentsQuickly(t *testing.T) {
 	// 2,000 students in one transaction: a smoke test that imports use
 	// batched lookups and prepared statements (20,000 take a few seconds,

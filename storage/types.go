@@ -328,6 +328,9 @@ type ImportBatch struct {
 	// InitialPasswordHash is set on users the batch creates (who must then
 	// change it); existing users keep theirs.
 	InitialPasswordHash string
+	// DryRun checks and counts everything an import would do, then rolls
+	// it back: the database is left as it was.
+	DryRun bool
 }
 
 // SchoolRow is one imported school.

@@ -208,8 +208,8 @@ export function renderImport(root: HTMLElement): void {
     const head = wasDry
       ? tx('p', 'import.dryRunOk', { rows: rowCount, file: fileName }, { class: 'notice ok', 'data-testid': 'import-dry-ok' })
       : tx('p', 'import.done', { file: fileName }, { class: 'notice ok', 'data-testid': 'import-done' });
-    // A dry run only checks the rows; its counts are not meaningful.
-    outcome.replaceChildren(head, wasDry ? tx('p', 'import.dryRunNote', undefined, { class: 'muted' }) : countsTable(rows));
+    // A dry run's counts are what the import would do; it was rolled back.
+    outcome.replaceChildren(head, ...(wasDry ? [tx('p', 'import.dryRunNote', undefined, { class: 'muted' })] : []), countsTable(rows));
     outcome.dataset.state = wasDry ? 'checked' : 'imported';
   };
 
