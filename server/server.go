@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"sync"
@@ -394,6 +395,7 @@ func (s *Server) PrintBanner(w io.Writer) {
 		fmt.Fprintf(w, "  WebRTC TCP:  %s\n", s.tcpLn.Addr())
 	}
 	fmt.Fprintf(w, "  Health:      %s/healthz  %s/readyz  %s/metrics\n", u, u, u)
+	fmt.Fprintf(w, "  Database:    %s\n", s.databaseLabel())
 	s.bannerMu.Lock()
 	admin := s.adminBanner
 	s.adminBanner = "" // a one-time password is shown once
@@ -401,4 +403,16 @@ func (s *Server) PrintBanner(w io.Writer) {
 	if admin != "" {
 		_, _ = io.WriteString(w, admin)
 	}
+}
+
+// databaseLabel names the database for the banner, never with a password.
+func (s *Server) databaseLabel() string {
+	if s.cfg.Database.URL == "" {
+		return "SQLite " + s.cfg.Database.Path
+	}
+	u, err := url.Parse(s.cfg.Database.URL)
+	if err != nil {
+		return "Postgres"
+	}
+	return "Postgres " + u.Host + u.Path
 }
