@@ -85,6 +85,9 @@ func toAPIError(err error) (*apiError, bool) {
 	var dup *storage.DuplicateError
 	var fe *storage.FieldError
 	var mbe *http.MaxBytesError
+	if te, ok := tutoringAPIError(err); ok {
+		return te, false
+	}
 	switch {
 	case errors.As(err, &ae):
 		return ae, false
@@ -242,6 +245,19 @@ func (s *Server) apiRoutes() []route {
 		{method: "POST", path: v1 + "/rooms/token", actions: a(authz.RoomJoin, authz.RoomObserve), handle: s.handleRoomToken},
 		{method: "GET", path: v1 + "/activity", actions: a(authz.ActivityRead), handle: s.handleActivity},
 		{method: "GET", path: v1 + "/activity/recent", actions: a(authz.ActivityRead), handle: s.handleRecentActivity},
+
+		{method: "GET", path: v1 + "/ws", handle: s.handleEvents},
+		{method: "POST", path: v1 + "/tutoring/requests", actions: a(authz.TutoringAsk), handle: s.handleAsk},
+		{method: "GET", path: v1 + "/tutoring/requests/current", actions: a(authz.TutoringAsk), handle: s.handleCurrentRequest},
+		{method: "POST", path: v1 + "/tutoring/requests/{id}/cancel", actions: a(authz.TutoringAsk), handle: s.handleCancelRequest},
+		{method: "GET", path: v1 + "/tutoring/requests/{id}/image", actions: a(authz.TutoringAsk, authz.TutoringTeach), handle: s.handleRequestImage},
+		{method: "GET", path: v1 + "/tutoring/sessions", actions: a(authz.TutoringHistory), handle: s.handleSessionHistory},
+		{method: "GET", path: v1 + "/tutoring/sessions/{id}", actions: a(authz.TutoringHistory, authz.TutoringReview), handle: s.handleGetSession},
+		{method: "POST", path: v1 + "/tutoring/sessions/{id}/token", actions: a(authz.TutoringHistory), handle: s.handleSessionToken},
+		{method: "POST", path: v1 + "/tutoring/sessions/{id}/end", actions: a(authz.TutoringHistory), handle: s.handleEndSession},
+		{method: "PUT", path: v1 + "/tutoring/sessions/{id}/rating", actions: a(authz.TutoringAsk), handle: s.handleRateSession},
+		{method: "PUT", path: v1 + "/tutoring/sessions/{id}/note", actions: a(authz.TutoringTeach), handle: s.handleNoteSession},
+		{method: "GET", path: v1 + "/tutoring/satisfaction", actions: a(authz.TutoringReview), handle: s.handleSatisfaction},
 	}
 }
 
@@ -519,7 +535,7 @@ func (s *Server) handleDevJoin(w http.ResponseWriter, r *http.Request) error {
 	checkText(f, "name", &req.Name, 1, 64)
 	checkRoom(f, req.Room)
 	role, err := token.ParseRole(req.Role)
-	if err != nil || role == token.RoleObserver {
+	if err != nil || (role != token.RoleTeacher && role != token.RoleStudent) {
 		f.add("role", "must be teacher or student")
 	}
 	if err := f.err(); err != nil {

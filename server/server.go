@@ -57,6 +57,9 @@ type Params struct {
 	Password auth.Params
 	// Now is the clock of sessions and sign-in throttling; nil is time.Now.
 	Now func() time.Time
+	// TutoringTick is how often tutoring collects lapsed offers and
+	// refreshes queue places (0: every second); tests shorten it.
+	TutoringTick time.Duration
 }
 
 // Server is a Yunke instance with its listeners bound.
@@ -90,6 +93,10 @@ type Server struct {
 	accountLimiter *auth.Limiter // failed sign-ins per account
 	addrLimiter    *auth.Limiter // failed sign-ins per client address
 
+	tutor        *tutoringParts
+	tutoring     tutoringStore
+	tutoringTick time.Duration
+
 	bannerMu    sync.Mutex
 	adminBanner string // shown once: it may carry a one-time password
 }
@@ -105,13 +112,16 @@ func New(p Params) (_ *Server, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, version: p.Version, metrics: new(sfu.Metrics), now: p.Now}
+	s := &Server{cfg: cfg, log: log, version: p.Version, metrics: new(sfu.Metrics), now: p.Now, tutoringTick: p.TutoringTick}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	defer func() {
 		if err != nil {
 			s.closeListeners()
+			if s.tutor != nil {
+				s.tutor.closeFn()
+			}
 			s.closeStore()
 		}
 	}()
@@ -204,7 +214,12 @@ func New(p Params) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: %w", err)
 	}
+	s.tutoring = s.store
+	if err := s.setupTutoring(ctx); err != nil {
+		return nil, err
+	}
 	s.sig = signaling.New(signaling.Params{
+		Observer:        s.tutor.service,
 		API:             api,
 		Keys:            signaling.Keys(cfg.Keys),
 		Logger:          log.With("component", "signaling"),
@@ -290,10 +305,14 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	pruneCtx, stopPrune := context.WithCancel(context.Background())
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		s.pruneSessions(pruneCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		_ = s.tutor.service.Run(pruneCtx)
 	}()
 	s.ready.Store(true)
 	s.log.Info("serving", "url", s.URL(), "rtc_udp", s.UDPAddr())
@@ -305,12 +324,14 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.ready.Store(false)
 	s.log.Info("shutting down")
+	s.tutor.hub.Close()
 	s.sig.Close()
 	stopPrune()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.httpSrv.Shutdown(shutCtx)
 	wg.Wait()
+	s.tutor.closeFn()
 	s.closeListeners()
 	s.closeStore()
 	return runErr

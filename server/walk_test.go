@@ -26,6 +26,8 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/schools/{id}", "/schools/"+itoa(fx.schoolA), 1)
 		path = strings.Replace(path, "/users/{id}", "/users/"+itoa(fx.userIDs["student"]), 1)
 		path = strings.Replace(path, "/subjects/{id}", "/subjects/"+itoa(fx.subject), 1)
+		path = strings.Replace(path, "/tutoring/requests/{id}", "/tutoring/requests/999999", 1)
+		path = strings.Replace(path, "/tutoring/sessions/{id}", "/tutoring/sessions/999999", 1)
 		return strings.Replace(path, "{year}", "2026", 1)
 	}
 	for _, rt := range routes {

@@ -48,6 +48,11 @@ const (
 	RoomObserve Action = "room.observe" // watch a class in scope, hidden
 
 	ActivityRead Action = "activity.read"
+
+	TutoringAsk     Action = "tutoring.ask"     // ask for one-to-one help, rate one's sessions
+	TutoringTeach   Action = "tutoring.teach"   // take students: presence, offers, notes
+	TutoringHistory Action = "tutoring.history" // one's own sessions
+	TutoringReview  Action = "tutoring.review"  // sessions and satisfaction in scope
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -61,33 +66,34 @@ var Actions = []Action{
 	ImportTemplate, ImportRun,
 	RoomJoin, RoomObserve,
 	ActivityRead,
+	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
 }
 
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin},
-	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin},
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, TutoringAsk, TutoringHistory},
+	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory},
 	storage.RoleExpert: {
-		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead,
+		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ActivityRead,
+		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead,
+		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
-		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead,
+		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
 	},
 }
 

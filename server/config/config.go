@@ -23,6 +23,30 @@ type Config struct {
 	Room     RoomConfig     `yaml:"room"`
 	Database DatabaseConfig `yaml:"database"`
 	Auth     AuthConfig     `yaml:"auth"`
+	Tutoring TutoringConfig `yaml:"tutoring"`
+	// PublicURL is the base URL browsers reach this node at
+	// (https://yunke-1.example.edu). Empty: derived from the listener and
+	// rtc.node_ip. Sessions hosted on this node send their browsers here.
+	PublicURL string `yaml:"public_url"`
+}
+
+// TutoringConfig tunes one-to-one tutoring.
+type TutoringConfig struct {
+	// OfferSeconds is how long a teacher has to accept an offer.
+	OfferSeconds int `yaml:"offer_seconds"`
+	// PresenceSeconds: a teacher not heard from for this long (no heartbeat)
+	// drops out of matching.
+	PresenceSeconds int `yaml:"presence_seconds"`
+	// MaxLapses: a teacher who lets this many offers in a row lapse is set unavailable.
+	MaxLapses int `yaml:"max_lapses"`
+	// Capacity is how many students a teacher tutors at once.
+	Capacity int `yaml:"capacity"`
+	// GraceSeconds: a session ends when a participant has been gone this long.
+	GraceSeconds int `yaml:"grace_seconds"`
+	// MaxMinutes ends a session that runs this long.
+	MaxMinutes int `yaml:"max_minutes"`
+	// RatingEditMinutes is how long after rating a student may change it.
+	RatingEditMinutes int `yaml:"rating_edit_minutes"`
 }
 
 // DatabaseConfig chooses the durable store: Postgres when URL is set,
@@ -70,6 +94,9 @@ type RedisConfig struct {
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
 	DB       int    `yaml:"db"`
+	// KeyPrefix starts every key and channel Yunke uses, so that several
+	// installations (or test runs) can share one Redis.
+	KeyPrefix string `yaml:"key_prefix"`
 }
 
 // LoggingConfig configures log/slog output.

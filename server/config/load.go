@@ -43,6 +43,11 @@ func Default() *Config {
 		Room:     RoomConfig{EmptyTimeout: 300},
 		Database: DatabaseConfig{Path: DefaultDatabasePath},
 		Auth:     AuthConfig{AdminUsername: "admin", SessionHours: 12},
+		Redis:    RedisConfig{KeyPrefix: "yunke"},
+		Tutoring: TutoringConfig{
+			OfferSeconds: 20, PresenceSeconds: 15, MaxLapses: 2, Capacity: 1,
+			GraceSeconds: 30, MaxMinutes: 60, RatingEditMinutes: 30,
+		},
 	}
 }
 
@@ -246,6 +251,7 @@ func EnvVars() []EnvVar {
 		{"YUNKE_ADMIN_USERNAME", "auth.admin_username", func(c *Config, v string) error { c.Auth.AdminUsername = v; return nil }},
 		{"YUNKE_ADMIN_PASSWORD", "auth.admin_password", func(c *Config, v string) error { c.Auth.AdminPassword = v; return nil }},
 		{"YUNKE_COOKIE_SECURE", "auth.cookie_secure", func(c *Config, v string) error { return parseBool(v, &c.Auth.CookieSecure) }},
+		{"YUNKE_PUBLIC_URL", "public_url", func(c *Config, v string) error { c.PublicURL = v; return nil }},
 		{"YUNKE_LOG_LEVEL", "logging.level", func(c *Config, v string) error { c.Logging.Level = v; return nil }},
 		{"YUNKE_LOG_JSON", "logging.json", func(c *Config, v string) error { return parseBool(v, &c.Logging.JSON) }},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -101,6 +102,27 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.SessionHours < 1 || c.Auth.SessionHours > 24*30 {
 		bad("auth.session_hours", "must be between 1 and 720, not %d", c.Auth.SessionHours)
+	}
+
+	positive := func(key string, v, max int) {
+		if v < 1 || v > max {
+			bad(key, "must be between 1 and %d, not %d", max, v)
+		}
+	}
+	positive("tutoring.offer_seconds", c.Tutoring.OfferSeconds, 600)
+	positive("tutoring.presence_seconds", c.Tutoring.PresenceSeconds, 600)
+	positive("tutoring.max_lapses", c.Tutoring.MaxLapses, 100)
+	positive("tutoring.capacity", c.Tutoring.Capacity, 20)
+	positive("tutoring.grace_seconds", c.Tutoring.GraceSeconds, 3600)
+	positive("tutoring.max_minutes", c.Tutoring.MaxMinutes, 24*60)
+	positive("tutoring.rating_edit_minutes", c.Tutoring.RatingEditMinutes, 7*24*60)
+	if c.Redis.Address != "" && strings.TrimSpace(c.Redis.KeyPrefix) == "" {
+		bad("redis.key_prefix", "must not be empty")
+	}
+	if u := c.PublicURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") {
+			bad("public_url", "%q is not a base URL like https://yunke.example.edu", u)
+		}
 	}
 
 	switch len(errs) {

@@ -29,10 +29,13 @@ const (
 	// RoleObserver (a review expert, an administrator) watches unseen: no
 	// publishing, no data, hidden from the participant list.
 	RoleObserver Role = "observer"
+	// RolePeer is either side of a one-to-one tutoring session: both
+	// publish camera, microphone and screen and chat; neither administers.
+	RolePeer Role = "peer"
 )
 
 // Roles lists every role, in a stable order.
-var Roles = []Role{RoleTeacher, RoleStudent, RoleObserver}
+var Roles = []Role{RoleTeacher, RoleStudent, RoleObserver, RolePeer}
 
 // RoleAttribute is the participant attribute that carries the role, so that
 // clients can show it without decoding grants.
@@ -54,7 +57,7 @@ var ErrInvalid = errors.New("invalid token request")
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !r.Valid() {
-		return "", fmt.Errorf("%w: unknown role %q (want teacher, student or observer)", ErrInvalid, s)
+		return "", fmt.Errorf("%w: unknown role %q (want teacher, student, observer or peer)", ErrInvalid, s)
 	}
 	return r, nil
 }
@@ -62,7 +65,7 @@ func ParseRole(s string) (Role, error) {
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleTeacher, RoleStudent, RoleObserver:
+	case RoleTeacher, RoleStudent, RoleObserver, RolePeer:
 		return true
 	}
 	return false
@@ -81,6 +84,10 @@ func (r Role) Grant(room string) *auth.VideoGrant {
 	case RoleStudent:
 		// Explicitly false: an unset CanPublish means "may publish" to LiveKit.
 		g.SetCanPublish(false)
+		g.SetCanSubscribe(true)
+		g.SetCanPublishData(true)
+	case RolePeer:
+		g.SetCanPublish(true)
 		g.SetCanSubscribe(true)
 		g.SetCanPublishData(true)
 	case RoleObserver:
@@ -116,7 +123,7 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: name and metadata must be UTF-8", ErrInvalid)
 	}
 	if !p.Role.Valid() {
-		return fmt.Errorf("%w: unknown role %q (want teacher, student or observer)", ErrInvalid, p.Role)
+		return fmt.Errorf("%w: unknown role %q (want teacher, student, observer or peer)", ErrInvalid, p.Role)
 	}
 	if p.ValidFor != 0 && (p.ValidFor < MinValidFor || p.ValidFor > MaxValidFor) {
 		return fmt.Errorf("%w: validity %v is outside %v..%v", ErrInvalid, p.ValidFor, MinValidFor, MaxValidFor)

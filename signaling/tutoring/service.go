@@ -530,8 +530,9 @@ func (s *Service) expire(ctx context.Context) {
 
 // ---- students -------------------------------------------------------------
 
-// requestEvent is a student's view of their request.
-type requestEvent struct {
+// RequestView is a student's view of their request: where it stands and,
+// while it waits, its place in the queue and an estimated wait.
+type RequestView struct {
 	Request        storage.TutoringRequest `json:"request"`
 	Position       int                     `json:"position"`
 	QueueLength    int                     `json:"queue_length"`
@@ -545,11 +546,12 @@ func (s *Service) pushRequest(ctx context.Context, id storage.TutoringRequestID)
 		s.log.Warn("load request", "request", id, "err", err)
 		return
 	}
-	s.publish(ctx, req.StudentID, events.Event{Type: "request", Data: s.requestView(ctx, req)})
+	s.publish(ctx, req.StudentID, events.Event{Type: "request", Data: s.View(ctx, req)})
 }
 
-func (s *Service) requestView(ctx context.Context, req storage.TutoringRequest) requestEvent {
-	ev := requestEvent{Request: req}
+// View is req as its student sees it, with its place in the queue.
+func (s *Service) View(ctx context.Context, req storage.TutoringRequest) RequestView {
+	ev := RequestView{Request: req}
 	if req.Status != storage.RequestWaiting && req.Status != storage.RequestOffered {
 		return ev
 	}
@@ -582,7 +584,7 @@ func (s *Service) pushPositions(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		s.publish(ctx, u, events.Event{Type: "request", Data: s.requestView(ctx, req)})
+		s.publish(ctx, u, events.Event{Type: "request", Data: s.View(ctx, req)})
 	}
 }
 
@@ -614,7 +616,7 @@ func (s *Service) Ask(ctx context.Context, a storage.Actor, in storage.TutoringR
 		// Stored, so restored into the queue when the matcher is back.
 		s.log.Warn("enqueue request", "request", req.ID, "err", err)
 	}
-	s.publish(ctx, u.ID, events.Event{Type: "request", Data: s.requestView(ctx, req)})
+	s.publish(ctx, u.ID, events.Event{Type: "request", Data: s.View(ctx, req)})
 	s.match(ctx, k)
 	return req, nil
 }
@@ -943,7 +945,7 @@ func (s *Service) Connected(ctx context.Context, user events.UserID) []events.Ev
 		s.students[u.ID] = true
 		s.mu.Unlock()
 		if req, err := s.p.Store.ActiveTutoringRequest(ctx, u.ID); err == nil {
-			out = append(out, events.Event{Type: "request", Data: s.requestView(ctx, req)})
+			out = append(out, events.Event{Type: "request", Data: s.View(ctx, req)})
 		}
 	}
 	if sess, err := s.p.Store.ActiveTutoringSession(ctx, u.ID); err == nil {
