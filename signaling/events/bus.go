@@ -2,6 +2,8 @@ package events
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -30,12 +32,15 @@ func (l Local) Publish(_ context.Context, to UserID, ev Event) error {
 }
 
 // RedisBus publishes on one Redis channel that every node subscribes to;
-// each node delivers to the sockets it holds.
+// each node delivers to the sockets it holds. A recipient with a socket on
+// the publishing node gets the event at once, without the round trip —
+// and without depending on Redis, which may be restarting.
 type RedisBus struct {
 	rdb     redis.UniversalClient
 	channel string
 	hub     *Hub
 	log     *slog.Logger
+	node    string // this bus's id, to skip its own messages
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -52,6 +57,7 @@ type RedisBusParams struct {
 }
 
 type envelope struct {
+	From  string          `json:"from"`
 	To    UserID          `json:"to"`
 	Event json.RawMessage `json:"event"`
 }
@@ -65,7 +71,9 @@ func NewRedisBus(ctx context.Context, p RedisBusParams) (*RedisBus, error) {
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &RedisBus{rdb: p.Client, channel: p.Channel, hub: p.Hub, log: p.Logger, done: make(chan struct{})}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	b := &RedisBus{rdb: p.Client, channel: p.Channel, hub: p.Hub, log: p.Logger, node: hex.EncodeToString(id[:]), done: make(chan struct{})}
 	sub := p.Client.Subscribe(ctx, p.Channel)
 	if _, err := sub.Receive(ctx); err != nil { // the subscription confirmation
 		_ = sub.Close()
@@ -91,7 +99,9 @@ func NewRedisBus(ctx context.Context, p RedisBusParams) (*RedisBus, error) {
 					b.log.Warn("bad event on bus", "err", err)
 					continue
 				}
-				b.hub.DeliverRaw(env.To, env.Event)
+				if env.From != b.node { // delivered locally when published
+					b.hub.DeliverRaw(env.To, env.Event)
+				}
 			}
 		}
 	}()
@@ -104,7 +114,8 @@ func (b *RedisBus) Publish(ctx context.Context, to UserID, ev Event) error {
 	if err != nil {
 		return err
 	}
-	msg, _ := json.Marshal(envelope{To: to, Event: raw})
+	b.hub.DeliverRaw(to, raw)
+	msg, _ := json.Marshal(envelope{From: b.node, To: to, Event: raw})
 	if err := b.rdb.Publish(ctx, b.channel, msg).Err(); err != nil {
 		return fmt.Errorf("events: publish: %w", err)
 	}

@@ -89,6 +89,9 @@ type Params struct {
 	Capacity int
 }
 
+// positionEvery is how often waiting students are told their place.
+const positionEvery = 2 * time.Second
+
 // Service is one node's tutoring service.
 type Service struct {
 	p   Params
@@ -228,6 +231,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(s.p.Tick)
 	defer t.Stop()
+	var lastPositions time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -238,7 +242,11 @@ func (s *Service) Run(ctx context.Context) error {
 				s.log.Warn("restore tutoring state", "err", err)
 			}
 			s.expire(ctx)
-			s.pushPositions(ctx)
+			// Queue places move slowly; every couple of seconds is plenty.
+			if now := time.Now(); now.Sub(lastPositions) >= positionEvery || s.p.Tick < 100*time.Millisecond {
+				lastPositions = now
+				s.pushPositions(ctx)
+			}
 		}
 	}
 }
@@ -963,8 +971,11 @@ func (s *Service) Received(ctx context.Context, user events.UserID, m events.Mes
 		ts := s.teachers[uid]
 		s.mu.Unlock()
 		if ts != nil && len(ts.keys) > 0 {
-			return s.heartbeat(ctx, uid, ts)
+			if err := s.heartbeat(ctx, uid, ts); err != nil {
+				return err
+			}
 		}
+		s.resync(ctx, uid, ts != nil)
 		return nil
 	case "presence":
 		var pm presenceMsg
@@ -1000,6 +1011,23 @@ func (s *Service) Received(ctx context.Context, user events.UserID, m events.Mes
 		return s.Cancel(ctx, storage.Actor{UserID: uid}, ref.RequestID)
 	}
 	return clientErr("bad_request", "unknown message type %q", m.Type)
+}
+
+// resync repeats, with every heartbeat, the events a user must not miss:
+// an open offer (a teacher) and a running session. Events are notices and
+// one may be lost (a node or Redis restarting between publisher and
+// socket); the next heartbeat makes up for it. Clients ignore repeats.
+func (s *Service) resync(ctx context.Context, u storage.UserID, teacher bool) {
+	now := s.p.Now()
+	if teacher {
+		if req, exp, err := s.p.Store.PendingTutoringOffer(ctx, u); err == nil && exp.After(now) {
+			s.publish(ctx, u, events.Event{Type: "offer", Data: offerEvent{Request: req, ExpiresAt: exp,
+				SecondsLeft: int(exp.Sub(now).Round(time.Second) / time.Second)}})
+		}
+	}
+	if sess, err := s.p.Store.ActiveTutoringSession(ctx, u); err == nil {
+		s.publish(ctx, u, events.Event{Type: "session", Data: sessionEvent{Session: sess, Status: statusOf(sess)}})
+	}
 }
 
 // Disconnected implements events.Handler: a teacher whose last socket on
