@@ -1,0 +1,246 @@
+package tutoring_test
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"yunke/signaling"
+	"yunke/signaling/events"
+	"yunke/signaling/matching"
+	"yunke/signaling/tutoring"
+	"yunke/storage"
+	"yunke/storage/storagetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// bus records every event published, per user.
+type bus struct {
+	mu     sync.Mutex
+	events map[events.UserID][]events.Event
+	notify chan struct{}
+}
+
+func newBus() *bus {
+	return &bus{events: map[events.UserID][]events.Event{}, notify: make(chan struct{}, 1)}
+}
+
+func (b *bus) Publish(_ context.Context, to events.UserID, ev events.Event) error {
+	b.mu.Lock()
+	b.events[to] = append(b.events[to], ev)
+	b.mu.Unlock()
+	select {
+	case b.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// waitSession waits until user has been told of a session with status.
+func (b *bus) waitSession(t *testing.T, user storage.UserID, status string) storage.TutoringSession {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		b.mu.Lock()
+		for _, ev := range b.events[events.UserID(user)] {
+			if ev.Type != "session" {
+				continue
+			}
+			if sess, got := sessionOf(ev); got == status {
+				b.mu.Unlock()
+				return sess
+			}
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.notify:
+		case <-deadline:
+			t.Fatalf("user %d was not told of a %s session", user, status)
+		}
+	}
+}
+
+func sessionOf(ev events.Event) (storage.TutoringSession, string) {
+	// The event's data is the service's own struct; read it back through JSON.
+	b, _ := ev.MarshalJSON()
+	var v struct {
+		Session storage.TutoringSession `json:"session"`
+		Status  string                  `json:"status"`
+	}
+	_ = json.Unmarshal(b, &v)
+	return v.Session, v.Status
+}
+
+// rooms records which rooms were closed.
+type rooms struct {
+	mu     sync.Mutex
+	closed []signaling.RoomName
+}
+
+func (r *rooms) CloseRoom(name signaling.RoomName) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = append(r.closed, name)
+	return true
+}
+
+type world struct {
+	store            *storage.Store
+	svc              *tutoring.Service
+	bus              *bus
+	rooms            *rooms
+	student, teacher storage.User
+	math             storage.Subject
+}
+
+func setup(t *testing.T, p tutoring.Params) *world {
+	t.Helper()
+	ctx := context.Background()
+	st := storagetest.OpenSQLite(t)
+	w := &world{store: st, bus: newBus(), rooms: &rooms{}}
+	d, err := st.CreateDistrict(ctx, storage.Actor{}, "D", "区")
+	must(t, err)
+	sc, err := st.CreateSchool(ctx, storage.Actor{}, storage.SchoolInput{DistrictID: d.ID, Code: "S", Name: "校", Kind: storage.KindJuniorSecondary, Active: true})
+	must(t, err)
+	subs, err := st.ListSubjects(ctx)
+	must(t, err)
+	for _, s := range subs {
+		if s.Code == "math" {
+			w.math = s
+		}
+	}
+	w.student, err = st.CreateUser(ctx, storage.Actor{}, storage.UserInput{Username: "s", Name: "学生", DistrictID: d.ID, SchoolID: sc.ID,
+		Roles: []storage.Role{storage.RoleStudent}, Active: true, Grade: 7}, "h", false)
+	must(t, err)
+	w.teacher, err = st.CreateUser(ctx, storage.Actor{}, storage.UserInput{Username: "t", Name: "老师", DistrictID: d.ID, SchoolID: sc.ID,
+		Roles: []storage.Role{storage.RoleTeacher}, Active: true, Subjects: []storage.SubjectID{w.math.ID}, Grades: []int{7}}, "h", false)
+	must(t, err)
+	p.Store, p.Bus, p.Rooms = st, w.bus, w.rooms
+	if p.Matcher == nil {
+		p.Matcher = matching.NewMemory(matching.Config{})
+	}
+	p.NodeURL = "http://node-1"
+	p.Tick = 20 * time.Millisecond
+	w.svc = tutoring.New(p)
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.svc.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return w
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func msg(t *testing.T, raw string) events.Message {
+	t.Helper()
+	m, err := events.ParseMessage([]byte(raw))
+	must(t, err)
+	return m
+}
+
+// matched makes the teacher available, files a request and accepts it.
+func (w *world) matched(t *testing.T) storage.TutoringSession {
+	t.Helper()
+	ctx := context.Background()
+	tu := events.UserID(w.teacher.ID)
+	w.svc.Connected(ctx, tu)
+	must(t, w.svc.Received(ctx, tu, msg(t, `{"type":"presence","available":true,"subjects":["math"],"grades":[7]}`)))
+	req, err := w.svc.Ask(ctx, storage.Actor{UserID: w.student.ID}, storage.TutoringRequestInput{SubjectID: w.math.ID, Grade: 7, Text: "?"})
+	must(t, err)
+	must(t, w.svc.Received(ctx, tu, msg(t, `{"type":"accept","request_id":`+strconv.FormatInt(int64(req.ID), 10)+`}`)))
+	return w.bus.waitSession(t, w.student.ID, "ready")
+}
+
+func TestNoShowEndsSession(t *testing.T) {
+	w := setup(t, tutoring.Params{NoShow: 100 * time.Millisecond})
+	sess := w.matched(t)
+	ended := w.bus.waitSession(t, w.teacher.ID, "ended")
+	if ended.ID != sess.ID || ended.EndReason != "no_show" || ended.DurationS != 0 {
+		t.Fatalf("ended %+v", ended)
+	}
+	// The teacher is free again: the next request is offered.
+	req, err := w.svc.Ask(context.Background(), storage.Actor{UserID: w.student.ID}, storage.TutoringRequestInput{SubjectID: w.math.ID, Grade: 7})
+	must(t, err)
+	if r, err := w.store.GetTutoringRequest(context.Background(), req.ID); err != nil || r.Status != storage.RequestOffered {
+		t.Fatalf("after a no-show the teacher was not offered the next request: %+v %v", r, err)
+	}
+}
+
+func TestMaxLengthEndsSessionAndClosesRoom(t *testing.T) {
+	w := setup(t, tutoring.Params{MaxLength: 150 * time.Millisecond})
+	sess := w.matched(t)
+	room := tutoring.RoomName(sess.ID)
+	w.svc.ParticipantJoined(room, tutoring.Identity(w.student.ID))
+	w.svc.ParticipantJoined(room, "u99999") // someone else: not counted
+	w.svc.ParticipantJoined(room, tutoring.Identity(w.teacher.ID))
+	w.bus.waitSession(t, w.student.ID, "live")
+	ended := w.bus.waitSession(t, w.student.ID, "ended")
+	if ended.EndReason != "max_length" || ended.StartedAt.IsZero() {
+		t.Fatalf("ended %+v", ended)
+	}
+	w.rooms.mu.Lock()
+	defer w.rooms.mu.Unlock()
+	if len(w.rooms.closed) != 1 || w.rooms.closed[0] != room {
+		t.Fatalf("closed rooms %v; want %s", w.rooms.closed, room)
+	}
+}
+
+// TestRejoinWithinGrace: a participant who drops and comes back within
+// the grace period keeps the session; one who stays away ends it.
+func TestRejoinWithinGrace(t *testing.T) {
+	w := setup(t, tutoring.Params{Grace: 300 * time.Millisecond})
+	sess := w.matched(t)
+	room := tutoring.RoomName(sess.ID)
+	st, te := tutoring.Identity(w.student.ID), tutoring.Identity(w.teacher.ID)
+	w.svc.ParticipantJoined(room, st)
+	w.svc.ParticipantJoined(room, te)
+	w.bus.waitSession(t, w.teacher.ID, "live")
+	w.svc.ParticipantLeft(room, st)
+	w.svc.ParticipantJoined(room, st) // back at once: a reconnect
+	w.svc.ParticipantLeft(room, "u99999")
+	w.svc.ParticipantLeft(room, te)
+	start := time.Now()
+	ended := w.bus.waitSession(t, w.student.ID, "ended")
+	if ended.EndReason != "left" {
+		t.Fatalf("ended %+v", ended)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("session ended %v after the teacher left; the grace period is 300 ms", d)
+	}
+}
+
+// TestRestartRestoresTimers: a node that restarts finds its running
+// sessions in the store and times them again; nobody comes back, so the
+// session ends after the grace period.
+func TestRestartRestoresTimers(t *testing.T) {
+	w := setup(t, tutoring.Params{Grace: 100 * time.Millisecond})
+	sess := w.matched(t)
+	room := tutoring.RoomName(sess.ID)
+	w.svc.ParticipantJoined(room, tutoring.Identity(w.student.ID))
+	w.svc.ParticipantJoined(room, tutoring.Identity(w.teacher.ID))
+	w.bus.waitSession(t, w.student.ID, "live")
+
+	// A second service on the same store and node URL: the restarted node.
+	b2 := newBus()
+	svc2 := tutoring.New(tutoring.Params{Store: w.store, Bus: b2, Rooms: w.rooms, Matcher: matching.NewMemory(matching.Config{}),
+		NodeURL: "http://node-1", Grace: 100 * time.Millisecond, Tick: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = svc2.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	ended := b2.waitSession(t, w.student.ID, "ended")
+	if ended.ID != sess.ID || ended.EndReason != "left" {
+		t.Fatalf("ended %+v", ended)
+	}
+}
