@@ -32,12 +32,13 @@ const requestCols = `r.id, r.student_id, u.name, r.school_id, r.subject_id, sub.
 
 const requestFrom = ` FROM tutoring_requests r JOIN users u ON u.id = r.student_id JOIN subjects sub ON sub.id = r.subject_id`
 
-func scanRequest(r row) (TutoringRequest, error) {
+// scanRequest reads requestCols, after the extra columns a query puts first.
+func scanRequest(r row, extra ...any) (TutoringRequest, error) {
 	var t TutoringRequest
 	var created, updated int64
 	var status string
-	err := r.Scan(&t.ID, &t.StudentID, &t.StudentName, &t.SchoolID, &t.SubjectID, &t.SubjectCode, &t.Grade,
-		&t.KnowledgePointID, &t.Text, &t.HasImage, &status, &t.SessionID, &created, &updated)
+	err := r.Scan(append(extra, &t.ID, &t.StudentID, &t.StudentName, &t.SchoolID, &t.SubjectID, &t.SubjectCode, &t.Grade,
+		&t.KnowledgePointID, &t.Text, &t.HasImage, &status, &t.SessionID, &created, &updated)...)
 	t.Status = RequestStatus(status)
 	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
 	return t, err
@@ -256,21 +257,14 @@ func (s *Store) CloseTutoringOffer(ctx context.Context, id TutoringRequestID, te
 // PendingTutoringOffer is the teacher's open offer and when it expires.
 func (s *Store) PendingTutoringOffer(ctx context.Context, teacher UserID) (TutoringRequest, time.Time, error) {
 	var exp int64
-	var t TutoringRequest
-	row := s.r().queryRow(ctx, "SELECT o.expires_at, "+requestCols+requestFrom+
-		" JOIN tutoring_offers o ON o.request_id = r.id WHERE o.teacher_id = $1 AND o.outcome = 'pending' ORDER BY o.id DESC LIMIT 1", int64(teacher))
-	var created, updated int64
-	var status string
-	err := row.Scan(&exp, &t.ID, &t.StudentID, &t.StudentName, &t.SchoolID, &t.SubjectID, &t.SubjectCode, &t.Grade,
-		&t.KnowledgePointID, &t.Text, &t.HasImage, &status, &t.SessionID, &created, &updated)
+	t, err := scanRequest(s.r().queryRow(ctx, "SELECT o.expires_at, "+requestCols+requestFrom+
+		" JOIN tutoring_offers o ON o.request_id = r.id WHERE o.teacher_id = $1 AND o.outcome = 'pending' ORDER BY o.id DESC LIMIT 1", int64(teacher)), &exp)
 	if isNoRows(err) {
 		return TutoringRequest{}, time.Time{}, fmt.Errorf("storage: pending offer of user %d: %w", teacher, ErrNotFound)
 	}
 	if err != nil {
 		return TutoringRequest{}, time.Time{}, fmt.Errorf("storage: pending offer of user %d: %w", teacher, err)
 	}
-	t.Status = RequestStatus(status)
-	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
 	return t, fromMS(exp), nil
 }
 

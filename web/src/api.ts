@@ -119,6 +119,88 @@ export interface Activity {
   detail?: string;
 }
 
+export interface KnowledgePoint {
+  id: number;
+  subject_id: number;
+  grade: number;
+  parent_id: number;
+  code: string;
+  name: string;
+  sort: number;
+}
+
+// ---- one-to-one tutoring ----
+
+export type RequestStatus = 'waiting' | 'offered' | 'matched' | 'cancelled';
+
+export interface TutoringRequest {
+  id: number;
+  student_id: number;
+  student_name: string;
+  school_id: number;
+  subject_id: number;
+  subject_code: string;
+  grade: number;
+  knowledge_point_id?: number;
+  text: string;
+  has_image: boolean;
+  status: RequestStatus;
+  session_id?: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A student's view of their request: its place in the queue and an estimated wait. */
+export interface RequestView {
+  request: TutoringRequest;
+  /** 1-based place in the queue; 0 while offered to a teacher. */
+  position: number;
+  queue_length: number;
+  estimated_wait_s: number;
+}
+
+export interface TutoringRating {
+  score: number;
+  comment?: string;
+  solved: boolean;
+  rated_at: string;
+  updated_at: string;
+}
+
+export interface TeacherNote {
+  note?: string;
+  knowledge_point_ids: number[] | null;
+  updated_at: string;
+}
+
+export type EndReason = 'left' | 'max_length' | 'no_show' | 'ended_by_student' | 'ended_by_teacher' | 'shutdown';
+
+export interface TutoringSession {
+  id: number;
+  request_id: number;
+  student_id: number;
+  student_name: string;
+  teacher_id: number;
+  teacher_name: string;
+  school_id: number;
+  subject_id: number;
+  grade: number;
+  room: string;
+  node_url: string;
+  created_at: string;
+  started_at?: string;
+  ended_at?: string;
+  duration_s: number;
+  end_reason?: EndReason | string;
+  rating?: TutoringRating;
+  teacher_note?: TeacherNote;
+}
+
+/** What a participant needs to enter a session's room; url may name another node. */
+export interface SessionJoin extends JoinGrant {
+  session: TutoringSession;
+}
+
 export interface ImportCounts {
   created: number;
   updated: number;
