@@ -24,7 +24,7 @@ import { byId, h } from './dom';
 import { onLangChange, t, type Key, type Message } from './i18n';
 
 /** Topic used by the data-packet fallback when the SDK has no chat API. */
-const chatTopic = 'chat';
+export const chatTopic = 'chat';
 
 /** Audio level (0..1) above which a participant counts as speaking. */
 const speakingLevel = 0.02;
@@ -94,7 +94,7 @@ export function connectFailure(err: unknown): Failure {
   return { code: 'connect', message: { key: 'error.connect', params: { message } } };
 }
 
-function disconnectFailure(reason: DisconnectReason | undefined): Failure {
+export function disconnectFailure(reason: DisconnectReason | undefined): Failure {
   switch (reason) {
     case DisconnectReason.DUPLICATE_IDENTITY:
       return { code: 'duplicate', message: { key: 'error.duplicateIdentity' } };
@@ -113,7 +113,7 @@ function disconnectFailure(reason: DisconnectReason | undefined): Failure {
   }
 }
 
-function mediaFailure(err: unknown): Message {
+export function mediaFailure(err: unknown): Message {
   switch (MediaDeviceFailure.getFailure(err)) {
     case MediaDeviceFailure.PermissionDenied:
       return { key: 'error.mediaPermission' };
@@ -126,7 +126,7 @@ function mediaFailure(err: unknown): Message {
   }
 }
 
-function formatTime(ts: number): string {
+export function formatTime(ts: number): string {
   const d = new Date(ts);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }

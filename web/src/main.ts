@@ -10,6 +10,7 @@ import { clearErrors, hideBanner, mountBanners, renderBanners, showBanner } from
 import type { Classroom } from './classroom';
 import { hideDevJoin, initDevJoin, renderDevJoin, showDevJoin } from './devjoin';
 import { byId, h } from './dom';
+import { startEvents, stopEvents } from './events';
 import { applyI18n, lang, onLangChange, setLang, t } from './i18n';
 import { inClass, leaveClassroom, type Failure } from './live';
 import { renderChangePassword, renderSignIn, type AuthHooks } from './pages/auth';
@@ -19,8 +20,11 @@ import { renderImport } from './pages/import';
 import { renderSchools } from './pages/schools';
 import { renderSubjects } from './pages/subjects';
 import { renderTargets } from './pages/targets';
+import { renderTutoring } from './pages/tutoring';
 import { renderUsers } from './pages/users';
 import { currentPath, has, navigate, primaryRole, roleKey, setMe, state } from './session';
+import { forgetTutoring, initTutoring, sessionPath } from './tutoring';
+import { activeRoom, leaveActiveRoom } from './tutoring-room';
 import { errorMessage, notify, pageChanged, setText, tx } from './ui';
 
 declare global {
@@ -132,6 +136,9 @@ async function route(): Promise<void> {
   const seq = ++routeSeq;
   const path = currentPath();
   if (inClass() && document.body.dataset.view === 'room') await leaveClassroom();
+  // Leaving a tutoring session's page leaves its room (the session goes on).
+  const tutoringRoom = activeRoom();
+  if (tutoringRoom && path !== sessionPath(tutoringRoom.id)) await leaveActiveRoom();
   clearErrors();
   pageChanged();
   if (path === '/dev-join') {
@@ -150,6 +157,9 @@ async function route(): Promise<void> {
   renderHeader();
   showPage();
   const me = state.me;
+  if (!me) stopEvents();
+  else if (!me.user.must_change_password) startEvents();
+  else stopEvents();
   if (!me) {
     if (path !== '/signin') {
       if (path !== '/' && path !== '/password') afterSignIn = path;
@@ -176,6 +186,7 @@ async function route(): Promise<void> {
     renderHome(els.page, { classEnded: afterClass });
     return;
   }
+  if (path.startsWith('/tutoring/') && renderTutoring(els.page, path, renderForbidden)) return;
   if (path.startsWith('/admin/')) {
     const page = adminRoutes[path];
     if (!page) renderNotFound(els.page);
@@ -197,6 +208,9 @@ async function doSignOut(): Promise<void> {
   els.signout.disabled = true;
   try {
     if (inClass()) await leaveClassroom();
+    await leaveActiveRoom();
+    stopEvents();
+    forgetTutoring();
     await signOut().catch((err) => console.warn('sign-out request failed', err));
   } finally {
     els.signout.disabled = false;
@@ -234,9 +248,13 @@ async function init(): Promise<void> {
   els.langToggle.addEventListener('click', () => setLang(lang() === 'zh-CN' ? 'en' : 'zh-CN'));
   els.signout.addEventListener('click', () => void doSignOut());
   onLangChange(renderStatic);
+  initTutoring();
   onSessionProblem((code) => {
     if (code === 'unauthenticated') {
+      stopEvents();
       if (!state.me) return;
+      void leaveActiveRoom();
+      forgetTutoring();
       setMe(null);
       renderHeader();
       showBanner('session', { kind: 'warning', code: 'session_expired', message: { key: 'signin.expired' }, testId: 'banner-session' });
@@ -246,6 +264,7 @@ async function init(): Promise<void> {
         navigate('/signin');
       }
     } else if (state.me) {
+      stopEvents();
       state.me.user.must_change_password = true;
       if (!inClass()) navigate('/password');
     }

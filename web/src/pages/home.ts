@@ -7,6 +7,7 @@ import { t, type Key } from '../i18n';
 import { classroomRole, enterClassroom, type Failure } from '../live';
 import { has, primaryRole, roleKey, state, subjects } from '../session';
 import { busy, FieldErrors, fillSelect, formatDateTime, inputField, loading, selectField, showApiError, tx } from '../ui';
+import { askCard, availabilityCard, historyCard } from './tutoring';
 
 export interface HomeHooks {
   /** Called when a class entered from the home page ends. */
@@ -131,8 +132,9 @@ function studentHome(me: Me, hooks: HomeHooks): HTMLElement[] {
     infoRow('home.studentNo', dash(u.student_no)),
   );
   return [
+    h('div', { class: 'home-grid' }, askCard(), historyCard('student')),
     h('div', { class: 'home-grid' }, joinCard(me, 'home.joinClass', 'home.joinHintStudent', 'join.submit', hooks), info),
-    h('div', { class: 'home-grid' }, comingSoon('home.tutoringHistory'), comingSoon('home.qaHistory')),
+    h('div', { class: 'home-grid' }, comingSoon('home.qaHistory')),
   ];
 }
 
@@ -149,7 +151,10 @@ function teacherHome(me: Me, hooks: HomeHooks): HTMLElement[] {
     u.trainee ? infoRow('home.trainee', t('common.yes')) : null,
     infoRow('home.staffNo', dash(u.staff_no)),
   );
-  return [h('div', { class: 'home-grid' }, joinCard(me, 'home.startClass', 'home.joinHintTeacher', 'home.startSubmit', hooks), info)];
+  return [
+    h('div', { class: 'home-grid' }, availabilityCard(me), historyCard('teacher')),
+    h('div', { class: 'home-grid' }, joinCard(me, 'home.startClass', 'home.joinHintTeacher', 'home.startSubmit', hooks), info),
+  ];
 }
 
 function expertHome(me: Me, hooks: HomeHooks): HTMLElement[] {
