@@ -293,6 +293,11 @@ func (s *Server) UDPAddr() net.Addr {
 // Run serves until ctx is done, then shuts down gracefully: participants
 // are told the server is going away, then the listeners close.
 func (s *Server) Run(ctx context.Context) error {
+	// Waiting requests and running sessions are back in the matcher
+	// before anyone can ask or accept.
+	if err := s.tutor.service.Restore(ctx); err != nil {
+		s.log.Warn("restore tutoring state", "err", err)
+	}
 	errc := make(chan error, len(s.httpLns))
 	var wg sync.WaitGroup
 	for _, ln := range s.httpLns {

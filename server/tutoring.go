@@ -211,6 +211,10 @@ func (s *Server) handleAsk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Asking may have made an offer at once: answer with the state now.
+	if now, err := s.tutoring.GetTutoringRequest(r.Context(), req.ID); err == nil {
+		req = now
+	}
 	writeJSON(w, http.StatusCreated, s.tutor.service.View(r.Context(), req))
 	return nil
 }

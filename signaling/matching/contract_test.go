@@ -86,6 +86,7 @@ func TestContract(t *testing.T) {
 		"QueuesAreSeparate":               testQueues,
 		"NoDoubleAssignment":              testConcurrent,
 		"OccupyAndFresh":                  testOccupyFresh,
+		"TeachersGrades":                  testGrades,
 	}
 	for name, mk := range impls {
 		t.Run(name, func(t *testing.T) {
@@ -473,11 +474,31 @@ func testOccupyFresh(t *testing.T, nodes func() matching.Matcher) {
 	if !fresh || again {
 		t.Fatalf("Fresh = %v then %v; want true once", fresh, again)
 	}
-	// A session restored before the teacher's first heartbeat still holds their place.
-	must(t, a.Occupy(ctx, "tA"))
+	// A session restored before the teacher's first heartbeat still holds
+	// their place; told twice, it still counts once.
+	must(t, a.Occupy(ctx, "tA", 1))
+	must(t, a.Occupy(ctx, "tA", 1))
 	must(t, a.Heartbeat(ctx, teacher("tA", math7), at(1000)))
 	enqueue(t, a, "r1", math7, 100)
 	expectNone(t, a, math7, 1000)
 	must(t, a.Finish(ctx, "tA"))
 	expectOffer(t, b, math7, 1001, "r1", "tA")
+}
+
+// testGrades: a teacher who named grades is offered only those grades'
+// requests of the band; one who named none takes the whole band.
+func testGrades(t *testing.T, nodes func() matching.Matcher) {
+	m, ctx := nodes(), context.Background()
+	req := func(id string, grade, atMS int) {
+		t.Helper()
+		must(t, m.Enqueue(ctx, matching.Request{ID: matching.RequestID(id), Student: matching.StudentID("s-" + id), Key: math7, Grade: grade, EnqueuedAt: at(atMS)}))
+	}
+	req("r9", 9, 100)
+	req("r7", 7, 200)
+	seven := teacher("t7", math7)
+	seven.Grades = []int{7}
+	must(t, m.Heartbeat(ctx, seven, at(1000)))
+	expectOffer(t, m, math7, 1000, "r7", "t7") // the older grade-9 request waits
+	must(t, m.Heartbeat(ctx, teacher("tAll", math7), at(1000)))
+	expectOffer(t, m, math7, 1001, "r9", "tAll")
 }

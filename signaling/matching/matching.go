@@ -73,6 +73,9 @@ type Request struct {
 	ID      RequestID
 	Student StudentID
 	Key     Key
+	// Grade is the student's grade (1–12); a teacher who named grades
+	// is offered only requests of those grades.
+	Grade int
 	// EnqueuedAt orders the queue. A request that is declined or lapses
 	// goes back at this same place.
 	EnqueuedAt time.Time
@@ -83,6 +86,9 @@ type Teacher struct {
 	ID TeacherID
 	// Keys are the queues the teacher serves (subjects × grade bands).
 	Keys []Key
+	// Grades, when set, narrows the bands to these grades: a teacher of
+	// grade 7 only is not offered a grade-9 request of the same queue.
+	Grades []int
 	// Capacity is how many students the teacher takes at once (default 1).
 	Capacity int
 	// Available is false when the teacher is online but not taking students.
@@ -154,8 +160,9 @@ type Matcher interface {
 	// Cancel withdraws a request; if it was offered, the revoked offer is returned.
 	Cancel(ctx context.Context, id RequestID) (*Offer, error)
 	// Next makes at most one match in queue k: the oldest waiting request
-	// that some eligible teacher has not declined, with the least recently
-	// assigned such teacher. ok is false when nothing can be matched.
+	// that some eligible teacher (available, heard from, with a free place,
+	// teaching the request's grade) has not declined, with the least
+	// recently assigned such teacher. ok is false when nothing can be matched.
 	Next(ctx context.Context, k Key, now time.Time) (o Offer, ok bool, err error)
 	// Accept turns a live offer into a session; the teacher's place stays
 	// taken until Finish.
@@ -172,9 +179,11 @@ type Matcher interface {
 	Position(ctx context.Context, id RequestID) (pos, length int, err error)
 	// Waiting counts the waiting requests of a queue.
 	Waiting(ctx context.Context, k Key) (int, error)
-	// Occupy takes one of a teacher's places for a session restored from
-	// durable storage (after the matcher lost its state).
-	Occupy(ctx context.Context, t TeacherID) error
+	// Occupy tells the matcher that a teacher has n sessions running
+	// (restored from durable storage after the matcher lost its state): the
+	// teacher's load becomes at least n plus their open offers. It is
+	// idempotent, so a session accepted while restoring is not counted twice.
+	Occupy(ctx context.Context, t TeacherID, n int) error
 	// Fresh reports, to one caller only, that the matcher's state is new —
 	// first use, or Redis restarted empty — so that the caller restores
 	// waiting requests and running sessions from durable storage.

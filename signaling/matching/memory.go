@@ -33,6 +33,7 @@ type memRequest struct {
 type memTeacher struct {
 	id        TeacherID
 	keys      []Key
+	grades    []int // empty: every grade of its bands
 	capacity  int
 	available bool
 	heartbeat int64
@@ -87,6 +88,7 @@ func (m *Memory) Heartbeat(_ context.Context, t Teacher, now time.Time) error {
 		m.teachers[t.ID] = mt
 	}
 	mt.keys = slices.Clone(t.Keys)
+	mt.grades = slices.Clone(t.Grades)
 	mt.capacity = max(t.Capacity, 1)
 	mt.available = t.Available
 	mt.heartbeat = ms(now)
@@ -189,7 +191,7 @@ func (m *Memory) Next(_ context.Context, k Key, now time.Time) (Offer, bool, err
 	for i := 0; i < len(q) && i < m.cfg.ScanDepth; i++ {
 		r := q[i]
 		for _, t := range teachers {
-			if r.declined[t.id] || TeacherID(r.Student) == t.id {
+			if r.declined[t.id] || TeacherID(r.Student) == t.id || (len(t.grades) > 0 && !slices.Contains(t.grades, r.Grade)) {
 				continue
 			}
 			m.removeLocked(r)
@@ -302,7 +304,7 @@ func (m *Memory) Waiting(_ context.Context, k Key) (int, error) {
 }
 
 // Occupy implements Matcher.
-func (m *Memory) Occupy(_ context.Context, t TeacherID) error {
+func (m *Memory) Occupy(_ context.Context, t TeacherID, n int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mt := m.teachers[t]
@@ -310,7 +312,7 @@ func (m *Memory) Occupy(_ context.Context, t TeacherID) error {
 		mt = &memTeacher{id: t, capacity: 1, offers: map[RequestID]bool{}}
 		m.teachers[t] = mt
 	}
-	mt.load++
+	mt.load = max(mt.load, n+len(mt.offers))
 	return nil
 }
 

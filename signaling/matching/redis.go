@@ -21,9 +21,9 @@ var _ Matcher = (*Redis)(nil)
 // them in one slot):
 //
 //	q:<queue>    sorted set of waiting request ids, scored by enqueue time (ms)
-//	r:<request>  hash: student, key, score, state (w waiting, o offered), teacher, expires
+//	r:<request>  hash: student, key, grade, score, state (w waiting, o offered), teacher, expires
 //	rd:<request> set of teachers who declined or let the request lapse
-//	t:<teacher>  hash: keys, cap, avail, hb (heartbeat ms), load, lapses, last (assigned ms)
+//	t:<teacher>  hash: keys, grades (",7,8," or empty for all), cap, avail, hb (heartbeat ms), load, lapses, last (assigned ms)
 //	tk:<queue>   sorted set of the queue's teachers, scored by last assignment
 //	to:<teacher> set of requests offered to the teacher
 //	offers       sorted set of offered request ids, scored by expiry
@@ -78,7 +78,7 @@ var (
 local P = ARGV[1]
 local r = P..'r:'..ARGV[2]
 if redis.call('EXISTS', r) == 1 then return 0 end
-redis.call('HSET', r, 'student', ARGV[3], 'key', ARGV[4], 'score', ARGV[5], 'state', 'w')
+redis.call('HSET', r, 'student', ARGV[3], 'key', ARGV[4], 'score', ARGV[5], 'grade', ARGV[6], 'state', 'w')
 redis.call('ZADD', P..'q:'..ARGV[4], ARGV[5], ARGV[2])
 return 1`)
 
@@ -96,7 +96,7 @@ if old then
   end
 end
 for k, _ in pairs(new) do redis.call('ZADD', P..'tk:'..k, last, id) end
-redis.call('HSET', t, 'keys', ARGV[6], 'cap', ARGV[3], 'avail', ARGV[4], 'hb', ARGV[5])
+redis.call('HSET', t, 'keys', ARGV[6], 'cap', ARGV[3], 'avail', ARGV[4], 'hb', ARGV[5], 'grades', ARGV[7])
 return 1`)
 
 	scriptNext = redis.NewScript(`
@@ -105,18 +105,21 @@ local now, ttl, ottl, scan = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV
 local ts = redis.call('ZRANGE', P..'tk:'..k, 0, -1)
 local elig = {}
 for _, id in ipairs(ts) do
-  local h = redis.call('HMGET', P..'t:'..id, 'avail', 'hb', 'load', 'cap')
+  local h = redis.call('HMGET', P..'t:'..id, 'avail', 'hb', 'load', 'cap', 'grades')
   if h[1] == '1' and now - tonumber(h[2]) <= ttl and tonumber(h[3]) < tonumber(h[4]) then
-    elig[#elig + 1] = id
+    elig[#elig + 1] = {id, h[5] or ''}
   end
 end
 if #elig == 0 then return false end
 local rs = redis.call('ZRANGE', P..'q:'..k, 0, scan - 1)
 for _, rid in ipairs(rs) do
   local r = P..'r:'..rid
-  local student = redis.call('HGET', r, 'student')
-  for _, tid in ipairs(elig) do
-    if tid ~= student and redis.call('SISMEMBER', P..'rd:'..rid, tid) == 0 then
+  local rh = redis.call('HMGET', r, 'student', 'grade')
+  local student, grade = rh[1], ','..(rh[2] or '')..','
+  for _, e in ipairs(elig) do
+    local tid, grades = e[1], e[2]
+    if tid ~= student and (grades == '' or string.find(grades, grade, 1, true))
+        and redis.call('SISMEMBER', P..'rd:'..rid, tid) == 0 then
       local exp = string.format('%d', now + ottl)
       redis.call('ZREM', P..'q:'..k, rid)
       redis.call('HSET', r, 'state', 'o', 'teacher', tid, 'expires', exp)
@@ -218,7 +221,9 @@ return load`)
 local P, tid = ARGV[1], ARGV[2]
 local t = P..'t:'..tid
 if redis.call('HEXISTS', t, 'load') == 0 then redis.call('HSET', t, 'load', 0, 'lapses', 0, 'last', 0, 'cap', 1, 'avail', 0, 'hb', 0) end
-return redis.call('HINCRBY', t, 'load', 1)`)
+local want = tonumber(ARGV[3]) + redis.call('SCARD', P..'to:'..tid)
+if tonumber(redis.call('HGET', t, 'load')) < want then redis.call('HSET', t, 'load', want) end
+return 1`)
 
 	scriptPosition = redis.NewScript(`
 local P, rid = ARGV[1], ARGV[2]
@@ -288,7 +293,15 @@ func (m *Redis) Heartbeat(ctx context.Context, t Teacher, now time.Time) error {
 	if t.Available {
 		avail = 1
 	}
-	_, err := m.run(ctx, scriptHeartbeat, string(t.ID), max(t.Capacity, 1), avail, ms(now), joinKeys(t.Keys))
+	grades := ""
+	if len(t.Grades) > 0 {
+		parts := make([]string, len(t.Grades))
+		for i, g := range t.Grades {
+			parts[i] = strconv.Itoa(g)
+		}
+		grades = "," + strings.Join(parts, ",") + ","
+	}
+	_, err := m.run(ctx, scriptHeartbeat, string(t.ID), max(t.Capacity, 1), avail, ms(now), joinKeys(t.Keys), grades)
 	return err
 }
 
@@ -303,7 +316,7 @@ func (m *Redis) Offline(ctx context.Context, id TeacherID) ([]Offer, error) {
 
 // Enqueue implements Matcher.
 func (m *Redis) Enqueue(ctx context.Context, r Request) error {
-	_, err := m.run(ctx, scriptEnqueue, string(r.ID), string(r.Student), r.Key.String(), ms(r.EnqueuedAt))
+	_, err := m.run(ctx, scriptEnqueue, string(r.ID), string(r.Student), r.Key.String(), ms(r.EnqueuedAt), r.Grade)
 	return err
 }
 
@@ -407,8 +420,8 @@ func (m *Redis) Waiting(ctx context.Context, k Key) (int, error) {
 }
 
 // Occupy implements Matcher.
-func (m *Redis) Occupy(ctx context.Context, t TeacherID) error {
-	_, err := m.run(ctx, scriptOccupy, string(t))
+func (m *Redis) Occupy(ctx context.Context, t TeacherID, n int) error {
+	_, err := m.run(ctx, scriptOccupy, string(t), n)
 	return err
 }
 

@@ -223,6 +223,10 @@ func (s *Service) publish(ctx context.Context, to storage.UserID, ev events.Even
 	}
 }
 
+// Restore refills a fresh matcher from the store (see restore); a node
+// calls it before it starts serving.
+func (s *Service) Restore(ctx context.Context) error { return s.restore(ctx) }
+
 // Run does the housekeeping until ctx ends: restores state when the
 // matcher is fresh, collects lapsed offers, refreshes queue positions.
 func (s *Service) Run(ctx context.Context) error {
@@ -281,7 +285,7 @@ func (s *Service) restore(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		if err := s.p.Matcher.Enqueue(ctx, matching.Request{ID: reqID(r.ID), Student: matching.StudentID(strconv.FormatInt(int64(r.StudentID), 10)), Key: k, EnqueuedAt: r.CreatedAt}); err != nil {
+		if err := s.p.Matcher.Enqueue(ctx, matching.Request{ID: reqID(r.ID), Student: matching.StudentID(strconv.FormatInt(int64(r.StudentID), 10)), Key: k, Grade: r.Grade, EnqueuedAt: r.CreatedAt}); err != nil {
 			return err
 		}
 		keys[k] = true
@@ -290,12 +294,16 @@ func (s *Service) restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	running := map[storage.UserID]int{}
 	for _, sess := range live {
-		if err := s.p.Matcher.Occupy(ctx, teacherID(sess.TeacherID)); err != nil {
-			return err
-		}
+		running[sess.TeacherID]++
 		if sess.NodeURL == s.p.NodeURL {
 			s.track(sess)
+		}
+	}
+	for t, n := range running {
+		if err := s.p.Matcher.Occupy(ctx, teacherID(t), n); err != nil {
+			return err
 		}
 	}
 	s.log.Info("tutoring state restored", "requests", len(reqs), "sessions", len(live))
@@ -426,7 +434,7 @@ func containsID(ids []storage.SubjectID, id storage.SubjectID) bool {
 }
 
 func (s *Service) heartbeat(ctx context.Context, u storage.UserID, ts *teacherState) error {
-	return s.p.Matcher.Heartbeat(ctx, matching.Teacher{ID: teacherID(u), Keys: ts.keys, Capacity: s.p.Capacity, Available: ts.available}, s.p.Now())
+	return s.p.Matcher.Heartbeat(ctx, matching.Teacher{ID: teacherID(u), Keys: ts.keys, Grades: ts.grades, Capacity: s.p.Capacity, Available: ts.available}, s.p.Now())
 }
 
 // revoked tells the teachers and students of offers taken back.
@@ -488,6 +496,15 @@ func (s *Service) offered(ctx context.Context, o matching.Offer) {
 	s.lastOffer[o.Key] = now
 	s.mu.Unlock()
 	if err := s.p.Store.RecordTutoringOffer(ctx, id, t, now, o.ExpiresAt); err != nil {
+		if errors.Is(err, storage.ErrClosed) || errors.Is(err, storage.ErrNotFound) {
+			// The matcher held a request the record says is no longer open
+			// (restored while it was being accepted or cancelled): drop it,
+			// which frees the teacher for the next one.
+			if _, err := s.p.Matcher.Cancel(ctx, o.Request); err != nil {
+				s.log.Warn("drop stale request", "request", id, "err", err)
+			}
+			return
+		}
 		// The offer stands in the matcher; it lapses and the request is
 		// offered again, so nothing is lost.
 		s.log.Warn("record offer", "request", id, "err", err)
@@ -620,7 +637,7 @@ func (s *Service) Ask(ctx context.Context, a storage.Actor, in storage.TutoringR
 	if !ok {
 		return req, fmt.Errorf("tutoring: request %d has grade %d", req.ID, req.Grade)
 	}
-	if err := s.p.Matcher.Enqueue(ctx, matching.Request{ID: reqID(req.ID), Student: matching.StudentID(strconv.FormatInt(int64(u.ID), 10)), Key: k, EnqueuedAt: req.CreatedAt}); err != nil {
+	if err := s.p.Matcher.Enqueue(ctx, matching.Request{ID: reqID(req.ID), Student: matching.StudentID(strconv.FormatInt(int64(u.ID), 10)), Key: k, Grade: req.Grade, EnqueuedAt: req.CreatedAt}); err != nil {
 		// Stored, so restored into the queue when the matcher is back.
 		s.log.Warn("enqueue request", "request", req.ID, "err", err)
 	}
@@ -711,7 +728,11 @@ func (s *Service) accept(ctx context.Context, u storage.User, id storage.Tutorin
 	if err != nil {
 		// The pair is out of the matcher but not recorded: put the request
 		// back where it was and free the teacher.
-		_ = s.p.Matcher.Enqueue(ctx, matching.Request{ID: o.Request, Student: o.Student, Key: o.Key, EnqueuedAt: o.EnqueuedAt})
+		back := matching.Request{ID: o.Request, Student: o.Student, Key: o.Key, EnqueuedAt: o.EnqueuedAt}
+		if req, gerr := s.p.Store.GetTutoringRequest(ctx, id); gerr == nil {
+			back.Grade = req.Grade
+		}
+		_ = s.p.Matcher.Enqueue(ctx, back)
 		_ = s.p.Matcher.Finish(ctx, o.Teacher)
 		return err
 	}

@@ -128,6 +128,7 @@ func setup(t *testing.T, p tutoring.Params) *world {
 	p.NodeURL = "http://node-1"
 	p.Tick = 20 * time.Millisecond
 	w.svc = tutoring.New(p)
+	must(t, w.svc.Restore(context.Background()))
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.svc.Run(runCtx) }()
@@ -242,5 +243,30 @@ func TestRestartRestoresTimers(t *testing.T) {
 	ended := b2.waitSession(t, w.student.ID, "ended")
 	if ended.ID != sess.ID || ended.EndReason != "left" {
 		t.Fatalf("ended %+v", ended)
+	}
+}
+
+// TestStaleRequestIsDropped: a request the matcher holds but the record
+// says is no longer open (restored while it was being accepted) is dropped
+// when it comes up, and the teacher gets the next real request.
+func TestStaleRequestIsDropped(t *testing.T) {
+	m := matching.NewMemory(matching.Config{})
+	w := setup(t, tutoring.Params{Matcher: m})
+	ctx := context.Background()
+	sess := w.matched(t)
+	if _, err := w.svc.End(ctx, storage.Actor{UserID: w.student.ID}, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := w.store.GetTutoringRequest(ctx, sess.RequestID)
+	must(t, err)
+	must(t, m.Enqueue(ctx, matching.Request{ID: matching.RequestID(strconv.FormatInt(int64(stale.ID), 10)), Student: "1",
+		Key: matching.Key{Subject: "math", Band: matching.BandJunior}, Grade: 7, EnqueuedAt: stale.CreatedAt}))
+	req, err := w.svc.Ask(ctx, storage.Actor{UserID: w.student.ID}, storage.TutoringRequestInput{SubjectID: w.math.ID, Grade: 7})
+	must(t, err)
+	if r, err := w.store.GetTutoringRequest(ctx, req.ID); err != nil || r.Status != storage.RequestOffered {
+		t.Fatalf("the new request was not offered past the stale one: %+v %v", r, err)
+	}
+	if _, _, err := m.Position(ctx, matching.RequestID(strconv.FormatInt(int64(stale.ID), 10))); err == nil {
+		t.Fatal("the stale request is still in the matcher")
 	}
 }
