@@ -52,6 +52,8 @@ func (s *Store) CreateTutoringRequest(ctx context.Context, a Actor, in TutoringR
 	switch {
 	case in.Grade < 1 || in.Grade > 12:
 		return TutoringRequest{}, &FieldError{Field: "grade", Message: "must be 1–12"}
+	case in.Text == "" && len(in.Image) == 0:
+		return TutoringRequest{}, &FieldError{Field: "text", Message: "write the question or attach a picture of it"}
 	case utf8.RuneCountInString(in.Text) > MaxRequestText:
 		return TutoringRequest{}, &FieldError{Field: "text", Message: fmt.Sprintf("at most %d characters", MaxRequestText)}
 	case !utf8.ValidString(in.Text):

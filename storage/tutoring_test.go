@@ -45,6 +45,8 @@ func TestTutoringLifecycle(t *testing.T) {
 		_, err = s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID, Grade: 7,
 			Image: []byte("GIF89a"), ImageType: "image/gif"})
 		wantField(t, err, "image")
+		_, err = s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID, Grade: 7, Text: "  "})
+		wantField(t, err, "text")
 
 		png := []byte("\x89PNG\r\n\x1a\nfake")
 		req := must(s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID,
@@ -164,7 +166,7 @@ func TestTutoringCancel(t *testing.T) {
 		ctx := context.Background()
 		w := seedTutoring(t, s)
 		stu := storage.Actor{UserID: w.student.ID}
-		req := must(s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID, Grade: 7}))(t)
+		req := must(s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID, Grade: 7, Text: "?"}))(t)
 		if a := must(s.ActiveTutoringRequest(ctx, w.student.ID))(t); a.ID != req.ID {
 			t.Fatalf("active %+v", a)
 		}
@@ -193,7 +195,7 @@ func TestTutoringSatisfaction(t *testing.T) {
 		w := seedTutoring(t, s)
 		stu := storage.Actor{UserID: w.student.ID}
 		rate := func(teacher storage.UserID, score int) {
-			req := must(s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID, Grade: 7}))(t)
+			req := must(s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID, Grade: 7, Text: "?"}))(t)
 			now := time.Now()
 			must0(t, s.RecordTutoringOffer(ctx, req.ID, teacher, now, now.Add(time.Minute)))
 			sess := must(s.AcceptTutoringOffer(ctx, req.ID, teacher, "", now))(t)

@@ -171,7 +171,7 @@ func TestNoShowEndsSession(t *testing.T) {
 		t.Fatalf("ended %+v", ended)
 	}
 	// The teacher is free again: the next request is offered.
-	req, err := w.svc.Ask(context.Background(), storage.Actor{UserID: w.student.ID}, storage.TutoringRequestInput{SubjectID: w.math.ID, Grade: 7})
+	req, err := w.svc.Ask(context.Background(), storage.Actor{UserID: w.student.ID}, storage.TutoringRequestInput{SubjectID: w.math.ID, Grade: 7, Text: "?"})
 	must(t, err)
 	if r, err := w.store.GetTutoringRequest(context.Background(), req.ID); err != nil || r.Status != storage.RequestOffered {
 		t.Fatalf("after a no-show the teacher was not offered the next request: %+v %v", r, err)
@@ -261,7 +261,7 @@ func TestStaleRequestIsDropped(t *testing.T) {
 	must(t, err)
 	must(t, m.Enqueue(ctx, matching.Request{ID: matching.RequestID(strconv.FormatInt(int64(stale.ID), 10)), Student: "1",
 		Key: matching.Key{Subject: "math", Band: matching.BandJunior}, Grade: 7, EnqueuedAt: stale.CreatedAt}))
-	req, err := w.svc.Ask(ctx, storage.Actor{UserID: w.student.ID}, storage.TutoringRequestInput{SubjectID: w.math.ID, Grade: 7})
+	req, err := w.svc.Ask(ctx, storage.Actor{UserID: w.student.ID}, storage.TutoringRequestInput{SubjectID: w.math.ID, Grade: 7, Text: "?"})
 	must(t, err)
 	if r, err := w.store.GetTutoringRequest(ctx, req.ID); err != nil || r.Status != storage.RequestOffered {
 		t.Fatalf("the new request was not offered past the stale one: %+v %v", r, err)
