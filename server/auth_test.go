@@ -99,7 +99,7 @@ func TestWrongPasswordAndUnknownUser(t *testing.T) {
 func TestSignInRateLimit(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
-	srv := startServer(t, withClock(clock))
+	srv := startServer(t, withClock(clock), withConfig(func(c *config.Config) { c.Auth.FailuresPerAddress = 20 }))
 	a := newAPI(t, srv)
 	for i := 0; i < 5; i++ {
 		if r := a.signIn("Admin", "wrong-password"); r.status != 401 {
@@ -127,7 +127,7 @@ func TestSignInRateLimit(t *testing.T) {
 	if r := a.signIn("admin", adminPassword); r.status != 200 {
 		t.Fatalf("sign in after 4 failures: %v", r)
 	}
-	// The address limit: 20 failures over any accounts.
+	// The address limit (configured to 20 here): failures over any accounts.
 	b := newAPI(t, srv)
 	clock.Advance(16 * time.Minute)
 	for i := 0; i < 20; i++ {

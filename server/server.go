@@ -126,8 +126,8 @@ func New(p Params) (_ *Server, err error) {
 		}
 	}()
 	s.hasher = auth.NewHasher(p.Password)
-	s.accountLimiter = auth.NewLimiter(auth.LimiterParams{Max: failuresPerAccount, Window: failureWindow, Now: s.now})
-	s.addrLimiter = auth.NewLimiter(auth.LimiterParams{Max: failuresPerAddress, Window: failureWindow, Now: s.now})
+	s.accountLimiter = auth.NewLimiter(auth.LimiterParams{Max: cfg.Auth.FailuresPerAccount, Window: failureWindow, Now: s.now})
+	s.addrLimiter = auth.NewLimiter(auth.LimiterParams{Max: cfg.Auth.FailuresPerAddress, Window: failureWindow, Now: s.now})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -21,12 +21,9 @@ const sessionCookie = "yunke_session"
 // more often would write to the database on every request.
 const touchEvery = time.Minute
 
-// Sign-in throttling: failures per account and per client address in a window.
-const (
-	failuresPerAccount = 5
-	failuresPerAddress = 20
-	failureWindow      = 15 * time.Minute
-)
+// failureWindow is the sign-in throttling window; how many failures per
+// account and per client address it allows is configured (auth.*).
+const failureWindow = 15 * time.Minute
 
 // principal is the signed-in user of a request.
 type principal struct {

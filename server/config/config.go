@@ -70,6 +70,13 @@ type AuthConfig struct {
 	// CookieSecure marks the session cookie Secure (serve over HTTPS, or
 	// behind a TLS-terminating proxy).
 	CookieSecure bool `yaml:"cookie_secure"`
+	// FailuresPerAccount failed sign-ins to one account within 15 minutes
+	// block that account's sign-in for the rest of the window.
+	FailuresPerAccount int `yaml:"failures_per_account"`
+	// FailuresPerAddress failed sign-ins from one address within 15
+	// minutes block that address. A whole school usually shares one
+	// address behind its NAT, so this is high.
+	FailuresPerAddress int `yaml:"failures_per_address"`
 }
 
 // RTCConfig configures WebRTC transport.

@@ -42,7 +42,7 @@ func Default() *Config {
 		Logging:  LoggingConfig{Level: "info"},
 		Room:     RoomConfig{EmptyTimeout: 300},
 		Database: DatabaseConfig{Path: DefaultDatabasePath},
-		Auth:     AuthConfig{AdminUsername: "admin", SessionHours: 12},
+		Auth:     AuthConfig{AdminUsername: "admin", SessionHours: 12, FailuresPerAccount: 5, FailuresPerAddress: 300},
 		Redis:    RedisConfig{KeyPrefix: "yunke"},
 		Tutoring: TutoringConfig{
 			OfferSeconds: 20, PresenceSeconds: 15, MaxLapses: 2, Capacity: 1,

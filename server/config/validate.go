@@ -109,6 +109,8 @@ func (c *Config) Validate() error {
 			bad(key, "must be between 1 and %d, not %d", max, v)
 		}
 	}
+	positive("auth.failures_per_account", c.Auth.FailuresPerAccount, 1000)
+	positive("auth.failures_per_address", c.Auth.FailuresPerAddress, 1000000)
 	positive("tutoring.offer_seconds", c.Tutoring.OfferSeconds, 600)
 	positive("tutoring.presence_seconds", c.Tutoring.PresenceSeconds, 600)
 	positive("tutoring.max_lapses", c.Tutoring.MaxLapses, 100)
