@@ -328,3 +328,39 @@ func TestSessionSlidingExpiry(t *testing.T) {
 		t.Fatalf("12 h after the last request: %v, want 401", r)
 	}
 }
+
+// TestTrustedProxyAddresses: behind a trusted proxy each client's address
+// (from X-Forwarded-For) has its own sign-in limit; from anywhere else the
+// header is ignored, so a client cannot pick its own address.
+func TestTrustedProxyAddresses(t *testing.T) {
+	t.Parallel()
+	signIn := func(a *api, from string) int {
+		return a.send("POST", "/api/v1/auth/signin", map[string]string{"username": "nobody", "password": "wrong-password"},
+			"X-Forwarded-For", from).status
+	}
+	behind := startServer(t, withConfig(func(c *config.Config) {
+		c.Auth.FailuresPerAddress = 2
+		c.TrustedProxies = []string{"127.0.0.1/32"}
+	}))
+	a := newAPI(t, behind)
+	for i, want := range []int{401, 401, 429} {
+		if got := signIn(a, "203.0.113.7, 127.0.0.1"); got != want {
+			t.Fatalf("attempt %d from 203.0.113.7: HTTP %d, want %d", i+1, got, want)
+		}
+	}
+	if got := signIn(a, "198.51.100.9"); got != 401 {
+		t.Fatalf("another client behind the proxy: HTTP %d, want 401", got)
+	}
+
+	direct := startServer(t, withConfig(func(c *config.Config) { c.Auth.FailuresPerAddress = 2 }))
+	b := newAPI(t, direct)
+	for i, from := range []string{"203.0.113.1", "203.0.113.2", "203.0.113.3"} {
+		want := 401
+		if i == 2 {
+			want = 429
+		}
+		if got := signIn(b, from); got != want {
+			t.Fatalf("untrusted X-Forwarded-For %s: HTTP %d, want %d (the header must be ignored)", from, got, want)
+		}
+	}
+}

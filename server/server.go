@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -266,7 +268,49 @@ func (s *Server) routes() http.Handler {
 	})
 	s.registerAPI(mux)
 	mux.Handle("/", web.Handler())
-	return mux
+	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
+	return realIP(mux, trusted)
+}
+
+// realIP replaces a request's remote address with the client's when it
+// comes from a trusted reverse proxy: the rightmost X-Forwarded-For entry
+// that is not itself a trusted proxy. Without trusted proxies the header is
+// ignored, since any client could write it.
+func realIP(next http.Handler, trusted []netip.Prefix) http.Handler {
+	if len(trusted) == 0 {
+		return next
+	}
+	isTrusted := func(a netip.Addr) bool {
+		a = a.Unmap()
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err == nil && isTrusted(ap.Addr()) {
+			var hops []string
+			for _, h := range r.Header.Values("X-Forwarded-For") {
+				hops = append(hops, strings.Split(h, ",")...)
+			}
+			for i := len(hops) - 1; i >= 0; i-- {
+				a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+				if err != nil {
+					break // a malformed hop: trust nothing beyond it
+				}
+				if !isTrusted(a) || i == 0 {
+					r2 := r.Clone(r.Context())
+					r2.RemoteAddr = netip.AddrPortFrom(a.Unmap(), 0).String()
+					r = r2
+					break
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // URL is the base HTTP URL clients open, e.g. http://127.0.0.1:7880.

@@ -28,6 +28,10 @@ type Config struct {
 	// (https://yunke-1.example.edu). Empty: derived from the listener and
 	// rtc.node_ip. Sessions hosted on this node send their browsers here.
 	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
+	// (load balancers) whose X-Forwarded-For header names the real client.
+	// Empty: the header is ignored and the socket's address is the client's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // TutoringConfig tunes one-to-one tutoring.

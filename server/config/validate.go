@@ -109,6 +109,9 @@ func (c *Config) Validate() error {
 			bad(key, "must be between 1 and %d, not %d", max, v)
 		}
 	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		bad("trusted_proxies", "%v", err)
+	}
 	positive("auth.failures_per_account", c.Auth.FailuresPerAccount, 1000)
 	positive("auth.failures_per_address", c.Auth.FailuresPerAddress, 1000000)
 	positive("tutoring.offer_seconds", c.Tutoring.OfferSeconds, 600)
@@ -155,4 +158,22 @@ func ParseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("unknown level %q (want debug, info, warn or error)", s)
+}
+
+// TrustedProxyPrefixes parses trusted_proxies: each an IP address or a CIDR range.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range c.TrustedProxies {
+		v = strings.TrimSpace(v)
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR range", v)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
