@@ -364,3 +364,31 @@ func TestTrustedProxyAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInLimitAcrossNodes: with Redis, nodes share the failed sign-in
+// count, so spreading attempts over nodes gains nothing.
+func TestSignInLimitAcrossNodes(t *testing.T) {
+	t.Parallel()
+	db := storagetest.PostgresParams(t)
+	prefix := redisPrefix(t)
+	shared := func(c *config.Config, p *server.Params) {
+		c.Database.URL = db.URL
+		c.Redis.Address = redisTestAddr()
+		c.Redis.KeyPrefix = prefix
+	}
+	a, b := newAPI(t, startServer(t, shared)), newAPI(t, startServer(t, shared))
+	for i := range 5 {
+		node := a
+		if i%2 == 1 {
+			node = b
+		}
+		if r := node.signIn("admin", "wrong-password"); r.status != 401 {
+			t.Fatalf("failure %d: %v", i+1, r)
+		}
+	}
+	for _, node := range []*api{a, b} {
+		if r := node.signIn("admin", adminPassword); r.status != 429 {
+			t.Fatalf("after 5 failures spread over two nodes: %v, want 429 on every node", r)
+		}
+	}
+}

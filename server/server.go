@@ -92,8 +92,8 @@ type Server struct {
 
 	now            func() time.Time
 	hasher         *auth.Hasher
-	accountLimiter *auth.Limiter // failed sign-ins per account
-	addrLimiter    *auth.Limiter // failed sign-ins per client address
+	accountLimiter signInLimiter // failed sign-ins per account
+	addrLimiter    signInLimiter // failed sign-ins per client address
 
 	tutor        *tutoringParts
 	tutoring     tutoringStore
@@ -128,8 +128,6 @@ func New(p Params) (_ *Server, err error) {
 		}
 	}()
 	s.hasher = auth.NewHasher(p.Password)
-	s.accountLimiter = auth.NewLimiter(auth.LimiterParams{Max: cfg.Auth.FailuresPerAccount, Window: failureWindow, Now: s.now})
-	s.addrLimiter = auth.NewLimiter(auth.LimiterParams{Max: cfg.Auth.FailuresPerAddress, Window: failureWindow, Now: s.now})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -220,6 +218,8 @@ func New(p Params) (_ *Server, err error) {
 	if err := s.setupTutoring(ctx); err != nil {
 		return nil, err
 	}
+	s.accountLimiter = s.newSignInLimiter(cfg.Auth.FailuresPerAccount)
+	s.addrLimiter = s.newSignInLimiter(cfg.Auth.FailuresPerAddress)
 	s.sig = signaling.New(signaling.Params{
 		Observer:        s.tutor.service,
 		API:             api,

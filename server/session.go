@@ -149,7 +149,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	accountKey, addrKey := "account:"+username, "addr:"+clientIP(r)
 	for _, k := range []struct {
-		l   *auth.Limiter
+		l   signInLimiter
 		key string
 	}{{s.accountLimiter, accountKey}, {s.addrLimiter, addrKey}} {
 		if blocked, wait := k.l.Blocked(k.key); blocked {
