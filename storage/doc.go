@@ -1,6 +1,7 @@
 // Package storage is where Yunke keeps what must survive a restart:
 // districts, schools and users, sessions, subjects and knowledge points,
-// yearly targets and the activity log that statistics are computed from —
+// yearly targets, one-to-one tutoring (requests, offers, sessions, ratings,
+// notes) and the activity log that statistics are computed from —
 // on an embedded SQLite file for a first run and on Postgres in
 // production, behind one Store.
 //
