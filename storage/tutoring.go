@@ -185,20 +185,28 @@ func requestKeys(ctx context.Context, q querier, id TutoringRequestID) (district
 	return
 }
 
+// openRequest checks that the request is still open (ErrClosed otherwise),
+// closes any pending offer of it as revoked, and returns its activity keys.
+func openRequest(ctx context.Context, q querier, id TutoringRequestID, at time.Time) (district, school, subject int64, err error) {
+	district, school, subject, status, err := requestKeys(ctx, q, id)
+	if err != nil {
+		return
+	}
+	if status != string(RequestWaiting) && status != string(RequestOffered) {
+		return 0, 0, 0, fmt.Errorf("tutoring request %d is %s: %w", id, status, ErrClosed)
+	}
+	_, err = q.exec(ctx, `UPDATE tutoring_offers SET outcome = 'revoked', closed_at = $2
+		WHERE request_id = $1 AND outcome = 'pending'`, int64(id), ms(at))
+	return
+}
+
 // RecordTutoringOffer marks the request offered to the teacher until expires.
 func (s *Store) RecordTutoringOffer(ctx context.Context, id TutoringRequestID, teacher UserID, at, expires time.Time) error {
 	err := s.tx(ctx, func(q querier) error {
-		district, school, subject, status, err := requestKeys(ctx, q, id)
-		if err != nil {
-			return err
-		}
-		if status != string(RequestWaiting) && status != string(RequestOffered) {
-			return fmt.Errorf("tutoring request %d is %s: %w", id, status, ErrClosed)
-		}
 		// An offer the record still shows open was lost with the matcher's
 		// state (a Redis restart): it is superseded.
-		if _, err := q.exec(ctx, `UPDATE tutoring_offers SET outcome = 'revoked', closed_at = $2
-			WHERE request_id = $1 AND outcome = 'pending'`, int64(id), ms(at)); err != nil {
+		district, school, subject, err := openRequest(ctx, q, id, at)
+		if err != nil {
 			return err
 		}
 		if _, err := q.exec(ctx, `INSERT INTO tutoring_offers (request_id, teacher_id, outcome, offered_at, expires_at)
@@ -285,15 +293,8 @@ func (s *Store) HasTutoringOffer(ctx context.Context, id TutoringRequestID, teac
 // CancelTutoringRequest withdraws an open request (ErrClosed otherwise).
 func (s *Store) CancelTutoringRequest(ctx context.Context, a Actor, id TutoringRequestID, at time.Time) error {
 	err := s.tx(ctx, func(q querier) error {
-		district, school, subject, status, err := requestKeys(ctx, q, id)
+		district, school, subject, err := openRequest(ctx, q, id, at)
 		if err != nil {
-			return err
-		}
-		if status != string(RequestWaiting) && status != string(RequestOffered) {
-			return fmt.Errorf("tutoring request %d is %s: %w", id, status, ErrClosed)
-		}
-		if _, err := q.exec(ctx, `UPDATE tutoring_offers SET outcome = 'revoked', closed_at = $2
-			WHERE request_id = $1 AND outcome = 'pending'`, int64(id), ms(at)); err != nil {
 			return err
 		}
 		if _, err := q.exec(ctx, `UPDATE tutoring_requests SET status = 'cancelled', updated_at = $2 WHERE id = $1`,
