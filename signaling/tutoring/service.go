@@ -247,7 +247,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			s.expire(ctx)
 			// Queue places move slowly; every couple of seconds is plenty.
-			if now := time.Now(); now.Sub(lastPositions) >= positionEvery || s.p.Tick < 100*time.Millisecond {
+			if now := time.Now(); now.Sub(lastPositions) >= positionEvery {
 				lastPositions = now
 				s.pushPositions(ctx)
 			}
