@@ -223,32 +223,17 @@ func (s *Store) ListSchools(ctx context.Context, f SchoolFilter) ([]School, int,
 	if f.IDs != nil && len(f.IDs) == 0 {
 		return []School{}, 0, nil
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.DistrictID != 0 {
-		add("district_id = $%d", int64(f.DistrictID))
-	}
+	c := s.newFilter(f.DistrictID, f.Query, f.Active)
 	if f.IDs != nil {
-		args = append(args, s.d.listArg(ids(f.IDs)))
-		where = append(where, s.d.inList("id", len(args)))
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		add(`search LIKE $%d ESCAPE '\'`, likePattern(q))
+		c.in("id", ids(f.IDs))
 	}
 	if f.Kind != "" {
-		add("kind = $%d", string(f.Kind))
-	}
-	if f.Active != nil {
-		add("active = $%d", *f.Active)
+		c.add("kind = $%d", string(f.Kind))
 	}
 	limit, offset := page(f.Limit, f.Offset)
 	var out []School
 	var total int
-	err := s.readList(ctx, "schools", where, args, "id", limit, offset, &total, schoolCols, func(r rows) error {
+	err := s.readList(ctx, "schools", c.where, c.args, "id", limit, offset, &total, schoolCols, func(r rows) error {
 		sc, err := scanSchool(r)
 		out = append(out, sc)
 		return err
@@ -260,6 +245,41 @@ func (s *Store) ListSchools(ctx context.Context, f SchoolFilter) ([]School, int,
 		out = []School{}
 	}
 	return out, total, nil
+}
+
+// filter collects the conditions of a list query and their arguments.
+type filter struct {
+	d     *dialect
+	where []string
+	args  []any
+}
+
+// newFilter starts with the conditions the lists share: the district, a
+// case-insensitive substring of the search column, and the active flag.
+func (s *Store) newFilter(district DistrictID, query string, active *bool) *filter {
+	c := &filter{d: s.d}
+	if district != 0 {
+		c.add("district_id = $%d", int64(district))
+	}
+	if q := strings.TrimSpace(query); q != "" {
+		c.add(`search LIKE $%d ESCAPE '\'`, likePattern(q))
+	}
+	if active != nil {
+		c.add("active = $%d", *active)
+	}
+	return c
+}
+
+// add appends cond, whose %d is the number of its parameter v.
+func (c *filter) add(cond string, v any) {
+	c.args = append(c.args, v)
+	c.where = append(c.where, fmt.Sprintf(cond, len(c.args)))
+}
+
+// in appends "col is one of values" ([]int64 or []string).
+func (c *filter) in(col string, values any) {
+	c.args = append(c.args, c.d.listArg(values))
+	c.where = append(c.where, c.d.inList(col, len(c.args)))
 }
 
 // readList counts the matches of a filtered list and reads one page.

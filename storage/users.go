@@ -397,32 +397,17 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, int, error
 	if f.SchoolIDs != nil && len(f.SchoolIDs) == 0 {
 		return []User{}, 0, nil
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.DistrictID != 0 {
-		add("district_id = $%d", int64(f.DistrictID))
-	}
+	c := s.newFilter(f.DistrictID, f.Query, f.Active)
 	if f.SchoolIDs != nil {
-		args = append(args, s.d.listArg(ids(f.SchoolIDs)))
-		where = append(where, s.d.inList("school_id", len(args)))
+		c.in("school_id", ids(f.SchoolIDs))
 	}
 	if f.Role != "" {
-		add("EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = users.id AND r.role = $%d)", string(f.Role))
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		add(`search LIKE $%d ESCAPE '\'`, likePattern(q))
-	}
-	if f.Active != nil {
-		add("active = $%d", *f.Active)
+		c.add("EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = users.id AND r.role = $%d)", string(f.Role))
 	}
 	limit, offset := page(f.Limit, f.Offset)
 	out := []User{}
 	var total int
-	err := s.readList(ctx, "users", where, args, "id", limit, offset, &total, userCols, func(r rows) error {
+	err := s.readList(ctx, "users", c.where, c.args, "id", limit, offset, &total, userCols, func(r rows) error {
 		u, err := scanUser(r)
 		out = append(out, u)
 		return err
