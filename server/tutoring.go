@@ -518,6 +518,8 @@ func tutoringAPIError(err error) (*apiError, bool) {
 			status = http.StatusForbidden
 		case "invalid", "bad_request":
 			status = http.StatusBadRequest
+		case "unavailable":
+			status = http.StatusServiceUnavailable
 		}
 		return &apiError{Status: status, Code: te.Code(), Message: te.Error()}, true
 	case errors.Is(err, storage.ErrClosed):

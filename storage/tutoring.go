@@ -27,6 +27,9 @@ const (
 // window, a request that is no longer open).
 var ErrClosed = errors.New("no longer open")
 
+// ErrBusy is a teacher who already runs as many sessions as they may.
+var ErrBusy = errors.New("teacher busy")
+
 const requestCols = `r.id, r.student_id, u.name, r.school_id, r.subject_id, sub.code, r.grade, r.knowledge_point_id,
 	r.text, r.has_image, r.status, r.session_id, r.created_at, r.updated_at`
 
@@ -200,9 +203,19 @@ func openRequest(ctx context.Context, q querier, id TutoringRequestID, at time.T
 	return
 }
 
-// RecordTutoringOffer marks the request offered to the teacher until expires.
-func (s *Store) RecordTutoringOffer(ctx context.Context, id TutoringRequestID, teacher UserID, at, expires time.Time) error {
+// RecordTutoringOffer marks the request offered to the teacher until
+// expires — unless the teacher already runs capacity sessions (ErrBusy): a
+// matcher that lost track of a session must not reach a busy teacher.
+func (s *Store) RecordTutoringOffer(ctx context.Context, id TutoringRequestID, teacher UserID, capacity int, at, expires time.Time) error {
 	err := s.tx(ctx, func(q querier) error {
+		var running int
+		if err := q.queryRow(ctx, `SELECT COUNT(*) FROM tutoring_sessions WHERE teacher_id = $1 AND ended_at = 0`,
+			int64(teacher)).Scan(&running); err != nil {
+			return err
+		}
+		if running >= max(capacity, 1) {
+			return fmt.Errorf("user %d runs %d sessions: %w", teacher, running, ErrBusy)
+		}
 		// An offer the record still shows open was lost with the matcher's
 		// state (a Redis restart): it is superseded.
 		district, school, subject, err := openRequest(ctx, q, id, at)
@@ -311,10 +324,31 @@ func (s *Store) CancelTutoringRequest(ctx context.Context, a Actor, id TutoringR
 }
 
 // AcceptTutoringOffer closes the teacher's pending offer as accepted and
-// creates the session, hosted at nodeURL.
-func (s *Store) AcceptTutoringOffer(ctx context.Context, id TutoringRequestID, teacher UserID, nodeURL string, at time.Time) (TutoringSession, error) {
+// creates the session, hosted at nodeURL — unless the teacher already runs
+// capacity sessions that have not ended (ErrBusy): whatever the matcher
+// believes, the record never holds more. Accepts of one teacher are
+// serialized (on Postgres by locking the teacher's row; SQLite has one
+// writer), so two at once cannot both see a free place.
+func (s *Store) AcceptTutoringOffer(ctx context.Context, id TutoringRequestID, teacher UserID, nodeURL string, capacity int, at time.Time) (TutoringSession, error) {
 	var sid TutoringSessionID
 	err := s.tx(ctx, func(q querier) error {
+		if s.d.postgres {
+			var locked int64
+			if err := q.queryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, int64(teacher)).Scan(&locked); err != nil {
+				if isNoRows(err) {
+					return fmt.Errorf("user %d: %w", teacher, ErrNotFound)
+				}
+				return err
+			}
+		}
+		var running int
+		if err := q.queryRow(ctx, `SELECT COUNT(*) FROM tutoring_sessions WHERE teacher_id = $1 AND ended_at = 0`,
+			int64(teacher)).Scan(&running); err != nil {
+			return err
+		}
+		if running >= max(capacity, 1) {
+			return fmt.Errorf("user %d runs %d sessions: %w", teacher, running, ErrBusy)
+		}
 		var student, district, school, subject int64
 		var grade int
 		var status string
@@ -534,9 +568,12 @@ func (s *Store) StartTutoringSession(ctx context.Context, id TutoringSessionID, 
 }
 
 // EndTutoringSession records the end (once) and its reason; the duration
-// counts from the start, and is 0 for a session that never started.
-func (s *Store) EndTutoringSession(ctx context.Context, id TutoringSessionID, at time.Time, reason string) (TutoringSession, error) {
-	err := s.tx(ctx, func(q querier) error {
+// counts from the start, and is 0 for a session that never started. ended
+// reports whether this call ended it: ending a session again changes
+// nothing and answers false.
+func (s *Store) EndTutoringSession(ctx context.Context, id TutoringSessionID, at time.Time, reason string) (sess TutoringSession, ended bool, err error) {
+	err = s.tx(ctx, func(q querier) error {
+		ended = false
 		var district, school, subject, started int64
 		err := q.queryRow(ctx, `SELECT district_id, school_id, subject_id, started_at FROM tutoring_sessions WHERE id = $1 AND ended_at = 0`,
 			int64(id)).Scan(&district, &school, &subject, &started)
@@ -554,14 +591,16 @@ func (s *Store) EndTutoringSession(ctx context.Context, id TutoringSessionID, at
 			int64(id), ms(at), dur, reason); err != nil {
 			return err
 		}
+		ended = true
 		return s.logChange(ctx, q, Actor{}, Activity{At: at, Action: "tutoring.session_end", DistrictID: DistrictID(district),
 			SchoolID: SchoolID(school), SubjectID: SubjectID(subject), SessionID: "tutoring:" + itoa(id),
 			RoomID: "tutor-" + itoa(id), Value: int64(dur)}, map[string]any{"reason": reason}, nil)
 	})
 	if err != nil {
-		return TutoringSession{}, fmt.Errorf("storage: end session %d: %w", id, err)
+		return TutoringSession{}, false, fmt.Errorf("storage: end session %d: %w", id, err)
 	}
-	return s.GetTutoringSession(ctx, id)
+	sess, err = s.GetTutoringSession(ctx, id)
+	return sess, ended && err == nil, err
 }
 
 // RateTutoringSession records (or, within editWindow of the first rating,

@@ -64,7 +64,7 @@ func TestTutoringLifecycle(t *testing.T) {
 
 		// Offered to one teacher, who lets it lapse; then to another, who accepts.
 		now := time.Now()
-		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.other.ID, now, now.Add(20*time.Second)))
+		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.other.ID, 1, now, now.Add(20*time.Second)))
 		got, exp := must2(s.PendingTutoringOffer(ctx, w.other.ID))(t)
 		if got.ID != req.ID || got.Status != storage.RequestOffered || exp.UnixMilli() != now.Add(20*time.Second).UnixMilli() {
 			t.Fatalf("pending offer %+v %v", got, exp)
@@ -77,11 +77,11 @@ func TestTutoringLifecycle(t *testing.T) {
 		if r := must(s.GetTutoringRequest(ctx, req.ID))(t); r.Status != storage.RequestWaiting {
 			t.Fatalf("after lapse: %s", r.Status)
 		}
-		if _, err := s.AcceptTutoringOffer(ctx, req.ID, w.teacher.ID, "http://n1", now); !errors.Is(err, storage.ErrClosed) {
+		if _, err := s.AcceptTutoringOffer(ctx, req.ID, w.teacher.ID, "http://n1", 1, now); !errors.Is(err, storage.ErrClosed) {
 			t.Fatalf("accept without an offer: %v", err)
 		}
-		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.teacher.ID, now, now.Add(20*time.Second)))
-		sess := must(s.AcceptTutoringOffer(ctx, req.ID, w.teacher.ID, "http://n1", now))(t)
+		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.teacher.ID, 1, now, now.Add(20*time.Second)))
+		sess := must(s.AcceptTutoringOffer(ctx, req.ID, w.teacher.ID, "http://n1", 1, now))(t)
 		if sess.StudentID != w.student.ID || sess.TeacherID != w.teacher.ID || sess.Room != "tutor-"+itoa(int64(sess.ID)) ||
 			sess.NodeURL != "http://n1" || !sess.StartedAt.IsZero() || sess.TeacherName != "tea" {
 			t.Fatalf("session %+v", sess)
@@ -103,13 +103,13 @@ func TestTutoringLifecycle(t *testing.T) {
 		must(s.StartTutoringSession(ctx, sess.ID, start))(t)
 		must(s.StartTutoringSession(ctx, sess.ID, start.Add(time.Minute)))(t) // once only
 		end := start.Add(25 * time.Minute)
-		ended := must(s.EndTutoringSession(ctx, sess.ID, end, "left"))(t)
-		if ended.DurationS != 25*60 || ended.EndReason != "left" || ended.StartedAt.UnixMilli() != start.UnixMilli() {
-			t.Fatalf("ended %+v", ended)
+		ended, first := must2(s.EndTutoringSession(ctx, sess.ID, end, "left"))(t)
+		if !first || ended.DurationS != 25*60 || ended.EndReason != "left" || ended.StartedAt.UnixMilli() != start.UnixMilli() {
+			t.Fatalf("ended %+v (first %v)", ended, first)
 		}
-		again := must(s.EndTutoringSession(ctx, sess.ID, end.Add(time.Hour), "max_length"))(t)
-		if again.DurationS != 25*60 || again.EndReason != "left" {
-			t.Fatalf("ended twice: %+v", again)
+		again, first := must2(s.EndTutoringSession(ctx, sess.ID, end.Add(time.Hour), "max_length"))(t)
+		if first || again.DurationS != 25*60 || again.EndReason != "left" {
+			t.Fatalf("ended twice: %+v (first %v)", again, first)
 		}
 		if live := must(s.LiveTutoringSessions(ctx))(t); len(live) != 0 {
 			t.Fatalf("live sessions %+v", live)
@@ -171,7 +171,7 @@ func TestTutoringCancel(t *testing.T) {
 			t.Fatalf("active %+v", a)
 		}
 		now := time.Now()
-		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.teacher.ID, now, now.Add(time.Minute)))
+		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.teacher.ID, 1, now, now.Add(time.Minute)))
 		must0(t, s.CancelTutoringRequest(ctx, stu, req.ID, now))
 		if _, _, err := s.PendingTutoringOffer(ctx, w.teacher.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("offer of a cancelled request still pending: %v", err)
@@ -180,10 +180,57 @@ func TestTutoringCancel(t *testing.T) {
 		if _, err := s.ActiveTutoringRequest(ctx, w.student.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("cancelled request active: %v", err)
 		}
-		if _, err := s.AcceptTutoringOffer(ctx, req.ID, w.teacher.ID, "", now); !errors.Is(err, storage.ErrClosed) {
+		if _, err := s.AcceptTutoringOffer(ctx, req.ID, w.teacher.ID, "", 1, now); !errors.Is(err, storage.ErrClosed) {
 			t.Fatalf("accept after cancel: %v", err)
 		}
-		wantErr(t, s.RecordTutoringOffer(ctx, req.ID, w.teacher.ID, now, now), storage.ErrClosed)
+		wantErr(t, s.RecordTutoringOffer(ctx, req.ID, w.teacher.ID, 1, now, now), storage.ErrClosed)
+	})
+}
+
+// TestTutoringCapacity: the record never holds more running sessions of a
+// teacher than their capacity, however many accepts arrive at once.
+func TestTutoringCapacity(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedTutoring(t, s)
+		now := time.Now()
+		// Eight students, each with a request offered to the same teacher
+		// (as a matcher that lost its state might do), all accepted at once.
+		const n = 8
+		reqs := make([]storage.TutoringRequest, n)
+		for i := range reqs {
+			stu := must(s.CreateUser(ctx, admin, storage.UserInput{Username: fmt.Sprintf("cap%d", i), Name: "s", DistrictID: w.d.ID,
+				SchoolID: w.s2.ID, Roles: []storage.Role{storage.RoleStudent}, Active: true, Grade: 7, StudentNo: fmt.Sprintf("C%d", i)}, "h", false))(t)
+			reqs[i] = must(s.CreateTutoringRequest(ctx, storage.Actor{UserID: stu.ID},
+				storage.TutoringRequestInput{StudentID: stu.ID, SubjectID: w.math.ID, Grade: 7, Text: "?"}))(t)
+			must0(t, s.RecordTutoringOffer(ctx, reqs[i].ID, w.teacher.ID, 1, now, now.Add(time.Minute)))
+		}
+		errs := make(chan error, n)
+		for _, r := range reqs {
+			go func() {
+				_, err := s.AcceptTutoringOffer(ctx, r.ID, w.teacher.ID, "", 2, now)
+				errs <- err
+			}()
+		}
+		accepted, busy := 0, 0
+		for range n {
+			switch err := <-errs; {
+			case err == nil:
+				accepted++
+			case errors.Is(err, storage.ErrBusy):
+				busy++
+			default:
+				t.Fatalf("accept: %v", err)
+			}
+		}
+		if accepted != 2 || busy != n-2 {
+			t.Fatalf("%d accepted, %d busy; want 2 and %d (capacity 2)", accepted, busy, n-2)
+		}
+		if live := must(s.LiveTutoringSessions(ctx))(t); len(live) != 2 {
+			t.Fatalf("%d running sessions; want 2", len(live))
+		}
+		// A busy teacher is not offered more students either.
+		wantErr(t, s.RecordTutoringOffer(ctx, reqs[0].ID, w.teacher.ID, 2, now, now.Add(time.Minute)), storage.ErrBusy)
 	})
 }
 
@@ -197,9 +244,9 @@ func TestTutoringSatisfaction(t *testing.T) {
 		rate := func(teacher storage.UserID, score int) {
 			req := must(s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID, Grade: 7, Text: "?"}))(t)
 			now := time.Now()
-			must0(t, s.RecordTutoringOffer(ctx, req.ID, teacher, now, now.Add(time.Minute)))
-			sess := must(s.AcceptTutoringOffer(ctx, req.ID, teacher, "", now))(t)
-			must(s.EndTutoringSession(ctx, sess.ID, now, "left"))(t)
+			must0(t, s.RecordTutoringOffer(ctx, req.ID, teacher, 1, now, now.Add(time.Minute)))
+			sess := must(s.AcceptTutoringOffer(ctx, req.ID, teacher, "", 1, now))(t)
+			must2(s.EndTutoringSession(ctx, sess.ID, now, "left"))(t)
 			must(s.RateTutoringSession(ctx, stu, sess.ID, storage.TutoringRating{Score: score, Solved: score >= 4}, time.Hour))(t)
 		}
 		for _, sc := range []int{5, 4, 2} {

@@ -44,7 +44,7 @@ func benchMatching(b *testing.B, mk factory) {
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		nodes := mk(b) // fresh state (for Redis, a fresh key prefix) each round
+		nodes := mk(b, testCfg, false) // fresh state (for Redis, a fresh key prefix) each round
 		ctx := context.Background()
 		setup := nodes()
 		now := time.Now()
@@ -102,7 +102,7 @@ func benchMatching(b *testing.B, mk factory) {
 						failure.Store(err)
 						return
 					}
-					if err := node.Finish(ctx, o.Teacher); err != nil {
+					if err := node.Finish(ctx, o.Teacher, o.Request); err != nil {
 						failure.Store(err)
 						return
 					}

@@ -29,12 +29,29 @@ var (
 var testCfg = matching.Config{PresenceTTL: 15 * time.Second, OfferTTL: 20 * time.Second, MaxLapses: 2}
 
 // factory makes matchers that share one state (for Redis: one key prefix),
-// as the nodes of one deployment do.
-type factory func(tb testing.TB) func() matching.Matcher
+// as the nodes of one deployment do, with cfg. Unless raw, the state is
+// restored and ready, as a node leaves it before it serves.
+type factory func(tb testing.TB, cfg matching.Config, raw bool) func() matching.Matcher
 
-func memoryFactory(testing.TB) func() matching.Matcher {
-	m := matching.NewMemory(testCfg)
+func memoryFactory(tb testing.TB, cfg matching.Config, raw bool) func() matching.Matcher {
+	m := matching.NewMemory(cfg)
+	if !raw {
+		makeReady(tb, m)
+	}
 	return func() matching.Matcher { return m }
+}
+
+// makeReady claims and finishes the restore of a new matcher state.
+func makeReady(tb testing.TB, m matching.Matcher) {
+	tb.Helper()
+	ctx := context.Background()
+	c, fresh, err := m.Fresh(ctx)
+	if err != nil || !fresh {
+		tb.Fatalf("Fresh = %v, %v; want a claim on a new state", fresh, err)
+	}
+	if err := m.Ready(ctx, c); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 func redisAddr() string {
@@ -46,7 +63,7 @@ func redisAddr() string {
 
 // redisFactory gives each test its own key prefix on the real Redis; each
 // call of the returned function is a separate client, like another node.
-func redisFactory(t testing.TB) func() matching.Matcher {
+func redisFactory(t testing.TB, cfg matching.Config, raw bool) func() matching.Matcher {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	prefix := "{yunke-test-" + hex.EncodeToString(b[:]) + "}:"
@@ -63,11 +80,15 @@ func redisFactory(t testing.TB) func() matching.Matcher {
 		}
 		_ = admin.Close()
 	})
-	return func() matching.Matcher {
+	nodes := func() matching.Matcher {
 		c := redis.NewClient(&redis.Options{Addr: redisAddr()})
 		t.Cleanup(func() { _ = c.Close() })
-		return matching.NewRedis(matching.RedisParams{Client: c, Prefix: prefix, Config: testCfg})
+		return matching.NewRedis(matching.RedisParams{Client: c, Prefix: prefix, Config: cfg})
 	}
+	if !raw {
+		makeReady(t, nodes())
+	}
+	return nodes
 }
 
 // TestContract runs the same behaviour against both implementations.
@@ -85,8 +106,13 @@ func TestContract(t *testing.T) {
 		"Capacity":                        testCapacity,
 		"QueuesAreSeparate":               testQueues,
 		"NoDoubleAssignment":              testConcurrent,
-		"OccupyAndFresh":                  testOccupyFresh,
 		"TeachersGrades":                  testGrades,
+		"FinishIsIdempotent":              testFinishIdempotent,
+		"SyncWithRecord":                  testSync,
+	}
+	// Cases that start from a state nobody has restored yet.
+	rawCases := map[string]func(t *testing.T, nodes func() matching.Matcher){
+		"RestoreBeforeMatching": testRestore,
 	}
 	for name, mk := range impls {
 		t.Run(name, func(t *testing.T) {
@@ -94,9 +120,21 @@ func TestContract(t *testing.T) {
 			for cname, c := range cases {
 				t.Run(cname, func(t *testing.T) {
 					t.Parallel()
-					c(t, mk(t))
+					c(t, mk(t, testCfg, false))
 				})
 			}
+			for cname, c := range rawCases {
+				t.Run(cname, func(t *testing.T) {
+					t.Parallel()
+					c(t, mk(t, testCfg, true))
+				})
+			}
+			t.Run("RestoreLeaseLapses", func(t *testing.T) {
+				t.Parallel()
+				cfg := testCfg
+				cfg.RestoreLease = 150 * time.Millisecond
+				testLease(t, mk(t, cfg, true))
+			})
 		})
 	}
 }
@@ -177,8 +215,8 @@ func testFairness(t *testing.T, nodes func() matching.Matcher) {
 	must(t, err)
 	_, err = m.Accept(ctx, "r2", "tB", at(2000))
 	must(t, err)
-	must(t, m.Finish(ctx, "tB"))
-	must(t, m.Finish(ctx, "tA"))
+	must(t, m.Finish(ctx, "tB", "r2"))
+	must(t, m.Finish(ctx, "tA", "r1"))
 	enqueue(t, m, "r4", math7, 400)
 	expectOffer(t, m, math7, 3000, "r3", "tA")
 	expectOffer(t, m, math7, 3001, "r4", "tB")
@@ -266,12 +304,129 @@ func testAccept(t *testing.T, nodes func() matching.Matcher) {
 	}
 	must(t, m.Heartbeat(ctx, teacher("tA", math7), at(2000))) // heartbeats keep the load
 	expectNone(t, m, math7, 2000)
-	must(t, m.Finish(ctx, "tA"))
+	must(t, m.Finish(ctx, "tA", "r1"))
 	expectOffer(t, m, math7, 3000, "r2", "tA")
-	// Finish while an offer is open does not free the offer's place.
-	must(t, m.Finish(ctx, "tA"))
+	// Finishing the session again while an offer is open does not free
+	// the offer's place.
+	must(t, m.Finish(ctx, "tA", "r1"))
 	enqueue(t, m, "r3", math7, 300)
 	expectNone(t, m, math7, 3001)
+}
+
+// testFinishIdempotent: a session ended twice (a stale timer, a second
+// node) never frees the place of the teacher's next session.
+func testFinishIdempotent(t *testing.T, nodes func() matching.Matcher) {
+	a, b, ctx := nodes(), nodes(), context.Background()
+	must(t, a.Heartbeat(ctx, teacher("tA", math7), at(1000)))
+	enqueue(t, a, "r1", math7, 100)
+	enqueue(t, a, "r2", math7, 200)
+	enqueue(t, a, "r3", math7, 300)
+	expectOffer(t, a, math7, 1000, "r1", "tA")
+	_, err := a.Accept(ctx, "r1", "tA", at(1100))
+	must(t, err)
+	must(t, a.Finish(ctx, "tA", "r1"))
+	expectOffer(t, b, math7, 1200, "r2", "tA")
+	_, err = b.Accept(ctx, "r2", "tA", at(1300))
+	must(t, err)
+	// The first session is ended again, on both nodes, and one never known.
+	must(t, a.Finish(ctx, "tA", "r1"))
+	must(t, b.Finish(ctx, "tA", "r1"))
+	must(t, b.Finish(ctx, "tA", "nope"))
+	must(t, a.Heartbeat(ctx, teacher("tA", math7), at(1400)))
+	expectNone(t, a, math7, 1400) // still in the session of r2
+	must(t, b.Finish(ctx, "tA", "r2"))
+	expectOffer(t, a, math7, 1500, "r3", "tA")
+}
+
+// testSync: the running sessions follow the durable record; a session
+// recorded after the record was read survives it.
+func testSync(t *testing.T, nodes func() matching.Matcher) {
+	a, b, ctx := nodes(), nodes(), context.Background()
+	must(t, a.Heartbeat(ctx, teacher("tA", math7), at(1000)))
+	enqueue(t, a, "r1", math7, 100)
+	expectOffer(t, a, math7, 1000, "r1", "tA")
+	_, err := a.Accept(ctx, "r1", "tA", at(1500))
+	must(t, err)
+	// A record read at 1000 does not know the session accepted at 1500.
+	must(t, b.Sync(ctx, nil, at(1000)))
+	enqueue(t, a, "r2", math7, 200)
+	expectNone(t, a, math7, 1600) // tA is still busy
+	must(t, a.Heartbeat(ctx, teacher("tB", math7), at(1600)))
+	expectOffer(t, a, math7, 1600, "r2", "tB")
+	// A record read at 2000 says tA's session ended (its Finish was lost)
+	// and that tB runs one the matcher never heard of.
+	_, err = a.Accept(ctx, "r2", "tB", at(1700))
+	must(t, err)
+	must(t, a.Finish(ctx, "tB", "r2"))
+	must(t, b.Sync(ctx, map[matching.TeacherID][]matching.RequestID{"tB": {"r9"}}, at(2000)))
+	enqueue(t, a, "r3", math7, 300)
+	enqueue(t, a, "r4", math7, 400)
+	expectOffer(t, a, math7, 2100, "r3", "tA")
+	expectNone(t, a, math7, 2100) // tB holds r9
+	must(t, b.Finish(ctx, "tB", "r9"))
+	expectOffer(t, a, math7, 2200, "r4", "tB")
+}
+
+// testRestore: a new state matches nothing until the one caller that
+// claimed its restore makes it ready; sessions restored before the
+// teacher's first heartbeat hold their place, once however often told.
+func testRestore(t *testing.T, nodes func() matching.Matcher) {
+	a, b, ctx := nodes(), nodes(), context.Background()
+	c, fresh, err := a.Fresh(ctx)
+	must(t, err)
+	_, again, err := b.Fresh(ctx)
+	must(t, err)
+	if !fresh || again {
+		t.Fatalf("Fresh = %v then %v; want true once", fresh, again)
+	}
+	must(t, b.Heartbeat(ctx, teacher("tB", math7), at(1000)))
+	enqueue(t, b, "r0", math7, 50)
+	expectNone(t, b, math7, 1000) // restoring: nothing is matched yet
+	must(t, a.Occupy(ctx, "tA", []matching.RequestID{"s1"}, at(900)))
+	must(t, a.Occupy(ctx, "tA", []matching.RequestID{"s1"}, at(950)))
+	must(t, a.Occupy(ctx, "tB", []matching.RequestID{"s2"}, at(950)))
+	must(t, a.Heartbeat(ctx, teacher("tA", math7), at(1000)))
+	enqueue(t, a, "r1", math7, 100)
+	must(t, b.Ready(ctx, "restoring:not-the-claim"))
+	expectNone(t, b, math7, 1000)
+	must(t, a.Ready(ctx, c))
+	expectNone(t, a, math7, 1000) // both teachers are in sessions
+	must(t, a.Finish(ctx, "tA", "s1"))
+	expectOffer(t, b, math7, 1001, "r0", "tA")
+	if _, fresh, err := b.Fresh(ctx); err != nil || fresh {
+		t.Fatalf("Fresh after Ready = %v, %v", fresh, err)
+	}
+}
+
+// testLease: a restore claimed and never finished lapses, and the next
+// caller claims it again; the first claim can no longer make it ready.
+func testLease(t *testing.T, nodes func() matching.Matcher) {
+	a, b, ctx := nodes(), nodes(), context.Background()
+	first, fresh, err := a.Fresh(ctx)
+	must(t, err)
+	if !fresh {
+		t.Fatal("a new state is not fresh")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var second matching.Claim
+	for {
+		c, fresh, err := b.Fresh(ctx)
+		must(t, err)
+		if fresh {
+			second = c
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the unfinished claim never lapsed")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a lease, not waiting for a server
+	}
+	must(t, b.Heartbeat(ctx, teacher("tB", math7), at(1000)))
+	enqueue(t, b, "r1", math7, 100)
+	must(t, a.Ready(ctx, first))
+	expectNone(t, a, math7, 1000)
+	must(t, b.Ready(ctx, second))
+	expectOffer(t, a, math7, 1000, "r1", "tB")
 }
 
 func testCancel(t *testing.T, nodes func() matching.Matcher) {
@@ -463,26 +618,6 @@ func TestBandOf(t *testing.T) {
 			t.Errorf("ParseKey(%q) accepted", bad)
 		}
 	}
-}
-
-func testOccupyFresh(t *testing.T, nodes func() matching.Matcher) {
-	a, b, ctx := nodes(), nodes(), context.Background()
-	fresh, err := a.Fresh(ctx)
-	must(t, err)
-	again, err := b.Fresh(ctx)
-	must(t, err)
-	if !fresh || again {
-		t.Fatalf("Fresh = %v then %v; want true once", fresh, again)
-	}
-	// A session restored before the teacher's first heartbeat still holds
-	// their place; told twice, it still counts once.
-	must(t, a.Occupy(ctx, "tA", 1))
-	must(t, a.Occupy(ctx, "tA", 1))
-	must(t, a.Heartbeat(ctx, teacher("tA", math7), at(1000)))
-	enqueue(t, a, "r1", math7, 100)
-	expectNone(t, a, math7, 1000)
-	must(t, a.Finish(ctx, "tA"))
-	expectOffer(t, b, math7, 1001, "r1", "tA")
 }
 
 // testGrades: a teacher who named grades is offered only those grades'

@@ -10,12 +10,18 @@
 //
 // The matcher holds only what can be rebuilt: teachers re-announce
 // themselves with every heartbeat, and the caller re-enqueues waiting
-// requests (with their original enqueue time) from durable storage after a
-// restart. Enqueue is idempotent for that reason.
+// requests (with their original enqueue time) and re-records running
+// sessions from durable storage after a restart, before any match runs
+// (Fresh, then Ready). Enqueue, Occupy and Finish are idempotent for that
+// reason, and a teacher's load is derived from the sessions and offers the
+// matcher holds rather than counted, so no lost or repeated event can make
+// a busy teacher look free.
 package matching
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -108,6 +114,16 @@ type Offer struct {
 	Disabled bool
 }
 
+// Claim names one caller's claim to restore a fresh matcher.
+type Claim string
+
+// newClaim is a claim no other caller holds.
+func newClaim() Claim {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return Claim("restoring:" + hex.EncodeToString(b[:]))
+}
+
 // Sentinel errors.
 var (
 	// ErrNotFound: no such request (never enqueued, cancelled, or accepted).
@@ -128,6 +144,9 @@ type Config struct {
 	// ScanDepth bounds how many waiting requests one match attempt looks at
 	// when the oldest ones have been declined by every free teacher (default 64).
 	ScanDepth int
+	// RestoreLease is how long a restore claimed by Fresh may take before
+	// another caller may claim it (default 30 s).
+	RestoreLease time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -142,6 +161,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ScanDepth <= 0 {
 		c.ScanDepth = 64
+	}
+	if c.RestoreLease <= 0 {
+		c.RestoreLease = 30 * time.Second
 	}
 	return c
 }
@@ -164,30 +186,48 @@ type Matcher interface {
 	// teaching the request's grade) has not declined, with the least
 	// recently assigned such teacher. ok is false when nothing can be matched.
 	Next(ctx context.Context, k Key, now time.Time) (o Offer, ok bool, err error)
-	// Accept turns a live offer into a session; the teacher's place stays
-	// taken until Finish.
+	// Accept turns a live offer into a running session of the teacher,
+	// named by its request: it takes one of the teacher's places until
+	// Finish (or Sync) removes it.
 	Accept(ctx context.Context, id RequestID, t TeacherID, now time.Time) (Offer, error)
 	// Decline returns the request to its queue at its original place; that
 	// teacher is not offered it again.
 	Decline(ctx context.Context, id RequestID, t TeacherID) (Offer, error)
 	// Expire returns every offer that lapsed by now to its queue.
 	Expire(ctx context.Context, now time.Time) ([]Offer, error)
-	// Finish frees the place a session took.
-	Finish(ctx context.Context, t TeacherID) error
+	// Finish frees the place the teacher's session of request id took. It
+	// is idempotent: finishing a session twice, or one the matcher never
+	// knew, changes nothing, so a stale timer or a second node ending the
+	// same session cannot free a place another session holds.
+	Finish(ctx context.Context, t TeacherID, id RequestID) error
 	// Position is a waiting request's 1-based place in its queue and the
 	// queue's length; an offered request is at place 0.
 	Position(ctx context.Context, id RequestID) (pos, length int, err error)
 	// Waiting counts the waiting requests of a queue.
 	Waiting(ctx context.Context, k Key) (int, error)
-	// Occupy tells the matcher that a teacher has n sessions running
-	// (restored from durable storage after the matcher lost its state): the
-	// teacher's load becomes at least n plus their open offers. It is
-	// idempotent, so a session accepted while restoring is not counted twice.
-	Occupy(ctx context.Context, t TeacherID, n int) error
+	// Occupy records running sessions of a teacher, each named by its
+	// request, as of now. It is idempotent: a session already known keeps
+	// its place once.
+	Occupy(ctx context.Context, t TeacherID, ids []RequestID, now time.Time) error
+	// Sync makes the running sessions the matcher holds agree with the
+	// durable record read at asOf: a session recorded in the matcher before
+	// asOf and absent from running is removed (it ended, and its Finish was
+	// lost), and every session of running is added. Sessions recorded at or
+	// after asOf are kept, since the record read may not show them yet.
+	// A teacher's load is always their open offers plus these sessions; it
+	// is never counted up and down around events.
+	Sync(ctx context.Context, running map[TeacherID][]RequestID, asOf time.Time) error
 	// Fresh reports, to one caller only, that the matcher's state is new —
-	// first use, or Redis restarted empty — so that the caller restores
-	// waiting requests and running sessions from durable storage.
-	Fresh(ctx context.Context) (bool, error)
+	// first use, or Redis restarted empty — and claims its restore: until
+	// that caller calls Ready with the claim, Next matches nothing, so no
+	// teacher whose running sessions are not yet restored looks free. A
+	// claim not made ready within Config.RestoreLease lapses, and the next
+	// call of Fresh claims the restore again.
+	Fresh(ctx context.Context) (c Claim, fresh bool, err error)
+	// Ready ends the restore claimed by c: matching starts. It does nothing
+	// if c lapsed or the state was lost meanwhile (the next Fresh then
+	// claims a new restore).
+	Ready(ctx context.Context, c Claim) error
 }
 
 // ms converts to the millisecond timestamps both implementations order by.

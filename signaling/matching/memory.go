@@ -18,8 +18,18 @@ type Memory struct {
 	requests map[RequestID]*memRequest
 	queues   map[Key][]*memRequest // waiting, ordered by (score, id)
 	teachers map[TeacherID]*memTeacher
-	used     bool
+	// restore: restoreNone (never claimed), restoreClaimed until
+	// claimExpires, restoreReady.
+	restore      int
+	claim        Claim
+	claimExpires time.Time
 }
+
+const (
+	restoreNone = iota
+	restoreClaimed
+	restoreReady
+)
 
 type memRequest struct {
 	Request
@@ -38,10 +48,17 @@ type memTeacher struct {
 	available bool
 	heartbeat int64
 	last      int64 // last assignment, ms; 0 = never
-	load      int
 	lapses    int
 	offers    map[RequestID]bool
+	running   map[RequestID]int64 // sessions, by request, with when they were recorded (ms)
 }
+
+func newMemTeacher(id TeacherID) *memTeacher {
+	return &memTeacher{id: id, capacity: 1, offers: map[RequestID]bool{}, running: map[RequestID]int64{}}
+}
+
+// load is the places taken: open offers and running sessions.
+func (t *memTeacher) load() int { return len(t.offers) + len(t.running) }
 
 // NewMemory returns an empty in-process matcher.
 func NewMemory(cfg Config) *Memory {
@@ -84,7 +101,7 @@ func (m *Memory) Heartbeat(_ context.Context, t Teacher, now time.Time) error {
 	defer m.mu.Unlock()
 	mt := m.teachers[t.ID]
 	if mt == nil {
-		mt = &memTeacher{id: t.ID, offers: map[RequestID]bool{}}
+		mt = newMemTeacher(t.ID)
 		m.teachers[t.ID] = mt
 	}
 	mt.keys = slices.Clone(t.Keys)
@@ -119,7 +136,6 @@ func (m *Memory) Offline(_ context.Context, id TeacherID) ([]Offer, error) {
 // never to be offered to that teacher again.
 func (m *Memory) requeueLocked(r *memRequest, mt *memTeacher, declined bool) {
 	delete(mt.offers, r.ID)
-	mt.load = max(mt.load-1, 0)
 	r.offered, r.teacher, r.expires = false, "", 0
 	if declined {
 		r.declined[mt.id] = true
@@ -156,7 +172,6 @@ func (m *Memory) Cancel(_ context.Context, id RequestID) (*Offer, error) {
 	o := r.offer()
 	if mt := m.teachers[r.teacher]; mt != nil {
 		delete(mt.offers, id)
-		mt.load = max(mt.load-1, 0)
 	}
 	return &o, nil
 }
@@ -164,7 +179,7 @@ func (m *Memory) Cancel(_ context.Context, id RequestID) (*Offer, error) {
 func (m *Memory) eligibleLocked(k Key, now int64) []*memTeacher {
 	var out []*memTeacher
 	for _, t := range m.teachers {
-		if !t.available || now-t.heartbeat > m.cfg.PresenceTTL.Milliseconds() || t.load >= t.capacity || !slices.Contains(t.keys, k) {
+		if !t.available || now-t.heartbeat > m.cfg.PresenceTTL.Milliseconds() || t.load() >= t.capacity || !slices.Contains(t.keys, k) {
 			continue
 		}
 		out = append(out, t)
@@ -182,6 +197,9 @@ func (m *Memory) eligibleLocked(k Key, now int64) []*memTeacher {
 func (m *Memory) Next(_ context.Context, k Key, now time.Time) (Offer, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.restore != restoreReady {
+		return Offer{}, false, nil // running sessions are not restored yet
+	}
 	nowMS := ms(now)
 	teachers := m.eligibleLocked(k, nowMS)
 	if len(teachers) == 0 {
@@ -196,7 +214,6 @@ func (m *Memory) Next(_ context.Context, k Key, now time.Time) (Offer, bool, err
 			}
 			m.removeLocked(r)
 			r.offered, r.teacher, r.expires = true, t.id, nowMS+m.cfg.OfferTTL.Milliseconds()
-			t.load++
 			t.last = nowMS
 			t.offers[r.ID] = true
 			return r.offer(), true, nil
@@ -215,10 +232,14 @@ func (m *Memory) Accept(_ context.Context, id RequestID, t TeacherID, now time.T
 	}
 	o := r.offer()
 	delete(m.requests, id)
-	if mt := m.teachers[t]; mt != nil {
-		delete(mt.offers, id)
-		mt.lapses = 0
+	mt := m.teachers[t]
+	if mt == nil {
+		mt = newMemTeacher(t)
+		m.teachers[t] = mt
 	}
+	delete(mt.offers, id)
+	mt.running[id] = ms(now)
+	mt.lapses = 0
 	return o, nil
 }
 
@@ -271,11 +292,11 @@ func (m *Memory) Expire(_ context.Context, now time.Time) ([]Offer, error) {
 }
 
 // Finish implements Matcher.
-func (m *Memory) Finish(_ context.Context, t TeacherID) error {
+func (m *Memory) Finish(_ context.Context, t TeacherID, id RequestID) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if mt := m.teachers[t]; mt != nil {
-		mt.load = max(mt.load-1, len(mt.offers), 0)
+		delete(mt.running, id)
 	}
 	return nil
 }
@@ -304,23 +325,69 @@ func (m *Memory) Waiting(_ context.Context, k Key) (int, error) {
 }
 
 // Occupy implements Matcher.
-func (m *Memory) Occupy(_ context.Context, t TeacherID, n int) error {
+func (m *Memory) Occupy(_ context.Context, t TeacherID, ids []RequestID, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mt := m.teachers[t]
 	if mt == nil {
-		mt = &memTeacher{id: t, capacity: 1, offers: map[RequestID]bool{}}
+		mt = newMemTeacher(t)
 		m.teachers[t] = mt
 	}
-	mt.load = max(mt.load, n+len(mt.offers))
+	for _, id := range ids {
+		if _, ok := mt.running[id]; !ok {
+			mt.running[id] = ms(now)
+		}
+	}
 	return nil
 }
 
-// Fresh implements Matcher: true on the first call only.
-func (m *Memory) Fresh(context.Context) (bool, error) {
+// Sync implements Matcher.
+func (m *Memory) Sync(_ context.Context, running map[TeacherID][]RequestID, asOf time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	fresh := !m.used
-	m.used = true
-	return fresh, nil
+	asOfMS := ms(asOf)
+	for _, mt := range m.teachers {
+		live := running[mt.id]
+		for id, recorded := range mt.running {
+			if recorded < asOfMS && !slices.Contains(live, id) {
+				delete(mt.running, id)
+			}
+		}
+	}
+	for t, ids := range running {
+		mt := m.teachers[t]
+		if mt == nil {
+			mt = newMemTeacher(t)
+			m.teachers[t] = mt
+		}
+		for _, id := range ids {
+			if _, ok := mt.running[id]; !ok {
+				mt.running[id] = asOfMS
+			}
+		}
+	}
+	return nil
+}
+
+// Fresh implements Matcher: true on the first call, and again when a
+// claimed restore was not finished within the lease.
+func (m *Memory) Fresh(context.Context) (Claim, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	if m.restore == restoreReady || (m.restore == restoreClaimed && now.Before(m.claimExpires)) {
+		return "", false, nil
+	}
+	m.restore, m.claim, m.claimExpires = restoreClaimed, newClaim(), now.Add(m.cfg.RestoreLease)
+	return m.claim, true, nil
+}
+
+// Ready implements Matcher.
+func (m *Memory) Ready(_ context.Context, c Claim) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.restore == restoreClaimed && c == m.claim && time.Now().Before(m.claimExpires) {
+		m.restore = restoreReady
+	}
+	return nil
 }

@@ -23,12 +23,20 @@ var _ Matcher = (*Redis)(nil)
 //	q:<queue>    sorted set of waiting request ids, scored by enqueue time (ms)
 //	r:<request>  hash: student, key, grade, score, state (w waiting, o offered), teacher, expires
 //	rd:<request> set of teachers who declined or let the request lapse
-//	t:<teacher>  hash: keys, grades (",7,8," or empty for all), cap, avail, hb (heartbeat ms), load, lapses, last (assigned ms)
+//	t:<teacher>  hash: keys, grades (",7,8," or empty for all), cap, avail, hb (heartbeat ms), lapses, last (assigned ms)
 //	tk:<queue>   sorted set of the queue's teachers, scored by last assignment
 //	to:<teacher> set of requests offered to the teacher
+//	ts:<teacher> sorted set of the teacher's running sessions (by request),
+//	             scored by when they were recorded (ms)
+//	running      set of teachers with running sessions
 //	offers       sorted set of offered request ids, scored by expiry
-//	epoch        set once the state has been restored; its absence means a
-//	             new or restarted (empty) Redis
+//	epoch        "restoring:<claim>" while one node restores (with a lease),
+//	             then "ready"; its absence means a new or restarted (empty)
+//	             Redis, and nothing is matched until it is "ready"
+//
+// A teacher's load is SCARD(to:) + ZCARD(ts:): derived from what they
+// hold, never counted up and down, so a lost or repeated event cannot make
+// a busy teacher look free.
 type Redis struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -68,8 +76,6 @@ local function requeue(rid, tid, declined)
   redis.call('ZADD', P..'q:'..h[1], h[2], rid)
   redis.call('ZREM', P..'offers', rid)
   redis.call('SREM', P..'to:'..tid, rid)
-  local t = P..'t:'..tid
-  if tonumber(redis.call('HINCRBY', t, 'load', -1)) < 0 then redis.call('HSET', t, 'load', 0) end
 end
 `
 
@@ -85,7 +91,7 @@ return 1`)
 	scriptHeartbeat = redis.NewScript(`
 local P, id = ARGV[1], ARGV[2]
 local t = P..'t:'..id
-if redis.call('HEXISTS', t, 'load') == 0 then redis.call('HSET', t, 'load', 0, 'lapses', 0, 'last', 0) end
+if redis.call('HEXISTS', t, 'last') == 0 then redis.call('HSET', t, 'lapses', 0, 'last', 0) end
 local last = redis.call('HGET', t, 'last')
 local new = {}
 for k in string.gmatch(ARGV[6], '[^,]+') do new[k] = true end
@@ -102,12 +108,15 @@ return 1`)
 	scriptNext = redis.NewScript(`
 local P, k = ARGV[1], ARGV[2]
 local now, ttl, ottl, scan = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local epoch = redis.call('GET', P..'epoch')
+if not epoch or string.sub(epoch, 1, 10) == 'restoring:' then return false end
 local ts = redis.call('ZRANGE', P..'tk:'..k, 0, -1)
 local elig = {}
 for _, id in ipairs(ts) do
-  local h = redis.call('HMGET', P..'t:'..id, 'avail', 'hb', 'load', 'cap', 'grades')
-  if h[1] == '1' and now - tonumber(h[2]) <= ttl and tonumber(h[3]) < tonumber(h[4]) then
-    elig[#elig + 1] = {id, h[5] or ''}
+  local h = redis.call('HMGET', P..'t:'..id, 'avail', 'hb', 'cap', 'grades')
+  local load = redis.call('SCARD', P..'to:'..id) + redis.call('ZCARD', P..'ts:'..id)
+  if h[1] == '1' and now - tonumber(h[2]) <= ttl and load < tonumber(h[3]) then
+    elig[#elig + 1] = {id, h[4] or ''}
   end
 end
 if #elig == 0 then return false end
@@ -126,7 +135,6 @@ for _, rid in ipairs(rs) do
       redis.call('ZADD', P..'offers', exp, rid)
       redis.call('SADD', P..'to:'..tid, rid)
       local t = P..'t:'..tid
-      redis.call('HINCRBY', t, 'load', 1)
       redis.call('HSET', t, 'last', ARGV[3])
       for kk in string.gmatch(redis.call('HGET', t, 'keys') or '', '[^,]+') do
         redis.call('ZADD', P..'tk:'..kk, ARGV[3], tid)
@@ -146,6 +154,8 @@ local o = offerOf(rid)
 redis.call('DEL', r, P..'rd:'..rid)
 redis.call('ZREM', P..'offers', rid)
 redis.call('SREM', P..'to:'..tid, rid)
+redis.call('ZADD', P..'ts:'..tid, ARGV[4], rid)
+redis.call('SADD', P..'running', tid)
 redis.call('HSET', P..'t:'..tid, 'lapses', 0)
 return o`)
 
@@ -202,27 +212,55 @@ end
 local o = offerOf(rid)
 redis.call('ZREM', P..'offers', rid)
 redis.call('SREM', P..'to:'..h[2], rid)
-local t = P..'t:'..h[2]
-if tonumber(redis.call('HINCRBY', t, 'load', -1)) < 0 then redis.call('HSET', t, 'load', 0) end
 redis.call('DEL', r, P..'rd:'..rid)
 return o`)
 
 	scriptFinish = redis.NewScript(`
-local P, tid = ARGV[1], ARGV[2]
-local t = P..'t:'..tid
-if redis.call('EXISTS', t) == 0 then return 0 end
-local load = tonumber(redis.call('HGET', t, 'load')) - 1
-local offered = redis.call('SCARD', P..'to:'..tid)
-if load < offered then load = offered end
-redis.call('HSET', t, 'load', load)
-return load`)
+local P, tid, rid = ARGV[1], ARGV[2], ARGV[3]
+local ts = P..'ts:'..tid
+redis.call('ZREM', ts, rid)
+if redis.call('ZCARD', ts) == 0 then redis.call('SREM', P..'running', tid) end
+return 1`)
 
 	scriptOccupy = redis.NewScript(`
-local P, tid = ARGV[1], ARGV[2]
-local t = P..'t:'..tid
-if redis.call('HEXISTS', t, 'load') == 0 then redis.call('HSET', t, 'load', 0, 'lapses', 0, 'last', 0, 'cap', 1, 'avail', 0, 'hb', 0) end
-local want = tonumber(ARGV[3]) + redis.call('SCARD', P..'to:'..tid)
-if tonumber(redis.call('HGET', t, 'load')) < want then redis.call('HSET', t, 'load', want) end
+local P, tid, now = ARGV[1], ARGV[2], ARGV[3]
+for i = 4, #ARGV do redis.call('ZADD', P..'ts:'..tid, 'NX', now, ARGV[i]) end
+if #ARGV >= 4 then redis.call('SADD', P..'running', tid) end
+return 1`)
+
+	// scriptSync: ARGV = prefix, asOf, then pairs of teacher and
+	// comma-separated running requests.
+	scriptSync = redis.NewScript(`
+local P, asOf = ARGV[1], ARGV[2]
+local live = {}
+for i = 3, #ARGV - 1, 2 do
+  local set = {}
+  for rid in string.gmatch(ARGV[i + 1], '[^,]+') do set[rid] = true end
+  live[ARGV[i]] = set
+end
+for _, tid in ipairs(redis.call('SMEMBERS', P..'running')) do
+  local ts, l = P..'ts:'..tid, live[tid] or {}
+  for _, rid in ipairs(redis.call('ZRANGEBYSCORE', ts, '-inf', '('..asOf)) do
+    if not l[rid] then redis.call('ZREM', ts, rid) end
+  end
+  if redis.call('ZCARD', ts) == 0 then redis.call('SREM', P..'running', tid) end
+end
+for tid, set in pairs(live) do
+  local any = false
+  for rid, _ in pairs(set) do
+    redis.call('ZADD', P..'ts:'..tid, 'NX', asOf, rid)
+    any = true
+  end
+  if any then redis.call('SADD', P..'running', tid) end
+end
+return 1`)
+
+	// scriptReady turns this client's restore claim into "ready"; a
+	// lapsed or lost claim changes nothing.
+	scriptReady = redis.NewScript(`
+local P, claim = ARGV[1], ARGV[2]
+if redis.call('GET', P..'epoch') ~= claim then return 0 end
+redis.call('SET', P..'epoch', 'ready')
 return 1`)
 
 	scriptPosition = redis.NewScript(`
@@ -387,8 +425,8 @@ func (m *Redis) Expire(ctx context.Context, now time.Time) ([]Offer, error) {
 }
 
 // Finish implements Matcher.
-func (m *Redis) Finish(ctx context.Context, t TeacherID) error {
-	_, err := m.run(ctx, scriptFinish, string(t))
+func (m *Redis) Finish(ctx context.Context, t TeacherID, id RequestID) error {
+	_, err := m.run(ctx, scriptFinish, string(t), string(id))
 	return err
 }
 
@@ -420,18 +458,47 @@ func (m *Redis) Waiting(ctx context.Context, k Key) (int, error) {
 }
 
 // Occupy implements Matcher.
-func (m *Redis) Occupy(ctx context.Context, t TeacherID, n int) error {
-	_, err := m.run(ctx, scriptOccupy, string(t), n)
+func (m *Redis) Occupy(ctx context.Context, t TeacherID, ids []RequestID, now time.Time) error {
+	args := []any{string(t), ms(now)}
+	for _, id := range ids {
+		args = append(args, string(id))
+	}
+	_, err := m.run(ctx, scriptOccupy, args...)
+	return err
+}
+
+// Sync implements Matcher.
+func (m *Redis) Sync(ctx context.Context, running map[TeacherID][]RequestID, asOf time.Time) error {
+	args := []any{ms(asOf)}
+	for t, ids := range running {
+		parts := make([]string, len(ids))
+		for i, id := range ids {
+			parts[i] = string(id)
+		}
+		args = append(args, string(t), strings.Join(parts, ","))
+	}
+	_, err := m.run(ctx, scriptSync, args...)
 	return err
 }
 
 // Fresh implements Matcher: the first caller to find the epoch key
-// missing sets it and is told to restore. A Redis that restarts without
-// persistence comes back without the key, so the next caller restores again.
-func (m *Redis) Fresh(ctx context.Context) (bool, error) {
-	ok, err := m.rdb.SetNX(ctx, m.prefix+"epoch", time.Now().UnixMilli(), 0).Result()
+// missing claims the restore with a lease. A Redis that restarts without
+// persistence comes back without the key, so the next caller restores
+// again; so does the next caller after a claim lapses unfinished.
+func (m *Redis) Fresh(ctx context.Context) (Claim, bool, error) {
+	c := newClaim()
+	ok, err := m.rdb.SetNX(ctx, m.prefix+"epoch", string(c), m.cfg.RestoreLease).Result()
 	if err != nil {
-		return false, fmt.Errorf("matching: redis: %w", err)
+		return "", false, fmt.Errorf("matching: redis: %w", err)
 	}
-	return ok, nil
+	if !ok {
+		return "", false, nil
+	}
+	return c, true, nil
+}
+
+// Ready implements Matcher.
+func (m *Redis) Ready(ctx context.Context, c Claim) error {
+	_, err := m.run(ctx, scriptReady, string(c))
+	return err
 }

@@ -38,18 +38,23 @@ type Store interface {
 	// OpenTutoringRequests lists every waiting or offered request, oldest first.
 	OpenTutoringRequests(ctx context.Context) ([]storage.TutoringRequest, error)
 	// RecordTutoringOffer marks the request offered to the teacher until expires
-	// (an earlier pending offer of the request is closed as revoked).
-	RecordTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID, at, expires time.Time) error
+	// (an earlier pending offer of the request is closed as revoked), unless
+	// the teacher already runs capacity sessions (storage.ErrBusy).
+	RecordTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID, capacity int, at, expires time.Time) error
 	// CloseTutoringOffer ends the pending offer with an outcome other than
 	// accepted; the request waits again.
 	CloseTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID, outcome storage.OfferOutcome, at time.Time) error
 	// PendingTutoringOffer is the teacher's open offer, if any (ErrNotFound if none).
 	PendingTutoringOffer(ctx context.Context, teacher storage.UserID) (storage.TutoringRequest, time.Time, error)
 	CancelTutoringRequest(ctx context.Context, a storage.Actor, id storage.TutoringRequestID, at time.Time) error
-	// AcceptTutoringOffer closes the offer as accepted and creates the session.
-	AcceptTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID, nodeURL string, at time.Time) (storage.TutoringSession, error)
+	// AcceptTutoringOffer closes the offer as accepted and creates the
+	// session, unless the teacher already runs capacity sessions
+	// (storage.ErrBusy): the record never holds more.
+	AcceptTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID, nodeURL string, capacity int, at time.Time) (storage.TutoringSession, error)
 	StartTutoringSession(ctx context.Context, id storage.TutoringSessionID, at time.Time) (storage.TutoringSession, error)
-	EndTutoringSession(ctx context.Context, id storage.TutoringSessionID, at time.Time, reason string) (storage.TutoringSession, error)
+	// EndTutoringSession records the end once; ended is false when the
+	// session had ended already.
+	EndTutoringSession(ctx context.Context, id storage.TutoringSessionID, at time.Time, reason string) (sess storage.TutoringSession, ended bool, err error)
 	GetTutoringSession(ctx context.Context, id storage.TutoringSessionID) (storage.TutoringSession, error)
 	// LiveTutoringSessions lists the sessions that have not ended.
 	LiveTutoringSessions(ctx context.Context) ([]storage.TutoringSession, error)
@@ -62,6 +67,28 @@ type Rooms interface {
 	CloseRoom(name signaling.RoomName) bool
 }
 
+// Clock is the time a Service runs on; tests move a fake one by hand.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine once d has passed.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc call.
+type Timer interface {
+	// Stop prevents the call if it has not started; false if it has.
+	Stop() bool
+}
+
+// SystemClock is the real time.
+type SystemClock struct{}
+
+// Now implements Clock.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// AfterFunc implements Clock.
+func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
 // Params configure a Service. Zero durations take the defaults.
 type Params struct {
 	Store   Store
@@ -72,7 +99,8 @@ type Params struct {
 	// hosted here, and both browsers connect to it.
 	NodeURL string
 	Logger  *slog.Logger
-	Now     func() time.Time
+	// Clock is the service's time (default: the system's).
+	Clock Clock
 
 	// OfferTTL must equal the matcher's (default 20 s).
 	OfferTTL time.Duration
@@ -87,7 +115,15 @@ type Params struct {
 	Tick time.Duration
 	// Capacity is how many sessions a teacher takes at once (default 1).
 	Capacity int
+	// SyncEvery is how often the matcher's running sessions are checked
+	// against the durable record (default 30 s).
+	SyncEvery time.Duration
 }
+
+// acceptMargin is how long an accept may take between the matcher and the
+// store: a session the matcher recorded less than this before the durable
+// record was read is kept even if the record does not show it yet.
+const acceptMargin = time.Minute
 
 // positionEvery is how often waiting students are told their place.
 const positionEvery = 2 * time.Second
@@ -118,7 +154,7 @@ type teacherState struct {
 type liveSession struct {
 	rec     storage.TutoringSession
 	present map[signaling.Identity]bool
-	timer   *time.Timer // grace, no-show or max length, whichever is next
+	timer   Timer // grace, no-show or max length, whichever is next
 }
 
 // New returns a Service; call Run to start its housekeeping.
@@ -126,8 +162,8 @@ func New(p Params) *Service {
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}
-	if p.Now == nil {
-		p.Now = time.Now
+	if p.Clock == nil {
+		p.Clock = SystemClock{}
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -139,6 +175,7 @@ func New(p Params) *Service {
 	def(&p.MaxLength, 60*time.Minute)
 	def(&p.NoShow, 3*time.Minute)
 	def(&p.Tick, time.Second)
+	def(&p.SyncEvery, 30*time.Second)
 	if p.Capacity <= 0 {
 		p.Capacity = 1
 	}
@@ -174,9 +211,13 @@ func sessionOfRoom(room signaling.RoomName) (storage.TutoringSessionID, bool) {
 // Error is an error a client should see, with a code.
 type Error struct {
 	code, msg string
+	cause     error // for the log; never shown to the client
 }
 
 func (e *Error) Error() string { return e.msg }
+
+// Unwrap is the cause, if any.
+func (e *Error) Unwrap() error { return e.cause }
 
 // Code implements events.CodedError.
 func (e *Error) Code() string { return e.code }
@@ -191,7 +232,13 @@ var (
 	ErrAlreadyActive = &Error{code: "already_waiting", msg: "you already have an open request; cancel it first"}
 	ErrOfferGone     = &Error{code: "offer_gone", msg: "this offer is no longer open"}
 	ErrInSession     = &Error{code: "in_session", msg: "you are in a tutoring session already"}
+	ErrTeacherBusy   = &Error{code: "in_session", msg: "you are in a tutoring session already: end it before taking another student"}
 )
+
+// unavailable is a matcher failure (Redis down, say) as the client sees it.
+func unavailable(err error) error {
+	return &Error{code: "unavailable", msg: "tutoring is briefly unavailable; please try again in a moment", cause: err}
+}
 
 // keyOf is the queue of a request.
 func keyOf(subjectCode string, grade int) (matching.Key, bool) {
@@ -235,7 +282,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(s.p.Tick)
 	defer t.Stop()
-	var lastPositions time.Time
+	var lastPositions, lastSync time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -246,6 +293,12 @@ func (s *Service) Run(ctx context.Context) error {
 				s.log.Warn("restore tutoring state", "err", err)
 			}
 			s.expire(ctx)
+			if now := time.Now(); now.Sub(lastSync) >= s.p.SyncEvery {
+				lastSync = now
+				if err := s.sync(ctx); err != nil {
+					s.log.Warn("check running sessions", "err", err)
+				}
+			}
 			// Queue places move slowly; every couple of seconds is plenty.
 			if now := time.Now(); now.Sub(lastPositions) >= positionEvery {
 				lastPositions = now
@@ -267,12 +320,18 @@ func (s *Service) stop() {
 	s.wg.Wait()
 }
 
-// restore refills a fresh matcher from the store: waiting requests at
-// their original places, and the places running sessions take. It also
-// re-arms the timers of the sessions this node hosts.
+// restore refills a fresh matcher from the store: the places running
+// sessions take first, then waiting requests at their original places;
+// only then is the matcher made ready, so that no match can run while a
+// teacher in a session looks free. It also re-arms the timers of the
+// sessions this node hosts.
 func (s *Service) restore(ctx context.Context) error {
-	fresh, err := s.p.Matcher.Fresh(ctx)
+	claim, fresh, err := s.p.Matcher.Fresh(ctx)
 	if err != nil || !fresh {
+		return err
+	}
+	live, err := s.sync0(ctx)
+	if err != nil {
 		return err
 	}
 	reqs, err := s.p.Store.OpenTutoringRequests(ctx)
@@ -290,27 +349,63 @@ func (s *Service) restore(ctx context.Context) error {
 		}
 		keys[k] = true
 	}
-	live, err := s.p.Store.LiveTutoringSessions(ctx)
-	if err != nil {
+	if err := s.p.Matcher.Ready(ctx, claim); err != nil {
 		return err
-	}
-	running := map[storage.UserID]int{}
-	for _, sess := range live {
-		running[sess.TeacherID]++
-		if sess.NodeURL == s.p.NodeURL {
-			s.track(sess)
-		}
-	}
-	for t, n := range running {
-		if err := s.p.Matcher.Occupy(ctx, teacherID(t), n); err != nil {
-			return err
-		}
 	}
 	s.log.Info("tutoring state restored", "requests", len(reqs), "sessions", len(live))
 	for k := range keys {
 		s.match(ctx, k)
 	}
 	return nil
+}
+
+// sync checks the matcher's running sessions against the durable record:
+// a session whose end was never told to the matcher (a node died between
+// the two) frees its teacher, and one the matcher lost takes its place
+// again. Sessions this node hosts that ended elsewhere stop being timed
+// here and their rooms close.
+func (s *Service) sync(ctx context.Context) error {
+	_, err := s.sync0(ctx)
+	return err
+}
+
+func (s *Service) sync0(ctx context.Context) ([]storage.TutoringSession, error) {
+	asOf := s.p.Clock.Now().Add(-acceptMargin)
+	live, err := s.p.Store.LiveTutoringSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	running := map[matching.TeacherID][]matching.RequestID{}
+	hosted := map[storage.TutoringSessionID]bool{}
+	for _, sess := range live {
+		t := teacherID(sess.TeacherID)
+		running[t] = append(running[t], reqID(sess.RequestID))
+		if sess.NodeURL == s.p.NodeURL {
+			hosted[sess.ID] = true
+			s.track(sess)
+		}
+	}
+	if err := s.p.Matcher.Sync(ctx, running, asOf); err != nil {
+		return nil, err
+	}
+	// Sessions timed here that the record says have ended (through another
+	// node): stop timing them and close their rooms.
+	s.mu.Lock()
+	var gone []storage.TutoringSessionID
+	for id := range s.sessions {
+		if !hosted[id] {
+			gone = append(gone, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range gone {
+		sess, err := s.p.Store.GetTutoringSession(ctx, id)
+		if err != nil || sess.EndedAt.IsZero() {
+			continue
+		}
+		s.untrack(sess)
+	}
+	return live, nil
 }
 
 // ---- teachers -------------------------------------------------------------
@@ -408,12 +503,12 @@ func (s *Service) setPresence(ctx context.Context, u storage.User, m presenceMsg
 	if !m.Available {
 		revoked, err := s.p.Matcher.Offline(ctx, teacherID(u.ID))
 		if err != nil {
-			return err
+			return unavailable(err)
 		}
 		s.revoked(ctx, revoked, "revoked")
 	}
 	if err := s.heartbeat(ctx, u.ID, ts); err != nil {
-		return err
+		return unavailable(err)
 	}
 	s.publish(ctx, u.ID, ts.event(""))
 	if m.Available {
@@ -434,12 +529,12 @@ func containsID(ids []storage.SubjectID, id storage.SubjectID) bool {
 }
 
 func (s *Service) heartbeat(ctx context.Context, u storage.UserID, ts *teacherState) error {
-	return s.p.Matcher.Heartbeat(ctx, matching.Teacher{ID: teacherID(u), Keys: ts.keys, Grades: ts.grades, Capacity: s.p.Capacity, Available: ts.available}, s.p.Now())
+	return s.p.Matcher.Heartbeat(ctx, matching.Teacher{ID: teacherID(u), Keys: ts.keys, Grades: ts.grades, Capacity: s.p.Capacity, Available: ts.available}, s.p.Clock.Now())
 }
 
 // revoked tells the teachers and students of offers taken back.
 func (s *Service) revoked(ctx context.Context, offers []matching.Offer, reason string) {
-	now := s.p.Now()
+	now := s.p.Clock.Now()
 	for _, o := range offers {
 		id := parseReqID(o.Request)
 		t := parseUser(string(o.Teacher))
@@ -469,7 +564,7 @@ type offerEvent struct {
 // match makes every match queue k allows now.
 func (s *Service) match(ctx context.Context, k matching.Key) {
 	for {
-		o, ok, err := s.p.Matcher.Next(ctx, k, s.p.Now())
+		o, ok, err := s.p.Matcher.Next(ctx, k, s.p.Clock.Now())
 		if err != nil {
 			s.log.Warn("match", "queue", k.String(), "err", err)
 			return
@@ -477,14 +572,18 @@ func (s *Service) match(ctx context.Context, k matching.Key) {
 		if !ok {
 			return
 		}
-		s.offered(ctx, o)
+		if !s.offered(ctx, o) {
+			return
+		}
 	}
 }
 
-func (s *Service) offered(ctx context.Context, o matching.Offer) {
+// offered records and announces an offer the matcher made. It answers
+// false when matching this queue should stop for now.
+func (s *Service) offered(ctx context.Context, o matching.Offer) bool {
 	id := parseReqID(o.Request)
 	t := parseUser(string(o.Teacher))
-	now := s.p.Now()
+	now := s.p.Clock.Now()
 	s.mu.Lock()
 	if last, ok := s.lastOffer[o.Key]; ok {
 		gap := now.Sub(last)
@@ -495,7 +594,30 @@ func (s *Service) offered(ctx context.Context, o matching.Offer) {
 	}
 	s.lastOffer[o.Key] = now
 	s.mu.Unlock()
-	if err := s.p.Store.RecordTutoringOffer(ctx, id, t, now, o.ExpiresAt); err != nil {
+	if err := s.p.Store.RecordTutoringOffer(ctx, id, t, s.p.Capacity, now, o.ExpiresAt); err != nil {
+		if errors.Is(err, storage.ErrBusy) {
+			// The matcher lost track of a session of the teacher's (a Redis
+			// restart during an accept): take the offer back, unseen, put the
+			// request back at its place and tell the matcher of the session.
+			if _, err := s.p.Matcher.Cancel(ctx, o.Request); err != nil {
+				s.log.Warn("take back offer to a busy teacher", "request", id, "err", err)
+				return false
+			}
+			back := matching.Request{ID: o.Request, Student: o.Student, Key: o.Key, EnqueuedAt: o.EnqueuedAt}
+			if req, err := s.p.Store.GetTutoringRequest(ctx, id); err == nil {
+				back.Grade = req.Grade
+			}
+			if err := s.p.Matcher.Enqueue(ctx, back); err != nil {
+				s.log.Warn("requeue request", "request", id, "err", err)
+			}
+			if err := s.sync(ctx); err != nil {
+				// Without the matcher knowing of the session, the same match
+				// would be made again at once: stop here.
+				s.log.Warn("check running sessions", "err", err)
+				return false
+			}
+			return true
+		}
 		if errors.Is(err, storage.ErrClosed) || errors.Is(err, storage.ErrNotFound) {
 			// The matcher held a request the record says is no longer open
 			// (restored while it was being accepted or cancelled): drop it,
@@ -503,31 +625,32 @@ func (s *Service) offered(ctx context.Context, o matching.Offer) {
 			if _, err := s.p.Matcher.Cancel(ctx, o.Request); err != nil {
 				s.log.Warn("drop stale request", "request", id, "err", err)
 			}
-			return
+			return true
 		}
 		// The offer stands in the matcher; it lapses and the request is
 		// offered again, so nothing is lost.
 		s.log.Warn("record offer", "request", id, "err", err)
-		return
+		return true
 	}
 	req, err := s.p.Store.GetTutoringRequest(ctx, id)
 	if err != nil {
 		s.log.Warn("load offered request", "request", id, "err", err)
-		return
+		return true
 	}
 	s.publish(ctx, t, events.Event{Type: "offer", Data: offerEvent{Request: req, ExpiresAt: o.ExpiresAt,
 		SecondsLeft: int(o.ExpiresAt.Sub(now).Round(time.Second) / time.Second)}})
 	s.pushRequest(ctx, id)
+	return true
 }
 
 // expire collects lapsed offers.
 func (s *Service) expire(ctx context.Context) {
-	lapsed, err := s.p.Matcher.Expire(ctx, s.p.Now())
+	lapsed, err := s.p.Matcher.Expire(ctx, s.p.Clock.Now())
 	if err != nil {
 		s.log.Warn("expire offers", "err", err)
 		return
 	}
-	now := s.p.Now()
+	now := s.p.Clock.Now()
 	for _, o := range lapsed {
 		id := parseReqID(o.Request)
 		t := parseUser(string(o.Teacher))
@@ -660,9 +783,9 @@ func (s *Service) Cancel(ctx context.Context, a storage.Actor, id storage.Tutori
 	}
 	revoked, err := s.p.Matcher.Cancel(ctx, reqID(id))
 	if err != nil && !errors.Is(err, matching.ErrNotFound) {
-		return err
+		return unavailable(err)
 	}
-	now := s.p.Now()
+	now := s.p.Clock.Now()
 	if err := s.p.Store.CancelTutoringRequest(ctx, a, id, now); err != nil {
 		return err
 	}
@@ -716,25 +839,45 @@ func (s *Service) pushSession(ctx context.Context, sess storage.TutoringSession)
 }
 
 func (s *Service) accept(ctx context.Context, u storage.User, id storage.TutoringRequestID) error {
-	now := s.p.Now()
+	now := s.p.Clock.Now()
 	o, err := s.p.Matcher.Accept(ctx, reqID(id), teacherID(u.ID), now)
 	if errors.Is(err, matching.ErrNoOffer) {
 		return ErrOfferGone
 	}
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
-	sess, err := s.p.Store.AcceptTutoringOffer(ctx, id, u.ID, s.p.NodeURL, now)
+	sess, err := s.p.Store.AcceptTutoringOffer(ctx, id, u.ID, s.p.NodeURL, s.p.Capacity, now)
 	if err != nil {
 		// The pair is out of the matcher but not recorded: put the request
-		// back where it was and free the teacher.
+		// back where it was and free the teacher's place.
 		back := matching.Request{ID: o.Request, Student: o.Student, Key: o.Key, EnqueuedAt: o.EnqueuedAt}
 		if req, gerr := s.p.Store.GetTutoringRequest(ctx, id); gerr == nil {
 			back.Grade = req.Grade
 		}
+		_ = s.p.Matcher.Finish(ctx, o.Teacher, o.Request)
+		if errors.Is(err, storage.ErrBusy) {
+			// The record says the teacher is in a session the matcher did
+			// not know of: the offer is void and the matcher learns of it.
+			if cerr := s.p.Store.CloseTutoringOffer(ctx, id, u.ID, storage.OfferRevoked, now); cerr != nil {
+				s.log.Warn("record revoked offer", "request", id, "err", cerr)
+			}
+			_ = s.p.Matcher.Enqueue(ctx, back)
+			if serr := s.sync(ctx); serr != nil {
+				s.log.Warn("check running sessions", "err", serr)
+			}
+			s.publish(ctx, u.ID, events.Event{Type: "offer_closed", Data: offerClosed{RequestID: id, Reason: "revoked"}})
+			s.pushRequest(ctx, id)
+			s.match(ctx, o.Key)
+			return ErrTeacherBusy
+		}
 		_ = s.p.Matcher.Enqueue(ctx, back)
-		_ = s.p.Matcher.Finish(ctx, o.Teacher)
 		return err
+	}
+	// Recorded: tell the matcher again, in case it lost its state between
+	// its accept and this (a Redis restart). Occupy is idempotent.
+	if err := s.p.Matcher.Occupy(ctx, o.Teacher, []matching.RequestID{o.Request}, now); err != nil {
+		s.log.Warn("record running session", "session", sess.ID, "err", err)
 	}
 	s.track(sess)
 	s.publish(ctx, u.ID, events.Event{Type: "offer_closed", Data: offerClosed{RequestID: id, Reason: "accepted"}})
@@ -749,9 +892,9 @@ func (s *Service) decline(ctx context.Context, u storage.User, id storage.Tutori
 		return ErrOfferGone
 	}
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
-	if err := s.p.Store.CloseTutoringOffer(ctx, id, u.ID, storage.OfferDeclined, s.p.Now()); err != nil {
+	if err := s.p.Store.CloseTutoringOffer(ctx, id, u.ID, storage.OfferDeclined, s.p.Clock.Now()); err != nil {
 		s.log.Warn("record declined offer", "request", id, "err", err)
 	}
 	s.publish(ctx, u.ID, events.Event{Type: "offer_closed", Data: offerClosed{RequestID: id, Reason: "declined"}})
@@ -774,7 +917,7 @@ func (s *Service) track(sess storage.TutoringSession) {
 	}
 	ls := &liveSession{rec: sess, present: map[signaling.Identity]bool{}}
 	s.sessions[sess.ID] = ls
-	now := s.p.Now()
+	now := s.p.Clock.Now()
 	if sess.StartedAt.IsZero() {
 		s.armLocked(ls, sess.CreatedAt.Add(s.p.NoShow).Sub(now), "no_show")
 	} else {
@@ -789,7 +932,7 @@ func (s *Service) armLocked(ls *liveSession, d time.Duration, reason string) {
 		ls.timer.Stop()
 	}
 	id := ls.rec.ID
-	ls.timer = time.AfterFunc(max(d, 0), func() {
+	ls.timer = s.p.Clock.AfterFunc(max(d, 0), func() {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -825,9 +968,9 @@ func (s *Service) ParticipantJoined(room signaling.RoomName, who signaling.Ident
 		// Everyone is here: only the maximum length can end it now.
 		start := ls.rec.StartedAt
 		if start.IsZero() {
-			start = s.p.Now()
+			start = s.p.Clock.Now()
 		}
-		s.armLocked(ls, start.Add(s.p.MaxLength).Sub(s.p.Now()), "max_length")
+		s.armLocked(ls, start.Add(s.p.MaxLength).Sub(s.p.Clock.Now()), "max_length")
 	}
 	if starting {
 		s.wg.Add(1)
@@ -839,7 +982,7 @@ func (s *Service) ParticipantJoined(room signaling.RoomName, who signaling.Ident
 	go func() {
 		defer s.wg.Done()
 		ctx := context.Background()
-		sess, err := s.p.Store.StartTutoringSession(ctx, id, s.p.Now())
+		sess, err := s.p.Store.StartTutoringSession(ctx, id, s.p.Clock.Now())
 		if err != nil {
 			s.log.Warn("record session start", "session", id, "err", err)
 			return
@@ -893,7 +1036,8 @@ func (s *Service) End(ctx context.Context, a storage.Actor, id storage.TutoringS
 	return s.endRecorded(ctx, sess, reason)
 }
 
-// end is a timer firing on this node.
+// end is a timer firing on this node. The session may have ended
+// already, through another node: then ending it again changes nothing.
 func (s *Service) end(ctx context.Context, id storage.TutoringSessionID, reason string) {
 	s.mu.Lock()
 	ls := s.sessions[id]
@@ -912,11 +1056,33 @@ func (s *Service) end(ctx context.Context, id storage.TutoringSessionID, reason 
 	}
 }
 
+// endRecorded ends a session in the record, once: only the call that ends
+// it frees the teacher's place, tells both participants and offers the
+// teacher the next student. Whichever call it is, this node stops timing
+// the session and closes its room if it hosts it.
 func (s *Service) endRecorded(ctx context.Context, sess storage.TutoringSession, reason string) (storage.TutoringSession, error) {
-	ended, err := s.p.Store.EndTutoringSession(ctx, sess.ID, s.p.Now(), reason)
+	ended, first, err := s.p.Store.EndTutoringSession(ctx, sess.ID, s.p.Clock.Now(), reason)
 	if err != nil {
 		return sess, err
 	}
+	s.untrack(ended)
+	if !first {
+		return ended, nil
+	}
+	if err := s.p.Matcher.Finish(ctx, teacherID(sess.TeacherID), reqID(sess.RequestID)); err != nil {
+		// The periodic check against the record frees the place later.
+		s.log.Warn("free teacher", "teacher", sess.TeacherID, "err", err)
+	}
+	s.pushSession(ctx, ended)
+	for _, k := range s.teacherKeys(sess.TeacherID) {
+		s.match(ctx, k)
+	}
+	return ended, nil
+}
+
+// untrack stops timing an ended session and closes its room if this node
+// hosts it.
+func (s *Service) untrack(sess storage.TutoringSession) {
 	s.mu.Lock()
 	if ls := s.sessions[sess.ID]; ls != nil {
 		if ls.timer != nil {
@@ -925,17 +1091,9 @@ func (s *Service) endRecorded(ctx context.Context, sess storage.TutoringSession,
 		delete(s.sessions, sess.ID)
 	}
 	s.mu.Unlock()
-	if err := s.p.Matcher.Finish(ctx, teacherID(sess.TeacherID)); err != nil {
-		s.log.Warn("free teacher", "teacher", sess.TeacherID, "err", err)
-	}
-	if s.p.Rooms != nil && ended.NodeURL == s.p.NodeURL {
+	if s.p.Rooms != nil && sess.NodeURL == s.p.NodeURL {
 		s.p.Rooms.CloseRoom(RoomName(sess.ID))
 	}
-	s.pushSession(ctx, ended)
-	for _, k := range s.teacherKeys(sess.TeacherID) {
-		s.match(ctx, k)
-	}
-	return ended, nil
 }
 
 // ---- sockets --------------------------------------------------------------
@@ -964,9 +1122,9 @@ func (s *Service) Connected(ctx context.Context, user events.UserID) []events.Ev
 		ev := ts.event("")
 		s.mu.Unlock()
 		out = append(out, ev)
-		if req, exp, err := s.p.Store.PendingTutoringOffer(ctx, u.ID); err == nil && exp.After(s.p.Now()) {
+		if req, exp, err := s.p.Store.PendingTutoringOffer(ctx, u.ID); err == nil && exp.After(s.p.Clock.Now()) {
 			out = append(out, events.Event{Type: "offer", Data: offerEvent{Request: req, ExpiresAt: exp,
-				SecondsLeft: int(exp.Sub(s.p.Now()).Round(time.Second) / time.Second)}})
+				SecondsLeft: int(exp.Sub(s.p.Clock.Now()).Round(time.Second) / time.Second)}})
 		}
 	}
 	if u.Has(storage.RoleStudent) {
@@ -993,7 +1151,7 @@ func (s *Service) Received(ctx context.Context, user events.UserID, m events.Mes
 		s.mu.Unlock()
 		if ts != nil && len(ts.keys) > 0 {
 			if err := s.heartbeat(ctx, uid, ts); err != nil {
-				return err
+				return unavailable(err)
 			}
 		}
 		s.resync(ctx, uid, ts != nil)
@@ -1039,7 +1197,7 @@ func (s *Service) Received(ctx context.Context, user events.UserID, m events.Mes
 // one may be lost (a node or Redis restarting between publisher and
 // socket); the next heartbeat makes up for it. Clients ignore repeats.
 func (s *Service) resync(ctx context.Context, u storage.UserID, teacher bool) {
-	now := s.p.Now()
+	now := s.p.Clock.Now()
 	if teacher {
 		if req, exp, err := s.p.Store.PendingTutoringOffer(ctx, u); err == nil && exp.After(now) {
 			s.publish(ctx, u, events.Event{Type: "offer", Data: offerEvent{Request: req, ExpiresAt: exp,

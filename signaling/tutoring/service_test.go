@@ -270,3 +270,125 @@ func TestStaleRequestIsDropped(t *testing.T) {
 		t.Fatal("the stale request is still in the matcher")
 	}
 }
+
+// fakeClock is a Clock moved by hand: timers fire, in the caller's
+// goroutine, when Advance passes them.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) tutoring.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+// Advance moves the clock by d and runs every timer that came due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	for _, t := range c.timers {
+		if !t.stopped && !t.at.After(c.now) {
+			t.stopped = true
+			due = append(due, t)
+		}
+	}
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+}
+
+// TestStaleTimerDoesNotFreeTeacher: a session hosted on node A but ended
+// through node B leaves A's no-show timer armed. When it fires, the
+// teacher is in their next session: ending the old one again must change
+// nothing — the teacher is not freed, and no third student is offered.
+func TestStaleTimerDoesNotFreeTeacher(t *testing.T) {
+	ctx := context.Background()
+	w := setup(t, tutoring.Params{}) // the store, users and subjects; its own service idles
+	clock := &fakeClock{now: time.Now()}
+	m := matching.NewMemory(matching.Config{})
+	node := func(url string) *tutoring.Service {
+		return tutoring.New(tutoring.Params{Store: w.store, Bus: w.bus, Rooms: w.rooms, Matcher: m, NodeURL: url, Clock: clock,
+			NoShow: 3 * time.Minute})
+	}
+	a, b := node("http://node-a"), node("http://node-b")
+	must(t, a.Restore(ctx))
+	must(t, b.Restore(ctx))
+
+	tu := events.UserID(w.teacher.ID)
+	a.Connected(ctx, tu)
+	must(t, a.Received(ctx, tu, msg(t, `{"type":"presence","available":true,"subjects":["math"],"grades":[7]}`)))
+	student := func(name string) storage.User {
+		u, err := w.store.CreateUser(ctx, storage.Actor{}, storage.UserInput{Username: name, Name: name, DistrictID: w.student.DistrictID,
+			SchoolID: w.student.SchoolID, Roles: []storage.Role{storage.RoleStudent}, Active: true, Grade: 7, StudentNo: name}, "h", false)
+		must(t, err)
+		return u
+	}
+	ask := func(svc *tutoring.Service, u storage.User) storage.TutoringRequest {
+		req, err := svc.Ask(ctx, storage.Actor{UserID: u.ID}, storage.TutoringRequestInput{SubjectID: w.math.ID, Grade: 7, Text: "?"})
+		must(t, err)
+		return req
+	}
+	accept := func(req storage.TutoringRequest) storage.TutoringSession {
+		must(t, a.Received(ctx, tu, msg(t, `{"type":"accept","request_id":`+strconv.FormatInt(int64(req.ID), 10)+`}`)))
+		got, err := w.store.GetTutoringRequest(ctx, req.ID)
+		must(t, err)
+		sess, err := w.store.GetTutoringSession(ctx, got.SessionID)
+		must(t, err)
+		return sess
+	}
+
+	first := accept(ask(a, w.student)) // hosted on A: A's no-show timer runs
+	if _, err := b.End(ctx, storage.Actor{UserID: w.student.ID}, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	s2 := student("s2")
+	second := accept(ask(b, s2)) // the teacher's next session, under way
+	a.ParticipantJoined(tutoring.RoomName(second.ID), tutoring.Identity(s2.ID))
+	a.ParticipantJoined(tutoring.RoomName(second.ID), tutoring.Identity(w.teacher.ID))
+	w.bus.waitSession(t, s2.ID, "live")
+	clock.Advance(4 * time.Minute) // A's stale no-show timer for the first session fires
+
+	third := ask(a, student("s3"))
+	if r, err := w.store.GetTutoringRequest(ctx, third.ID); err != nil || r.Status != storage.RequestWaiting {
+		t.Fatalf("a teacher in a session was offered another student: %+v %v", r, err)
+	}
+	if pos, _, err := m.Position(ctx, matching.RequestID(strconv.FormatInt(int64(third.ID), 10))); err != nil || pos != 1 {
+		t.Fatalf("third request at place %d, %v; want 1 (waiting)", pos, err)
+	}
+	got, err := w.store.GetTutoringSession(ctx, first.ID)
+	must(t, err)
+	if got.EndReason != "ended_by_student" {
+		t.Fatalf("the first session's end was overwritten: %+v", got)
+	}
+	if live, err := w.store.LiveTutoringSessions(ctx); err != nil || len(live) != 1 || live[0].ID != second.ID {
+		t.Fatalf("running sessions %+v, %v; want only the second", live, err)
+	}
+}
