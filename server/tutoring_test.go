@@ -7,13 +7,10 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +21,7 @@ import (
 	"yunke/server"
 	"yunke/server/config"
 	"yunke/signaling/client"
+	"yunke/signaling/matching/redistest"
 	"yunke/storage/storagetest"
 )
 
@@ -558,77 +556,15 @@ func TestTutoringTwoNodes(t *testing.T) {
 	}
 }
 
-// startRedis runs a private redis-server on a free port, so that the test
-// can kill and restart it.
-func startRedis(t *testing.T, port int) (stop func()) {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server not installed (`make deps` installs it): %v", err)
-	}
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		buf := make([]byte, 4096)
-		var seen strings.Builder
-		signalled := false
-		for {
-			n, err := out.Read(buf)
-			seen.Write(buf[:n])
-			if !signalled && strings.Contains(seen.String(), "Ready to accept connections") {
-				close(ready)
-				signalled = true
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("redis-server did not start")
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestTutoringRedisRestart: Redis restarts empty while a student waits.
 // The waiting request is restored from the database, the teacher's
 // presence returns with the next heartbeat, and the match happens.
 func TestTutoringRedisRestart(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	stop := startRedis(t, port)
+	rs := redistest.Start(t)
 	srv := startServer(t, func(c *config.Config, p *server.Params) {
 		c.Database.Path = filepath.Join(t.TempDir(), "yunke.db")
-		c.Redis.Address = "127.0.0.1:" + strconv.Itoa(port)
+		c.Redis.Address = rs.Addr()
 		p.TutoringTick = 50 * time.Millisecond
 	})
 	w := setupTutoring(t, srv, 1)
@@ -637,8 +573,7 @@ func TestTutoringRedisRestart(t *testing.T) {
 	rid := ask(t, w, "still there?")
 	student.waitFor("request", func(m map[string]any) bool { return num(m["position"]) == 1 })
 
-	stop() // kill -9: Redis's state is gone
-	startRedis(t, port)
+	rs.Restart() // kill -9: Redis's state is gone; it comes back empty
 
 	teacher := goAvailable(t, w.teachers[0]) // presence returns with the socket's heartbeat
 	offer := teacher.waitFor("offer", nil)
@@ -650,4 +585,36 @@ func TestTutoringRedisRestart(t *testing.T) {
 	if field(view, "request", "status") != "offered" {
 		t.Fatalf("request after the restart: %v", view)
 	}
+}
+
+// TestTutoringAcceptWhileRedisDown: an accept sent while Redis is down is
+// answered with the documented "unavailable" code, and once Redis is back
+// (empty) the request is offered again and the accept goes through.
+func TestTutoringAcceptWhileRedisDown(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	srv := startServer(t, func(c *config.Config, p *server.Params) {
+		c.Database.Path = filepath.Join(t.TempDir(), "yunke.db")
+		c.Redis.Address = rs.Addr()
+		p.TutoringTick = 50 * time.Millisecond
+	})
+	w := setupTutoring(t, srv, 1)
+	teacher := goAvailable(t, w.teachers[0])
+	rid := ask(t, w, "anyone?")
+	first := teacher.waitFor("offer", func(m map[string]any) bool { return num(field(m, "request", "id")) == rid })
+
+	rs.Kill()
+	teacher.send("accept", map[string]any{"request_id": rid})
+	refused := teacher.waitFor("error", nil)
+	if refused["code"] != "unavailable" {
+		t.Fatalf("accept while Redis is down answered %v; want code unavailable", refused)
+	}
+	rs.Restart()
+	// The offer made anew once the state is restored (heartbeats repeat the
+	// lost one until then).
+	teacher.waitFor("offer", func(m map[string]any) bool {
+		return num(field(m, "request", "id")) == rid && m["expires_at"] != first["expires_at"]
+	})
+	teacher.send("accept", map[string]any{"request_id": rid})
+	teacher.waitFor("session", func(m map[string]any) bool { return m["status"] == "ready" })
 }

@@ -302,6 +302,7 @@ func (s *Service) Run(ctx context.Context) error {
 			// Queue places move slowly; every couple of seconds is plenty.
 			if now := time.Now(); now.Sub(lastPositions) >= positionEvery {
 				lastPositions = now
+				s.sweep(ctx)
 				s.pushPositions(ctx)
 			}
 		}
@@ -717,6 +718,26 @@ func (s *Service) View(ctx context.Context, req storage.TutoringRequest) Request
 	}
 	ev.EstimatedWaitS = int((time.Duration(max(pos, 1)) * per).Seconds())
 	return ev
+}
+
+// sweep matches the queues of the available teachers connected here. Every
+// change that frees a teacher or adds a request matches at once; the sweep
+// catches what no event announces, such as a teacher who reappears in an
+// emptied Redis with a heartbeat while students wait.
+func (s *Service) sweep(ctx context.Context) {
+	keys := map[matching.Key]bool{}
+	s.mu.Lock()
+	for _, ts := range s.teachers {
+		if ts.available {
+			for _, k := range ts.keys {
+				keys[k] = true
+			}
+		}
+	}
+	s.mu.Unlock()
+	for k := range keys {
+		s.match(ctx, k)
+	}
 }
 
 // pushPositions refreshes the queue place of the waiting students connected here.
