@@ -19,6 +19,7 @@ import (
 
 	"yunke/server/authz"
 	"yunke/server/token"
+	"yunke/signaling/events"
 	"yunke/storage"
 )
 
@@ -42,6 +43,7 @@ var (
 	errMustChange      = &apiError{Status: http.StatusForbidden, Code: "password_change_required", Message: "please change your password first"}
 	errNotFound        = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such thing"}
 	errTooLarge        = &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body too large"}
+	errTooManySockets  = &apiError{Status: http.StatusTooManyRequests, Code: "too_many_sockets", Message: "too many connections open: close other tabs or windows of this site"}
 )
 
 func badRequest(format string, args ...any) *apiError {
@@ -93,6 +95,8 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, false
 	case errors.As(err, &mbe):
 		return errTooLarge, false
+	case errors.Is(err, events.ErrTooManySockets):
+		return errTooManySockets, false
 	case errors.As(err, &dup):
 		return &apiError{Status: http.StatusConflict, Code: "duplicate", Message: "already exists",
 			Fields: map[string]string{dup.Field: "already exists"}}, false
