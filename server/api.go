@@ -512,13 +512,25 @@ func querySearch(r *http.Request, f fieldErrors) string {
 	return q
 }
 
-// invisible reports a character that has no place in a name or a code:
-// control characters, format characters (unicode.Cf: zero-width spaces and
-// joiners, bidirectional overrides and isolates, the byte-order mark,
-// which can make a name display as another), and line or paragraph
-// separators.
-func invisible(c rune) bool {
-	return unicode.IsControl(c) || unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp)
+// hasInvisible reports whether s holds a character that has no place in a
+// name or a one-line text: control characters, format characters
+// (unicode.Cf: zero-width spaces and joiners, bidirectional overrides and
+// isolates, the byte-order mark, which can make a name display as another)
+// and line or paragraph separators. A zero-width joiner inside an emoji
+// sequence (👩‍🏫: a symbol, perhaps a skin tone or emoji presentation
+// selector, the joiner, a symbol) is text, not a trick.
+func hasInvisible(s string) bool {
+	rs := []rune(s)
+	for i, c := range rs {
+		if c == '\u200d' && i > 0 && i+1 < len(rs) &&
+			(unicode.In(rs[i-1], unicode.So, unicode.Sk) || rs[i-1] == '\ufe0f') && unicode.Is(unicode.So, rs[i+1]) {
+			continue
+		}
+		if unicode.IsControl(c) || unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkText trims *s and checks it has between min and max characters and
@@ -534,7 +546,7 @@ func checkText(f fieldErrors, field string, s *string, min, max int) {
 		f.add(field, fmt.Sprintf("at least %d characters", min))
 	case n > max:
 		f.add(field, fmt.Sprintf("at most %d characters", max))
-	case strings.IndexFunc(*s, invisible) >= 0:
+	case hasInvisible(*s):
 		f.add(field, "must not contain control or invisible formatting characters")
 	}
 }
@@ -612,8 +624,8 @@ func checkRoom(f fieldErrors, room string) {
 		f.add("room", "required")
 		return
 	}
-	if utf8.RuneCountInString(room) > 64 || !utf8.ValidString(room) || strings.IndexFunc(room, func(c rune) bool {
-		return invisible(c) || unicode.IsSpace(c) || c == '/'
+	if utf8.RuneCountInString(room) > 64 || !utf8.ValidString(room) || hasInvisible(room) || strings.IndexFunc(room, func(c rune) bool {
+		return unicode.IsSpace(c) || c == '/'
 	}) >= 0 {
 		f.add("room", "at most 64 characters, no spaces or slashes")
 	}

@@ -95,6 +95,10 @@ func TestNamesRefuseInvisibleCharacters(t *testing.T) {
 		}
 	}
 	admin.must(201, "POST", "/api/v1/districts", map[string]any{"code": "ok-1", "name": "新 区 (东)"}, nil)
+	// A joiner inside an emoji sequence is text.
+	for _, name := range []string{"Ann 👩\u200d🏫", "Bo 👩🏽\u200d🏫", "Cy ❤\ufe0f\u200d🔥"} {
+		admin.must(200, "POST", "/api/v1/dev/join", map[string]any{"room": "demo", "name": name, "role": "student"}, nil)
+	}
 	admin.must(201, "POST", "/api/v1/users", map[string]any{"username": "ok.user", "name": "Zoë 王小明", "password": "password-1", "roles": []string{"teacher"}, "school_id": fx.schoolA}, nil)
 }
 
