@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +21,7 @@ import (
 
 	"yunke/server/authz"
 	"yunke/server/token"
+	"yunke/signaling/events"
 	"yunke/storage"
 )
 
@@ -42,6 +45,9 @@ var (
 	errMustChange      = &apiError{Status: http.StatusForbidden, Code: "password_change_required", Message: "please change your password first"}
 	errNotFound        = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such thing"}
 	errTooLarge        = &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body too large"}
+	errMediaType       = &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as JSON, with Content-Type: application/json"}
+	errTooManySockets  = &apiError{Status: http.StatusTooManyRequests, Code: "too_many_sockets", Message: "too many connections open: close other tabs or windows of this site"}
+	errLongQuery       = &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: fmt.Sprintf("the query string is longer than %d bytes", maxQuery)}
 )
 
 func badRequest(format string, args ...any) *apiError {
@@ -93,6 +99,8 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, false
 	case errors.As(err, &mbe):
 		return errTooLarge, false
+	case errors.Is(err, events.ErrTooManySockets):
+		return errTooManySockets, false
 	case errors.As(err, &dup):
 		return &apiError{Status: http.StatusConflict, Code: "duplicate", Message: "already exists",
 			Fields: map[string]string{dup.Field: "already exists"}}, false
@@ -128,12 +136,31 @@ const (
 	maxJSONBody = 64 << 10
 	// maxUpload bounds a multipart import request: the file plus the form fields.
 	maxUpload = 10<<20 + 64<<10
+	// maxQuery bounds the query string of every API request.
+	maxQuery = 4 << 10
+	// maxSearch bounds a list's search text q, in characters.
+	maxSearch = 100
 )
 
-// decodeJSON reads one JSON object into v, rejecting unknown fields,
-// trailing data and bodies over maxJSONBody.
+// decodeJSON reads one JSON object into v, rejecting other media types,
+// invalid UTF-8 (which encoding/json would quietly turn into U+FFFD),
+// unknown fields, trailing data and bodies over maxJSONBody.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return errMediaType
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return badRequest("reading the request body: %v", err)
+	}
+	if !utf8.Valid(body) {
+		return badRequest("request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
@@ -158,6 +185,17 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("request body must be one JSON object")
 	}
 	return nil
+}
+
+// isJSON reports whether a Content-Type header names JSON: application/json,
+// with no charset or UTF-8.
+func isJSON(contentType string) bool {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
 }
 
 func jsonKind(k string) string {
@@ -287,6 +325,9 @@ func (s *Server) wrap(rt route) http.Handler {
 
 // gate returns the request carrying its signed-in user, or why it may not proceed.
 func (s *Server) gate(r *http.Request, rt route) (*http.Request, error) {
+	if len(r.URL.RawQuery) > maxQuery {
+		return r, errLongQuery
+	}
 	unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead
 	if unsafe && !sameOrigin(r) {
 		return r, errCSRF
@@ -461,8 +502,39 @@ func queryID(r *http.Request, name string, f fieldErrors) int64 {
 	return id
 }
 
+// querySearch reads a list's search text q: at most maxSearch characters.
+func querySearch(r *http.Request, f fieldErrors) string {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if utf8.RuneCountInString(q) > maxSearch {
+		f.add("q", fmt.Sprintf("at most %d characters", maxSearch))
+		return ""
+	}
+	return q
+}
+
+// hasInvisible reports whether s holds a character that has no place in a
+// name or a one-line text: control characters, format characters
+// (unicode.Cf: zero-width spaces and joiners, bidirectional overrides and
+// isolates, the byte-order mark, which can make a name display as another)
+// and line or paragraph separators. A zero-width joiner inside an emoji
+// sequence (👩‍🏫: a symbol, perhaps a skin tone or emoji presentation
+// selector, the joiner, a symbol) is text, not a trick.
+func hasInvisible(s string) bool {
+	rs := []rune(s)
+	for i, c := range rs {
+		if c == '\u200d' && i > 0 && i+1 < len(rs) &&
+			(unicode.In(rs[i-1], unicode.So, unicode.Sk) || rs[i-1] == '\ufe0f') && unicode.Is(unicode.So, rs[i+1]) {
+			continue
+		}
+		if unicode.IsControl(c) || unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkText trims *s and checks it has between min and max characters and
-// no control characters.
+// no control or format characters.
 func checkText(f fieldErrors, field string, s *string, min, max int) {
 	*s = strings.TrimSpace(*s)
 	switch n := utf8.RuneCountInString(*s); {
@@ -474,8 +546,8 @@ func checkText(f fieldErrors, field string, s *string, min, max int) {
 		f.add(field, fmt.Sprintf("at least %d characters", min))
 	case n > max:
 		f.add(field, fmt.Sprintf("at most %d characters", max))
-	case strings.IndexFunc(*s, unicode.IsControl) >= 0:
-		f.add(field, "must not contain control characters")
+	case hasInvisible(*s):
+		f.add(field, "must not contain control or invisible formatting characters")
 	}
 }
 
@@ -545,15 +617,15 @@ func (s *Server) handleDevJoin(w http.ResponseWriter, r *http.Request) error {
 	return s.writeRoomToken(w, r, req.Room, identity, req.Name, role)
 }
 
-// checkRoom checks a room name: at most 64 characters, no spaces, slashes
-// or control characters.
+// checkRoom checks a room name: at most 64 characters, no spaces, slashes,
+// control or format characters.
 func checkRoom(f fieldErrors, room string) {
 	if room == "" {
 		f.add("room", "required")
 		return
 	}
-	if utf8.RuneCountInString(room) > 64 || !utf8.ValidString(room) || strings.IndexFunc(room, func(c rune) bool {
-		return unicode.IsControl(c) || unicode.IsSpace(c) || c == '/'
+	if utf8.RuneCountInString(room) > 64 || !utf8.ValidString(room) || hasInvisible(room) || strings.IndexFunc(room, func(c rune) bool {
+		return unicode.IsSpace(c) || c == '/'
 	}) >= 0 {
 		f.add("room", "at most 64 characters, no spaces or slashes")
 	}

@@ -154,7 +154,7 @@ func (s *Server) handleListSchools(w http.ResponseWriter, r *http.Request) error
 	}
 	f := fieldErrors{}
 	q := r.URL.Query()
-	filter := storage.SchoolFilter{Query: strings.TrimSpace(q.Get("q")), Kind: storage.SchoolKind(q.Get("kind")), Active: queryBool(r, "active", f)}
+	filter := storage.SchoolFilter{Query: querySearch(r, f), Kind: storage.SchoolKind(q.Get("kind")), Active: queryBool(r, "active", f)}
 	if filter.Kind != "" && !filter.Kind.Valid() {
 		f.add("kind", "unknown kind")
 	}
@@ -302,7 +302,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := fieldErrors{}
 	q := r.URL.Query()
-	filter := storage.UserFilter{Query: strings.TrimSpace(q.Get("q")), Role: storage.Role(q.Get("role")), Active: queryBool(r, "active", f)}
+	filter := storage.UserFilter{Query: querySearch(r, f), Role: storage.Role(q.Get("role")), Active: queryBool(r, "active", f)}
 	if filter.Role != "" && !filter.Role.Valid() {
 		f.add("role", "unknown role")
 	}

@@ -93,6 +93,7 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 	cfg.RTC.TCPPort = 0
 	cfg.Database.Path = filepath.Join(t.TempDir(), "yunke.db")
 	cfg.Auth.AdminPassword = adminPassword
+	cfg.Metrics.Address = "127.0.0.1:0"
 	params := server.Params{
 		Config:   cfg,
 		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -276,10 +277,11 @@ func httpGet(t *testing.T, u string, header http.Header) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// scrape reads /metrics into a map from "name{labels}" (as exposed) to value.
+// scrape reads /metrics (on the metrics listener) into a map from
+// "name{labels}" (as exposed) to value.
 func scrape(t *testing.T, srv *testServer) map[string]float64 {
 	t.Helper()
-	status, body := httpGet(t, srv.url+"/metrics", nil)
+	status, body := httpGet(t, srv.MetricsURL(), nil)
 	if status != http.StatusOK {
 		t.Fatalf("/metrics: HTTP %d: %s", status, body)
 	}

@@ -1,6 +1,10 @@
 package server
 
 import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yunke/sfu"
@@ -10,20 +14,23 @@ import (
 // collector exports the SFU's counters and the signaling service's gauges
 // at scrape time, so the media path only ever touches its own atomics.
 type collector struct {
-	m   *sfu.Metrics
-	sig *signaling.Service
+	m       *sfu.Metrics
+	sig     *signaling.Service
+	refused *refusals
 
 	rooms, participants, tracks, subscriptions *prometheus.Desc
 	packets, bytes, dropped, nacks, plis       *prometheus.Desc
+	refusedConns                               *prometheus.Desc
 }
 
-func newCollector(m *sfu.Metrics, sig *signaling.Service) *collector {
+func newCollector(m *sfu.Metrics, sig *signaling.Service, refused *refusals) *collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("yunke_"+name, help, labels, nil)
 	}
 	return &collector{
 		m:             m,
 		sig:           sig,
+		refused:       refused,
 		rooms:         d("rooms", "Rooms open on this node."),
 		participants:  d("participants", "Participants connected to this node."),
 		tracks:        d("tracks", "Published tracks being received."),
@@ -33,11 +40,12 @@ func newCollector(m *sfu.Metrics, sig *signaling.Service) *collector {
 		dropped:       d("rtp_packets_dropped_total", "RTP packets not forwarded, by reason.", "reason"),
 		nacks:         d("nacks_total", "Sequence numbers subscribers NACKed (received), those resent from the cache (answered) and those refused by the resend limits (limited).", "result"),
 		plis:          d("keyframe_requests_total", "Keyframe requests from subscribers (received) and sent to publishers after throttling (sent).", "direction"),
+		refusedConns:  d("connections_refused_total", "Connections refused because one client address held too many open, by limit (connections_per_address, rtc_per_address).", "limit"),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.subscriptions, c.packets, c.bytes, c.dropped, c.nacks, c.plis} {
+	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.subscriptions, c.packets, c.bytes, c.dropped, c.nacks, c.plis, c.refusedConns} {
 		ch <- d
 	}
 }
@@ -66,4 +74,27 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.nacks, c.m.NACKsLimited.Load(), "limited")
 	counter(c.plis, c.m.PLIsIn.Load(), "received")
 	counter(c.plis, c.m.PLIsOut.Load(), "sent")
+	counter(c.refusedConns, c.refused.connections.Load(), "connections_per_address")
+	counter(c.refusedConns, c.refused.rtc.Load(), "rtc_per_address")
+}
+
+// mainPortMetrics serves /metrics on the app's port only to a request
+// carrying metrics.token as a bearer token; without a token configured the
+// metrics are not there at all (they have a listener of their own).
+func (s *Server) mainPortMetrics() http.Handler {
+	token := s.cfg.Metrics.Token
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
+			http.NotFound(w, r)
+			return
+		}
+		h := r.Header.Get("Authorization")
+		if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") ||
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[7:])), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "unauthorized: send Authorization: Bearer <metrics.token>", http.StatusUnauthorized)
+			return
+		}
+		s.promHandler.ServeHTTP(w, r)
+	})
 }

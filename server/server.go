@@ -62,6 +62,10 @@ type Params struct {
 	// TutoringTick is how often tutoring collects lapsed offers and
 	// refreshes queue places (0: every second); tests shorten it.
 	TutoringTick time.Duration
+	// IdleTimeout closes keep-alive connections idle this long (0: 120 s);
+	// RequestTimeout bounds reading a request and writing its answer
+	// (0: 2 minutes). Tests shorten them.
+	IdleTimeout, RequestTimeout time.Duration
 }
 
 // Server is a Yunke instance with its listeners bound.
@@ -80,6 +84,13 @@ type Server struct {
 	sig     *signaling.Service
 	httpSrv *http.Server
 	ready   atomic.Bool
+
+	promHandler http.Handler // the Prometheus exposition
+	metricsLn   net.Listener // metrics.address; nil when off
+	metricsSrv  *http.Server
+	connCount   *addrCounter // limits.connections_per_address
+	rtcCount    *addrCounter // limits.rtc_per_address
+	refused     refusals
 
 	store     *storage.Store
 	ownStore  bool // opened here, so closed here
@@ -232,23 +243,55 @@ func New(p Params) (_ *Server, err error) {
 		MaxParticipants: cfg.Room.MaxParticipants,
 		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
 	})
+	s.connCount = newAddrCounter(cfg.Limits.ConnectionsPerAddress)
+	s.rtcCount = newAddrCounter(cfg.Limits.RTCPerAddress)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newCollector(s.metrics, s.sig, &s.refused))
+	s.promHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	idle, request := p.IdleTimeout, p.RequestTimeout
+	if idle <= 0 {
+		idle = defaultIdleTimeout
+	}
+	if request <= 0 {
+		request = defaultRequestTimeout
+	}
 	s.httpSrv = &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           requestDeadlines(s.routes(), max(request, uploadTimeout)),
+		ReadHeaderTimeout: min(headerTimeout, request),
+		ReadTimeout:       request,
+		WriteTimeout:      request,
+		IdleTimeout:       idle,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if cfg.Metrics.Address != "" {
+		if s.metricsLn, err = net.Listen("tcp", cfg.Metrics.Address); err != nil {
+			return nil, fmt.Errorf("listen metrics on %s: %w", cfg.Metrics.Address, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.promHandler)
+		s.metricsSrv = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: min(headerTimeout, request),
+			ReadTimeout:       request,
+			WriteTimeout:      request,
+			IdleTimeout:       idle,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		}
 	}
 	return s, nil
 }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	s.sig.Register(mux)
+	rtc := http.NewServeMux()
+	s.sig.Register(rtc)
+	rtcLimited := limitRTC(rtc, s.rtcCount, &s.refused.rtc, s.log.With("component", "limits"))
+	mux.Handle("/rtc", rtcLimited)
+	mux.Handle("/rtc/", rtcLimited)
 	s.sig.RegisterRoomService(mux)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newCollector(s.metrics, s.sig))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.mainPortMetrics())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
@@ -280,15 +323,7 @@ func realIP(next http.Handler, trusted []netip.Prefix) http.Handler {
 	if len(trusted) == 0 {
 		return next
 	}
-	isTrusted := func(a netip.Addr) bool {
-		a = a.Unmap()
-		for _, p := range trusted {
-			if p.Contains(a) {
-				return true
-			}
-		}
-		return false
-	}
+	isTrusted := trustedBy(trusted)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
 		if err == nil && isTrusted(ap.Addr()) {
@@ -313,6 +348,19 @@ func realIP(next http.Handler, trusted []netip.Prefix) http.Handler {
 	})
 }
 
+// trustedBy reports whether an address is one of the trusted proxies.
+func trustedBy(trusted []netip.Prefix) func(netip.Addr) bool {
+	return func(a netip.Addr) bool {
+		a = a.Unmap()
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // URL is the base HTTP URL clients open, e.g. http://127.0.0.1:7880.
 func (s *Server) URL() string {
 	addr := s.httpLns[0].Addr().(*net.TCPAddr)
@@ -324,6 +372,20 @@ func (s *Server) URL() string {
 		}
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+}
+
+// MetricsURL is the /metrics URL of the metrics listener, or "" when
+// metrics.address is empty.
+func (s *Server) MetricsURL() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	addr := s.metricsLn.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port)) + "/metrics"
 }
 
 // UDPAddr is the RTC UDP address, or nil when each peer gets its own port.
@@ -342,14 +404,28 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.tutor.service.Restore(ctx); err != nil {
 		s.log.Warn("restore tutoring state", "err", err)
 	}
-	errc := make(chan error, len(s.httpLns))
+	errc := make(chan error, len(s.httpLns)+1)
 	var wg sync.WaitGroup
+	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
+	limitLog := s.log.With("component", "limits")
+	refusing := make(chan struct{}, 64)
 	for _, ln := range s.httpLns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			limited := &limitListener{Listener: ln, count: s.connCount, exempt: trustedBy(trusted),
+				refused: &s.refused.connections, log: limitLog, refusing: refusing}
+			if err := s.httpSrv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http on %s: %w", ln.Addr(), err)
+			}
+		}()
+	}
+	if s.metricsLn != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.metricsSrv.Serve(s.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics on %s: %w", s.metricsLn.Addr(), err)
 			}
 		}()
 	}
@@ -379,6 +455,9 @@ func (s *Server) Run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.httpSrv.Shutdown(shutCtx)
+	if s.metricsSrv != nil {
+		_ = s.metricsSrv.Shutdown(shutCtx)
+	}
 	wg.Wait()
 	s.tutor.closeFn()
 	s.closeListeners()
@@ -418,6 +497,9 @@ func (s *Server) closeStore() {
 func (s *Server) closeListeners() {
 	for _, ln := range s.httpLns {
 		_ = ln.Close()
+	}
+	if s.metricsLn != nil {
+		_ = s.metricsLn.Close()
 	}
 	if s.udpMux != nil {
 		_ = s.udpMux.Close()
@@ -464,7 +546,17 @@ func (s *Server) PrintBanner(w io.Writer) {
 	if s.tcpLn != nil {
 		fmt.Fprintf(w, "  WebRTC TCP:  %s\n", s.tcpLn.Addr())
 	}
-	fmt.Fprintf(w, "  Health:      %s/healthz  %s/readyz  %s/metrics\n", u, u, u)
+	fmt.Fprintf(w, "  Health:      %s/healthz  %s/readyz\n", u, u)
+	switch m := s.MetricsURL(); {
+	case m != "" && s.cfg.Metrics.Token != "":
+		fmt.Fprintf(w, "  Metrics:     %s  (and %s/metrics with the bearer token)\n", m, u)
+	case m != "":
+		fmt.Fprintf(w, "  Metrics:     %s\n", m)
+	case s.cfg.Metrics.Token != "":
+		fmt.Fprintf(w, "  Metrics:     %s/metrics  (with the bearer token)\n", u)
+	default:
+		fmt.Fprintf(w, "  Metrics:     off\n")
+	}
 	fmt.Fprintf(w, "  Database:    %s\n", s.databaseLabel())
 	s.bannerMu.Lock()
 	admin := s.adminBanner

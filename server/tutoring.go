@@ -57,7 +57,7 @@ func (s *Server) setupTutoring(ctx context.Context) error {
 		OfferTTL:    time.Duration(tc.OfferSeconds) * time.Second,
 		MaxLapses:   tc.MaxLapses,
 	}
-	t := &tutoringParts{hub: events.NewHub(events.HubParams{Logger: s.log.With("component", "events"), ReadTimeout: presence})}
+	t := &tutoringParts{hub: events.NewHub(events.HubParams{Logger: s.log.With("component", "events"), ReadTimeout: presence, MaxPerUser: s.cfg.Limits.SocketsPerUser})}
 	var m matching.Matcher
 	if addr := s.cfg.Redis.Address; addr != "" {
 		t.rdb = redis.NewClient(&redis.Options{Addr: addr, Username: s.cfg.Redis.Username, Password: s.cfg.Redis.Password, DB: s.cfg.Redis.DB})
@@ -129,8 +129,7 @@ func wsURL(base string) string {
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
-	s.tutor.hub.Serve(w, r, events.UserID(p.user.ID), s.tutor.service)
-	return nil
+	return s.tutor.hub.Serve(w, r, events.UserID(p.user.ID), s.tutor.service)
 }
 
 // ---- requests

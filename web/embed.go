@@ -8,6 +8,9 @@
 // everything else revalidated), and any other path outside the API and
 // signaling prefixes gets index.html so that client-side routes work. A binary
 // built before the front end answers with a short page saying so.
+//
+// Every answer carries a strict Content-Security-Policy (contentSecurityPolicy)
+// and headers that keep the app out of other sites' frames.
 package web
 
 import (
@@ -49,6 +52,35 @@ const (
 	cacheImmutable = "public, max-age=31536000, immutable"
 	cacheRevalid   = "no-cache"
 )
+
+// contentSecurityPolicy lets the app run only its own code:
+//
+//   - scripts and styles come only from this origin: the build has no inline
+//     script, style element or style attribute (the element.style that
+//     livekit-client and the app set through the CSSOM is not governed by
+//     CSP);
+//   - pictures may be data: and blob: URLs (a chosen picture is previewed
+//     from a blob before it is uploaded), media blob: and mediastream: (the
+//     camera preview and the room's tracks);
+//   - connections may go to any ws(s) and http(s) origin: a tutoring session
+//     may be hosted by another node (its public_url), and livekit-client
+//     reaches that node's /rtc by WebSocket and its /rtc/validate by fetch
+//     (which also decides the fall-back from /rtc/v1 to /rtc). On an https
+//     page the browser refuses http: and ws: anyway (mixed content);
+//   - no plugins, no <base> elsewhere, forms post only here, and no other
+//     site may frame the app.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' data: blob:; media-src 'self' blob: mediastream:; " +
+	"connect-src 'self' ws: wss: http: https:; worker-src 'self' blob:; " +
+	"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+// setSecurityHeaders sets the headers every answer of the handler carries.
+func setSecurityHeaders(h http.Header, csp string) {
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+}
 
 // Prefixes that belong to the server's other handlers; a miss there must not
 // turn into the app's HTML.
@@ -185,16 +217,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, name string, dat
 	hdr.Set("Content-Type", contentType(name))
 	hdr.Set("Cache-Control", cache)
 	hdr.Set("ETag", h.etag(name, data))
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	if name == indexFile {
-		hdr.Set("Referrer-Policy", "same-origin")
-	}
+	setSecurityHeaders(hdr, contentSecurityPolicy)
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request, api bool) {
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setSecurityHeaders(w.Header(), contentSecurityPolicy)
 	if api {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
@@ -206,10 +235,20 @@ func notFound(w http.ResponseWriter, r *http.Request, api bool) {
 	http.Error(w, "404 page not found", http.StatusNotFound)
 }
 
+// notBuiltStyle is the placeholder page's one inline style element, allowed
+// by its hash.
+const notBuiltStyle = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#1b2333;line-height:1.6}code{background:#f1f5f9;padding:.1em .35em;border-radius:4px}`
+
+var notBuiltPolicy = func() string {
+	sum := sha256.Sum256([]byte(notBuiltStyle))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
+		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}()
+
 const notBuiltPage = `<!doctype html>
 <html lang="zh-CN">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>云课 Yunke</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#1b2333;line-height:1.6}code{background:#f1f5f9;padding:.1em .35em;border-radius:4px}</style></head>
+<style>` + notBuiltStyle + `</style></head>
 <body>
 <h1>前端尚未构建</h1>
 <p>这个服务器二进制文件构建时还没有网页前端。请在源码目录运行 <code>make web</code>，然后重新构建服务器。</p>
@@ -223,7 +262,7 @@ func notBuilt(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
+	setSecurityHeaders(hdr, notBuiltPolicy)
 	w.WriteHeader(http.StatusServiceUnavailable)
 	if r.Method != http.MethodHead {
 		io.WriteString(w, notBuiltPage)

@@ -15,6 +15,7 @@
 # at both ends of the window:
 #   CPU time         utime + stime from /proc/PID/stat
 #   forwarded        yunke_rtp_packets_total{direction="out"} from /metrics
+#                    (the metrics listener the banner names)
 #   allocations      go_memstats_mallocs_total from /metrics (the whole
 #                    process: Pion's allocations as well as the SFU's)
 #   memory           VmRSS from /proc/PID/status at the end of the window
@@ -91,7 +92,7 @@ awk -v r="$JOIN_RATE" 'BEGIN { exit !(r + 0 > 0) }' || die "JOIN_RATE must be a 
 mkdir -p "$OUT"
 : >"$OUT/results.jsonl"
 
-server_pid= lt_pid= url= udp_port=
+server_pid= lt_pid= url= udp_port= metrics_url=
 stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
 	local pid=$1
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -111,18 +112,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
-# start_server starts a fresh server and sets server_pid, url and udp_port.
+# start_server starts a fresh server and sets server_pid, url, udp_port and
+# metrics_url. Every subscriber connects from 127.0.0.1, so the per-address
+# connection limits are off.
 start_server() {
 	local log=$OUT/server.log
 	echo "--- server start $(date -u +%FT%TZ)" >>"$log"
 	local banner=$OUT/banner.txt
 	GOMAXPROCS=1 taskset -c "$SERVER_CORE" "$BIN" serve --dev --port 0 --udp-port 0 --tcp-port 0 \
+		--config-body 'limits: {connections_per_address: 0, rtc_per_address: 0}' \
 		--log-level warn >"$banner" 2>>"$log" &
 	server_pid=$!
 	url=
 	for _ in $(seq 100); do
 		url=$(sed -n 's/^ *Open: *\(http[^ ]*\).*/\1/p' "$banner" | sed -n 1p)
-		[ -n "$url" ] && grep -q 'WebRTC UDP:' "$banner" && break
+		[ -n "$url" ] && grep -q 'WebRTC UDP:' "$banner" && grep -q 'Metrics:' "$banner" && break
 		url=
 		kill -0 "$server_pid" 2>/dev/null || break
 		sleep 0.1
@@ -136,6 +140,8 @@ start_server() {
 	fi
 	url=${url%/}
 	udp_port=$(sed -n 's/^ *WebRTC UDP: *[^ ]*:\([0-9]*\).*/\1/p' "$banner" | sed -n 1p)
+	metrics_url=$(sed -n 's/^ *Metrics: *\(http[^ ]*\).*/\1/p' "$banner" | sed -n 1p)
+	[ -n "$metrics_url" ] || echo "fanout: the banner names no metrics listener; counters will be empty" >&2
 }
 
 # sample prints one JSON object of the server's counters now.
@@ -144,7 +150,7 @@ sample() {
 	t=$(date +%s.%N)
 	stat=$(sed 's/^.*) //' "/proc/$server_pid/stat") # field 1 is now stat's field 3
 	status=$(cat "/proc/$server_pid/status")
-	metrics=$(curl -fsS --max-time 5 "$url/metrics") || metrics=
+	metrics=$(curl -fsS --max-time 5 "$metrics_url") || metrics=
 	jq -nc --arg t "$t" --arg stat "$stat" --arg status "$status" --arg m "$metrics" '
 		def metric($name): ($m | split("\n") | map(select(startswith($name + " ")))
 			| if length > 0 then (.[0] | split(" ") | .[1] | tonumber) else null end);

@@ -32,6 +32,9 @@ type Config struct {
 	// (load balancers) whose X-Forwarded-For header names the real client.
 	// Empty: the header is ignored and the socket's address is the client's.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	Limits  LimitsConfig  `yaml:"limits"`
+	Metrics MetricsConfig `yaml:"metrics"`
 }
 
 // TutoringConfig tunes one-to-one tutoring.
@@ -124,4 +127,29 @@ type RoomConfig struct {
 	EmptyTimeout int `yaml:"empty_timeout"`
 	// MaxParticipants limits a room's size; 0 means no limit.
 	MaxParticipants int `yaml:"max_participants"`
+}
+
+// LimitsConfig bounds what one client may hold open. 0 turns a limit off.
+type LimitsConfig struct {
+	// ConnectionsPerAddress caps the TCP connections one client address
+	// holds open on the HTTP port (reverse proxies in trusted_proxies are
+	// not counted). A whole school often shares one address behind its
+	// NAT, so this is high.
+	ConnectionsPerAddress int `yaml:"connections_per_address"`
+	// RTCPerAddress caps the open /rtc signaling WebSockets of one client
+	// address (after X-Forwarded-For from a trusted proxy).
+	RTCPerAddress int `yaml:"rtc_per_address"`
+	// SocketsPerUser caps one user's event sockets (/api/v1/ws) on a node:
+	// one per open tab.
+	SocketsPerUser int `yaml:"sockets_per_user"`
+}
+
+// MetricsConfig places the Prometheus endpoint.
+type MetricsConfig struct {
+	// Address is where /metrics is served, apart from the app
+	// (host:port; loopback by default). Empty: no separate listener.
+	Address string `yaml:"address"`
+	// Token, when set, also serves /metrics on the main port to requests
+	// that carry "Authorization: Bearer <token>".
+	Token string `yaml:"token"`
 }

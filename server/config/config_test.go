@@ -62,6 +62,13 @@ func TestDefaultValues(t *testing.T) {
 		d.Logging.Level != "info" || d.RTC.PacketBufferSize != 500 || d.Room.EmptyTimeout != 300 {
 		t.Errorf("unexpected defaults: %+v", d)
 	}
+	// Metrics are served apart from the app, on loopback; the limits are on.
+	if d.Metrics.Address != "127.0.0.1:7889" || d.Metrics.Token != "" {
+		t.Errorf("metrics defaults: %+v", d.Metrics)
+	}
+	if d.Limits.ConnectionsPerAddress != 1000 || d.Limits.RTCPerAddress != 500 || d.Limits.SocketsPerUser != 8 {
+		t.Errorf("limits defaults: %+v", d.Limits)
+	}
 	// Default returns a fresh value each time: no shared state between callers.
 	d.Port = 1
 	if Default().Port != 7880 {
@@ -198,6 +205,14 @@ func TestDevMode(t *testing.T) {
 	if cfg.Redis.Address != "" {
 		t.Errorf("dev mode needs no Redis, got %q", cfg.Redis.Address)
 	}
+	// Dev servers run side by side: metrics get a free loopback port.
+	if cfg.Metrics.Address != "127.0.0.1:0" {
+		t.Errorf("metrics.address = %q in dev mode, want 127.0.0.1:0", cfg.Metrics.Address)
+	}
+	cfg = mustLoad(t, []string{"--dev"}, map[string]string{"YUNKE_METRICS_ADDRESS": "127.0.0.1:9100"})
+	if cfg.Metrics.Address != "127.0.0.1:9100" {
+		t.Errorf("metrics.address = %q, want the one given", cfg.Metrics.Address)
+	}
 
 	// Explicit bind and keys win over dev defaults, from any layer.
 	cfg = mustLoad(t, []string{"--bind", "0.0.0.0", "--bind", "::1,127.0.0.2"}, map[string]string{
@@ -282,6 +297,13 @@ func TestValidate(t *testing.T) {
 		{"bad bind", func(c *Config) { c.BindAddresses = []string{"localhost"} }, "bind_addresses"},
 		{"zero buffer", func(c *Config) { c.RTC.PacketBufferSize = 0 }, "rtc.packet_buffer_size"},
 		{"negative timeout", func(c *Config) { c.Room.EmptyTimeout = -1 }, "room.empty_timeout"},
+		{"negative connection limit", func(c *Config) { c.Limits.ConnectionsPerAddress = -1 }, "limits.connections_per_address"},
+		{"negative rtc limit", func(c *Config) { c.Limits.RTCPerAddress = -1 }, "limits.rtc_per_address"},
+		{"socket limit too big", func(c *Config) { c.Limits.SocketsPerUser = 5000 }, "limits.sockets_per_user"},
+		{"metrics address without port", func(c *Config) { c.Metrics.Address = "127.0.0.1" }, "metrics.address"},
+		{"metrics address with a host name", func(c *Config) { c.Metrics.Address = "localhost:7889" }, "metrics.address"},
+		{"metrics on the http port", func(c *Config) { c.Metrics.Address = "127.0.0.1:7880" }, "also the HTTP port"},
+		{"short metrics token", func(c *Config) { c.Metrics.Token = "short" }, "metrics.token: is shorter than 16"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

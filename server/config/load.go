@@ -30,6 +30,13 @@ const DefaultDatabasePath = "data/yunke.db"
 // MinSecretLen is the shortest API secret accepted outside dev mode.
 const MinSecretLen = 6
 
+// DefaultMetricsAddress is where /metrics listens unless configured:
+// loopback, on a port clear of LiveKit's (7880-7882, 3478, 5349, 6789).
+const DefaultMetricsAddress = "127.0.0.1:7889"
+
+// MinMetricsTokenLen is the shortest metrics.token accepted.
+const MinMetricsTokenLen = 16
+
 // Default returns the built-in defaults, the first layer of every Config.
 func Default() *Config {
 	return &Config{
@@ -48,6 +55,8 @@ func Default() *Config {
 			OfferSeconds: 20, PresenceSeconds: 15, MaxLapses: 2, Capacity: 1,
 			GraceSeconds: 30, MaxMinutes: 60, RatingEditMinutes: 30,
 		},
+		Limits:  LimitsConfig{ConnectionsPerAddress: 1000, RTCPerAddress: 500, SocketsPerUser: 8},
+		Metrics: MetricsConfig{Address: DefaultMetricsAddress},
 	}
 }
 
@@ -215,6 +224,11 @@ func (c *Config) applyDevDefaults() {
 	if len(c.Keys) == 0 {
 		c.Keys = map[string]string{DevAPIKey: DevAPISecret}
 	}
+	// Several dev servers may run side by side (tests, benchmarks): the
+	// default metrics port becomes a free one, shown in the banner.
+	if c.Metrics.Address == DefaultMetricsAddress {
+		c.Metrics.Address = DevBind + ":0"
+	}
 }
 
 // EnvVar is one environment variable Load reads.
@@ -252,6 +266,8 @@ func EnvVars() []EnvVar {
 		{"YUNKE_ADMIN_PASSWORD", "auth.admin_password", func(c *Config, v string) error { c.Auth.AdminPassword = v; return nil }},
 		{"YUNKE_COOKIE_SECURE", "auth.cookie_secure", func(c *Config, v string) error { return parseBool(v, &c.Auth.CookieSecure) }},
 		{"YUNKE_PUBLIC_URL", "public_url", func(c *Config, v string) error { c.PublicURL = v; return nil }},
+		{"YUNKE_METRICS_ADDRESS", "metrics.address", func(c *Config, v string) error { c.Metrics.Address = v; return nil }},
+		{"YUNKE_METRICS_TOKEN", "metrics.token", func(c *Config, v string) error { c.Metrics.Token = v; return nil }},
 		{"YUNKE_LOG_LEVEL", "logging.level", func(c *Config, v string) error { c.Logging.Level = v; return nil }},
 		{"YUNKE_LOG_JSON", "logging.json", func(c *Config, v string) error { return parseBool(v, &c.Logging.JSON) }},
 	}

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -123,6 +125,29 @@ func (c *Config) Validate() error {
 	positive("tutoring.rating_edit_minutes", c.Tutoring.RatingEditMinutes, 7*24*60)
 	if c.Redis.Address != "" && strings.TrimSpace(c.Redis.KeyPrefix) == "" {
 		bad("redis.key_prefix", "must not be empty")
+	}
+	nonNegative := func(key string, v, max int) {
+		if v < 0 || v > max {
+			bad(key, "must be between 0 (no limit) and %d, not %d", max, v)
+		}
+	}
+	nonNegative("limits.connections_per_address", c.Limits.ConnectionsPerAddress, 1000000)
+	nonNegative("limits.rtc_per_address", c.Limits.RTCPerAddress, 1000000)
+	nonNegative("limits.sockets_per_user", c.Limits.SocketsPerUser, 1000)
+	if a := c.Metrics.Address; a != "" {
+		host, p, err := net.SplitHostPort(a)
+		n, perr := strconv.Atoi(p)
+		switch {
+		case err != nil || perr != nil || n < 0 || n > 65535:
+			bad("metrics.address", "%q is not host:port, e.g. %s", a, DefaultMetricsAddress)
+		case host != "" && net.ParseIP(host) == nil:
+			bad("metrics.address", "%q: the host must be an IP address", a)
+		case n != 0 && n == c.Port:
+			bad("metrics.address", "port %d is also the HTTP port: metrics are served apart from the app", n)
+		}
+	}
+	if t := c.Metrics.Token; t != "" && len(t) < MinMetricsTokenLen {
+		bad("metrics.token", "is shorter than %d characters", MinMetricsTokenLen)
 	}
 	if u := c.PublicURL; u != "" {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") {

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,7 +59,9 @@ func serve(t *testing.T, p events.HubParams, h events.Handler) (*events.Hub, str
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var u int64
 		_ = json.Unmarshal([]byte(r.URL.Query().Get("u")), &u)
-		hub.Serve(w, r, events.UserID(u), h)
+		if err := hub.Serve(w, r, events.UserID(u), h); errors.Is(err, events.ErrTooManySockets) {
+			http.Error(w, "too_many_sockets", http.StatusTooManyRequests)
+		}
 	}))
 	t.Cleanup(func() { hub.Close(); srv.Close() })
 	return hub, "ws" + strings.TrimPrefix(srv.URL, "http")
@@ -113,6 +116,61 @@ func TestHubDeliversStateThenEvents(t *testing.T) {
 	_ = a2.Close()
 	if u := <-h.disconnected; u != 1 {
 		t.Fatalf("disconnected %d", u)
+	}
+}
+
+// TestHubCapsSocketsPerUser: sockets opened all at once past MaxPerUser
+// are refused with 429 before the upgrade; other users are not affected,
+// and a closed socket frees its place.
+func TestHubCapsSocketsPerUser(t *testing.T) {
+	const max = 3
+	_, url := serve(t, events.HubParams{MaxPerUser: max}, newHandler())
+	var (
+		mu      sync.Mutex
+		open    []*websocket.Conn
+		refused int
+		wg      sync.WaitGroup
+	)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ws, resp, err := websocket.DefaultDialer.Dial(url+"/?u=1", nil)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				open = append(open, ws)
+			case resp != nil && resp.StatusCode == http.StatusTooManyRequests:
+				refused++
+			default:
+				t.Errorf("dial: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, ws := range open {
+			_ = ws.Close()
+		}
+	})
+	if len(open) != max || refused != 10-max {
+		t.Fatalf("%d sockets open, %d refused; want %d and %d", len(open), refused, max, 10-max)
+	}
+	read(t, dial(t, url, "2", nil)) // another user still gets in
+
+	_ = open[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ws, resp, err := websocket.DefaultDialer.Dial(url+"/?u=1", nil)
+		if err == nil {
+			t.Cleanup(func() { _ = ws.Close() })
+			break
+		}
+		if resp == nil || resp.StatusCode != http.StatusTooManyRequests || time.Now().After(deadline) {
+			t.Fatalf("after closing a socket: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

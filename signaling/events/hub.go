@@ -26,7 +26,8 @@ type Handler interface {
 	Disconnected(user UserID)
 }
 
-// HubParams configure a Hub. Zero fields take the defaults.
+// HubParams configure a Hub. Zero fields take the defaults, but for
+// MaxPerUser.
 type HubParams struct {
 	Logger *slog.Logger
 	// ReadTimeout closes a socket from which nothing (not even a heartbeat)
@@ -39,7 +40,14 @@ type HubParams struct {
 	QueueLen int
 	// MaxFrame bounds one client frame in bytes (default 64 KiB).
 	MaxFrame int64
+	// MaxPerUser caps the sockets one user holds open on this node (one
+	// per tab); 0 is no limit.
+	MaxPerUser int
 }
+
+// ErrTooManySockets is Serve's answer, before any upgrade, to a user who
+// already holds MaxPerUser sockets.
+var ErrTooManySockets = errors.New("events: too many sockets open for this user")
 
 // Hub holds this node's event sockets, by user.
 type Hub struct {
@@ -49,6 +57,7 @@ type Hub struct {
 
 	mu     sync.Mutex
 	conns  map[UserID]map[*conn]struct{}
+	open   map[UserID]int // sockets being opened or open, for MaxPerUser
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -79,7 +88,7 @@ func NewHub(p HubParams) *Hub {
 	if p.MaxFrame <= 0 {
 		p.MaxFrame = 64 << 10
 	}
-	h := &Hub{p: p, log: p.Logger, conns: map[UserID]map[*conn]struct{}{}}
+	h := &Hub{p: p, log: p.Logger, conns: map[UserID]map[*conn]struct{}{}, open: map[UserID]int{}}
 	h.up = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: sameOrigin}
 	return h
 }
@@ -128,11 +137,30 @@ func (h *Hub) Online(user UserID) bool {
 }
 
 // Serve upgrades the request to an event socket for user (already
-// authenticated by the caller) and runs it until it closes.
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, user UserID, handler Handler) {
+// authenticated by the caller) and runs it until it closes. A user who
+// already holds MaxPerUser sockets gets ErrTooManySockets and no answer:
+// the caller answers.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, user UserID, handler Handler) error {
+	// The place is taken before the upgrade, so that sockets opened at
+	// once cannot all slip under the limit.
+	h.mu.Lock()
+	if h.p.MaxPerUser > 0 && h.open[user] >= h.p.MaxPerUser {
+		h.mu.Unlock()
+		h.log.Info("event socket refused: too many open", "user", int64(user), "limit", h.p.MaxPerUser)
+		return ErrTooManySockets
+	}
+	h.open[user]++
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		if h.open[user]--; h.open[user] <= 0 {
+			delete(h.open, user)
+		}
+		h.mu.Unlock()
+	}()
 	ws, err := h.up.Upgrade(w, r, nil)
 	if err != nil {
-		return // the upgrader has answered
+		return nil // the upgrader has answered
 	}
 	c := &conn{ws: ws, send: make(chan []byte, h.p.QueueLen), done: make(chan struct{})}
 	h.mu.Lock()
@@ -140,7 +168,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, user UserID, handler
 		h.mu.Unlock()
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		_ = ws.Close()
-		return
+		return nil
 	}
 	if h.conns[user] == nil {
 		h.conns[user] = map[*conn]struct{}{}
@@ -182,6 +210,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, user UserID, handler
 	if last {
 		handler.Disconnected(user)
 	}
+	return nil
 }
 
 func (h *Hub) writeLoop(c *conn) {

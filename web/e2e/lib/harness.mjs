@@ -140,14 +140,25 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
 }
 
-/** Collects a page's console output, errors and failed requests for failure reports. */
+/** Chromium's console message for anything the Content-Security-Policy blocked. */
+const cspMessage = /Content Security Policy|CSP violation/i;
+
+/**
+ * Collects a page's console output, errors and failed requests for failure
+ * reports, and every Content-Security-Policy violation, which fails the test.
+ */
 export class PageLog {
   constructor() {
     this.lines = new Tail(400);
+    this.cspViolations = [];
   }
   attach(page, label) {
     const stamp = () => new Date().toISOString().slice(11, 23);
-    page.on('console', (msg) => this.lines.push(`${stamp()} [${label}] console.${msg.type()}: ${msg.text()}`));
+    page.on('console', (msg) => {
+      const line = `${stamp()} [${label}] console.${msg.type()}: ${msg.text()}`;
+      this.lines.push(line);
+      if (cspMessage.test(msg.text())) this.cspViolations.push(line);
+    });
     page.on('pageerror', (err) => this.lines.push(`${stamp()} [${label}] pageerror: ${err.stack || err.message}`));
     page.on('requestfailed', (req) => this.lines.push(`${stamp()} [${label}] request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`));
     page.on('response', (resp) => {
@@ -191,6 +202,13 @@ export class Harness {
       locale: 'zh-CN',
     });
     this.contexts.push(context);
+    // Report what the page's Content-Security-Policy blocks on the console,
+    // where PageLog picks it up (Chromium logs most of it there itself).
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline code'} (${e.sourceFile || '?'}:${e.lineNumber})`);
+      });
+    });
     const page = await context.newPage();
     this.log.attach(page, label);
     return page;
@@ -212,6 +230,10 @@ export class Harness {
   async run(fn) {
     try {
       await fn();
+      const blocked = this.log.cspViolations.splice(0);
+      if (blocked.length > 0) {
+        throw new Error(`the Content-Security-Policy blocked something:\n${blocked.join('\n')}`);
+      }
     } catch (err) {
       console.error(`\n${this.diagnostics()}\n`);
       throw err;
