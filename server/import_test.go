@@ -1,9 +1,17 @@
 package server_test
 
 import (
+	"archive/zip"
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"yunke/server/importer"
 	"yunke/storage"
@@ -132,4 +140,285 @@ func TestImport(t *testing.T) {
 	if r := fx.users["system_admin"].send("POST", "/api/v1/knowledge-points/import", multipartForm(t, nil, "kp.csv", []byte("subject,grade,code,name\nnosuch,3,X,Y\n"))); r.status != 422 {
 		t.Fatalf("unknown subject: %v, want 422", r)
 	}
+}
+
+// importForm is a multipart import request of a CSV file and fields.
+func importForm(t *testing.T, kind, csv string, fields ...string) *multipartBody {
+	t.Helper()
+	f := map[string]string{"kind": kind, "initial_password": "welcome-123"}
+	for i := 0; i+1 < len(fields); i += 2 {
+		f[fields[i]] = fields[i+1]
+	}
+	return multipartForm(t, f, "file.csv", []byte(csv))
+}
+
+// importErrors is the rows of a 422 invalid_rows answer.
+func importErrors(t *testing.T, r reply) []importer.RowError {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Code string
+			Rows []importer.RowError
+		}
+	}
+	if r.status != 422 || json.Unmarshal(r.body, &e) != nil || e.Error.Code != "invalid_rows" {
+		t.Fatalf("%v, want 422 invalid_rows", r)
+	}
+	return e.Error.Rows
+}
+
+// createUser makes an account as the system admin and returns its id.
+func createUser(t *testing.T, fx *fixture, body map[string]any) int64 {
+	t.Helper()
+	body["name"], body["password"] = "用户 "+body["username"].(string), "initial-password"
+	var u map[string]any
+	fx.users["system_admin"].must(201, "POST", "/api/v1/users", body, &u)
+	return id(u)
+}
+
+// TestImportOutOfScopeUsers: a school admin's import matching a student
+// or teacher of another school or district, or an account with roles they
+// may not manage, is a row error that says the same in every case, dry
+// run or not, and changes nobody. So the victim stays out of their reach.
+func TestImportOutOfScopeUsers(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	sa, sys := fx.users["school_admin"], fx.users["system_admin"]
+	studentC := createUser(t, fx, map[string]any{"username": "student.c", "roles": []string{"student"}, "school_id": fx.schoolC, "student_no": "S-C-1", "grade": 2})
+	teacherB := createUser(t, fx, map[string]any{"username": "teacher.b", "roles": []string{"teacher"}, "school_id": fx.schoolB, "staff_no": "T-B-1"})
+	da2 := createUser(t, fx, map[string]any{"username": "da.staff", "roles": []string{"district_admin"}, "district_id": fx.district, "staff_no": "T-DA-1"})
+	snapshot := func() string {
+		var out []string
+		for _, id := range []int64{fx.studentB, studentC, teacherB, da2, fx.userIDs["teacher+school_admin"]} {
+			r := sys.must(200, "GET", "/api/v1/users/"+itoa(id), nil, nil)
+			out = append(out, string(r.body))
+		}
+		return strings.Join(out, "\n")
+	}
+	before := snapshot()
+
+	messages := map[string]bool{}
+	for _, c := range []struct {
+		name, kind, csv, number string
+	}{
+		{"student of school B", "students", "school_code,student_no,name,grade\nA,S-B-1,冒名,3\n", "S-B-1"},
+		{"student of another district", "students", "school_code,student_no,name,grade\nA,S-C-1,冒名,3\n", "S-C-1"},
+		{"teacher of school B", "teachers", "school_code,staff_no,name\nA,T-B-1,冒名\n", "T-B-1"},
+		{"district admin", "teachers", "school_code,staff_no,name\nA,T-DA-1,冒名\n", "T-DA-1"},
+		{"teacher and school admin of school A", "teachers", "school_code,staff_no,name\nA,T-A-2,冒名\n", "T-A-2"},
+	} {
+		for _, dry := range []string{"true", "false"} {
+			rows := importErrors(t, sa.send("POST", "/api/v1/import", importForm(t, c.kind, c.csv, "dry_run", dry)))
+			if len(rows) != 1 || rows[0].Row != 2 || !strings.Contains(rows[0].Message, "belongs to another school") {
+				t.Errorf("%s (dry run %s): %v, want row 2: belongs to another school", c.name, dry, rows)
+				continue
+			}
+			msg := strings.NewReplacer(c.number, "#", "student_no", "number", "staff_no", "number").Replace(rows[0].Message)
+			messages[msg] = true
+		}
+	}
+	if len(messages) != 1 {
+		t.Errorf("the answers tell the cases apart: %v", messages)
+	}
+	if after := snapshot(); after != before {
+		t.Fatalf("refused imports changed accounts:\n%s\n%s", before, after)
+	}
+	// Nothing moved, so the school admin still cannot take the account over.
+	if r := sa.send("POST", "/api/v1/users/"+itoa(fx.studentB)+"/password", map[string]any{"new_password": "taken-over-1"}); r.status != 403 {
+		t.Errorf("school admin resets the password of school B's student: %v, want 403", r)
+	}
+	if r := newAPI(t, srv).signIn("student.b", "taken-over-1"); r.status == 200 {
+		t.Error("signed in as school B's student with the school admin's password")
+	}
+	// Their own students they import as ever.
+	var a struct{ Result storage.ImportResult }
+	sa.must(200, "POST", "/api/v1/import", importForm(t, "students", "school_code,student_no,name,grade\nA,S-A-1,用户 student,3\n"), &a)
+	if a.Result.Students.Created+a.Result.Students.Updated+a.Result.Students.Unchanged != 1 {
+		t.Errorf("own student: %+v", a.Result)
+	}
+}
+
+// TestImportMovesStudent: a district admin's import moves a student
+// between two of their schools; the dry run shows it, and the move is
+// logged as user.move.
+func TestImportMovesStudent(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	da := fx.users["district_admin"]
+	file := "school_code,student_no,name,grade\nA,S-B-1,乙,3\n"
+	var a struct {
+		DryRun bool `json:"dry_run"`
+		Result storage.ImportResult
+	}
+	da.must(200, "POST", "/api/v1/import", importForm(t, "students", file, "dry_run", "true"), &a)
+	if !a.DryRun || a.Result.Students != (storage.ImportCounts{Moved: 1}) {
+		t.Fatalf("dry run: %+v", a)
+	}
+	var u storage.User
+	da.must(200, "GET", "/api/v1/users/"+itoa(fx.studentB), nil, &u)
+	if int64(u.SchoolID) != fx.schoolB {
+		t.Fatalf("the dry run moved the student to %d", u.SchoolID)
+	}
+	da.must(200, "POST", "/api/v1/import", importForm(t, "students", file), &a)
+	if a.Result.Students != (storage.ImportCounts{Moved: 1}) {
+		t.Fatalf("import: %+v", a.Result)
+	}
+	da.must(200, "GET", "/api/v1/users/"+itoa(fx.studentB), nil, &u)
+	if int64(u.SchoolID) != fx.schoolA || u.Grade != 3 {
+		t.Fatalf("student after the import: %+v", u)
+	}
+	var recent struct{ Items []storage.Activity }
+	da.must(200, "GET", "/api/v1/activity/recent?limit=50", nil, &recent)
+	i := slices.IndexFunc(recent.Items, func(a storage.Activity) bool { return a.Action == "user.move" })
+	if i < 0 {
+		t.Fatalf("no user.move in %+v", recent.Items)
+	}
+	if mv := recent.Items[i]; int64(mv.ActorID) != fx.userIDs["district_admin"] || int64(mv.SchoolID) != fx.schoolA ||
+		!strings.Contains(mv.Detail, fmt.Sprintf(`"from_school_id":%d`, fx.schoolB)) || !strings.Contains(mv.Detail, fmt.Sprintf(`"to_school_id":%d`, fx.schoolA)) {
+		t.Errorf("user.move row %+v", mv)
+	}
+	da.must(200, "POST", "/api/v1/import", importForm(t, "students", file), &a)
+	if a.Result.Students != (storage.ImportCounts{Unchanged: 1}) {
+		t.Errorf("re-import: %+v", a.Result)
+	}
+}
+
+// TestImportReportsEveryKindOfBadRow: a file bad in several ways answers
+// them all at once, with their rows.
+func TestImportReportsEveryKindOfBadRow(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	sa := fx.users["school_admin"]
+	file := "school_code,student_no,name,grade\n" +
+		"A,NEW-1,新生,3\n" + // 2: fine
+		"A,NEW-2,新生,十三\n" + // 3: no such grade
+		"NOPE,NEW-3,新生,3\n" + // 4: no such school
+		"B,NEW-4,新生,3\n" + // 5: another school's
+		"A,S-B-1,冒名,3\n" // 6: a student of another school
+	rows := importErrors(t, sa.send("POST", "/api/v1/import", importForm(t, "students", file, "dry_run", "true")))
+	want := []string{"3 grade", "4 school_code", "5 school_code", "6 student_no"}
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprint(r.Row, " ", r.Column))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("rows %v (%v), want %v", got, rows, want)
+	}
+	importErrors(t, sa.send("POST", "/api/v1/import", importForm(t, "students", file)))
+	if r := fx.users["system_admin"].send("GET", "/api/v1/users?q=NEW-1", nil); !strings.Contains(string(r.body), `"total":0`) {
+		t.Errorf("a file with bad rows created users: %v", r)
+	}
+}
+
+// TestImportOnOneDistrict: a system admin of an installation with one
+// district need not name it, whatever the file holds.
+func TestImportOnOneDistrict(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	admin := signedIn(t, srv, "admin", adminPassword)
+	admin.must(200, "POST", "/api/v1/import", importForm(t, "schools", "code,name,kind\nS1,一小,小学\n"), nil)
+	var a struct{ Result storage.ImportResult }
+	admin.must(200, "POST", "/api/v1/import", importForm(t, "teachers", "school_code,staff_no,name\nS1,T1,王\n"), &a)
+	admin.must(200, "POST", "/api/v1/import", importForm(t, "students", "school_code,student_no,name,grade\nS1,1001,张,1\n"), &a)
+	if a.Result.Students.Created != 1 {
+		t.Errorf("students: %+v", a.Result)
+	}
+	admin.must(201, "POST", "/api/v1/districts", map[string]any{"code": "east", "name": "东区"}, nil)
+	if r := admin.send("POST", "/api/v1/import", importForm(t, "students", "school_code,student_no,name,grade\nS1,1001,张,1\n")); r.status != 400 || r.errFields()["district_id"] == nil {
+		t.Errorf("two districts, none named: %v, want 400 naming district_id", r)
+	}
+}
+
+// TestImportTooLargeUnpacked: a workbook that expands past the limit is
+// refused at once.
+func TestImportTooLargeUnpacked(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	admin := signedIn(t, srv, "admin", adminPassword)
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create("xl/worksheets/sheet1.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte(" "), 1<<20)
+	for range importer.MaxUnzipped>>20 + 1 {
+		_, _ = w.Write(chunk)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := admin.send("POST", "/api/v1/import", multipartForm(t, map[string]string{"kind": "schools"}, "bomb.xlsx", b.Bytes()))
+	if r.status != 413 || r.errCode() != "too_large" || !strings.Contains(string(r.body), "32 MiB") {
+		t.Errorf("%d KiB workbook of 33 MiB: %v, want 413 too_large", b.Len()>>10, r)
+	}
+}
+
+// TestImportOneAtATime: while an administrator's import runs, their
+// second one answers 429 import_busy; others' are not held up.
+func TestImportOneAtATime(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	da := fx.users["district_admin"]
+	body := importForm(t, "schools", "code,name,kind\nN1,新一小,小学\n")
+
+	// The first import's body is sent only when the test says so; the
+	// server asks for it ("100 Continue") once the handler holds the
+	// user's turn and starts to read.
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", srv.url+"/api/v1/import", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", body.ctype)
+	req.Header.Set("X-CSRF-Token", da.csrf)
+	req.Header.Set("Expect", "100-continue")
+	reading := make(chan struct{})
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got100Continue: func() { close(reading) },
+	}))
+	defer pw.CloseWithError(io.ErrUnexpectedEOF) // unblocks the server if the test fails early
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ExpectContinueTimeout = time.Minute
+	hc := &http.Client{Jar: da.hc.Jar, Transport: tr}
+	defer tr.CloseIdleConnections()
+	first := make(chan reply, 1)
+	go func() {
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Errorf("first import: %v", err)
+			first <- reply{}
+			return
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		first <- reply{status: resp.StatusCode, body: data}
+	}()
+	select {
+	case <-reading:
+	case r := <-first:
+		t.Fatalf("the first import ended before reading its body: %v", r)
+	}
+	// The first import holds the user's turn, waiting for its body: a
+	// second import by the same user is refused, while another
+	// administrator's goes ahead.
+	second := da.send("POST", "/api/v1/import", body)
+	fx.users["system_admin"].must(200, "POST", "/api/v1/import", importForm(t, "schools", "code,name,kind\nN2,新二小,小学\n",
+		"district_id", itoa(fx.district)), nil)
+	if _, err := pw.Write(body.buf.Bytes()); err != nil {
+		t.Fatalf("sending the first import's body: %v", err)
+	}
+	_ = pw.Close()
+	if r := <-first; r.status != 200 {
+		t.Fatalf("first import: %v", r)
+	}
+	if second.status != 429 || second.errCode() != "import_busy" {
+		t.Fatalf("second import while the first ran: %v, want 429 import_busy", second)
+	}
+	// Once the first has answered, the user may import again.
+	da.must(200, "POST", "/api/v1/import", body, nil)
 }

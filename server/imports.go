@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"yunke/server/auth"
 	"yunke/server/authz"
@@ -116,24 +117,31 @@ func readPart(p *multipart.Part, limit int64) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// parseUpload runs the importer on the uploaded file.
-func (s *Server) parseUpload(r *http.Request, u *upload, kind importer.Kind) (*importer.Parsed, error) {
+// parseUpload runs the importer on the uploaded file. Row errors come
+// back beside the valid rows, to be checked further: the answer lists
+// every problem of the file at once.
+func (s *Server) parseUpload(r *http.Request, u *upload, kind importer.Kind) (*importer.Parsed, []rowError, error) {
 	subjects, err := s.catalog.ListSubjects(r.Context())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	parsed, err := importer.Parse(bytes.NewReader(u.file), u.fileName, kind, subjects)
 	var re *importer.RowsError
 	switch {
 	case errors.As(err, &re):
-		return nil, invalidRows(re.Errors)
+		if re.Truncated() {
+			return nil, nil, invalidRows(re.Errors)
+		}
+		return parsed, re.Errors, nil
 	case errors.Is(err, importer.ErrTooLarge):
-		return nil, errTooLarge
+		return nil, nil, errTooLarge
+	case errors.Is(err, importer.ErrExpands):
+		return nil, nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: err.Error()}
 	case err != nil:
-		return nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_rows", Message: err.Error(),
+		return nil, nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_rows", Message: err.Error(),
 			Rows: []rowError{{Row: 1, Message: err.Error()}}}
 	}
-	return parsed, nil
+	return parsed, nil, nil
 }
 
 type importAnswer struct {
@@ -143,6 +151,53 @@ type importAnswer struct {
 	Result storage.ImportResult `json:"result"`
 }
 
+// errImportBusy answers a second import of a user whose first still runs.
+var errImportBusy = &apiError{Status: http.StatusTooManyRequests, Code: "import_busy",
+	Message: "another import of yours is still running: wait for it to finish"}
+
+// importGate lets each user run one import at a time: an import holds its
+// file, and what the file expands to, in memory.
+type importGate struct {
+	mu   sync.Mutex
+	busy map[storage.UserID]bool
+}
+
+// enter reports whether user may start an import; if so, leave must follow.
+func (g *importGate) enter(user storage.UserID) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.busy[user] {
+		return false
+	}
+	if g.busy == nil {
+		g.busy = map[storage.UserID]bool{}
+	}
+	g.busy[user] = true
+	return true
+}
+
+func (g *importGate) leave(user storage.UserID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.busy, user)
+}
+
+// importAuthorizer is what the store asks, inside the import's
+// transaction, about every teacher and student row: may u do through the
+// import what the users API would let them do? Create the user, or change
+// the account as it is into what it will be (handleUpdateUser's two
+// checks).
+func importAuthorizer(u *storage.User) func(old *storage.User, in storage.UserInput) bool {
+	return func(old *storage.User, in storage.UserInput) bool {
+		to := authz.Subject{District: in.DistrictID, School: in.SchoolID, Roles: in.Roles}
+		if old == nil {
+			return authz.CanManageUser(u, authz.UserCreate, to)
+		}
+		return authz.CanManageUser(u, authz.UserUpdate, authz.Subject(accountOf(*old))) &&
+			authz.CanManageUser(u, authz.UserUpdate, to)
+	}
+}
+
 // handleImport imports schools, teachers or students from a spreadsheet:
 // all rows or none.
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
@@ -150,6 +205,10 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !s.importing.enter(p.user.ID) {
+		return errImportBusy
+	}
+	defer s.importing.leave(p.user.ID)
 	u, err := readUpload(w, r)
 	if err != nil {
 		return err
@@ -188,44 +247,69 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	if kind == importer.KindSchools {
-		if district == 0 {
-			if district, err = s.onlyDistrict(r); err != nil {
-				return err
-			}
+	if district == 0 {
+		if district, err = s.onlyDistrict(r); err != nil {
+			return err
 		}
+	}
+	if kind == importer.KindSchools {
 		// New schools land in the district: a school admin may not create them.
 		if _, err := s.authorize(r, authz.ImportRun, place{district: district}); err != nil {
 			return err
 		}
-		if _, err := s.directory.GetDistrict(r.Context(), district); errors.Is(err, storage.ErrNotFound) {
-			return (fieldErrors{"district_id": "no such district"}).err()
-		} else if err != nil {
-			return err
-		}
 	}
-	parsed, err := s.parseUpload(r, u, kind)
+	if _, err := s.directory.GetDistrict(r.Context(), district); errors.Is(err, storage.ErrNotFound) {
+		return (fieldErrors{"district_id": "no such district"}).err()
+	} else if err != nil {
+		return err
+	}
+	parsed, rows, err := s.parseUpload(r, u, kind)
 	if err != nil {
 		return err
 	}
-	batch := storage.ImportBatch{DistrictID: district, Schools: parsed.Schools, Teachers: parsed.Teachers, Students: parsed.Students}
-	if rows, err := s.checkImportScope(r, &p.user, batch, parsed.RowNumbers); err != nil {
-		return err
-	} else if len(rows) > 0 {
-		return invalidRows(rows)
-	}
-	ans := importAnswer{Kind: kind, Rows: parsed.Rows, DryRun: dryRun}
-	// A dry run goes through the same transaction, which is then rolled
-	// back: its counts are exactly what the import would do.
-	batch.DryRun = dryRun
+	// The store checks the valid rows against the database and the
+	// caller's scope, in the transaction that writes them. A dry run goes
+	// through the same transaction, which is then rolled back: its counts
+	// are exactly what the import would do. A file with bad rows is only
+	// checked, so that the answer lists all its problems.
+	batch := storage.ImportBatch{DistrictID: district, Schools: parsed.Schools, Teachers: parsed.Teachers, Students: parsed.Students,
+		DryRun: dryRun || len(rows) > 0, Authorize: importAuthorizer(&p.user)}
 	if kind != importer.KindSchools {
 		batch.InitialPasswordHash = s.hasher.Hash(pw)
 	}
-	if ans.Result, err = s.imports.Import(r.Context(), actor(r), batch); err != nil {
+	ans := importAnswer{Kind: kind, Rows: parsed.Rows, DryRun: dryRun}
+	ans.Result, err = s.imports.Import(r.Context(), actor(r), batch)
+	var ire *storage.ImportRowsError
+	switch {
+	case errors.As(err, &ire):
+		rows = append(rows, fileRows(ire, parsed.RowNumbers)...)
+	case err != nil && len(rows) > 0:
+		// The file's own problems come first.
+		if _, unexpected := toAPIError(err); unexpected {
+			return err
+		}
+	case err != nil:
 		return err
+	}
+	if len(rows) > 0 {
+		return invalidRows(importer.SortErrors(rows))
 	}
 	writeJSON(w, http.StatusOK, ans)
 	return nil
+}
+
+// fileRows numbers the store's row errors as the file does: the batch
+// holds one kind, whose i-th row is on the file's row rowNumbers[i].
+func fileRows(e *storage.ImportRowsError, rowNumbers []int) []rowError {
+	out := make([]rowError, 0, len(e.Rows))
+	for _, r := range e.Rows {
+		row := r.Index + 2 // the header is row 1
+		if r.Index < len(rowNumbers) {
+			row = rowNumbers[r.Index]
+		}
+		out = append(out, rowError{Row: row, Column: r.Field, Message: r.Message})
+	}
+	return out
 }
 
 // onlyDistrict is the district of an installation that has just one, for
@@ -241,73 +325,16 @@ func (s *Server) onlyDistrict(r *http.Request) (storage.DistrictID, error) {
 	return ds[0].ID, nil
 }
 
-// checkImportScope answers a row error for every row naming a school the
-// caller may not import into (or that does not exist). Rows are numbered
-// as in the file, the header being row 1.
-func (s *Server) checkImportScope(r *http.Request, u *storage.User, b storage.ImportBatch, rowNumbers []int) ([]rowError, error) {
-	// rowNo is the spreadsheet row of the i-th parsed entry (the header is row 1).
-	rowNo := func(i int) int {
-		if i < len(rowNumbers) {
-			return rowNumbers[i]
-		}
-		return i + 2
-	}
-	var rows []rowError
-	known := map[string]*storage.School{}
-	lookup := func(code string) (*storage.School, error) {
-		if sc, ok := known[code]; ok {
-			return sc, nil
-		}
-		sc, err := s.imports.GetSchoolByCode(r.Context(), code)
-		if errors.Is(err, storage.ErrNotFound) {
-			known[code] = nil
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		known[code] = &sc
-		return &sc, nil
-	}
-	scope := authz.ScopeOf(u, authz.ImportRun)
-	check := func(i int, column, code string, mustExist bool) error {
-		sc, err := lookup(code)
-		if err != nil {
-			return err
-		}
-		switch {
-		case sc == nil && mustExist:
-			rows = append(rows, rowError{Row: rowNo(i), Column: column, Message: fmt.Sprintf("no school has the code %q", code)})
-		case sc != nil && !scope.Covers(sc.DistrictID, sc.ID):
-			rows = append(rows, rowError{Row: rowNo(i), Column: column, Message: fmt.Sprintf("school %q is not one you may import into", code)})
-		case sc != nil && !mustExist && sc.DistrictID != b.DistrictID:
-			rows = append(rows, rowError{Row: rowNo(i), Column: column, Message: fmt.Sprintf("school %q belongs to another district", code)})
-		}
-		return nil
-	}
-	for i, row := range b.Schools {
-		if err := check(i, "code", row.Code, false); err != nil {
-			return nil, err
-		}
-	}
-	for i, row := range b.Teachers {
-		if err := check(i, "school_code", row.SchoolCode, true); err != nil {
-			return nil, err
-		}
-	}
-	for i, row := range b.Students {
-		if err := check(i, "school_code", row.SchoolCode, true); err != nil {
-			return nil, err
-		}
-	}
-	return rows, nil
-}
-
 // handleImportKnowledgePoints imports a knowledge-point tree: all rows or none.
 func (s *Server) handleImportKnowledgePoints(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.authorize(r, authz.KnowledgeImport, place{}); err != nil {
+	p, err := s.authorize(r, authz.KnowledgeImport, place{})
+	if err != nil {
 		return err
 	}
+	if !s.importing.enter(p.user.ID) {
+		return errImportBusy
+	}
+	defer s.importing.leave(p.user.ID)
 	u, err := readUpload(w, r)
 	if err != nil {
 		return err
@@ -315,9 +342,12 @@ func (s *Server) handleImportKnowledgePoints(w http.ResponseWriter, r *http.Requ
 	if !u.hasFile {
 		return (fieldErrors{"file": "required"}).err()
 	}
-	parsed, err := s.parseUpload(r, u, importer.KindKnowledgePoints)
+	parsed, rows, err := s.parseUpload(r, u, importer.KindKnowledgePoints)
 	if err != nil {
 		return err
+	}
+	if len(rows) > 0 {
+		return invalidRows(rows)
 	}
 	counts, err := s.catalog.ImportKnowledgePoints(r.Context(), actor(r), parsed.KnowledgePoints)
 	if err != nil {

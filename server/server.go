@@ -99,6 +99,7 @@ type Server struct {
 	catalog   catalogStore
 	stats     statsStore
 	imports   importStore
+	importing importGate // one import at a time per user
 	db        pinger
 
 	now            func() time.Time

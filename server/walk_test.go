@@ -145,3 +145,66 @@ func TestScope(t *testing.T) {
 		t.Errorf("district admin's districts: %+v, want their own", ds.Items)
 	}
 }
+
+// TestScopeOfImports: an import reaches only the accounts its caller could
+// reach through the users API. A row matching anyone else is a row error
+// (dry run or not), and what was refused stays refused afterwards.
+func TestScopeOfImports(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	sa, da, sys := fx.users["school_admin"], fx.users["district_admin"], fx.users["system_admin"]
+	createUser(t, fx, map[string]any{"username": "student.c", "roles": []string{"student"}, "school_id": fx.schoolC, "student_no": "S-C-1", "grade": 2})
+	createUser(t, fx, map[string]any{"username": "teacher.b", "roles": []string{"teacher"}, "school_id": fx.schoolB, "staff_no": "T-B-1"})
+	createUser(t, fx, map[string]any{"username": "da.staff", "roles": []string{"district_admin"}, "district_id": fx.district, "staff_no": "T-DA-1"})
+	students := func(rows string) string { return "school_code,student_no,name,grade\n" + rows + "\n" }
+	teachers := func(rows string) string { return "school_code,staff_no,name\n" + rows + "\n" }
+	for _, c := range []struct {
+		name      string
+		a         *api
+		kind, csv string
+		want      int
+		column    string // of the row error on row 2, for 422
+	}{
+		{"school admin imports a student of school B", sa, "students", students("A,S-B-1,x,3"), 422, "student_no"},
+		{"school admin imports a student of another district", sa, "students", students("A,S-C-1,x,3"), 422, "student_no"},
+		{"school admin imports a teacher of school B", sa, "teachers", teachers("A,T-B-1,x"), 422, "staff_no"},
+		{"school admin imports a district admin's staff number", sa, "teachers", teachers("A,T-DA-1,x"), 422, "staff_no"},
+		{"school admin imports a school admin of their school", sa, "teachers", teachers("A,T-A-2,x"), 422, "staff_no"},
+		{"school admin imports into school B", sa, "students", students("B,NEW-1,x,3"), 422, "school_code"},
+		{"district admin imports a student of another district", da, "students", students("A,S-C-1,x,3"), 422, "student_no"},
+		{"district admin imports into another district's school", da, "students", students("C,NEW-1,x,3"), 422, "school_code"},
+		{"system admin moves a student to another district", sys, "students", students("A,S-C-1,x,3"), 422, "student_no"},
+		{"district admin moves a student between their schools", da, "students", students("A,S-B-1,乙,3"), 200, ""},
+		{"school admin imports their own student", sa, "students", students("A,S-A-1,用户 student,3"), 200, ""},
+	} {
+		for _, dry := range []string{"true", "false"} {
+			if c.want == 200 && dry == "false" {
+				continue // the dry run is enough; TestImportMovesStudent does it
+			}
+			fields := []string{"dry_run", dry}
+			if c.a == sys {
+				fields = append(fields, "district_id", itoa(fx.district))
+			}
+			r := c.a.send("POST", "/api/v1/import", importForm(t, c.kind, c.csv, fields...))
+			if r.status != c.want {
+				t.Errorf("%s (dry run %s): %v, want HTTP %d", c.name, dry, r, c.want)
+				continue
+			}
+			if c.want == 422 {
+				if rows := importErrors(t, r); len(rows) != 1 || rows[0].Row != 2 || rows[0].Column != c.column {
+					t.Errorf("%s (dry run %s): %v, want one error on row 2, %s", c.name, dry, rows, c.column)
+				}
+			}
+		}
+	}
+	// Nothing moved: school B's student is still out of the school admin's reach.
+	if r := sa.send("POST", "/api/v1/users/"+itoa(fx.studentB)+"/password", map[string]any{"new_password": "taken-over-1"}); r.status != 403 {
+		t.Errorf("school admin resets the password of school B's student after the imports: %v, want 403", r)
+	}
+	var u storage.User
+	sys.must(200, "GET", "/api/v1/users/"+itoa(fx.studentB), nil, &u)
+	if int64(u.SchoolID) != fx.schoolB || u.Name != "乙" {
+		t.Errorf("school B's student after the imports: %+v", u)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,49 @@ import (
 // errDryRun rolls back a dry run's transaction.
 var errDryRun = errors.New("dry run")
 
+// The kinds of rows of a batch, as ImportRowError names them.
+const (
+	importSchools  = "schools"
+	importTeachers = "teachers"
+	importStudents = "students"
+)
+
+// ImportRowError is one row of a batch that cannot be imported.
+type ImportRowError struct {
+	Kind    string // "schools", "teachers" or "students"
+	Index   int    // the row's place in the batch's slice of its kind, from 0
+	Field   string // the field at fault, e.g. "school_code"
+	Message string
+}
+
+func (e ImportRowError) String() string {
+	return fmt.Sprintf("%s row %d, %s: %s", e.Kind, e.Index+1, e.Field, e.Message)
+}
+
+// ImportRowsError lists every row of a batch that cannot be imported, in
+// the batch's order: schools, teachers, students. Nothing was imported.
+// It wraps ErrInvalid.
+type ImportRowsError struct{ Rows []ImportRowError }
+
+func (e *ImportRowsError) Error() string {
+	const show = 3
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d rows cannot be imported: ", len(e.Rows))
+	for i, r := range e.Rows {
+		if i == show {
+			b.WriteString("; …")
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(r.String())
+	}
+	return b.String()
+}
+
+func (e *ImportRowsError) Unwrap() error { return ErrInvalid }
+
 // Import applies a validated batch in one transaction: all rows or none.
 //
 // Schools are matched by code, teachers by staff number and students by
@@ -19,19 +63,31 @@ var errDryRun = errors.New("dry run")
 // A row equal to what is stored is left alone: its version and updated_at
 // do not move and it writes no activity. Every school or user created or
 // changed writes its own "school.create", "school.update", "user.create"
-// or "user.update" row, and the import as a whole one "import.run" row
-// whose Value is the number of rows created or changed.
+// or "user.update" row, a user moved from another school "user.move"
+// (with the schools it left and joined), and the import as a whole one
+// "import.run" row whose Value is the number of rows created, changed or
+// moved.
 //
 // An existing user keeps their password, username, other roles and
 // active flag; the import adds the teacher or student role when missing.
+// An import never moves a user to another district, and asks
+// b.Authorize about every teacher and student row, with the users it
+// matches as read in the transaction.
+//
+// Rows that cannot be imported (a missing field, an unknown school or
+// subject, a user the caller may not change…) are all checked and
+// returned together as an *ImportRowsError.
 func (s *Store) Import(ctx context.Context, a Actor, b ImportBatch) (ImportResult, error) {
-	if err := cleanBatch(&b); err != nil {
-		return ImportResult{}, fmt.Errorf("storage: import: %w", err)
+	if b.DistrictID <= 0 {
+		return ImportResult{}, fmt.Errorf("storage: import: %w", &FieldError{Field: "district_id", Message: "is required"})
 	}
+	clean := cleanBatch(&b)
 	var res ImportResult
 	err := s.tx(ctx, func(q querier) error {
+		// A retried transaction starts over from the rows' own checks.
+		chk := clean.clone()
 		var err error
-		if res, err = s.importTx(ctx, q, a, b); err != nil {
+		if res, err = s.importTx(ctx, q, a, b, chk); err != nil {
 			return err
 		}
 		if b.DryRun {
@@ -48,30 +104,70 @@ func (s *Store) Import(ctx context.Context, a Actor, b ImportBatch) (ImportResul
 	return res, nil
 }
 
+// importCheck collects the rows of a batch that cannot be imported.
+type importCheck struct {
+	rows []ImportRowError
+	bad  map[importRef]bool // rows found wrong: not looked at again
+}
+
+type importRef struct {
+	kind  string
+	index int
+}
+
+func (c *importCheck) fail(kind string, i int, field, format string, args ...any) {
+	c.rows = append(c.rows, ImportRowError{Kind: kind, Index: i, Field: field, Message: fmt.Sprintf(format, args...)})
+	c.bad[importRef{kind, i}] = true
+}
+
+// ok reports whether row i of kind has no problem yet.
+func (c *importCheck) ok(kind string, i int) bool { return !c.bad[importRef{kind, i}] }
+
+// failed reports whether some row has a problem: from then on, nothing
+// more is written, but every row is still checked.
+func (c *importCheck) failed() bool { return len(c.rows) > 0 }
+
+func (c *importCheck) clone() *importCheck {
+	return &importCheck{rows: slices.Clone(c.rows), bad: maps.Clone(c.bad)}
+}
+
+// err is the rows' *ImportRowsError, or nil.
+func (c *importCheck) err() error {
+	if len(c.rows) == 0 {
+		return nil
+	}
+	order := map[string]int{importSchools: 0, importTeachers: 1, importStudents: 2}
+	rows := slices.Clone(c.rows)
+	slices.SortStableFunc(rows, func(x, y ImportRowError) int {
+		if d := order[x.Kind] - order[y.Kind]; d != 0 {
+			return d
+		}
+		return x.Index - y.Index
+	})
+	return &ImportRowsError{Rows: rows}
+}
+
 // cleanBatch trims the keys and checks each row on its own and that no
 // key appears twice.
-func cleanBatch(b *ImportBatch) error {
-	if b.DistrictID <= 0 {
-		return &FieldError{Field: "district_id", Message: "is required"}
-	}
-	rowErr := func(kind string, i int, field, msg string, args ...any) error {
-		return &FieldError{Field: field, Message: fmt.Sprintf("%s row %d: ", kind, i+1) + fmt.Sprintf(msg, args...)}
-	}
-	seen := map[string]bool{}
+func cleanBatch(b *ImportBatch) *importCheck {
+	c := &importCheck{bad: map[importRef]bool{}}
+	seen := map[string]int{}
 	for i := range b.Schools {
 		r := &b.Schools[i]
 		r.Code, r.Name = strings.TrimSpace(r.Code), strings.TrimSpace(r.Name)
 		switch {
 		case r.Code == "":
-			return rowErr("schools", i, "code", "is required")
+			c.fail(importSchools, i, "code", "is required")
 		case r.Name == "":
-			return rowErr("schools", i, "name", "is required")
+			c.fail(importSchools, i, "name", "is required")
 		case !r.Kind.Valid():
-			return rowErr("schools", i, "kind", "unknown school kind %q", r.Kind)
-		case seen[r.Code]:
-			return rowErr("schools", i, "code", "%q appears twice", r.Code)
+			c.fail(importSchools, i, "kind", "unknown school kind %q", r.Kind)
 		}
-		seen[r.Code] = true
+		if first, dup := seen[r.Code]; dup && r.Code != "" {
+			c.fail(importSchools, i, "code", "%q is already on schools row %d", r.Code, first+1)
+		} else {
+			seen[r.Code] = i
+		}
 	}
 	clear(seen)
 	for i := range b.Teachers {
@@ -79,20 +175,19 @@ func cleanBatch(b *ImportBatch) error {
 		r.SchoolCode, r.StaffNo, r.Name = strings.TrimSpace(r.SchoolCode), strings.TrimSpace(r.StaffNo), strings.TrimSpace(r.Name)
 		switch {
 		case r.StaffNo == "":
-			return rowErr("teachers", i, "staff_no", "is required")
+			c.fail(importTeachers, i, "staff_no", "is required")
 		case r.Name == "":
-			return rowErr("teachers", i, "name", "is required")
+			c.fail(importTeachers, i, "name", "is required")
 		case r.SchoolCode == "":
-			return rowErr("teachers", i, "school_code", "is required")
-		case seen[r.StaffNo]:
-			return rowErr("teachers", i, "staff_no", "%q appears twice", r.StaffNo)
+			c.fail(importTeachers, i, "school_code", "is required")
+		case slices.ContainsFunc(r.Grades, func(g int) bool { return g < 1 || g > 12 }):
+			c.fail(importTeachers, i, "grades", "grades must be between 1 and 12")
 		}
-		for _, g := range r.Grades {
-			if g < 1 || g > 12 {
-				return rowErr("teachers", i, "grades", "grades must be between 1 and 12")
-			}
+		if first, dup := seen[r.StaffNo]; dup && r.StaffNo != "" {
+			c.fail(importTeachers, i, "staff_no", "%q is already on teachers row %d", r.StaffNo, first+1)
+		} else {
+			seen[r.StaffNo] = i
 		}
-		seen[r.StaffNo] = true
 	}
 	clear(seen)
 	for i := range b.Students {
@@ -101,22 +196,31 @@ func cleanBatch(b *ImportBatch) error {
 		r.Class = strings.TrimSpace(r.Class)
 		switch {
 		case r.StudentNo == "":
-			return rowErr("students", i, "student_no", "is required")
+			c.fail(importStudents, i, "student_no", "is required")
 		case r.Name == "":
-			return rowErr("students", i, "name", "is required")
+			c.fail(importStudents, i, "name", "is required")
 		case r.SchoolCode == "":
-			return rowErr("students", i, "school_code", "is required")
+			c.fail(importStudents, i, "school_code", "is required")
 		case r.Grade < 1 || r.Grade > 12:
-			return rowErr("students", i, "grade", "must be between 1 and 12")
-		case seen[r.StudentNo]:
-			return rowErr("students", i, "student_no", "%q appears twice", r.StudentNo)
+			c.fail(importStudents, i, "grade", "must be between 1 and 12")
 		}
-		seen[r.StudentNo] = true
+		if first, dup := seen[r.StudentNo]; dup && r.StudentNo != "" {
+			c.fail(importStudents, i, "student_no", "%q is already on students row %d", r.StudentNo, first+1)
+		} else {
+			seen[r.StudentNo] = i
+		}
 	}
-	return nil
+	return c
 }
 
-func (s *Store) importTx(ctx context.Context, q querier, a Actor, b ImportBatch) (ImportResult, error) {
+// userPlan is what an import does with one valid teacher or student row:
+// create in (old is nil) or store it over old.
+type userPlan struct {
+	in  UserInput
+	old *User
+}
+
+func (s *Store) importTx(ctx context.Context, q querier, a Actor, b ImportBatch, chk *importCheck) (ImportResult, error) {
 	var res ImportResult
 	acts := activityBatch{}
 	if err := districtExists(ctx, q, b.DistrictID); err != nil {
@@ -148,42 +252,12 @@ func (s *Store) importTx(ctx context.Context, q querier, a Actor, b ImportBatch)
 		return res, err
 	}
 	for i, r := range b.Schools {
-		old, ok := schools[r.Code]
-		in := SchoolInput{DistrictID: b.DistrictID, Code: r.Code, Name: r.Name, Kind: r.Kind, Active: true}
-		switch {
-		case !ok:
-			sc, err := s.insertSchool(ctx, q, a, in, acts)
-			if err != nil {
-				return res, err
-			}
-			schools[r.Code] = sc
-			res.Schools.Created++
-		case old.DistrictID != b.DistrictID:
-			return res, &FieldError{Field: "code", Message: fmt.Sprintf("schools row %d: school %q belongs to another district", i+1, r.Code)}
-		case old.Name == r.Name && old.Kind == r.Kind:
-			res.Schools.Unchanged++
-		default:
-			if _, err := q.exec(ctx, `UPDATE schools SET name = $2, kind = $3, search = $4, version = version + 1, updated_at = $5
-				WHERE id = $1`, int64(old.ID), r.Name, string(r.Kind), schoolSearch(r.Code, r.Name), ms(time.Now())); err != nil {
-				return res, err
-			}
-			if err := s.logChange(ctx, q, a, Activity{
-				Action: "school.update", DistrictID: old.DistrictID, SchoolID: old.ID, Subject: "school:" + itoa(old.ID),
-			}, map[string]any{"code": r.Code, "import": true}, acts); err != nil {
-				return res, err
-			}
-			res.Schools.Updated++
+		if !chk.ok(importSchools, i) {
+			continue
 		}
-	}
-	schoolOf := func(kind string, i int, code string) (SchoolID, error) {
-		sc, ok := schools[code]
-		if !ok {
-			return 0, &FieldError{Field: "school_code", Message: fmt.Sprintf("%s row %d: no such school %q", kind, i+1, code)}
+		if err := s.importSchool(ctx, q, a, b, chk, i, r, schools, &res.Schools, acts); err != nil {
+			return res, err
 		}
-		if sc.DistrictID != b.DistrictID {
-			return 0, &FieldError{Field: "school_code", Message: fmt.Sprintf("%s row %d: school %q belongs to another district", kind, i+1, code)}
-		}
-		return sc.ID, nil
 	}
 
 	// Teachers, by staff number. New users are collected in created and
@@ -197,27 +271,36 @@ func (s *Store) importTx(ctx context.Context, q querier, a Actor, b ImportBatch)
 	if err != nil {
 		return res, err
 	}
+	var plans []userPlan
 	for i, r := range b.Teachers {
-		school, err := schoolOf("teachers", i, r.SchoolCode)
-		if err != nil {
-			return res, err
+		if !chk.ok(importTeachers, i) {
+			continue
 		}
 		subs := make([]SubjectID, 0, len(r.SubjectCodes))
 		for _, c := range r.SubjectCodes {
 			id, ok := subjectByCode[strings.TrimSpace(c)]
 			if !ok {
-				return res, &FieldError{Field: "subjects", Message: fmt.Sprintf("teachers row %d: no such subject %q", i+1, c)}
+				chk.fail(importTeachers, i, "subjects", "no such subject %q", c)
+				continue
 			}
 			subs = append(subs, id)
 		}
-		in := UserInput{Username: r.StaffNo, Name: r.Name, DistrictID: b.DistrictID, SchoolID: school,
-			Roles: []Role{RoleTeacher}, Active: true, StaffNo: r.StaffNo, Subjects: subs, Grades: r.Grades, Trainee: r.Trainee}
+		in := UserInput{Username: r.StaffNo, Name: r.Name, Roles: []Role{RoleTeacher}, Active: true,
+			StaffNo: r.StaffNo, Subjects: subs, Grades: r.Grades, Trainee: r.Trainee}
+		if !placeImported(b, chk, importTeachers, i, r.SchoolCode, schools, &in) || !chk.ok(importTeachers, i) {
+			continue
+		}
 		old, ok := existing[r.StaffNo]
 		if ok {
 			in = mergeImported(old, in, RoleTeacher)
 			in.Subjects, in.Grades, in.Trainee = subs, r.Grades, r.Trainee
 		}
-		if err := s.importUser(ctx, q, a, in, old, ok, &res.Teachers, &created, acts); err != nil {
+		if p, good := planImported(b, chk, importTeachers, i, "staff_no", r.StaffNo, in, old, ok); good {
+			plans = append(plans, p)
+		}
+	}
+	if !chk.failed() {
+		if err := s.applyImported(ctx, q, a, plans, &res.Teachers, &created, acts); err != nil {
 			return res, err
 		}
 	}
@@ -231,21 +314,30 @@ func (s *Store) importTx(ctx context.Context, q querier, a Actor, b ImportBatch)
 	if err != nil {
 		return res, err
 	}
+	plans = plans[:0]
 	for i, r := range b.Students {
-		school, err := schoolOf("students", i, r.SchoolCode)
-		if err != nil {
-			return res, err
+		if !chk.ok(importStudents, i) {
+			continue
 		}
-		in := UserInput{Username: r.StudentNo, Name: r.Name, DistrictID: b.DistrictID, SchoolID: school,
-			Roles: []Role{RoleStudent}, Active: true, StudentNo: r.StudentNo, Grade: r.Grade, Class: r.Class}
+		in := UserInput{Username: r.StudentNo, Name: r.Name, Roles: []Role{RoleStudent}, Active: true,
+			StudentNo: r.StudentNo, Grade: r.Grade, Class: r.Class}
+		if !placeImported(b, chk, importStudents, i, r.SchoolCode, schools, &in) {
+			continue
+		}
 		old, ok := existing[r.StudentNo]
 		if ok {
 			in = mergeImported(old, in, RoleStudent)
 			in.Grade, in.Class = r.Grade, r.Class
 		}
-		if err := s.importUser(ctx, q, a, in, old, ok, &res.Students, &created, acts); err != nil {
-			return res, err
+		if p, good := planImported(b, chk, importStudents, i, "student_no", r.StudentNo, in, old, ok); good {
+			plans = append(plans, p)
 		}
+	}
+	if err := chk.err(); err != nil {
+		return res, err
+	}
+	if err := s.applyImported(ctx, q, a, plans, &res.Students, &created, acts); err != nil {
+		return res, err
 	}
 	if len(created) > 0 {
 		if b.InitialPasswordHash == "" {
@@ -256,13 +348,141 @@ func (s *Store) importTx(ctx context.Context, q querier, a Actor, b ImportBatch)
 		}
 	}
 
-	changed := res.Schools.Created + res.Schools.Updated + res.Teachers.Created + res.Teachers.Updated +
-		res.Students.Created + res.Students.Updated
+	changed := res.Schools.Created + res.Schools.Updated + res.Teachers.Created + res.Teachers.Updated + res.Teachers.Moved +
+		res.Students.Created + res.Students.Updated + res.Students.Moved
 	if err := s.logChange(ctx, q, a, Activity{Action: "import.run", DistrictID: b.DistrictID, Value: int64(changed)},
 		map[string]any{"schools": res.Schools, "teachers": res.Teachers, "students": res.Students}, acts); err != nil {
 		return res, err
 	}
 	return res, flushRollup(ctx, q, acts)
+}
+
+// importSchool checks one school row and, while no row has failed,
+// creates or updates the school.
+func (s *Store) importSchool(ctx context.Context, q querier, a Actor, b ImportBatch, chk *importCheck, i int, r SchoolRow,
+	schools map[string]School, counts *ImportCounts, acts activityBatch) error {
+	old, ok := schools[r.Code]
+	switch {
+	case ok && old.DistrictID != b.DistrictID:
+		chk.fail(importSchools, i, "code", "school %q belongs to another district", r.Code)
+		return nil
+	case chk.failed():
+		// Nothing more is written; the school stands in for the rows
+		// naming it, so they are checked too.
+		if !ok {
+			schools[r.Code] = School{DistrictID: b.DistrictID, Code: r.Code, Name: r.Name, Kind: r.Kind}
+		}
+		return nil
+	case !ok:
+		in := SchoolInput{DistrictID: b.DistrictID, Code: r.Code, Name: r.Name, Kind: r.Kind, Active: true}
+		sc, err := s.insertSchool(ctx, q, a, in, acts)
+		if err != nil {
+			return err
+		}
+		schools[r.Code] = sc
+		counts.Created++
+	case old.Name == r.Name && old.Kind == r.Kind:
+		counts.Unchanged++
+	default:
+		if _, err := q.exec(ctx, `UPDATE schools SET name = $2, kind = $3, search = $4, version = version + 1, updated_at = $5
+			WHERE id = $1`, int64(old.ID), r.Name, string(r.Kind), schoolSearch(r.Code, r.Name), ms(time.Now())); err != nil {
+			return err
+		}
+		if err := s.logChange(ctx, q, a, Activity{
+			Action: "school.update", DistrictID: old.DistrictID, SchoolID: old.ID, Subject: "school:" + itoa(old.ID),
+		}, map[string]any{"code": r.Code, "import": true}, acts); err != nil {
+			return err
+		}
+		counts.Updated++
+	}
+	return nil
+}
+
+// placeImported puts the new user in (a row's own fields) into the school
+// the row names, if it exists, is the batch's district's, and the caller
+// may create such a user there.
+func placeImported(b ImportBatch, chk *importCheck, kind string, i int, code string, schools map[string]School, in *UserInput) bool {
+	sc, ok := schools[code]
+	if !ok {
+		chk.fail(kind, i, "school_code", "no school has the code %q", code)
+		return false
+	}
+	in.DistrictID, in.SchoolID = sc.DistrictID, sc.ID
+	if b.Authorize != nil && !b.Authorize(nil, *in) {
+		chk.fail(kind, i, "school_code", "school %q is not one you may import into", code)
+		return false
+	}
+	if sc.DistrictID != b.DistrictID {
+		chk.fail(kind, i, "school_code", "school %q belongs to another district", code)
+		return false
+	}
+	return true
+}
+
+// planImported checks what a valid row does to the user it matches (old,
+// when exists): the caller must be allowed to change old into in, and
+// the user must be of the batch's district.
+func planImported(b ImportBatch, chk *importCheck, kind string, i int, field, key string, in UserInput, old User, exists bool) (userPlan, bool) {
+	in, err := cleanUser(in)
+	if err != nil {
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			fe = &FieldError{Field: field, Message: err.Error()}
+		}
+		chk.fail(kind, i, fe.Field, "%s", fe.Message)
+		return userPlan{}, false
+	}
+	if !exists {
+		return userPlan{in: in}, true
+	}
+	switch {
+	case b.Authorize != nil && !b.Authorize(&old, in):
+		// The same words wherever the user is: the row reveals nothing
+		// about an account the caller may not see.
+		chk.fail(kind, i, field, "%s %q belongs to another school or to an account you may not change; "+
+			"ask its administrator or a district admin to move it", field, key)
+	case old.DistrictID != b.DistrictID:
+		chk.fail(kind, i, field, "%s %q belongs to another district: an import never moves users between districts", field, key)
+	default:
+		return userPlan{in: in, old: &old}, true
+	}
+	return userPlan{}, false
+}
+
+// applyImported carries out plans: new users are added to created, the
+// others updated (over the version read, so that a concurrent change is a
+// conflict), moved or left alone.
+func (s *Store) applyImported(ctx context.Context, q querier, a Actor, plans []userPlan, counts *ImportCounts,
+	created *[]UserInput, acts activityBatch) error {
+	for _, p := range plans {
+		if p.old == nil {
+			*created = append(*created, p.in)
+			counts.Created++
+			continue
+		}
+		old := *p.old
+		if sameUser(old, p.in) {
+			counts.Unchanged++
+			continue
+		}
+		u, err := s.updateUser(ctx, q, old.ID, p.in, old.Version)
+		if err != nil {
+			return err
+		}
+		act := Activity{Action: "user.update", DistrictID: u.DistrictID, SchoolID: u.SchoolID, Subject: "user:" + itoa(u.ID)}
+		detail := map[string]any{"username": u.Username, "import": true}
+		if old.SchoolID != u.SchoolID {
+			act.Action = "user.move"
+			detail["from_school_id"], detail["to_school_id"] = old.SchoolID, u.SchoolID
+			counts.Moved++
+		} else {
+			counts.Updated++
+		}
+		if err := s.logChange(ctx, q, a, act, detail, acts); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mergeImported is an existing user with the fields an import row sets
@@ -279,33 +499,6 @@ func mergeImported(old User, in UserInput, role Role) UserInput {
 		out.Roles = append(out.Roles, role)
 	}
 	return out
-}
-
-// importUser updates one imported user, leaves them alone when nothing
-// differs, or adds them to created.
-func (s *Store) importUser(ctx context.Context, q querier, a Actor, in UserInput, old User, exists bool,
-	counts *ImportCounts, created *[]UserInput, acts activityBatch) error {
-	in, err := cleanUser(in)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		*created = append(*created, in)
-		counts.Created++
-		return nil
-	}
-	if sameUser(old, in) {
-		counts.Unchanged++
-		return nil
-	}
-	u, err := s.updateUser(ctx, q, old.ID, in, 0)
-	if err != nil {
-		return err
-	}
-	counts.Updated++
-	return s.logChange(ctx, q, a, Activity{
-		Action: "user.update", DistrictID: u.DistrictID, SchoolID: u.SchoolID, Subject: "user:" + itoa(u.ID),
-	}, map[string]any{"username": u.Username, "import": true}, acts)
 }
 
 // sameUser reports whether storing in over u would change nothing.

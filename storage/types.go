@@ -331,6 +331,11 @@ type ImportBatch struct {
 	// DryRun checks and counts everything an import would do, then rolls
 	// it back: the database is left as it was.
 	DryRun bool
+	// Authorize, when set, is asked inside the import's transaction about
+	// every teacher and student row: may the caller create in (old is nil),
+	// or change old into in? A refusal makes the row an error. Nil allows
+	// everything (the command line).
+	Authorize func(old *User, in UserInput) bool
 }
 
 // SchoolRow is one imported school.
@@ -366,9 +371,11 @@ type ImportResult struct {
 	Students ImportCounts `json:"students"`
 }
 
-// ImportCounts are rows created, updated and left as they were.
+// ImportCounts are rows created, updated and left as they were; Moved
+// counts users an import moved from another school (not also Updated).
 type ImportCounts struct {
 	Created   int `json:"created"`
 	Updated   int `json:"updated"`
+	Moved     int `json:"moved"`
 	Unchanged int `json:"unchanged"`
 }

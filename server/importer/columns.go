@@ -111,8 +111,9 @@ func normHeader(h string) string {
 	return h
 }
 
-// cleanCell trims white space (including the ideographic space) and drops
-// the invisible characters that copying from web pages and Word leaves in.
+// cleanCell trims white space (including the ideographic space), drops
+// the invisible characters that copying from web pages and Word leaves in,
+// and takes off the quote SafeCell puts before a formula's first character.
 func cleanCell(s string) string {
 	if strings.ContainsAny(s, "\u200b\u200c\u200d\u2060\ufeff") {
 		s = strings.Map(func(r rune) rune {
@@ -123,5 +124,9 @@ func cleanCell(s string) string {
 			return r
 		}, s)
 	}
-	return strings.TrimSpace(s)
+	s = strings.TrimSpace(s)
+	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune(formulaStarts, rune(s[1])) {
+		s = s[1:]
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,7 +36,7 @@ func (p *parser) code(row, col int, v string, required bool) string {
 	}
 	for _, r := range v {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			p.fail(row, name, "%s may hold only letters, digits, \"-\" and \"_\", got %q", name, v)
+			p.fail(row, name, "%s may hold only letters, digits, \"-\" and \"_\", got %s", name, shown(v))
 			return ""
 		}
 	}
@@ -91,7 +92,7 @@ func (p *parser) schoolKind(row int, v string) storage.SchoolKind {
 	if k, ok := schoolKinds[v]; ok {
 		return k
 	}
-	p.fail(row, "kind", "kind must be one of 小学 初中 高中 完全中学 九年一贯制 幼儿园 (or primary, junior_secondary, senior_secondary, complete_secondary, nine_year, kindergarten), got %q", v)
+	p.fail(row, "kind", "kind must be one of 小学 初中 高中 完全中学 九年一贯制 幼儿园 (or primary, junior_secondary, senior_secondary, complete_secondary, nine_year, kindergarten), got %s", shown(v))
 	return ""
 }
 
@@ -161,7 +162,7 @@ func (p *parser) grade(row, col int, v string, required bool) int {
 	}
 	g, ok := parseGrade(v)
 	if !ok {
-		p.fail(row, name, "%s must be 1–12 (or 一年级…, 初一…, 高一…), got %q", name, v)
+		p.fail(row, name, "%s must be 1–12 (or 一年级…, 初一…, 高一…), got %s", name, shown(v))
 	}
 	return g
 }
@@ -217,12 +218,37 @@ func cutRange(tok string) (lo, hi string, ok bool) {
 	return "", "", false
 }
 
-func quoteList(items []string) string {
-	q := make([]string, len(items))
-	for i, s := range items {
-		q[i] = strconv.Quote(s)
+// maxShown is the most characters of a cell an error message repeats.
+const maxShown = 100
+
+// shown quotes a cell's value for an error message, cut to maxShown
+// characters.
+func shown(v string) string { return shownN(v, maxShown) }
+
+func shownN(v string, n int) string {
+	if utf8.RuneCountInString(v) > n {
+		v = string([]rune(v)[:n]) + "…"
 	}
-	return strings.Join(q, ", ")
+	return strconv.Quote(v)
+}
+
+// quoteList quotes items for an error message, repeating at most maxShown
+// characters of them in all.
+func quoteList(items []string) string {
+	var b strings.Builder
+	left := maxShown
+	for i, s := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if left <= 0 {
+			fmt.Fprintf(&b, "and %d more", len(items)-i)
+			break
+		}
+		b.WriteString(shownN(s, left))
+		left -= utf8.RuneCountInString(s)
+	}
+	return b.String()
 }
 
 // subjectCode resolves a subject's code, Chinese name or English name.
@@ -239,7 +265,7 @@ func (p *parser) subject(row, col int, v string) string {
 	}
 	code, ok := p.subjectCode(v)
 	if !ok {
-		p.fail(row, name, "unknown %s %q: use a subject's code or name", name, v)
+		p.fail(row, name, "unknown %s %s: use a subject's code or name", name, shown(v))
 	}
 	return code
 }
@@ -290,7 +316,7 @@ var trainees = map[string]bool{
 func (p *parser) trainee(row int, v string) bool {
 	t, ok := trainees[strings.ToLower(width.Fold.String(v))]
 	if !ok {
-		p.fail(row, "trainee", "trainee must be 是 or 否 (yes/no, true/false, 1/0), got %q", v)
+		p.fail(row, "trainee", "trainee must be 是 or 否 (yes/no, true/false, 1/0), got %s", shown(v))
 	}
 	return t
 }
@@ -301,7 +327,7 @@ func (p *parser) sort(row int, v string) int {
 	}
 	n, err := strconv.Atoi(width.Fold.String(v))
 	if err != nil || n < -1_000_000 || n > 1_000_000 {
-		p.fail(row, "sort", "sort must be a whole number, got %q", v)
+		p.fail(row, "sort", "sort must be a whole number, got %s", shown(v))
 		return 0
 	}
 	return n

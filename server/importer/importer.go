@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"yunke/storage"
 )
@@ -39,6 +41,15 @@ const (
 // MaxFileSize is the largest file Parse reads (10 MiB).
 const MaxFileSize = 10 << 20
 
+// MaxUnzipped is the most an XLSX file (a zip of XML) may expand to,
+// 32 MiB: a roster of MaxRows rows takes a few, and a few hundred
+// kilobytes of zip can otherwise expand to gigabytes.
+const MaxUnzipped = 32 << 20
+
+// MaxCellLen is the longest cell, in characters, a file may hold in any
+// column; a longer one is a row error.
+const MaxCellLen = 1000
+
 // MaxRows is the most data rows (not counting the header and blank rows)
 // one file may hold.
 const MaxRows = 50_000
@@ -52,6 +63,10 @@ var (
 	ErrRows = errors.New("invalid rows")
 	// ErrTooLarge: the file is larger than MaxFileSize.
 	ErrTooLarge = fmt.Errorf("file is larger than %d MiB", MaxFileSize>>20)
+	// ErrExpands: an XLSX file is too large once unpacked: it expands past
+	// MaxUnzipped, holds one cell or tag far too long to read, or far more
+	// cells than MaxRows rows take. The error says which.
+	ErrExpands = errors.New("the .xlsx file is too large once unpacked")
 )
 
 // RowError is one problem with one cell (or, with an empty Column, one row).
@@ -95,6 +110,26 @@ func (e *RowsError) Error() string {
 
 func (e *RowsError) Unwrap() error { return ErrRows }
 
+// Truncated reports whether the list was cut at MaxErrors (its last entry
+// then says how many more there were).
+func (e *RowsError) Truncated() bool { return len(e.Errors) > MaxErrors }
+
+// SortErrors merges lists of row errors found by different checks into
+// one, in row order, cut at MaxErrors like Parse's.
+func SortErrors(lists ...[]RowError) []RowError {
+	var all []RowError
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	slices.SortStableFunc(all, func(a, b RowError) int { return a.Row - b.Row })
+	if len(all) > MaxErrors {
+		more := len(all) - MaxErrors
+		all = append(all[:MaxErrors], RowError{Row: all[MaxErrors-1].Row,
+			Message: fmt.Sprintf("%d more errors not listed: fix these and upload again", more)})
+	}
+	return all
+}
+
 // Parsed is a valid file. Only the slice of its Kind is filled.
 type Parsed struct {
 	Kind            Kind
@@ -131,9 +166,14 @@ func ParseFormat(s string) (Format, error) {
 // Parse reads a whole CSV or XLSX file (told apart by content, not by name)
 // and validates every row against the columns of kind. subjects resolves
 // the subject names and codes a file may use. It returns a *RowsError
-// (wrapping ErrRows) listing every bad row at once, ErrTooLarge, or another
-// error for a file that cannot be read at all. name is the file's name, used
-// only to give a better message for files of other formats.
+// (wrapping ErrRows) listing every bad row at once, ErrTooLarge,
+// ErrExpands, or another error for a file that cannot be read at all.
+// name is the file's name, used only to give a better message for files of
+// other formats.
+//
+// With a *RowsError, the Parsed returned is not nil: it holds the rows that
+// are valid, so that the caller can check them further (against the
+// database) and report every problem of the file at once.
 func Parse(r io.Reader, name string, kind Kind, subjects []storage.Subject) (*Parsed, error) {
 	sc, ok := schemas[kind]
 	if !ok {
@@ -147,13 +187,19 @@ func Parse(r io.Reader, name string, kind Kind, subjects []storage.Subject) (*Pa
 		return nil, ErrTooLarge
 	}
 	tab, err := readTable(data, name)
-	if err != nil {
+	var re *RowsError
+	switch {
+	case errors.As(err, &re):
+		return &Parsed{Kind: kind}, err
+	case err != nil:
 		return nil, err
 	}
 	p := newParser(kind, sc, subjects)
-	p.run(tab)
+	if err := p.run(tab); err != nil {
+		return nil, err
+	}
 	if len(p.errs) > 0 {
-		return nil, &RowsError{Errors: p.finishErrors()}
+		return p.out, &RowsError{Errors: p.finishErrors()}
 	}
 	return p.out, nil
 }
@@ -161,6 +207,9 @@ func Parse(r io.Reader, name string, kind Kind, subjects []storage.Subject) (*Pa
 func displayName(name string) string {
 	if name == "" {
 		return "the file"
+	}
+	if utf8.RuneCountInString(name) > maxShown {
+		return string([]rune(name)[:maxShown]) + "…"
 	}
 	return name
 }

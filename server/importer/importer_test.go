@@ -39,10 +39,10 @@ func parseBytes(t *testing.T, kind Kind, data []byte) (*Parsed, []RowError) {
 	if !errors.As(err, &re) || !errors.Is(err, ErrRows) {
 		t.Fatalf("Parse: %v (%T), want a *RowsError", err, err)
 	}
-	if p != nil {
-		t.Error("Parsed and an error both returned")
+	if p == nil || p.Kind != kind || len(p.RowNumbers) != len(p.Schools)+len(p.Teachers)+len(p.Students)+len(p.KnowledgePoints) {
+		t.Errorf("with a *RowsError, Parsed %+v; want the valid rows", p)
 	}
-	return nil, re.Errors
+	return p, re.Errors
 }
 
 // wantErr is an expected RowError; msg is a substring of its Message.
@@ -496,7 +496,8 @@ func TestUnreadableFiles(t *testing.T) {
 		"binary.csv": "code\x00name",
 	} {
 		p, err := Parse(strings.NewReader(data), name, KindSchools, nil)
-		if err == nil || p != nil {
+		var re *RowsError
+		if err == nil || p != nil && (!errors.As(err, &re) || p.Rows != 0) {
 			t.Errorf("%s: %v, %v", name, p, err)
 		}
 		if !strings.Contains(err.Error(), name) {
@@ -554,11 +555,12 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, k uint8) {
 		kind := Kinds[int(k)%len(Kinds)]
 		p, err := Parse(bytes.NewReader(data), "fuzz", kind, testSubjects)
-		if (p == nil) == (err == nil) {
+		var re *RowsError
+		isRows := errors.As(err, &re)
+		if (p == nil) == (err == nil || isRows) {
 			t.Fatalf("Parse returned %v and %v", p, err)
 		}
-		var re *RowsError
-		if errors.As(err, &re) && len(re.Errors) == 0 {
+		if isRows && len(re.Errors) == 0 {
 			t.Fatal("RowsError without rows")
 		}
 	})

@@ -1,9 +1,11 @@
 package importer
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"yunke/storage"
 )
@@ -59,14 +61,18 @@ func (p *parser) finishErrors() []RowError {
 	return p.errs
 }
 
-func (p *parser) run(tab table) {
+// run reads the table; it returns only ErrExpands, every other problem
+// being a row error.
+func (p *parser) run(tab table) error {
 	err := tab(p.row)
-	if err != nil {
-		if re, ok := err.(*RowsError); ok {
-			p.errs = append(p.errs, re.Errors...)
-		} else {
-			p.fail(max(p.header, 1), "", "%v", err)
-		}
+	var re *RowsError
+	switch {
+	case errors.Is(err, ErrExpands):
+		return err
+	case errors.As(err, &re):
+		p.errs = append(p.errs, re.Errors...)
+	case err != nil:
+		p.fail(max(p.header, 1), "", "%v", err)
 	}
 	if p.header == 0 && len(p.errs) == 0 {
 		p.fail(1, "", "no header row: the first row must name the columns (%s)", p.columnList(false))
@@ -74,6 +80,7 @@ func (p *parser) run(tab table) {
 	if p.kind == KindKnowledgePoints {
 		p.checkKnowledgePointLoops()
 	}
+	return nil
 }
 
 func (p *parser) columnList(requiredOnly bool) string {
@@ -99,12 +106,19 @@ func (p *parser) row(row int, cells []string) bool {
 		return true
 	}
 	if p.header == 0 {
+		if p.tooLong(row, cells) {
+			p.skipped++
+			return p.skipped < headerSearch
+		}
 		return p.findHeader(row, cells)
 	}
 	p.out.Rows++
 	if p.out.Rows > MaxRows {
 		p.fail(row, "", "too many rows: a file may hold at most %d; split it into several files", MaxRows)
 		return false
+	}
+	if p.tooLong(row, cells) {
+		return true
 	}
 	get := func(col int) string {
 		if i := p.idx[col]; i >= 0 && i < len(cells) {
@@ -123,6 +137,26 @@ func (p *parser) row(row int, cells []string) bool {
 		p.knowledgePoint(row, get)
 	}
 	return true
+}
+
+// tooLong reports a row with a cell longer than MaxCellLen.
+func (p *parser) tooLong(row int, cells []string) bool {
+	for i, c := range cells {
+		if len(c) <= MaxCellLen { // bytes: at least as many as characters
+			continue
+		}
+		if n := utf8.RuneCountInString(c); n > MaxCellLen {
+			col := columnLetter(i)
+			if p.header != 0 {
+				if c := slices.Index(p.idx, i); c >= 0 {
+					col = p.colName(c)
+				}
+			}
+			p.fail(row, col, "the cell is too long: at most %d characters, got %d", MaxCellLen, n)
+			return true
+		}
+	}
+	return false
 }
 
 // findHeader takes the first non-blank row naming a known column as the
@@ -248,7 +282,7 @@ func (p *parser) knowledgePoint(row int, get func(int) string) {
 		Sort:        p.sort(row, get(kpSort)),
 	}
 	if r.ParentCode != "" && r.ParentCode == r.Code {
-		p.fail(row, p.colName(kpParent), "parent_code %q is the row's own code", r.ParentCode)
+		p.fail(row, p.colName(kpParent), "parent_code %s is the row's own code", shown(r.ParentCode))
 	}
 	if r.SubjectCode != "" && r.Code != "" {
 		// Codes are unique within a subject.
@@ -261,12 +295,12 @@ func (p *parser) knowledgePoint(row int, get func(int) string) {
 }
 
 // unique reports a key already seen on an earlier row.
-func (p *parser) unique(row, col int, key, shown string) {
+func (p *parser) unique(row, col int, key, value string) {
 	if key == "" {
 		return
 	}
 	if first, dup := p.seen[key]; dup {
-		p.fail(row, p.colName(col), "%s %q is already on row %d", p.colName(col), shown, first)
+		p.fail(row, p.colName(col), "%s %s is already on row %d", p.colName(col), shown(value), first)
 		return
 	}
 	p.seen[key] = row

@@ -1,6 +1,8 @@
 package importer
 
 import (
+	"archive/zip"
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -160,7 +162,11 @@ func xlsxTable(data []byte, name string) table {
 				err = fmt.Errorf("%s is not a readable .xlsx file", displayName(name))
 			}
 		}()
-		f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: 20 * MaxFileSize})
+		if err := checkWorkbook(data, name); err != nil {
+			return err
+		}
+		// Everything stays in memory (no temporary files): MaxUnzipped at most.
+		f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxUnzipped, UnzipXMLSizeLimit: MaxUnzipped})
 		if err != nil {
 			return fmt.Errorf("%s is not a readable .xlsx file: %w", displayName(name), err)
 		}
@@ -171,7 +177,7 @@ func xlsxTable(data []byte, name string) table {
 		}
 		rows, err := f.Rows(sheets[0])
 		if err != nil {
-			return fmt.Errorf("%s: reading sheet %q: %w", displayName(name), sheets[0], err)
+			return fmt.Errorf("%s: reading sheet %s: %w", displayName(name), shown(sheets[0]), err)
 		}
 		defer rows.Close()
 		for row := 1; rows.Next(); row++ {
@@ -187,8 +193,137 @@ func xlsxTable(data []byte, name string) table {
 			}
 		}
 		if err := rows.Error(); err != nil {
-			return fmt.Errorf("%s: reading sheet %q: %w", displayName(name), sheets[0], err)
+			return fmt.Errorf("%s: reading sheet %s: %w", displayName(name), shown(sheets[0]), err)
 		}
 		return nil
+	}
+}
+
+// Limits on the XML of a workbook, checked before excelize reads it:
+// excelize holds a token whole in memory, and copies it, however the sheet
+// is read, and spends about a kilobyte and some microseconds on every
+// shared string.
+const (
+	// maxXMLToken is the longest run of text, tag, comment, CDATA section or
+	// processing instruction (64 KiB): far more than a cell of MaxCellLen
+	// characters takes, even escaped.
+	maxXMLToken = 64 << 10
+	// maxElements is the most XML elements a workbook may hold in all; a
+	// file of MaxRows rows of six columns takes under a million.
+	maxElements = 2_000_000
+	// maxSharedElements is the most elements of its table of shared
+	// strings: 250,000 plain texts, five for every row of MaxRows.
+	maxSharedElements = 500_000
+)
+
+// sharedStrings is where excelize reads a workbook's shared strings.
+const sharedStrings = "xl/sharedstrings.xml"
+
+// checkWorkbook reads every XML part of a workbook once, as a stream,
+// before excelize opens it, and refuses with ErrExpands one that breaks
+// MaxUnzipped or the limits above.
+func checkWorkbook(data []byte, name string) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return fmt.Errorf("%s is not a readable .xlsx file: %w", displayName(name), err)
+	}
+	var total uint64
+	for _, f := range zr.File {
+		// Reading a part past the size the zip declares for it fails.
+		if total += f.UncompressedSize64; total > MaxUnzipped {
+			return fmt.Errorf("%s: %w: it expands to more than %d MiB", displayName(name), ErrExpands, MaxUnzipped>>20)
+		}
+	}
+	elements := 0
+	for _, f := range zr.File {
+		if !xmlPart(f.Name) {
+			continue
+		}
+		limit := maxElements - elements
+		if strings.EqualFold(f.Name, sharedStrings) {
+			limit = min(limit, maxSharedElements)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("%s is not a readable .xlsx file: %w", displayName(name), err)
+		}
+		n, err := checkXML(rc, limit)
+		rc.Close()
+		elements += n
+		switch {
+		case errors.Is(err, errLongToken):
+			return fmt.Errorf("%s: %w: a cell or tag is longer than %d KiB (a cell may hold %d characters)",
+				displayName(name), ErrExpands, maxXMLToken>>10, MaxCellLen)
+		case errors.Is(err, errManyElements):
+			return fmt.Errorf("%s: %w: it holds far more cells and texts than %d rows take; split it into several files",
+				displayName(name), ErrExpands, MaxRows)
+		case err != nil:
+			return fmt.Errorf("%s is not a readable .xlsx file: %w", displayName(name), err)
+		}
+	}
+	return nil
+}
+
+// xmlPart reports whether a part of a workbook is XML (pictures and other
+// binary parts are not parsed, so their size is all that matters).
+func xmlPart(name string) bool {
+	name = strings.ToLower(name)
+	return strings.HasSuffix(name, ".xml") || strings.HasSuffix(name, ".rels") || strings.HasSuffix(name, ".vml")
+}
+
+var (
+	errLongToken    = errors.New("token too long")
+	errManyElements = errors.New("too many elements")
+)
+
+// checkXML reads r to its end and returns how many elements it holds. It
+// fails with errLongToken at the first token longer than maxXMLToken, and
+// with errManyElements past maxElems elements. Text and attribute values
+// cannot hold "<", so every "<" starts a new token, except within
+// comments, CDATA sections and processing instructions, which run to their
+// own end.
+func checkXML(r io.Reader, maxElems int) (int, error) {
+	br := bufio.NewReaderSize(r, 32<<10)
+	var (
+		elems  int
+		run    int    // bytes of the current token
+		closer string // the end of the comment, CDATA section or instruction being read
+		prev   [2]byte
+	)
+	for {
+		c, err := br.ReadByte()
+		if err == io.EOF {
+			return elems, nil
+		}
+		if err != nil {
+			return elems, err
+		}
+		run++
+		switch {
+		case closer != "":
+			if tail := closer[:len(closer)-1]; c == '>' && string(prev[2-len(tail):]) == tail {
+				closer = ""
+			}
+		case c == '<':
+			run = 1
+			next, _ := br.Peek(8)
+			switch {
+			case bytes.HasPrefix(next, []byte("!--")):
+				closer = "-->"
+			case bytes.HasPrefix(next, []byte("![CDATA[")):
+				closer = "]]>"
+			case bytes.HasPrefix(next, []byte("?")):
+				closer = "?>"
+			case bytes.HasPrefix(next, []byte("/")), bytes.HasPrefix(next, []byte("!")):
+			default:
+				if elems++; elems > maxElems {
+					return elems, errManyElements
+				}
+			}
+		}
+		if run > maxXMLToken {
+			return elems, errLongToken
+		}
+		prev[0], prev[1] = prev[1], c
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -46,16 +47,31 @@ func Template(kind Kind, format Format) (data []byte, filename, contentType stri
 	return nil, "", "", fmt.Errorf("unknown format %q", format)
 }
 
+// SafeCell is text made safe to write into a CSV or XLSX cell: a value
+// starting with "=", "+", "-", "@", a tab or a carriage return, which a
+// spreadsheet would take for a formula, gets a leading "'" (OWASP's advice
+// against formula injection). Every cell the server writes goes through
+// it; Parse takes the quote off again.
+func SafeCell(s string) string {
+	if s != "" && strings.ContainsRune(formulaStarts, rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// formulaStarts are the first characters that make a cell a formula.
+const formulaStarts = "=+-@\t\r"
+
 func templateRows(sc *schema) [][]string {
 	header := make([]string, len(sc.columns))
 	for i, c := range sc.columns {
-		header[i] = c.header()
+		header[i] = SafeCell(c.header())
 	}
 	rows := [][]string{header}
 	for r := range sc.columns[0].example {
 		row := make([]string, len(sc.columns))
 		for i, c := range sc.columns {
-			row[i] = c.example[r]
+			row[i] = SafeCell(c.example[r])
 		}
 		rows = append(rows, row)
 	}

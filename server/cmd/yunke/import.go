@@ -84,16 +84,24 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	// Bad rows are listed together with what the database says of the
+	// others, so that one run shows every problem of the file.
 	parsed, err := importer.Parse(f, *file, kind, subjects)
-	if err != nil {
-		var re *importer.RowsError
-		if errors.As(err, &re) {
-			return rowProblems(*file, re.Errors, stderr)
-		}
+	var problems []importer.RowError
+	var re *importer.RowsError
+	switch {
+	case errors.As(err, &re) && re.Truncated():
+		return rowProblems(*file, re.Errors, stderr)
+	case errors.As(err, &re):
+		problems = re.Errors
+	case err != nil:
 		return err
 	}
 
 	if kind == importer.KindKnowledgePoints {
+		if len(problems) > 0 {
+			return rowProblems(*file, problems, stderr)
+		}
 		if *dryRun {
 			fmt.Fprintf(stdout, "%s: %d rows are valid; nothing was imported (dry run)\n", *file, parsed.Rows)
 			return nil
@@ -113,12 +121,12 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	batch := storage.ImportBatch{DistrictID: district.ID, Schools: parsed.Schools, Teachers: parsed.Teachers, Students: parsed.Students}
-	problems, err := checkSchools(ctx, store, district, parsed)
+	more, err := checkSchools(ctx, store, district, parsed)
 	if err != nil {
 		return err
 	}
-	if len(problems) > 0 {
-		return rowProblems(*file, problems, stderr)
+	if problems = append(problems, more...); len(problems) > 0 {
+		return rowProblems(*file, importer.SortErrors(problems), stderr)
 	}
 	if *dryRun {
 		fmt.Fprintf(stdout, "%s: %d rows are valid; nothing was imported (dry run)\n", *file, parsed.Rows)
@@ -130,6 +138,13 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	n := len(batch.Schools) + len(batch.Teachers) + len(batch.Students)
 	fmt.Fprintf(stderr, "importing %d rows into district %s …\n", n, district.Code)
 	res, err := store.Import(ctx, storage.Actor{}, batch)
+	var ire *storage.ImportRowsError
+	if errors.As(err, &ire) {
+		for _, r := range ire.Rows {
+			problems = append(problems, importer.RowError{Row: parsed.RowNumbers[r.Index], Column: r.Field, Message: r.Message})
+		}
+		return rowProblems(*file, importer.SortErrors(problems), stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -146,7 +161,11 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 func printCounts(w io.Writer, what string, c storage.ImportCounts) {
-	fmt.Fprintf(w, "%s: %d created, %d updated, %d unchanged\n", what, c.Created, c.Updated, c.Unchanged)
+	moved := ""
+	if c.Moved > 0 {
+		moved = fmt.Sprintf(", %d moved from another school", c.Moved)
+	}
+	fmt.Fprintf(w, "%s: %d created, %d updated%s, %d unchanged\n", what, c.Created, c.Updated, moved, c.Unchanged)
 }
 
 // rowProblems prints one line per problem and returns the command's error.
