@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"yunke/server/authz"
+	"yunke/server/textcheck"
 	"yunke/server/token"
 	"yunke/signaling/events"
 	"yunke/storage"
@@ -513,25 +514,8 @@ func querySearch(r *http.Request, f fieldErrors) string {
 }
 
 // hasInvisible reports whether s holds a character that has no place in a
-// name or a one-line text: control characters, format characters
-// (unicode.Cf: zero-width spaces and joiners, bidirectional overrides and
-// isolates, the byte-order mark, which can make a name display as another)
-// and line or paragraph separators. A zero-width joiner inside an emoji
-// sequence (👩‍🏫: a symbol, perhaps a skin tone or emoji presentation
-// selector, the joiner, a symbol) is text, not a trick.
-func hasInvisible(s string) bool {
-	rs := []rune(s)
-	for i, c := range rs {
-		if c == '\u200d' && i > 0 && i+1 < len(rs) &&
-			(unicode.In(rs[i-1], unicode.So, unicode.Sk) || rs[i-1] == '\ufe0f') && unicode.Is(unicode.So, rs[i+1]) {
-			continue
-		}
-		if unicode.IsControl(c) || unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) {
-			return true
-		}
-	}
-	return false
-}
+// name or a one-line text (see textcheck.Invisible).
+func hasInvisible(s string) bool { return textcheck.Invisible(s) }
 
 // checkText trims *s and checks it has between min and max characters and
 // no control or format characters.

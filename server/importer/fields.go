@@ -5,11 +5,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
 
+	"yunke/server/textcheck"
 	"yunke/storage"
 )
 
@@ -65,8 +65,8 @@ func (p *parser) text(row, col int, v string, limit int) string {
 		p.fail(row, name, "%s is too long: at most %d characters, got %d", name, limit, n)
 		return ""
 	}
-	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
-		p.fail(row, name, "%s contains a control character", name)
+	if !utf8.ValidString(v) || textcheck.Invisible(v) {
+		p.fail(row, name, "%s contains a control character or an invisible one", name)
 		return ""
 	}
 	return v

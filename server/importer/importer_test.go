@@ -200,7 +200,9 @@ func TestStudents(t *testing.T) {
 		"S1,3,C,-1,\n"+ // 4
 		"S1,4,D,1,"+strings.Repeat("班", 33)+"\n"+ // 5
 		"S1,5,E\x01,1,\n"+ // 6
-		"S1,1,F,1,\n") // 7
+		"S1,1,F,1,\n"+ // 7
+		"S1,8,王\u202e老师,1,\n") // 8: a bidirectional override
+
 	checkErrors(t, errs, []wantErr{
 		{2, "grade", `grade must be 1–12 (or 一年级…, 初一…, 高一…), got "13"`},
 		{3, "grade", "grade is required"},
@@ -208,6 +210,7 @@ func TestStudents(t *testing.T) {
 		{5, "class", "at most 32 characters"},
 		{6, "name", "control character"},
 		{7, "student_no", `student_no "1" is already on row 2`},
+		{8, "name", "invisible"},
 	})
 }
 
