@@ -169,8 +169,10 @@ func TestRedisRestartNeverDoubleBooks(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond) // polling the record, not waiting for a server
 		}
-		rs.Restart()                                                     // SIGKILL, then an empty Redis on the same port
-		time.Sleep(time.Duration(150+rand.IntN(250)) * time.Millisecond) // let the nodes work across the restart
+		// SIGKILL, then an empty Redis on the same port; the nodes work on
+		// across the restart for a while.
+		rs.Restart()
+		time.Sleep(time.Duration(150+rand.IntN(250)) * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
 	stop()
