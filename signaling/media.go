@@ -306,6 +306,16 @@ func (p *Participant) handleAddTrack(req *livekit.AddTrackRequest) {
 			ti = pub.info
 		}
 	}
+	if ti == nil && len(p.pending) >= maxPendingTracks {
+		p.mu.Unlock()
+		p.log.Warn("publish refused: too many tracks awaiting media", "limit", maxPendingTracks)
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RequestResponse{RequestResponse: &livekit.RequestResponse{
+			Reason:  livekit.RequestResponse_LIMIT_EXCEEDED,
+			Message: fmt.Sprintf("too many tracks awaiting media (at most %d): send media for them first", maxPendingTracks),
+			Request: &livekit.RequestResponse_AddTrack{AddTrack: req},
+		}}})
+		return
+	}
 	if ti == nil {
 		ti = &livekit.TrackInfo{
 			Sid:           newID("TR_"),

@@ -130,7 +130,7 @@ func (rs *RoomService) CreateRoom(ctx context.Context, req *livekit.CreateRoomRe
 	if req.GetName() == "" {
 		return nil, twirp.RequiredArgumentError("name")
 	}
-	r, err := rs.s.room(RoomName(req.GetName()))
+	r, err := rs.s.room(RoomName(req.GetName()), "")
 	if err != nil {
 		return nil, twirp.Unavailable.Error(err.Error())
 	}
@@ -367,6 +367,9 @@ func (p *Participant) adminUpdate(req *livekit.UpdateParticipantRequest) {
 		pub.track.Close()
 	}
 	p.queueUpdate(p.info())
+	if req.GetPermission() != nil {
+		p.sendRefreshedToken()
+	}
 }
 
 // forwardServerData sends a server-originated packet to a room.
