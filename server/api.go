@@ -618,7 +618,7 @@ func checkRoom(f fieldErrors, room string) {
 // writeRoomToken mints and answers a token for room.
 func (s *Server) writeRoomToken(w http.ResponseWriter, r *http.Request, room, identity, name string, role token.Role) error {
 	key, secret := s.devKey()
-	tok, err := token.Mint(key, secret, token.Params{Room: room, Identity: identity, Name: name, Role: role})
+	tok, err := token.Mint(key, secret, token.Params{Room: room, Identity: identity, Name: name, Role: role, ValidFor: token.JoinValidFor})
 	if err != nil {
 		return fmt.Errorf("mint token: %w", err)
 	}

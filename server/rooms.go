@@ -1,13 +1,16 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"yunke/server/authz"
 	"yunke/server/token"
+	"yunke/signaling"
 	"yunke/storage"
 )
 
@@ -72,4 +75,50 @@ func (s *Server) handleRoomToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	identity := fmt.Sprintf("u%d", p.user.ID)
 	return s.writeRoomToken(w, r, roomName(sc.ID, b.Room), identity, p.user.Name, role)
+}
+
+// accountOfIdentity is the account a room identity names: tokens minted for an
+// account (classes, tutoring) carry "u<id>". Other identities come from
+// development joins or from tokens signed with an API key by its holder.
+func accountOfIdentity(identity signaling.Identity) (storage.UserID, bool) {
+	s, ok := strings.CutPrefix(string(identity), "u")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != s {
+		return 0, false
+	}
+	return storage.UserID(n), true
+}
+
+// userGetter is what room admission needs from the store.
+type userGetter interface {
+	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+}
+
+// roomAdmission lets into rooms only accounts that are still active: a room
+// token outlives the checks made when it was minted, and a user deactivated
+// since must not join with it, nor stay (signaling asks again at every
+// token refresh).
+type roomAdmission struct{ users userGetter }
+
+var _ signaling.Admission = roomAdmission{}
+
+// Admit implements signaling.Admission.
+func (a roomAdmission) Admit(ctx context.Context, _ signaling.RoomName, identity signaling.Identity) error {
+	id, ok := accountOfIdentity(identity)
+	if !ok {
+		return nil
+	}
+	u, err := a.users.GetUser(ctx, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%w: the account of this token no longer exists", signaling.ErrNotAdmitted)
+	case err != nil:
+		return fmt.Errorf("admission of %s: %w", identity, err)
+	case !u.Active:
+		return fmt.Errorf("%w: the account of this token is deactivated", signaling.ErrNotAdmitted)
+	}
+	return nil
 }

@@ -234,6 +234,7 @@ func New(p Params) (_ *Server, err error) {
 	s.addrLimiter = s.newSignInLimiter(cfg.Auth.FailuresPerAddress)
 	s.sig = signaling.New(signaling.Params{
 		Observer:        s.tutor.service,
+		Admission:       roomAdmission{users: s.directory},
 		API:             api,
 		Keys:            signaling.Keys(cfg.Keys),
 		Logger:          log.With("component", "signaling"),

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -305,6 +306,16 @@ func (p *Participant) handleAddTrack(req *livekit.AddTrackRequest) {
 			ti = pub.info
 		}
 	}
+	if ti == nil && len(p.pending) >= maxPendingTracks {
+		p.mu.Unlock()
+		p.log.Warn("publish refused: too many tracks awaiting media", "limit", maxPendingTracks)
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RequestResponse{RequestResponse: &livekit.RequestResponse{
+			Reason:  livekit.RequestResponse_LIMIT_EXCEEDED,
+			Message: fmt.Sprintf("too many tracks awaiting media (at most %d): send media for them first", maxPendingTracks),
+			Request: &livekit.RequestResponse_AddTrack{AddTrack: req},
+		}}})
+		return
+	}
 	if ti == nil {
 		ti = &livekit.TrackInfo{
 			Sid:           newID("TR_"),
@@ -458,7 +469,7 @@ func (p *Participant) handleMute(m *livekit.MuteTrackRequest) {
 }
 
 // onData forwards a data packet (chat, user data, RPC, streams) after
-// stamping the sender, so receivers know who sent it.
+// stamping the sender, so receivers know who really sent it.
 func (p *Participant) onData(label string, data []byte) {
 	if !p.video().GetCanPublishData() {
 		p.log.Debug("data refused: no canPublishData grant")
@@ -469,11 +480,9 @@ func (p *Participant) onData(label string, data []byte) {
 		p.log.Warn("malformed data packet", "err", err)
 		return
 	}
-	dp.ParticipantIdentity = string(p.identity)
-	dp.ParticipantSid = string(p.sid)
-	if u := dp.GetUser(); u != nil {
-		u.ParticipantIdentity = string(p.identity)
-		u.ParticipantSid = string(p.sid)
+	if err := p.stamp(dp); err != nil {
+		p.log.Warn("data packet dropped", "err", err)
+		return
 	}
 	raw, err := proto.Marshal(dp)
 	if err != nil {
@@ -481,6 +490,50 @@ func (p *Participant) onData(label string, data []byte) {
 	}
 	reliable := label != labelLossy
 	p.room.forwardData(p, dp, reliable, raw)
+}
+
+// errDataRefused is wrapped by the reasons a client's data packet is dropped.
+var errDataRefused = errors.New("data packet refused")
+
+// stamp makes a data packet from this participant say who sent it: every
+// sender field the protocol has is overwritten with the participant, so that
+// no client speaks in another's name. Packets that name someone else where
+// the sender cannot be substituted (a transcription of another participant,
+// unless the sender is an agent), or that only the server may send, are
+// refused. Chat, RPC and data streams carry no sender of their own: the
+// packet's participant_identity is what the SDKs attribute them to.
+func (p *Participant) stamp(dp *livekit.DataPacket) error {
+	id, sid := string(p.identity), string(p.sid)
+	dp.ParticipantIdentity = id
+	dp.ParticipantSid = sid
+	switch v := dp.Value.(type) {
+	case *livekit.DataPacket_User:
+		if v.User == nil {
+			v.User = &livekit.UserPacket{}
+		}
+		v.User.ParticipantIdentity = id // deprecated copies, still read by older SDKs
+		v.User.ParticipantSid = sid
+	case *livekit.DataPacket_Transcription:
+		if v.Transcription == nil {
+			v.Transcription = &livekit.Transcription{}
+		}
+		switch who := v.Transcription.GetTranscribedParticipantIdentity(); {
+		case who == "" || who == id:
+			v.Transcription.TranscribedParticipantIdentity = id
+		case p.grants.GetParticipantKind() == livekit.ParticipantInfo_AGENT:
+			// An agent transcribes the others; its token was minted with a key.
+		default:
+			return fmt.Errorf("%w: a transcription attributed to %q", errDataRefused, who)
+		}
+	case *livekit.DataPacket_ChatMessage, *livekit.DataPacket_RpcRequest, *livekit.DataPacket_RpcAck,
+		*livekit.DataPacket_RpcResponse, *livekit.DataPacket_StreamHeader, *livekit.DataPacket_StreamChunk,
+		*livekit.DataPacket_StreamTrailer, *livekit.DataPacket_SipDtmf, *livekit.DataPacket_EncryptedPacket:
+	default:
+		// Speaker updates come from the server only; client metrics name
+		// participants by index and are not relayed (as in LiveKit).
+		return fmt.Errorf("%w: %T is not relayed from clients", errDataRefused, dp.Value)
+	}
+	return nil
 }
 
 // sendData delivers a data packet on the subscriber's channel.

@@ -30,7 +30,26 @@ const (
 	// maxDataBuffered: above this many bytes waiting in a data channel, a
 	// subscriber is too slow and lossy packets to it are dropped.
 	maxDataBuffered = 4 << 20
+
+	// Trickled ICE candidates. A candidate line is under 200 bytes and a
+	// client trickles a handful per PeerConnection; the server holds them
+	// only while their PeerConnection has no remote description yet (before
+	// the client's first offer, or its first answer; once set, a remote
+	// description stays). Beyond these limits the client is misbehaving and
+	// is disconnected.
+	//
+	// maxCandidateSize bounds one candidate (its JSON).
+	maxCandidateSize = 2 << 10
+	// maxHeldCandidates and maxHeldCandidateBytes bound the candidates held
+	// over a session, for both PeerConnections together.
+	maxHeldCandidates     = 64
+	maxHeldCandidateBytes = 64 << 10
+	// maxPendingTracks bounds addTrack requests waiting for their media.
+	maxPendingTracks = 32
 )
+
+// errTooManyCandidates is why a session that trickled too much was closed.
+var errTooManyCandidates = errors.New("ICE candidate limit exceeded")
 
 type joinOptions struct {
 	autoSubscribe bool
@@ -47,6 +66,7 @@ type Participant struct {
 	sid      ParticipantID
 	identity Identity
 	grants   *auth.ClaimGrants // as presented at join; permissions live in grant
+	apiKey   string            // signed the join token; signs refreshed ones
 	grant    atomic.Pointer[auth.VideoGrant]
 	opts     joinOptions
 	joinedAt time.Time
@@ -65,6 +85,8 @@ type Participant struct {
 	closeSent atomic.Bool
 	// overflowed: the outgoing queue filled up and the session is ending.
 	overflowed atomic.Bool
+	// closeFrame, if set, is the close frame the writer ends with.
+	closeFrame atomic.Pointer[[]byte]
 	done       chan struct{}
 	writerW    sync.WaitGroup
 
@@ -90,6 +112,11 @@ type Participant struct {
 	dataOpen    bool     // _reliable has opened and dataPending is flushed
 	dataPending [][]byte // reliable packets waiting for _reliable to open
 
+	// heldCandidates and heldCandidateBytes count the candidates ever held
+	// for a PeerConnection without a remote description (both of them).
+	heldCandidates     atomic.Int64
+	heldCandidateBytes atomic.Int64
+
 	negMu         sync.Mutex // subscriber negotiation
 	offerPending  bool
 	renegotiate   bool
@@ -112,7 +139,7 @@ type subscription struct {
 	sender *webrtc.RTPSender
 }
 
-func newParticipant(r *Room, conn *websocket.Conn, grants *auth.ClaimGrants, opts joinOptions) *Participant {
+func newParticipant(r *Room, conn *websocket.Conn, grants *auth.ClaimGrants, apiKey string, opts joinOptions) *Participant {
 	sid := ParticipantID(newID("PA_"))
 	p := &Participant{
 		room:       r,
@@ -120,6 +147,7 @@ func newParticipant(r *Room, conn *websocket.Conn, grants *auth.ClaimGrants, opt
 		sid:        sid,
 		identity:   Identity(grants.Identity),
 		grants:     grants,
+		apiKey:     apiKey,
 		opts:       opts,
 		joinedAt:   time.Now(),
 		conn:       conn,
@@ -277,6 +305,8 @@ func (p *Participant) serve() {
 		return
 	}
 	p.log.Info("joined", "others", nOthers, "sdk", p.opts.sdk, "protocol", p.opts.protocol)
+	p.writerW.Add(1)
+	go p.refreshLoop()
 	p.room.broadcastUpdate(p, p.info())
 	if p.autoSubscribe() {
 		for _, o := range p.room.list() {
@@ -379,8 +409,12 @@ func (p *Participant) writeLoop() {
 				}
 				break
 			}
+			cf := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+			if b := p.closeFrame.Load(); b != nil {
+				cf = *b
+			}
 			_ = p.conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = p.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			_ = p.conn.WriteMessage(websocket.CloseMessage, cf)
 			_ = p.conn.Close()
 			return
 		}
@@ -417,8 +451,8 @@ func (p *Participant) readLoop() livekit.DisconnectReason {
 		if mt == websocket.TextMessage {
 			p.useJSON.Store(true)
 		}
-		if leave := p.handle(req); leave {
-			return livekit.DisconnectReason_CLIENT_INITIATED
+		if reason, end := p.handle(req); end {
+			return reason
 		}
 	}
 }
@@ -427,24 +461,25 @@ func (p *Participant) readLoop() livekit.DisconnectReason {
 // was wrong (RFC 6455 §7.4.1 code 1007: data inconsistent with the type).
 func (p *Participant) protocolError(err error) {
 	p.closeSent.Store(true)
-	reason := err.Error()
-	if len(reason) > 120 {
-		reason = reason[:120]
-	}
 	_ = p.conn.WriteControl(websocket.CloseMessage,
-		websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, reason),
+		websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, closeReason(err.Error())),
 		time.Now().Add(time.Second))
 }
 
-// handle dispatches one request; it returns true when the client leaves.
-func (p *Participant) handle(req *livekit.SignalRequest) bool {
+// handle dispatches one request; it returns true when the session ends
+// (the client leaves, or has been told to), and why.
+func (p *Participant) handle(req *livekit.SignalRequest) (livekit.DisconnectReason, bool) {
 	switch m := req.Message.(type) {
 	case *livekit.SignalRequest_Offer:
 		p.handlePublisherOffer(m.Offer)
 	case *livekit.SignalRequest_Answer:
 		p.handleSubscriberAnswer(m.Answer)
 	case *livekit.SignalRequest_Trickle:
-		p.handleTrickle(m.Trickle)
+		if err := p.handleTrickle(m.Trickle); err != nil {
+			p.log.Warn("disconnecting: client exceeded a signaling limit", "err", err)
+			p.sendLeave(livekit.DisconnectReason_STATE_MISMATCH, websocket.ClosePolicyViolation, err.Error())
+			return livekit.DisconnectReason_STATE_MISMATCH, true
+		}
 	case *livekit.SignalRequest_AddTrack:
 		p.handleAddTrack(m.AddTrack)
 	case *livekit.SignalRequest_Mute:
@@ -456,7 +491,7 @@ func (p *Participant) handle(req *livekit.SignalRequest) bool {
 	case *livekit.SignalRequest_Leave:
 		p.clientLeft.Store(true)
 		p.log.Info("client left", "reason", m.Leave.GetReason().String())
-		return true
+		return livekit.DisconnectReason_CLIENT_INITIATED, true
 	case *livekit.SignalRequest_Ping:
 		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Pong{Pong: time.Now().UnixMilli()}})
 	case *livekit.SignalRequest_PingReq:
@@ -468,7 +503,18 @@ func (p *Participant) handle(req *livekit.SignalRequest) bool {
 	default:
 		p.log.Debug("signal request not handled", "type", fmt.Sprintf("%T", m))
 	}
-	return false
+	return 0, false
+}
+
+// sendLeave queues a leave that tells the client not to come back, and
+// makes the session's close frame say why (code, text): the session is
+// about to end.
+func (p *Participant) sendLeave(reason livekit.DisconnectReason, code int, text string) {
+	cf := websocket.FormatCloseMessage(code, closeReason(text))
+	p.closeFrame.Store(&cf)
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
+		Reason: reason, Action: livekit.LeaveRequest_DISCONNECT,
+	}}})
 }
 
 // closeWithLeave tells the client to go (with the reason) and ends the session.
@@ -548,33 +594,59 @@ func (p *Participant) sendTrickle(c *webrtc.ICECandidate, target livekit.SignalT
 	}}})
 }
 
-func (p *Participant) handleTrickle(t *livekit.TrickleRequest) {
+// handleTrickle adds a client's ICE candidate, or holds it until its
+// PeerConnection has a remote description. It fails, ending the session,
+// when the client goes over the candidate limits.
+func (p *Participant) handleTrickle(t *livekit.TrickleRequest) error {
+	raw := t.GetCandidateInit()
+	if len(raw) > maxCandidateSize {
+		return fmt.Errorf("%w: a candidate of %d bytes (at most %d)", errTooManyCandidates, len(raw), maxCandidateSize)
+	}
 	var c webrtc.ICECandidateInit
-	if err := json.Unmarshal([]byte(t.GetCandidateInit()), &c); err != nil {
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
 		p.log.Warn("bad ICE candidate", "err", err)
-		return
+		return nil
 	}
 	if t.GetTarget() == livekit.SignalTarget_SUBSCRIBER {
 		p.negMu.Lock()
 		defer p.negMu.Unlock()
 		if p.sub.RemoteDescription() == nil {
+			if err := p.holdCandidate(len(raw)); err != nil {
+				return err
+			}
 			p.subCandidates = append(p.subCandidates, c)
-			return
+			return nil
 		}
 		if err := p.sub.AddICECandidate(c); err != nil {
 			p.log.Debug("add subscriber candidate", "err", err)
 		}
-		return
+		return nil
 	}
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
 	if p.pub == nil || p.pub.RemoteDescription() == nil {
+		if err := p.holdCandidate(len(raw)); err != nil {
+			return err
+		}
 		p.pubCandidates = append(p.pubCandidates, c)
-		return
+		return nil
 	}
 	if err := p.pub.AddICECandidate(c); err != nil {
 		p.log.Debug("add publisher candidate", "err", err)
 	}
+	return nil
+}
+
+// holdCandidate counts one more held candidate of size bytes, and fails
+// once the session has held more than the limits allow.
+func (p *Participant) holdCandidate(size int) error {
+	n := p.heldCandidates.Add(1)
+	b := p.heldCandidateBytes.Add(int64(size))
+	if n > maxHeldCandidates || b > maxHeldCandidateBytes {
+		return fmt.Errorf("%w: %d candidates (%d bytes) before the connection was negotiated (at most %d, %d bytes)",
+			errTooManyCandidates, n, b, maxHeldCandidates, maxHeldCandidateBytes)
+	}
+	return nil
 }
 
 func (p *Participant) handleUpdateMetadata(u *livekit.UpdateParticipantMetadata) {

@@ -19,6 +19,9 @@ type Room struct {
 	log     *slog.Logger
 	// emptyTimer closes the room once it has stayed empty; guarded by svc.mu.
 	emptyTimer *time.Timer
+	// opener is the identity charged with opening the room (see
+	// Params.MaxRoomsPerIdentity), or "" for one that may create rooms.
+	opener Identity
 
 	mu           sync.Mutex
 	participants map[Identity]*Participant
@@ -42,6 +45,13 @@ func (r *Room) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.participants)
+}
+
+// has reports whether identity is in the room.
+func (r *Room) has(identity Identity) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.participants[identity] != nil
 }
 
 // list copies the participants.

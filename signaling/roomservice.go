@@ -17,6 +17,16 @@ import (
 // (bringing a student on stage) and send data. Calls are authorized by an
 // API token: roomCreate to create or delete rooms, roomList to list them,
 // roomAdmin for the named room for everything else.
+//
+// A caller is a server or a participant. A token with a roomJoin grant is a
+// participant's (a teacher's room token carries roomAdmin for its room),
+// unless it also has roomCreate or roomList, which no room token Yunke mints
+// has; server SDKs and tools sign their own tokens without roomJoin. To a
+// participant caller, hidden participants (review experts watching a class)
+// do not exist: they are not listed, calls naming them fail with not_found
+// as for someone absent, and it can hide, unhide or promote no one
+// (permission.hidden, recorder and agent keep their values). A server
+// caller sees and manages everyone.
 type RoomService struct{ s *Service }
 
 var _ livekit.RoomService = (*RoomService)(nil)
@@ -72,6 +82,13 @@ func grantOf(ctx context.Context) *auth.VideoGrant {
 
 var errPermission = twirp.PermissionDenied.Error("the token does not grant this")
 
+// seesHidden reports whether the caller is a server, which sees hidden
+// participants, rather than a participant (see RoomService).
+func seesHidden(ctx context.Context) bool {
+	g := grantOf(ctx)
+	return !g.RoomJoin || g.RoomCreate || g.RoomList
+}
+
 func requireAdmin(ctx context.Context, room string) error {
 	g := grantOf(ctx)
 	if !g.RoomAdmin || (g.Room != "" && g.Room != room) {
@@ -116,7 +133,7 @@ func (rs *RoomService) participant(ctx context.Context, room, identity string) (
 	r.mu.Lock()
 	p := r.participants[Identity(identity)]
 	r.mu.Unlock()
-	if p == nil {
+	if p == nil || (p.hidden() && !seesHidden(ctx)) {
 		return nil, twirp.NotFound.Errorf("participant %q is not in room %q", identity, room)
 	}
 	return p, nil
@@ -130,7 +147,7 @@ func (rs *RoomService) CreateRoom(ctx context.Context, req *livekit.CreateRoomRe
 	if req.GetName() == "" {
 		return nil, twirp.RequiredArgumentError("name")
 	}
-	r, err := rs.s.room(RoomName(req.GetName()))
+	r, err := rs.s.room(RoomName(req.GetName()), "")
 	if err != nil {
 		return nil, twirp.Unavailable.Error(err.Error())
 	}
@@ -181,7 +198,8 @@ func (rs *RoomService) DeleteRoom(ctx context.Context, req *livekit.DeleteRoomRe
 	return &livekit.DeleteRoomResponse{}, nil
 }
 
-// ListParticipants lists a room's participants, hidden ones included.
+// ListParticipants lists a room's participants, hidden ones included for a
+// server caller.
 func (rs *RoomService) ListParticipants(ctx context.Context, req *livekit.ListParticipantsRequest) (*livekit.ListParticipantsResponse, error) {
 	if err := requireAdmin(ctx, req.GetRoom()); err != nil {
 		return nil, err
@@ -191,8 +209,11 @@ func (rs *RoomService) ListParticipants(ctx context.Context, req *livekit.ListPa
 		return nil, twirp.NotFound.Errorf("room %q does not exist", req.GetRoom())
 	}
 	out := &livekit.ListParticipantsResponse{}
+	all := seesHidden(ctx)
 	for _, p := range r.list() {
-		out.Participants = append(out.Participants, p.info())
+		if all || !p.hidden() {
+			out.Participants = append(out.Participants, p.info())
+		}
 	}
 	return out, nil
 }
@@ -239,7 +260,7 @@ func (rs *RoomService) UpdateParticipant(ctx context.Context, req *livekit.Updat
 	if err != nil {
 		return nil, err
 	}
-	p.adminUpdate(req)
+	p.adminUpdate(req, seesHidden(ctx))
 	return p.info(), nil
 }
 
@@ -331,9 +352,11 @@ func (p *Participant) remoteMute(id TrackID) *livekit.TrackInfo {
 }
 
 // adminUpdate applies an UpdateParticipant request. A permission change is
-// sent to the participant too (its SDK re-reads what it may do); losing
-// publish permission ends its tracks.
-func (p *Participant) adminUpdate(req *livekit.UpdateParticipantRequest) {
+// sent to the participant too (its SDK re-reads what it may do), with a
+// token that carries it, so that a rejoin keeps it; losing publish
+// permission ends its tracks. Only a server (byServer) changes whether a
+// participant is hidden, a recorder or an agent.
+func (p *Participant) adminUpdate(req *livekit.UpdateParticipantRequest, byServer bool) {
 	var ended []*publication
 	p.changed(func() {
 		if req.GetName() != "" {
@@ -354,7 +377,11 @@ func (p *Participant) adminUpdate(req *livekit.UpdateParticipantRequest) {
 		}
 		if perm := req.GetPermission(); perm != nil {
 			g := p.video().Clone()
+			hidden, recorder, agent := g.Hidden, g.Recorder, g.Agent
 			g.UpdateFromPermission(perm)
+			if !byServer {
+				g.Hidden, g.Recorder, g.Agent = hidden, recorder, agent
+			}
 			p.grant.Store(g)
 			if !g.GetCanPublish() {
 				for _, pub := range p.tracks {
@@ -367,6 +394,9 @@ func (p *Participant) adminUpdate(req *livekit.UpdateParticipantRequest) {
 		pub.track.Close()
 	}
 	p.queueUpdate(p.info())
+	if req.GetPermission() != nil {
+		p.sendRefreshedToken()
+	}
 }
 
 // forwardServerData sends a server-originated packet to a room.

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/livekit/protocol/auth"
@@ -39,6 +41,37 @@ type Observer interface {
 	ParticipantLeft(room RoomName, identity Identity)
 }
 
+// ErrNotAdmitted is wrapped by an Admission's refusal; the join is refused
+// with HTTP 403 and the refusal's message.
+var ErrNotAdmitted = errors.New("permission denied")
+
+// Admission decides, for a token that verified, whether its identity may
+// still join: a room token is a bearer credential minted for an account, and
+// may outlive the account. Admit is called before every join and again at
+// every token refresh; a refusal wraps ErrNotAdmitted and says why, any other
+// error is a failure to decide (the join is refused with HTTP 503).
+type Admission interface {
+	Admit(ctx context.Context, room RoomName, identity Identity) error
+}
+
+// Default limits, used when the Params leave them zero.
+const (
+	// DefaultMaxSessionsPerIdentity: one identity holds at most this many
+	// signaling sessions on a node, across rooms (a browser tab per room and
+	// a reconnect in flight fit easily).
+	DefaultMaxSessionsPerIdentity = 4
+	// DefaultMaxRoomsPerIdentity: an identity whose token has neither
+	// roomCreate nor roomAdmin (a student, a tutoring peer) has opened at most
+	// this many of the rooms that are open. Students legitimately open rooms
+	// (they may reach a class or a tutoring session before the teacher), so
+	// they are capped rather than refused.
+	DefaultMaxRoomsPerIdentity = 8
+	// DefaultTokenRefreshInterval is how often a participant is sent a fresh
+	// token (valid for twice as long), as LiveKit does, so that short-lived
+	// join tokens still serve the SDK's reconnects.
+	DefaultTokenRefreshInterval = 5 * time.Minute
+)
+
 // Params configure a Service.
 type Params struct {
 	API     *webrtc.API
@@ -65,6 +98,20 @@ type Params struct {
 	// NegotiationTimeout is how long a client has to answer the server's
 	// offer; a client that does not is told to reconnect (default 15 s).
 	NegotiationTimeout time.Duration
+	// Admission, when set, is asked whether each verified token's identity
+	// may join, and again at every token refresh (a refused participant is
+	// removed).
+	Admission Admission
+	// MaxSessionsPerIdentity bounds the sessions one identity holds on this
+	// node (default DefaultMaxSessionsPerIdentity). A rejoin of the same
+	// room replaces the earlier session, as in LiveKit.
+	MaxSessionsPerIdentity int
+	// MaxRoomsPerIdentity bounds the open rooms opened by one identity whose
+	// token lacks roomCreate and roomAdmin (default DefaultMaxRoomsPerIdentity).
+	MaxRoomsPerIdentity int
+	// TokenRefreshInterval is how often participants are sent a refreshed
+	// token (default DefaultTokenRefreshInterval).
+	TokenRefreshInterval time.Duration
 }
 
 // Service holds every room on this node and serves the signaling endpoints.
@@ -77,6 +124,10 @@ type Service struct {
 	rooms  map[RoomName]*Room
 	closed bool
 	wg     sync.WaitGroup
+	// sessions counts each identity's sessions, those still upgrading
+	// included; opened counts the open rooms each capped identity opened.
+	sessions map[Identity]int
+	opened   map[Identity]int
 }
 
 // New creates a Service.
@@ -102,10 +153,21 @@ func New(p Params) *Service {
 	if p.ServerVersion == "" {
 		p.ServerVersion = "1.9.0"
 	}
+	if p.MaxSessionsPerIdentity <= 0 {
+		p.MaxSessionsPerIdentity = DefaultMaxSessionsPerIdentity
+	}
+	if p.MaxRoomsPerIdentity <= 0 {
+		p.MaxRoomsPerIdentity = DefaultMaxRoomsPerIdentity
+	}
+	if p.TokenRefreshInterval <= 0 {
+		p.TokenRefreshInterval = DefaultTokenRefreshInterval
+	}
 	return &Service{
-		p:     p,
-		log:   p.Logger,
-		rooms: make(map[RoomName]*Room),
+		p:        p,
+		log:      p.Logger,
+		rooms:    make(map[RoomName]*Room),
+		sessions: make(map[Identity]int),
+		opened:   make(map[Identity]int),
 		up: websocket.Upgrader{
 			ReadBufferSize:  4096,
 			WriteBufferSize: 4096,
@@ -167,8 +229,10 @@ func (s *Service) Close() {
 	s.wg.Wait()
 }
 
-// room returns the named room, creating it.
-func (s *Service) room(name RoomName) (*Room, error) {
+// room returns the named room, creating it. A room opened for opener (an
+// identity whose token may not create rooms; "" for one that may) counts
+// against opener's MaxRoomsPerIdentity until it closes.
+func (s *Service) room(name RoomName, opener Identity) (*Room, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -176,8 +240,15 @@ func (s *Service) room(name RoomName) (*Room, error) {
 	}
 	r := s.rooms[name]
 	if r == nil {
+		if err := s.mayOpenLocked(name, opener); err != nil {
+			return nil, err
+		}
 		r = newRoom(s, name)
 		s.rooms[name] = r
+		if opener != "" {
+			r.opener = opener
+			s.opened[opener]++
+		}
 	}
 	if r.emptyTimer != nil {
 		r.emptyTimer.Stop()
@@ -209,8 +280,22 @@ func (s *Service) roomEmpty(r *Room) {
 	})
 }
 
+// mayOpenLocked says whether opener may open the room name if it is not open.
+func (s *Service) mayOpenLocked(name RoomName, opener Identity) error {
+	if opener == "" || s.rooms[name] != nil || s.opened[opener] < s.p.MaxRoomsPerIdentity {
+		return nil
+	}
+	return fmt.Errorf("%w: room %q is not open, and %q has already opened %d rooms that are (the limit): join once the teacher has opened it",
+		errTooManyRooms, name, opener, s.opened[opener])
+}
+
 func (s *Service) dropRoomLocked(r *Room) {
 	delete(s.rooms, r.name)
+	if r.opener != "" {
+		if s.opened[r.opener]--; s.opened[r.opener] <= 0 {
+			delete(s.opened, r.opener)
+		}
+	}
 	if r.emptyTimer != nil {
 		r.emptyTimer.Stop()
 		r.emptyTimer = nil
@@ -219,17 +304,87 @@ func (s *Service) dropRoomLocked(r *Room) {
 }
 
 var (
-	errShuttingDown = errors.New("server is shutting down")
-	errRoomFull     = errors.New("room is full")
+	errShuttingDown    = errors.New("server is shutting down")
+	errRoomFull        = errors.New("room is full")
+	errTooManySessions = errors.New("too many connections")
+	errTooManyRooms    = errors.New("too many rooms")
 )
 
-// authError is an access-token problem with the HTTP status it maps to.
+// authError is a refused join (a token problem, a refused account, a limit)
+// with the HTTP status it maps to.
 type authError struct {
 	status int
 	msg    string
 }
 
 func (e *authError) Error() string { return e.msg }
+
+// opener is who a join that opens its room is charged to: "" (no limit) for
+// a token that may create rooms or administers this one (a teacher).
+func opener(g *auth.ClaimGrants) Identity {
+	if g.Video.RoomCreate || g.Video.RoomAdmin {
+		return ""
+	}
+	return Identity(g.Identity)
+}
+
+// admit asks the Admission, if any, whether identity may join room.
+func (s *Service) admit(ctx context.Context, room RoomName, identity Identity) error {
+	if s.p.Admission == nil {
+		return nil
+	}
+	err := s.p.Admission.Admit(ctx, room, identity)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotAdmitted):
+		return &authError{http.StatusForbidden, err.Error()}
+	default:
+		s.log.Error("admission check failed", "participant", string(identity), "room", string(room), "err", err)
+		return &authError{http.StatusServiceUnavailable, "the server could not check the account; try again"}
+	}
+}
+
+// checkLimitsLocked refuses a join that would go over a per-identity limit.
+func (s *Service) checkLimitsLocked(g *auth.ClaimGrants) error {
+	if s.closed {
+		return &authError{http.StatusServiceUnavailable, errShuttingDown.Error()}
+	}
+	id := Identity(g.Identity)
+	limit := s.p.MaxSessionsPerIdentity
+	if r := s.rooms[RoomName(g.Video.Room)]; r != nil && r.has(id) {
+		limit++ // a rejoin, which replaces the session in that room
+	}
+	if n := s.sessions[id]; n >= limit {
+		return &authError{http.StatusTooManyRequests, fmt.Sprintf("%v: %q already has %d sessions on this server (the limit); leave one first", errTooManySessions, id, n)}
+	}
+	if err := s.mayOpenLocked(RoomName(g.Video.Room), opener(g)); err != nil {
+		return &authError{http.StatusTooManyRequests, err.Error()}
+	}
+	return nil
+}
+
+// reserve takes one of the identity's sessions for a join about to be
+// upgraded; release gives it back once the session has ended.
+func (s *Service) reserve(g *auth.ClaimGrants) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkLimitsLocked(g); err != nil {
+		return nil, err
+	}
+	id := Identity(g.Identity)
+	s.sessions[id]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.sessions[id]--; s.sessions[id] <= 0 {
+				delete(s.sessions, id)
+			}
+		})
+	}, nil
+}
 
 // tokenFrom reads the access token from the query or an Authorization header.
 func tokenFrom(r *http.Request) string {
@@ -243,33 +398,45 @@ func tokenFrom(r *http.Request) string {
 }
 
 // authenticate verifies a LiveKit access token: signature by a known key,
-// expiry, a roomJoin grant for a named room, and an identity.
-func (s *Service) authenticate(raw string) (*auth.ClaimGrants, error) {
+// expiry, a roomJoin grant for a named room, and an identity. It returns the
+// grants and the API key that signed them.
+func (s *Service) authenticate(raw string) (*auth.ClaimGrants, string, error) {
 	if raw == "" {
-		return nil, &authError{http.StatusUnauthorized, "no access token: pass access_token or an Authorization: Bearer header"}
+		return nil, "", &authError{http.StatusUnauthorized, "no access token: pass access_token or an Authorization: Bearer header"}
 	}
 	v, err := auth.ParseAPIToken(raw)
 	if err != nil {
-		return nil, &authError{http.StatusUnauthorized, "invalid access token: not a JWT"}
+		return nil, "", &authError{http.StatusUnauthorized, "invalid access token: not a JWT"}
 	}
 	secret, ok := s.p.Keys.Secret(v.APIKey())
 	if !ok {
-		return nil, &authError{http.StatusUnauthorized, fmt.Sprintf("invalid access token: unknown API key %q", v.APIKey())}
+		return nil, "", &authError{http.StatusUnauthorized, fmt.Sprintf("invalid access token: unknown API key %q", v.APIKey())}
 	}
 	_, grants, err := v.Verify(secret)
 	if err != nil {
-		return nil, &authError{http.StatusUnauthorized, "invalid access token: " + tokenProblem(err)}
+		return nil, "", &authError{http.StatusUnauthorized, "invalid access token: " + tokenProblem(err)}
 	}
 	if grants.Video == nil || !grants.Video.RoomJoin {
-		return nil, &authError{http.StatusForbidden, "permission denied: the token has no roomJoin grant"}
+		return nil, "", &authError{http.StatusForbidden, "permission denied: the token has no roomJoin grant"}
 	}
 	if grants.Video.Room == "" {
-		return nil, &authError{http.StatusForbidden, "permission denied: the token names no room"}
+		return nil, "", &authError{http.StatusForbidden, "permission denied: the token names no room"}
 	}
 	if grants.Identity == "" {
-		return nil, &authError{http.StatusUnauthorized, "invalid access token: no identity"}
+		return nil, "", &authError{http.StatusUnauthorized, "invalid access token: no identity"}
 	}
-	return grants, nil
+	return grants, v.APIKey(), nil
+}
+
+// writeRefusal answers a refused join with its status and message (the
+// SDKs show the body of /rtc/validate to the user).
+func writeRefusal(w http.ResponseWriter, err error) {
+	var ae *authError
+	if errors.As(err, &ae) {
+		http.Error(w, ae.msg, ae.status)
+		return
+	}
+	http.Error(w, err.Error(), http.StatusInternalServerError)
 }
 
 // tokenProblem says what was wrong with a token without echoing it.
@@ -303,13 +470,19 @@ func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if _, err := s.authenticate(tokenFrom(r)); err != nil {
-		var ae *authError
-		if errors.As(err, &ae) {
-			http.Error(w, ae.msg, ae.status)
-			return
-		}
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	// The same checks as a join, so that an SDK whose upgrade was refused
+	// (browsers cannot read that answer) learns why from here.
+	grants, _, err := s.authenticate(tokenFrom(r))
+	if err == nil {
+		err = s.admit(r.Context(), RoomName(grants.Video.Room), Identity(grants.Identity))
+	}
+	if err == nil {
+		s.mu.Lock()
+		err = s.checkLimitsLocked(grants)
+		s.mu.Unlock()
+	}
+	if err != nil {
+		writeRefusal(w, err)
 		return
 	}
 	_, _ = w.Write([]byte("success"))
@@ -317,29 +490,28 @@ func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
-	grants, err := s.authenticate(tokenFrom(r))
+	grants, apiKey, err := s.authenticate(tokenFrom(r))
+	if err == nil {
+		err = s.admit(r.Context(), RoomName(grants.Video.Room), Identity(grants.Identity))
+	}
+	var release func()
+	if err == nil {
+		release, err = s.reserve(grants)
+	}
 	if err != nil {
 		var ae *authError
 		if errors.As(err, &ae) {
 			s.log.Info("join refused", "status", ae.status, "reason", ae.msg, "remote", r.RemoteAddr)
-			http.Error(w, ae.msg, ae.status)
-			return
 		}
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		writeRefusal(w, err)
 		return
 	}
+	defer release()
 	q := r.URL.Query()
 	opts := joinOptions{
 		autoSubscribe: q.Get("auto_subscribe") != "0" && q.Get("auto_subscribe") != "false",
 		protocol:      q.Get("protocol"),
 		sdk:           q.Get("sdk"),
-	}
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		http.Error(w, errShuttingDown.Error(), http.StatusServiceUnavailable)
-		return
 	}
 	conn, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
@@ -348,16 +520,49 @@ func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(s.p.MaxFrameSize)
 	// The room is looked up (or opened) only for a real connection, so
 	// requests that never become sessions leave nothing behind.
-	room, err := s.room(RoomName(grants.Video.Room))
+	room, err := s.room(RoomName(grants.Video.Room), opener(grants))
 	if err != nil {
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, err.Error()), time.Now().Add(time.Second))
-		_ = conn.Close()
+		// Checked before the upgrade too; this is a race with another join.
+		code := websocket.CloseGoingAway
+		if errors.Is(err, errTooManyRooms) {
+			code = websocket.ClosePolicyViolation
+			s.log.Warn("join refused", "participant", grants.Identity, "err", err)
+		}
+		refuseConn(conn, code, err.Error())
 		return
 	}
 	s.mu.Lock()
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
-	p := newParticipant(room, conn, grants, opts)
+	p := newParticipant(room, conn, grants, apiKey, opts)
 	p.serve()
+}
+
+// refuseConn ends an upgraded connection that will not become a session: a
+// leave (JOIN_FAILURE), then a close frame that says why.
+func refuseConn(conn *websocket.Conn, code int, why string) {
+	deadline := time.Now().Add(time.Second)
+	if _, b, err := encodeResponse(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
+		Reason: livekit.DisconnectReason_JOIN_FAILURE, Action: livekit.LeaveRequest_DISCONNECT,
+	}}}, false); err == nil {
+		_ = conn.SetWriteDeadline(deadline)
+		_ = conn.WriteMessage(websocket.BinaryMessage, b)
+	}
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, closeReason(why)), deadline)
+	_ = conn.Close()
+}
+
+// closeReason fits a reason into a close frame (RFC 6455 §5.5: 123 bytes of
+// text at most), cutting on a UTF-8 boundary.
+func closeReason(s string) string {
+	const max = 120
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
 }

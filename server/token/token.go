@@ -44,8 +44,13 @@ const RoleAttribute = "role"
 // Validity bounds.
 const (
 	DefaultValidFor = 6 * time.Hour
-	MinValidFor     = time.Minute
-	MaxValidFor     = 24 * time.Hour
+	// JoinValidFor is how long the tokens the API hands to browsers last: a
+	// token is needed only to join, since Yunke's signaling sends connected
+	// participants a fresh one every few minutes (LiveKit's refresh_token),
+	// which the SDKs rejoin with. A leaked token is soon useless.
+	JoinValidFor = 10 * time.Minute
+	MinValidFor  = time.Minute
+	MaxValidFor  = 24 * time.Hour
 	// MaxNameLen bounds room names and identities, in characters.
 	MaxNameLen = 128
 )
