@@ -338,9 +338,10 @@ func (s *Server) handleSessionToken(w http.ResponseWriter, r *http.Request) erro
 	}
 	key, secret := s.devKey()
 	identity := string(tutoring.Identity(p.user.ID))
-	ttl := time.Duration(s.cfg.Tutoring.MaxMinutes)*time.Minute + time.Hour
+	// Short-lived: joining needs it once; the room sends a fresh one to
+	// participants every few minutes, which reconnects use.
 	tok, err := token.Mint(key, secret, token.Params{Room: sess.Room, Identity: identity, Name: p.user.Name, Role: token.RolePeer,
-		ValidFor: min(ttl, token.MaxValidFor)})
+		ValidFor: token.JoinValidFor})
 	if err != nil {
 		return fmt.Errorf("mint session token: %w", err)
 	}
