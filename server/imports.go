@@ -170,7 +170,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	}
 	pw := u.fields["initial_password"]
 	if kind == importer.KindTeachers || kind == importer.KindStudents {
-		if msg := auth.CheckPassword(pw); msg != "" {
+		if msg := auth.CheckPassword(pw, ""); msg != "" {
 			f.add("initial_password", msg)
 		}
 	}
@@ -219,7 +219,9 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	// back: its counts are exactly what the import would do.
 	batch.DryRun = dryRun
 	if kind != importer.KindSchools {
-		batch.InitialPasswordHash = s.hasher.Hash(pw)
+		if batch.InitialPasswordHash, err = s.hashPassword(w, r, pw); err != nil {
+			return err
+		}
 	}
 	if ans.Result, err = s.imports.Import(r.Context(), actor(r), batch); err != nil {
 		return err
