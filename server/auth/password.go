@@ -34,8 +34,9 @@ type Params struct {
 	SaltLen uint32 // bytes
 	KeyLen  uint32 // bytes
 	// Parallel is how many hashes may run at once; each holds Memory KiB
-	// while it runs. 0 means runtime.GOMAXPROCS: more would only queue for
-	// the cores while holding their memory.
+	// while it runs. 0 means one fewer than the cores (runtime.GOMAXPROCS),
+	// at least one: more would only queue for the cores while holding their
+	// memory, and a core is left to live classes and everything else.
 	Parallel int
 }
 
@@ -78,7 +79,7 @@ func NewHasher(p Params) *Hasher {
 		p.KeyLen = d.KeyLen
 	}
 	if p.Parallel <= 0 {
-		p.Parallel = runtime.GOMAXPROCS(0)
+		p.Parallel = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	h := &Hasher{p: p, slots: make(chan struct{}, p.Parallel)}
 	h.dummy = h.hash(RandomToken(12))
