@@ -226,9 +226,12 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		c = &creds
 	}
 	ok, rehash, err := s.verifyPassword(r.Context(), req.Password, c)
-	if err != nil {
-		refund() // no password was checked
-		return busy(w)
+	if err != nil { // no password was checked
+		refund()
+		if errors.Is(err, auth.ErrBusy) {
+			return busy(w)
+		}
+		return fmt.Errorf("sign in: %w", err)
 	}
 	ok = ok && c.User.Active
 	if !ok {
@@ -344,7 +347,10 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 	ok, _, err = s.verifyPassword(r.Context(), req.CurrentPassword, &creds)
 	if err != nil {
 		s.accountLimiter.Refund(key, id)
-		return busy(w)
+		if errors.Is(err, auth.ErrBusy) {
+			return busy(w)
+		}
+		return fmt.Errorf("change password: %w", err)
 	}
 	if !ok {
 		return (fieldErrors{"current_password": "wrong password"}).err()

@@ -58,8 +58,9 @@ var (
 )
 
 // sharedLimiter counts on Redis, so that several nodes share one count (an
-// attacker gains nothing by spreading attempts over the nodes), and on this
-// node as well: while Redis does not answer, the local count still holds.
+// attacker gains nothing by spreading attempts over the nodes). It keeps
+// this node's attempts in memory as well: while Redis does not answer, the
+// local count decides.
 type sharedLimiter struct {
 	local  *auth.Limiter
 	p      auth.LimiterParams
@@ -122,10 +123,6 @@ func (l *sharedLimiter) key(k string) string { return l.prefix + k }
 // Reserve implements signInLimiter. The id is the local attempt's and the
 // Redis member's, joined by "/".
 func (l *sharedLimiter) Reserve(key string) (string, bool, time.Duration) {
-	localID, ok, wait := l.local.Reserve(key)
-	if !ok {
-		return "", false, wait
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
 	defer cancel()
 	var b [6]byte
@@ -134,15 +131,15 @@ func (l *sharedLimiter) Reserve(key string) (string, bool, time.Duration) {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	waitMS, err := reserveScript.Run(ctx, l.rdb, []string{l.key(key)}, l.p.Now().UnixMilli(), l.p.Max,
 		ms(l.p.Window), ms(l.p.Backoff), ms(l.p.MaxBackoff), member, l.p.Keep()).Int64()
-	if err != nil {
+	switch {
+	case err != nil:
 		l.log.Warn("sign-in limiter: redis", "err", err)
-		return localID + "/", true, 0
-	}
-	if waitMS > 0 {
-		l.local.Refund(key, localID)
+		localID, ok, wait := l.local.Reserve(key)
+		return localID + "/", ok, wait
+	case waitMS > 0:
 		return "", false, time.Duration(waitMS) * time.Millisecond
 	}
-	return localID + "/" + member, true, 0
+	return l.local.Add(key) + "/" + member, true, 0
 }
 
 // Refund implements signInLimiter.

@@ -110,6 +110,21 @@ func (l *Limiter) Reserve(key string) (id string, ok bool, wait time.Duration) {
 			return "", false, until.Sub(now)
 		}
 	}
+	return l.addLocked(key, f, now), true, 0
+}
+
+// Add counts one attempt on key that another count allowed (a shared one,
+// which this limiter stands in for when it cannot be reached), and returns
+// its id for Refund.
+func (l *Limiter) Add(key string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.p.Now()
+	return l.addLocked(key, l.liveLocked(key, now), now)
+}
+
+// addLocked appends an attempt to key's live attempts f.
+func (l *Limiter) addLocked(key string, f []attempt, now time.Time) string {
 	if f == nil && len(l.keys) >= l.p.MaxKeys {
 		l.pruneLocked(now)
 	}
@@ -119,7 +134,7 @@ func (l *Limiter) Reserve(key string) (id string, ok bool, wait time.Duration) {
 		f = f[len(f)-keep:]
 	}
 	l.keys[key] = f
-	return strconv.FormatUint(l.seq, 10), true, 0
+	return strconv.FormatUint(l.seq, 10)
 }
 
 // Refund takes back attempt id of key: it checked no password, or it

@@ -58,6 +58,15 @@ func TestLimiterWindow(t *testing.T) {
 	for range 3 {
 		reserve(t, l, "a")
 	}
+	// Add counts an attempt another count allowed, even past the limit.
+	id = l.Add("a")
+	if n := len(l.keys["a"]); n != 3 {
+		t.Fatalf("%d attempts remembered after Add past the limit, want the newest 3", n)
+	}
+	l.Refund("a", id)
+	if n := len(l.keys["a"]); n != 2 {
+		t.Fatalf("%d attempts remembered after refunding the added one, want 2", n)
+	}
 }
 
 // TestLimiterBackoff: Max attempts are free, then each waits twice as long
