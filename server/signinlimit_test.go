@@ -188,7 +188,7 @@ func testLimiterParallel(t *testing.T, nodes limiterNodes) {
 // still counts its own attempts.
 func TestSignInLimiterWithoutRedis(t *testing.T) {
 	t.Parallel()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
 	defer rdb.Close()
 	c := &limiterClock{t: time.Unix(1_000_000, 0)}
 	local := auth.NewLimiter(auth.LimiterParams{Max: 3, Window: time.Minute, Backoff: time.Second, Now: c.now})
