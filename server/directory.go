@@ -471,7 +471,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) error 
 		in.ExpertScope = *b.ExpertScope
 	}
 	f := fieldErrors{}
-	if msg := auth.CheckPassword(b.Password); msg != "" {
+	if msg := auth.CheckPassword(b.Password, b.Username); msg != "" {
 		f.add("password", msg)
 	}
 	if err := s.checkUser(r.Context(), f, &in, p.user.DistrictID); err != nil {
@@ -483,7 +483,11 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) error 
 	if _, err := s.authorize(r, authz.UserCreate, account{District: in.DistrictID, School: in.SchoolID, Roles: in.Roles}); err != nil {
 		return err
 	}
-	u, err := s.directory.CreateUser(r.Context(), actor(r), in, s.hasher.Hash(b.Password), true)
+	hash, err := s.hashPassword(w, r, b.Password)
+	if err != nil {
+		return err
+	}
+	u, err := s.directory.CreateUser(r.Context(), actor(r), in, hash, true)
 	if err != nil {
 		return err
 	}
@@ -603,10 +607,14 @@ func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &b); err != nil {
 		return err
 	}
-	if msg := auth.CheckPassword(b.NewPassword); msg != "" {
+	if msg := auth.CheckPassword(b.NewPassword, u.Username); msg != "" {
 		return (fieldErrors{"new_password": msg}).err()
 	}
-	if err := s.directory.SetPassword(r.Context(), actor(r), u.ID, s.hasher.Hash(b.NewPassword), true); err != nil {
+	hash, err := s.hashPassword(w, r, b.NewPassword)
+	if err != nil {
+		return err
+	}
+	if err := s.directory.SetPassword(r.Context(), actor(r), u.ID, hash, true); err != nil {
 		return err
 	}
 	if err := s.directory.DeleteUserSessions(r.Context(), u.ID, ""); err != nil {

@@ -229,7 +229,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	}
 	pw := u.fields["initial_password"]
 	if kind == importer.KindTeachers || kind == importer.KindStudents {
-		if msg := auth.CheckPassword(pw); msg != "" {
+		if msg := auth.CheckPassword(pw, ""); msg != "" {
 			f.add("initial_password", msg)
 		}
 	}
@@ -275,7 +275,9 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	batch := storage.ImportBatch{DistrictID: district, Schools: parsed.Schools, Teachers: parsed.Teachers, Students: parsed.Students,
 		DryRun: dryRun || len(rows) > 0, Authorize: importAuthorizer(&p.user)}
 	if kind != importer.KindSchools {
-		batch.InitialPasswordHash = s.hasher.Hash(pw)
+		if batch.InitialPasswordHash, err = s.hashPassword(w, r, pw); err != nil {
+			return err
+		}
 	}
 	ans := importAnswer{Kind: kind, Rows: parsed.Rows, DryRun: dryRun}
 	ans.Result, err = s.imports.Import(r.Context(), actor(r), batch)

@@ -104,8 +104,9 @@ type Server struct {
 
 	now            func() time.Time
 	hasher         *auth.Hasher
-	accountLimiter signInLimiter // failed sign-ins per account
-	addrLimiter    signInLimiter // failed sign-ins per client address
+	accountLimiter signInLimiter // sign-in attempts per account (or known device)
+	addrLimiter    signInLimiter // sign-in attempts per client address
+	deviceKey      []byte        // signs device tokens
 
 	tutor        *tutoringParts
 	tutoring     tutoringStore
@@ -230,8 +231,7 @@ func New(p Params) (_ *Server, err error) {
 	if err := s.setupTutoring(ctx); err != nil {
 		return nil, err
 	}
-	s.accountLimiter = s.newSignInLimiter(cfg.Auth.FailuresPerAccount)
-	s.addrLimiter = s.newSignInLimiter(cfg.Auth.FailuresPerAddress)
+	s.setupSignIn()
 	s.sig = signaling.New(signaling.Params{
 		Observer:        s.tutor.service,
 		Admission:       roomAdmission{users: s.directory},

@@ -21,9 +21,9 @@ const sessionCookie = "yunke_session"
 // more often would write to the database on every request.
 const touchEvery = time.Minute
 
-// failureWindow is the sign-in throttling window; how many failures per
-// account and per client address it allows is configured (auth.*).
-const failureWindow = 15 * time.Minute
+// hashWait is how long a request waits for a password hashing slot
+// before it is answered 503 busy.
+const hashWait = 3 * time.Second
 
 // principal is the signed-in user of a request.
 type principal struct {
@@ -123,11 +123,60 @@ type signInRequest struct {
 
 var errBadCredentials = &apiError{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "wrong username or password"}
 
-func rateLimited(wait time.Duration) *apiError {
-	return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
-		Message: "too many failed sign-ins: try again in " + strconv.Itoa(int((wait+time.Second-1)/time.Second)) + " s"}
+// errBusy answers a request that found every password hashing slot taken
+// for hashWait: a flood of sign-ins waits, it does not take the server down.
+var errBusy = &apiError{Status: http.StatusServiceUnavailable, Code: "busy",
+	Message: "the server is checking many passwords at once: try again in a few seconds"}
+
+// retryAfter sets the Retry-After header to wait, in whole seconds (at least 1).
+func retryAfter(w http.ResponseWriter, wait time.Duration) int {
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return secs
 }
 
+func rateLimited(w http.ResponseWriter, wait time.Duration) *apiError {
+	secs := retryAfter(w, wait)
+	return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+		Message: "too many failed sign-ins: try again in " + strconv.Itoa(secs) + " s"}
+}
+
+// busy answers 503 busy, asking the client to come back shortly.
+func busy(w http.ResponseWriter) error {
+	retryAfter(w, 2*time.Second)
+	return errBusy
+}
+
+// hashPassword hashes pw for storing, waiting at most hashWait for a slot.
+func (s *Server) hashPassword(w http.ResponseWriter, r *http.Request, pw string) (string, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), hashWait)
+	defer cancel()
+	h, err := s.hasher.Hash(ctx, pw)
+	if errors.Is(err, auth.ErrBusy) {
+		return "", busy(w)
+	}
+	return h, err
+}
+
+// verifyPassword checks pw against a stored hash (a dummy one when there
+// is no such user, for even timing), waiting at most hashWait for a slot.
+func (s *Server) verifyPassword(ctx context.Context, pw string, creds *storage.Credentials) (ok, rehash bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, hashWait)
+	defer cancel()
+	if creds == nil {
+		return false, false, s.hasher.VerifyDummy(ctx, pw)
+	}
+	ok, rehash, err = s.hasher.Verify(ctx, pw, creds.PasswordHash)
+	if err != nil && !errors.Is(err, auth.ErrBusy) {
+		s.log.Error("stored password hash unreadable", "user", creds.User.ID, "err", err)
+		return false, false, nil
+	}
+	return ok, rehash, err
+}
+
+// handleSignIn checks a username and password. The attempt is reserved on
+// the address's and the account's (or this device's) limiter before the
+// password is checked, and counts as a failure unless it succeeds.
 func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	var req signInRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -147,49 +196,64 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	if len(username) > 128 || len(req.Password) > 4*auth.MaxPasswordLen {
 		return errBadCredentials // too long to be anybody's; do not hash it
 	}
-	accountKey, addrKey := "account:"+username, "addr:"+clientIP(r)
-	for _, k := range []struct {
-		l   signInLimiter
-		key string
-	}{{s.accountLimiter, accountKey}, {s.addrLimiter, addrKey}} {
-		if blocked, wait := k.l.Blocked(k.key); blocked {
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-			return rateLimited(wait)
-		}
+	now := s.now()
+	addrKey, accountKey := "addr:"+clientIP(r), "account:"+username
+	if id, ok := s.deviceFor(r, username, now); ok {
+		accountKey = "device:" + id // a browser the account used before
+	}
+	addrID, ok, wait := s.addrLimiter.Reserve(addrKey)
+	if !ok {
+		return rateLimited(w, wait)
+	}
+	accountID, ok, wait := s.accountLimiter.Reserve(accountKey)
+	if !ok {
+		s.addrLimiter.Refund(addrKey, addrID)
+		return rateLimited(w, wait)
+	}
+	refund := func() {
+		s.addrLimiter.Refund(addrKey, addrID)
+		s.accountLimiter.Refund(accountKey, accountID)
 	}
 
+	var c *storage.Credentials
 	creds, err := s.sessions.CredentialsByUsername(r.Context(), username)
-	ok := false
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		s.hasher.VerifyDummy(req.Password) // as long as a real check
 	case err != nil:
+		refund()
 		return fmt.Errorf("sign in: %w", err)
 	default:
-		var rehash bool
-		ok, rehash, err = s.hasher.Verify(req.Password, creds.PasswordHash)
-		if err != nil {
-			s.log.Error("stored password hash unreadable", "user", creds.User.ID, "err", err)
-			ok = false
-		}
-		ok = ok && creds.User.Active
-		if ok && rehash {
-			if err := s.sessions.SetPassword(r.Context(), storage.Actor{UserID: creds.User.ID, IP: clientIP(r)}, creds.User.ID, s.hasher.Hash(req.Password), creds.User.MustChangePassword); err != nil {
-				s.log.Warn("rehash password", "user", creds.User.ID, "err", err)
-			}
-		}
+		c = &creds
 	}
+	ok, rehash, err := s.verifyPassword(r.Context(), req.Password, c)
+	if err != nil { // no password was checked
+		refund()
+		if errors.Is(err, auth.ErrBusy) {
+			return busy(w)
+		}
+		return fmt.Errorf("sign in: %w", err)
+	}
+	ok = ok && c.User.Active
 	if !ok {
-		s.accountLimiter.Fail(accountKey)
-		s.addrLimiter.Fail(addrKey)
 		s.log.Info("sign-in failed", "ip", clientIP(r))
 		return errBadCredentials
 	}
 	s.accountLimiter.Reset(accountKey)
+	s.addrLimiter.Refund(addrKey, addrID)
+	if rehash {
+		ctx, cancel := context.WithTimeout(r.Context(), hashWait)
+		h, err := s.hasher.Hash(ctx, req.Password)
+		cancel()
+		if err == nil {
+			err = s.sessions.SetPassword(r.Context(), storage.Actor{UserID: creds.User.ID, IP: clientIP(r)}, creds.User.ID, h, creds.User.MustChangePassword)
+		}
+		if err != nil {
+			s.log.Warn("rehash password", "user", creds.User.ID, "err", err)
+		}
+	}
 
 	u := creds.User
 	tok := auth.RandomToken(32)
-	now := s.now()
 	sess := storage.Session{
 		TokenHash:  auth.HashToken(tok),
 		UserID:     u.ID,
@@ -212,6 +276,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	setSessionCookie(w, tok, s.cookieSecure(r))
+	s.rememberDevice(w, r, username, now)
 	writeJSON(w, http.StatusOK, m)
 	return nil
 }
@@ -249,7 +314,8 @@ type changePasswordRequest struct {
 }
 
 // handleChangePassword changes the caller's own password and signs out
-// their other sessions.
+// their other sessions. Guesses at the current password are limited per
+// session, as sign-ins are per account.
 func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
 	var req changePasswordRequest
@@ -260,7 +326,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 	if req.CurrentPassword == "" {
 		f.add("current_password", "required")
 	}
-	if msg := auth.CheckPassword(req.NewPassword); msg != "" {
+	if msg := auth.CheckPassword(req.NewPassword, p.user.Username); msg != "" {
 		f.add("new_password", msg)
 	} else if req.NewPassword == req.CurrentPassword {
 		f.add("new_password", "must differ from the current password")
@@ -268,21 +334,33 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 	if err := f.err(); err != nil {
 		return err
 	}
-	accountKey := "account:" + strings.ToLower(p.user.Username)
-	if blocked, wait := s.accountLimiter.Blocked(accountKey); blocked {
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		return rateLimited(wait)
+	key := "session:" + p.session.TokenHash
+	id, ok, wait := s.accountLimiter.Reserve(key)
+	if !ok {
+		return rateLimited(w, wait)
 	}
 	creds, err := s.sessions.CredentialsByUsername(r.Context(), p.user.Username)
 	if err != nil {
+		s.accountLimiter.Refund(key, id)
 		return fmt.Errorf("change password: %w", err)
 	}
-	ok, _, err := s.hasher.Verify(req.CurrentPassword, creds.PasswordHash)
-	if err != nil || !ok {
-		s.accountLimiter.Fail(accountKey)
+	ok, _, err = s.verifyPassword(r.Context(), req.CurrentPassword, &creds)
+	if err != nil {
+		s.accountLimiter.Refund(key, id)
+		if errors.Is(err, auth.ErrBusy) {
+			return busy(w)
+		}
+		return fmt.Errorf("change password: %w", err)
+	}
+	if !ok {
 		return (fieldErrors{"current_password": "wrong password"}).err()
 	}
-	if err := s.sessions.SetPassword(r.Context(), actor(r), p.user.ID, s.hasher.Hash(req.NewPassword), false); err != nil {
+	s.accountLimiter.Reset(key)
+	hash, err := s.hashPassword(w, r, req.NewPassword)
+	if err != nil {
+		return err
+	}
+	if err := s.sessions.SetPassword(r.Context(), actor(r), p.user.ID, hash, false); err != nil {
 		return err
 	}
 	if err := s.sessions.DeleteUserSessions(r.Context(), p.user.ID, p.session.TokenHash); err != nil {
@@ -316,13 +394,19 @@ func (s *Server) bootstrap(ctx context.Context, st bootstrapStore) (string, erro
 	pw, generated := s.cfg.Auth.AdminPassword, false
 	if pw == "" {
 		pw, generated = auth.GeneratePassword(20), true
+	} else if msg := auth.CheckPassword(pw, name); msg != "" {
+		return "", fmt.Errorf("auth.admin_password: %s", msg)
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return "", fmt.Errorf("hash the administrator's password: %w", err)
 	}
 	_, err = st.CreateUser(ctx, storage.Actor{}, storage.UserInput{
 		Username: name,
 		Name:     "系统管理员",
 		Roles:    []storage.Role{storage.RoleSystemAdmin},
 		Active:   true,
-	}, s.hasher.Hash(pw), generated)
+	}, hash, generated)
 	if errors.Is(err, storage.ErrDuplicate) {
 		return "", nil // another instance on the same database was first
 	}

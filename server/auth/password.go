@@ -4,6 +4,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,6 +12,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -30,6 +33,11 @@ type Params struct {
 	Threads uint8
 	SaltLen uint32 // bytes
 	KeyLen  uint32 // bytes
+	// Parallel is how many hashes may run at once; each holds Memory KiB
+	// while it runs. 0 means one fewer than the cores (runtime.GOMAXPROCS),
+	// at least one: more would only queue for the cores while holding their
+	// memory, and a core is left to live classes and everything else.
+	Parallel int
 }
 
 // DefaultParams follow the OWASP password storage cheat sheet's argon2id
@@ -39,9 +47,16 @@ var DefaultParams = Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyL
 // ErrMalformed is returned for a stored hash that is not an argon2id PHC string.
 var ErrMalformed = errors.New("auth: malformed password hash")
 
-// Hasher hashes and verifies passwords with one set of parameters.
+// ErrBusy is returned when no hashing slot came free before the context ended.
+var ErrBusy = errors.New("auth: too many password hashes at once")
+
+// Hasher hashes and verifies passwords with one set of parameters. At most
+// Params.Parallel hashes run at once, so that a flood of sign-ins costs
+// bounded memory and leaves cores to everything else; a caller waits for a
+// slot until its context ends.
 type Hasher struct {
 	p     Params
+	slots chan struct{}
 	dummy string // a hash to verify against when there is no user, for even timing
 }
 
@@ -63,16 +78,45 @@ func NewHasher(p Params) *Hasher {
 	if p.KeyLen == 0 {
 		p.KeyLen = d.KeyLen
 	}
-	h := &Hasher{p: p}
-	h.dummy = h.Hash(RandomToken(12))
+	if p.Parallel <= 0 {
+		p.Parallel = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	h := &Hasher{p: p, slots: make(chan struct{}, p.Parallel)}
+	h.dummy = h.hash(RandomToken(12))
 	return h
 }
 
 // Params returns the parameters new hashes use.
 func (h *Hasher) Params() Params { return h.p }
 
-// Hash returns the PHC string $argon2id$v=19$m=…,t=…,p=…$salt$hash.
-func (h *Hasher) Hash(password string) string {
+// acquire waits for a hashing slot until ctx ends; release gives it back.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ErrBusy
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the PHC string $argon2id$v=19$m=…,t=…,p=…$salt$hash, or
+// ErrBusy when no slot came free before ctx ended.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return h.hash(password), nil
+}
+
+func (h *Hasher) hash(password string) string {
 	salt := make([]byte, h.p.SaltLen)
 	_, _ = rand.Read(salt)
 	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
@@ -83,12 +127,17 @@ func (h *Hasher) Hash(password string) string {
 
 // Verify reports whether password matches encoded, comparing in constant
 // time, and whether encoded was made with other parameters than h's (so the
-// caller should store a fresh hash).
-func (h *Hasher) Verify(password, encoded string) (ok, rehash bool, err error) {
+// caller should store a fresh hash). It returns ErrBusy when no slot came
+// free before ctx ended.
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
 	p, salt, key, err := decode(encoded)
 	if err != nil {
 		return false, false, err
 	}
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	rehash = p.Memory != h.p.Memory || p.Time != h.p.Time || p.Threads != h.p.Threads ||
@@ -96,10 +145,12 @@ func (h *Hasher) Verify(password, encoded string) (ok, rehash bool, err error) {
 	return ok, rehash, nil
 }
 
-// VerifyDummy spends the time a Verify takes, for a user who does not
-// exist: an unknown username and a wrong password then look the same.
-func (h *Hasher) VerifyDummy(password string) {
-	_, _, _ = h.Verify(password, h.dummy)
+// VerifyDummy spends the time (and the slot) a Verify takes, for a user who
+// does not exist: an unknown username and a wrong password then look the
+// same. It returns ErrBusy as Verify does.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
+	_, _, err := h.Verify(ctx, password, h.dummy)
+	return err
 }
 
 func decode(encoded string) (p Params, salt, key []byte, err error) {
@@ -128,8 +179,9 @@ func decode(encoded string) (p Params, salt, key []byte, err error) {
 	return p, salt, key, nil
 }
 
-// CheckPassword returns what is wrong with a new password, or "".
-func CheckPassword(pw string) string {
+// CheckPassword returns what is wrong with username's new password, or "".
+// username may be empty (one initial password for many imported users).
+func CheckPassword(pw, username string) string {
 	switch n := utf8.RuneCountInString(pw); {
 	case !utf8.ValidString(pw):
 		return "must be valid UTF-8"
@@ -138,7 +190,20 @@ func CheckPassword(pw string) string {
 	case n > MaxPasswordLen:
 		return fmt.Sprintf("at most %d characters", MaxPasswordLen)
 	}
+	low := strings.ToLower(pw)
+	if u := strings.ToLower(strings.TrimSpace(username)); u != "" && (low == u || low == reverse(u)) {
+		return "must not be the username"
+	}
+	if IsCommonPassword(pw) {
+		return "is one of the most common passwords: choose one that is harder to guess"
+	}
 	return ""
+}
+
+func reverse(s string) string {
+	r := []rune(s)
+	slices.Reverse(r)
+	return string(r)
 }
 
 // RandomToken returns n random bytes, base64url-encoded without padding.

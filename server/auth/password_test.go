@@ -1,41 +1,124 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 var fast = Params{Memory: 64, Time: 1, Threads: 1}
 
+func mustHash(t *testing.T, h *Hasher, pw string) string {
+	t.Helper()
+	enc, err := h.Hash(context.Background(), pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
 func TestHashVerify(t *testing.T) {
 	h := NewHasher(fast)
-	enc := h.Hash("correct horse")
+	ctx := context.Background()
+	enc := mustHash(t, h, "correct horse")
 	if !strings.HasPrefix(enc, "$argon2id$v=19$m=64,t=1,p=1$") {
 		t.Fatalf("hash %q is not a PHC argon2id string with our parameters", enc)
 	}
-	if enc == h.Hash("correct horse") {
+	if enc == mustHash(t, h, "correct horse") {
 		t.Fatal("two hashes of one password are equal: salt not random")
 	}
-	ok, rehash, err := h.Verify("correct horse", enc)
+	ok, rehash, err := h.Verify(ctx, "correct horse", enc)
 	if err != nil || !ok || rehash {
 		t.Fatalf("Verify(right) = %v, %v, %v; want true, false, nil", ok, rehash, err)
 	}
-	ok, _, err = h.Verify("correct horsE", enc)
+	ok, _, err = h.Verify(ctx, "correct horsE", enc)
 	if err != nil || ok {
 		t.Fatalf("Verify(wrong) = %v, %v; want false, nil", ok, err)
 	}
 	// A hash with other parameters verifies and asks for a rehash.
-	ok, rehash, err = NewHasher(Params{Memory: 128, Time: 1, Threads: 1}).Verify("correct horse", enc)
+	ok, rehash, err = NewHasher(Params{Memory: 128, Time: 1, Threads: 1}).Verify(ctx, "correct horse", enc)
 	if err != nil || !ok || !rehash {
 		t.Fatalf("Verify(other params) = %v, %v, %v; want true, true, nil", ok, rehash, err)
 	}
 	for _, bad := range []string{"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5", "$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5", "$argon2id$v=19$m=0,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5", "$argon2id$v=19$m=64,t=1,p=1$!!$a2V5"} {
-		if _, _, err := h.Verify("x", bad); err == nil {
+		if _, _, err := h.Verify(ctx, "x", bad); err == nil {
 			t.Errorf("Verify(%q) accepted a malformed hash", bad)
 		}
 	}
-	h.VerifyDummy("anything") // must not panic
+	if err := h.VerifyDummy(ctx, "anything"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHasherBoundsParallelHashes: with every slot taken, a hash waits for
+// one until its context ends and then gives up with ErrBusy; a slot freed
+// in time lets it run.
+func TestHasherBoundsParallelHashes(t *testing.T) {
+	h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1, Parallel: 2})
+	enc := mustHash(t, h, "correct horse")
+	for range 2 {
+		if err := h.acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := h.Hash(ctx, "x"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash with every slot taken: %v, want ErrBusy", err)
+	}
+	if _, _, err := h.Verify(ctx, "x", enc); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with every slot taken: %v, want ErrBusy", err)
+	}
+	if err := h.VerifyDummy(ctx, "x"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("VerifyDummy with every slot taken: %v, want ErrBusy", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := h.Verify(context.Background(), "correct horse", enc)
+		done <- err
+	}()
+	h.release()
+	if err := <-done; err != nil {
+		t.Fatalf("Verify once a slot was freed: %v", err)
+	}
+	h.release()
+
+	// Many callers at once: never more hashes than slots.
+	var (
+		mu         sync.Mutex
+		running    int
+		maxRunning int
+		wg         sync.WaitGroup
+	)
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := h.acquire(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			running++
+			maxRunning = max(maxRunning, running)
+			mu.Unlock()
+			_ = h.hash("x") // hold the slot as a hash does
+			mu.Lock()
+			running--
+			mu.Unlock()
+			h.release()
+		}()
+	}
+	wg.Wait()
+	if maxRunning > 2 {
+		t.Fatalf("%d hashes ran at once, the bound is 2", maxRunning)
+	}
+	if p := NewHasher(fast).Params().Parallel; p < 1 {
+		t.Fatalf("default Parallel = %d, want the number of cores", p)
+	}
 }
 
 func TestDefaultParamsAreStrong(t *testing.T) {
@@ -47,16 +130,46 @@ func TestDefaultParamsAreStrong(t *testing.T) {
 
 func TestCheckPassword(t *testing.T) {
 	for pw, ok := range map[string]bool{
-		"":                       false,
-		"1234567":                false,
-		"12345678":               true,
-		"密码密码密码密码":               true, // characters, not bytes
-		strings.Repeat("a", 128): true,
-		strings.Repeat("a", 129): false,
-		"bad\xffutf8":            false,
+		"":                             false,
+		"1234567":                      false,
+		"xk3-9vq":                      false,
+		"xk3-9vqa":                     true,
+		"密码密码密码密码":                     true, // characters, not bytes
+		strings.Repeat("z", 127) + "q": true,
+		strings.Repeat("z", 128) + "q": false,
+		"bad\xffutf8":                  false,
 	} {
-		if got := CheckPassword(pw) == ""; got != ok {
+		if got := CheckPassword(pw, "") == ""; got != ok {
 			t.Errorf("CheckPassword(%q) ok = %v, want %v", pw, got, ok)
+		}
+	}
+}
+
+// TestCommonPasswordsRefused: the most common passwords, in any case, are
+// refused, Chinese favourites and keyboard walks among them; so is the
+// username, forwards or backwards.
+func TestCommonPasswordsRefused(t *testing.T) {
+	for _, pw := range []string{
+		"123456789", "12345678", "PASSWORD", "Password1", "qwerty123", "11111111", "88888888",
+		"1qaz2wsx", "147258369", "abc123456", "admin123", "iloveyou", "woaini1314", "5201314520",
+		"qwertyuiop", "1q2w3e4r5t", "zxcvbnm123", "qazwsxedc", "a123456789", "ZAQ12WSX", "asdfghjkl",
+		"123456", "a123456", "5201314", "zxcvbnm", // also too short
+	} {
+		if CheckPassword(pw, "") == "" {
+			t.Errorf("CheckPassword(%q) accepted a common password", pw)
+		}
+	}
+	if n := len(commonPasswords()); n < 10000 {
+		t.Errorf("%d common passwords embedded, want at least 10000", n)
+	}
+	for _, u := range []string{"zhang.wei2010", "Zhang.Wei2010", "0102iew.gnahz"} {
+		if msg := CheckPassword(u, "zhang.wei2010"); !strings.Contains(msg, "username") {
+			t.Errorf("CheckPassword(%q, zhang.wei2010) = %q, want a complaint about the username", u, msg)
+		}
+	}
+	for _, pw := range []string{"zhang.wei2010!", "correct horse battery", "茉莉花开2024年春"} {
+		if msg := CheckPassword(pw, "zhang.wei2010"); msg != "" {
+			t.Errorf("CheckPassword(%q) = %q, want it accepted", pw, msg)
 		}
 	}
 }
@@ -66,7 +179,7 @@ func TestGeneratePassword(t *testing.T) {
 	if len(a) != 16 || len(b) != 20 || a == b[:16] {
 		t.Fatalf("GeneratePassword: %q, %q", a, b)
 	}
-	if CheckPassword(a) != "" {
+	if CheckPassword(a, "someone") != "" {
 		t.Fatalf("generated password %q breaks the password rules", a)
 	}
 }
@@ -78,63 +191,5 @@ func TestTokens(t *testing.T) {
 	}
 	if h := HashToken(a); len(h) != 64 || h == HashToken(b) {
 		t.Fatalf("HashToken: %q", h)
-	}
-}
-
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
-func TestLimiter(t *testing.T) {
-	c := &fakeClock{time.Unix(1_000_000, 0)}
-	l := NewLimiter(LimiterParams{Max: 3, Window: 15 * time.Minute, Now: c.now})
-	for i := 0; i < 3; i++ {
-		if b, _ := l.Blocked("a"); b {
-			t.Fatalf("blocked after %d failures", i)
-		}
-		l.Fail("a")
-		c.t = c.t.Add(time.Minute)
-	}
-	b, wait := l.Blocked("a")
-	if !b || wait != 12*time.Minute {
-		t.Fatalf("Blocked = %v, %v; want true, 12m", b, wait)
-	}
-	if b, _ := l.Blocked("b"); b {
-		t.Fatal("another key is blocked")
-	}
-	c.t = c.t.Add(12 * time.Minute) // the first failure expires
-	if b, _ := l.Blocked("a"); b {
-		t.Fatal("still blocked after the oldest failure expired")
-	}
-	l.Fail("a")
-	if b, _ := l.Blocked("a"); !b {
-		t.Fatal("not blocked again")
-	}
-	l.Reset("a")
-	if b, _ := l.Blocked("a"); b {
-		t.Fatal("blocked after Reset")
-	}
-}
-
-func TestLimiterBoundedMemory(t *testing.T) {
-	c := &fakeClock{time.Unix(1_000_000, 0)}
-	l := NewLimiter(LimiterParams{Max: 5, Window: time.Minute, MaxKeys: 100, Now: c.now})
-	for i := 0; i < 1000; i++ {
-		l.Fail(string(rune('A' + i)))
-		if i%7 == 0 {
-			c.t = c.t.Add(time.Second)
-		}
-	}
-	if n := l.Len(); n > 100 {
-		t.Fatalf("%d keys remembered, bound is 100", n)
-	}
-	c.t = c.t.Add(2 * time.Minute)
-	l.Fail("new")
-	l.Fail("new2")
-	for i := 0; i < 100; i++ {
-		l.Fail(string(rune(0x4e00 + i)))
-	}
-	if n := l.Len(); n > 100 {
-		t.Fatalf("%d keys remembered after expiry, bound is 100", n)
 	}
 }

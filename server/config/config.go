@@ -12,7 +12,8 @@ type Config struct {
 	Port int `yaml:"port"`
 	// BindAddresses are the IP addresses the HTTP server listens on. Empty means all.
 	BindAddresses []string `yaml:"bind_addresses"`
-	// Keys maps API keys to their secrets; access tokens are signed with them.
+	// Keys maps API keys to their secrets; access tokens are signed with
+	// them. Outside dev mode a secret has at least MinSecretLen bytes.
 	Keys map[string]string `yaml:"keys"`
 	// Development enables dev mode: loopback, devkey/secret, open join page.
 	Development bool `yaml:"development"`
@@ -77,8 +78,10 @@ type AuthConfig struct {
 	// CookieSecure marks the session cookie Secure (serve over HTTPS, or
 	// behind a TLS-terminating proxy).
 	CookieSecure bool `yaml:"cookie_secure"`
-	// FailuresPerAccount failed sign-ins to one account within 15 minutes
-	// block that account's sign-in for the rest of the window.
+	// FailuresPerAccount failed sign-ins to one account are free; after
+	// them each attempt waits, 1 s after the last, twice as long each time,
+	// up to 15 minutes. A browser the account signed in from before has an
+	// allowance of its own, so the account is never locked out.
 	FailuresPerAccount int `yaml:"failures_per_account"`
 	// FailuresPerAddress failed sign-ins from one address within 15
 	// minutes block that address. A whole school usually shares one

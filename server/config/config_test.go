@@ -12,6 +12,9 @@ import (
 	"testing"
 )
 
+// secret1 is a secret long enough for production.
+const secret1 = "7f3a9c1e5b2d8f4a6c0e9b7d5f3a1c8e"
+
 // env turns a map into a getenv function, so no test touches the process environment.
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -37,7 +40,7 @@ func mustLoad(t *testing.T, args []string, e map[string]string) *Config {
 
 func TestDefaultsSurviveEmptyLoad(t *testing.T) {
 	t.Parallel()
-	keys := map[string]string{"YUNKE_KEYS": "k1: secret1"}
+	keys := map[string]string{"YUNKE_KEYS": "k1: " + secret1}
 	for name, args := range map[string][]string{
 		"no file":    nil,
 		"empty file": {"--config", writeFile(t, "")},
@@ -47,7 +50,7 @@ func TestDefaultsSurviveEmptyLoad(t *testing.T) {
 			t.Parallel()
 			got := mustLoad(t, args, keys)
 			want := Default()
-			want.Keys = map[string]string{"k1": "secret1"}
+			want.Keys = map[string]string{"k1": secret1}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got %+v\nwant %+v", got, want)
 			}
@@ -131,7 +134,7 @@ rtc:
 logging:
   level: debug
 keys:
-  filekey: filesecret
+  filekey: file-secret-0123456789abcdef012345
 redis:
   address: file:6379
 `)
@@ -147,7 +150,7 @@ redis:
 		t.Parallel()
 		cfg := mustLoad(t, nil, map[string]string{"YUNKE_CONFIG_FILE": file})
 		if cfg.Port != 1001 || cfg.RTC.UDPPort != 1002 || cfg.RTC.TCPPort != 7881 || cfg.Logging.Level != "debug" ||
-			cfg.Keys["filekey"] != "filesecret" || cfg.Redis.Address != "file:6379" {
+			cfg.Keys["filekey"] != "file-secret-0123456789abcdef012345" || cfg.Redis.Address != "file:6379" {
 			t.Errorf("file not applied over defaults: %+v", cfg)
 		}
 	})
@@ -163,19 +166,19 @@ redis:
 		t.Parallel()
 		cfg := mustLoad(t, []string{
 			"--port", "3001", "--node-ip", "10.0.0.3", "--log-level", "error", "--redis", "flag:6379",
-			"--keys", "flagkey:flagsecret", "--udp-port", "3002", "--tcp-port", "3003",
+			"--keys", "flagkey:flag-secret-0123456789abcdef012345", "--udp-port", "3002", "--tcp-port", "3003",
 		}, e)
 		if cfg.Port != 3001 || cfg.RTC.UDPPort != 3002 || cfg.RTC.TCPPort != 3003 || cfg.RTC.NodeIP != "10.0.0.3" ||
 			cfg.Logging.Level != "error" || cfg.Redis.Address != "flag:6379" {
 			t.Errorf("flags not applied over env: %+v", cfg)
 		}
-		if want := map[string]string{"flagkey": "flagsecret"}; !reflect.DeepEqual(cfg.Keys, want) {
+		if want := map[string]string{"flagkey": "flag-secret-0123456789abcdef012345"}; !reflect.DeepEqual(cfg.Keys, want) {
 			t.Errorf("keys = %v, want %v (flags replace, not merge)", cfg.Keys, want)
 		}
 	})
 	t.Run("config flag over env file", func(t *testing.T) {
 		t.Parallel()
-		other := writeFile(t, "port: 4001\nkeys: {k: secret}\n")
+		other := writeFile(t, "port: 4001\nkeys: {k: other-secret-0123456789abcdef01234}\n")
 		cfg := mustLoad(t, []string{"--config", other}, map[string]string{"YUNKE_CONFIG_FILE": file})
 		if cfg.Port != 4001 {
 			t.Errorf("port = %d, want 4001 from the --config file", cfg.Port)
@@ -271,7 +274,7 @@ func TestValidate(t *testing.T) {
 	t.Parallel()
 	ok := func() *Config {
 		c := Default()
-		c.Keys = map[string]string{"k": "secret"}
+		c.Keys = map[string]string{"k": secret1}
 		return c
 	}
 	if err := ok().Validate(); err != nil {
@@ -290,7 +293,13 @@ func TestValidate(t *testing.T) {
 		{"range and udp port", func(c *Config) { c.RTC.PortRangeStart, c.RTC.PortRangeEnd = 50000, 60000 }, "set udp_port to 0"},
 		{"range end too big", func(c *Config) { c.RTC.UDPPort = 0; c.RTC.PortRangeStart, c.RTC.PortRangeEnd = 50000, 70000 }, "rtc.port_range_end"},
 		{"no keys", func(c *Config) { c.Keys = nil }, "no API keys"},
-		{"short secret", func(c *Config) { c.Keys = map[string]string{"k": "abc"} }, `key "k" is shorter than 6`},
+		{"short secret", func(c *Config) { c.Keys = map[string]string{"k": "abc"} }, `key "k" is shorter than 32 bytes`},
+		{"31-byte secret", func(c *Config) { c.Keys = map[string]string{"k": secret1[:31]} }, `key "k" is shorter than 32 bytes`},
+		{"dev key", func(c *Config) { c.Keys = map[string]string{"devkey": "secret"} }, `key "devkey" is a published development key`},
+		{"dev key, long secret", func(c *Config) { c.Keys = map[string]string{"devkey": secret1} }, `key "devkey" is a published development key`},
+		{"LiveKit's example", func(c *Config) {
+			c.Keys = map[string]string{"APIwLeah7g4fuLYDYAJeaKsSE": "8nTlwISkb-63DPP7OH4e.nw.J44JjicvZDiz8J59EoQ+"}
+		}, `key "APIwLeah7g4fuLYDYAJeaKsSE" is a published development key`},
 		{"empty secret", func(c *Config) { c.Keys = map[string]string{"k": ""} }, `secret of key "k" is empty`},
 		{"unknown level", func(c *Config) { c.Logging.Level = "verbose" }, `logging.level: unknown level "verbose"`},
 		{"bad node ip", func(c *Config) { c.RTC.NodeIP = "example.com" }, "rtc.node_ip"},
@@ -323,11 +332,23 @@ func TestValidate(t *testing.T) {
 	if err == nil || strings.Count(err.Error(), "\n") < 2 || strings.Contains(err.Error(), "xyz12") {
 		t.Errorf("err = %v", err)
 	}
-	// Short secrets are allowed in dev mode.
+	// Short secrets, and the dev key, are allowed in dev mode.
 	c = ok()
-	c.Development, c.Keys = true, map[string]string{"k": "abc"}
+	c.Development, c.Keys = true, map[string]string{"k": "abc", "devkey": "secret"}
 	if err := c.Validate(); err != nil {
 		t.Errorf("dev mode rejected a short secret: %v", err)
+	}
+	// The dev key is refused however it comes in outside dev mode.
+	for name, args := range map[string][]string{
+		"flag":      {"--keys", "devkey:secret"},
+		"dev=false": {"--dev=false", "--keys", "devkey: secret"},
+	} {
+		if _, err := Load(args, nil); err == nil || !strings.Contains(err.Error(), "published development key") {
+			t.Errorf("%s: err = %v, want the dev key refused", name, err)
+		}
+	}
+	if _, err := Load(nil, env(map[string]string{"YUNKE_KEYS": "devkey: secret"})); err == nil || strings.Contains(err.Error(), ": secret") {
+		t.Errorf("YUNKE_KEYS=devkey: secret: err = %v, want refused without quoting the secret", err)
 	}
 }
 

@@ -27,8 +27,22 @@ const (
 // DefaultDatabasePath is where the embedded SQLite database lives unless configured.
 const DefaultDatabasePath = "data/yunke.db"
 
-// MinSecretLen is the shortest API secret accepted outside dev mode.
-const MinSecretLen = 6
+// MinSecretLen is the shortest API secret, in bytes, accepted outside dev
+// mode; LiveKit's server asks the same. A token signed with a short secret
+// can be forged by guessing the secret offline.
+const MinSecretLen = 32
+
+// publicSecrets are API secrets published in development setups and
+// documentation (Yunke's and LiveKit's): anyone can sign tokens with them,
+// so outside dev mode they are refused whatever their length.
+var publicSecrets = []string{
+	DevAPISecret,
+	"8nTlwISkb-63DPP7OH4e.nw.J44JjicvZDiz8J59EoQ+", // LiveKit's README example
+	"secretsecretsecretsecretsecretsecret",
+	"do-not-commit-real-secrets",
+	"a-long-random-secret",
+	"the-next-secret-during-rotation",
+}
 
 // DefaultMetricsAddress is where /metrics listens unless configured:
 // loopback, on a port clear of LiveKit's (7880-7882, 3478, 5349, 6789).

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,8 +73,11 @@ func (c *Config) Validate() error {
 			bad("keys", "an API key is empty")
 		case secret == "":
 			bad("keys", "the secret of key %q is empty", k)
-		case !c.Development && len(secret) < MinSecretLen:
-			bad("keys", "the secret of key %q is shorter than %d characters", k, MinSecretLen)
+		case c.Development:
+		case k == DevAPIKey || slices.Contains(publicSecrets, secret):
+			bad("keys", "key %q is a published development key: outside dev mode give a key of your own with a random secret (openssl rand -base64 32)", k)
+		case len(secret) < MinSecretLen:
+			bad("keys", "the secret of key %q is shorter than %d bytes: use a random one (openssl rand -base64 32)", k, MinSecretLen)
 		}
 	}
 

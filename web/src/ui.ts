@@ -169,6 +169,8 @@ export function errorMessage(err: unknown): Message {
       return { key: 'error.rateLimited', params: { seconds: err.retryAfter || 60 } };
     case 'csrf':
       return { key: 'error.csrf' };
+    case 'busy':
+      return { key: 'error.busy', params: { seconds: err.retryAfter || 2 } };
     default:
       return { key: 'error.server', params: { message: err.message } };
   }

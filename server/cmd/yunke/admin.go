@@ -71,7 +71,11 @@ func resetPassword(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	pw := auth.GeneratePassword(16)
-	if err := store.SetPassword(ctx, storage.Actor{}, cred.User.ID, auth.NewHasher(auth.DefaultParams).Hash(pw), true); err != nil {
+	hash, err := auth.NewHasher(auth.DefaultParams).Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if err := store.SetPassword(ctx, storage.Actor{}, cred.User.ID, hash, true); err != nil {
 		return err
 	}
 	if err := store.DeleteUserSessions(ctx, cred.User.ID, ""); err != nil {

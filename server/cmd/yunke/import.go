@@ -62,7 +62,7 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	pw := first(*password, os.Getenv("YUNKE_IMPORT_PASSWORD"))
 	needsPassword := kind == importer.KindTeachers || kind == importer.KindStudents
 	if needsPassword && !*dryRun {
-		if msg := auth.CheckPassword(pw); msg != "" {
+		if msg := auth.CheckPassword(pw, ""); msg != "" {
 			return usageError{fmt.Errorf("--initial-password (or YUNKE_IMPORT_PASSWORD): %s", msg)}
 		}
 	}
@@ -133,7 +133,9 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return nil
 	}
 	if needsPassword {
-		batch.InitialPasswordHash = auth.NewHasher(auth.DefaultParams).Hash(pw)
+		if batch.InitialPasswordHash, err = auth.NewHasher(auth.DefaultParams).Hash(ctx, pw); err != nil {
+			return err
+		}
 	}
 	n := len(batch.Schools) + len(batch.Teachers) + len(batch.Students)
 	fmt.Fprintf(stderr, "importing %d rows into district %s …\n", n, district.Code)

@@ -96,8 +96,12 @@ func TestBackupMigrateAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hash, err := auth.NewHasher(auth.DefaultParams).Hash(ctx, "old-password")
+	if err != nil {
+		t.Fatal(err)
+	}
 	u, err := s.CreateUser(ctx, storage.Actor{}, storage.UserInput{Username: "boss", Name: "Boss", DistrictID: d.ID,
-		Roles: []storage.Role{storage.RoleDistrictAdmin}, Active: true}, auth.NewHasher(auth.DefaultParams).Hash("old-password"), false)
+		Roles: []storage.Role{storage.RoleDistrictAdmin}, Active: true}, hash, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +121,7 @@ func TestBackupMigrateAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, _ := auth.NewHasher(auth.DefaultParams).Verify(m[1], cred.PasswordHash); !ok || !cred.User.MustChangePassword || cred.User.ID != u.ID {
+	if ok, _, _ := auth.NewHasher(auth.DefaultParams).Verify(ctx, m[1], cred.PasswordHash); !ok || !cred.User.MustChangePassword || cred.User.ID != u.ID {
 		t.Errorf("after reset: verify %v, must change %v", ok, cred.User.MustChangePassword)
 	}
 	if code, _, stderr := runCmd(t, append([]string{"admin", "reset-password", "--username", "nobody"}, db...)...); code != 1 || !strings.Contains(stderr, "no user") {

@@ -79,6 +79,9 @@ export function renderSignIn(root: HTMLElement, hooks: AuthHooks): void {
           case 'unreachable':
             showMessage('signin.unreachable', undefined, 'unreachable');
             return;
+          case 'busy':
+            showMessage('signin.busy', { seconds: err.retryAfter || 2 }, 'busy');
+            return;
           default:
             if (Object.keys(err.fields).length) {
               errors.show(err.fields);
