@@ -26,8 +26,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"yunke/server/account"
+	"yunke/server/activity"
 	"yunke/server/auth"
 	"yunke/server/config"
+	"yunke/server/directory"
+	"yunke/server/httpapi"
+	"yunke/server/rooms"
 	"yunke/sfu"
 	"yunke/signaling"
 	"yunke/storage"
@@ -92,24 +97,20 @@ type Server struct {
 	rtcCount    *addrCounter // limits.rtc_per_address
 	refused     refusals
 
-	store     *storage.Store
-	ownStore  bool // opened here, so closed here
-	sessions  sessionStore
-	directory directoryStore
-	catalog   catalogStore
-	stats     statsStore
-	imports   importStore
-	importing importGate // one import at a time per user
-	db        pinger
+	store    *storage.Store
+	ownStore bool // opened here, so closed here
 
-	now            func() time.Time
-	hasher         *auth.Hasher
-	accountLimiter signInLimiter // sign-in attempts per account (or known device)
-	addrLimiter    signInLimiter // sign-in attempts per client address
-	deviceKey      []byte        // signs device tokens
+	now    func() time.Time
+	hasher *auth.Hasher
+
+	// The domains, each with its routes under /api/v1, behind one gate.
+	gate      *httpapi.Gate
+	account   *account.Handler
+	directory *directory.Handler
+	activity  *activity.Handler
+	rooms     *rooms.Handler
 
 	tutor        *tutoringParts
-	tutoring     tutoringStore
 	tutoringTick time.Duration
 
 	bannerMu    sync.Mutex
@@ -147,14 +148,14 @@ func New(p Params) (_ *Server, err error) {
 	if p.Store != nil {
 		s.store = p.Store
 	} else {
-		st, err := storage.Open(ctx, storage.OpenParams{URL: cfg.Database.URL, Path: cfg.Database.Path, Logger: log.With("component", "storage")})
+		st, err := storage.Open(ctx, storage.OpenParams{URL: cfg.Database.URL, Path: cfg.Database.Path, Logger: log.With("component", "storage"), Now: s.now})
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
 		s.store, s.ownStore = st, true
 	}
-	s.sessions, s.directory, s.catalog, s.stats, s.imports, s.db = s.store, s.store, s.store, s.store, s.store, s.store
-	if s.adminBanner, err = s.bootstrap(ctx, s.store); err != nil {
+	if s.adminBanner, err = account.Bootstrap(ctx, account.BootstrapParams{Store: s.store, Hasher: s.hasher, Auth: cfg.Auth,
+		Logger: log.With("component", "account")}); err != nil {
 		return nil, err
 	}
 
@@ -227,14 +228,13 @@ func New(p Params) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: %w", err)
 	}
-	s.tutoring = s.store
 	if err := s.setupTutoring(ctx); err != nil {
 		return nil, err
 	}
-	s.setupSignIn()
+	s.setupDomains()
 	s.sig = signaling.New(signaling.Params{
-		Observer:        s.tutor.service,
-		Admission:       roomAdmission{users: s.directory},
+		Observers:       []signaling.Observer{s.tutor.service},
+		Admission:       s.rooms.Admission(),
 		API:             api,
 		Keys:            signaling.Keys(cfg.Keys),
 		Logger:          log.With("component", "signaling"),
@@ -304,14 +304,14 @@ func (s *Server) routes() http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.db.Ping(ctx); err != nil {
+		if err := s.store.Ping(ctx); err != nil {
 			s.log.Warn("readiness: database", "err", err)
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	s.registerAPI(mux)
+	s.gate.Mount(mux, s.apiRoutes())
 	mux.Handle("/", web.Handler())
 	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
 	return realIP(mux, trusted)
@@ -435,7 +435,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		s.pruneSessions(pruneCtx)
+		s.account.PruneSessions(pruneCtx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -465,25 +465,6 @@ func (s *Server) Run(ctx context.Context) error {
 	s.closeListeners()
 	s.closeStore()
 	return runErr
-}
-
-// pruneSessions deletes expired sessions every hour until ctx is done.
-func (s *Server) pruneSessions(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.sessions.DeleteExpiredSessions(ctx, s.now())
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("delete expired sessions", "err", err)
-			} else if n > 0 {
-				s.log.Debug("deleted expired sessions", "count", n)
-			}
-		}
-	}
 }
 
 // closeStore closes the database when New opened it.

@@ -4,13 +4,15 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"strings"
+
+	"yunke/signaling/ids"
 )
 
 // RoomName names a room (from the access token's grant).
-type RoomName string
+type RoomName = ids.RoomName
 
 // Identity is a participant's identity (the token subject), unique in a room.
-type Identity string
+type Identity = ids.Identity
 
 // ParticipantID is a participant session's sid ("PA_…"), new for every join.
 type ParticipantID string

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -399,12 +400,21 @@ func (p *Participant) onPublisherTrack(pc *webrtc.PeerConnection, r *webrtc.Trac
 	}
 	pub.track.OnClose(func() { p.trackEnded(pub) })
 	if id := audioLevelExtension(recv); id != 0 && r.Kind() == webrtc.RTPCodecTypeAudio {
+		pub.audioLevelExt = id
 		pub.track.AddTap(sfu.NewAudioLevelObserver(id, func(level float32, active bool) {
 			p.room.speakerChanged(p, level, active)
 		}))
 	}
 	p.room.broadcastUpdate(p, p.info())
 	p.room.trackPublished(p, pub.track)
+	ev := p.trackEvent(pub)
+	p.svc.observe(func(ctx context.Context, o Observer) { o.TrackPublished(ctx, ev) })
+}
+
+// trackEvent is pub as observers see it.
+func (p *Participant) trackEvent(pub *publication) TrackEvent {
+	return TrackEvent{Room: p.room.name, Participant: p.event(), ID: TrackID(pub.info.Sid), Source: pub.info.Source,
+		Track: pub.track, AudioLevelExtension: pub.audioLevelExt}
 }
 
 // audioLevelExtension is the id the publisher negotiated for RFC 6464 audio
@@ -431,6 +441,8 @@ func (p *Participant) trackEnded(pub *publication) {
 			}
 		}
 	})
+	ev := p.trackEvent(pub)
+	p.svc.observe(func(ctx context.Context, o Observer) { o.TrackUnpublished(ctx, ev) })
 }
 
 func (p *Participant) publishedTrack(id TrackID) *sfu.Track {

@@ -132,6 +132,8 @@ type publication struct {
 	info  *livekit.TrackInfo
 	track *sfu.Track
 	cid   string
+	// audioLevelExt is the RFC 6464 extension id (audio; 0: none).
+	audioLevelExt uint8
 }
 
 type subscription struct {
@@ -174,6 +176,14 @@ func newParticipant(r *Room, conn *websocket.Conn, grants *auth.ClaimGrants, api
 func (p *Participant) video() *auth.VideoGrant { return p.grant.Load() }
 
 func (p *Participant) hidden() bool { return p.video().Hidden }
+
+// event is p as observers see it.
+func (p *Participant) event() ParticipantEvent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return ParticipantEvent{Room: p.room.name, Identity: p.identity, Name: p.name,
+		Attributes: maps.Clone(p.attributes), Hidden: p.video().Hidden}
+}
 
 func (p *Participant) autoSubscribe() bool {
 	return p.opts.autoSubscribe && p.video().GetCanSubscribe()

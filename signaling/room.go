@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -118,9 +119,8 @@ func (r *Room) join(p *Participant, onJoined func(others []*livekit.ParticipantI
 	r.participants[p.identity] = p
 	onJoined(others, r.infoLocked())
 	r.mu.Unlock()
-	if obs := r.svc.p.Observer; obs != nil {
-		obs.ParticipantJoined(r.name, p.identity)
-	}
+	ev := p.event()
+	r.svc.observe(func(ctx context.Context, o Observer) { o.ParticipantJoined(ctx, ev) })
 	return nil
 }
 
@@ -134,8 +134,9 @@ func (r *Room) leave(p *Participant) {
 	}
 	r.mu.Unlock()
 	// A session replaced by a rejoin of the same identity is not a departure.
-	if obs := r.svc.p.Observer; removed && obs != nil {
-		obs.ParticipantLeft(r.name, p.identity)
+	if removed {
+		ev := p.event()
+		r.svc.observe(func(ctx context.Context, o Observer) { o.ParticipantLeft(ctx, ev) })
 	}
 	r.svc.roomEmpty(r)
 }

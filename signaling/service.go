@@ -33,13 +33,58 @@ func (k Keys) Secret(apiKey string) (string, bool) {
 	return s, ok && s != ""
 }
 
-// Observer hears who comes and goes in every room, e.g. to time a tutoring
-// session. It is called outside the room's lock and must not block. A
-// rejoin with the same identity is reported as a join without a departure.
+// Observer hears what happens in every room: who comes and goes (to time a
+// tutoring session, say) and which tracks are published (a recorder
+// attaches to the track as an sfu.Tap). Calls are made outside the room's
+// lock, on the goroutine of the event, and must not block. A rejoin with
+// the same identity is reported as a join without a departure. Embed
+// NopObserver to hear only some events.
 type Observer interface {
-	ParticipantJoined(room RoomName, identity Identity)
-	ParticipantLeft(room RoomName, identity Identity)
+	ParticipantJoined(ctx context.Context, p ParticipantEvent)
+	ParticipantLeft(ctx context.Context, p ParticipantEvent)
+	TrackPublished(ctx context.Context, t TrackEvent)
+	TrackUnpublished(ctx context.Context, t TrackEvent)
 }
+
+// ParticipantEvent is a participant joining or leaving a room.
+type ParticipantEvent struct {
+	Room     RoomName
+	Identity Identity
+	Name     string
+	// Attributes are the participant's (e.g. "role": teacher, student).
+	Attributes map[string]string
+	// Hidden participants (observers) are seen by nobody in the room.
+	Hidden bool
+}
+
+// TrackEvent is a track published or unpublished.
+type TrackEvent struct {
+	Room        RoomName
+	Participant ParticipantEvent
+	ID          TrackID
+	// Source is camera, microphone, screen_share or screen_share_audio.
+	Source livekit.TrackSource
+	// Track is the media: attach to it with AddTap.
+	Track *sfu.Track
+	// AudioLevelExtension is the RTP header extension id of RFC 6464 audio
+	// levels on an audio track (0: none negotiated).
+	AudioLevelExtension uint8
+}
+
+// NopObserver hears nothing; embed it to implement only some of Observer.
+type NopObserver struct{}
+
+// ParticipantJoined implements Observer.
+func (NopObserver) ParticipantJoined(context.Context, ParticipantEvent) {}
+
+// ParticipantLeft implements Observer.
+func (NopObserver) ParticipantLeft(context.Context, ParticipantEvent) {}
+
+// TrackPublished implements Observer.
+func (NopObserver) TrackPublished(context.Context, TrackEvent) {}
+
+// TrackUnpublished implements Observer.
+func (NopObserver) TrackUnpublished(context.Context, TrackEvent) {}
 
 // ErrNotAdmitted is wrapped by an Admission's refusal; the join is refused
 // with HTTP 403 and the refusal's message.
@@ -93,8 +138,9 @@ type Params struct {
 	EmptyTimeout time.Duration
 	// MaxFrameSize bounds one signaling frame (bytes).
 	MaxFrameSize int64
-	// Observer, when set, is told of every join and departure.
-	Observer Observer
+	// Observers are told of every join and departure and every track
+	// published and unpublished, in this order.
+	Observers []Observer
 	// NegotiationTimeout is how long a client has to answer the server's
 	// offer; a client that does not is told to reconnect (default 15 s).
 	NegotiationTimeout time.Duration
@@ -128,6 +174,9 @@ type Service struct {
 	// included; opened counts the open rooms each capped identity opened.
 	sessions map[Identity]int
 	opened   map[Identity]int
+	// ctx is what observers are called with; it ends after Close.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New creates a Service.
@@ -162,7 +211,10 @@ func New(p Params) *Service {
 	if p.TokenRefreshInterval <= 0 {
 		p.TokenRefreshInterval = DefaultTokenRefreshInterval
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
+		ctx:      ctx,
+		cancel:   cancel,
 		p:        p,
 		log:      p.Logger,
 		rooms:    make(map[RoomName]*Room),
@@ -227,6 +279,14 @@ func (s *Service) Close() {
 		}
 	}
 	s.wg.Wait()
+	s.cancel()
+}
+
+// observe calls f for each observer.
+func (s *Service) observe(f func(ctx context.Context, o Observer)) {
+	for _, o := range s.p.Observers {
+		f(s.ctx, o)
+	}
 }
 
 // room returns the named room, creating it. A room opened for opener (an

@@ -49,7 +49,7 @@ type activityBatch map[rollupKey]rollupSum
 // the rollup, otherwise it adds to batch for flushRollup.
 func (s *Store) appendActivity(ctx context.Context, q querier, act Activity, batch activityBatch) error {
 	if act.At.IsZero() {
-		act.At = time.Now()
+		act.At = s.now()
 	}
 	if act.Action == "" {
 		return &FieldError{Field: "action", Message: "is required"}

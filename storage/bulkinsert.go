@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Imports create thousands of users in one transaction. Instead of a few
@@ -66,7 +65,7 @@ func insertMany(ctx context.Context, q querier, d *dialect, head string, rows []
 // with hash and must_change_password) and their activity rows, adding the
 // rollup increments to acts.
 func (s *Store) insertUsers(ctx context.Context, q querier, a Actor, ins []UserInput, hash string, acts activityBatch) error {
-	now := time.Now()
+	now := s.now()
 	const cols = 17
 	var sets, roles, subjects, grades, log [][]any
 	for len(ins) > 0 {

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 )
 
 // errDryRun rolls back a dry run's transaction.
@@ -385,7 +384,7 @@ func (s *Store) importSchool(ctx context.Context, q querier, a Actor, b ImportBa
 		counts.Unchanged++
 	default:
 		if _, err := q.exec(ctx, `UPDATE schools SET name = $2, kind = $3, search = $4, version = version + 1, updated_at = $5
-			WHERE id = $1`, int64(old.ID), r.Name, string(r.Kind), schoolSearch(r.Code, r.Name), ms(time.Now())); err != nil {
+			WHERE id = $1`, int64(old.ID), r.Name, string(r.Kind), schoolSearch(r.Code, r.Name), ms(s.now())); err != nil {
 			return err
 		}
 		if err := s.logChange(ctx, q, a, Activity{

@@ -122,7 +122,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 			if _, err := q.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-				m.Version, m.Name, time.Now().UnixMilli()); err != nil {
+				m.Version, m.Name, s.now().UnixMilli()); err != nil {
 				return err
 			}
 			applied = true

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // CreateDistrict adds a district and logs "district.create".
 func (s *Store) CreateDistrict(ctx context.Context, a Actor, code, name string) (District, error) {
-	d := District{Code: strings.TrimSpace(code), Name: strings.TrimSpace(name), CreatedAt: time.Now()}
+	d := District{Code: strings.TrimSpace(code), Name: strings.TrimSpace(name), CreatedAt: s.now()}
 	if d.Code == "" {
 		return District{}, &FieldError{Field: "code", Message: "is required"}
 	}
@@ -136,7 +135,7 @@ func (s *Store) insertSchool(ctx context.Context, q querier, a Actor, in SchoolI
 	if err := districtExists(ctx, q, in.DistrictID); err != nil {
 		return School{}, err
 	}
-	now := ms(time.Now())
+	now := ms(s.now())
 	sc, err := scanSchool(q.queryRow(ctx, `INSERT INTO schools (district_id, code, name, kind, active, search, version, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING `+schoolCols,
 		int64(in.DistrictID), in.Code, in.Name, string(in.Kind), in.Active, schoolSearch(in.Code, in.Name), now))
@@ -164,7 +163,7 @@ func (s *Store) UpdateSchool(ctx context.Context, a Actor, id SchoolID, in Schoo
 			active = $7, search = $8, version = version + 1, updated_at = $9
 			WHERE id = $1 AND version = $2 RETURNING `+schoolCols,
 			int64(id), version, int64(in.DistrictID), in.Code, in.Name, string(in.Kind), in.Active,
-			schoolSearch(in.Code, in.Name), ms(time.Now())))
+			schoolSearch(in.Code, in.Name), ms(s.now())))
 		if isNoRows(err) {
 			return missingOrConflict(ctx, q, "schools", int64(id))
 		}

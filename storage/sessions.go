@@ -16,7 +16,7 @@ func (s *Store) CreateSession(ctx context.Context, sess Session) error {
 		return fmt.Errorf("storage: create session: %w", &FieldError{Field: "token_hash", Message: "is required"})
 	}
 	if sess.CreatedAt.IsZero() {
-		sess.CreatedAt = time.Now()
+		sess.CreatedAt = s.now()
 	}
 	if sess.LastSeenAt.IsZero() {
 		sess.LastSeenAt = sess.CreatedAt

@@ -28,6 +28,9 @@ type OpenParams struct {
 	Path string
 	// Logger receives migration and slow-query messages; nil discards them.
 	Logger *slog.Logger
+	// Now is the clock of the times the store records when the caller
+	// gives none (created and updated times); nil is time.Now.
+	Now func() time.Time
 }
 
 // DefaultPath is the SQLite file used when OpenParams names none.
@@ -45,6 +48,7 @@ const DefaultPath = "data/yunke.db"
 type Store struct {
 	log *slog.Logger
 	loc *time.Location // Asia/Shanghai: activity months are counted there
+	now func() time.Time
 	d   *dialect
 
 	pool *pgxpool.Pool // Postgres
@@ -57,7 +61,10 @@ type Store struct {
 // Open opens (creating when needed) the database and applies pending
 // migrations. A schema newer than this binary knows fails with ErrSchemaTooNew.
 func Open(ctx context.Context, p OpenParams) (*Store, error) {
-	s := &Store{log: p.Logger, loc: shanghai()}
+	s := &Store{log: p.Logger, loc: Zone, now: p.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -268,9 +275,13 @@ func (s *Store) sqliteTx(ctx context.Context, fn func(q querier) error) error {
 	return tx.Commit()
 }
 
-// shanghai is the zone activity months are counted in. Without the
-// system's tz database it falls back to a fixed UTC+8, which is the same
-// thing: China has had no daylight saving since 1991.
+// Zone is the one time zone Yunke counts days, weeks, months, terms and
+// years in (Asia/Shanghai): activity months, targets' years, reports.
+var Zone = shanghai()
+
+// shanghai is Asia/Shanghai. Without the system's tz database it falls
+// back to a fixed UTC+8, which is the same thing: China has had no
+// daylight saving since 1991.
 func shanghai() *time.Location {
 	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
 		return loc

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 const targetCols = `school_id, year, lessons_recorded, teachers_participating, trainee_coverage_pct, version`
@@ -68,7 +67,7 @@ func (s *Store) SetTarget(ctx context.Context, a Actor, t Target) (Target, error
 		if err != nil {
 			return err
 		}
-		now := ms(time.Now())
+		now := ms(s.now())
 		if t.Version == 0 {
 			out, err = scanTarget(q.queryRow(ctx, `INSERT INTO school_targets (`+targetCols+`, updated_at)
 				VALUES ($1, $2, $3, $4, $5, 1, $6)

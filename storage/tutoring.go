@@ -96,7 +96,7 @@ func (s *Store) CreateTutoringRequest(ctx context.Context, a Actor, in TutoringR
 				return err
 			}
 		}
-		now := ms(time.Now())
+		now := ms(s.now())
 		if err := q.queryRow(ctx, `INSERT INTO tutoring_requests
 			(student_id, district_id, school_id, subject_id, grade, knowledge_point_id, text, has_image, status, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'waiting', $9, $9) RETURNING id`,
@@ -603,32 +603,20 @@ func (s *Store) EndTutoringSession(ctx context.Context, id TutoringSessionID, at
 	return sess, ended && err == nil, err
 }
 
-// RateTutoringSession records (or, within editWindow of the first rating,
-// changes) the student's rating of an ended session.
-func (s *Store) RateTutoringSession(ctx context.Context, a Actor, id TutoringSessionID, r TutoringRating, editWindow time.Duration) (TutoringSession, error) {
-	r.Comment = strings.TrimSpace(r.Comment)
-	switch {
-	case r.Score < 1 || r.Score > 5:
-		return TutoringSession{}, &FieldError{Field: "score", Message: "must be 1–5"}
-	case utf8.RuneCountInString(r.Comment) > MaxRatingText:
-		return TutoringSession{}, &FieldError{Field: "comment", Message: fmt.Sprintf("at most %d characters", MaxRatingText)}
-	}
-	now := time.Now()
+// SaveTutoringRating stores the student's rating of a session at at: the
+// first rating ("tutoring.rate") or a change of it ("tutoring.rate_update").
+// Who may rate, when, and what a valid rating is are the tutoring domain's
+// rules; the store keeps what it is given.
+func (s *Store) SaveTutoringRating(ctx context.Context, a Actor, id TutoringSessionID, r TutoringRating, at time.Time) (TutoringSession, error) {
 	err := s.tx(ctx, func(q querier) error {
-		var student, teacher, district, school, subject, created, ended int64
-		err := q.queryRow(ctx, `SELECT student_id, teacher_id, district_id, school_id, subject_id, created_at, ended_at
-			FROM tutoring_sessions WHERE id = $1`, int64(id)).Scan(&student, &teacher, &district, &school, &subject, &created, &ended)
+		var teacher, district, school, subject, created int64
+		err := q.queryRow(ctx, `SELECT teacher_id, district_id, school_id, subject_id, created_at
+			FROM tutoring_sessions WHERE id = $1`, int64(id)).Scan(&teacher, &district, &school, &subject, &created)
 		if isNoRows(err) {
 			return fmt.Errorf("tutoring session %d: %w", id, ErrNotFound)
 		}
 		if err != nil {
 			return err
-		}
-		if student != int64(a.UserID) {
-			return &FieldError{Field: "session", Message: "only the student of a session rates it"}
-		}
-		if ended == 0 {
-			return fmt.Errorf("session %d has not ended: %w", id, ErrClosed)
 		}
 		var ratedAt int64
 		err = q.queryRow(ctx, `SELECT rated_at FROM tutoring_ratings WHERE session_id = $1`, int64(id)).Scan(&ratedAt)
@@ -636,26 +624,23 @@ func (s *Store) RateTutoringSession(ctx context.Context, a Actor, id TutoringSes
 		if err != nil && !first {
 			return err
 		}
-		if !first && now.Sub(fromMS(ratedAt)) > editWindow {
-			return fmt.Errorf("the rating of session %d can no longer be changed: %w", id, ErrClosed)
-		}
 		if first {
 			_, err = q.exec(ctx, `INSERT INTO tutoring_ratings
 				(session_id, district_id, school_id, subject_id, teacher_id, month, score, comment, solved, rated_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-				int64(id), district, school, subject, teacher, s.Month(fromMS(created)), r.Score, r.Comment, r.Solved, ms(now))
+				int64(id), district, school, subject, teacher, s.Month(fromMS(created)), r.Score, r.Comment, r.Solved, ms(at))
 		} else {
 			_, err = q.exec(ctx, `UPDATE tutoring_ratings SET score = $2, comment = $3, solved = $4, updated_at = $5 WHERE session_id = $1`,
-				int64(id), r.Score, r.Comment, r.Solved, ms(now))
+				int64(id), r.Score, r.Comment, r.Solved, ms(at))
 		}
 		if err != nil {
-			return err
+			return mapErr(err, nil)
 		}
 		action := "tutoring.rate"
 		if !first {
 			action = "tutoring.rate_update"
 		}
-		return s.logChange(ctx, q, a, Activity{At: now, Action: action, DistrictID: DistrictID(district), SchoolID: SchoolID(school),
+		return s.logChange(ctx, q, a, Activity{At: at, Action: action, DistrictID: DistrictID(district), SchoolID: SchoolID(school),
 			SubjectID: SubjectID(subject), SessionID: "tutoring:" + itoa(id), Value: int64(r.Score)},
 			map[string]any{"teacher_id": teacher, "solved": r.Solved}, nil)
 	})
@@ -665,28 +650,20 @@ func (s *Store) RateTutoringSession(ctx context.Context, a Actor, id TutoringSes
 	return s.GetTutoringSession(ctx, id)
 }
 
-// NoteTutoringSession records the teacher's note and knowledge-point tags.
-func (s *Store) NoteTutoringSession(ctx context.Context, a Actor, id TutoringSessionID, note string, points []KnowledgePointID) (TutoringSession, error) {
-	note = strings.TrimSpace(note)
-	if utf8.RuneCountInString(note) > MaxNoteText {
-		return TutoringSession{}, &FieldError{Field: "note", Message: fmt.Sprintf("at most %d characters", MaxNoteText)}
-	}
-	if len(points) > 20 {
-		return TutoringSession{}, &FieldError{Field: "knowledge_point_ids", Message: "at most 20"}
-	}
-	now := time.Now()
+// SaveTutoringNote stores the teacher's note of a session and its
+// knowledge-point tags at now (each must be a point of the session's
+// subject). Who may note and how long a note may be are the tutoring
+// domain's rules.
+func (s *Store) SaveTutoringNote(ctx context.Context, a Actor, id TutoringSessionID, note string, points []KnowledgePointID, now time.Time) (TutoringSession, error) {
 	err := s.tx(ctx, func(q querier) error {
-		var teacher, district, school, subject int64
-		err := q.queryRow(ctx, `SELECT teacher_id, district_id, school_id, subject_id FROM tutoring_sessions WHERE id = $1`,
-			int64(id)).Scan(&teacher, &district, &school, &subject)
+		var district, school, subject int64
+		err := q.queryRow(ctx, `SELECT district_id, school_id, subject_id FROM tutoring_sessions WHERE id = $1`,
+			int64(id)).Scan(&district, &school, &subject)
 		if isNoRows(err) {
 			return fmt.Errorf("tutoring session %d: %w", id, ErrNotFound)
 		}
 		if err != nil {
 			return err
-		}
-		if teacher != int64(a.UserID) {
-			return &FieldError{Field: "session", Message: "only the teacher of a session notes it"}
 		}
 		seen := map[KnowledgePointID]bool{}
 		for _, kp := range points {

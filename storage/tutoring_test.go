@@ -95,10 +95,6 @@ func TestTutoringLifecycle(t *testing.T) {
 		if a := must(s.ActiveTutoringSession(ctx, w.teacher.ID))(t); a.ID != sess.ID {
 			t.Fatalf("active session %+v", a)
 		}
-		// Rating before the end is refused.
-		_, err = s.RateTutoringSession(ctx, stu, sess.ID, storage.TutoringRating{Score: 5}, time.Hour)
-		wantErr(t, err, storage.ErrClosed)
-
 		start := now.Add(time.Second)
 		must(s.StartTutoringSession(ctx, sess.ID, start))(t)
 		must(s.StartTutoringSession(ctx, sess.ID, start.Add(time.Minute)))(t) // once only
@@ -115,28 +111,24 @@ func TestTutoringLifecycle(t *testing.T) {
 			t.Fatalf("live sessions %+v", live)
 		}
 
-		// Ratings: only the student, 1–5, editable within the window.
-		_, err = s.RateTutoringSession(ctx, storage.Actor{UserID: w.teacher.ID}, sess.ID, storage.TutoringRating{Score: 5}, time.Hour)
-		wantField(t, err, "session")
-		_, err = s.RateTutoringSession(ctx, stu, sess.ID, storage.TutoringRating{Score: 6}, time.Hour)
-		wantField(t, err, "score")
-		rated := must(s.RateTutoringSession(ctx, stu, sess.ID, storage.TutoringRating{Score: 3, Comment: "ok", Solved: false}, time.Hour))(t)
-		if rated.Rating == nil || rated.Rating.Score != 3 {
+		// The first rating, then a change of it: rated_at stays, updated_at moves.
+		ratedAt := end.Add(time.Minute)
+		rated := must(s.SaveTutoringRating(ctx, stu, sess.ID, storage.TutoringRating{Score: 3, Comment: "ok", Solved: false}, ratedAt))(t)
+		if rated.Rating == nil || rated.Rating.Score != 3 || !rated.Rating.RatedAt.Equal(ratedAt.Truncate(time.Millisecond)) {
 			t.Fatalf("rated %+v", rated.Rating)
 		}
-		rated = must(s.RateTutoringSession(ctx, stu, sess.ID, storage.TutoringRating{Score: 5, Comment: "讲得很清楚", Solved: true}, time.Hour))(t)
-		if rated.Rating.Score != 5 || !rated.Rating.Solved || rated.Rating.Comment != "讲得很清楚" {
+		rated = must(s.SaveTutoringRating(ctx, stu, sess.ID, storage.TutoringRating{Score: 5, Comment: "讲得很清楚", Solved: true}, ratedAt.Add(time.Minute)))(t)
+		if rated.Rating.Score != 5 || !rated.Rating.Solved || rated.Rating.Comment != "讲得很清楚" ||
+			!rated.Rating.RatedAt.Equal(ratedAt.Truncate(time.Millisecond)) || !rated.Rating.UpdatedAt.After(rated.Rating.RatedAt) {
 			t.Fatalf("edited rating %+v", rated.Rating)
 		}
-		_, err = s.RateTutoringSession(ctx, stu, sess.ID, storage.TutoringRating{Score: 1}, 0)
-		wantErr(t, err, storage.ErrClosed)
 
 		kps := must(s.ImportKnowledgePoints(ctx, admin, []storage.KnowledgePointRow{{SubjectCode: "math", Grade: 9, Code: "QF", Name: "二次函数"}}))(t)
 		_ = kps
 		kp := must(s.ListKnowledgePoints(ctx, w.math.ID, 0))(t)[0]
-		_, err = s.NoteTutoringSession(ctx, stu, sess.ID, "x", nil)
-		wantField(t, err, "session")
-		noted := must(s.NoteTutoringSession(ctx, storage.Actor{UserID: w.teacher.ID}, sess.ID, "顶点式", []storage.KnowledgePointID{kp.ID, kp.ID}))(t)
+		_, err = s.SaveTutoringNote(ctx, storage.Actor{UserID: w.teacher.ID}, sess.ID, "x", []storage.KnowledgePointID{kp.ID + 1000}, end)
+		wantField(t, err, "knowledge_point_ids")
+		noted := must(s.SaveTutoringNote(ctx, storage.Actor{UserID: w.teacher.ID}, sess.ID, "顶点式", []storage.KnowledgePointID{kp.ID, kp.ID}, end))(t)
 		if noted.Note == nil || noted.Note.Note != "顶点式" || len(noted.Note.KnowledgePoints) != 1 || noted.Note.KnowledgePoints[0] != kp.ID {
 			t.Fatalf("note %+v", noted.Note)
 		}
@@ -247,7 +239,7 @@ func TestTutoringSatisfaction(t *testing.T) {
 			must0(t, s.RecordTutoringOffer(ctx, req.ID, teacher, 1, now, now.Add(time.Minute)))
 			sess := must(s.AcceptTutoringOffer(ctx, req.ID, teacher, "", 1, now))(t)
 			must2(s.EndTutoringSession(ctx, sess.ID, now, "left"))(t)
-			must(s.RateTutoringSession(ctx, stu, sess.ID, storage.TutoringRating{Score: score, Solved: score >= 4}, time.Hour))(t)
+			must(s.SaveTutoringRating(ctx, stu, sess.ID, storage.TutoringRating{Score: score, Solved: score >= 4}, now))(t)
 		}
 		for _, sc := range []int{5, 4, 2} {
 			rate(w.teacher.ID, sc)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 const userCols = `id, username, name, COALESCE(district_id, 0), COALESCE(school_id, 0), active, must_change_password,
@@ -155,7 +154,7 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, in UserInput, passwordH
 
 // insertUser writes a checked user, its sets and its activity row.
 func (s *Store) insertUser(ctx context.Context, q querier, a Actor, in UserInput, hash string, mustChange bool, batch activityBatch) (User, error) {
-	now := ms(time.Now())
+	now := ms(s.now())
 	u, err := scanUser(q.queryRow(ctx, `INSERT INTO users (username, username_key, name, district_id, school_id, active,
 		must_change_password, password_hash, student_no, staff_no, grade, class, trainee, expert_district, search,
 		version, created_at, updated_at)
@@ -309,7 +308,7 @@ func (s *Store) updateUser(ctx context.Context, q querier, id UserID, in UserInp
 		WHERE id = $1 AND (version = $2 OR $2 = 0) RETURNING `+userCols,
 		int64(id), version, in.Username, strings.ToLower(in.Username), in.Name, nullID(in.DistrictID),
 		nullID(in.SchoolID), in.Active, in.StudentNo, in.StaffNo, in.Grade, in.Class, in.Trainee,
-		in.ExpertScope.District, userSearch(in), ms(time.Now())))
+		in.ExpertScope.District, userSearch(in), ms(s.now())))
 	if isNoRows(err) {
 		return User{}, missingOrConflict(ctx, q, "users", int64(id))
 	}
@@ -375,7 +374,7 @@ func (s *Store) SetPassword(ctx context.Context, a Actor, id UserID, hash string
 		var school SchoolID
 		err := q.queryRow(ctx, `UPDATE users SET password_hash = $2, must_change_password = $3, version = version + 1,
 			updated_at = $4 WHERE id = $1 RETURNING COALESCE(district_id, 0), COALESCE(school_id, 0)`,
-			int64(id), hash, mustChange, ms(time.Now())).Scan((*int64)(&district), (*int64)(&school))
+			int64(id), hash, mustChange, ms(s.now())).Scan((*int64)(&district), (*int64)(&school))
 		if isNoRows(err) {
 			return ErrNotFound
 		}

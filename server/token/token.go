@@ -9,6 +9,7 @@ package token
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -173,3 +174,25 @@ func Mint(apiKey, apiSecret string, p Params) (string, error) {
 	}
 	return jwt, nil
 }
+
+// Key is the API key and secret a node signs the tokens it hands out with.
+type Key struct {
+	ID, Secret string
+}
+
+// FirstKey is the first of keys in sorted order: the one a node signs its
+// own tokens with (every node of an installation has the same keys).
+func FirstKey(keys map[string]string) Key {
+	ids := make([]string, 0, len(keys))
+	for k := range keys {
+		ids = append(ids, k)
+	}
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		return Key{}
+	}
+	return Key{ID: ids[0], Secret: keys[ids[0]]}
+}
+
+// Mint signs p with k.
+func (k Key) Mint(p Params) (string, error) { return Mint(k.ID, k.Secret, p) }

@@ -1,4 +1,4 @@
-package server
+package directory
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"yunke/server/auth"
 	"yunke/server/authz"
+	"yunke/server/httpapi"
 	"yunke/server/importer"
 	"yunke/storage"
 )
@@ -19,28 +20,35 @@ import (
 // rowError is one bad cell or row of an imported file.
 type rowError = importer.RowError
 
-func invalidRows(rows []rowError) *apiError {
-	return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_rows",
-		Message: fmt.Sprintf("%d problems in the file: nothing was imported", len(rows)), Rows: rows}
+// maxUpload bounds a multipart import request: the file plus the form fields.
+const maxUpload = 10<<20 + 64<<10
+
+func invalidRows(rows []rowError) *httpapi.Error {
+	out := make([]httpapi.RowError, len(rows))
+	for i, r := range rows {
+		out[i] = httpapi.RowError(r)
+	}
+	return &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rows",
+		Message: fmt.Sprintf("%d problems in the file: nothing was imported", len(rows)), Rows: out}
 }
 
-func (s *Server) handleImportTemplate(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.authorize(r, authz.ImportTemplate); err != nil {
+func (h *Handler) handleImportTemplate(w http.ResponseWriter, r *http.Request) error {
+	if _, err := httpapi.Authorize(r, authz.ImportTemplate); err != nil {
 		return err
 	}
-	f := fieldErrors{}
+	f := httpapi.Fields{}
 	q := r.URL.Query()
 	kind, err := importer.ParseKind(q.Get("kind"))
 	if err != nil {
-		f.add("kind", "must be schools, teachers, students or knowledge_points")
+		f.Add("kind", "must be schools, teachers, students or knowledge_points")
 	}
 	format := importer.FormatXLSX
 	if v := q.Get("format"); v != "" {
 		if format, err = importer.ParseFormat(v); err != nil {
-			f.add("format", "must be csv or xlsx")
+			f.Add("format", "must be csv or xlsx")
 		}
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return err
 	}
 	data, name, ctype, err := importer.Template(kind, format)
@@ -68,7 +76,7 @@ func readUpload(w http.ResponseWriter, r *http.Request) (*upload, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, badRequest("the request must be multipart/form-data")
+		return nil, httpapi.BadRequest("the request must be multipart/form-data")
 	}
 	u := &upload{fields: map[string]string{}}
 	for {
@@ -79,14 +87,14 @@ func readUpload(w http.ResponseWriter, r *http.Request) (*upload, error) {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return nil, errTooLarge
+				return nil, httpapi.ErrTooLarge
 			}
-			return nil, badRequest("unreadable multipart form: %v", err)
+			return nil, httpapi.BadRequest("unreadable multipart form: %v", err)
 		}
 		name := part.FormName()
 		if name == "file" {
 			if u.hasFile {
-				return nil, badRequest("send one file")
+				return nil, httpapi.BadRequest("send one file")
 			}
 			data, err := readPart(part, importer.MaxFileSize)
 			if err != nil {
@@ -110,9 +118,9 @@ func readPart(p *multipart.Part, limit int64) ([]byte, error) {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe), n > limit:
-		return nil, errTooLarge
+		return nil, httpapi.ErrTooLarge
 	case err != nil:
-		return nil, badRequest("unreadable multipart form: %v", err)
+		return nil, httpapi.BadRequest("unreadable multipart form: %v", err)
 	}
 	return b.Bytes(), nil
 }
@@ -120,8 +128,8 @@ func readPart(p *multipart.Part, limit int64) ([]byte, error) {
 // parseUpload runs the importer on the uploaded file. Row errors come
 // back beside the valid rows, to be checked further: the answer lists
 // every problem of the file at once.
-func (s *Server) parseUpload(r *http.Request, u *upload, kind importer.Kind) (*importer.Parsed, []rowError, error) {
-	subjects, err := s.catalog.ListSubjects(r.Context())
+func (h *Handler) parseUpload(r *http.Request, u *upload, kind importer.Kind) (*importer.Parsed, []rowError, error) {
+	subjects, err := h.store.ListSubjects(r.Context())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,12 +142,12 @@ func (s *Server) parseUpload(r *http.Request, u *upload, kind importer.Kind) (*i
 		}
 		return parsed, re.Errors, nil
 	case errors.Is(err, importer.ErrTooLarge):
-		return nil, nil, errTooLarge
+		return nil, nil, httpapi.ErrTooLarge
 	case errors.Is(err, importer.ErrExpands):
-		return nil, nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: err.Error()}
+		return nil, nil, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: err.Error()}
 	case err != nil:
-		return nil, nil, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_rows", Message: err.Error(),
-			Rows: []rowError{{Row: 1, Message: err.Error()}}}
+		return nil, nil, &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rows", Message: err.Error(),
+			Rows: []httpapi.RowError{{Row: 1, Message: err.Error()}}}
 	}
 	return parsed, nil, nil
 }
@@ -152,7 +160,7 @@ type importAnswer struct {
 }
 
 // errImportBusy answers a second import of a user whose first still runs.
-var errImportBusy = &apiError{Status: http.StatusTooManyRequests, Code: "import_busy",
+var errImportBusy = &httpapi.Error{Status: http.StatusTooManyRequests, Code: "import_busy",
 	Message: "another import of yours is still running: wait for it to finish"}
 
 // importGate lets each user run one import at a time: an import holds its
@@ -193,77 +201,77 @@ func importAuthorizer(u *storage.User) func(old *storage.User, in storage.UserIn
 		if old == nil {
 			return authz.CanManageUser(u, authz.UserCreate, to)
 		}
-		return authz.CanManageUser(u, authz.UserUpdate, authz.Subject(accountOf(*old))) &&
+		return authz.CanManageUser(u, authz.UserUpdate, authz.Subject(httpapi.AccountOf(*old))) &&
 			authz.CanManageUser(u, authz.UserUpdate, to)
 	}
 }
 
 // handleImport imports schools, teachers or students from a spreadsheet:
 // all rows or none.
-func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.authorize(r, authz.ImportRun)
+func (h *Handler) handleImport(w http.ResponseWriter, r *http.Request) error {
+	p, err := httpapi.Authorize(r, authz.ImportRun)
 	if err != nil {
 		return err
 	}
-	if !s.importing.enter(p.user.ID) {
+	if !h.importing.enter(p.User.ID) {
 		return errImportBusy
 	}
-	defer s.importing.leave(p.user.ID)
+	defer h.importing.leave(p.User.ID)
 	u, err := readUpload(w, r)
 	if err != nil {
 		return err
 	}
-	f := fieldErrors{}
+	f := httpapi.Fields{}
 	kind, err := importer.ParseKind(u.fields["kind"])
 	switch {
 	case err != nil:
-		f.add("kind", "must be schools, teachers or students")
+		f.Add("kind", "must be schools, teachers or students")
 	case kind == importer.KindKnowledgePoints:
-		f.add("kind", "knowledge points are imported at /api/v1/knowledge-points/import")
+		f.Add("kind", "knowledge points are imported at /api/v1/knowledge-points/import")
 	}
 	dryRun := false
 	if v := u.fields["dry_run"]; v != "" {
 		if dryRun, err = strconv.ParseBool(v); err != nil {
-			f.add("dry_run", "must be true or false")
+			f.Add("dry_run", "must be true or false")
 		}
 	}
 	pw := u.fields["initial_password"]
 	if kind == importer.KindTeachers || kind == importer.KindStudents {
 		if msg := auth.CheckPassword(pw, ""); msg != "" {
-			f.add("initial_password", msg)
+			f.Add("initial_password", msg)
 		}
 	}
-	district := p.user.DistrictID
+	district := p.User.DistrictID
 	if v := u.fields["district_id"]; v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			f.add("district_id", "must be a positive number")
+			f.Add("district_id", "must be a positive number")
 		}
 		district = storage.DistrictID(id)
 	}
 	if !u.hasFile {
-		f.add("file", "required")
+		f.Add("file", "required")
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return err
 	}
 	if district == 0 {
-		if district, err = s.onlyDistrict(r); err != nil {
+		if district, err = h.onlyDistrict(r); err != nil {
 			return err
 		}
 	}
 	if kind == importer.KindSchools {
 		// New schools land in the district: a school admin may not create them.
-		if _, err := s.authorize(r, authz.ImportRun, place{district: district}); err != nil {
+		if _, err := httpapi.Authorize(r, authz.ImportRun, httpapi.Place{District: district}); err != nil {
 			return err
 		}
 	}
-	if _, err := s.directory.GetDistrict(r.Context(), district); errors.Is(err, storage.ErrNotFound) {
-		return (fieldErrors{"district_id": "no such district"}).err()
+	if _, err := h.store.GetDistrict(r.Context(), district); errors.Is(err, storage.ErrNotFound) {
+		return (httpapi.Fields{"district_id": "no such district"}).Err()
 	} else if err != nil {
 		return err
 	}
-	parsed, rows, err := s.parseUpload(r, u, kind)
+	parsed, rows, err := h.parseUpload(r, u, kind)
 	if err != nil {
 		return err
 	}
@@ -273,21 +281,21 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	// are exactly what the import would do. A file with bad rows is only
 	// checked, so that the answer lists all its problems.
 	batch := storage.ImportBatch{DistrictID: district, Schools: parsed.Schools, Teachers: parsed.Teachers, Students: parsed.Students,
-		DryRun: dryRun || len(rows) > 0, Authorize: importAuthorizer(&p.user)}
+		DryRun: dryRun || len(rows) > 0, Authorize: importAuthorizer(&p.User)}
 	if kind != importer.KindSchools {
-		if batch.InitialPasswordHash, err = s.hashPassword(w, r, pw); err != nil {
+		if batch.InitialPasswordHash, err = h.hashPassword(r.Context(), pw); err != nil {
 			return err
 		}
 	}
 	ans := importAnswer{Kind: kind, Rows: parsed.Rows, DryRun: dryRun}
-	ans.Result, err = s.imports.Import(r.Context(), actor(r), batch)
+	ans.Result, err = h.store.Import(r.Context(), httpapi.Actor(r), batch)
 	var ire *storage.ImportRowsError
 	switch {
 	case errors.As(err, &ire):
 		rows = append(rows, fileRows(ire, parsed.RowNumbers)...)
 	case err != nil && len(rows) > 0:
 		// The file's own problems come first.
-		if _, unexpected := toAPIError(err); unexpected {
+		if _, unexpected := httpapi.ToError(err); unexpected {
 			return err
 		}
 	case err != nil:
@@ -296,7 +304,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	if len(rows) > 0 {
 		return invalidRows(importer.SortErrors(rows))
 	}
-	writeJSON(w, http.StatusOK, ans)
+	httpapi.WriteJSON(w, http.StatusOK, ans)
 	return nil
 }
 
@@ -316,45 +324,45 @@ func fileRows(e *storage.ImportRowsError, rowNumbers []int) []rowError {
 
 // onlyDistrict is the district of an installation that has just one, for
 // a system administrator who named none.
-func (s *Server) onlyDistrict(r *http.Request) (storage.DistrictID, error) {
-	ds, err := s.directory.ListDistricts(r.Context())
+func (h *Handler) onlyDistrict(r *http.Request) (storage.DistrictID, error) {
+	ds, err := h.store.ListDistricts(r.Context())
 	if err != nil {
 		return 0, err
 	}
 	if len(ds) != 1 {
-		return 0, (fieldErrors{"district_id": "required: there is more than one district"}).err()
+		return 0, (httpapi.Fields{"district_id": "required: there is more than one district"}).Err()
 	}
 	return ds[0].ID, nil
 }
 
 // handleImportKnowledgePoints imports a knowledge-point tree: all rows or none.
-func (s *Server) handleImportKnowledgePoints(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.authorize(r, authz.KnowledgeImport, place{})
+func (h *Handler) handleImportKnowledgePoints(w http.ResponseWriter, r *http.Request) error {
+	p, err := httpapi.Authorize(r, authz.KnowledgeImport, httpapi.Place{})
 	if err != nil {
 		return err
 	}
-	if !s.importing.enter(p.user.ID) {
+	if !h.importing.enter(p.User.ID) {
 		return errImportBusy
 	}
-	defer s.importing.leave(p.user.ID)
+	defer h.importing.leave(p.User.ID)
 	u, err := readUpload(w, r)
 	if err != nil {
 		return err
 	}
 	if !u.hasFile {
-		return (fieldErrors{"file": "required"}).err()
+		return (httpapi.Fields{"file": "required"}).Err()
 	}
-	parsed, rows, err := s.parseUpload(r, u, importer.KindKnowledgePoints)
+	parsed, rows, err := h.parseUpload(r, u, importer.KindKnowledgePoints)
 	if err != nil {
 		return err
 	}
 	if len(rows) > 0 {
 		return invalidRows(rows)
 	}
-	counts, err := s.catalog.ImportKnowledgePoints(r.Context(), actor(r), parsed.KnowledgePoints)
+	counts, err := h.store.ImportKnowledgePoints(r.Context(), httpapi.Actor(r), parsed.KnowledgePoints)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, counts)
+	httpapi.WriteJSON(w, http.StatusOK, counts)
 	return nil
 }

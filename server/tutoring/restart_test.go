@@ -17,7 +17,7 @@ import (
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
 	"yunke/signaling/matching/redistest"
-	"yunke/signaling/tutoring"
+	"yunke/server/tutoring"
 	"yunke/storage"
 	"yunke/storage/storagetest"
 )

@@ -3,7 +3,9 @@ package tutoring_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 	"yunke/signaling"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
-	"yunke/signaling/tutoring"
+	"yunke/server/tutoring"
 	"yunke/storage"
 	"yunke/storage/storagetest"
 )
@@ -182,9 +184,9 @@ func TestMaxLengthEndsSessionAndClosesRoom(t *testing.T) {
 	w := setup(t, tutoring.Params{MaxLength: 150 * time.Millisecond})
 	sess := w.matched(t)
 	room := tutoring.RoomName(sess.ID)
-	w.svc.ParticipantJoined(room, tutoring.Identity(w.student.ID))
-	w.svc.ParticipantJoined(room, "u99999") // someone else: not counted
-	w.svc.ParticipantJoined(room, tutoring.Identity(w.teacher.ID))
+	w.svc.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: room, Identity: tutoring.Identity(w.student.ID)})
+	w.svc.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: room, Identity: "u99999"}) // someone else: not counted
+	w.svc.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: room, Identity: tutoring.Identity(w.teacher.ID)})
 	w.bus.waitSession(t, w.student.ID, "live")
 	ended := w.bus.waitSession(t, w.student.ID, "ended")
 	if ended.EndReason != "max_length" || ended.StartedAt.IsZero() {
@@ -204,13 +206,13 @@ func TestRejoinWithinGrace(t *testing.T) {
 	sess := w.matched(t)
 	room := tutoring.RoomName(sess.ID)
 	st, te := tutoring.Identity(w.student.ID), tutoring.Identity(w.teacher.ID)
-	w.svc.ParticipantJoined(room, st)
-	w.svc.ParticipantJoined(room, te)
+	w.svc.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: room, Identity: st})
+	w.svc.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: room, Identity: te})
 	w.bus.waitSession(t, w.teacher.ID, "live")
-	w.svc.ParticipantLeft(room, st)
-	w.svc.ParticipantJoined(room, st) // back at once: a reconnect
-	w.svc.ParticipantLeft(room, "u99999")
-	w.svc.ParticipantLeft(room, te)
+	w.svc.ParticipantLeft(context.Background(), signaling.ParticipantEvent{Room: room, Identity: st})
+	w.svc.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: room, Identity: st}) // back at once: a reconnect
+	w.svc.ParticipantLeft(context.Background(), signaling.ParticipantEvent{Room: room, Identity: "u99999"})
+	w.svc.ParticipantLeft(context.Background(), signaling.ParticipantEvent{Room: room, Identity: te})
 	start := time.Now()
 	ended := w.bus.waitSession(t, w.student.ID, "ended")
 	if ended.EndReason != "left" {
@@ -228,8 +230,8 @@ func TestRestartRestoresTimers(t *testing.T) {
 	w := setup(t, tutoring.Params{Grace: 100 * time.Millisecond})
 	sess := w.matched(t)
 	room := tutoring.RoomName(sess.ID)
-	w.svc.ParticipantJoined(room, tutoring.Identity(w.student.ID))
-	w.svc.ParticipantJoined(room, tutoring.Identity(w.teacher.ID))
+	w.svc.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: room, Identity: tutoring.Identity(w.student.ID)})
+	w.svc.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: room, Identity: tutoring.Identity(w.teacher.ID)})
 	w.bus.waitSession(t, w.student.ID, "live")
 
 	// A second service on the same store and node URL: the restarted node.
@@ -371,8 +373,8 @@ func TestStaleTimerDoesNotFreeTeacher(t *testing.T) {
 	}
 	s2 := student("s2")
 	second := accept(ask(b, s2)) // the teacher's next session, under way
-	a.ParticipantJoined(tutoring.RoomName(second.ID), tutoring.Identity(s2.ID))
-	a.ParticipantJoined(tutoring.RoomName(second.ID), tutoring.Identity(w.teacher.ID))
+	a.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: tutoring.RoomName(second.ID), Identity: tutoring.Identity(s2.ID)})
+	a.ParticipantJoined(context.Background(), signaling.ParticipantEvent{Room: tutoring.RoomName(second.ID), Identity: tutoring.Identity(w.teacher.ID)})
 	w.bus.waitSession(t, s2.ID, "live")
 	clock.Advance(4 * time.Minute) // A's stale no-show timer for the first session fires
 
@@ -390,5 +392,63 @@ func TestStaleTimerDoesNotFreeTeacher(t *testing.T) {
 	}
 	if live, err := w.store.LiveTutoringSessions(ctx); err != nil || len(live) != 1 || live[0].ID != second.ID {
 		t.Fatalf("running sessions %+v, %v; want only the second", live, err)
+	}
+}
+
+// TestRatingRules: only the student rates, only an ended session, 1–5,
+// and a rating can be changed within the window of the first — measured
+// on the service's clock.
+func TestRatingRules(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	w := setup(t, tutoring.Params{Clock: clock, RatingWindow: 30 * time.Minute})
+	ctx := context.Background()
+	sess := w.matched(t)
+	stu, tea := storage.Actor{UserID: w.student.ID}, storage.Actor{UserID: w.teacher.ID}
+	wantErr := func(err error, field string, target error) {
+		t.Helper()
+		var fe *storage.FieldError
+		switch {
+		case field != "" && (!errors.As(err, &fe) || fe.Field != field):
+			t.Fatalf("got %v; want a complaint about %s", err, field)
+		case target != nil && !errors.Is(err, target):
+			t.Fatalf("got %v; want %v", err, target)
+		}
+	}
+	_, err := w.svc.Rate(ctx, stu, sess.ID, storage.TutoringRating{Score: 5})
+	wantErr(err, "", storage.ErrClosed) // not ended yet
+	_, err = w.svc.End(ctx, stu, sess.ID)
+	must(t, err)
+	_, err = w.svc.Rate(ctx, tea, sess.ID, storage.TutoringRating{Score: 5})
+	wantErr(err, "session", nil)
+	_, err = w.svc.Rate(ctx, stu, sess.ID, storage.TutoringRating{Score: 6})
+	wantErr(err, "score", nil)
+	_, err = w.svc.Rate(ctx, stu, sess.ID, storage.TutoringRating{Score: 0})
+	wantErr(err, "score", nil)
+	_, err = w.svc.Rate(ctx, stu, sess.ID, storage.TutoringRating{Score: 4, Comment: strings.Repeat("好", storage.MaxRatingText+1)})
+	wantErr(err, "comment", nil)
+
+	rated, err := w.svc.Rate(ctx, stu, sess.ID, storage.TutoringRating{Score: 3, Comment: " ok "})
+	must(t, err)
+	if rated.Rating == nil || rated.Rating.Score != 3 || rated.Rating.Comment != "ok" {
+		t.Fatalf("rating %+v", rated.Rating)
+	}
+	clock.Advance(29 * time.Minute)
+	rated, err = w.svc.Rate(ctx, stu, sess.ID, storage.TutoringRating{Score: 5, Solved: true})
+	must(t, err)
+	if rated.Rating.Score != 5 || !rated.Rating.Solved {
+		t.Fatalf("changed rating %+v", rated.Rating)
+	}
+	clock.Advance(2 * time.Minute) // 31 minutes after the first rating
+	_, err = w.svc.Rate(ctx, stu, sess.ID, storage.TutoringRating{Score: 1})
+	wantErr(err, "", storage.ErrClosed)
+
+	_, err = w.svc.Note(ctx, stu, sess.ID, "x", nil)
+	wantErr(err, "session", nil)
+	_, err = w.svc.Note(ctx, tea, sess.ID, strings.Repeat("注", storage.MaxNoteText+1), nil)
+	wantErr(err, "note", nil)
+	noted, err := w.svc.Note(ctx, tea, sess.ID, " 配方法 ", nil)
+	must(t, err)
+	if noted.Note == nil || noted.Note.Note != "配方法" {
+		t.Fatalf("note %+v", noted.Note)
 	}
 }

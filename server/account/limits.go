@@ -1,4 +1,4 @@
-package server
+package account
 
 import (
 	"context"
@@ -166,22 +166,13 @@ func (l *sharedLimiter) Reset(key string) {
 	}
 }
 
-// setupSignIn builds the sign-in limiters, in Redis when the server has
-// one, else on this node, and the device token key.
-func (s *Server) setupSignIn() {
-	s.accountLimiter = s.newSignInLimiter(auth.LimiterParams{Max: s.cfg.Auth.FailuresPerAccount, Window: failureWindow,
-		Backoff: accountBackoff, MaxBackoff: maxAccountBackoff, Now: s.now})
-	s.addrLimiter = s.newSignInLimiter(auth.LimiterParams{Max: s.cfg.Auth.FailuresPerAddress, Window: failureWindow, Now: s.now})
-	s.deviceKey = deviceKey(s.cfg.Development, s.cfg.Keys)
-}
-
-func (s *Server) newSignInLimiter(p auth.LimiterParams) signInLimiter {
+// newSignInLimiter is a limiter on Redis when there is one, else on this node.
+func (h *Handler) newSignInLimiter(p auth.LimiterParams, rdb *redis.Client, prefix string) signInLimiter {
 	local := auth.NewLimiter(p)
-	if s.tutor == nil || s.tutor.rdb == nil {
+	if rdb == nil {
 		return local
 	}
-	return &sharedLimiter{local: local, p: local.Params(), rdb: s.tutor.rdb, prefix: s.cfg.Redis.KeyPrefix + ":signin:",
-		log: s.log.With("component", "auth")}
+	return &sharedLimiter{local: local, p: local.Params(), rdb: rdb, prefix: prefix + ":signin:", log: h.log}
 }
 
 // Device tokens. A successful sign-in leaves the browser a token for the
@@ -199,10 +190,10 @@ const (
 	maxDevices = 4
 )
 
-// deviceKey derives the device token key from the API secrets, which every
+// DeviceKey derives the device token key from the API secrets, which every
 // node of an installation shares (rotating them forgets known devices). In
 // dev mode the secrets are public, so the key is random.
-func deviceKey(dev bool, keys map[string]string) []byte {
+func DeviceKey(dev bool, keys map[string]string) []byte {
 	if dev {
 		k := make([]byte, 32)
 		_, _ = rand.Read(k)
@@ -221,24 +212,24 @@ func deviceKey(dev bool, keys map[string]string) []byte {
 	return h.Sum(nil)
 }
 
-func (s *Server) deviceMAC(username, expiry, id string) string {
-	m := hmac.New(sha256.New, s.deviceKey)
+func (h *Handler) deviceMAC(username, expiry, id string) string {
+	m := hmac.New(sha256.New, h.deviceKey)
 	m.Write([]byte(username + "\x00" + expiry + "\x00" + id))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 }
 
 // deviceFor returns the id of r's device token for username, if r carries
 // a valid, unexpired one.
-func (s *Server) deviceFor(r *http.Request, username string, now time.Time) (string, bool) {
+func (h *Handler) deviceFor(r *http.Request, username string, now time.Time) (string, bool) {
 	for _, tok := range deviceTokens(r) {
-		if id, ok := s.checkDevice(tok, username, now); ok {
+		if id, ok := h.checkDevice(tok, username, now); ok {
 			return id, true
 		}
 	}
 	return "", false
 }
 
-func (s *Server) checkDevice(tok, username string, now time.Time) (string, bool) {
+func (h *Handler) checkDevice(tok, username string, now time.Time) (string, bool) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		return "", false
@@ -247,7 +238,7 @@ func (s *Server) checkDevice(tok, username string, now time.Time) (string, bool)
 	if err != nil || now.Unix() >= exp {
 		return "", false
 	}
-	want := s.deviceMAC(username, parts[0], parts[1])
+	want := h.deviceMAC(username, parts[0], parts[1])
 	if !hmac.Equal([]byte(want), []byte(parts[2])) {
 		return "", false
 	}
@@ -265,10 +256,10 @@ func deviceTokens(r *http.Request) []string {
 
 // rememberDevice gives the browser a fresh token for username, keeping its
 // tokens for other accounts that are still valid.
-func (s *Server) rememberDevice(w http.ResponseWriter, r *http.Request, username string, now time.Time) {
+func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, username string, now time.Time) {
 	exp := strconv.FormatInt(now.Add(deviceTTL).Unix(), 10)
 	id := auth.RandomToken(12)
-	toks := []string{exp + "." + id + "." + s.deviceMAC(username, exp, id)}
+	toks := []string{exp + "." + id + "." + h.deviceMAC(username, exp, id)}
 	for _, tok := range deviceTokens(r) {
 		if len(toks) == maxDevices {
 			break
@@ -277,10 +268,10 @@ func (s *Server) rememberDevice(w http.ResponseWriter, r *http.Request, username
 		if t, err := strconv.ParseInt(exp, 10, 64); err != nil || now.Unix() >= t || len(tok) > 100 {
 			continue
 		}
-		if _, mine := s.checkDevice(tok, username, now); !mine {
+		if _, mine := h.checkDevice(tok, username, now); !mine {
 			toks = append(toks, tok)
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: strings.Join(toks, "~"), Path: "/api/v1/auth/",
-		MaxAge: int(deviceTTL / time.Second), HttpOnly: true, Secure: s.cookieSecure(r), SameSite: http.SameSiteStrictMode})
+		MaxAge: int(deviceTTL / time.Second), HttpOnly: true, Secure: h.cookieSecure(r), SameSite: http.SameSiteStrictMode})
 }

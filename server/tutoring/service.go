@@ -15,13 +15,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
+	"yunke/server/token"
 	"yunke/signaling"
 	"yunke/signaling/events"
+	"yunke/signaling/ids"
 	"yunke/signaling/matching"
 	"yunke/storage"
 )
@@ -60,11 +64,23 @@ type Store interface {
 	LiveTutoringSessions(ctx context.Context) ([]storage.TutoringSession, error)
 	// ActiveTutoringSession is the user's session that has not ended (ErrNotFound if none).
 	ActiveTutoringSession(ctx context.Context, user storage.UserID) (storage.TutoringSession, error)
+
+	// What the routes read and write besides.
+	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
+	ListSchools(ctx context.Context, f storage.SchoolFilter) ([]storage.School, int, error)
+	TutoringRequestImage(ctx context.Context, id storage.TutoringRequestID) ([]byte, string, error)
+	HasTutoringOffer(ctx context.Context, id storage.TutoringRequestID, teacher storage.UserID) (bool, error)
+	ListTutoringSessions(ctx context.Context, f storage.SessionFilter) ([]storage.TutoringSession, int, error)
+	SaveTutoringRating(ctx context.Context, a storage.Actor, id storage.TutoringSessionID, r storage.TutoringRating, at time.Time) (storage.TutoringSession, error)
+	SaveTutoringNote(ctx context.Context, a storage.Actor, id storage.TutoringSessionID, note string, points []storage.KnowledgePointID, at time.Time) (storage.TutoringSession, error)
+	TutoringSatisfaction(ctx context.Context, q storage.SatisfactionQuery) ([]storage.Satisfaction, error)
 }
+
+var _ Store = (*storage.Store)(nil)
 
 // Rooms closes a session's room when it ends.
 type Rooms interface {
-	CloseRoom(name signaling.RoomName) bool
+	CloseRoom(name ids.RoomName) bool
 }
 
 // Clock is the time a Service runs on; tests move a fake one by hand.
@@ -118,6 +134,11 @@ type Params struct {
 	// SyncEvery is how often the matcher's running sessions are checked
 	// against the durable record (default 30 s).
 	SyncEvery time.Duration
+	// RatingWindow is how long after the first rating a student may change
+	// it (default 30 min).
+	RatingWindow time.Duration
+	// Key signs the room tokens of sessions.
+	Key token.Key
 }
 
 // acceptMargin is how long an accept may take between the matcher and the
@@ -153,7 +174,7 @@ type teacherState struct {
 // liveSession tracks a session hosted on this node.
 type liveSession struct {
 	rec     storage.TutoringSession
-	present map[signaling.Identity]bool
+	present map[ids.Identity]bool
 	timer   Timer // grace, no-show or max length, whichever is next
 }
 
@@ -176,6 +197,7 @@ func New(p Params) *Service {
 	def(&p.NoShow, 3*time.Minute)
 	def(&p.Tick, time.Second)
 	def(&p.SyncEvery, 30*time.Second)
+	def(&p.RatingWindow, 30*time.Minute)
 	if p.Capacity <= 0 {
 		p.Capacity = 1
 	}
@@ -190,16 +212,16 @@ func New(p Params) *Service {
 }
 
 // Identity is a user's identity in rooms (and in access tokens).
-func Identity(u storage.UserID) signaling.Identity {
-	return signaling.Identity("u" + strconv.FormatInt(int64(u), 10))
+func Identity(u storage.UserID) ids.Identity {
+	return ids.Identity("u" + strconv.FormatInt(int64(u), 10))
 }
 
 // RoomName is the private room of a session.
-func RoomName(id storage.TutoringSessionID) signaling.RoomName {
-	return signaling.RoomName("tutor-" + strconv.FormatInt(int64(id), 10))
+func RoomName(id storage.TutoringSessionID) ids.RoomName {
+	return ids.RoomName("tutor-" + strconv.FormatInt(int64(id), 10))
 }
 
-func sessionOfRoom(room signaling.RoomName) (storage.TutoringSessionID, bool) {
+func sessionOfRoom(room ids.RoomName) (storage.TutoringSessionID, bool) {
 	s, ok := strings.CutPrefix(string(room), "tutor-")
 	if !ok {
 		return 0, false
@@ -219,8 +241,21 @@ func (e *Error) Error() string { return e.msg }
 // Unwrap is the cause, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// Code implements events.CodedError.
+// Code implements events.CodedError and httpapi.Coded.
 func (e *Error) Code() string { return e.code }
+
+// HTTPStatus implements httpapi.Coded.
+func (e *Error) HTTPStatus() int {
+	switch e.code {
+	case "forbidden":
+		return http.StatusForbidden
+	case "invalid", "bad_request":
+		return http.StatusBadRequest
+	case "unavailable":
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusConflict
+}
 
 func clientErr(code, format string, args ...any) error {
 	return &Error{code: code, msg: fmt.Sprintf(format, args...)}
@@ -936,7 +971,7 @@ func (s *Service) track(sess storage.TutoringSession) {
 	if s.closed || s.sessions[sess.ID] != nil || !sess.EndedAt.IsZero() {
 		return
 	}
-	ls := &liveSession{rec: sess, present: map[signaling.Identity]bool{}}
+	ls := &liveSession{rec: sess, present: map[ids.Identity]bool{}}
 	s.sessions[sess.ID] = ls
 	now := s.p.Clock.Now()
 	if sess.StartedAt.IsZero() {
@@ -966,8 +1001,12 @@ func (s *Service) armLocked(ls *liveSession, d time.Duration, reason string) {
 	})
 }
 
-// ParticipantJoined implements signaling.Observer.
-func (s *Service) ParticipantJoined(room signaling.RoomName, who signaling.Identity) {
+var _ signaling.Observer = (*Service)(nil)
+
+// ParticipantJoined implements signaling.Observer: a session starts when
+// both are in its room.
+func (s *Service) ParticipantJoined(_ context.Context, ev signaling.ParticipantEvent) {
+	room, who := ev.Room, ev.Identity
 	id, ok := sessionOfRoom(room)
 	if !ok {
 		return
@@ -1017,8 +1056,10 @@ func (s *Service) ParticipantJoined(room signaling.RoomName, who signaling.Ident
 	}()
 }
 
-// ParticipantLeft implements signaling.Observer.
-func (s *Service) ParticipantLeft(room signaling.RoomName, who signaling.Identity) {
+// ParticipantLeft implements signaling.Observer: a session ends when one of
+// the pair has been gone for the grace period.
+func (s *Service) ParticipantLeft(_ context.Context, ev signaling.ParticipantEvent) {
+	room, who := ev.Room, ev.Identity
 	id, ok := sessionOfRoom(room)
 	if !ok {
 		return
@@ -1035,6 +1076,12 @@ func (s *Service) ParticipantLeft(room signaling.RoomName, who signaling.Identit
 	}
 	s.armLocked(ls, s.p.Grace, "left")
 }
+
+// TrackPublished implements signaling.Observer; tutoring does not look at tracks.
+func (s *Service) TrackPublished(context.Context, signaling.TrackEvent) {}
+
+// TrackUnpublished implements signaling.Observer.
+func (s *Service) TrackUnpublished(context.Context, signaling.TrackEvent) {}
 
 // End ends a session at a participant's request.
 func (s *Service) End(ctx context.Context, a storage.Actor, id storage.TutoringSessionID) (storage.TutoringSession, error) {
@@ -1115,6 +1162,55 @@ func (s *Service) untrack(sess storage.TutoringSession) {
 	if s.p.Rooms != nil && sess.NodeURL == s.p.NodeURL {
 		s.p.Rooms.CloseRoom(RoomName(sess.ID))
 	}
+}
+
+// ---- ratings and notes ---------------------------------------------------
+
+// Rate records the student's rating of their ended session: a score of
+// 1–5, a comment and whether the problem was solved. The student may
+// change it within RatingWindow of the first rating.
+func (s *Service) Rate(ctx context.Context, a storage.Actor, id storage.TutoringSessionID, r storage.TutoringRating) (storage.TutoringSession, error) {
+	sess, err := s.p.Store.GetTutoringSession(ctx, id)
+	if err != nil {
+		return sess, err
+	}
+	r.Comment = strings.TrimSpace(r.Comment)
+	now := s.p.Clock.Now()
+	switch {
+	case sess.StudentID != a.UserID:
+		return sess, &storage.FieldError{Field: "session", Message: "only the student of a session rates it"}
+	case sess.EndedAt.IsZero():
+		return sess, fmt.Errorf("session %d has not ended: %w", id, storage.ErrClosed)
+	case r.Score < 1 || r.Score > 5:
+		return sess, &storage.FieldError{Field: "score", Message: "must be 1–5"}
+	case utf8.RuneCountInString(r.Comment) > storage.MaxRatingText:
+		return sess, &storage.FieldError{Field: "comment", Message: fmt.Sprintf("at most %d characters", storage.MaxRatingText)}
+	case sess.Rating != nil && now.Sub(sess.Rating.RatedAt) > s.p.RatingWindow:
+		return sess, fmt.Errorf("the rating of session %d can no longer be changed: %w", id, storage.ErrClosed)
+	}
+	return s.p.Store.SaveTutoringRating(ctx, a, id, r, now)
+}
+
+// maxNotePoints bounds the knowledge points a note is tagged with.
+const maxNotePoints = 20
+
+// Note records the teacher's note of their session and the knowledge
+// points it was about.
+func (s *Service) Note(ctx context.Context, a storage.Actor, id storage.TutoringSessionID, note string, points []storage.KnowledgePointID) (storage.TutoringSession, error) {
+	sess, err := s.p.Store.GetTutoringSession(ctx, id)
+	if err != nil {
+		return sess, err
+	}
+	note = strings.TrimSpace(note)
+	switch {
+	case sess.TeacherID != a.UserID:
+		return sess, &storage.FieldError{Field: "session", Message: "only the teacher of a session notes it"}
+	case utf8.RuneCountInString(note) > storage.MaxNoteText:
+		return sess, &storage.FieldError{Field: "note", Message: fmt.Sprintf("at most %d characters", storage.MaxNoteText)}
+	case len(points) > maxNotePoints:
+		return sess, &storage.FieldError{Field: "knowledge_point_ids", Message: fmt.Sprintf("at most %d", maxNotePoints)}
+	}
+	return s.p.Store.SaveTutoringNote(ctx, a, id, note, points, s.p.Clock.Now())
 }
 
 // ---- sockets --------------------------------------------------------------
