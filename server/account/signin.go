@@ -340,4 +340,3 @@ func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request) e
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-

@@ -243,4 +243,3 @@ func (h *Handler) handleSetTarget(w http.ResponseWriter, r *http.Request) error 
 	httpapi.WriteJSON(w, http.StatusOK, t)
 	return nil
 }
-

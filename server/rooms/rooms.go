@@ -213,7 +213,6 @@ func (h *Handler) handleDevJoin(w http.ResponseWriter, r *http.Request) error {
 	return h.writeRoomToken(w, r, req.Room, identity, req.Name, role)
 }
 
-
 // writeRoomToken mints and answers a token for room.
 func (h *Handler) writeRoomToken(w http.ResponseWriter, r *http.Request, room, identity, name string, role token.Role) error {
 	tok, err := h.key.Mint(token.Params{Room: room, Identity: identity, Name: name, Role: role, ValidFor: token.JoinValidFor})

@@ -420,4 +420,3 @@ func (h *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) err
 	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.Satisfaction]{Items: httpapi.NonNil(items)})
 	return nil
 }
-

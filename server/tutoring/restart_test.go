@@ -14,10 +14,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"yunke/server/tutoring"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
 	"yunke/signaling/matching/redistest"
-	"yunke/server/tutoring"
 	"yunke/storage"
 	"yunke/storage/storagetest"
 )

@@ -12,10 +12,10 @@ import (
 
 	"go.uber.org/goleak"
 
+	"yunke/server/tutoring"
 	"yunke/signaling"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
-	"yunke/server/tutoring"
 	"yunke/storage"
 	"yunke/storage/storagetest"
 )
