@@ -1,0 +1,136 @@
+package signaling
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"yunke/sfu"
+	"yunke/signaling/client"
+)
+
+// recordingObserver keeps every event it hears, in order.
+type recordingObserver struct {
+	mu     sync.Mutex
+	events []string
+	tracks []TrackEvent
+	taps   []*countTap
+}
+
+// countTap counts the packets a published track delivers to it.
+type countTap struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countTap) OnPacket(*sfu.Packet) { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *countTap) OnClose()             {}
+func (c *countTap) count() int           { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
+
+func (o *recordingObserver) add(s string) {
+	o.mu.Lock()
+	o.events = append(o.events, s)
+	o.mu.Unlock()
+}
+
+func (o *recordingObserver) ParticipantJoined(ctx context.Context, p ParticipantEvent) {
+	if ctx.Err() != nil {
+		o.add("joined with a done context")
+	}
+	o.add("joined " + string(p.Identity))
+}
+
+func (o *recordingObserver) ParticipantLeft(_ context.Context, p ParticipantEvent) {
+	o.add("left " + string(p.Identity))
+}
+
+func (o *recordingObserver) TrackPublished(_ context.Context, t TrackEvent) {
+	tap := &countTap{}
+	if t.Track != nil {
+		t.Track.AddTap(tap) // a recorder attaches here
+	}
+	o.mu.Lock()
+	o.tracks = append(o.tracks, t)
+	o.taps = append(o.taps, tap)
+	o.mu.Unlock()
+	o.add("published " + string(t.Participant.Identity) + " " + t.Source.String())
+}
+
+func (o *recordingObserver) TrackUnpublished(_ context.Context, t TrackEvent) {
+	o.add("unpublished " + string(t.Participant.Identity) + " " + t.Source.String())
+}
+
+func (o *recordingObserver) has(s string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, e := range o.events {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestObserversHearJoinsAndTracks: every observer hears who joins and
+// leaves, and each published track with the sfu.Track itself, to which it
+// can attach a tap that then sees the media.
+func TestObserversHearJoinsAndTracks(t *testing.T) {
+	a, b := &recordingObserver{}, &recordingObserver{}
+	_, url := startService(t, Params{Observers: []Observer{a, b}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	teacher := connect(t, ctx, url, grantToken(t, "teacher", teacherGrant("obs")))
+	track, err := teacher.PublishTrack(ctx, client.TrackOptions{MimeType: webrtc.MimeTypeVP8, Name: "camera", Width: 320, Height: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Media makes the track real on the server: keep sending until both
+	// observers have heard of it and the tap has seen packets.
+	seq := uint16(1)
+	eventually(t, 10*time.Second, "the published track reaches every observer's tap", func() bool {
+		for range 5 {
+			_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true},
+				Payload: []byte{0x10, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00}})
+			seq++
+		}
+		for _, o := range []*recordingObserver{a, b} {
+			o.mu.Lock()
+			ok := len(o.taps) == 1 && o.taps[0].count() > 0
+			o.mu.Unlock()
+			if !ok {
+				return false
+			}
+		}
+		return true
+	})
+	for _, o := range []*recordingObserver{a, b} {
+		o.mu.Lock()
+		ev := o.tracks[0]
+		o.mu.Unlock()
+		if ev.Room != "obs" || ev.Participant.Identity != "teacher" || ev.Source != livekit.TrackSource_CAMERA ||
+			ev.ID != TrackID(track.SID()) || ev.Track == nil || ev.Track.ID() != track.SID() {
+			t.Fatalf("track event %+v", ev)
+		}
+	}
+	student := connect(t, ctx, url, grantToken(t, "student", studentGrant("obs")))
+	eventually(t, 5*time.Second, "the student's join is heard", func() bool { return a.has("joined student") && b.has("joined student") })
+	if err := track.Unpublish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the unpublish is heard", func() bool { return a.has("unpublished teacher CAMERA") })
+	student.Close()
+	eventually(t, 5*time.Second, "the student's departure is heard", func() bool { return b.has("left student") })
+	for _, want := range []string{"joined teacher", "published teacher CAMERA"} {
+		if !a.has(want) || !b.has(want) {
+			t.Errorf("an observer did not hear %q: %v / %v", want, a.events, b.events)
+		}
+	}
+	if a.has("joined with a done context") {
+		t.Error("an observer was called with a done context")
+	}
+}
