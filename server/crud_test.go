@@ -115,11 +115,29 @@ func TestValidationDuplicateConflict(t *testing.T) {
 	if r := admin.send("PUT", tp, map[string]any{"lessons_recorded": 3, "teachers_participating": 1, "trainee_coverage_pct": 10, "version": tg.Version}); r.status != 409 || r.errCode() != "conflict" {
 		t.Errorf("stale target: %v, want 409 conflict", r)
 	}
-	// Activity is recorded and readable.
-	var recent struct{ Items []storage.Activity }
+	// Activity is recorded and readable, with the names to say it in words.
+	var recent struct {
+		Items []struct {
+			storage.Activity
+			ActorName  string `json:"actor_name"`
+			TargetKind string `json:"target_kind"`
+			TargetName string `json:"target_name"`
+			SchoolName string `json:"school_name"`
+		}
+	}
 	admin.must(200, "GET", "/api/v1/activity/recent?limit=500", nil, &recent)
 	if len(recent.Items) == 0 {
 		t.Error("no recent activity after all these changes")
+	}
+	named := false
+	for _, it := range recent.Items {
+		if it.Action == "school.update" {
+			named = it.ActorName == "系统管理员" && it.TargetKind == "school" && it.TargetName != "" && it.SchoolName == it.TargetName
+			break
+		}
+	}
+	if !named {
+		t.Errorf("the newest school.update is not named in words: %+v", recent.Items)
 	}
 	if r := admin.send("GET", "/api/v1/activity?from=2026-13", nil); r.status != 400 || r.errFields()["from"] == nil {
 		t.Errorf("bad month: %v", r)

@@ -5,8 +5,10 @@ package activity
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 // Store is what activity needs of durable storage.
 type Store interface {
 	httpapi.Schools
+	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+	ListSubjects(ctx context.Context) ([]storage.Subject, error)
 	RecentActivity(ctx context.Context, district storage.DistrictID, schools []storage.SchoolID, limit int) ([]storage.Activity, error)
 	SummarizeActivity(ctx context.Context, q storage.ActivityQuery) ([]storage.ActivityBucket, error)
 }
@@ -129,6 +133,91 @@ func (h *Handler) handleRecentActivity(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.Activity]{Items: httpapi.NonNil(acts)})
+	items, err := h.named(r.Context(), acts)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[RecentItem]{Items: items})
 	return nil
+}
+
+// RecentItem is an activity row with the names a reader needs to say it
+// in words: who did it, to whom or what, where and in which subject.
+type RecentItem struct {
+	storage.Activity
+	// ActorName is the acting user's name ("" for the system).
+	ActorName string `json:"actor_name"`
+	// TargetKind and TargetName say what Subject names: "user" and the
+	// user's name, "school" and its name, "tutoring_request" and its number…
+	TargetKind string `json:"target_kind,omitempty"`
+	TargetName string `json:"target_name,omitempty"`
+	SchoolName string `json:"school_name,omitempty"`
+	// SubjectName is the school subject's name (math: 数学).
+	SubjectName string `json:"subject_name,omitempty"`
+}
+
+// named looks up the names of the people, schools and subjects acts
+// mention, each once.
+func (h *Handler) named(ctx context.Context, acts []storage.Activity) ([]RecentItem, error) {
+	users := map[storage.UserID]string{}
+	schools := map[storage.SchoolID]string{}
+	userName := func(id storage.UserID) (string, error) {
+		if n, ok := users[id]; ok || id == 0 {
+			return n, nil
+		}
+		u, err := h.store.GetUser(ctx, id)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return "", err
+		}
+		users[id] = u.Name
+		return u.Name, nil
+	}
+	schoolName := func(id storage.SchoolID) (string, error) {
+		if n, ok := schools[id]; ok || id == 0 {
+			return n, nil
+		}
+		sc, err := h.store.GetSchool(ctx, id)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return "", err
+		}
+		schools[id] = sc.Name
+		return sc.Name, nil
+	}
+	subs, err := h.store.ListSubjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	subjectName := map[storage.SubjectID]string{}
+	for _, s := range subs {
+		subjectName[s.ID] = s.Name
+	}
+	out := make([]RecentItem, 0, len(acts))
+	for _, a := range acts {
+		it := RecentItem{Activity: a, SubjectName: subjectName[a.SubjectID]}
+		var err error
+		if it.ActorName, err = userName(a.ActorID); err != nil {
+			return nil, err
+		}
+		if it.SchoolName, err = schoolName(a.SchoolID); err != nil {
+			return nil, err
+		}
+		kind, id, ok := strings.Cut(a.Subject, ":")
+		n, perr := strconv.ParseInt(id, 10, 64)
+		if ok && perr == nil && n > 0 {
+			it.TargetKind = kind
+			switch kind {
+			case "user":
+				it.TargetName, err = userName(storage.UserID(n))
+			case "school":
+				it.TargetName, err = schoolName(storage.SchoolID(n))
+			default:
+				it.TargetName = "#" + id
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, it)
+	}
+	return out, nil
 }
