@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"yunke/storage"
@@ -52,8 +53,8 @@ func TestImportRowCodes(t *testing.T) {
 				continue
 			}
 			codes[r.Code] = true
-			if got := fmt.Sprintf(f, r.Args...); got != r.Message {
-				t.Errorf("%v: the format fills to %q", r, got)
+			if got := fmt.Sprintf(f, r.Args...); got != r.Message || strings.Contains(got, "%!") {
+				t.Errorf("%v: the format %q fills to %q", r, f, got)
 			}
 			for _, a := range r.Args {
 				if s, ok := a.(string); ok && (s == r.Field || s == r.Kind) {

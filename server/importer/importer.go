@@ -209,7 +209,7 @@ func Parse(r io.Reader, name string, kind Kind, subjects []storage.Subject) (*Pa
 	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
-		return nil, fileErr(err, msgReading, displayName(name))
+		return nil, fileErr(err, msgReading, displayName(name), err)
 	}
 	if len(data) > MaxFileSize {
 		return nil, ErrTooLarge

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/ast"
+	goparser "go/parser"
+	"go/token"
 	"maps"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -339,5 +343,86 @@ func TestStoreErrorInChinese(t *testing.T) {
 		if got := e.In(Chinese); got.Message != c.zh || got.Column != c.e.Field {
 			t.Errorf("%s in Chinese: %q, want %q", c.e.Code, got.Message, c.zh)
 		}
+	}
+}
+
+// TestCallsFillTheirMessages: every call naming a message of the catalog
+// (msg, fileErr, fail) gives as many arguments as its format takes, as vet
+// checks of a call to fmt.Sprintf.
+func TestCallsFillTheirMessages(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := goparser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	// The keys, by name, in the order of their declaration.
+	keys := map[string]key{}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.CONST && len(g.Specs) > 0 {
+				if first := g.Specs[0].(*ast.ValueSpec); first.Names[0].Name == "msgNone" {
+					for i, s := range g.Specs {
+						keys[s.(*ast.ValueSpec).Names[0].Name] = key(i)
+					}
+				}
+			}
+		}
+	}
+	if len(keys) != int(numKeys)+1 {
+		t.Fatalf("found %d keys, want %d", len(keys), numKeys+1)
+	}
+	// Where each function takes its key.
+	keyArg := map[string]int{"msg": 0, "fileErr": 1, "fail": 2}
+	calls := 0
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			var name string
+			switch fn := call.Fun.(type) {
+			case *ast.Ident:
+				name = fn.Name
+			case *ast.SelectorExpr:
+				name = fn.Sel.Name
+			}
+			at, ok := keyArg[name]
+			if !ok || len(call.Args) <= at || call.Ellipsis.IsValid() {
+				return true
+			}
+			id, ok := call.Args[at].(*ast.Ident)
+			if !ok {
+				return true // a key chosen at run time
+			}
+			k, ok := keys[id.Name]
+			if !ok {
+				return true
+			}
+			calls++
+			v, err := verbs(catalog[k].en)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(call.Args) - at - 1; got != len(v) {
+				t.Errorf("%s: %s(%s, …) gives %d arguments; its format %q takes %d", fset.Position(call.Pos()), name, id.Name, got, catalog[k].en, len(v))
+			}
+			return true
+		})
+	}
+	if calls < 30 {
+		t.Errorf("found only %d calls", calls)
 	}
 }
