@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"yunke/server/importer"
 	"yunke/storage"
@@ -198,7 +199,7 @@ func TestImportOutOfScopeUsers(t *testing.T) {
 	}
 	before := snapshot()
 
-	messages := map[string]bool{}
+	messages := map[string]map[string]bool{} // by language
 	for _, c := range []struct {
 		name, kind, csv, number string
 	}{
@@ -209,17 +210,27 @@ func TestImportOutOfScopeUsers(t *testing.T) {
 		{"teacher and school admin of school A", "teachers", "school_code,staff_no,name\nA,T-A-2,冒名\n", "T-A-2"},
 	} {
 		for _, dry := range []string{"true", "false"} {
-			rows := importErrors(t, sa.send("POST", "/api/v1/import", importForm(t, c.kind, c.csv, "dry_run", dry)))
-			if len(rows) != 1 || rows[0].Row != 2 || !strings.Contains(rows[0].Message, "belongs to another school") {
-				t.Errorf("%s (dry run %s): %v, want row 2: belongs to another school", c.name, dry, rows)
-				continue
+			for lang, want := range map[string]string{"en": "belongs to another school", "zh-CN": "属于其他学校"} {
+				rows := importErrors(t, sa.send("POST", "/api/v1/import", importForm(t, c.kind, c.csv, "dry_run", dry), "Accept-Language", lang))
+				if len(rows) != 1 || rows[0].Row != 2 || !strings.Contains(rows[0].Message, want) {
+					t.Errorf("%s (dry run %s, %s): %v, want row 2: %s", c.name, dry, lang, rows, want)
+					continue
+				}
+				msg := strings.NewReplacer(c.number, "#", "student_no", "number", "staff_no", "number", "学号", "number", "工号", "number").Replace(rows[0].Message)
+				if messages[lang] == nil {
+					messages[lang] = map[string]bool{}
+				}
+				messages[lang][msg] = true
 			}
-			msg := strings.NewReplacer(c.number, "#", "student_no", "number", "staff_no", "number").Replace(rows[0].Message)
-			messages[msg] = true
 		}
 	}
-	if len(messages) != 1 {
-		t.Errorf("the answers tell the cases apart: %v", messages)
+	for lang, m := range messages {
+		if len(m) != 1 {
+			t.Errorf("the answers in %s tell the cases apart: %v", lang, m)
+		}
+	}
+	if len(messages) != 2 {
+		t.Errorf("answers in %d languages: %v", len(messages), messages)
 	}
 	if after := snapshot(); after != before {
 		t.Fatalf("refused imports changed accounts:\n%s\n%s", before, after)
@@ -421,4 +432,125 @@ func TestImportOneAtATime(t *testing.T) {
 	}
 	// Once the first has answered, the user may import again.
 	da.must(200, "POST", "/api/v1/import", body, nil)
+}
+
+// importAnswerIn is a 422 or 413 answer's message and rows, asked for in
+// the language of an Accept-Language header (none when empty).
+func importAnswerIn(t *testing.T, a *api, path string, body *multipartBody, acceptLanguage string) (reply, string, []importer.RowError) {
+	t.Helper()
+	r := a.send("POST", path, body, "Accept-Language", acceptLanguage)
+	var e struct {
+		Error struct {
+			Message string
+			Rows    []importer.RowError
+		}
+	}
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("%v: %v", r, err)
+	}
+	return r, e.Error.Message, e.Error.Rows
+}
+
+func hasHan(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+}
+
+// TestImportMessagesFollowAcceptLanguage: the same bad file answers the
+// same rows and columns in Chinese (asked for, or by default) and in
+// English, from the file's own checks and from the store's (a school or
+// student out of the caller's scope); so do a file too large or of the
+// wrong format, on both import endpoints.
+func TestImportMessagesFollowAcceptLanguage(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	sa := fx.users["school_admin"]
+	file := "学号,姓名,年级,学校代码\n" +
+		"NEW-1,新生,3,A\n" + // 2: fine
+		",新生,3,A\n" + // 3: no student number
+		"NEW-3,新生,13,A\n" + // 4: no such grade
+		"NEW-4,新生,3,NOPE\n" + // 5: no such school (the store)
+		"NEW-5,新生,3,B\n" + // 6: another school's (the store)
+		"S-B-1,冒名,3,A\n" + // 7: a student of another school (the store)
+		"NEW-1,重复,3,A\n" // 8: NEW-1 again
+	want := []struct {
+		row            int
+		column, en, zh string
+		zhColumn       string // the Chinese header the Chinese message names
+		fromTheStore   bool
+	}{
+		{3, "student_no", "student_no is required", "学号不能为空", "学号", false},
+		{4, "grade", `grade must be 1–12`, `年级必须是 1–12`, "年级", false},
+		{5, "school_code", `no school has the code "NOPE"`, `没有学校代码为 "NOPE" 的学校`, "学校代码", true},
+		{6, "school_code", `school "B" is not one you may import into`, `你无权向学校 "B" 导入`, "学校", true},
+		{7, "student_no", `student_no "S-B-1" belongs to another school or to an account you may not change`, `学号 "S-B-1" 属于其他学校或你无权修改的账号`, "学号", true},
+		{8, "student_no", `student_no "NEW-1" is already on row 2`, `学号 "NEW-1" 与第 2 行重复`, "学号", false},
+	}
+	answers := map[string][]importer.RowError{}
+	for _, lang := range []string{"zh-CN", "en", "", "en-US,en;q=0.9", "fr, zh;q=0.5", "fr"} {
+		r, msg, rows := importAnswerIn(t, sa, "/api/v1/import", importForm(t, "students", file, "dry_run", "true"), lang)
+		if r.status != 422 || r.errCode() != "invalid_rows" || len(rows) != len(want) {
+			t.Fatalf("%q: %v, want 422 invalid_rows with %d rows", lang, r, len(want))
+		}
+		english := strings.HasPrefix(lang, "en")
+		if english && msg != "6 problems in the file: nothing was imported" || !english && msg != "文件中有 6 处问题，未导入任何数据" {
+			t.Errorf("%q: message %q", lang, msg)
+		}
+		for i, w := range want {
+			got := rows[i]
+			if got.Row != w.row || got.Column != w.column {
+				t.Errorf("%q: row %v, want row %d, %s", lang, got, w.row, w.column)
+			}
+			switch {
+			case english && (!strings.HasPrefix(got.Message, w.en) || hasHan(strings.ReplaceAll(got.Message, "一年级…, 初一…, 高一…", ""))):
+				t.Errorf("%q: row %d: %q, want English: %s…", lang, w.row, got.Message, w.en)
+			case !english && (!strings.HasPrefix(got.Message, w.zh) || !strings.Contains(got.Message, w.zhColumn) && !w.fromTheStore ||
+				strings.Contains(got.Message, w.column)):
+				t.Errorf("%q: row %d: %q, want Chinese naming %s: %s…", lang, w.row, got.Message, w.zhColumn, w.zh)
+			}
+		}
+		answers[lang] = rows
+	}
+	// Without a header, or with only a language there are no messages in,
+	// the answer is the Chinese one.
+	for _, lang := range []string{"", "fr"} {
+		if fmt.Sprint(answers[lang]) != fmt.Sprint(answers["zh-CN"]) {
+			t.Errorf("%q: %v, want the Chinese answer %v", lang, answers[lang], answers["zh-CN"])
+		}
+	}
+
+	// The file as a whole: too large, or not a spreadsheet.
+	huge := bytes.Repeat([]byte("x"), importer.MaxFileSize+1)
+	xls := []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00")
+	kps := func(name string, data []byte) *multipartBody { return multipartForm(t, nil, name, data) }
+	da, sys := fx.users["district_admin"], fx.users["system_admin"]
+	for _, c := range []struct {
+		name   string
+		a      *api
+		path   string
+		body   func() *multipartBody
+		status int
+		en, zh string
+	}{
+		{"11 MiB file", da, "/api/v1/import", func() *multipartBody { return importForm(t, "schools", string(huge)) }, 413,
+			"the file is larger than 10 MiB", "文件超过 10 MiB"},
+		{"old Excel file", da, "/api/v1/import", func() *multipartBody {
+			return multipartForm(t, map[string]string{"kind": "schools"}, "schools.xls", xls)
+		}, 422, "schools.xls is an old Excel (.xls) file", "schools.xls 是旧版 Excel（.xls）文件"},
+		{"11 MiB knowledge points", sys, "/api/v1/knowledge-points/import", func() *multipartBody { return kps("kp.csv", huge) }, 413,
+			"the file is larger than 10 MiB", "文件超过 10 MiB"},
+		{"unknown subject", sys, "/api/v1/knowledge-points/import", func() *multipartBody {
+			return kps("kp.csv", []byte("学科,年级,编码,名称\nnosuch,3,X,Y\n"))
+		}, 422, "1 problem in the file", "文件中有 1 处问题"},
+	} {
+		for lang, want := range map[string]string{"en": c.en, "zh-CN": c.zh, "": c.zh} {
+			r, msg, rows := importAnswerIn(t, c.a, c.path, c.body(), lang)
+			if r.status != c.status || !strings.HasPrefix(msg, want) {
+				t.Errorf("%s, %q: %v, want %d: %s…", c.name, lang, r, c.status, want)
+			}
+			if c.status == 422 && (len(rows) != 1 || (lang == "en") == hasHan(rows[0].Message)) {
+				t.Errorf("%s, %q: rows %v", c.name, lang, rows)
+			}
+		}
+	}
 }

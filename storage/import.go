@@ -21,10 +21,68 @@ const (
 
 // ImportRowError is one row of a batch that cannot be imported.
 type ImportRowError struct {
-	Kind    string // "schools", "teachers" or "students"
-	Index   int    // the row's place in the batch's slice of its kind, from 0
-	Field   string // the field at fault, e.g. "school_code"
+	Kind  string // "schools", "teachers" or "students"
+	Index int    // the row's place in the batch's slice of its kind, from 0
+	Field string // the field at fault, e.g. "school_code"
+	// Code names what is wrong (one of the Import… codes) and Args fill
+	// the verbs of its format (ImportFormats), in order, so that a caller
+	// can say it in another language; an argument naming a field or a
+	// kind of rows is an ImportTerm.
+	Code string
+	Args []any
+	// Message is the English text: Code's format filled with Args.
 	Message string
+}
+
+// ImportTerm is an argument of an ImportRowError that names a field (a
+// column of the file, e.g. "student_no") or a kind of rows ("schools"), which
+// a message in another language says in its own words.
+type ImportTerm string
+
+// The codes of ImportRowError.
+const (
+	ImportRequired          = "required"
+	ImportUnknownSchoolKind = "unknown_school_kind"
+	ImportDuplicate         = "duplicate"
+	ImportGrades            = "grades_range"
+	ImportGrade             = "grade_range"
+	ImportNoSubject         = "no_subject"
+	ImportNoSchool          = "no_school"
+	ImportSchoolOutOfScope  = "school_out_of_scope"
+	ImportSchoolElsewhere   = "school_in_another_district"
+	ImportInvalidUser       = "invalid_user"
+	ImportUserOutOfScope    = "user_out_of_scope"
+	ImportUserElsewhere     = "user_in_another_district"
+)
+
+// importFormats is the English format of each code.
+var importFormats = map[string]string{
+	ImportRequired:          "is required",
+	ImportUnknownSchoolKind: "unknown school kind %q",
+	ImportDuplicate:         "%q is already on %s row %d",
+	ImportGrades:            "grades must be between 1 and 12",
+	ImportGrade:             "must be between 1 and 12",
+	ImportNoSubject:         "no such subject %q",
+	ImportNoSchool:          "no school has the code %q",
+	ImportSchoolOutOfScope:  "school %q is not one you may import into",
+	ImportSchoolElsewhere:   "school %q belongs to another district",
+	ImportInvalidUser:       "%s",
+	// The same words wherever the user is: the row reveals nothing about
+	// an account the caller may not see.
+	ImportUserOutOfScope: "%s %q belongs to another school or to an account you may not change; " +
+		"ask its administrator or a district admin to move it",
+	ImportUserElsewhere: "%s %q belongs to another district: an import never moves users between districts",
+}
+
+// ImportFormats returns the English format of every code of
+// ImportRowError.
+func ImportFormats() map[string]string { return maps.Clone(importFormats) }
+
+// NewImportRowError is row i of kind's error on field, coded code, with
+// its English Message.
+func NewImportRowError(kind string, i int, field, code string, args ...any) ImportRowError {
+	return ImportRowError{Kind: kind, Index: i, Field: field, Code: code, Args: args,
+		Message: fmt.Sprintf(importFormats[code], args...)}
 }
 
 func (e ImportRowError) String() string {
@@ -114,8 +172,8 @@ type importRef struct {
 	index int
 }
 
-func (c *importCheck) fail(kind string, i int, field, format string, args ...any) {
-	c.rows = append(c.rows, ImportRowError{Kind: kind, Index: i, Field: field, Message: fmt.Sprintf(format, args...)})
+func (c *importCheck) fail(kind string, i int, field, code string, args ...any) {
+	c.rows = append(c.rows, NewImportRowError(kind, i, field, code, args...))
 	c.bad[importRef{kind, i}] = true
 }
 
@@ -156,14 +214,14 @@ func cleanBatch(b *ImportBatch) *importCheck {
 		r.Code, r.Name = strings.TrimSpace(r.Code), strings.TrimSpace(r.Name)
 		switch {
 		case r.Code == "":
-			c.fail(importSchools, i, "code", "is required")
+			c.fail(importSchools, i, "code", ImportRequired)
 		case r.Name == "":
-			c.fail(importSchools, i, "name", "is required")
+			c.fail(importSchools, i, "name", ImportRequired)
 		case !r.Kind.Valid():
-			c.fail(importSchools, i, "kind", "unknown school kind %q", r.Kind)
+			c.fail(importSchools, i, "kind", ImportUnknownSchoolKind, string(r.Kind))
 		}
 		if first, dup := seen[r.Code]; dup && r.Code != "" {
-			c.fail(importSchools, i, "code", "%q is already on schools row %d", r.Code, first+1)
+			c.fail(importSchools, i, "code", ImportDuplicate, r.Code, ImportTerm(importSchools), first+1)
 		} else {
 			seen[r.Code] = i
 		}
@@ -174,16 +232,16 @@ func cleanBatch(b *ImportBatch) *importCheck {
 		r.SchoolCode, r.StaffNo, r.Name = strings.TrimSpace(r.SchoolCode), strings.TrimSpace(r.StaffNo), strings.TrimSpace(r.Name)
 		switch {
 		case r.StaffNo == "":
-			c.fail(importTeachers, i, "staff_no", "is required")
+			c.fail(importTeachers, i, "staff_no", ImportRequired)
 		case r.Name == "":
-			c.fail(importTeachers, i, "name", "is required")
+			c.fail(importTeachers, i, "name", ImportRequired)
 		case r.SchoolCode == "":
-			c.fail(importTeachers, i, "school_code", "is required")
+			c.fail(importTeachers, i, "school_code", ImportRequired)
 		case slices.ContainsFunc(r.Grades, func(g int) bool { return g < 1 || g > 12 }):
-			c.fail(importTeachers, i, "grades", "grades must be between 1 and 12")
+			c.fail(importTeachers, i, "grades", ImportGrades)
 		}
 		if first, dup := seen[r.StaffNo]; dup && r.StaffNo != "" {
-			c.fail(importTeachers, i, "staff_no", "%q is already on teachers row %d", r.StaffNo, first+1)
+			c.fail(importTeachers, i, "staff_no", ImportDuplicate, r.StaffNo, ImportTerm(importTeachers), first+1)
 		} else {
 			seen[r.StaffNo] = i
 		}
@@ -195,16 +253,16 @@ func cleanBatch(b *ImportBatch) *importCheck {
 		r.Class = strings.TrimSpace(r.Class)
 		switch {
 		case r.StudentNo == "":
-			c.fail(importStudents, i, "student_no", "is required")
+			c.fail(importStudents, i, "student_no", ImportRequired)
 		case r.Name == "":
-			c.fail(importStudents, i, "name", "is required")
+			c.fail(importStudents, i, "name", ImportRequired)
 		case r.SchoolCode == "":
-			c.fail(importStudents, i, "school_code", "is required")
+			c.fail(importStudents, i, "school_code", ImportRequired)
 		case r.Grade < 1 || r.Grade > 12:
-			c.fail(importStudents, i, "grade", "must be between 1 and 12")
+			c.fail(importStudents, i, "grade", ImportGrade)
 		}
 		if first, dup := seen[r.StudentNo]; dup && r.StudentNo != "" {
-			c.fail(importStudents, i, "student_no", "%q is already on students row %d", r.StudentNo, first+1)
+			c.fail(importStudents, i, "student_no", ImportDuplicate, r.StudentNo, ImportTerm(importStudents), first+1)
 		} else {
 			seen[r.StudentNo] = i
 		}
@@ -279,7 +337,7 @@ func (s *Store) importTx(ctx context.Context, q querier, a Actor, b ImportBatch,
 		for _, c := range r.SubjectCodes {
 			id, ok := subjectByCode[strings.TrimSpace(c)]
 			if !ok {
-				chk.fail(importTeachers, i, "subjects", "no such subject %q", c)
+				chk.fail(importTeachers, i, "subjects", ImportNoSubject, c)
 				continue
 			}
 			subs = append(subs, id)
@@ -363,7 +421,7 @@ func (s *Store) importSchool(ctx context.Context, q querier, a Actor, b ImportBa
 	old, ok := schools[r.Code]
 	switch {
 	case ok && old.DistrictID != b.DistrictID:
-		chk.fail(importSchools, i, "code", "school %q belongs to another district", r.Code)
+		chk.fail(importSchools, i, "code", ImportSchoolElsewhere, r.Code)
 		return nil
 	case chk.failed():
 		// Nothing more is written; the school stands in for the rows
@@ -403,16 +461,16 @@ func (s *Store) importSchool(ctx context.Context, q querier, a Actor, b ImportBa
 func placeImported(b ImportBatch, chk *importCheck, kind string, i int, code string, schools map[string]School, in *UserInput) bool {
 	sc, ok := schools[code]
 	if !ok {
-		chk.fail(kind, i, "school_code", "no school has the code %q", code)
+		chk.fail(kind, i, "school_code", ImportNoSchool, code)
 		return false
 	}
 	in.DistrictID, in.SchoolID = sc.DistrictID, sc.ID
 	if b.Authorize != nil && !b.Authorize(nil, *in) {
-		chk.fail(kind, i, "school_code", "school %q is not one you may import into", code)
+		chk.fail(kind, i, "school_code", ImportSchoolOutOfScope, code)
 		return false
 	}
 	if sc.DistrictID != b.DistrictID {
-		chk.fail(kind, i, "school_code", "school %q belongs to another district", code)
+		chk.fail(kind, i, "school_code", ImportSchoolElsewhere, code)
 		return false
 	}
 	return true
@@ -428,7 +486,7 @@ func planImported(b ImportBatch, chk *importCheck, kind string, i int, field, ke
 		if !errors.As(err, &fe) {
 			fe = &FieldError{Field: field, Message: err.Error()}
 		}
-		chk.fail(kind, i, fe.Field, "%s", fe.Message)
+		chk.fail(kind, i, fe.Field, ImportInvalidUser, fe.Message)
 		return userPlan{}, false
 	}
 	if !exists {
@@ -436,12 +494,10 @@ func planImported(b ImportBatch, chk *importCheck, kind string, i int, field, ke
 	}
 	switch {
 	case b.Authorize != nil && !b.Authorize(&old, in):
-		// The same words wherever the user is: the row reveals nothing
-		// about an account the caller may not see.
-		chk.fail(kind, i, field, "%s %q belongs to another school or to an account you may not change; "+
-			"ask its administrator or a district admin to move it", field, key)
+		// The same words wherever the user is (ImportUserOutOfScope).
+		chk.fail(kind, i, field, ImportUserOutOfScope, ImportTerm(field), key)
 	case old.DistrictID != b.DistrictID:
-		chk.fail(kind, i, field, "%s %q belongs to another district: an import never moves users between districts", field, key)
+		chk.fail(kind, i, field, ImportUserElsewhere, ImportTerm(field), key)
 	default:
 		return userPlan{in: in, old: &old}, true
 	}

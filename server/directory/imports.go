@@ -23,13 +23,26 @@ type rowError = importer.RowError
 // maxUpload bounds a multipart import request: the file plus the form fields.
 const maxUpload = 10<<20 + 64<<10
 
-func invalidRows(rows []rowError) *httpapi.Error {
+// invalidRows is the 422 answer listing rows, its messages in l.
+func invalidRows(rows []rowError, l importer.Lang) *httpapi.Error {
 	out := make([]httpapi.RowError, len(rows))
 	for i, r := range rows {
-		out[i] = httpapi.RowError(r)
+		r = r.In(l)
+		out[i] = httpapi.RowError{Row: r.Row, Column: r.Column, Message: r.Message}
 	}
 	return &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rows",
-		Message: fmt.Sprintf("%d problems in the file: nothing was imported", len(rows)), Rows: out}
+		Message: importer.Summary(len(rows), l), Rows: out}
+}
+
+// fileTooLarge is the 413 answer to a file over importer.MaxFileSize, in l.
+func fileTooLarge(l importer.Lang) *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+		Message: importer.Message(importer.ErrTooLarge, l)}
+}
+
+// importLang is the language of the caller's import messages.
+func importLang(r *http.Request) importer.Lang {
+	return importer.Negotiate(r.Header.Get("Accept-Language"))
 }
 
 func (h *Handler) handleImportTemplate(w http.ResponseWriter, r *http.Request) error {
@@ -71,8 +84,9 @@ type upload struct {
 }
 
 // readUpload reads a multipart form of small fields and one "file" part,
-// at most importer.MaxFileSize, into memory.
-func readUpload(w http.ResponseWriter, r *http.Request) (*upload, error) {
+// at most importer.MaxFileSize, into memory. A larger one is refused with
+// a message in l.
+func readUpload(w http.ResponseWriter, r *http.Request, l importer.Lang) (*upload, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -87,7 +101,7 @@ func readUpload(w http.ResponseWriter, r *http.Request) (*upload, error) {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return nil, httpapi.ErrTooLarge
+				return nil, fileTooLarge(l)
 			}
 			return nil, httpapi.BadRequest("unreadable multipart form: %v", err)
 		}
@@ -97,6 +111,9 @@ func readUpload(w http.ResponseWriter, r *http.Request) (*upload, error) {
 				return nil, httpapi.BadRequest("send one file")
 			}
 			data, err := readPart(part, importer.MaxFileSize)
+			if errors.Is(err, httpapi.ErrTooLarge) {
+				return nil, fileTooLarge(l)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -127,8 +144,9 @@ func readPart(p *multipart.Part, limit int64) ([]byte, error) {
 
 // parseUpload runs the importer on the uploaded file. Row errors come
 // back beside the valid rows, to be checked further: the answer lists
-// every problem of the file at once.
-func (h *Handler) parseUpload(r *http.Request, u *upload, kind importer.Kind) (*importer.Parsed, []rowError, error) {
+// every problem of the file at once. A file that cannot be read at all is
+// answered at once, in l.
+func (h *Handler) parseUpload(r *http.Request, u *upload, kind importer.Kind, l importer.Lang) (*importer.Parsed, []rowError, error) {
 	subjects, err := h.store.ListSubjects(r.Context())
 	if err != nil {
 		return nil, nil, err
@@ -138,16 +156,17 @@ func (h *Handler) parseUpload(r *http.Request, u *upload, kind importer.Kind) (*
 	switch {
 	case errors.As(err, &re):
 		if re.Truncated() {
-			return nil, nil, invalidRows(re.Errors)
+			return nil, nil, invalidRows(re.Errors, l)
 		}
 		return parsed, re.Errors, nil
 	case errors.Is(err, importer.ErrTooLarge):
-		return nil, nil, httpapi.ErrTooLarge
+		return nil, nil, fileTooLarge(l)
 	case errors.Is(err, importer.ErrExpands):
-		return nil, nil, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: err.Error()}
+		return nil, nil, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: importer.Message(err, l)}
 	case err != nil:
-		return nil, nil, &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rows", Message: err.Error(),
-			Rows: []httpapi.RowError{{Row: 1, Message: err.Error()}}}
+		msg := importer.Message(err, l)
+		return nil, nil, &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rows", Message: msg,
+			Rows: []httpapi.RowError{{Row: 1, Message: msg}}}
 	}
 	return parsed, nil, nil
 }
@@ -207,7 +226,8 @@ func importAuthorizer(u *storage.User) func(old *storage.User, in storage.UserIn
 }
 
 // handleImport imports schools, teachers or students from a spreadsheet:
-// all rows or none.
+// all rows or none. What is wrong with the file is said in the caller's
+// language (Accept-Language).
 func (h *Handler) handleImport(w http.ResponseWriter, r *http.Request) error {
 	p, err := httpapi.Authorize(r, authz.ImportRun)
 	if err != nil {
@@ -217,7 +237,8 @@ func (h *Handler) handleImport(w http.ResponseWriter, r *http.Request) error {
 		return errImportBusy
 	}
 	defer h.importing.leave(p.User.ID)
-	u, err := readUpload(w, r)
+	lang := importLang(r)
+	u, err := readUpload(w, r, lang)
 	if err != nil {
 		return err
 	}
@@ -271,7 +292,7 @@ func (h *Handler) handleImport(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	parsed, rows, err := h.parseUpload(r, u, kind)
+	parsed, rows, err := h.parseUpload(r, u, kind, lang)
 	if err != nil {
 		return err
 	}
@@ -302,7 +323,7 @@ func (h *Handler) handleImport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(rows) > 0 {
-		return invalidRows(importer.SortErrors(rows))
+		return invalidRows(importer.SortErrors(rows), lang)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, ans)
 	return nil
@@ -317,7 +338,7 @@ func fileRows(e *storage.ImportRowsError, rowNumbers []int) []rowError {
 		if r.Index < len(rowNumbers) {
 			row = rowNumbers[r.Index]
 		}
-		out = append(out, rowError{Row: row, Column: r.Field, Message: r.Message})
+		out = append(out, importer.StoreError(row, r))
 	}
 	return out
 }
@@ -335,7 +356,8 @@ func (h *Handler) onlyDistrict(r *http.Request) (storage.DistrictID, error) {
 	return ds[0].ID, nil
 }
 
-// handleImportKnowledgePoints imports a knowledge-point tree: all rows or none.
+// handleImportKnowledgePoints imports a knowledge-point tree: all rows or
+// none, its problems said in the caller's language.
 func (h *Handler) handleImportKnowledgePoints(w http.ResponseWriter, r *http.Request) error {
 	p, err := httpapi.Authorize(r, authz.KnowledgeImport, httpapi.Place{})
 	if err != nil {
@@ -345,19 +367,20 @@ func (h *Handler) handleImportKnowledgePoints(w http.ResponseWriter, r *http.Req
 		return errImportBusy
 	}
 	defer h.importing.leave(p.User.ID)
-	u, err := readUpload(w, r)
+	lang := importLang(r)
+	u, err := readUpload(w, r, lang)
 	if err != nil {
 		return err
 	}
 	if !u.hasFile {
 		return (httpapi.Fields{"file": "required"}).Err()
 	}
-	parsed, rows, err := h.parseUpload(r, u, importer.KindKnowledgePoints)
+	parsed, rows, err := h.parseUpload(r, u, importer.KindKnowledgePoints, lang)
 	if err != nil {
 		return err
 	}
 	if len(rows) > 0 {
-		return invalidRows(rows)
+		return invalidRows(rows, lang)
 	}
 	counts, err := h.store.ImportKnowledgePoints(r.Context(), httpapi.Actor(r), parsed.KnowledgePoints)
 	if err != nil {

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,21 +21,21 @@ const (
 // code checks a code or number: letters, digits, "-" and "_". Full-width
 // characters typed with a Chinese input method are folded to ASCII.
 func (p *parser) code(row, col int, v string, required bool) string {
-	name := p.colName(col)
+	name := p.col(col)
 	v = width.Fold.String(v)
 	switch {
 	case v == "":
 		if required {
-			p.fail(row, name, "%s is required", name)
+			p.fail(row, name, msgRequired, name)
 		}
 		return ""
 	case utf8.RuneCountInString(v) > maxCodeLen:
-		p.fail(row, name, "%s is too long: at most %d characters, got %d", name, maxCodeLen, utf8.RuneCountInString(v))
+		p.fail(row, name, msgTooLongText, name, maxCodeLen, utf8.RuneCountInString(v))
 		return ""
 	}
 	for _, r := range v {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			p.fail(row, name, "%s may hold only letters, digits, \"-\" and \"_\", got %s", name, shown(v))
+			p.fail(row, name, msgCodeChars, name, shown(v))
 			return ""
 		}
 	}
@@ -47,7 +46,7 @@ func (p *parser) code(row, col int, v string, required bool) string {
 func (p *parser) name(row, col int, v string, required bool) string {
 	if v == "" {
 		if required {
-			p.fail(row, p.colName(col), "%s is required", p.colName(col))
+			p.fail(row, p.col(col), msgRequired, p.col(col))
 		}
 		return ""
 	}
@@ -57,16 +56,16 @@ func (p *parser) name(row, col int, v string, required bool) string {
 // text checks free text of at most limit characters. Line breaks and tabs
 // (a cell typed with Alt+Enter) become single spaces.
 func (p *parser) text(row, col int, v string, limit int) string {
-	name := p.colName(col)
+	name := p.col(col)
 	if strings.ContainsAny(v, "\t\n\r") {
 		v = strings.Join(strings.Fields(v), " ")
 	}
 	if n := utf8.RuneCountInString(v); n > limit {
-		p.fail(row, name, "%s is too long: at most %d characters, got %d", name, limit, n)
+		p.fail(row, name, msgTooLongText, name, limit, n)
 		return ""
 	}
 	if !utf8.ValidString(v) || textcheck.Invisible(v) {
-		p.fail(row, name, "%s contains a control character or an invisible one", name)
+		p.fail(row, name, msgControlChars, name)
 		return ""
 	}
 	return v
@@ -82,7 +81,7 @@ var schoolKinds = map[string]storage.SchoolKind{
 
 func (p *parser) schoolKind(row int, v string) storage.SchoolKind {
 	if v == "" {
-		p.fail(row, "kind", "kind is required")
+		p.fail(row, p.col(schKind), msgRequired, p.col(schKind))
 		return ""
 	}
 	k := storage.SchoolKind(strings.ReplaceAll(strings.ToLower(width.Fold.String(v)), "-", "_"))
@@ -92,7 +91,7 @@ func (p *parser) schoolKind(row int, v string) storage.SchoolKind {
 	if k, ok := schoolKinds[v]; ok {
 		return k
 	}
-	p.fail(row, "kind", "kind must be one of 小学 初中 高中 完全中学 九年一贯制 幼儿园 (or primary, junior_secondary, senior_secondary, complete_secondary, nine_year, kindergarten), got %s", shown(v))
+	p.fail(row, p.col(schKind), msgSchoolKind, p.col(schKind), shown(v))
 	return ""
 }
 
@@ -153,16 +152,16 @@ func smallNumber(s string) (int, bool) {
 }
 
 func (p *parser) grade(row, col int, v string, required bool) int {
-	name := p.colName(col)
+	name := p.col(col)
 	if v == "" {
 		if required {
-			p.fail(row, name, "%s is required", name)
+			p.fail(row, name, msgRequired, name)
 		}
 		return 0
 	}
 	g, ok := parseGrade(v)
 	if !ok {
-		p.fail(row, name, "%s must be 1–12 (or 一年级…, 初一…, 高一…), got %s", name, shown(v))
+		p.fail(row, name, msgGrade, name, shown(v))
 	}
 	return g
 }
@@ -181,7 +180,7 @@ func splitList(v string) []string {
 // gradeList reads grades separated like splitList or by spaces; "7-9" and
 // "初一~初三" are ranges.
 func (p *parser) gradeList(row, col int, v string) []int {
-	name := p.colName(col)
+	name := p.col(col)
 	var grades []int
 	var bad []string
 	for _, item := range splitList(v) {
@@ -202,7 +201,7 @@ func (p *parser) gradeList(row, col int, v string) []int {
 		}
 	}
 	if len(bad) > 0 {
-		p.fail(row, name, "%s must be 1–12 (or 一年级…, 初一…, 高一…, or a range such as 7-9), got %s", name, quoteList(bad))
+		p.fail(row, name, msgGradeList, name, quoteList(bad))
 		return nil
 	}
 	slices.Sort(grades)
@@ -233,17 +232,17 @@ func shownN(v string, n int) string {
 }
 
 // quoteList quotes items for an error message, repeating at most maxShown
-// characters of them in all.
-func quoteList(items []string) string {
+// characters of them in all: a string, or a message saying how many more
+// there are.
+func quoteList(items []string) any {
 	var b strings.Builder
 	left := maxShown
 	for i, s := range items {
+		if left <= 0 {
+			return msg(msgListMore, b.String(), len(items)-i)
+		}
 		if i > 0 {
 			b.WriteString(", ")
-		}
-		if left <= 0 {
-			fmt.Fprintf(&b, "and %d more", len(items)-i)
-			break
 		}
 		b.WriteString(shownN(s, left))
 		left -= utf8.RuneCountInString(s)
@@ -258,14 +257,14 @@ func (p *parser) subjectCode(v string) (string, bool) {
 }
 
 func (p *parser) subject(row, col int, v string) string {
-	name := p.colName(col)
+	name := p.col(col)
 	if v == "" {
-		p.fail(row, name, "%s is required", name)
+		p.fail(row, name, msgRequired, name)
 		return ""
 	}
 	code, ok := p.subjectCode(v)
 	if !ok {
-		p.fail(row, name, "unknown %s %s: use a subject's code or name", name, shown(v))
+		p.fail(row, name, msgUnknownSubject, shown(v))
 	}
 	return code
 }
@@ -288,11 +287,11 @@ func (p *parser) subjectList(row, col int, v string) []string {
 		}
 	}
 	if len(unknown) > 0 {
-		word := "subject"
+		k := msgUnknownSubject
 		if len(unknown) > 1 {
-			word = "subjects"
+			k = msgUnknownSubjects
 		}
-		p.fail(row, p.colName(col), "unknown %s %s: use a subject's code or name", word, quoteList(unknown))
+		p.fail(row, p.col(col), k, quoteList(unknown))
 		return nil
 	}
 	// Keep the file's order, without repeats.
@@ -316,7 +315,7 @@ var trainees = map[string]bool{
 func (p *parser) trainee(row int, v string) bool {
 	t, ok := trainees[strings.ToLower(width.Fold.String(v))]
 	if !ok {
-		p.fail(row, "trainee", "trainee must be 是 or 否 (yes/no, true/false, 1/0), got %s", shown(v))
+		p.fail(row, p.col(tchTrainee), msgTrainee, p.col(tchTrainee), shown(v))
 	}
 	return t
 }
@@ -327,7 +326,7 @@ func (p *parser) sort(row int, v string) int {
 	}
 	n, err := strconv.Atoi(width.Fold.String(v))
 	if err != nil || n < -1_000_000 || n > 1_000_000 {
-		p.fail(row, "sort", "sort must be a whole number, got %s", shown(v))
+		p.fail(row, p.col(kpSort), msgSort, p.col(kpSort), shown(v))
 		return 0
 	}
 	return n

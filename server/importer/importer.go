@@ -62,7 +62,7 @@ var (
 	// ErrRows: some rows are invalid. The error is a *RowsError listing them.
 	ErrRows = errors.New("invalid rows")
 	// ErrTooLarge: the file is larger than MaxFileSize.
-	ErrTooLarge = fmt.Errorf("file is larger than %d MiB", MaxFileSize>>20)
+	ErrTooLarge error = fileErr(nil, msgTooLarge, MaxFileSize>>20)
 	// ErrExpands: an XLSX file is too large once unpacked: it expands past
 	// MaxUnzipped, holds one cell or tag far too long to read, or far more
 	// cells than MaxRows rows take. The error says which.
@@ -70,11 +70,21 @@ var (
 )
 
 // RowError is one problem with one cell (or, with an empty Column, one row).
-// Row is numbered as a spreadsheet shows it: the header is row 1.
+// Row is numbered as a spreadsheet shows it: the header is row 1. Column
+// is the column's canonical English name. Message is in English; In
+// writes it in another language.
 type RowError struct {
 	Row     int    `json:"row"`
 	Column  string `json:"column"`
 	Message string `json:"message"`
+
+	msg message // what Message says, to be written in another language
+	col string  // the column's Chinese header, if known
+}
+
+// rowErr is a row error with its message of the catalog.
+func rowErr(row int, col colName, m message) RowError {
+	return RowError{Row: row, Column: col.name, Message: m.in(English), msg: m, col: col.zh}
 }
 
 func (e RowError) String() string {
@@ -82,6 +92,24 @@ func (e RowError) String() string {
 		return fmt.Sprintf("row %d: %s", e.Row, e.Message)
 	}
 	return fmt.Sprintf("row %d, %s: %s", e.Row, e.Column, e.Message)
+}
+
+// In is e with its Message in l. A row error made outside the importer,
+// with only a Message, stays as it is.
+func (e RowError) In(l Lang) RowError {
+	if e.msg.set() {
+		e.Message = e.msg.in(l)
+	}
+	return e
+}
+
+// Line is e as one line of text in l: "row 3, grade: …", "第 3 行，年级：…".
+func (e RowError) Line(l Lang) string {
+	e = e.In(l)
+	if e.Column == "" {
+		return msg(msgRowLine, e.Row, e.Message).in(l)
+	}
+	return msg(msgRowColumnLine, e.Row, colName{e.Column, e.col}, e.Message).in(l)
 }
 
 // RowsError lists every invalid row of a file, in row order.
@@ -124,8 +152,7 @@ func SortErrors(lists ...[]RowError) []RowError {
 	slices.SortStableFunc(all, func(a, b RowError) int { return a.Row - b.Row })
 	if len(all) > MaxErrors {
 		more := len(all) - MaxErrors
-		all = append(all[:MaxErrors], RowError{Row: all[MaxErrors-1].Row,
-			Message: fmt.Sprintf("%d more errors not listed: fix these and upload again", more)})
+		all = append(all[:MaxErrors], rowErr(all[MaxErrors-1].Row, colName{}, msg(msgMoreErrors, more)))
 	}
 	return all
 }
@@ -167,7 +194,8 @@ func ParseFormat(s string) (Format, error) {
 // and validates every row against the columns of kind. subjects resolves
 // the subject names and codes a file may use. It returns a *RowsError
 // (wrapping ErrRows) listing every bad row at once, ErrTooLarge,
-// ErrExpands, or another error for a file that cannot be read at all.
+// ErrExpands, or another error for a file that cannot be read at all;
+// Message writes those out in a user's language.
 // name is the file's name, used only to give a better message for files of
 // other formats.
 //
@@ -181,7 +209,7 @@ func Parse(r io.Reader, name string, kind Kind, subjects []storage.Subject) (*Pa
 	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", displayName(name), err)
+		return nil, fileErr(err, msgReading, displayName(name), err)
 	}
 	if len(data) > MaxFileSize {
 		return nil, ErrTooLarge
@@ -204,9 +232,10 @@ func Parse(r io.Reader, name string, kind Kind, subjects []storage.Subject) (*Pa
 	return p.out, nil
 }
 
-func displayName(name string) string {
+// displayName is how a message names the file called name.
+func displayName(name string) any {
 	if name == "" {
-		return "the file"
+		return msg(msgTheFile)
 	}
 	if utf8.RuneCountInString(name) > maxShown {
 		return string([]rune(name)[:maxShown]) + "…"

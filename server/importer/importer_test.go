@@ -534,7 +534,7 @@ func TestParseKindAndFormat(t *testing.T) {
 
 func TestRowsError(t *testing.T) {
 	t.Parallel()
-	err := error(&RowsError{Errors: []RowError{{2, "grade", "bad"}, {3, "", "worse"}, {4, "a", "b"}, {5, "c", "d"}}})
+	err := error(&RowsError{Errors: []RowError{{Row: 2, Column: "grade", Message: "bad"}, {Row: 3, Message: "worse"}, {Row: 4, Column: "a", Message: "b"}, {Row: 5, Column: "c", Message: "d"}}})
 	if !errors.Is(err, ErrRows) {
 		t.Error("RowsError does not wrap ErrRows")
 	}

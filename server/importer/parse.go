@@ -2,7 +2,6 @@ package importer
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -44,19 +43,20 @@ func newParser(kind Kind, sc *schema, subjects []storage.Subject) *parser {
 	return &parser{kind: kind, sc: sc, subjects: idx, out: &Parsed{Kind: kind}, seen: map[string]int{}}
 }
 
-func (p *parser) fail(row int, col, format string, args ...any) {
+// fail records a problem of a row, in column col (or the whole row, with
+// the zero colName), told by message k and its arguments.
+func (p *parser) fail(row int, col colName, k key, args ...any) {
 	if len(p.errs) >= MaxErrors {
 		p.more++
 		return
 	}
-	p.errs = append(p.errs, RowError{Row: row, Column: col, Message: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, rowErr(row, col, msg(k, args...)))
 }
 
 func (p *parser) finishErrors() []RowError {
 	slices.SortStableFunc(p.errs, func(a, b RowError) int { return a.Row - b.Row })
 	if p.more > 0 {
-		p.errs = append(p.errs, RowError{Row: p.errs[len(p.errs)-1].Row,
-			Message: fmt.Sprintf("%d more errors not listed: fix these and upload again", p.more)})
+		p.errs = append(p.errs, rowErr(p.errs[len(p.errs)-1].Row, colName{}, msg(msgMoreErrors, p.more)))
 	}
 	return p.errs
 }
@@ -66,31 +66,24 @@ func (p *parser) finishErrors() []RowError {
 func (p *parser) run(tab table) error {
 	err := tab(p.row)
 	var re *RowsError
+	var fe *fileError
 	switch {
 	case errors.Is(err, ErrExpands):
 		return err
 	case errors.As(err, &re):
 		p.errs = append(p.errs, re.Errors...)
+	case errors.As(err, &fe):
+		p.errs = append(p.errs, rowErr(max(p.header, 1), colName{}, fe.msg))
 	case err != nil:
-		p.fail(max(p.header, 1), "", "%v", err)
+		p.fail(max(p.header, 1), colName{}, msgUnreadable, err)
 	}
 	if p.header == 0 && len(p.errs) == 0 {
-		p.fail(1, "", "no header row: the first row must name the columns (%s)", p.columnList(false))
+		p.fail(1, colName{}, msgNoHeader, colList{p.sc})
 	}
 	if p.kind == KindKnowledgePoints {
 		p.checkKnowledgePointLoops()
 	}
 	return nil
-}
-
-func (p *parser) columnList(requiredOnly bool) string {
-	var names []string
-	for _, c := range p.sc.columns {
-		if c.required || !requiredOnly {
-			names = append(names, c.name+" "+c.zh)
-		}
-	}
-	return strings.Join(names, ", ")
 }
 
 // row handles one spreadsheet row; it returns false to stop reading.
@@ -114,7 +107,7 @@ func (p *parser) row(row int, cells []string) bool {
 	}
 	p.out.Rows++
 	if p.out.Rows > MaxRows {
-		p.fail(row, "", "too many rows: a file may hold at most %d; split it into several files", MaxRows)
+		p.fail(row, colName{}, msgTooManyRows, MaxRows)
 		return false
 	}
 	if p.tooLong(row, cells) {
@@ -146,13 +139,13 @@ func (p *parser) tooLong(row int, cells []string) bool {
 			continue
 		}
 		if n := utf8.RuneCountInString(c); n > MaxCellLen {
-			col := columnLetter(i)
+			col := colName{name: columnLetter(i)}
 			if p.header != 0 {
 				if c := slices.Index(p.idx, i); c >= 0 {
-					col = p.colName(c)
+					col = p.col(c)
 				}
 			}
-			p.fail(row, col, "the cell is too long: at most %d characters, got %d", MaxCellLen, n)
+			p.fail(row, col, msgCellTooLong, MaxCellLen, n)
 			return true
 		}
 	}
@@ -174,8 +167,7 @@ func (p *parser) findHeader(row int, cells []string) bool {
 		}
 		known = true
 		if idx[c] >= 0 {
-			p.fail(row, p.sc.columns[c].name, "column %s appears twice (columns %s and %s)",
-				p.sc.columns[c].name, columnLetter(idx[c]), columnLetter(ci))
+			p.fail(row, p.col(c), msgColumnTwice, p.col(c), columnLetter(idx[c]), columnLetter(ci))
 			continue
 		}
 		idx[c] = ci
@@ -185,13 +177,13 @@ func (p *parser) findHeader(row int, cells []string) bool {
 		if p.skipped < headerSearch {
 			return true
 		}
-		p.fail(row, "", "no header row: none of the first rows names the columns (%s)", p.columnList(false))
+		p.fail(row, colName{}, msgNoHeaderNear, colList{p.sc})
 		return false
 	}
 	p.header, p.idx = row, idx
 	for i, c := range p.sc.columns {
 		if c.required && idx[i] < 0 {
-			p.fail(row, c.name, "missing column %s (%s)", c.name, c.zh)
+			p.fail(row, p.col(i), msgMissingColumn, colHeader(p.col(i)))
 		}
 	}
 	// Without the header's columns, every row would only repeat the problem.
@@ -221,7 +213,8 @@ const (
 	kpSubject, kpGrade, kpCode, kpParent, kpName, kpSort = 0, 1, 2, 3, 4, 5
 )
 
-func (p *parser) colName(i int) string { return p.sc.columns[i].name }
+// col is the i-th column of the kind, as messages name it.
+func (p *parser) col(i int) colName { return colName{p.sc.columns[i].name, p.sc.columns[i].zh} }
 
 func (p *parser) school(row int, get func(int) string) {
 	before := len(p.errs) + p.more
@@ -282,7 +275,7 @@ func (p *parser) knowledgePoint(row int, get func(int) string) {
 		Sort:        p.sort(row, get(kpSort)),
 	}
 	if r.ParentCode != "" && r.ParentCode == r.Code {
-		p.fail(row, p.colName(kpParent), "parent_code %s is the row's own code", shown(r.ParentCode))
+		p.fail(row, p.col(kpParent), msgOwnParent, p.col(kpParent), shown(r.ParentCode))
 	}
 	if r.SubjectCode != "" && r.Code != "" {
 		// Codes are unique within a subject.
@@ -300,7 +293,7 @@ func (p *parser) unique(row, col int, key, value string) {
 		return
 	}
 	if first, dup := p.seen[key]; dup {
-		p.fail(row, p.colName(col), "%s %s is already on row %d", p.colName(col), shown(value), first)
+		p.fail(row, p.col(col), msgDuplicate, p.col(col), shown(value), first)
 		return
 	}
 	p.seen[key] = row
@@ -344,7 +337,7 @@ func (p *parser) checkKnowledgePointLoops() {
 					last = max(last, p.out.RowNumbers[j])
 				}
 				codes = append(codes, codes[0])
-				p.fail(last, "parent_code", "parent codes form a loop: %s", strings.Join(codes, " → "))
+				p.fail(last, p.col(kpParent), msgParentLoop, strings.Join(codes, " → "))
 			}
 		}
 		for _, j := range path {

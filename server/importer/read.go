@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -33,15 +32,15 @@ var (
 func readTable(data []byte, name string) (table, error) {
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
-		return nil, &RowsError{Errors: []RowError{{Row: 1, Message: "the file is empty: the first row must be the header"}}}
+		return nil, &RowsError{Errors: []RowError{rowErr(1, colName{}, msg(msgEmpty))}}
 	case bytes.HasPrefix(data, zipMagic):
 		return xlsxTable(data, name), nil
 	case bytes.HasPrefix(data, oleMagic):
-		return nil, fmt.Errorf("%s is an old Excel (.xls) file: save it as .xlsx or CSV and upload it again", displayName(name))
+		return nil, fileErr(nil, msgOldExcel, displayName(name))
 	}
 	text, err := decodeText(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s is neither an .xlsx file nor a text (CSV) file", displayName(name))
+		return nil, fileErr(err, msgNotSpreadsheet, displayName(name))
 	}
 	return csvTable(text), nil
 }
@@ -127,7 +126,7 @@ func readCSV(text string, sep rune, fn rowFunc) error {
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
-			return &RowsError{Errors: []RowError{{Row: row + 1 + max(0, line-linesDone-1), Message: "unreadable CSV: " + csvReason(err)}}}
+			return &RowsError{Errors: []RowError{rowErr(row+1+max(0, line-linesDone-1), colName{}, msg(msgBadCSV, csvReason(err)))}}
 		}
 		line, _ = r.FieldPos(0)
 		row += 1 + max(0, line-linesDone-1)
@@ -159,7 +158,7 @@ func xlsxTable(data []byte, name string) table {
 		// whatever the XML and zip readers make of it.
 		defer func() {
 			if p := recover(); p != nil {
-				err = fmt.Errorf("%s is not a readable .xlsx file", displayName(name))
+				err = fileErr(nil, msgBadXLSX, displayName(name))
 			}
 		}()
 		if err := checkWorkbook(data, name); err != nil {
@@ -168,32 +167,32 @@ func xlsxTable(data []byte, name string) table {
 		// Everything stays in memory (no temporary files): MaxUnzipped at most.
 		f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxUnzipped, UnzipXMLSizeLimit: MaxUnzipped})
 		if err != nil {
-			return fmt.Errorf("%s is not a readable .xlsx file: %w", displayName(name), err)
+			return fileErr(err, msgBadXLSXErr, displayName(name), err)
 		}
 		defer f.Close()
 		sheets := f.GetSheetList()
 		if len(sheets) == 0 {
-			return fmt.Errorf("%s has no worksheet", displayName(name))
+			return fileErr(nil, msgNoWorksheet, displayName(name))
 		}
 		rows, err := f.Rows(sheets[0])
 		if err != nil {
-			return fmt.Errorf("%s: reading sheet %s: %w", displayName(name), shown(sheets[0]), err)
+			return fileErr(err, msgReadingSheet, displayName(name), shown(sheets[0]), err)
 		}
 		defer rows.Close()
 		for row := 1; rows.Next(); row++ {
 			if row > excelize.TotalRows {
-				return fmt.Errorf("%s has more rows than a worksheet may hold", displayName(name))
+				return fileErr(nil, msgSheetTooLong, displayName(name))
 			}
 			cells, err := rows.Columns()
 			if err != nil {
-				return fmt.Errorf("%s: row %d: %w", displayName(name), row, err)
+				return fileErr(err, msgSheetRow, displayName(name), row, err)
 			}
 			if !fn(row, cells) {
 				return nil
 			}
 		}
 		if err := rows.Error(); err != nil {
-			return fmt.Errorf("%s: reading sheet %s: %w", displayName(name), shown(sheets[0]), err)
+			return fileErr(err, msgReadingSheet, displayName(name), shown(sheets[0]), err)
 		}
 		return nil
 	}
@@ -225,13 +224,13 @@ const sharedStrings = "xl/sharedstrings.xml"
 func checkWorkbook(data []byte, name string) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return fmt.Errorf("%s is not a readable .xlsx file: %w", displayName(name), err)
+		return fileErr(err, msgBadXLSXErr, displayName(name), err)
 	}
 	var total uint64
 	for _, f := range zr.File {
 		// Reading a part past the size the zip declares for it fails.
 		if total += f.UncompressedSize64; total > MaxUnzipped {
-			return fmt.Errorf("%s: %w: it expands to more than %d MiB", displayName(name), ErrExpands, MaxUnzipped>>20)
+			return fileErr(ErrExpands, msgExpandsTotal, displayName(name), MaxUnzipped>>20)
 		}
 	}
 	elements := 0
@@ -245,20 +244,18 @@ func checkWorkbook(data []byte, name string) error {
 		}
 		rc, err := f.Open()
 		if err != nil {
-			return fmt.Errorf("%s is not a readable .xlsx file: %w", displayName(name), err)
+			return fileErr(err, msgBadXLSXErr, displayName(name), err)
 		}
 		n, err := checkXML(rc, limit)
 		rc.Close()
 		elements += n
 		switch {
 		case errors.Is(err, errLongToken):
-			return fmt.Errorf("%s: %w: a cell or tag is longer than %d KiB (a cell may hold %d characters)",
-				displayName(name), ErrExpands, maxXMLToken>>10, MaxCellLen)
+			return fileErr(ErrExpands, msgExpandsToken, displayName(name), maxXMLToken>>10, MaxCellLen)
 		case errors.Is(err, errManyElements):
-			return fmt.Errorf("%s: %w: it holds far more cells and texts than %d rows take; split it into several files",
-				displayName(name), ErrExpands, MaxRows)
+			return fileErr(ErrExpands, msgExpandsElements, displayName(name), MaxRows)
 		case err != nil:
-			return fmt.Errorf("%s is not a readable .xlsx file: %w", displayName(name), err)
+			return fileErr(err, msgBadXLSXErr, displayName(name), err)
 		}
 	}
 	return nil

@@ -28,9 +28,13 @@ YUNKE_IMPORT_PASSWORD) and must change it at their first sign-in; existing
 ones keep theirs. Schools go into the district --district; with one district
 in the database it may be left out, and --district-name creates it.
 
+The problems found in the file are listed in English, or in Chinese with
+--lang zh; without --lang, in Chinese when the locale (LC_ALL, LC_MESSAGES or
+LANG, the first one set) starts with "zh", as in LANG=zh_CN.UTF-8.
+
   yunke import --kind schools --file schools.xlsx --district D01 --district-name 城关区
   YUNKE_IMPORT_PASSWORD='Start-2025' yunke import --kind students --file students.csv
-  yunke import --kind teachers --file teachers.xlsx --dry-run
+  yunke import --kind teachers --file teachers.xlsx --dry-run --lang zh
   yunke import --kind students --template xlsx --file students.xlsx
 `
 
@@ -45,9 +49,14 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		districtName = fs.String("district-name", "", "create the --district with this `name` when it does not exist")
 		dryRun       = fs.Bool("dry-run", false, "check the file against the database, change nothing")
 		template     = fs.String("template", "", "instead of importing, write a blank template of `format` csv or xlsx to --file")
+		langFlag     = fs.String("lang", "", "`language` of the problems found in the file: zh or en (default: the locale's, see above)")
 	)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	lang, err := importLang(*langFlag, os.Getenv)
+	if err != nil {
+		return usageError{err}
 	}
 	kind, err := importer.ParseKind(*kindFlag)
 	if err != nil {
@@ -91,16 +100,16 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var re *importer.RowsError
 	switch {
 	case errors.As(err, &re) && re.Truncated():
-		return rowProblems(*file, re.Errors, stderr)
+		return rowProblems(*file, re.Errors, lang, stderr)
 	case errors.As(err, &re):
 		problems = re.Errors
 	case err != nil:
-		return err
+		return errors.New(importer.Message(err, lang))
 	}
 
 	if kind == importer.KindKnowledgePoints {
 		if len(problems) > 0 {
-			return rowProblems(*file, problems, stderr)
+			return rowProblems(*file, problems, lang, stderr)
 		}
 		if *dryRun {
 			fmt.Fprintf(stdout, "%s: %d rows are valid; nothing was imported (dry run)\n", *file, parsed.Rows)
@@ -126,7 +135,7 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if problems = append(problems, more...); len(problems) > 0 {
-		return rowProblems(*file, importer.SortErrors(problems), stderr)
+		return rowProblems(*file, importer.SortErrors(problems), lang, stderr)
 	}
 	if *dryRun {
 		fmt.Fprintf(stdout, "%s: %d rows are valid; nothing was imported (dry run)\n", *file, parsed.Rows)
@@ -143,9 +152,9 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var ire *storage.ImportRowsError
 	if errors.As(err, &ire) {
 		for _, r := range ire.Rows {
-			problems = append(problems, importer.RowError{Row: parsed.RowNumbers[r.Index], Column: r.Field, Message: r.Message})
+			problems = append(problems, importer.StoreError(parsed.RowNumbers[r.Index], r))
 		}
-		return rowProblems(*file, importer.SortErrors(problems), stderr)
+		return rowProblems(*file, importer.SortErrors(problems), lang, stderr)
 	}
 	if err != nil {
 		return err
@@ -170,16 +179,37 @@ func printCounts(w io.Writer, what string, c storage.ImportCounts) {
 	fmt.Fprintf(w, "%s: %d created, %d updated%s, %d unchanged\n", what, c.Created, c.Updated, moved, c.Unchanged)
 }
 
-// rowProblems prints one line per problem and returns the command's error.
-func rowProblems(file string, rows []importer.RowError, stderr io.Writer) error {
+// rowProblems prints one line per problem, in lang, and returns the
+// command's error.
+func rowProblems(file string, rows []importer.RowError, lang importer.Lang, stderr io.Writer) error {
 	for _, r := range rows {
-		fmt.Fprintln(stderr, r.String())
+		fmt.Fprintln(stderr, r.Line(lang))
 	}
-	word := "problems"
-	if len(rows) == 1 {
-		word = "problem"
+	return fmt.Errorf("%s: %s", file, importer.Summary(len(rows), lang))
+}
+
+// importLang is the language of the problems the command reports: flag
+// (zh or en), else Chinese when the locale (LC_ALL, LC_MESSAGES or LANG,
+// the first one set, read with getenv) starts with "zh", else English.
+func importLang(flag string, getenv func(string) string) (importer.Lang, error) {
+	if flag == "" {
+		for _, name := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+			if v := getenv(name); v != "" {
+				if strings.HasPrefix(strings.ToLower(v), "zh") {
+					return importer.Chinese, nil
+				}
+				break
+			}
+		}
+		return importer.English, nil
 	}
-	return fmt.Errorf("%s: %d %s; nothing was imported", file, len(rows), word)
+	switch l := strings.ToLower(flag); {
+	case strings.HasPrefix(l, "zh"):
+		return importer.Chinese, nil
+	case strings.HasPrefix(l, "en"):
+		return importer.English, nil
+	}
+	return "", fmt.Errorf("--lang %q: want zh or en", flag)
 }
 
 // resolveDistrict finds the district named by code, creating it when a
@@ -252,9 +282,9 @@ func checkSchools(ctx context.Context, store *storage.Store, district storage.Di
 		row := p.RowNumbers[i]
 		switch {
 		case sc == nil && !r.create:
-			rows = append(rows, importer.RowError{Row: row, Column: r.column, Message: fmt.Sprintf("no school has the code %q", r.code)})
+			rows = append(rows, importer.StoreError(row, storage.NewImportRowError(string(p.Kind), i, r.column, storage.ImportNoSchool, r.code)))
 		case sc != nil && sc.DistrictID != district.ID:
-			rows = append(rows, importer.RowError{Row: row, Column: r.column, Message: fmt.Sprintf("school %q belongs to another district", r.code)})
+			rows = append(rows, importer.StoreError(row, storage.NewImportRowError(string(p.Kind), i, r.column, storage.ImportSchoolElsewhere, r.code)))
 		}
 	}
 	return rows, nil

@@ -26,16 +26,16 @@ func TestImportCommand(t *testing.T) {
 
 	// Every bad row is listed, whatever is wrong with it, and nothing changes.
 	bad := writeFile(t, "bad.csv", "school_code,student_no,name,grade\nS1,1,A,13\nS9,2,B,1\n\nS1,1,C,1\n")
-	code, _, stderr := run("import", "--kind", "students", "--file", bad, "--initial-password", testPassword)
+	code, _, stderr := run("import", "--kind", "students", "--file", bad, "--initial-password", testPassword, "--lang", "en")
 	for _, want := range []string{`row 2, grade: grade must be 1–12`, `row 3, school_code: no school has the code "S9"`,
-		`row 5, student_no: student_no "1" is already on row 2`, "3 problems; nothing was imported"} {
+		`row 5, student_no: student_no "1" is already on row 2`, "3 problems in the file: nothing was imported"} {
 		if code != 1 || !strings.Contains(stderr, want) {
 			t.Errorf("bad rows: code %d, stderr lacks %q:\n%s", code, want, stderr)
 		}
 	}
 	// A school that does not exist is found before the store is asked.
 	unknown := writeFile(t, "unknown.csv", "school_code,student_no,name,grade\nS1,1,A,1\n\nS9,2,B,1\n")
-	if code, _, stderr := run("import", "--kind", "students", "--file", unknown, "--initial-password", testPassword); code != 1 ||
+	if code, _, stderr := run("import", "--kind", "students", "--file", unknown, "--initial-password", testPassword, "--lang", "en"); code != 1 ||
 		!strings.Contains(stderr, `row 4, school_code: no school has the code "S9"`) {
 		t.Errorf("unknown school: code %d, %q", code, stderr)
 	}
@@ -55,7 +55,7 @@ func TestImportCommand(t *testing.T) {
 	mustRun(t, append([]string{"import", "--kind", "schools", "--file", writeFile(t, "x.csv", "code,name,kind\nX1,外区一小,小学\n"),
 		"--district", "D2", "--district-name", "东区"}, db...)...)
 	moved := writeFile(t, "moved.csv", "school_code,student_no,name,grade\nX1,1,A,1\n")
-	if code, _, stderr := run("import", "--kind", "students", "--file", moved, "--district", "D2", "--initial-password", testPassword); code != 1 ||
+	if code, _, stderr := run("import", "--kind", "students", "--file", moved, "--district", "D2", "--initial-password", testPassword, "--lang", "en"); code != 1 ||
 		!strings.Contains(stderr, `row 2, student_no: student_no "1" belongs to another district`) {
 		t.Errorf("student of another district: code %d, %q", code, stderr)
 	}
