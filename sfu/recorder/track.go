@@ -25,8 +25,9 @@ const (
 	ringSize = 1024
 	ringMask = ringSize - 1
 	// maxReorderDelay: a missing packet is given up on after this much
-	// media time, however few packets came after it.
-	maxReorderDelay = time.Second
+	// media time, however few packets came after it. It leaves time for
+	// the publisher's retransmission (RFC 4585 NACK, one round trip).
+	maxReorderDelay = 500 * time.Millisecond
 	// seqJump: a sequence number this far ahead means the publisher
 	// restarted its stream; the reorder buffer starts over.
 	seqJump = 3000
@@ -75,7 +76,8 @@ type trackWriter struct {
 	waitKey        bool // after a loss: skip to the next keyframe
 	started        bool
 	lastOut        int64 // output timeline (clock units) of the last frame written
-	lastWall       int64 // its estimated arrival (Clock)
+	lastWall       int64 // its estimated capture time (Clock)
+	lastStep       int64 // the interval before it (ns)
 	firstWall      int64
 	lastKeyReq     int64
 	keyReqd        bool
@@ -92,8 +94,12 @@ type layerState struct {
 	seen        bool
 	lastArrival int64
 	ref         int64 // unwrapped RTP timestamp of the latest packet
-	refArrival  int64 // and its arrival
-	off         int64 // output timeline = unwrapped timestamp + off
+	ts0         int64 // of the first packet
+	// base maps media time to arrival time: the least (arrival - media
+	// time since ts0) seen, i.e. the least-delayed packet. Packets that
+	// queued somewhere only arrive later than that; none arrives earlier.
+	base int64
+	off  int64 // output timeline = unwrapped timestamp + off
 	// Reorder buffer: the builder holds &pkts[i]; held[i] is the packet
 	// (retained) whose payload pkts[i] points into.
 	sb      *samplebuilder.SampleBuilder
@@ -224,7 +230,7 @@ func (r *trackRecorder) layer(l int) *layerState {
 func (r *trackRecorder) handle(p *sfu.Packet, gap bool) {
 	w := &r.w
 	ls := r.layer(int(p.Layer))
-	ls.observe(p)
+	ls.observe(p, r.spec.clock)
 	if gap && w.started && !r.spec.audio {
 		// Our queue overflowed: frames in flight are broken.
 		r.loss(p.Arrival)
@@ -247,14 +253,16 @@ func (r *trackRecorder) handle(p *sfu.Packet, gap bool) {
 }
 
 // observe notes a packet's arrival and unwraps its timestamp.
-func (ls *layerState) observe(p *sfu.Packet) {
+func (ls *layerState) observe(p *sfu.Packet, clock int64) {
 	if !ls.seen {
 		ls.seen = true
-		ls.ref = int64(p.Header.Timestamp)
+		ls.ref, ls.ts0 = int64(p.Header.Timestamp), int64(p.Header.Timestamp)
+		ls.base = p.Arrival
 	} else {
 		ls.ref = ls.unwrap(p.Header.Timestamp)
 	}
-	ls.lastArrival, ls.refArrival = p.Arrival, p.Arrival
+	ls.lastArrival = p.Arrival
+	ls.base = min(ls.base, p.Arrival-ls.mediaTime(ls.ref, clock))
 }
 
 // unwrap extends a 32-bit RTP timestamp (RFC 3550 §5.1: it wraps around)
@@ -263,10 +271,16 @@ func (ls *layerState) unwrap(ts uint32) int64 {
 	return ls.ref + int64(int32(ts-uint32(ls.ref)))
 }
 
-// wall estimates when the media at unwrapped timestamp ts arrived, from the
-// latest packet of the layer.
+// mediaTime is an unwrapped timestamp as nanoseconds since the layer's first.
+func (ls *layerState) mediaTime(ts, clock int64) int64 {
+	return (ts - ls.ts0) * int64(time.Second) / clock
+}
+
+// wall estimates when the media at unwrapped timestamp ts was captured, on
+// the Clock: layers of one simulcast track are captured together, so this
+// is how a switch lines up one layer's timestamps with another's.
 func (ls *layerState) wall(ts, clock int64) int64 {
-	return ls.refArrival + (ts-ls.ref)*int64(time.Second)/clock
+	return ls.base + ls.mediaTime(ts, clock)
 }
 
 // selectLayer picks the layer to record: the highest one active; a higher
@@ -328,6 +342,7 @@ func (r *trackRecorder) loss(now int64) {
 		return
 	}
 	r.w.waitKey = true
+	r.log.Debug("loss: waiting for a keyframe", "layer", r.w.cur)
 	r.wantKeyframe(now, true)
 }
 
@@ -402,14 +417,20 @@ func (r *trackRecorder) sample(ls *layerState, s *media.Sample) {
 	ts := ls.unwrap(s.PacketTimestamp)
 	switch {
 	case ls.idx != w.cur:
+		// A layer being switched to starts at a keyframe, and not at one
+		// older than what was written already (its reorder buffer may
+		// have held it back): the file's timeline never goes back.
 		if !key {
-			r.skip()
+			return
+		}
+		if w.started && ls.wall(ts, r.spec.clock) < w.lastWall-w.lastStep/2 {
+			r.wantKeyframe(ls.lastArrival, true)
 			return
 		}
 		r.switchTo(ls, ts)
 	case !r.spec.audio:
 		if s.PrevDroppedPackets > 0 && !key {
-			r.loss(ls.refArrival)
+			r.loss(ls.lastArrival)
 		}
 		if w.waitKey {
 			if !key {
@@ -438,8 +459,10 @@ func (r *trackRecorder) switchTo(ls *layerState, ts int64) {
 		ls.off = -ts
 		w.firstWall = ls.wall(ts, clock)
 	} else {
+		// At least a frame's interval: a keyframe captured with the last
+		// frame written (the other layer's copy of it) follows it.
 		delta := (ls.wall(ts, clock) - w.lastWall) * clock / int64(time.Second)
-		delta = max(delta, clock/1000)
+		delta = max(delta, w.lastStep*clock/int64(time.Second), clock/1000)
 		ls.off = w.lastOut + delta - ts
 		w.switches++
 	}
@@ -447,6 +470,7 @@ func (r *trackRecorder) switchTo(ls *layerState, ts int64) {
 		r.resetBuilder(w.layers[old])
 	}
 	w.cur, w.target, w.waitKey = ls.idx, ls.idx, false
+	r.log.Debug("layer switch", "layer", ls.idx, "out", ls.off+ts)
 }
 
 // write muxes one frame; the file's header goes first, once the first
@@ -478,6 +502,9 @@ func (r *trackRecorder) write(ls *layerState, ts int64, key bool, data []byte) {
 	if err := w.mux.writeFrame(1, out*1000/clock, key || r.spec.audio, data); err != nil {
 		r.fail(err)
 		return
+	}
+	if w.lastWall != 0 {
+		w.lastStep = ls.wall(ts, clock) - w.lastWall
 	}
 	w.lastOut, w.lastWall = out, ls.wall(ts, clock)
 	r.frames.Add(1)
