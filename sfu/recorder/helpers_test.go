@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,7 +333,11 @@ func requireFFmpeg(t testing.TB) {
 func decodes(t testing.TB, path string) {
 	t.Helper()
 	requireFFmpeg(t)
-	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
+	// -enc_time_base -1 keeps the file's millisecond time base through the
+	// null output: frames at 15 fps that start at an odd millisecond would
+	// otherwise round onto one another in a 1/15 s time base, which ffmpeg
+	// reports although every frame decoded.
+	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", path, "-enc_time_base", "-1", "-f", "null", "-").CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Fatalf("ffmpeg could not decode %s cleanly: %v\n%s", filepath.Base(path), err, out)
 	}
@@ -398,5 +403,87 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// fakeClock is a Params.Clock the test moves by hand, with packets'
+// arrival times to match.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) now() int64 { return c.ns.Load() }
+
+// synth feeds a recorder packets of a stream with made-up arrival times.
+type synth struct {
+	src   *tapSource
+	pz    rtp.Packetizer
+	layer int8
+	n     int // packets fed
+}
+
+func newSynth(src *tapSource, mime string, ssrc uint32, layer int8) *synth {
+	return &synth{src: src, pz: packetizer(mime, ssrc, uint16(ssrc*1000)), layer: layer}
+}
+
+// frame packetizes one frame arriving at arrival; level > 0 adds an audio level.
+func (s *synth) frame(t testing.TB, data []byte, samples uint32, arrival int64, level byte) {
+	t.Helper()
+	for _, p := range s.pz.Packetize(data, samples) {
+		if level > 0 {
+			withLevel(t, p, level)
+		}
+		s.src.packet(&sfu.Packet{Header: p.Header, Payload: p.Payload, Layer: s.layer, Arrival: arrival})
+		s.n++
+	}
+}
+
+// skip advances the stream's timestamps without sending.
+func (s *synth) skip(samples uint32) { s.pz.SkipSamples(samples) }
+
+// recordSynthetic records a camera (frames of one IVF file, from video
+// offset on) and a microphone through tapSources with made-up arrival times,
+// fast, and returns the manifest.
+func recordSynthetic(t testing.TB, dir, ivf string, mime string, videoAt time.Duration) Manifest {
+	t.Helper()
+	clock := &fakeClock{}
+	clock.ns.Store(int64(time.Second))
+	s, err := Start(Params{Dir: dir, Clock: clock.now, QueueSize: 1 << 15, StartTime: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam, mic := &tapSource{}, &tapSource{}
+	if _, err := s.AddTrack(TrackMeta{TrackID: "TR_v", Participant: "t1", Role: RoleTeacher, Source: SourceCamera, Codec: mime}, cam); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddTrack(TrackMeta{TrackID: "TR_a", Participant: "t1", Role: RoleTeacher, Source: SourceMicrophone, Codec: webrtc.MimeTypeOpus, AudioLevelExtID: audioLevelExt}, mic); err != nil {
+		t.Fatal(err)
+	}
+	var frames []testFrame
+	if mime == webrtc.MimeTypeH264 {
+		frames = readH264(t, ivf)
+	} else {
+		frames = readIVF(t, ivf)
+	}
+	opus := readOgg(t, "opus.ogg")
+	vs, as := newSynth(cam, mime, 7, 0), newSynth(mic, webrtc.MimeTypeOpus, 8, 0)
+	base := clock.now()
+	vi := 0
+	for ai := range opus {
+		at := time.Duration(ai) * 20 * time.Millisecond
+		for vi < len(frames) && videoAt+time.Duration(vi)*time.Second/15 <= at {
+			vs.frame(t, frames[vi].data, 6000, base+int64(videoAt)+int64(vi)*int64(time.Second)/15, 0)
+			vi++
+		}
+		as.frame(t, opus[ai].data, 960, base+int64(at), 20)
+	}
+	clock.ns.Store(base + int64(4*time.Second))
+	return s.Stop()
+}
+
+// seekDecodes checks that ffmpeg can seek to pos (seconds) and decode on.
+func seekDecodes(t testing.TB, path, pos string) {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-ss", pos, "-i", path, "-enc_time_base", "-1", "-f", "null", "-").CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("ffmpeg could not seek in %s: %v\n%s", filepath.Base(path), err, out)
 	}
 }
