@@ -63,6 +63,18 @@ func (q *queue) popBatch(dst []entry) int {
 	return k
 }
 
+// takeGap reports (once) packets dropped after the last one queued: with
+// nothing pushed since, no entry carries the gap.
+func (q *queue) takeGap() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	g := q.gap && q.n == 0
+	if g {
+		q.gap = false
+	}
+	return g
+}
+
 // close refuses further pushes; what is queued can still be popped.
 func (q *queue) close() {
 	q.mu.Lock()

@@ -225,10 +225,15 @@ func (s *Session) AddTrack(meta TrackMeta, src Source) (*TrackHandle, error) {
 	name := s.fileNameLocked(meta, spec.ext)
 	s.mu.Unlock()
 
-	f, err := os.OpenFile(filepath.Join(s.p.Dir, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := os.OpenFile(filepath.Join(s.p.Dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
+	return s.addTrack(meta, spec, src, f, name)
+}
+
+// addTrack records src to f, opened as name in the directory.
+func (s *Session) addTrack(meta TrackMeta, spec codecSpec, src Source, f *os.File, name string) (*TrackHandle, error) {
 	r := newTrackRecorder(s, meta, spec, name, f, src)
 	go r.run()
 	h := &TrackHandle{r: r}
@@ -244,8 +249,6 @@ func (s *Session) AddTrack(meta TrackMeta, src Source) (*TrackHandle, error) {
 	}
 	s.tracks = append(s.tracks, h)
 	s.mu.Unlock()
-	// Start the file at a keyframe rather than wait for the next periodic one.
-	r.requestKeyframe(0)
 	return h, nil
 }
 

@@ -204,6 +204,9 @@ func (r *trackRecorder) drain() {
 			*e = entry{}
 		}
 	}
+	if r.q.takeGap() && w.started && !w.failed {
+		r.loss(r.s.p.Clock())
+	}
 	if r.damaged.Load() && !w.damageReported && !w.failed {
 		w.damageReported = true
 		r.setStatus(StatusDamaged, fmt.Sprintf("%d packets dropped: the disk did not keep up", r.drops.Load()))
@@ -244,11 +247,20 @@ func (r *trackRecorder) handle(p *sfu.Packet, gap bool) {
 		return
 	}
 	r.push(ls, p)
-	for s := ls.sb.Pop(); s != nil && !w.failed; s = ls.sb.Pop() {
-		r.sample(ls, s)
-	}
+	r.popSamples(ls)
 	if !r.spec.audio && (w.target != w.cur || w.waitKey) {
 		r.wantKeyframe(p.Arrival, false)
+	}
+}
+
+// popSamples takes every frame the layer's reorder buffer has complete.
+func (r *trackRecorder) popSamples(ls *layerState) {
+	for !r.w.failed && ls.sb != nil {
+		s := ls.sb.Pop()
+		if s == nil {
+			return
+		}
+		r.sample(ls, s)
 	}
 }
 
@@ -480,7 +492,9 @@ func (r *trackRecorder) write(ls *layerState, ts int64, key bool, data []byte) {
 	clock := r.spec.clock
 	out := max(ts+ls.off, w.lastOut)
 	if !w.mux.started {
-		offset := (w.firstWall - r.s.start) / int64(time.Millisecond)
+		// A frame captured just before the recording started (and
+		// arriving after) starts the track at 0.
+		offset := max(w.firstWall-r.s.start, 0) / int64(time.Millisecond)
 		h := header{
 			docType: r.spec.docType,
 			tracks:  []webm.TrackEntry{r.spec.trackEntry(1, string(r.meta.Source), data)},
@@ -548,9 +562,7 @@ func (r *trackRecorder) finish() {
 		ls := w.layers[w.cur]
 		if ls.sb != nil {
 			ls.sb.Flush()
-			for s := ls.sb.Pop(); s != nil && !w.failed; s = ls.sb.Pop() {
-				r.sample(ls, s)
-			}
+			r.popSamples(ls)
 		}
 	}
 	for _, ls := range w.layers {
