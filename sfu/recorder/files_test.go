@@ -13,7 +13,7 @@ func TestCodecsRecordAndDecode(t *testing.T) {
 	requireFFmpeg(t)
 	for _, c := range []struct {
 		name, file, mime, codecID, ext string
-		w, h                            uint64
+		w, h                           uint64
 	}{
 		{"vp8", "low.ivf", webrtc.MimeTypeVP8, "V_VP8", ".webm", 160, 120},
 		{"vp9", "vp9.ivf", webrtc.MimeTypeVP9, "V_VP9", ".webm", 160, 120},
