@@ -466,6 +466,19 @@ func (r *trackRecorder) skip() {
 func (r *trackRecorder) switchTo(ls *layerState, ts int64) {
 	w := &r.w
 	clock := r.spec.clock
+	// The old layer's last frames wait in its reorder buffer for a packet
+	// that will not come: write those captured before the switch.
+	if old := w.cur; old >= 0 && old != ls.idx && w.layers[old].sb != nil {
+		ol := w.layers[old]
+		ol.sb.Flush()
+		for !w.failed {
+			s := ol.sb.Pop()
+			if s == nil || ol.wall(ol.unwrap(s.PacketTimestamp), clock) >= ls.wall(ts, clock) {
+				break
+			}
+			r.sample(ol, s)
+		}
+	}
 	if !w.started {
 		w.started = true
 		ls.off = -ts
