@@ -32,20 +32,28 @@ const (
 
 func newQueue(size int) queue { return queue{buf: make([]entry, size)} }
 
-func (q *queue) push(p *sfu.Packet) pushResult {
+// push queues p; n is the queue's length after.
+func (q *queue) push(p *sfu.Packet) (r pushResult, n int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
 	case q.closed:
-		return pushClosed
+		return pushClosed, q.n
 	case q.n == len(q.buf):
 		q.gap = true
-		return pushFull
+		return pushFull, q.n
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = entry{p: p, gap: q.gap}
 	q.gap = false
 	q.n++
-	return pushed
+	return pushed, q.n
+}
+
+// len is how many entries are queued.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
 }
 
 // popBatch moves up to len(dst) entries into dst and returns how many.

@@ -35,6 +35,10 @@ const (
 	keyframeRetry = time.Second
 	// batchSize is how many queued packets the writer takes per lock.
 	batchSize = 64
+	// drainInterval is how often the writer empties its queue: a recording
+	// has no latency to keep, and waking per packet would cost more than
+	// the writing.
+	drainInterval = 20 * time.Millisecond
 )
 
 // trackRecorder records one track: it is the sfu.Tap (OnPacket, OnClose)
@@ -50,6 +54,7 @@ type trackRecorder struct {
 	f    *os.File
 
 	q      queue
+	wakeAt int // queue length at which OnPacket wakes the writer early
 	wake   chan struct{}
 	stopCh chan struct{}
 	once   sync.Once
@@ -120,6 +125,7 @@ func newTrackRecorder(s *Session, meta TrackMeta, spec codecSpec, name string, f
 		name:   name,
 		f:      f,
 		q:      newQueue(s.p.QueueSize),
+		wakeAt: max(s.p.QueueSize/4, 1),
 		wake:   make(chan struct{}, 1),
 		stopCh: make(chan struct{}),
 		done:   make(chan struct{}),
@@ -138,12 +144,16 @@ func (r *trackRecorder) OnPacket(p *sfu.Packet) {
 		return
 	}
 	p.Retain()
-	switch r.q.push(p) {
+	switch res, n := r.q.push(p); res {
 	case pushed:
 		r.m.Packets.Add(1)
-		select {
-		case r.wake <- struct{}{}:
-		default:
+		// The writer drains on a timer; wake it early only when the queue
+		// is filling up, rather than once per packet.
+		if n == r.wakeAt {
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
 		}
 	case pushFull:
 		// The disk does not keep up. Drop and count; the writer sees the
@@ -171,9 +181,13 @@ func (r *trackRecorder) requestKeyframe(layer int) {
 func (r *trackRecorder) run() {
 	defer close(r.done)
 	defer r.m.Tracks.Add(-1)
+	tick := time.NewTicker(drainInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-r.wake:
+			r.drain()
+		case <-tick.C:
 			r.drain()
 		case <-r.stopCh:
 			r.q.close()
