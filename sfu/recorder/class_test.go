@@ -1,7 +1,10 @@
 package recorder
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -183,6 +186,17 @@ func TestRecordSyntheticClass(t *testing.T) {
 	}
 	if iv := act.Speaking[0]; iv.FromMS > 500 || iv.ToMS < 1500 || iv.ToMS > 2500 || iv.Level <= 0 {
 		t.Errorf("speaking interval %+v, want about 0–2000 ms", iv)
+	}
+
+	// The manifest written beside the files says the same.
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved Manifest
+	if err := json.Unmarshal(b, &saved); err != nil || len(saved.Tracks) != 2 || saved.Tracks[0].File != video.File ||
+		saved.Tracks[1].OffsetMS != audio.OffsetMS || len(saved.Activity) != 1 || !bytes.Contains(b, []byte(`"speaking"`)) {
+		t.Fatalf("manifest.json: %v\n%s", err, b)
 	}
 
 	for _, tr := range m.Tracks {

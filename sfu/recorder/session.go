@@ -110,13 +110,13 @@ type TrackInfo struct {
 // Manifest describes a finished recording; it is JSON-serialisable and the
 // caller persists it (Stop also writes it as manifest.json beside the files).
 type Manifest struct {
-	Dir        string    `json:"dir"`
-	StartedAt  time.Time `json:"started_at"`
-	EndedAt    time.Time `json:"ended_at"`
-	DurationMS int64     `json:"duration_ms"`
-	Status     Status    `json:"status"`
-	Reason     string    `json:"reason,omitempty"`
-	Tracks     []TrackInfo
+	Dir        string      `json:"dir"`
+	StartedAt  time.Time   `json:"started_at"`
+	EndedAt    time.Time   `json:"ended_at"`
+	DurationMS int64       `json:"duration_ms"`
+	Status     Status      `json:"status"`
+	Reason     string      `json:"reason,omitempty"`
+	Tracks     []TrackInfo `json:"tracks"`
 	// Activity is every microphone's speaking activity, sampled every
 	// ActivityIntervalMS.
 	ActivityIntervalMS int64                 `json:"activity_interval_ms"`

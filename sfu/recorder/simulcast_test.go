@@ -1,10 +1,13 @@
 package recorder
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -82,4 +85,37 @@ func TestSwitchDownWhenLayerStops(t *testing.T) {
 		t.Fatalf("%d frames, want %d", len(frames), stopHigh+len(low))
 	}
 	decodes(t, filepath.Join(dir, v.File))
+}
+
+// RTP timestamps and sequence numbers wrap around (RFC 3550 §5.1); the
+// file's timeline does not.
+func TestTimestampWraparound(t *testing.T) {
+	dir := t.TempDir()
+	clock := &fakeClock{}
+	s, err := Start(Params{Dir: dir, Clock: clock.now, QueueSize: 1 << 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &tapSource{}
+	if _, err := s.AddTrack(TrackMeta{TrackID: "TR_a", Participant: "t1", Source: SourceMicrophone, Codec: webrtc.MimeTypeOpus}, src); err != nil {
+		t.Fatal(err)
+	}
+	opus := readOgg(t, "opus.ogg")
+	as := newSynth(src, webrtc.MimeTypeOpus, 1, 0)
+	as.pz = rtp.NewPacketizerWithOptions(1200, &codecs.OpusPayloader{}, rtp.NewFixedSequencer(65500), 48000,
+		rtp.WithSSRC(1), rtp.WithPayloadType(111), rtp.WithTimestamp(math.MaxUint32-50*960))
+	for i, f := range opus {
+		as.frame(t, f.data, 960, int64(i)*int64(20*time.Millisecond), 0)
+	}
+	clock.ns.Store(int64(len(opus)) * int64(20*time.Millisecond))
+	m := s.Stop()
+	_, frames := parse(t, filepath.Join(dir, m.Tracks[0].File))
+	if len(frames) != len(opus) {
+		t.Fatalf("%d frames, sent %d", len(frames), len(opus))
+	}
+	for i, f := range frames {
+		if f.tc != int64(i)*20 {
+			t.Fatalf("frame %d at %d ms, want %d", i, f.tc, i*20)
+		}
+	}
 }
