@@ -3,6 +3,7 @@ module yunke
 go 1.26.0
 
 require (
+	github.com/at-wat/ebml-go v0.19.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/gorilla/websocket v1.5.3
 	github.com/jackc/pgx/v5 v5.12.0

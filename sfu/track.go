@@ -240,6 +240,21 @@ func (t *Track) layerActive(idx int, now int64, window time.Duration) bool {
 
 func (t *Track) hasLayer(idx int) bool { return t.layers[idx].Load() != nil }
 
+// HasLayer reports whether the track receives simulcast layer idx.
+func (t *Track) HasLayer(idx int) bool {
+	return idx >= 0 && idx < MaxLayers && t.hasLayer(idx)
+}
+
+// RequestKeyframe asks the publisher for a keyframe on layer idx, throttled
+// like subscribers' requests (see requestKeyframe). Observers such as a
+// recorder call it when they start or after losing packets they cannot
+// repair; it never blocks and does nothing for audio.
+func (t *Track) RequestKeyframe(idx int) { t.requestKeyframe(idx) }
+
+// Now is the current time on the clock of Packet.Arrival (monotonic
+// nanoseconds), for observers that place packets on a timeline of their own.
+func Now() int64 { return nanotime() }
+
 // requestKeyframe asks the publisher for a keyframe on layer idx, at most
 // once per keyframeInterval (RFC 4585 §6.3.1 PLI): a burst of subscribers'
 // requests becomes one, and a request inside the window is deferred to its

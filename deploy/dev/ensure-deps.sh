@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Yunke needs and is missing, on Debian:
 # Chromium (Debian's package; browsers are never downloaded), Node.js and npm,
+# ffmpeg (the recorder's tests decode every file they write with it),
 # the front end's node modules, and — unless TEST_DATABASE_URL / TEST_REDIS_ADDR
 # point elsewhere — a local PostgreSQL and Redis that the tests can reach on
 # 127.0.0.1 (installed and started when missing). Idempotent, and silent when
@@ -12,6 +13,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 
 # reachable HOST PORT: is something listening there?
 reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
