@@ -81,5 +81,5 @@ clean: ## remove build output (bin/, web/dist/, test results); keeps node_module
 	rm -rf bin web/test-results web/playwright-report
 	find web/dist -mindepth 1 -maxdepth 1 ! -name .keep -exec rm -rf {} +
 
-deps: ## install and start what the tests need and is missing (Debian: chromium, node/npm, web modules, PostgreSQL, Redis)
+deps: ## install and start what the tests need and is missing (Debian: chromium, a CJK font, ffmpeg, node/npm, web modules, PostgreSQL, Redis)
 	@bash deploy/dev/ensure-deps.sh
