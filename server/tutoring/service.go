@@ -911,7 +911,7 @@ func (s *Service) accept(ctx context.Context, u storage.User, id storage.Tutorin
 		if req, gerr := s.p.Store.GetTutoringRequest(ctx, id); gerr == nil {
 			back.Grade = req.Grade
 		}
-		_ = s.p.Matcher.Finish(ctx, o.Teacher, o.Request)
+		_ = s.p.Matcher.Finish(ctx, o.Teacher, o.Request, now)
 		if errors.Is(err, storage.ErrBusy) {
 			// The record says the teacher is in a session the matcher did
 			// not know of: the offer is void and the matcher learns of it.
@@ -1137,7 +1137,7 @@ func (s *Service) endRecorded(ctx context.Context, sess storage.TutoringSession,
 	if !first {
 		return ended, nil
 	}
-	if err := s.p.Matcher.Finish(ctx, teacherID(sess.TeacherID), reqID(sess.RequestID)); err != nil {
+	if err := s.p.Matcher.Finish(ctx, teacherID(sess.TeacherID), reqID(sess.RequestID), s.p.Clock.Now()); err != nil {
 		// The periodic check against the record frees the place later.
 		s.log.Warn("free teacher", "teacher", sess.TeacherID, "err", err)
 	}

@@ -102,7 +102,7 @@ func benchMatching(b *testing.B, mk factory) {
 						failure.Store(err)
 						return
 					}
-					if err := node.Finish(ctx, o.Teacher, o.Request); err != nil {
+					if err := node.Finish(ctx, o.Teacher, o.Request, time.Now()); err != nil {
 						failure.Store(err)
 						return
 					}

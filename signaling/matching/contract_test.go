@@ -215,8 +215,8 @@ func testFairness(t *testing.T, nodes func() matching.Matcher) {
 	must(t, err)
 	_, err = m.Accept(ctx, "r2", "tB", at(2000))
 	must(t, err)
-	must(t, m.Finish(ctx, "tB", "r2"))
-	must(t, m.Finish(ctx, "tA", "r1"))
+	must(t, m.Finish(ctx, "tB", "r2", at(2500)))
+	must(t, m.Finish(ctx, "tA", "r1", at(2600)))
 	enqueue(t, m, "r4", math7, 400)
 	expectOffer(t, m, math7, 3000, "r3", "tA")
 	expectOffer(t, m, math7, 3001, "r4", "tB")
@@ -304,11 +304,11 @@ func testAccept(t *testing.T, nodes func() matching.Matcher) {
 	}
 	must(t, m.Heartbeat(ctx, teacher("tA", math7), at(2000))) // heartbeats keep the load
 	expectNone(t, m, math7, 2000)
-	must(t, m.Finish(ctx, "tA", "r1"))
+	must(t, m.Finish(ctx, "tA", "r1", at(2500)))
 	expectOffer(t, m, math7, 3000, "r2", "tA")
 	// Finishing the session again while an offer is open does not free
 	// the offer's place.
-	must(t, m.Finish(ctx, "tA", "r1"))
+	must(t, m.Finish(ctx, "tA", "r1", at(3000)))
 	enqueue(t, m, "r3", math7, 300)
 	expectNone(t, m, math7, 3001)
 }
@@ -324,17 +324,17 @@ func testFinishIdempotent(t *testing.T, nodes func() matching.Matcher) {
 	expectOffer(t, a, math7, 1000, "r1", "tA")
 	_, err := a.Accept(ctx, "r1", "tA", at(1100))
 	must(t, err)
-	must(t, a.Finish(ctx, "tA", "r1"))
+	must(t, a.Finish(ctx, "tA", "r1", at(1150)))
 	expectOffer(t, b, math7, 1200, "r2", "tA")
 	_, err = b.Accept(ctx, "r2", "tA", at(1300))
 	must(t, err)
 	// The first session is ended again, on both nodes, and one never known.
-	must(t, a.Finish(ctx, "tA", "r1"))
-	must(t, b.Finish(ctx, "tA", "r1"))
-	must(t, b.Finish(ctx, "tA", "nope"))
+	must(t, a.Finish(ctx, "tA", "r1", at(1350)))
+	must(t, b.Finish(ctx, "tA", "r1", at(1350)))
+	must(t, b.Finish(ctx, "tA", "nope", at(1350)))
 	must(t, a.Heartbeat(ctx, teacher("tA", math7), at(1400)))
 	expectNone(t, a, math7, 1400) // still in the session of r2
-	must(t, b.Finish(ctx, "tA", "r2"))
+	must(t, b.Finish(ctx, "tA", "r2", at(1450)))
 	expectOffer(t, a, math7, 1500, "r3", "tA")
 }
 
@@ -357,14 +357,23 @@ func testSync(t *testing.T, nodes func() matching.Matcher) {
 	// and that tB runs one the matcher never heard of.
 	_, err = a.Accept(ctx, "r2", "tB", at(1700))
 	must(t, err)
-	must(t, a.Finish(ctx, "tB", "r2"))
+	must(t, a.Finish(ctx, "tB", "r2", at(1800)))
 	must(t, b.Sync(ctx, map[matching.TeacherID][]matching.RequestID{"tB": {"r9"}}, at(2000)))
 	enqueue(t, a, "r3", math7, 300)
 	enqueue(t, a, "r4", math7, 400)
 	expectOffer(t, a, math7, 2100, "r3", "tA")
 	expectNone(t, a, math7, 2100) // tB holds r9
-	must(t, b.Finish(ctx, "tB", "r9"))
+	must(t, b.Finish(ctx, "tB", "r9", at(2150)))
 	expectOffer(t, a, math7, 2200, "r4", "tB")
+
+	// A record read before a session ended, applied after its Finish, does
+	// not bring the session back.
+	_, err = a.Accept(ctx, "r4", "tB", at(2300))
+	must(t, err)
+	must(t, a.Finish(ctx, "tB", "r4", at(2500)))
+	must(t, b.Sync(ctx, map[matching.TeacherID][]matching.RequestID{"tB": {"r4"}}, at(2400)))
+	enqueue(t, a, "r5", math7, 500)
+	expectOffer(t, a, math7, 2600, "r5", "tB")
 }
 
 // testRestore: a new state matches nothing until the one caller that
@@ -391,7 +400,7 @@ func testRestore(t *testing.T, nodes func() matching.Matcher) {
 	expectNone(t, b, math7, 1000)
 	must(t, a.Ready(ctx, c))
 	expectNone(t, a, math7, 1000) // both teachers are in sessions
-	must(t, a.Finish(ctx, "tA", "s1"))
+	must(t, a.Finish(ctx, "tA", "s1", at(1000)))
 	expectOffer(t, b, math7, 1001, "r0", "tA")
 	if _, fresh, err := b.Fresh(ctx); err != nil || fresh {
 		t.Fatalf("Fresh after Ready = %v, %v", fresh, err)

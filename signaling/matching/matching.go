@@ -195,11 +195,13 @@ type Matcher interface {
 	Decline(ctx context.Context, id RequestID, t TeacherID) (Offer, error)
 	// Expire returns every offer that lapsed by now to its queue.
 	Expire(ctx context.Context, now time.Time) ([]Offer, error)
-	// Finish frees the place the teacher's session of request id took. It
-	// is idempotent: finishing a session twice, or one the matcher never
-	// knew, changes nothing, so a stale timer or a second node ending the
-	// same session cannot free a place another session holds.
-	Finish(ctx context.Context, t TeacherID, id RequestID) error
+	// Finish frees the place the teacher's session of request id took, at
+	// now. It is idempotent: finishing a session twice, or one the matcher
+	// never knew, changes nothing, so a stale timer or a second node ending
+	// the same session cannot free a place another session holds. The
+	// matcher remembers the finish for a while, so that a Sync with a
+	// record read before it does not bring the session back.
+	Finish(ctx context.Context, t TeacherID, id RequestID, now time.Time) error
 	// Position is a waiting request's 1-based place in its queue and the
 	// queue's length; an offered request is at place 0.
 	Position(ctx context.Context, id RequestID) (pos, length int, err error)
@@ -212,8 +214,10 @@ type Matcher interface {
 	// Sync makes the running sessions the matcher holds agree with the
 	// durable record read at asOf: a session recorded in the matcher before
 	// asOf and absent from running is removed (it ended, and its Finish was
-	// lost), and every session of running is added. Sessions recorded at or
-	// after asOf are kept, since the record read may not show them yet.
+	// lost), and every session of running is added unless it was finished
+	// at or after asOf (the record was read before it ended). Sessions
+	// recorded at or after asOf are kept, since the record read may not
+	// show them yet.
 	// A teacher's load is always their open offers plus these sessions; it
 	// is never counted up and down around events.
 	Sync(ctx context.Context, running map[TeacherID][]RequestID, asOf time.Time) error
@@ -229,6 +233,10 @@ type Matcher interface {
 	// claims a new restore).
 	Ready(ctx context.Context, c Claim) error
 }
+
+// finishedMemory is how long a matcher remembers a finished session
+// (longer than any record read is old when its Sync is applied).
+const finishedMemory = 10 * time.Minute
 
 // ms converts to the millisecond timestamps both implementations order by.
 func ms(t time.Time) int64 { return t.UnixMilli() }

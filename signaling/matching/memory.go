@@ -51,10 +51,11 @@ type memTeacher struct {
 	lapses    int
 	offers    map[RequestID]bool
 	running   map[RequestID]int64 // sessions, by request, with when they were recorded (ms)
+	finished  map[RequestID]int64 // sessions finished lately, with when (ms)
 }
 
 func newMemTeacher(id TeacherID) *memTeacher {
-	return &memTeacher{id: id, capacity: 1, offers: map[RequestID]bool{}, running: map[RequestID]int64{}}
+	return &memTeacher{id: id, capacity: 1, offers: map[RequestID]bool{}, running: map[RequestID]int64{}, finished: map[RequestID]int64{}}
 }
 
 // load is the places taken: open offers and running sessions.
@@ -292,12 +293,16 @@ func (m *Memory) Expire(_ context.Context, now time.Time) ([]Offer, error) {
 }
 
 // Finish implements Matcher.
-func (m *Memory) Finish(_ context.Context, t TeacherID, id RequestID) error {
+func (m *Memory) Finish(_ context.Context, t TeacherID, id RequestID, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if mt := m.teachers[t]; mt != nil {
-		delete(mt.running, id)
+	mt := m.teachers[t]
+	if mt == nil {
+		mt = newMemTeacher(t)
+		m.teachers[t] = mt
 	}
+	delete(mt.running, id)
+	mt.finished[id] = max(mt.finished[id], ms(now))
 	return nil
 }
 
@@ -353,6 +358,11 @@ func (m *Memory) Sync(_ context.Context, running map[TeacherID][]RequestID, asOf
 				delete(mt.running, id)
 			}
 		}
+		for id, at := range mt.finished {
+			if at < asOfMS-finishedMemory.Milliseconds() {
+				delete(mt.finished, id)
+			}
+		}
 	}
 	for t, ids := range running {
 		mt := m.teachers[t]
@@ -361,7 +371,7 @@ func (m *Memory) Sync(_ context.Context, running map[TeacherID][]RequestID, asOf
 			m.teachers[t] = mt
 		}
 		for _, id := range ids {
-			if _, ok := mt.running[id]; !ok {
+			if _, ok := mt.running[id]; !ok && mt.finished[id] < asOfMS {
 				mt.running[id] = asOfMS
 			}
 		}

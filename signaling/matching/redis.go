@@ -29,6 +29,9 @@ var _ Matcher = (*Redis)(nil)
 //	ts:<teacher> sorted set of the teacher's running sessions (by request),
 //	             scored by when they were recorded (ms)
 //	running      set of teachers with running sessions
+//	tf:<teacher> sorted set of the teacher's sessions finished lately, scored
+//	             by when (ms), so that a Sync with an older record does not
+//	             bring them back
 //	offers       sorted set of offered request ids, scored by expiry
 //	epoch        "restoring:<claim>" while one node restores (with a lease),
 //	             then "ready"; its absence means a new or restarted (empty)
@@ -216,10 +219,12 @@ redis.call('DEL', r, P..'rd:'..rid)
 return o`)
 
 	scriptFinish = redis.NewScript(`
-local P, tid, rid = ARGV[1], ARGV[2], ARGV[3]
+local P, tid, rid, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ts = P..'ts:'..tid
 redis.call('ZREM', ts, rid)
 if redis.call('ZCARD', ts) == 0 then redis.call('SREM', P..'running', tid) end
+redis.call('ZADD', P..'tf:'..tid, 'GT', now, rid)
+redis.call('SADD', P..'finishedby', tid)
 return 1`)
 
 	scriptOccupy = redis.NewScript(`
@@ -229,7 +234,8 @@ if #ARGV >= 4 then redis.call('SADD', P..'running', tid) end
 return 1`)
 
 	// scriptSync: ARGV = prefix, asOf, then pairs of teacher and
-	// comma-separated running requests.
+	// comma-separated running requests, then how long finishes are
+	// remembered (ms).
 	scriptSync = redis.NewScript(`
 local P, asOf = ARGV[1], ARGV[2]
 local live = {}
@@ -245,11 +251,19 @@ for _, tid in ipairs(redis.call('SMEMBERS', P..'running')) do
   end
   if redis.call('ZCARD', ts) == 0 then redis.call('SREM', P..'running', tid) end
 end
+for _, tid in ipairs(redis.call('SMEMBERS', P..'finishedby')) do
+  local tf = P..'tf:'..tid
+  redis.call('ZREMRANGEBYSCORE', tf, '-inf', '('..(tonumber(asOf) - tonumber(ARGV[#ARGV])))
+  if redis.call('ZCARD', tf) == 0 then redis.call('SREM', P..'finishedby', tid) end
+end
 for tid, set in pairs(live) do
   local any = false
   for rid, _ in pairs(set) do
-    redis.call('ZADD', P..'ts:'..tid, 'NX', asOf, rid)
-    any = true
+    local fin = redis.call('ZSCORE', P..'tf:'..tid, rid)
+    if not fin or tonumber(fin) < tonumber(asOf) then
+      redis.call('ZADD', P..'ts:'..tid, 'NX', asOf, rid)
+      any = true
+    end
   end
   if any then redis.call('SADD', P..'running', tid) end
 end
@@ -425,8 +439,8 @@ func (m *Redis) Expire(ctx context.Context, now time.Time) ([]Offer, error) {
 }
 
 // Finish implements Matcher.
-func (m *Redis) Finish(ctx context.Context, t TeacherID, id RequestID) error {
-	_, err := m.run(ctx, scriptFinish, string(t), string(id))
+func (m *Redis) Finish(ctx context.Context, t TeacherID, id RequestID, now time.Time) error {
+	_, err := m.run(ctx, scriptFinish, string(t), string(id), ms(now))
 	return err
 }
 
@@ -477,6 +491,7 @@ func (m *Redis) Sync(ctx context.Context, running map[TeacherID][]RequestID, asO
 		}
 		args = append(args, string(t), strings.Join(parts, ","))
 	}
+	args = append(args, finishedMemory.Milliseconds())
 	_, err := m.run(ctx, scriptSync, args...)
 	return err
 }
