@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { admin, adminClient, Harness, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
+import { admin, adminClient, Harness, selectOption, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
 
 test('admin pages', { timeout: 240_000 }, async (t) => {
   const h = await Harness.start();
@@ -32,7 +32,7 @@ test('admin pages', { timeout: 240_000 }, async (t) => {
       await page.getByTestId('schools-create').click();
       await page.getByTestId('school-code').fill('E2E-A2');
       await page.getByTestId('school-name').fill('管理测试九年制学校');
-      await page.getByTestId('school-kind').selectOption('nine_year');
+      await selectOption(page, 'school-kind', 'nine_year');
       await page.getByTestId('school-save').click();
       await page.locator('[data-testid="schools-table"] tr[data-code="E2E-A2"]').waitFor();
 
@@ -67,7 +67,7 @@ test('admin pages', { timeout: 240_000 }, async (t) => {
       await page.getByTestId('user-form-name').fill('管理测试老师');
       await page.getByTestId('user-form-password').fill('e2e-Passw0rd-t3');
       await page.getByTestId('user-form-role-teacher').check();
-      await page.getByTestId('user-form-school').selectOption(String(fx.school.id));
+      await selectOption(page, 'user-form-school', String(fx.school.id));
       await page.getByTestId('user-form-staff_no').fill('E2E-T-300');
       await page.getByTestId('user-form-grades-3').check();
       await page.getByTestId('user-save').click();
