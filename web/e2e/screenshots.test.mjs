@@ -1,10 +1,10 @@
 // Screenshots of the main pages for a reviewer: sign-in, every role home,
-// the users, import (with a row error) and targets pages, a class and a
-// tutoring room, each in Chinese and English, on a desktop and a phone. They
-// go to web/test-results/screenshots/ (git-ignored). The browser talks to the
-// server through a small proxy that serves the app's HTML with the
-// Content-Security-Policy the app is meant to run under, and the test fails
-// on any violation of it.
+// the users, import (with a row error) and targets pages, a class, a
+// tutoring room and its rating, each in Chinese and English, on a desktop
+// and a phone. They go to web/test-results/screenshots/ (git-ignored). The
+// browser talks to the server through a small proxy that serves the app's
+// HTML with the Content-Security-Policy the app is meant to run under, and
+// the test fails on any violation of it.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -150,7 +150,8 @@ test('screenshots of the main pages, in both languages, on a desktop and a phone
     const shoot = async (page, name) => {
       for (const lang of ['zh-CN', 'en']) {
         if ((await page.evaluate(() => document.documentElement.lang)) !== lang) {
-          await page.getByTestId('lang-toggle').click();
+          // (Dispatched, not clicked: an open modal dialog covers the header.)
+          await page.getByTestId('lang-toggle').dispatchEvent('click');
           await page.waitForFunction((l) => document.documentElement.lang === l, lang);
         }
         for (const [size, viewport] of viewports) {
@@ -160,7 +161,7 @@ test('screenshots of the main pages, in both languages, on a desktop and a phone
           await page.screenshot({ path: join(outDir, `${name}-${lang}-${size}.png`), fullPage: true });
         }
       }
-      await page.getByTestId('lang-toggle').click();
+      await page.getByTestId('lang-toggle').dispatchEvent('click');
       await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
       await page.setViewportSize(viewports[0][1]);
     };
@@ -255,6 +256,19 @@ test('screenshots of the main pages, in both languages, on a desktop and a phone
       await student.getByTestId('tutor-session').getByTestId('chat-send').click();
       await teacher.getByTestId('chat-message').first().waitFor({ timeout: 15_000 });
       await shoot(teacher, 'tutoring-room');
+
+      // The student ends the session and rates it (a dialog, then a message).
+      await student.getByTestId('tutor-end').click();
+      await student.getByTestId('end-dialog').getByTestId('confirm-yes').click();
+      const rating = student.getByTestId('rating-dialog');
+      await rating.waitFor({ timeout: 15_000 });
+      await rating.locator('label.star').nth(3).click();
+      await rating.getByTestId('rating-comment').fill('讲得很清楚，谢谢老师！');
+      await shoot(student, 'tutoring-rating');
+      await rating.getByTestId('rating-submit').click();
+      await rating.waitFor({ state: 'detached', timeout: 10_000 });
+      await student.locator('.el-message').first().waitFor({ timeout: 5_000 });
+      await teacher.getByTestId('note-dialog').waitFor({ timeout: 20_000 });
     }));
 
     await t.test('no page broke the Content-Security-Policy', () => h.run(closeAll));
