@@ -1,6 +1,7 @@
 // The admin pages as a district administrator: schools (create, duplicate,
-// conflict, deactivate), users (create a teacher, reset a password), targets
-// (save a row) and the read-only views of other admins.
+// conflict, deactivate), the recent activity in words, users (create a
+// teacher, reset a password), targets (save a row) and the read-only views of
+// other admins.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -58,6 +59,19 @@ test('admin pages', { timeout: 240_000 }, async (t) => {
       await page.locator('tr[data-code="E2E-A2"] .pill.off').waitFor();
       const s = await fx.da.client.must('GET', '/api/v1/schools?q=E2E-A2');
       assert.equal(s.items[0].active, false, 'deactivated on the server');
+    }));
+
+    await t.test('the admin home says who did what to whom, in words', () => h.run(async () => {
+      await page.goto(`${url}/#/`);
+      const items = page.getByTestId('activity-item');
+      await items.filter({ hasText: '管理测试员 新建了学校“管理测试九年制学校”' }).waitFor();
+      await items.filter({ hasText: '管理测试员 修改了学校“管理测试九年制学校”' }).waitFor();
+      for (const text of await items.allInnerTexts()) {
+        assert.doesNotMatch(text, /\b[a-z_]+\.[a-z_]+\b|\b[a-z_]+:\d+/, `an entry shows a raw action or id: ${text}`);
+      }
+      await page.getByTestId('lang-toggle').click();
+      await items.filter({ hasText: '管理测试员 created the school “管理测试九年制学校”' }).waitFor();
+      await page.getByTestId('lang-toggle').click();
     }));
 
     await t.test('users: create a teacher, reset a password', () => h.run(async () => {

@@ -175,8 +175,16 @@ test('screenshots of the main pages, in both languages, on a desktop and a phone
 
     await t.test('sign-in and the role homes', () => h.run(async () => {
       const signin = await open('signin');
+      const scripts = [];
+      signin.on('response', (r) => {
+        if (r.request().resourceType() === 'script') scripts.push(r);
+      });
       await signin.goto(`${url}/#/signin`);
       await signin.getByTestId('signin-form').waitFor();
+      await signin.waitForLoadState('networkidle');
+      // livekit-client is only in the chunks of the pages that enter a room.
+      assert.ok(scripts.length > 0);
+      for (const r of scripts) assert.ok(!(await r.text()).includes('livekit.SignalRequest'), `the sign-in page loads livekit-client: ${r.url()}`);
       await shoot(signin, 'signin');
 
       const student = await signedIn('student', fx.users.student, 'student');

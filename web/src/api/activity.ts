@@ -20,9 +20,16 @@ export interface Activity {
   value: number;
   /** A small JSON object, e.g. {"teacher_id":7}. */
   detail?: string;
-  // Names the server may add; the page looks them up itself when missing.
+  // Names the server may add; the admin home looks them up itself when they
+  // are missing (and shows "#id" for what the caller may not read).
+  /** The acting user's name; empty for the system. */
   actor_name?: string;
+  /** The name of the entity in `subject` (a user, school, district or subject; a target's school; a request's student). */
   subject_name?: string;
+  school_name?: string;
+  /** The two sides of a tutoring entry (a request, an offer, a session, a rating or a note). */
+  student_name?: string;
+  teacher_name?: string;
 }
 
 export async function recentActivity(limit: number): Promise<Activity[]> {

@@ -111,16 +111,18 @@ async function target(names: Names, a: Activity): Promise<Name> {
 async function describe(names: Names, a: Activity): Promise<ActivityLine> {
   const detail = detailOf(a);
   const sessionId = parseRef(a.session_id).ids[0] ?? 0;
+  const known = (text: string | undefined): Name | null => (text ? { text } : null);
+  const needSession = sessionId && !(a.student_name && a.teacher_name);
   const [actor, what, subject, session, teacherById, school] = await Promise.all([
-    a.actor_name ? ({ text: a.actor_name } as Name) : names.user(a.actor_id),
+    a.actor_name !== undefined ? (known(a.actor_name) ?? system) : names.user(a.actor_id),
     target(names, a),
     a.subject_id ? findSubject(a.subject_id) : Promise.resolve(undefined),
-    sessionId ? names.session(sessionId) : Promise.resolve(null),
-    typeof detail.teacher_id === 'number' ? names.user(detail.teacher_id) : Promise.resolve(null),
-    a.school_id ? names.school(a.school_id) : Promise.resolve(''),
+    needSession ? names.session(sessionId) : Promise.resolve(null),
+    !a.teacher_name && typeof detail.teacher_id === 'number' ? names.user(detail.teacher_id) : Promise.resolve(null),
+    a.school_name ?? (a.school_id ? names.school(a.school_id) : ''),
   ]);
-  const teacher: Name = session?.teacher_name ? { text: session.teacher_name } : (teacherById ?? { key: 'activity.aTeacher' });
-  const student: Name = session?.student_name ? { text: session.student_name } : { key: 'activity.aStudent' };
+  const teacher = known(a.teacher_name) ?? known(session?.teacher_name) ?? teacherById ?? { key: 'activity.aTeacher' };
+  const student = known(a.student_name) ?? known(session?.student_name) ?? { key: 'activity.aStudent' };
   let key = `activity.${a.action}` as Key;
   if (!(key in zhCN)) key = 'activity.other';
   if (a.action === 'user.password' && a.subject === `user:${a.actor_id}`) key = 'activity.user.passwordOwn';
