@@ -46,8 +46,11 @@ export default defineConfig({
     alias: { '@': resolve(root, 'src') },
   },
   // Build flags of the esm-bundler builds. vue-i18n: composition API only, no
-  // <i18n-t> components or v-t directive, and keep the message compiler, which
-  // turns messages into ASTs it interprets (no eval: fine under a strict CSP).
+  // <i18n-t> components or v-t directive, and keep the message compiler. Since
+  // v10 it always compiles "just in time": messages become ASTs that it
+  // interprets, never code run through eval or new Function, which a
+  // script-src 'self' policy would block (the __INTLIFY_JIT_COMPILATION__ flag
+  // of v9 is gone).
   define: {
     __VUE_OPTIONS_API__: 'true',
     __VUE_PROD_DEVTOOLS__: 'false',

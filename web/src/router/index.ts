@@ -44,7 +44,7 @@ export const router = createRouter({
     ...adminRoutes,
     ...classroomRoutes,
     ...tutoringRoutes,
-    { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/error/not-found.vue') },
+    { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],
 });
 
