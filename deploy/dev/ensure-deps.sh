@@ -14,6 +14,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+# A Chinese font, or every Chinese character in a browser-test screenshot is an empty box.
+{ fc-list :lang=zh 2>/dev/null | grep -q .; } || dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 
 # reachable HOST PORT: is something listening there?
 reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }

@@ -1,11 +1,12 @@
 // The admin pages as a district administrator: schools (create, duplicate,
-// conflict, deactivate), users (create a teacher, reset a password), targets
-// (save a row) and the read-only views of other admins.
+// conflict, deactivate), the recent activity in words, users (create a
+// teacher, reset a password), targets (save a row) and the read-only views of
+// other admins.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { admin, adminClient, Harness, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
+import { admin, adminClient, Harness, selectOption, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
 
 test('admin pages', { timeout: 240_000 }, async (t) => {
   const h = await Harness.start();
@@ -32,7 +33,7 @@ test('admin pages', { timeout: 240_000 }, async (t) => {
       await page.getByTestId('schools-create').click();
       await page.getByTestId('school-code').fill('E2E-A2');
       await page.getByTestId('school-name').fill('管理测试九年制学校');
-      await page.getByTestId('school-kind').selectOption('nine_year');
+      await selectOption(page, 'school-kind', 'nine_year');
       await page.getByTestId('school-save').click();
       await page.locator('[data-testid="schools-table"] tr[data-code="E2E-A2"]').waitFor();
 
@@ -60,6 +61,19 @@ test('admin pages', { timeout: 240_000 }, async (t) => {
       assert.equal(s.items[0].active, false, 'deactivated on the server');
     }));
 
+    await t.test('the admin home says who did what to whom, in words', () => h.run(async () => {
+      await page.goto(`${url}/#/`);
+      const items = page.getByTestId('activity-item');
+      await items.filter({ hasText: '管理测试员 新建了学校“管理测试九年制学校”' }).waitFor();
+      await items.filter({ hasText: '管理测试员 修改了学校“管理测试九年制学校”' }).waitFor();
+      for (const text of await items.allInnerTexts()) {
+        assert.doesNotMatch(text, /\b[a-z_]+\.[a-z_]+\b|\b[a-z_]+:\d+/, `an entry shows a raw action or id: ${text}`);
+      }
+      await page.getByTestId('lang-toggle').click();
+      await items.filter({ hasText: '管理测试员 created the school “管理测试九年制学校”' }).waitFor();
+      await page.getByTestId('lang-toggle').click();
+    }));
+
     await t.test('users: create a teacher, reset a password', () => h.run(async () => {
       await page.goto(`${url}/#/admin/users`);
       await page.getByTestId('users-create').click();
@@ -67,7 +81,7 @@ test('admin pages', { timeout: 240_000 }, async (t) => {
       await page.getByTestId('user-form-name').fill('管理测试老师');
       await page.getByTestId('user-form-password').fill('e2e-Passw0rd-t3');
       await page.getByTestId('user-form-role-teacher').check();
-      await page.getByTestId('user-form-school').selectOption(String(fx.school.id));
+      await selectOption(page, 'user-form-school', String(fx.school.id));
       await page.getByTestId('user-form-staff_no').fill('E2E-T-300');
       await page.getByTestId('user-form-grades-3').check();
       await page.getByTestId('user-save').click();

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { adminClient, Harness, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
+import { adminClient, fileInput, Harness, selectOption, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
 
 const codes = ['E2E-IMP-01', 'E2E-IMP-02', 'E2E-IMP-03'];
 
@@ -65,8 +65,8 @@ test('import: schools from CSV', { timeout: 240_000 }, async (t) => {
     }));
 
     await t.test('a file with a bad row imports nothing and names the row', () => h.run(async () => {
-      await page.getByTestId('import-kind').selectOption('schools');
-      await page.getByTestId('import-file').setInputFiles(csvFile('schools-bad.csv', badCsv));
+      await selectOption(page, 'import-kind', 'schools');
+      await fileInput(page, 'import-file').setInputFiles(csvFile('schools-bad.csv', badCsv));
       await page.getByTestId('import-submit').click();
       await page.getByTestId('import-nothing').waitFor({ timeout: 30_000 });
       assert.match(await page.getByTestId('import-nothing').innerText(), /没有导入任何数据/);
@@ -88,8 +88,8 @@ test('import: schools from CSV', { timeout: 240_000 }, async (t) => {
     await t.test('a dry run checks a good file without importing it', () => h.run(async () => {
       await page.goto(`${h.server.url}/#/admin/import`);
       await page.getByTestId('import-form').waitFor();
-      await page.getByTestId('import-kind').selectOption('schools');
-      await page.getByTestId('import-file').setInputFiles(csvFile('schools.csv', goodCsv));
+      await selectOption(page, 'import-kind', 'schools');
+      await fileInput(page, 'import-file').setInputFiles(csvFile('schools.csv', goodCsv));
       await page.getByTestId('import-dry-run').click();
       await page.getByTestId('import-dry-ok').waitFor({ timeout: 30_000 });
       assert.match(await page.getByTestId('import-dry-ok').innerText(), /共 3 行/, 'the check counts the rows');
@@ -105,7 +105,7 @@ test('import: schools from CSV', { timeout: 240_000 }, async (t) => {
       assert.equal(schools.find((s) => s.code === codes[1]).kind, 'junior_secondary', '初中 is junior_secondary');
 
       // The same file again: nothing changes.
-      await page.getByTestId('import-file').setInputFiles(csvFile('schools.csv', goodCsv));
+      await fileInput(page, 'import-file').setInputFiles(csvFile('schools.csv', goodCsv));
       await page.getByTestId('import-submit').click();
       await page.locator('[data-testid="import-outcome"][data-state="imported"] [data-testid="import-done"]').waitFor({ timeout: 30_000 });
       await waitForCounts(page, { created: 0, updated: 0, unchanged: 3 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { adminClient, Harness, screenshotDir, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
+import { adminClient, fileInput, Harness, screenshotDir, selectedValue, selectOption, setSwitch, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
 
 const password = 'e2e-Passw0rd-1';
 
@@ -86,16 +86,15 @@ test('one-to-one tutoring: ask, wait, match, meet, end, rate', { timeout: 240_00
       await waitForHome(student, 'student');
       await student.getByTestId('ask-teacher').click();
       await student.getByTestId('ask-form').waitFor({ timeout: 10_000 });
-      assert.equal(await student.getByTestId('ask-grade').inputValue(), '7', 'the grade defaults to the student’s');
-      await student.locator(`[data-testid="ask-subject"] option[value="${math.id}"]`).waitFor({ state: 'attached' });
-      await student.getByTestId('ask-subject').selectOption(String(math.id));
+      assert.equal(await selectedValue(student, 'ask-grade'), '7', 'the grade defaults to the student’s');
+      await selectOption(student, 'ask-subject', String(math.id));
       await student.getByTestId('ask-text').fill(question);
 
       // A picture over 4 MiB is refused before anything is sent.
-      await student.getByTestId('ask-image').setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc((4 << 20) + 1) });
+      await fileInput(student, 'ask-image').setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc((4 << 20) + 1) });
       await student.getByTestId('field-error-image').waitFor({ state: 'visible', timeout: 5_000 });
       assert.match(await student.getByTestId('field-error-image').innerText(), /4 MiB/);
-      await student.getByTestId('ask-image').setInputFiles({ name: 'problem.png', mimeType: 'image/png', buffer: tinyPNG });
+      await fileInput(student, 'ask-image').setInputFiles({ name: 'problem.png', mimeType: 'image/png', buffer: tinyPNG });
       await student.getByTestId('field-error-image').waitFor({ state: 'hidden', timeout: 5_000 });
       await student.getByTestId('ask-submit').click();
 
@@ -117,7 +116,7 @@ test('one-to-one tutoring: ask, wait, match, meet, end, rate', { timeout: 240_00
       assert.equal(await teacher.getByTestId('avail-subject-math').isChecked(), true);
       await teacher.getByTestId('avail-grade-8').uncheck();
       await teacher.getByTestId('avail-grade-9').uncheck();
-      await teacher.getByTestId('tutor-available').check();
+      await setSwitch(teacher, 'tutor-available', true);
 
       // The offer arrives with the question, the picture and a running countdown.
       const offer = teacher.getByTestId('offer-dialog');
@@ -213,8 +212,7 @@ test('one-to-one tutoring: ask, wait, match, meet, end, rate', { timeout: 240_00
       await waitForHome(student, 'student');
       await student.getByTestId('ask-teacher').click();
       // A subject the (still available) math teacher does not teach: it waits.
-      await student.locator(`[data-testid="ask-subject"] option[value="${other.id}"]`).waitFor({ state: 'attached' });
-      await student.getByTestId('ask-subject').selectOption(String(other.id));
+      await selectOption(student, 'ask-subject', String(other.id));
       await student.getByTestId('ask-text').fill('三角形内角和为什么是 180 度？');
       await student.getByTestId('ask-submit').click();
       await student.locator('[data-testid="queue-position"][data-position="1"]').waitFor({ timeout: 15_000 });

@@ -410,3 +410,34 @@ export async function waitForHome(page, home) {
         : `home "${await page.getByTestId('home').getAttribute('data-home')}"`;
   throw new Error(`expected the ${home} home, the page shows ${outcome}: ${what}`);
 }
+
+// ---- Element Plus controls ----
+// The app's drop-downs are Element Plus selects (el-select), not <select>;
+// each carries data-testid and data-value (the value it holds), and each of
+// its options data-value. Its switches are el-switch, whose state is the
+// aria-checked of the input inside. Its file pickers are el-upload, a <div>
+// around an <input type="file">.
+
+/** selectOption opens the select testId, waits for the option with value (it may still be loading), picks it, and waits until the select holds it. */
+export async function selectOption(page, testId, value) {
+  await page.getByTestId(testId).click();
+  await page.locator(`.el-select-dropdown__item[data-value="${value}"]:visible`).click();
+  await page.locator(`[data-testid="${testId}"][data-value="${value}"]`).waitFor();
+}
+
+/** selectedValue answers the value the select testId holds. */
+export function selectedValue(page, testId) {
+  return page.getByTestId(testId).getAttribute('data-value');
+}
+
+/** setSwitch turns the switch testId (el-switch) on or off and waits until it shows that state. */
+export async function setSwitch(page, testId, on) {
+  const state = page.getByTestId(testId).locator('input[role="switch"]');
+  if ((await state.getAttribute('aria-checked')) !== String(on)) await page.getByTestId(testId).click();
+  await page.locator(`[data-testid="${testId}"] input[role="switch"][aria-checked="${on}"]`).waitFor({ state: 'attached' });
+}
+
+/** fileInput is the <input type="file"> of the upload testId. */
+export function fileInput(page, testId) {
+  return page.getByTestId(testId).locator('input[type="file"]');
+}

@@ -1,0 +1,20 @@
+// The admin pages, as the admin home's tiles and the admin pages' menu list them.
+
+import type { Key } from '@/locales';
+import { has } from '@/stores/session';
+
+export interface AdminLink {
+  path: string;
+  key: Key;
+  hint: Key;
+  show: () => boolean;
+}
+
+export const adminLinks: AdminLink[] = [
+  { path: '/admin/schools', key: 'nav.schools', hint: 'nav.schoolsHint', show: () => true },
+  { path: '/admin/users', key: 'nav.users', hint: 'nav.usersHint', show: () => true },
+  { path: '/admin/import', key: 'nav.import', hint: 'nav.importHint', show: () => true },
+  { path: '/admin/targets', key: 'nav.targets', hint: 'nav.targetsHint', show: () => true },
+  { path: '/admin/subjects', key: 'nav.subjects', hint: 'nav.subjectsHint', show: () => true },
+  { path: '/admin/districts', key: 'nav.districts', hint: 'nav.districtsHint', show: () => has('system_admin') },
+];
