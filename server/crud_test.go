@@ -119,10 +119,9 @@ func TestValidationDuplicateConflict(t *testing.T) {
 	var recent struct {
 		Items []struct {
 			storage.Activity
-			ActorName  string `json:"actor_name"`
-			TargetKind string `json:"target_kind"`
-			TargetName string `json:"target_name"`
-			SchoolName string `json:"school_name"`
+			ActorName   string `json:"actor_name"`
+			SubjectName string `json:"subject_name"`
+			SchoolName  string `json:"school_name"`
 		}
 	}
 	admin.must(200, "GET", "/api/v1/activity/recent?limit=500", nil, &recent)
@@ -132,7 +131,7 @@ func TestValidationDuplicateConflict(t *testing.T) {
 	named := false
 	for _, it := range recent.Items {
 		if it.Action == "school.update" {
-			named = it.ActorName == "系统管理员" && it.TargetKind == "school" && it.TargetName != "" && it.SchoolName == it.TargetName
+			named = it.ActorName == "系统管理员" && it.SubjectName != "" && it.SchoolName == it.SubjectName
 			break
 		}
 	}

@@ -336,6 +336,10 @@ func TestTutoringEndToEnd(t *testing.T) {
 	seen := map[string]bool{}
 	for _, a := range acts.Items {
 		seen[a["action"].(string)] = true
+		// Tutoring rows name both sides, so the admin home can say them in words.
+		if a["action"] == "tutoring.accept" && (a["student_name"] != "名 student" || a["teacher_name"] != "名 teacher0") {
+			t.Errorf("tutoring.accept row without its names: %v", a)
+		}
 	}
 	for _, want := range []string{"tutoring.request", "tutoring.offer", "tutoring.accept", "tutoring.session_start", "tutoring.session_end", "tutoring.rate", "tutoring.rate_update", "tutoring.note"} {
 		if !seen[want] {

@@ -21,7 +21,10 @@ import (
 type Store interface {
 	httpapi.Schools
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+	GetDistrict(ctx context.Context, id storage.DistrictID) (storage.District, error)
 	ListSubjects(ctx context.Context) ([]storage.Subject, error)
+	GetTutoringRequest(ctx context.Context, id storage.TutoringRequestID) (storage.TutoringRequest, error)
+	GetTutoringSession(ctx context.Context, id storage.TutoringSessionID) (storage.TutoringSession, error)
 	RecentActivity(ctx context.Context, district storage.DistrictID, schools []storage.SchoolID, limit int) ([]storage.Activity, error)
 	SummarizeActivity(ctx context.Context, q storage.ActivityQuery) ([]storage.ActivityBucket, error)
 }
@@ -142,47 +145,27 @@ func (h *Handler) handleRecentActivity(w http.ResponseWriter, r *http.Request) e
 }
 
 // RecentItem is an activity row with the names a reader needs to say it
-// in words: who did it, to whom or what, where and in which subject.
+// in words: who did it, to whom or what, where, and who took part in a
+// tutoring entry. The names are told whatever the reader's scope, since
+// the row itself is in scope.
 type RecentItem struct {
 	storage.Activity
 	// ActorName is the acting user's name ("" for the system).
 	ActorName string `json:"actor_name"`
-	// TargetKind and TargetName say what Subject names: "user" and the
-	// user's name, "school" and its name, "tutoring_request" and its number…
-	TargetKind string `json:"target_kind,omitempty"`
-	TargetName string `json:"target_name,omitempty"`
-	SchoolName string `json:"school_name,omitempty"`
-	// SubjectName is the school subject's name (math: 数学).
+	// SubjectName names the entity in Subject: a user, school, district or
+	// school subject; a target's school; a tutoring request's student.
 	SubjectName string `json:"subject_name,omitempty"`
+	SchoolName  string `json:"school_name,omitempty"`
+	// StudentName and TeacherName are the two sides of a tutoring entry.
+	StudentName string `json:"student_name,omitempty"`
+	TeacherName string `json:"teacher_name,omitempty"`
 }
 
-// named looks up the names of the people, schools and subjects acts
+// named looks up the names of the people, places and sessions acts
 // mention, each once.
 func (h *Handler) named(ctx context.Context, acts []storage.Activity) ([]RecentItem, error) {
-	users := map[storage.UserID]string{}
-	schools := map[storage.SchoolID]string{}
-	userName := func(id storage.UserID) (string, error) {
-		if n, ok := users[id]; ok || id == 0 {
-			return n, nil
-		}
-		u, err := h.store.GetUser(ctx, id)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return "", err
-		}
-		users[id] = u.Name
-		return u.Name, nil
-	}
-	schoolName := func(id storage.SchoolID) (string, error) {
-		if n, ok := schools[id]; ok || id == 0 {
-			return n, nil
-		}
-		sc, err := h.store.GetSchool(ctx, id)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return "", err
-		}
-		schools[id] = sc.Name
-		return sc.Name, nil
-	}
+	n := namer{ctx: ctx, store: h.store, users: map[storage.UserID]string{}, schools: map[storage.SchoolID]string{},
+		districts: map[storage.DistrictID]string{}, sessions: map[storage.TutoringSessionID]*storage.TutoringSession{}}
 	subs, err := h.store.ListSubjects(ctx)
 	if err != nil {
 		return nil, err
@@ -193,31 +176,104 @@ func (h *Handler) named(ctx context.Context, acts []storage.Activity) ([]RecentI
 	}
 	out := make([]RecentItem, 0, len(acts))
 	for _, a := range acts {
-		it := RecentItem{Activity: a, SubjectName: subjectName[a.SubjectID]}
-		var err error
-		if it.ActorName, err = userName(a.ActorID); err != nil {
-			return nil, err
-		}
-		if it.SchoolName, err = schoolName(a.SchoolID); err != nil {
-			return nil, err
-		}
-		kind, id, ok := strings.Cut(a.Subject, ":")
-		n, perr := strconv.ParseInt(id, 10, 64)
-		if ok && perr == nil && n > 0 {
-			it.TargetKind = kind
-			switch kind {
-			case "user":
-				it.TargetName, err = userName(storage.UserID(n))
-			case "school":
-				it.TargetName, err = schoolName(storage.SchoolID(n))
-			default:
-				it.TargetName = "#" + id
-			}
-			if err != nil {
+		it := RecentItem{Activity: a, ActorName: n.user(a.ActorID), SchoolName: n.school(a.SchoolID)}
+		kind, rest, _ := strings.Cut(a.Subject, ":")
+		first, _, _ := strings.Cut(rest, ":")
+		id, _ := strconv.ParseInt(first, 10, 64)
+		switch kind {
+		case "user":
+			it.SubjectName = n.user(storage.UserID(id))
+		case "school", "target":
+			it.SubjectName = n.school(storage.SchoolID(id))
+		case "district":
+			it.SubjectName = n.district(storage.DistrictID(id))
+		case "subject":
+			it.SubjectName = subjectName[storage.SubjectID(id)]
+		case "tutoring_request":
+			if req, err := h.store.GetTutoringRequest(ctx, storage.TutoringRequestID(id)); err == nil {
+				it.SubjectName, it.StudentName = req.StudentName, req.StudentName
+				if req.SessionID != 0 {
+					if sess := n.session(req.SessionID); sess != nil {
+						it.TeacherName = sess.TeacherName
+					}
+				}
+			} else if !errors.Is(err, storage.ErrNotFound) {
 				return nil, err
 			}
+		}
+		if sid, ok := strings.CutPrefix(a.SessionID, "tutoring:"); ok {
+			if id, err := strconv.ParseInt(sid, 10, 64); err == nil {
+				if sess := n.session(storage.TutoringSessionID(id)); sess != nil {
+					it.StudentName, it.TeacherName = sess.StudentName, sess.TeacherName
+				}
+			}
+		}
+		if n.err != nil {
+			return nil, n.err
 		}
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// namer looks names up once each; the first store failure (other than a
+// missing record) is kept in err.
+type namer struct {
+	ctx       context.Context
+	store     Store
+	users     map[storage.UserID]string
+	schools   map[storage.SchoolID]string
+	districts map[storage.DistrictID]string
+	sessions  map[storage.TutoringSessionID]*storage.TutoringSession
+	err       error
+}
+
+func (n *namer) keep(err error) {
+	if err != nil && !errors.Is(err, storage.ErrNotFound) && n.err == nil {
+		n.err = err
+	}
+}
+
+func (n *namer) user(id storage.UserID) string {
+	if name, ok := n.users[id]; ok || id == 0 {
+		return name
+	}
+	u, err := n.store.GetUser(n.ctx, id)
+	n.keep(err)
+	n.users[id] = u.Name
+	return u.Name
+}
+
+func (n *namer) school(id storage.SchoolID) string {
+	if name, ok := n.schools[id]; ok || id == 0 {
+		return name
+	}
+	sc, err := n.store.GetSchool(n.ctx, id)
+	n.keep(err)
+	n.schools[id] = sc.Name
+	return sc.Name
+}
+
+func (n *namer) district(id storage.DistrictID) string {
+	if name, ok := n.districts[id]; ok || id == 0 {
+		return name
+	}
+	d, err := n.store.GetDistrict(n.ctx, id)
+	n.keep(err)
+	n.districts[id] = d.Name
+	return d.Name
+}
+
+func (n *namer) session(id storage.TutoringSessionID) *storage.TutoringSession {
+	if s, ok := n.sessions[id]; ok {
+		return s
+	}
+	s, err := n.store.GetTutoringSession(n.ctx, id)
+	n.keep(err)
+	var out *storage.TutoringSession
+	if err == nil {
+		out = &s
+	}
+	n.sessions[id] = out
+	return out
 }

@@ -82,6 +82,15 @@ function parseError(status: number, body: unknown, retryAfter = 0): ApiError {
 
 let csrfToken = '';
 
+// The UI's language, sent as Accept-Language so that the server's messages
+// (import row errors, …) come in it rather than in the browser's.
+let uiLanguage = 'zh-CN';
+
+/** setLanguage tells the API client the UI's language. */
+export function setLanguage(lang: string): void {
+  uiLanguage = lang;
+}
+
 /** setCsrf keeps the session's CSRF token (from sign-in or /me). */
 export function setCsrf(token: string): void {
   csrfToken = token;
@@ -108,7 +117,7 @@ function notifySession(err: ApiError, quiet: boolean | undefined): void {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', 'Accept-Language': uiLanguage };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let resp: Response;
@@ -169,6 +178,7 @@ export function upload<T>(path: string, form: FormData, onProgress: (fraction: n
     xhr.open('POST', path);
     xhr.timeout = timeoutMs;
     xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Accept-Language', uiLanguage);
     if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
     xhr.upload.onprogress = (ev) => {
       if (ev.lengthComputable && ev.total > 0) onProgress(ev.loaded / ev.total);

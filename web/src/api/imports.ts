@@ -10,6 +10,8 @@ export interface ImportCounts {
   created: number;
   updated: number;
   unchanged: number;
+  /** Users moved here from another school of the caller's (teachers and students). */
+  moved?: number;
 }
 
 export interface ImportResult {

@@ -287,6 +287,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'import.col.kind': 'Kind',
   'import.col.created': 'Created',
   'import.col.updated': 'Updated',
+  'import.col.moved': 'Moved from another school',
   'import.col.unchanged': 'Unchanged',
   'import.col.row': 'Row',
   'import.col.column': 'Column',

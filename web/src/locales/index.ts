@@ -12,6 +12,8 @@ import { createI18n } from 'vue-i18n';
 import elEn from 'element-plus/es/locale/lang/en';
 import elZhCn from 'element-plus/es/locale/lang/zh-cn';
 
+import { setLanguage } from '@/api/http';
+
 import en from './en';
 import zhCN from './zh-CN';
 
@@ -70,9 +72,12 @@ export function lang(): Lang {
   return i18n.global.locale.value as Lang;
 }
 
+setLanguage(lang());
+
 export function setLang(next: Lang): void {
   if (next === lang()) return;
   i18n.global.locale.value = next;
+  setLanguage(next);
   try {
     localStorage.setItem(storageKey, next);
   } catch {

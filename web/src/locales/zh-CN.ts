@@ -288,6 +288,7 @@ const zhCN = {
   'import.col.kind': '类别',
   'import.col.created': '新建',
   'import.col.updated': '更新',
+  'import.col.moved': '从其他学校转入',
   'import.col.unchanged': '未变化',
   'import.col.row': '行号',
   'import.col.column': '列',
