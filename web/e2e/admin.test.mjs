@@ -1,7 +1,7 @@
 // The admin pages as a district administrator: schools (create, duplicate,
 // conflict, deactivate), the recent activity in words, users (create a
-// teacher, reset a password), targets (save a row) and the read-only views of
-// other admins.
+// teacher, reset a password), targets (saved by a district admin and by the
+// system admin; read only for a school admin).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -98,7 +98,7 @@ test('admin pages', { timeout: 240_000 }, async (t) => {
       assert.ok(!(me instanceof Error), `the reset password works: ${me?.message ?? ''}`);
     }));
 
-    await t.test('targets: a district admin saves a row; a system admin only reads', () => h.run(async () => {
+    await t.test('targets: district and system admins save rows; a school admin only reads', () => h.run(async () => {
       await page.goto(`${url}/#/admin/targets`);
       const row = page.locator(`[data-testid="targets-table"] tr[data-school="${fx.school.id}"]`);
       await row.waitFor();
@@ -118,13 +118,30 @@ test('admin pages', { timeout: 240_000 }, async (t) => {
       ]);
       assert.equal(again.status(), 200, `the second save is accepted, got HTTP ${again.status()}`);
 
+      // The system administrator of a new installation sets targets too.
       const sysPage = await h.newPage('system-admin');
       await signInUI(sysPage, url, admin.username, admin.password);
       await waitForHome(sysPage, 'admin');
       await sysPage.getByTestId('nav-districts').waitFor();
       await sysPage.goto(`${url}/#/admin/targets`);
-      await sysPage.getByTestId('targets-readonly').waitFor();
-      assert.equal(await sysPage.locator('[data-testid="targets-table"] input').count(), 0, 'no inputs for a read-only view');
+      const sysRow = sysPage.locator(`[data-testid="targets-table"] tr[data-school="${fx.school.id}"]`);
+      await sysRow.waitFor();
+      assert.equal(await sysPage.getByTestId('targets-readonly').count(), 0, 'the system administrator may edit targets');
+      await sysRow.locator('input[data-field="lessons_recorded"]').fill('55');
+      await sysRow.getByTestId('target-save').click();
+      await sysPage.getByTestId('banner-info').waitFor();
+      const after = (await fx.da.client.must('GET', `/api/v1/targets?year=${year}`)).items.find((x) => x.school_id === fx.school.id);
+      assert.equal(after.lessons_recorded, 55, 'the system administrator saved the target');
+
+      // A school administrator only reads them.
+      await fx.sys.must('POST', '/api/v1/users', { username: 'sadm03', name: '校管测试员', password: 'e2e-Passw0rd-4', roles: ['school_admin'], school_id: fx.school.id }, 201);
+      const sa = await signInApi(url, 'sadm03', 'e2e-Passw0rd-4');
+      const schoolPage = await h.newPage('school-admin');
+      await signInUI(schoolPage, url, 'sadm03', sa.password);
+      await waitForHome(schoolPage, 'admin');
+      await schoolPage.goto(`${url}/#/admin/targets`);
+      await schoolPage.getByTestId('targets-readonly').waitFor();
+      assert.equal(await schoolPage.locator('[data-testid="targets-table"] input').count(), 0, 'no inputs for a read-only view');
     }));
   } finally {
     await h.close();
