@@ -296,14 +296,6 @@ func (h *Service) handleRateSession(w http.ResponseWriter, r *http.Request) erro
 	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
 		return err
 	}
-	f := httpapi.Fields{}
-	if b.Score < 1 || b.Score > 5 {
-		f.Add("score", "must be 1–5")
-	}
-	httpapi.CheckText(f, "comment", &b.Comment, 0, storage.MaxRatingText)
-	if err := f.Err(); err != nil {
-		return err
-	}
 	rated, err := h.Rate(r.Context(), httpapi.Actor(r), sess.ID, storage.TutoringRating{Score: b.Score, Comment: b.Comment, Solved: b.Solved})
 	if err != nil {
 		return err
@@ -324,11 +316,6 @@ func (h *Service) handleNoteSession(w http.ResponseWriter, r *http.Request) erro
 	}
 	var b noteBody
 	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
-		return err
-	}
-	f := httpapi.Fields{}
-	httpapi.CheckText(f, "note", &b.Note, 0, storage.MaxNoteText)
-	if err := f.Err(); err != nil {
 		return err
 	}
 	noted, err := h.Note(r.Context(), httpapi.Actor(r), sess.ID, b.Note, b.KnowledgePoints)

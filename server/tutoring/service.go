@@ -20,8 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"yunke/server/httpapi"
 	"yunke/server/token"
 	"yunke/signaling"
 	"yunke/signaling/events"
@@ -1168,25 +1168,29 @@ func (s *Service) untrack(sess storage.TutoringSession) {
 
 // Rate records the student's rating of their ended session: a score of
 // 1–5, a comment and whether the problem was solved. The student may
-// change it within RatingWindow of the first rating.
+// change it within RatingWindow of the first rating. These rules are
+// tutoring's own; the store keeps what it is given.
 func (s *Service) Rate(ctx context.Context, a storage.Actor, id storage.TutoringSessionID, r storage.TutoringRating) (storage.TutoringSession, error) {
 	sess, err := s.p.Store.GetTutoringSession(ctx, id)
 	if err != nil {
 		return sess, err
 	}
-	r.Comment = strings.TrimSpace(r.Comment)
 	now := s.p.Clock.Now()
 	switch {
 	case sess.StudentID != a.UserID:
-		return sess, &storage.FieldError{Field: "session", Message: "only the student of a session rates it"}
+		return sess, httpapi.Invalid("session", "only the student of a session rates it")
 	case sess.EndedAt.IsZero():
 		return sess, fmt.Errorf("session %d has not ended: %w", id, storage.ErrClosed)
-	case r.Score < 1 || r.Score > 5:
-		return sess, &storage.FieldError{Field: "score", Message: "must be 1–5"}
-	case utf8.RuneCountInString(r.Comment) > storage.MaxRatingText:
-		return sess, &storage.FieldError{Field: "comment", Message: fmt.Sprintf("at most %d characters", storage.MaxRatingText)}
 	case sess.Rating != nil && now.Sub(sess.Rating.RatedAt) > s.p.RatingWindow:
 		return sess, fmt.Errorf("the rating of session %d can no longer be changed: %w", id, storage.ErrClosed)
+	}
+	f := httpapi.Fields{}
+	if r.Score < 1 || r.Score > 5 {
+		f.Add("score", "must be 1–5")
+	}
+	httpapi.CheckText(f, "comment", &r.Comment, 0, storage.MaxRatingText)
+	if err := f.Err(); err != nil {
+		return sess, err
 	}
 	return s.p.Store.SaveTutoringRating(ctx, a, id, r, now)
 }
@@ -1201,14 +1205,16 @@ func (s *Service) Note(ctx context.Context, a storage.Actor, id storage.Tutoring
 	if err != nil {
 		return sess, err
 	}
-	note = strings.TrimSpace(note)
-	switch {
-	case sess.TeacherID != a.UserID:
-		return sess, &storage.FieldError{Field: "session", Message: "only the teacher of a session notes it"}
-	case utf8.RuneCountInString(note) > storage.MaxNoteText:
-		return sess, &storage.FieldError{Field: "note", Message: fmt.Sprintf("at most %d characters", storage.MaxNoteText)}
-	case len(points) > maxNotePoints:
-		return sess, &storage.FieldError{Field: "knowledge_point_ids", Message: fmt.Sprintf("at most %d", maxNotePoints)}
+	if sess.TeacherID != a.UserID {
+		return sess, httpapi.Invalid("session", "only the teacher of a session notes it")
+	}
+	f := httpapi.Fields{}
+	httpapi.CheckText(f, "note", &note, 0, storage.MaxNoteText)
+	if len(points) > maxNotePoints {
+		f.Add("knowledge_point_ids", fmt.Sprintf("at most %d", maxNotePoints))
+	}
+	if err := f.Err(); err != nil {
+		return sess, err
 	}
 	return s.p.Store.SaveTutoringNote(ctx, a, id, note, points, s.p.Clock.Now())
 }

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"yunke/server/httpapi"
 	"yunke/server/tutoring"
 	"yunke/signaling"
 	"yunke/signaling/events"
@@ -406,9 +407,9 @@ func TestRatingRules(t *testing.T) {
 	stu, tea := storage.Actor{UserID: w.student.ID}, storage.Actor{UserID: w.teacher.ID}
 	wantErr := func(err error, field string, target error) {
 		t.Helper()
-		var fe *storage.FieldError
+		var fe *httpapi.Error
 		switch {
-		case field != "" && (!errors.As(err, &fe) || fe.Field != field):
+		case field != "" && (!errors.As(err, &fe) || fe.Fields[field] == ""):
 			t.Fatalf("got %v; want a complaint about %s", err, field)
 		case target != nil && !errors.Is(err, target):
 			t.Fatalf("got %v; want %v", err, target)
