@@ -234,34 +234,29 @@ func (n *namer) keep(err error) {
 	}
 }
 
-func (n *namer) user(id storage.UserID) string {
-	if name, ok := n.users[id]; ok || id == 0 {
+// cached answers name(id) from m, asking get once per id; the zero id has
+// no name.
+func cached[K comparable](n *namer, m map[K]string, id K, get func() (string, error)) string {
+	var zero K
+	if name, ok := m[id]; ok || id == zero {
 		return name
 	}
-	u, err := n.store.GetUser(n.ctx, id)
+	name, err := get()
 	n.keep(err)
-	n.users[id] = u.Name
-	return u.Name
+	m[id] = name
+	return name
+}
+
+func (n *namer) user(id storage.UserID) string {
+	return cached(n, n.users, id, func() (string, error) { u, err := n.store.GetUser(n.ctx, id); return u.Name, err })
 }
 
 func (n *namer) school(id storage.SchoolID) string {
-	if name, ok := n.schools[id]; ok || id == 0 {
-		return name
-	}
-	sc, err := n.store.GetSchool(n.ctx, id)
-	n.keep(err)
-	n.schools[id] = sc.Name
-	return sc.Name
+	return cached(n, n.schools, id, func() (string, error) { sc, err := n.store.GetSchool(n.ctx, id); return sc.Name, err })
 }
 
 func (n *namer) district(id storage.DistrictID) string {
-	if name, ok := n.districts[id]; ok || id == 0 {
-		return name
-	}
-	d, err := n.store.GetDistrict(n.ctx, id)
-	n.keep(err)
-	n.districts[id] = d.Name
-	return d.Name
+	return cached(n, n.districts, id, func() (string, error) { d, err := n.store.GetDistrict(n.ctx, id); return d.Name, err })
 }
 
 func (n *namer) session(id storage.TutoringSessionID) *storage.TutoringSession {

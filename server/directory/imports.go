@@ -225,23 +225,34 @@ func importAuthorizer(u *storage.User) func(old *storage.User, in storage.UserIn
 	}
 }
 
+// beginImport authorizes an import, takes the caller's one import place
+// (done gives it back) and reads the upload; lang is the caller's language.
+func (h *Handler) beginImport(w http.ResponseWriter, r *http.Request, a authz.Action, at ...httpapi.Target) (
+	p *httpapi.Principal, u *upload, lang importer.Lang, done func(), err error) {
+	if p, err = httpapi.Authorize(r, a, at...); err != nil {
+		return nil, nil, lang, nil, err
+	}
+	if !h.importing.enter(p.User.ID) {
+		return nil, nil, lang, nil, errImportBusy
+	}
+	done = func() { h.importing.leave(p.User.ID) }
+	lang = importLang(r)
+	if u, err = readUpload(w, r, lang); err != nil {
+		done()
+		return nil, nil, lang, nil, err
+	}
+	return p, u, lang, done, nil
+}
+
 // handleImport imports schools, teachers or students from a spreadsheet:
 // all rows or none. What is wrong with the file is said in the caller's
 // language (Accept-Language).
 func (h *Handler) handleImport(w http.ResponseWriter, r *http.Request) error {
-	p, err := httpapi.Authorize(r, authz.ImportRun)
+	p, u, lang, done, err := h.beginImport(w, r, authz.ImportRun)
 	if err != nil {
 		return err
 	}
-	if !h.importing.enter(p.User.ID) {
-		return errImportBusy
-	}
-	defer h.importing.leave(p.User.ID)
-	lang := importLang(r)
-	u, err := readUpload(w, r, lang)
-	if err != nil {
-		return err
-	}
+	defer done()
 	f := httpapi.Fields{}
 	kind, err := importer.ParseKind(u.fields["kind"])
 	switch {
@@ -359,19 +370,11 @@ func (h *Handler) onlyDistrict(r *http.Request) (storage.DistrictID, error) {
 // handleImportKnowledgePoints imports a knowledge-point tree: all rows or
 // none, its problems said in the caller's language.
 func (h *Handler) handleImportKnowledgePoints(w http.ResponseWriter, r *http.Request) error {
-	p, err := httpapi.Authorize(r, authz.KnowledgeImport, httpapi.Place{})
+	_, u, lang, done, err := h.beginImport(w, r, authz.KnowledgeImport, httpapi.Place{})
 	if err != nil {
 		return err
 	}
-	if !h.importing.enter(p.User.ID) {
-		return errImportBusy
-	}
-	defer h.importing.leave(p.User.ID)
-	lang := importLang(r)
-	u, err := readUpload(w, r, lang)
-	if err != nil {
-		return err
-	}
+	defer done()
 	if !u.hasFile {
 		return (httpapi.Fields{"file": "required"}).Err()
 	}
