@@ -45,8 +45,8 @@ type mp4Track struct {
 	samples    uint64 // stsz/stz2 sample count
 	maxChunk   int64  // highest chunk offset (-1: none)
 
-	fragEnd         uint64 // end of the last fragment, in timescale units
-	fragmented      bool
+	fragEnd    uint64 // end of the last fragment, in timescale units
+	fragmented bool
 }
 
 type mp4File struct {
