@@ -262,7 +262,7 @@ func TestListMicrolessons(t *testing.T) {
 			f    storage.MicrolessonFilter
 			want []storage.MicrolessonID
 		}{
-			"published, newest first":  {storage.MicrolessonFilter{Statuses: pub}, []storage.MicrolessonID{d.ID, b.ID, a.ID}},
+			"published, newest first":   {storage.MicrolessonFilter{Statuses: pub}, []storage.MicrolessonID{d.ID, b.ID, a.ID}},
 			"every status":              {storage.MicrolessonFilter{}, []storage.MicrolessonID{d.ID, c.ID, b.ID, a.ID}},
 			"submitted":                 {storage.MicrolessonFilter{Statuses: []storage.MicrolessonStatus{storage.MicrolessonSubmitted}}, []storage.MicrolessonID{c.ID}},
 			"school 1":                  {storage.MicrolessonFilter{SchoolIDs: []storage.SchoolID{w.s1.ID}}, []storage.MicrolessonID{d.ID}},
