@@ -184,6 +184,20 @@ func checkSubjectAndPoints(ctx context.Context, q querier, subject SubjectID, po
 	return nil
 }
 
+// CheckMicrolessonInput checks what CreateMicrolesson and
+// UpdateMicrolesson would check of the input (*FieldError), without
+// writing: to refuse bad input before a large file is moved.
+func (s *Store) CheckMicrolessonInput(ctx context.Context, in MicrolessonInput) error {
+	in, err := cleanMicrolesson(in)
+	if err == nil {
+		err = checkSubjectAndPoints(ctx, s.r(), in.SubjectID, in.KnowledgePoints)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: micro-lesson: %w", err)
+	}
+	return nil
+}
+
 func setMicrolessonPoints(ctx context.Context, q querier, id MicrolessonID, points []KnowledgePointID) error {
 	if _, err := q.exec(ctx, `DELETE FROM microlesson_points WHERE microlesson_id = $1`, int64(id)); err != nil {
 		return err
