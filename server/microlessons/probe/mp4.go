@@ -219,6 +219,9 @@ func probeMP4(r *reader) (Info, error) {
 		if t.timescale == 0 {
 			return Info{}, damaged("the %s track's media header (mdhd) is missing or has a time scale of 0", typ)
 		}
+		if t.codec == "" {
+			return Info{}, damaged("the %s track does not say its codec (no sample description)", typ)
+		}
 		end := t.duration
 		if t.fragmented {
 			end = max(end, t.fragEnd)

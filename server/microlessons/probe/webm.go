@@ -378,6 +378,9 @@ func (w *webm) trackList(e ebmlElem) error {
 		default:
 			return nil // subtitles, buttons, metadata
 		}
+		if codecID == "" {
+			return damaged("the %s track does not say its codec", t.Type)
+		}
 		t.Codec = mkvCodec(codecID)
 		w.tracks = append(w.tracks, t)
 		return nil
