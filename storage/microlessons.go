@@ -257,9 +257,8 @@ func (s *Store) CreateMicrolesson(ctx context.Context, a Actor, uploadID string,
 		if err := setMicrolessonPoints(ctx, q, id, in.KnowledgePoints); err != nil {
 			return err
 		}
-		ref := MediaRef{Kind: MediaMicrolesson, ID: int64(id)}
 		return s.logChange(ctx, q, a, Activity{At: at, Action: "microlesson.submit", DistrictID: DistrictID(district),
-			SchoolID: SchoolID(school), SubjectID: in.SubjectID, Subject: ref.String(), Value: media.DurationMS / 1000},
+			SchoolID: SchoolID(school), SubjectID: in.SubjectID, Subject: microlessonSubject(id), Value: media.DurationMS / 1000},
 			map[string]any{"teacher_id": int64(a.UserID), "container": media.Container, "size": media.SizeBytes}, nil)
 	})
 	if err != nil {
@@ -314,9 +313,8 @@ func (s *Store) UpdateMicrolesson(ctx context.Context, a Actor, id MicrolessonID
 		if err := setMicrolessonPoints(ctx, q, id, in.KnowledgePoints); err != nil {
 			return err
 		}
-		ref := MediaRef{Kind: MediaMicrolesson, ID: int64(id)}
 		return s.logChange(ctx, q, a, Activity{At: at, Action: "microlesson.update", DistrictID: DistrictID(district),
-			SchoolID: SchoolID(school), SubjectID: in.SubjectID, Subject: ref.String()},
+			SchoolID: SchoolID(school), SubjectID: in.SubjectID, Subject: microlessonSubject(id)},
 			map[string]any{"teacher_id": teacher, "version": version + 1}, nil)
 	})
 	if err != nil {
@@ -369,9 +367,8 @@ func (s *Store) SetMicrolessonStatus(ctx context.Context, a Actor, id Microlesso
 		if reason != "" {
 			detail["reason"] = reason
 		}
-		ref := MediaRef{Kind: MediaMicrolesson, ID: int64(id)}
 		return s.logChange(ctx, q, a, Activity{At: at, Action: action, DistrictID: DistrictID(district),
-			SchoolID: SchoolID(school), SubjectID: SubjectID(subject), Subject: ref.String()}, detail, nil)
+			SchoolID: SchoolID(school), SubjectID: SubjectID(subject), Subject: microlessonSubject(id)}, detail, nil)
 	})
 	if err != nil {
 		return Microlesson{}, fmt.Errorf("storage: micro-lesson %d to %s: %w", id, to, err)

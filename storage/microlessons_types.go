@@ -29,24 +29,6 @@ func (s MicrolessonStatus) Valid() bool {
 	return false
 }
 
-// MediaKind is a kind of media a review can point at.
-type MediaKind string
-
-// MediaMicrolesson is an uploaded micro-lesson.
-const MediaMicrolesson MediaKind = "microlesson"
-
-// MediaRef points at a piece of media and, optionally, a moment inside
-// it: what a review's comment refers to.
-type MediaRef struct {
-	Kind MediaKind `json:"kind"`
-	ID   int64     `json:"id"`
-	// AtMS is milliseconds from the start of the media (0: the whole).
-	AtMS int64 `json:"at_ms,omitempty"`
-}
-
-// String is "kind:id", the form activity rows name media by.
-func (m MediaRef) String() string { return string(m.Kind) + ":" + strconv.FormatInt(m.ID, 10) }
-
 // Limits of a micro-lesson's text.
 const (
 	MaxMicrolessonTitle       = 100  // characters
@@ -135,8 +117,10 @@ type Microlesson struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
-// Ref is the micro-lesson as a piece of media.
-func (m *Microlesson) Ref() MediaRef { return MediaRef{Kind: MediaMicrolesson, ID: int64(m.ID)} }
+// microlessonSubject names a micro-lesson in activity rows, and as media a
+// review points at: "microlesson:<id>" (a moment inside it is a number of
+// milliseconds from its start, within DurationMS).
+func microlessonSubject(id MicrolessonID) string { return "microlesson:" + strconv.FormatInt(int64(id), 10) }
 
 // MicrolessonFilter selects micro-lessons. Zero fields select everything;
 // a nil Statuses means every status but deleted.

@@ -108,6 +108,7 @@ func TestRefused(t *testing.T) {
 		{"chunk count bomb", mp4(ftyp(), box("moov", mvhd(1000, 1000), videoTrak(1, box("co64", u32(0), u32(0xfffffff0))))), probe.Damaged, "claims"},
 		{"fragment sample bomb", mp4(ftyp(), box("moov", mvhd(1000, 0), videoTrak(1), box("mvex", box("trex", u32(0), u32(1), u32(1), u32(1), u32(0), u32(0)))),
 			box("moof", box("traf", box("tfhd", u32(0), u32(1)), box("trun", u32(0x100), u32(0xffffffff))))), probe.Damaged, "claims"},
+		{"track without a sample description", mp4(ftyp(), box("moov", mvhd(1000, 1000), videoTrak(1), trak(2, "soun"))), probe.Damaged, "does not say its codec"},
 		{"fragments without moov", mp4(ftyp(), box("moof", box("traf")), box("mdat")), probe.Damaged, "no header (moov)"},
 		{"ebml not webm", ebml("foo"), probe.NotVideo, `type foo`},
 		{"webm without segment", ebml("webm"), probe.Damaged, "no Segment"},
