@@ -120,7 +120,9 @@ type Microlesson struct {
 // microlessonSubject names a micro-lesson in activity rows, and as media a
 // review points at: "microlesson:<id>" (a moment inside it is a number of
 // milliseconds from its start, within DurationMS).
-func microlessonSubject(id MicrolessonID) string { return "microlesson:" + strconv.FormatInt(int64(id), 10) }
+func microlessonSubject(id MicrolessonID) string {
+	return "microlesson:" + strconv.FormatInt(int64(id), 10)
+}
 
 // MicrolessonFilter selects micro-lessons. Zero fields select everything;
 // a nil Statuses means every status but deleted.
