@@ -20,10 +20,11 @@ import (
 // (SQLite has one writer).
 const uploadsLockKey = 0x79756e6b6501
 
-// CreateMicrolessonUpload records an upload a user starts — unless they
-// already have perUser uploads in progress (ErrTooMany), or the uploads in
-// progress would then claim more than totalBytes together (ErrFull). A
-// limit of 0 is no limit.
+// CreateMicrolessonUpload records an upload a user starts at u.CreatedAt —
+// unless they already have perUser uploads in progress that have not
+// expired (ErrTooMany), or the uploads kept (expired ones too, until they
+// are removed) would then claim more than totalBytes together (ErrFull).
+// A limit of 0 is no limit.
 func (s *Store) CreateMicrolessonUpload(ctx context.Context, u MicrolessonUpload, perUser int, totalBytes int64) error {
 	if u.ID == "" || u.SizeBytes < 0 {
 		return fmt.Errorf("storage: create upload: %w", &FieldError{Field: "id", Message: "an upload needs an id and a size"})
@@ -35,7 +36,8 @@ func (s *Store) CreateMicrolessonUpload(ctx context.Context, u MicrolessonUpload
 			}
 		}
 		var n int
-		if err := q.queryRow(ctx, `SELECT COUNT(*) FROM microlesson_uploads WHERE user_id = $1`, int64(u.UserID)).Scan(&n); err != nil {
+		if err := q.queryRow(ctx, `SELECT COUNT(*) FROM microlesson_uploads WHERE user_id = $1 AND expires_at > $2`,
+			int64(u.UserID), ms(u.CreatedAt)).Scan(&n); err != nil {
 			return err
 		}
 		if perUser > 0 && n >= perUser {

@@ -75,6 +75,10 @@ func TestMicrolessonUploads(t *testing.T) {
 		_, err := s.GetMicrolessonUpload(ctx, "a1")
 		wantErr(t, err, storage.ErrNotFound)
 		must0(t, s.CreateMicrolessonUpload(ctx, upload("a3", w.teacher.ID, 100, now), 2, 1000))
+		// b1 has expired: it no longer counts against its user, but its
+		// bytes still count against the shared allowance until removed.
+		must0(t, s.CreateMicrolessonUpload(ctx, upload("b2", w.other.ID, 0, now), 1, 1000))
+		wantErr(t, s.CreateMicrolessonUpload(ctx, upload("b3", w.student.ID, 1, now), 1, 1000), storage.ErrFull)
 	})
 }
 
