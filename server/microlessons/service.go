@@ -111,7 +111,6 @@ type Service struct {
 	log    *slog.Logger
 	files  filestore.FileStore
 	locker *memorylocker.MemoryLocker
-	tus    *handler.UnroutedHandler
 	// The tus handlers behind tusd's middleware (protocol checks, deadlines).
 	tusPost, tusHead, tusPatch, tusDelete http.Handler
 }
@@ -182,7 +181,6 @@ func New(p Params) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("microlessons: tus handler: %w", err)
 	}
-	s.tus = tus
 	s.tusPost = tus.Middleware(http.HandlerFunc(tus.PostFile))
 	s.tusHead = tus.Middleware(http.HandlerFunc(tus.HeadFile))
 	s.tusPatch = tus.Middleware(http.HandlerFunc(tus.PatchFile))
