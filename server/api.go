@@ -11,6 +11,7 @@ import (
 	"yunke/server/authz"
 	"yunke/server/directory"
 	"yunke/server/httpapi"
+	"yunke/server/microlessons"
 	"yunke/server/rooms"
 	"yunke/server/token"
 	"yunke/signaling/events"
@@ -19,7 +20,7 @@ import (
 // setupDomains builds every domain of the API and the gate in front of
 // them. Tutoring is built before (setupTutoring), with the matcher and the
 // event bus it shares with signaling.
-func (s *Server) setupDomains() {
+func (s *Server) setupDomains() (err error) {
 	var rdb = s.tutor.rdb // nil without Redis
 	s.account = account.New(account.Params{Store: s.store, Hasher: s.hasher, Auth: s.cfg.Auth, Redis: rdb,
 		RedisPrefix: s.cfg.Redis.KeyPrefix, DeviceKey: account.DeviceKey(s.cfg.Development, s.cfg.Keys),
@@ -27,7 +28,9 @@ func (s *Server) setupDomains() {
 	s.directory = directory.New(directory.Params{Store: s.store, Hasher: s.hasher, Logger: s.log.With("component", "directory"), Now: s.now})
 	s.activity = activity.New(activity.Params{Store: s.store, Logger: s.log.With("component", "activity"), Now: s.now})
 	s.rooms = rooms.New(rooms.Params{Store: s.store, Key: token.FirstKey(s.cfg.Keys), Development: s.cfg.Development})
+	s.microlessons, err = microlessons.New(microlessonParams(s.cfg, s.store, s.now, s.log.With("component", "microlessons")))
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
+	return err
 }
 
 // apiRoutes is every route under /api/v1: the server's own, then each
@@ -38,7 +41,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service, s.microlessons} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

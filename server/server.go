@@ -32,6 +32,7 @@ import (
 	"yunke/server/config"
 	"yunke/server/directory"
 	"yunke/server/httpapi"
+	"yunke/server/microlessons"
 	"yunke/server/rooms"
 	"yunke/sfu"
 	"yunke/signaling"
@@ -109,6 +110,8 @@ type Server struct {
 	directory *directory.Handler
 	activity  *activity.Handler
 	rooms     *rooms.Handler
+
+	microlessons *microlessons.Service
 
 	tutor        *tutoringParts
 	tutoringTick time.Duration
@@ -231,7 +234,9 @@ func New(p Params) (_ *Server, err error) {
 	if err := s.setupTutoring(ctx); err != nil {
 		return nil, err
 	}
-	s.setupDomains()
+	if err := s.setupDomains(); err != nil {
+		return nil, err
+	}
 	s.sig = signaling.New(signaling.Params{
 		Observers:       []signaling.Observer{s.tutor.service},
 		Admission:       s.rooms.Admission(),
@@ -432,10 +437,14 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	pruneCtx, stopPrune := context.WithCancel(context.Background())
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		s.account.PruneSessions(pruneCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		s.microlessons.Run(pruneCtx)
 	}()
 	go func() {
 		defer wg.Done()

@@ -1,18 +1,25 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"yunke/server/config"
+	"yunke/server/microlessons"
 	"yunke/server/token"
 	"yunke/server/tutoring"
 	"yunke/signaling"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
+	"yunke/storage"
+	"yunke/storage/blob"
 )
 
 // tutoringParts are the pieces of one-to-one tutoring a Server runs:
@@ -98,4 +105,23 @@ func (s *Server) PublicURL() string {
 		return strings.TrimSuffix(s.cfg.PublicURL, "/")
 	}
 	return s.URL()
+}
+
+// microlessonParams configures micro-lessons from microlessons.*: uploads
+// in progress in <dir>/uploads and, until an object store is configured,
+// the videos on the local disk in <dir>/videos.
+func microlessonParams(cfg *config.Config, st *storage.Store, now func() time.Time, log *slog.Logger) microlessons.Params {
+	mc, dir := cfg.Microlessons, cfg.MicrolessonsDir()
+	return microlessons.Params{
+		Store:          st,
+		Media:          &blob.Local{Dir: dir},
+		Dir:            filepath.Join(dir, "uploads"),
+		MaxBytes:       mc.MaxBytes,
+		MaxDuration:    time.Duration(mc.MaxMinutes) * time.Minute,
+		UploadsPerUser: mc.UploadsPerUser,
+		StagingBytes:   cmp.Or(mc.StagingMaxBytes, -1), // 0 in the config: no cap
+		UploadTTL:      time.Duration(mc.UploadHours) * time.Hour,
+		Now:            now,
+		Logger:         log,
+	}
 }

@@ -88,17 +88,17 @@ func countActivity(t *testing.T, s *storage.Store, action string) int {
 func TestMigrationsRecorded(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
-		want := []string{"init", "tutoring"}
-		if v := must(s.SchemaVersion(ctx))(t); v != len(want) {
-			t.Fatalf("SchemaVersion = %d; want %d", v, len(want))
+		want := map[int]string{1: "init", 2: "tutoring", 4: "microlessons"}
+		if v := must(s.SchemaVersion(ctx))(t); v != 4 {
+			t.Fatalf("SchemaVersion = %d; want 4", v)
 		}
 		ms := must(s.AppliedMigrations(ctx))(t)
 		if len(ms) != len(want) {
 			t.Fatalf("AppliedMigrations = %+v", ms)
 		}
 		for i, m := range ms {
-			if m.Version != i+1 || m.Name != want[i] || m.AppliedAt.IsZero() {
-				t.Fatalf("migration %d = %+v; want version %d %q", i, m, i+1, want[i])
+			if m.Name != want[m.Version] || m.AppliedAt.IsZero() {
+				t.Fatalf("migration %d = %+v; want %v", i, m, want)
 			}
 		}
 		if err := s.Ping(ctx); err != nil {

@@ -53,6 +53,11 @@ const (
 	TutoringTeach   Action = "tutoring.teach"   // take students: presence, offers, notes
 	TutoringHistory Action = "tutoring.history" // one's own sessions
 	TutoringReview  Action = "tutoring.review"  // sessions and satisfaction in scope
+
+	MicrolessonUpload  Action = "microlesson.upload"  // upload one's own micro-lessons, edit, file again and delete them
+	MicrolessonRead    Action = "microlesson.read"    // browse and watch the published micro-lessons of one's district
+	MicrolessonReview  Action = "microlesson.review"  // see micro-lessons awaiting review in scope, take one up
+	MicrolessonPublish Action = "microlesson.publish" // publish, return or delete micro-lessons in scope
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -67,26 +72,30 @@ var Actions = []Action{
 	RoomJoin, RoomObserve,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
+	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 }
 
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, TutoringAsk, TutoringHistory},
-	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory},
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, TutoringAsk, TutoringHistory, MicrolessonRead},
+	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory, MicrolessonUpload, MicrolessonRead},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview,
+		MicrolessonRead, MicrolessonReview,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -94,6 +103,7 @@ var policy = map[storage.Role][]Action{
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 }
 

@@ -6,6 +6,8 @@
 // an operator's LiveKit config carries over.
 package config
 
+import "path/filepath"
+
 // Config is the whole server configuration.
 type Config struct {
 	// Port is the HTTP/WebSocket port (signaling, API, web, metrics). 0 picks a free port.
@@ -36,6 +38,36 @@ type Config struct {
 
 	Limits  LimitsConfig  `yaml:"limits"`
 	Metrics MetricsConfig `yaml:"metrics"`
+
+	Microlessons MicrolessonsConfig `yaml:"microlessons"`
+}
+
+// MicrolessonsConfig bounds micro-lesson uploads.
+type MicrolessonsConfig struct {
+	// Dir holds this node's micro-lesson files: uploads in progress in
+	// Dir/uploads and, while media are kept on the local disk, the
+	// videos in Dir/videos. Empty: "microlessons" beside database.path.
+	Dir string `yaml:"dir"`
+	// MaxBytes is the largest video a teacher may upload.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxMinutes is the longest video accepted.
+	MaxMinutes int `yaml:"max_minutes"`
+	// UploadsPerUser caps one user's uploads in progress.
+	UploadsPerUser int `yaml:"uploads_per_user"`
+	// UploadHours: an upload not filed as a micro-lesson this long after
+	// it started is removed with its bytes.
+	UploadHours int `yaml:"upload_hours"`
+	// StagingMaxBytes caps the sizes all uploads in progress announce
+	// together (0: no cap).
+	StagingMaxBytes int64 `yaml:"staging_max_bytes"`
+}
+
+// MicrolessonsDir is microlessons.dir, or its default beside the database file.
+func (c *Config) MicrolessonsDir() string {
+	if c.Microlessons.Dir != "" {
+		return c.Microlessons.Dir
+	}
+	return filepath.Join(filepath.Dir(c.Database.Path), "microlessons")
 }
 
 // TutoringConfig tunes one-to-one tutoring.

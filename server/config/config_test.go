@@ -72,6 +72,12 @@ func TestDefaultValues(t *testing.T) {
 	if d.Limits.ConnectionsPerAddress != 1000 || d.Limits.RTCPerAddress != 500 || d.Limits.SocketsPerUser != 8 {
 		t.Errorf("limits defaults: %+v", d.Limits)
 	}
+	// Micro-lessons: 2 GiB and 30 minutes at most, 3 uploads in progress
+	// each for a day, 50 GiB of them together, beside the database.
+	if m := d.Microlessons; m.MaxBytes != 2<<30 || m.MaxMinutes != 30 || m.UploadsPerUser != 3 || m.UploadHours != 24 ||
+		m.StagingMaxBytes != 50<<30 || d.MicrolessonsDir() != filepath.Join("data", "microlessons") {
+		t.Errorf("micro-lesson defaults: %+v in %s", m, d.MicrolessonsDir())
+	}
 	// Default returns a fresh value each time: no shared state between callers.
 	d.Port = 1
 	if Default().Port != 7880 {
@@ -313,6 +319,11 @@ func TestValidate(t *testing.T) {
 		{"metrics address with a host name", func(c *Config) { c.Metrics.Address = "localhost:7889" }, "metrics.address"},
 		{"metrics on the http port", func(c *Config) { c.Metrics.Address = "127.0.0.1:7880" }, "also the HTTP port"},
 		{"short metrics token", func(c *Config) { c.Metrics.Token = "short" }, "metrics.token: is shorter than 16"},
+		{"tiny micro-lessons", func(c *Config) { c.Microlessons.MaxBytes = 1000 }, "microlessons.max_bytes"},
+		{"no micro-lesson minutes", func(c *Config) { c.Microlessons.MaxMinutes = 0 }, "microlessons.max_minutes"},
+		{"no uploads", func(c *Config) { c.Microlessons.UploadsPerUser = 0 }, "microlessons.uploads_per_user"},
+		{"uploads never expire", func(c *Config) { c.Microlessons.UploadHours = 0 }, "microlessons.upload_hours"},
+		{"staging below one video", func(c *Config) { c.Microlessons.StagingMaxBytes = 1 << 20 }, "microlessons.staging_max_bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -71,6 +71,8 @@ func Default() *Config {
 		},
 		Limits:  LimitsConfig{ConnectionsPerAddress: 1000, RTCPerAddress: 500, SocketsPerUser: 8},
 		Metrics: MetricsConfig{Address: DefaultMetricsAddress},
+		Microlessons: MicrolessonsConfig{MaxBytes: 2 << 30, MaxMinutes: 30, UploadsPerUser: 3, UploadHours: 24,
+			StagingMaxBytes: 50 << 30},
 	}
 }
 

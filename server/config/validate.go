@@ -150,6 +150,15 @@ func (c *Config) Validate() error {
 			bad("metrics.address", "port %d is also the HTTP port: metrics are served apart from the app", n)
 		}
 	}
+	if n := c.Microlessons.MaxBytes; n < 1<<20 || n > 1<<40 {
+		bad("microlessons.max_bytes", "must be between 1 MiB (1048576) and 1 TiB, not %d", n)
+	}
+	positive("microlessons.max_minutes", c.Microlessons.MaxMinutes, 24*60)
+	positive("microlessons.uploads_per_user", c.Microlessons.UploadsPerUser, 100)
+	positive("microlessons.upload_hours", c.Microlessons.UploadHours, 30*24)
+	if n := c.Microlessons.StagingMaxBytes; n != 0 && n < c.Microlessons.MaxBytes {
+		bad("microlessons.staging_max_bytes", "must be 0 (no cap) or at least microlessons.max_bytes (%d), not %d", c.Microlessons.MaxBytes, n)
+	}
 	if t := c.Metrics.Token; t != "" && len(t) < MinMetricsTokenLen {
 		bad("metrics.token", "is shorter than %d characters", MinMetricsTokenLen)
 	}
