@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -751,7 +752,9 @@ func (s *Service) View(ctx context.Context, req storage.TutoringRequest) Request
 	if !ok {
 		per = 30 * time.Second
 	}
-	ev.EstimatedWaitS = int((time.Duration(max(pos, 1)) * per).Seconds())
+	// Whole seconds, rounded up: a student who waits is never told 0 s
+	// (offers that follow declines can come milliseconds apart).
+	ev.EstimatedWaitS = max(1, int(math.Ceil((time.Duration(max(pos, 1)) * per).Seconds())))
 	return ev
 }
 
