@@ -367,6 +367,7 @@ func TestTutoringDecline(t *testing.T) {
 	w := setupTutoring(t, srv, 2)
 	a, b := goAvailable(t, w.teachers[0]), goAvailable(t, w.teachers[1])
 	student := openEvents(t, w.student)
+	student.waitFor("hello", nil) // the socket is registered: no event can pass it by
 	rid := ask(t, w, "help")
 	// Neither teacher was ever assigned: ties go by id, so teacher0 first.
 	a.waitFor("offer", func(m map[string]any) bool { return num(field(m, "request", "id")) == rid })
@@ -397,6 +398,7 @@ func TestTutoringLapse(t *testing.T) {
 	w := setupTutoring(t, srv, 1)
 	a := goAvailable(t, w.teachers[0])
 	student := openEvents(t, w.student)
+	student.waitFor("hello", nil) // the socket is registered: no event can pass it by
 	rid := ask(t, w, "help")
 	a.waitFor("offer", func(m map[string]any) bool { return num(field(m, "request", "id")) == rid })
 	closed := a.waitFor("offer_closed", func(m map[string]any) bool { return m["reason"] == "expired" })
@@ -426,6 +428,7 @@ func TestTutoringCancel(t *testing.T) {
 	w := setupTutoring(t, srv, 1)
 	a := goAvailable(t, w.teachers[0])
 	student := openEvents(t, w.student)
+	student.waitFor("hello", nil) // the socket is registered: no event can pass it by
 	rid := ask(t, w, "help")
 	a.waitFor("offer", func(m map[string]any) bool { return num(field(m, "request", "id")) == rid })
 	w.student.must(200, "POST", "/api/v1/tutoring/requests/"+itoa(rid)+"/cancel", "{}", nil)
