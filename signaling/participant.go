@@ -367,6 +367,11 @@ func (p *Participant) joinResponse(others []*livekit.ParticipantInfo, room *live
 	}
 }
 
+// writeFailGrace is how long a failed write waits for the read loop to end
+// the session with the reason it read (a client's leave) before closing it
+// as a dropped signal connection.
+const writeFailGrace = 500 * time.Millisecond
+
 func (p *Participant) writeLoop() {
 	defer p.writerW.Done()
 	write := func(msg *livekit.SignalResponse) bool {
@@ -393,12 +398,22 @@ func (p *Participant) writeLoop() {
 			}
 		case msg := <-p.out:
 			if !write(msg) {
-				reason := livekit.DisconnectReason_SIGNAL_CLOSE
-				if p.clientLeft.Load() {
-					reason = livekit.DisconnectReason_CLIENT_INITIATED
+				// A client that sent a leave and closed its socket makes
+				// this write fail before the read loop has read that leave:
+				// give the read loop a moment to end the session with the
+				// client's own reason before saying the signal closed.
+				grace := time.NewTimer(writeFailGrace)
+				select {
+				case <-p.done:
+					grace.Stop()
+				case <-grace.C:
+					reason := livekit.DisconnectReason_SIGNAL_CLOSE
+					if p.clientLeft.Load() {
+						reason = livekit.DisconnectReason_CLIENT_INITIATED
+					}
+					go p.close(reason)
+					<-p.done
 				}
-				go p.close(reason)
-				<-p.done
 				_ = p.conn.Close()
 				return
 			}
