@@ -265,11 +265,15 @@ func (s *Service) input(r *http.Request, b classBody) (storage.ClassInput, error
 		Grade: b.Grade, KnowledgePoints: b.KnowledgePoints, TeacherID: b.TeacherID, Assistants: b.Assistants,
 		Audience: b.Audience, Groups: b.Groups, StartsAt: b.StartsAt, PlannedMinutes: b.PlannedMinutes,
 		Premium: b.Premium, Recording: b.Recording == nil || *b.Recording}
+	// Without a school, a class is the caller's school's — unless it is
+	// for the whole district.
+	if in.SchoolID == 0 && in.Audience != storage.AudienceDistrict {
+		if in.SchoolID = p.User.SchoolID; in.SchoolID == 0 {
+			return in, httpapi.Invalid("school_id", "required, unless the audience is the district")
+		}
+	}
 	if in.Audience == "" {
 		in.Audience = storage.AudienceGrade
-		if in.SchoolID == 0 {
-			in.Audience = storage.AudienceDistrict
-		}
 	}
 	if in.SchoolID != 0 {
 		sc, err := s.p.Store.GetSchool(r.Context(), in.SchoolID)
