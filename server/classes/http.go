@@ -56,7 +56,9 @@ type access struct {
 
 func (x access) any() bool { return x.member != "" || x.student || x.review || x.schedule }
 
-func place(c *storage.Class) httpapi.Place { return httpapi.Place{District: c.DistrictID, School: c.SchoolID} }
+func place(c *storage.Class) httpapi.Place {
+	return httpapi.Place{District: c.DistrictID, School: c.SchoolID}
+}
 
 func accessOf(r *http.Request, c *storage.Class) access {
 	p := httpapi.PrincipalFrom(r.Context())

@@ -169,4 +169,3 @@ func TestRestartKeepsAttendance(t *testing.T) {
 		}
 	})
 }
-
