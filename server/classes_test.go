@@ -10,6 +10,8 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -347,5 +349,73 @@ func TestClassesEndToEnd(t *testing.T) {
 	admin.must(200, "POST", "/api/v1/classes/"+itoa(next)+"/cancel", map[string]any{"series": true}, nil)
 	if r := student.send("POST", "/api/v1/classes/"+itoa(next)+"/join", "{}"); r.status != 409 || r.errCode() != "cancelled" {
 		t.Fatalf("join a cancelled class: %v", r)
+	}
+}
+
+// TestClassesImport: a timetable spreadsheet schedules classes all or
+// nothing; every bad row is reported with its number, in the caller's
+// language; rows outside the caller's scope are bad rows.
+func TestClassesImport(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, classesConfig)
+	fx := newFixture(t, srv)
+	admin, student := fx.users["school_admin"], fx.users["student"]
+	const header = "学校代码,课程名称,学科,年级,教师工号,助教工号,上课对象,开始时间,时长,周数,精品,录制\n"
+	good := "A,分数的加法,fixture,三年级,T-A-1,T-A-2,2班,2026-03-02 08:00,45,3,否,是\n"
+	bad := header + good +
+		"B,别校的课,fixture,3,T-A-1,,全年级,2026-03-02 08:00,45,,,\n" +
+		"A,时间不对,fixture,3,T-A-1,,全年级,明天上午,45,,,\n" +
+		"A,教师不对,fixture,3,NOBODY,,,2026-03-02 09:00,45,,,\n" +
+		"A,时长不对,fixture,3,T-A-1,,,2026-03-02 09:00,500,,,\n"
+	r := admin.send("POST", "/api/v1/classes/import", multipartForm(t, nil, "课程表.csv", []byte(bad)), "Accept-Language", "en")
+	if r.status != 422 || r.errCode() != "invalid_rows" {
+		t.Fatalf("bad file: %v", r)
+	}
+	var answer struct {
+		Error struct {
+			Rows []struct {
+				Row             int
+				Column, Message string
+			}
+		}
+	}
+	_ = json.Unmarshal(r.body, &answer)
+	var got []string
+	for _, row := range answer.Error.Rows {
+		got = append(got, itoa(int64(row.Row))+":"+row.Column)
+	}
+	want := []string{"3:school_code", "4:starts_at", "5:teacher", "6:minutes"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("row errors %v, want %v: %s", got, want, r.body)
+	}
+	var list struct{ Items []map[string]any }
+	admin.must(200, "GET", "/api/v1/classes?from=2026-03-01&to=2026-04-01", nil, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("a bad file scheduled %v", list.Items)
+	}
+	if r := fx.users["teacher"].send("POST", "/api/v1/classes/import", multipartForm(t, nil, "t.csv", []byte(header+good))); r.status != 403 {
+		t.Fatalf("a teacher imports: %v", r)
+	}
+
+	var dry struct {
+		Created int
+		DryRun  bool `json:"dry_run"`
+	}
+	admin.must(200, "POST", "/api/v1/classes/import", multipartForm(t, map[string]string{"dry_run": "true"}, "t.csv", []byte(header+good)), &dry)
+	if dry.Created != 3 || !dry.DryRun {
+		t.Fatalf("dry run %+v", dry)
+	}
+	admin.must(200, "GET", "/api/v1/classes?from=2026-03-01&to=2026-04-01", nil, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("a dry run scheduled %v", list.Items)
+	}
+	admin.must(201, "POST", "/api/v1/classes/import", multipartForm(t, nil, "t.csv", []byte(header+good)), nil)
+	student.must(200, "GET", "/api/v1/classes?from=2026-03-01&to=2026-04-01", nil, &list)
+	if len(list.Items) != 3 || list.Items[0]["title"] != "分数的加法" || list.Items[2]["series_id"] != list.Items[0]["id"] ||
+		len(list.Items[0]["assistant_ids"].([]any)) != 1 {
+		t.Fatalf("imported %v", list.Items)
+	}
+	if s := list.Items[1]["starts_at"].(string); !strings.HasPrefix(s, "2026-03-09T00:00:00") {
+		t.Fatalf("second week starts %s, want 2026-03-09 08:00 Asia/Shanghai", s)
 	}
 }

@@ -36,6 +36,11 @@ type Store interface {
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
 	ListSchools(ctx context.Context, f storage.SchoolFilter) ([]storage.School, int, error)
+	// What the import resolves rows with.
+	GetSchoolByCode(ctx context.Context, code string) (storage.School, error)
+	GetUserByStaffNo(ctx context.Context, staffNo string) (storage.User, error)
+	ListSubjects(ctx context.Context) ([]storage.Subject, error)
+	ListKnowledgePoints(ctx context.Context, subject storage.SubjectID, grade int) ([]storage.KnowledgePoint, error)
 
 	CreateClasses(ctx context.Context, a storage.Actor, series [][]storage.ClassInput) ([]storage.Class, error)
 	UpdateClass(ctx context.Context, a storage.Actor, id storage.ClassID, version int64, in storage.ClassInput) (storage.Class, error)
