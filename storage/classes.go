@@ -297,12 +297,16 @@ func (s *Store) UpdateClass(ctx context.Context, a Actor, id ClassID, version in
 			return err
 		}
 		now := s.now()
-		if _, err := q.exec(ctx, `UPDATE classes SET district_id = $2, school_id = $3, subject_id = $4, grade = $5, title = $6,
+		n, err := q.exec(ctx, `UPDATE classes SET district_id = $2, school_id = $3, subject_id = $4, grade = $5, title = $6,
 			teacher_id = $7, audience = $8, starts_at = $9, planned_minutes = $10, premium = $11, recording = $12,
-			version = version + 1, updated_at = $13 WHERE id = $1`,
+			version = version + 1, updated_at = $13 WHERE id = $1 AND version = $14 AND status = 'scheduled'`,
 			int64(id), int64(in.DistrictID), int64(in.SchoolID), int64(in.SubjectID), in.Grade, in.Title, int64(in.TeacherID),
-			string(in.Audience), ms(in.StartsAt), in.PlannedMinutes, in.Premium, in.Recording, ms(now)); err != nil {
+			string(in.Audience), ms(in.StartsAt), in.PlannedMinutes, in.Premium, in.Recording, ms(now), version)
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("class %d changed meanwhile: %w", id, ErrConflict)
 		}
 		if err := writeClassLists(ctx, q, id, &in); err != nil {
 			return err
@@ -354,9 +358,16 @@ func (s *Store) CancelClass(ctx context.Context, a Actor, id ClassID, followers 
 			}
 		}
 		for _, t := range targets {
-			if _, err := q.exec(ctx, `UPDATE classes SET status = 'cancelled', version = version + 1, updated_at = $2 WHERE id = $1`,
-				int64(t.ID), ms(at)); err != nil {
+			n, err := q.exec(ctx, `UPDATE classes SET status = 'cancelled', version = version + 1, updated_at = $2
+				WHERE id = $1 AND status = 'scheduled'`, int64(t.ID), ms(at))
+			if err != nil {
 				return err
+			}
+			if n == 0 {
+				if t.ID == id {
+					return fmt.Errorf("class %d: %w", id, ErrClosed)
+				}
+				continue
 			}
 			if err := s.logChange(ctx, q, a, classActivity(&t, "class.cancel", at), map[string]any{"starts_at": ms(t.StartsAt)}, nil); err != nil {
 				return err
@@ -574,9 +585,10 @@ func (s *Store) StartClass(ctx context.Context, id ClassID, at time.Time) (c Cla
 		if err != nil || c.Status != ClassScheduled {
 			return err
 		}
-		if _, err := q.exec(ctx, `UPDATE classes SET status = 'live', started_at = $2, updated_at = $2 WHERE id = $1`,
-			int64(id), ms(at)); err != nil {
-			return err
+		n, err := q.exec(ctx, `UPDATE classes SET status = 'live', started_at = $2, updated_at = $2 WHERE id = $1 AND status = 'scheduled'`,
+			int64(id), ms(at))
+		if err != nil || n == 0 {
+			return err // n == 0: started at the same moment elsewhere
 		}
 		started = true
 		return s.logChange(ctx, q, Actor{UserID: c.TeacherID}, classActivity(&c, "class.start", at),
@@ -603,9 +615,10 @@ func (s *Store) EndClass(ctx context.Context, a Actor, id ClassID, at time.Time,
 			return err
 		}
 		end := max(ms(at), ms(c.StartedAt))
-		if _, err := q.exec(ctx, `UPDATE classes SET status = 'ended', ended_at = $2, end_reason = $3, updated_at = $4 WHERE id = $1`,
-			int64(id), end, reason, ms(at)); err != nil {
-			return err
+		n, err := q.exec(ctx, `UPDATE classes SET status = 'ended', ended_at = $2, end_reason = $3, updated_at = $4 WHERE id = $1 AND status = 'live'`,
+			int64(id), end, reason, ms(at))
+		if err != nil || n == 0 {
+			return err // n == 0: ended at the same moment elsewhere
 		}
 		if _, err := q.exec(ctx, `UPDATE class_attendance SET left_at = CASE WHEN joined_at > $2 THEN joined_at ELSE $2 END,
 			seen_at = CASE WHEN joined_at > $2 THEN joined_at ELSE $2 END

@@ -243,19 +243,21 @@ func (s *Store) SaveClassRating(ctx context.Context, a Actor, id ClassID, studen
 			}
 			school = SchoolID(sc)
 		}
-		n, err := q.exec(ctx, `UPDATE class_ratings SET score = $3, comment = $4, updated_at = $5 WHERE class_id = $1 AND student_id = $2`,
-			int64(id), int64(student), score, comment, ms(at))
+		// Insert first: two first ratings at once cannot both insert.
+		n, err := q.exec(ctx, `INSERT INTO class_ratings (class_id, student_id, district_id, school_id, subject_id, teacher_id,
+			premium, month, score, comment, rated_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+			ON CONFLICT (class_id, student_id) DO NOTHING`,
+			int64(id), int64(student), int64(c.DistrictID), int64(school), int64(c.SubjectID), int64(c.TeacherID), c.Premium,
+			s.Month(c.StartsAt), score, comment, ms(at))
 		if err != nil {
-			return err
+			return mapErr(err, nil)
 		}
-		action := "class.rate_update"
+		action := "class.rate"
 		if n == 0 {
-			action = "class.rate"
-			if _, err := q.exec(ctx, `INSERT INTO class_ratings (class_id, student_id, district_id, school_id, subject_id, teacher_id,
-				premium, month, score, comment, rated_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-				int64(id), int64(student), int64(c.DistrictID), int64(school), int64(c.SubjectID), int64(c.TeacherID), c.Premium,
-				s.Month(c.StartsAt), score, comment, ms(at)); err != nil {
-				return mapErr(err, nil)
+			action = "class.rate_update"
+			if _, err := q.exec(ctx, `UPDATE class_ratings SET score = $3, comment = $4, updated_at = $5 WHERE class_id = $1 AND student_id = $2`,
+				int64(id), int64(student), score, comment, ms(at)); err != nil {
+				return err
 			}
 		}
 		act := classActivity(&c, action, at)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,6 +286,58 @@ func TestClassAttendanceAndRatings(t *testing.T) {
 		}
 		if sat := must(s.ClassSatisfaction(ctx, storage.SatisfactionQuery{SchoolIDs: []storage.SchoolID{w.s1.ID}}))(t); len(sat) != 0 {
 			t.Fatalf("school 1: %+v", sat)
+		}
+	})
+}
+
+// TestClassConcurrentWrites: starts, ends and first ratings that race
+// each other are each recorded once.
+func TestClassConcurrentWrites(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedClasses(t, s)
+		start := time.Date(2026, 3, 2, 8, 0, 0, 0, storage.Zone)
+		c := must(s.CreateClasses(ctx, admin, [][]storage.ClassInput{{w.input(start)}}))(t)[0]
+		must0(t, s.RecordClassPresence(ctx, []storage.PresenceEvent{{ClassID: c.ID, UserID: w.inClass.ID, Role: storage.ClassRoleStudent, Join: true, At: start}}))
+		race := func(f func(i int) (bool, error)) int {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			won := 0
+			for i := range 8 {
+				wg.Go(func() {
+					ok, err := f(i)
+					if err != nil {
+						t.Error(err)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if ok {
+						won++
+					}
+				})
+			}
+			wg.Wait()
+			return won
+		}
+		if n := race(func(i int) (bool, error) {
+			_, ok, err := s.StartClass(ctx, c.ID, start.Add(time.Duration(i)*time.Second))
+			return ok, err
+		}); n != 1 {
+			t.Fatalf("%d starts", n)
+		}
+		if n := race(func(i int) (bool, error) {
+			_, ok, err := s.EndClass(ctx, admin, c.ID, start.Add(time.Hour), "teacher")
+			return ok, err
+		}); n != 1 {
+			t.Fatalf("%d ends", n)
+		}
+		race(func(i int) (bool, error) {
+			_, err := s.SaveClassRating(ctx, storage.Actor{UserID: w.inClass.ID}, c.ID, w.inClass.ID, 1+i%5, "", start.Add(2*time.Hour))
+			return err == nil, err
+		})
+		if countActivity(t, s, "class.start") != 1 || countActivity(t, s, "class.end") != 1 || countActivity(t, s, "class.rate") != 1 ||
+			countActivity(t, s, "class.rate_update") != 7 {
+			t.Fatal("activity of the races")
 		}
 	})
 }
