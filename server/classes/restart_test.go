@@ -169,3 +169,63 @@ func TestRestartKeepsAttendance(t *testing.T) {
 		}
 	})
 }
+
+// TestEndsWhenEveryoneLeft: a class ends when its room has been empty for
+// the grace — a hidden observer still watching does not keep it open —
+// at the time the last person left; someone back within the grace keeps
+// it running.
+func TestEndsWhenEveryoneLeft(t *testing.T) {
+	st := storagetest.OpenSQLite(t)
+	ctx := context.Background()
+	start := time.Date(2026, 3, 2, 8, 0, 0, 0, storage.Zone)
+	clk := &clock{t: start}
+	w := setup(t, st, start)
+	observer := must(st.CreateUser(ctx, storage.Actor{}, storage.UserInput{Username: "e", Name: "e", DistrictID: w.class.DistrictID,
+		Roles: []storage.Role{storage.RoleExpert}, Active: true}, "h", false))(t)
+	svc := classes.New(classes.Params{Store: st, NodeURL: "http://n", Now: clk.Now, Tick: 5 * time.Millisecond, EmptyGrace: time.Minute})
+	if err := svc.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { svc.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	teacher, student := event(w.class.ID, w.teacher.ID, "teacher"), event(w.class.ID, w.student.ID, "student")
+	hidden := event(w.class.ID, observer.ID, "observer")
+	hidden.Hidden = true
+	svc.ParticipantJoined(ctx, teacher)
+	svc.ParticipantJoined(ctx, student)
+	svc.ParticipantJoined(ctx, hidden)
+	poll(t, "live", func() bool { return must(st.GetClass(ctx, w.class.ID))(t).Status == storage.ClassLive })
+	clk.Advance(10 * time.Minute)
+	svc.ParticipantLeft(ctx, student)
+	svc.ParticipantLeft(ctx, teacher)
+	clk.Advance(30 * time.Second)
+	svc.ParticipantJoined(ctx, teacher) // back within the grace
+	clk.Advance(5 * time.Minute)
+	svc.Flush(ctx)
+	if c := must(st.GetClass(ctx, w.class.ID))(t); c.Status != storage.ClassLive {
+		t.Fatalf("class %s with its teacher back", c.Status)
+	}
+	svc.ParticipantLeft(ctx, teacher)
+	lastLeft := clk.Now()
+	clk.Advance(time.Minute)
+	var c storage.Class
+	poll(t, "the empty class to end", func() bool {
+		c = must(st.GetClass(ctx, w.class.ID))(t)
+		return c.Status == storage.ClassEnded
+	})
+	if !c.EndedAt.Equal(lastLeft) || c.EndReason != "empty" {
+		t.Fatalf("ended %v (%s), want %v", c.EndedAt, c.EndReason, lastLeft)
+	}
+	rows := must(st.ClassAttendance(ctx, w.class.ID))(t)
+	if len(rows) != 4 { // teacher twice, student, observer
+		t.Fatalf("attendance %+v", rows)
+	}
+	for _, r := range rows {
+		if r.LeftAt.IsZero() {
+			t.Fatalf("open stay %+v", r)
+		}
+	}
+}
