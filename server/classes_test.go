@@ -246,6 +246,8 @@ func TestClassesEndToEnd(t *testing.T) {
 		t.Fatalf("rating a live class: %v", r)
 	}
 	clk.Advance(30 * time.Minute)
+	var kept classJoin // a token handed out before the end
+	student.must(200, "POST", path+"/join", "{}", &kept)
 	if r := student.send("POST", path+"/end", "{}"); r.status != 403 {
 		t.Fatalf("a student ends the class: %v", r)
 	}
@@ -260,6 +262,10 @@ func TestClassesEndToEnd(t *testing.T) {
 	}
 	if r := student.send("POST", path+"/join", "{}"); r.status != 409 || r.errCode() != "ended" {
 		t.Fatalf("join an ended class: %v", r)
+	}
+	if c, err := client.Connect(ctx, client.Options{URL: kept.URL, Token: kept.Token, SettingEngine: loopbackUDP}); err == nil {
+		c.Close()
+		t.Fatal("a token from before the end let its holder into the ended class's room")
 	}
 
 	// The record: two stays, the time present counted from the actual start.

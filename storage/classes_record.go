@@ -20,8 +20,8 @@ func closeAt(n int) string {
 // RecordClassPresence writes joins and departures heard in classes' rooms,
 // in order, in one transaction. A join opens a stay unless the person has
 // one open already (a reconnect), which is then only marked seen; a
-// departure closes the open stay. Events of unknown classes or accounts
-// are skipped. Every new stay of a non-hidden participant writes a
+// departure closes the open stay. Events of unknown classes or accounts,
+// and joins of classes that ended or were cancelled, are skipped. Every new stay of a non-hidden participant writes a
 // "class.join" activity row.
 func (s *Store) RecordClassPresence(ctx context.Context, evs []PresenceEvent) error {
 	if len(evs) == 0 {
@@ -55,6 +55,9 @@ func (s *Store) RecordClassPresence(ctx context.Context, evs []PresenceEvent) er
 			}
 			if c == nil || !known {
 				continue
+			}
+			if ev.Join && (c.Status == ClassEnded || c.Status == ClassCancelled) {
+				continue // its room is closed: a late report of a join
 			}
 			at := ms(ev.At)
 			if !ev.Join {
