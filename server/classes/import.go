@@ -126,6 +126,9 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) error {
 		return &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rows", Message: msg,
 			Rows: []httpapi.RowError{{Row: 1, Message: msg}}}
 	}
+	if parsed != nil && len(parsed.Classes) > MaxImportClasses {
+		return httpapi.BadRequest("the file has %d classes; at most %d at once: split it", len(parsed.Classes), MaxImportClasses)
+	}
 	series, more := s.resolveRows(r, &p.User, parsed, subjects, l)
 	rows = importer.SortErrors(rows, more)
 	if len(rows) > 0 {
