@@ -29,6 +29,7 @@ import (
 	"yunke/server/account"
 	"yunke/server/activity"
 	"yunke/server/auth"
+	"yunke/server/classes"
 	"yunke/server/config"
 	"yunke/server/directory"
 	"yunke/server/httpapi"
@@ -65,6 +66,9 @@ type Params struct {
 	Password auth.Params
 	// Now is the clock of sessions and sign-in throttling; nil is time.Now.
 	Now func() time.Time
+	// ClassesTick is how often classes write attendance and look for
+	// empty rooms (default 1 s; tests shorten it).
+	ClassesTick time.Duration
 	// TutoringTick is how often tutoring collects lapsed offers and
 	// refreshes queue places (0: every second); tests shorten it.
 	TutoringTick time.Duration
@@ -112,9 +116,11 @@ type Server struct {
 	rooms     *rooms.Handler
 
 	microlessons *microlessons.Service
+	classes      *classes.Service
 
 	tutor        *tutoringParts
 	tutoringTick time.Duration
+	classesTick  time.Duration
 
 	bannerMu    sync.Mutex
 	adminBanner string // shown once: it may carry a one-time password
@@ -131,7 +137,8 @@ func New(p Params) (_ *Server, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, version: p.Version, metrics: new(sfu.Metrics), now: p.Now, tutoringTick: p.TutoringTick}
+	s := &Server{cfg: cfg, log: log, version: p.Version, metrics: new(sfu.Metrics), now: p.Now, tutoringTick: p.TutoringTick,
+		classesTick: p.ClassesTick}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -238,7 +245,7 @@ func New(p Params) (_ *Server, err error) {
 		return nil, err
 	}
 	s.sig = signaling.New(signaling.Params{
-		Observers:       []signaling.Observer{s.tutor.service},
+		Observers:       []signaling.Observer{s.tutor.service, s.classes},
 		Admission:       s.rooms.Admission(),
 		API:             api,
 		Keys:            signaling.Keys(cfg.Keys),
@@ -411,6 +418,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.tutor.service.Restore(ctx); err != nil {
 		s.log.Warn("restore tutoring state", "err", err)
 	}
+	// Attendance a crash left open is closed before anyone can join.
+	if err := s.classes.Restore(ctx); err != nil {
+		s.log.Warn("restore classes state", "err", err)
+	}
 	errc := make(chan error, len(s.httpLns)+1)
 	var wg sync.WaitGroup
 	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
@@ -437,10 +448,14 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	pruneCtx, stopPrune := context.WithCancel(context.Background())
-	wg.Add(3)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		s.account.PruneSessions(pruneCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		s.classes.Run(pruneCtx)
 	}()
 	go func() {
 		defer wg.Done()

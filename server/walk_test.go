@@ -31,6 +31,7 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/microlessons/uploads/{id}", "/microlessons/uploads/"+strings.Repeat("0", 32), 1)
 		path = strings.Replace(path, "/microlessons/videos/{id}", "/microlessons/videos/999999", 1)
 		path = strings.Replace(path, "/microlessons/{id}", "/microlessons/999999", 1)
+		path = strings.Replace(path, "/classes/{id}", "/classes/999999", 1)
 		return strings.Replace(path, "{year}", "2026", 1)
 	}
 	for _, rt := range routes {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"yunke/server/classes"
 	"yunke/server/config"
 	"yunke/server/microlessons"
 	"yunke/server/token"
@@ -123,5 +124,26 @@ func microlessonParams(cfg *config.Config, st *storage.Store, now func() time.Ti
 		UploadTTL:      time.Duration(mc.UploadHours) * time.Hour,
 		Now:            now,
 		Logger:         log,
+	}
+}
+
+// classesParams configures scheduled classes from classes.*: rooms are
+// hosted on this node's public URL, on the server's clock.
+func classesParams(s *Server) classes.Params {
+	cc := s.cfg.Classes
+	return classes.Params{
+		Store:        s.store,
+		Rooms:        roomCloser{s},
+		Key:          token.FirstKey(s.cfg.Keys),
+		NodeURL:      s.PublicURL(),
+		Logger:       s.log.With("component", "classes"),
+		Now:          s.now,
+		JoinEarly:    time.Duration(cc.JoinEarlyMinutes) * time.Minute,
+		EmptyGrace:   time.Duration(cc.EmptyGraceSeconds) * time.Second,
+		Overrun:      time.Duration(cc.OverrunMinutes) * time.Minute,
+		RatingPeriod: time.Duration(cc.RatingDays) * 24 * time.Hour,
+		RatingWindow: time.Duration(cc.RatingEditMinutes) * time.Minute,
+		Seen:         time.Duration(cc.SeenSeconds) * time.Second,
+		Tick:         s.classesTick,
 	}
 }

@@ -428,3 +428,15 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// GetUserByStaffNo finds a user by staff number (exactly as stored).
+func (s *Store) GetUserByStaffNo(ctx context.Context, staffNo string) (User, error) {
+	if staffNo == "" {
+		return User{}, fmt.Errorf("storage: user with staff number %q: %w", staffNo, ErrNotFound)
+	}
+	u, err := s.getUser(ctx, s.r(), "staff_no = $1", staffNo)
+	if err != nil {
+		return User{}, fmt.Errorf("storage: user with staff number %q: %w", staffNo, err)
+	}
+	return u, nil
+}

@@ -54,6 +54,11 @@ const (
 	TutoringHistory Action = "tutoring.history" // one's own sessions
 	TutoringReview  Action = "tutoring.review"  // sessions and satisfaction in scope
 
+	ClassAttend   Action = "class.attend"   // one's timetable of classes; join the classes of one's audience, rate them
+	ClassTeach    Action = "class.teach"    // the classes one teaches or assists: timetable, join, end, record
+	ClassSchedule Action = "class.schedule" // schedule, edit, cancel and import classes in scope; end them
+	ClassReview   Action = "class.review"   // timetable, record and satisfaction of classes in scope; watch them hidden
+
 	MicrolessonUpload  Action = "microlesson.upload"  // upload one's own micro-lessons, edit, file again and delete them
 	MicrolessonRead    Action = "microlesson.read"    // browse and watch the published micro-lessons of one's district
 	MicrolessonReview  Action = "microlesson.review"  // see micro-lessons awaiting review in scope, take one up
@@ -72,22 +77,24 @@ var Actions = []Action{
 	RoomJoin, RoomObserve,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
+	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 }
 
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, TutoringAsk, TutoringHistory, MicrolessonRead},
-	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory, MicrolessonUpload, MicrolessonRead},
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, TutoringAsk, TutoringHistory, ClassAttend, MicrolessonRead},
+	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory, ClassTeach, MicrolessonUpload, MicrolessonRead},
 	storage.RoleExpert: {
-		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview,
+		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, ClassReview,
 		MicrolessonRead, MicrolessonReview,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 	storage.RoleDistrictAdmin: {
@@ -95,6 +102,7 @@ var policy = map[storage.Role][]Action{
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 	storage.RoleSystemAdmin: {
@@ -103,6 +111,7 @@ var policy = map[storage.Role][]Action{
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 }

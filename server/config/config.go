@@ -27,6 +27,8 @@ type Config struct {
 	Database DatabaseConfig `yaml:"database"`
 	Auth     AuthConfig     `yaml:"auth"`
 	Tutoring TutoringConfig `yaml:"tutoring"`
+	// Classes tunes scheduled interactive classes.
+	Classes ClassesConfig `yaml:"classes"`
 	// PublicURL is the base URL browsers reach this node at
 	// (https://yunke-1.example.edu). Empty: derived from the listener and
 	// rtc.node_ip. Sessions hosted on this node send their browsers here.
@@ -68,6 +70,23 @@ func (c *Config) MicrolessonsDir() string {
 		return c.Microlessons.Dir
 	}
 	return filepath.Join(filepath.Dir(c.Database.Path), "microlessons")
+}
+
+// ClassesConfig tunes scheduled interactive classes.
+type ClassesConfig struct {
+	// JoinEarlyMinutes: joining opens this long before a class starts.
+	JoinEarlyMinutes int `yaml:"join_early_minutes"`
+	// EmptyGraceSeconds: a live class ends when its room has been empty this long.
+	EmptyGraceSeconds int `yaml:"empty_grace_seconds"`
+	// OverrunMinutes: a live class still running this long after its planned end is ended.
+	OverrunMinutes int `yaml:"overrun_minutes"`
+	// RatingDays: students may rate a class for this many days after it ends.
+	RatingDays int `yaml:"rating_days"`
+	// RatingEditMinutes is how long after rating a student may change it.
+	RatingEditMinutes int `yaml:"rating_edit_minutes"`
+	// SeenSeconds is how often the attendance of the people in a room is
+	// marked seen: a crash loses at most this much of it.
+	SeenSeconds int `yaml:"seen_seconds"`
 }
 
 // TutoringConfig tunes one-to-one tutoring.

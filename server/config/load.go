@@ -69,6 +69,8 @@ func Default() *Config {
 			OfferSeconds: 20, PresenceSeconds: 15, MaxLapses: 2, Capacity: 1,
 			GraceSeconds: 30, MaxMinutes: 60, RatingEditMinutes: 30,
 		},
+		Classes: ClassesConfig{JoinEarlyMinutes: 10, EmptyGraceSeconds: 120, OverrunMinutes: 60, RatingDays: 7,
+			RatingEditMinutes: 30, SeenSeconds: 5},
 		Limits:  LimitsConfig{ConnectionsPerAddress: 1000, RTCPerAddress: 500, SocketsPerUser: 8},
 		Metrics: MetricsConfig{Address: DefaultMetricsAddress},
 		Microlessons: MicrolessonsConfig{MaxBytes: 2 << 30, MaxMinutes: 30, UploadsPerUser: 3, UploadHours: 24,

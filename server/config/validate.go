@@ -127,6 +127,12 @@ func (c *Config) Validate() error {
 	positive("tutoring.grace_seconds", c.Tutoring.GraceSeconds, 3600)
 	positive("tutoring.max_minutes", c.Tutoring.MaxMinutes, 24*60)
 	positive("tutoring.rating_edit_minutes", c.Tutoring.RatingEditMinutes, 7*24*60)
+	positive("classes.join_early_minutes", c.Classes.JoinEarlyMinutes, 120)
+	positive("classes.empty_grace_seconds", c.Classes.EmptyGraceSeconds, 3600)
+	positive("classes.overrun_minutes", c.Classes.OverrunMinutes, 24*60)
+	positive("classes.rating_days", c.Classes.RatingDays, 365)
+	positive("classes.rating_edit_minutes", c.Classes.RatingEditMinutes, 7*24*60)
+	positive("classes.seen_seconds", c.Classes.SeenSeconds, 60)
 	if c.Redis.Address != "" && strings.TrimSpace(c.Redis.KeyPrefix) == "" {
 		bad("redis.key_prefix", "must not be empty")
 	}

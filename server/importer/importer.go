@@ -165,6 +165,7 @@ type Parsed struct {
 	Teachers        []storage.TeacherRow
 	Students        []storage.StudentRow
 	KnowledgePoints []storage.KnowledgePointRow
+	Classes         []ClassRow
 	// RowNumbers[i] is the spreadsheet row (the header being row 1) of the
 	// i-th entry of the filled slice, for errors found after parsing.
 	RowNumbers []int

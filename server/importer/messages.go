@@ -89,6 +89,8 @@ const (
 	msgOwnParent
 	msgParentLoop
 	msgListMore
+	msgRange
+	msgStart
 
 	// Around the rows.
 	msgProblem
@@ -151,6 +153,9 @@ var catalog = [numKeys]formats{
 	msgOwnParent:       {"%s %s is the row's own code", "%s %s 就是本行的编码"},
 	msgParentLoop:      {"parent codes form a loop: %s", "上级编码形成了循环：%s"},
 	msgListMore:        {"%s, and %d more", "%s 等，另有 %d 项"},
+	msgRange:           {"%s must be a whole number from %d to %d, got %s", "%s必须是 %d 到 %d 之间的整数，实际为 %s"},
+	msgStart: {"%s must be a date and time such as 2026-03-02 08:00, got %s",
+		"%s必须是日期和时间，例如 2026-03-02 08:00，实际为 %s"},
 
 	msgProblem:       {"1 problem in the file: nothing was imported", "文件中有 1 处问题，未导入任何数据"},
 	msgProblems:      {"%d problems in the file: nothing was imported", "文件中有 %d 处问题，未导入任何数据"},

@@ -128,6 +128,8 @@ func (p *parser) row(row int, cells []string) bool {
 		p.student(row, get)
 	case KindKnowledgePoints:
 		p.knowledgePoint(row, get)
+	case KindClasses:
+		p.class(row, get)
 	}
 	return true
 }

@@ -20,6 +20,7 @@ import (
 	"yunke/server/httpapi"
 	"yunke/server/token"
 	"yunke/signaling"
+	"yunke/signaling/ids"
 	"yunke/storage"
 )
 
@@ -106,6 +107,7 @@ func accountOfIdentity(identity signaling.Identity) (storage.UserID, bool) {
 type Store interface {
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+	GetClass(ctx context.Context, id storage.ClassID) (storage.Class, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -142,18 +144,31 @@ func (h *Handler) Admission() signaling.Admission { return roomAdmission{users: 
 
 type userGetter interface {
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+	GetClass(ctx context.Context, id storage.ClassID) (storage.Class, error)
 }
 
 // roomAdmission lets into rooms only accounts that are still active: a room
 // token outlives the checks made when it was minted, and a user deactivated
 // since must not join with it, nor stay (signaling asks again at every
-// token refresh).
+// token refresh). A scheduled class's room exists only while the class
+// runs: once it has ended (or was cancelled) nobody joins it again.
 type roomAdmission struct{ users userGetter }
 
 var _ signaling.Admission = roomAdmission{}
 
 // Admit implements signaling.Admission.
-func (a roomAdmission) Admit(ctx context.Context, _ signaling.RoomName, identity signaling.Identity) error {
+func (a roomAdmission) Admit(ctx context.Context, room signaling.RoomName, identity signaling.Identity) error {
+	if id, ok := ids.ClassOfRoom(room); ok {
+		c, err := a.users.GetClass(ctx, storage.ClassID(id))
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return fmt.Errorf("%w: there is no such class", signaling.ErrNotAdmitted)
+		case err != nil:
+			return fmt.Errorf("admission to %s: %w", room, err)
+		case c.Status == storage.ClassEnded || c.Status == storage.ClassCancelled:
+			return fmt.Errorf("%w: this class has %s", signaling.ErrNotAdmitted, c.Status)
+		}
+	}
 	id, ok := accountOfIdentity(identity)
 	if !ok {
 		return nil

@@ -24,6 +24,9 @@ const (
 	// RoleTeacher publishes camera, microphone and screen, and administers the room
 	// (mute, remove, bring students on stage).
 	RoleTeacher Role = "teacher"
+	// RoleAssistant helps the teacher of a class: publishes and
+	// administers the room as the teacher does (hands, stage, chat).
+	RoleAssistant Role = "assistant"
 	// RoleStudent watches, listens and chats; publishing is off until the
 	// teacher brings the student on stage.
 	RoleStudent Role = "student"
@@ -36,7 +39,7 @@ const (
 )
 
 // Roles lists every role, in a stable order.
-var Roles = []Role{RoleTeacher, RoleStudent, RoleObserver, RolePeer}
+var Roles = []Role{RoleTeacher, RoleAssistant, RoleStudent, RoleObserver, RolePeer}
 
 // RoleAttribute is the participant attribute that carries the role, so that
 // clients can show it without decoding grants.
@@ -63,7 +66,7 @@ var ErrInvalid = errors.New("invalid token request")
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !r.Valid() {
-		return "", fmt.Errorf("%w: unknown role %q (want teacher, student, observer or peer)", ErrInvalid, s)
+		return "", fmt.Errorf("%w: unknown role %q (want teacher, assistant, student, observer or peer)", ErrInvalid, s)
 	}
 	return r, nil
 }
@@ -71,7 +74,7 @@ func ParseRole(s string) (Role, error) {
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleTeacher, RoleStudent, RoleObserver, RolePeer:
+	case RoleTeacher, RoleAssistant, RoleStudent, RoleObserver, RolePeer:
 		return true
 	}
 	return false
@@ -82,7 +85,7 @@ func (r Role) Valid() bool {
 func (r Role) Grant(room string) *auth.VideoGrant {
 	g := &auth.VideoGrant{RoomJoin: true, Room: room}
 	switch r {
-	case RoleTeacher:
+	case RoleTeacher, RoleAssistant:
 		g.RoomAdmin = true
 		g.SetCanPublish(true)
 		g.SetCanSubscribe(true)
@@ -129,7 +132,7 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: name and metadata must be UTF-8", ErrInvalid)
 	}
 	if !p.Role.Valid() {
-		return fmt.Errorf("%w: unknown role %q (want teacher, student, observer or peer)", ErrInvalid, p.Role)
+		return fmt.Errorf("%w: unknown role %q (want teacher, assistant, student, observer or peer)", ErrInvalid, p.Role)
 	}
 	if p.ValidFor != 0 && (p.ValidFor < MinValidFor || p.ValidFor > MaxValidFor) {
 		return fmt.Errorf("%w: validity %v is outside %v..%v", ErrInvalid, p.ValidFor, MinValidFor, MaxValidFor)

@@ -1,0 +1,44 @@
+package classes_test
+
+import (
+	"testing"
+	"time"
+
+	"yunke/server/classes"
+	"yunke/storage"
+)
+
+// TestSummarize: totals count the time in the room while the class ran;
+// lateness from the later of the planned and actual start; early leaving
+// until the end.
+func TestSummarize(t *testing.T) {
+	start := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return start.Add(time.Duration(m) * time.Minute) }
+	c := storage.Class{StartsAt: start, PlannedMinutes: 45, StartedAt: at(2), EndedAt: at(47), Status: storage.ClassEnded}
+	rows := []storage.AttendanceRow{
+		{UserID: 1, Role: storage.ClassRoleStudent, JoinedAt: at(-5), LeftAt: at(47)},                                            // early, stays to the end
+		{UserID: 2, Role: storage.ClassRoleStudent, JoinedAt: at(10), LeftAt: at(20)},                                            // late, leaves early
+		{UserID: 2, Role: storage.ClassRoleStudent, JoinedAt: at(25), LeftAt: at(40)},                                            // … back, leaves early again
+		{UserID: 3, Role: storage.ClassRoleStudent, JoinedAt: at(2).Add(30 * time.Second), LeftAt: at(46).Add(40 * time.Second)}, // within the margins
+	}
+	got := map[storage.UserID]classes.Attendee{}
+	for _, a := range classes.Summarize(&c, rows, at(60)) {
+		got[a.UserID] = a
+	}
+	for id, want := range map[storage.UserID]struct {
+		joins           int
+		present, late   int64
+		early           int64
+		isLate, isEarly bool
+	}{
+		1: {1, 45 * 60, 0, 0, false, false},
+		2: {2, 25 * 60, 8 * 60, 7 * 60, true, true},
+		3: {1, 44*60 + 10, 30, 20, false, false},
+	} {
+		a := got[id]
+		if a.Joins != want.joins || a.PresentS != want.present || a.LateS != want.late || a.LeftEarlyS != want.early ||
+			a.Late != want.isLate || a.LeftEarly != want.isEarly {
+			t.Errorf("user %d: %+v, want %+v", id, a, want)
+		}
+	}
+}
