@@ -33,6 +33,7 @@ import (
 	"yunke/server/directory"
 	"yunke/server/httpapi"
 	"yunke/server/microlessons"
+	"yunke/server/recording"
 	"yunke/server/rooms"
 	"yunke/sfu"
 	"yunke/signaling"
@@ -112,6 +113,7 @@ type Server struct {
 	rooms     *rooms.Handler
 
 	microlessons *microlessons.Service
+	recording    *recording.Service
 
 	tutor        *tutoringParts
 	tutoringTick time.Duration
@@ -238,7 +240,7 @@ func New(p Params) (_ *Server, err error) {
 		return nil, err
 	}
 	s.sig = signaling.New(signaling.Params{
-		Observers:       []signaling.Observer{s.tutor.service},
+		Observers:       []signaling.Observer{s.tutor.service, s.recording},
 		Admission:       s.rooms.Admission(),
 		API:             api,
 		Keys:            signaling.Keys(cfg.Keys),
@@ -250,6 +252,7 @@ func New(p Params) (_ *Server, err error) {
 		MaxParticipants: cfg.Room.MaxParticipants,
 		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
 	})
+	s.recording.SetRooms(s.sig)
 	s.connCount = newAddrCounter(cfg.Limits.ConnectionsPerAddress)
 	s.rtcCount = newAddrCounter(cfg.Limits.RTCPerAddress)
 	reg := prometheus.NewRegistry()
@@ -411,6 +414,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.tutor.service.Restore(ctx); err != nil {
 		s.log.Warn("restore tutoring state", "err", err)
 	}
+	// Recordings a crash cut are repaired and marked interrupted before
+	// any room opens.
+	if err := s.recording.Recover(ctx); err != nil {
+		s.log.Warn("recover recordings", "err", err)
+	}
 	errc := make(chan error, len(s.httpLns)+1)
 	var wg sync.WaitGroup
 	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
@@ -470,6 +478,7 @@ func (s *Server) Run(ctx context.Context) error {
 		_ = s.metricsSrv.Shutdown(shutCtx)
 	}
 	wg.Wait()
+	s.recording.Close()
 	s.tutor.closeFn()
 	s.closeListeners()
 	s.closeStore()

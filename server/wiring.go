@@ -13,6 +13,7 @@ import (
 
 	"yunke/server/config"
 	"yunke/server/microlessons"
+	"yunke/server/recording"
 	"yunke/server/token"
 	"yunke/server/tutoring"
 	"yunke/signaling"
@@ -123,5 +124,22 @@ func microlessonParams(cfg *config.Config, st *storage.Store, now func() time.Ti
 		UploadTTL:      time.Duration(mc.UploadHours) * time.Hour,
 		Now:            now,
 		Logger:         log,
+	}
+}
+
+// recordingParams configures recordings from recording.*: files being
+// written in <dir>/work and, until an object store is configured, the
+// finished files on the local disk in <dir>/media.
+func recordingParams(cfg *config.Config, st *storage.Store, now func() time.Time, log *slog.Logger) recording.Params {
+	rc, dir := cfg.Recording, cfg.RecordingDir()
+	return recording.Params{
+		Store:    st,
+		Media:    &blob.Local{Dir: filepath.Join(dir, "media")},
+		Dir:      filepath.Join(dir, "work"),
+		Classes:  rc.Classes,
+		Tutoring: rc.Tutoring,
+		FFmpeg:   rc.FFmpeg,
+		Now:      now,
+		Logger:   log,
 	}
 }
