@@ -226,7 +226,8 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	sc := authz.ScopeOf(&p.User, authz.RecordingRead)
 	if sc.Empty() {
 		filter.TeacherID = p.User.ID
-		if q.Get("teacher_id") != "" && storage.UserID(httpapi.QueryID(r, "teacher_id", f)) != p.User.ID {
+		if q.Get("teacher_id") != "" && storage.UserID(httpapi.QueryID(r, "teacher_id", f)) != p.User.ID ||
+			filter.SchoolID != 0 && filter.SchoolID != p.User.SchoolID {
 			return httpapi.ErrForbidden
 		}
 	} else {

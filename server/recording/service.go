@@ -395,15 +395,15 @@ func (s *Service) attachLocked(rec *active, ev signaling.TrackEvent) {
 		s.log.Warn("track not recorded", "recording", rec.id, "track", ev.ID, "codec", meta.Codec, "err", err)
 		return
 	}
-	info := h.Info()
-	t := &activeTrack{h: h, file: info.File, dbID: make(chan storage.RecordingTrackID, 1)}
+	file := h.FileName()
+	t := &activeTrack{h: h, file: file, dbID: make(chan storage.RecordingTrackID, 1)}
 	rec.tracks[ev.ID] = t
 	kind := "video"
 	if strings.HasPrefix(strings.ToLower(meta.Codec), "audio/") {
 		kind = "audio"
 	}
 	in := storage.RecordingTrackInput{TrackSID: string(ev.ID), Participant: meta.Participant, Name: ev.Participant.Name,
-		Role: role, Source: string(meta.Source), Kind: kind, Codec: meta.Codec, File: info.File,
+		Role: role, Source: string(meta.Source), Kind: kind, Codec: meta.Codec, File: file,
 		OffsetMS: s.p.Now().Sub(rec.started).Milliseconds()}
 	id := rec.id
 	s.goLocked(func() {
