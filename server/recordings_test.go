@@ -29,7 +29,8 @@ type recView struct {
 		ID   int64  `json:"id"`
 		Name string `json:"name"`
 	} `json:"school"`
-	DurationMS   int64 `json:"duration_ms"`
+	StartedAt    time.Time `json:"started_at"`
+	DurationMS   int64     `json:"duration_ms"`
 	Participants []struct {
 		Identity, Name, Role string
 	} `json:"participants"`
@@ -267,4 +268,50 @@ func TestRecordedClass(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d files left after delete", left)
 	}
+}
+
+// TestRecordingEndsWithTheRoom: a class's recording stops when its room
+// closes, and ends when the room emptied; the recorder's metrics count it.
+func TestRecordingEndsWithTheRoom(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, withEmptyTimeout(1), withConfig(func(c *config.Config) { c.Recording.Dir = t.TempDir() }))
+	fx := newFixture(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var grant struct{ Token string }
+	fx.users["teacher"].must(200, "POST", "/api/v1/rooms/token", map[string]any{"room": "short"}, &grant)
+	teacher := join(t, ctx, srv, grant.Token, client.Options{})
+	pub, err := recordingtest.Publish(ctx, teacher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pollUntil(10*time.Second, func() bool { return teacher.Room().GetActiveRecording() }) {
+		t.Fatal("not recorded")
+	}
+	waitMetrics(t, srv, 10*time.Second, "frames recorded", func(m map[string]float64) bool {
+		return m["yunke_recorder_frames_total"] > 120 && m["yunke_recorder_recordings"] == 1
+	})
+	_ = pub.Stop()
+	teacher.Close()
+	left := time.Now()
+	var list struct {
+		Items []recView `json:"items"`
+	}
+	if !pollUntil(20*time.Second, func() bool {
+		fx.users["teacher"].must(200, "GET", "/api/v1/recordings", nil, &list)
+		return len(list.Items) == 1 && list.Items[0].Status == "ready"
+	}) {
+		t.Fatalf("recording after the room closed: %+v", list.Items)
+	}
+	var rec recView
+	fx.users["teacher"].must(200, "GET", "/api/v1/recordings/"+itoa(list.Items[0].ID), nil, &rec)
+	if rec.DurationMS < 1000 || len(rec.Tracks) != 2 {
+		t.Fatalf("recording %+v", rec)
+	}
+	// It ends when the teacher left, not a second later when the empty
+	// room was closed.
+	if want := left.Sub(rec.StartedAt).Milliseconds(); rec.DurationMS > want+500 {
+		t.Errorf("duration %d ms; the room emptied %d ms after the start", rec.DurationMS, want)
+	}
+	waitMetrics(t, srv, 10*time.Second, "no recording in progress", func(m map[string]float64) bool { return m["yunke_recorder_recordings"] == 0 })
 }

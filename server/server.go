@@ -257,7 +257,7 @@ func New(p Params) (_ *Server, err error) {
 	s.rtcCount = newAddrCounter(cfg.Limits.RTCPerAddress)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newCollector(s.metrics, s.sig, &s.refused))
+	reg.MustRegister(newCollector(s.metrics, s.sig, &s.refused), newRecorderCollector(s.recording.Metrics()))
 	s.promHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	idle, request := p.IdleTimeout, p.RequestTimeout
 	if idle <= 0 {

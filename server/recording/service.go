@@ -107,6 +107,8 @@ type roomState struct {
 	// starting: a recording is being created; stopped: a teacher or admin
 	// stopped the recording, so it is not started again by itself.
 	starting, stopped bool
+	// emptySince: when the last participant left (zero while someone is in).
+	emptySince time.Time
 }
 
 // active is a recording in progress.
@@ -261,11 +263,13 @@ func (s *Service) RoomClosed(_ context.Context, room signaling.RoomName) {
 		return
 	}
 	delete(s.rooms, room)
-	rec := rs.rec
+	rec, empty := rs.rec, rs.emptySince
 	rs.rec = nil
 	s.mu.Unlock()
 	if rec != nil {
-		s.finish(context.Background(), room, rec, storage.Actor{})
+		// The class ended when its room emptied, not when the room was
+		// given up waiting for someone to come back.
+		_ = s.finishAt(context.Background(), room, rec, storage.Actor{}, empty)
 	}
 }
 
@@ -289,6 +293,7 @@ func (s *Service) ParticipantJoined(_ context.Context, ev signaling.ParticipantE
 	}
 	rs := s.roomLocked(ev.Room)
 	rs.present[ev.Identity] = ev
+	rs.emptySince = time.Time{}
 	if rs.rec != nil {
 		id := rs.rec.id
 		s.goLocked(func() { s.addParticipant(id, ev) })
@@ -318,6 +323,9 @@ func (s *Service) ParticipantLeft(_ context.Context, ev signaling.ParticipantEve
 	defer s.mu.Unlock()
 	if rs := s.rooms[ev.Room]; rs != nil {
 		delete(rs.present, ev.Identity)
+		if len(rs.present) == 0 {
+			rs.emptySince = s.p.Now()
+		}
 	}
 }
 
@@ -574,9 +582,18 @@ func (s *Service) Active(room signaling.RoomName) storage.RecordingID {
 
 // finish stops a recording's files, files the result and queues the upload.
 func (s *Service) finish(ctx context.Context, room signaling.RoomName, rec *active, a storage.Actor) error {
+	return s.finishAt(ctx, room, rec, a, time.Time{})
+}
+
+// finishAt is finish with the recording ending at end, when the room
+// emptied before it was closed (zero: now).
+func (s *Service) finishAt(ctx context.Context, room signaling.RoomName, rec *active, a storage.Actor, end time.Time) error {
 	s.setFlag(room, false)
 	m := rec.sess.Stop()
 	fin := storage.RecordingFinish{Status: storage.RecordingReady, EndedAt: m.EndedAt, DurationMS: m.DurationMS}
+	if !end.IsZero() && end.After(rec.started) && end.Before(m.EndedAt) {
+		fin.EndedAt, fin.DurationMS = end, end.Sub(rec.started).Milliseconds()
+	}
 	switch m.Status {
 	case recorder.StatusFailed:
 		fin.Status, fin.Reason = storage.RecordingFailed, m.Reason
