@@ -315,3 +315,68 @@ func TestRecordingEndsWithTheRoom(t *testing.T) {
 	}
 	waitMetrics(t, srv, 10*time.Second, "no recording in progress", func(m map[string]float64) bool { return m["yunke_recorder_recordings"] == 0 })
 }
+
+// TestRecordedTutoring: with recording.tutoring, a tutoring session is
+// recorded under its teacher; the teacher stops it.
+func TestRecordedTutoring(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServer(t, tutoringConfig(1), withConfig(func(c *config.Config) { c.Recording.Dir, c.Recording.Tutoring = dir, true }))
+	w := setupTutoring(t, srv, 1)
+	teacher := goAvailable(t, w.teachers[0])
+	student := openEvents(t, w.student)
+	student.waitFor("hello", nil)
+	rid := ask(t, w, "怎么配方？")
+	teacher.waitFor("offer", nil)
+	teacher.send("accept", map[string]any{"request_id": rid})
+	ready := student.waitFor("session", func(m map[string]any) bool { return m["status"] == "ready" })
+	sid := num(field(ready, "session", "id"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	enterRoom(t, ctx, w.student, sid)
+	tc := enterRoom(t, ctx, w.teachers[0], sid)
+	pub, err := recordingtest.Publish(ctx, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Stop()
+	if !pollUntil(10*time.Second, func() bool { return tc.Room().GetActiveRecording() }) {
+		t.Fatal("the tutoring room is not recorded")
+	}
+	var list struct{ Items []recView }
+	if !pollUntil(10*time.Second, func() bool {
+		w.teachers[0].must(200, "GET", "/api/v1/recordings?kind=tutoring", nil, &list)
+		return len(list.Items) == 1
+	}) {
+		t.Fatal("the teacher does not see the recording")
+	}
+	// The student is no reader of recordings.
+	if r := w.student.send("GET", "/api/v1/recordings/"+itoa(list.Items[0].ID), nil); r.status != http.StatusForbidden {
+		t.Errorf("student reads the recording: %v", r)
+	}
+	var rec recView
+	if !pollUntil(20*time.Second, func() bool {
+		w.teachers[0].must(200, "GET", "/api/v1/recordings/"+itoa(list.Items[0].ID), nil, &rec)
+		return len(rec.Tracks) == 2 && rec.DurationMS > 1500 && len(rec.Participants) == 2
+	}) {
+		t.Fatalf("recording %+v", rec)
+	}
+	roles := map[string]string{}
+	for _, p := range rec.Participants {
+		roles[p.Identity] = p.Role
+	}
+	if roles["u"+itoa(num(w.teachers[0].me["user"].(map[string]any)["id"]))] != "teacher" || len(roles) != 2 {
+		t.Errorf("participants %+v", rec.Participants)
+	}
+	w.teachers[0].must(200, "POST", "/api/v1/rooms/tutor-"+itoa(sid)+"/recording", map[string]string{"action": "stop"}, nil)
+	w.teachers[0].must(200, "GET", "/api/v1/recordings/"+itoa(rec.ID), nil, &rec)
+	if rec.Kind != "tutoring" || rec.Status != "ready" || rec.Teacher.Name != "名 teacher0" {
+		t.Fatalf("stopped: %+v", rec)
+	}
+	for _, tr := range rec.Tracks {
+		if tr.Status != "ready" {
+			t.Errorf("track %+v", tr)
+		}
+	}
+}

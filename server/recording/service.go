@@ -116,6 +116,7 @@ type active struct {
 	id      storage.RecordingID
 	sess    *recorder.Session
 	started time.Time
+	teacher signaling.Identity // the identity of the teacher it is filed under
 	tracks  map[signaling.TrackID]*activeTrack
 }
 
@@ -237,9 +238,13 @@ func accountOf(identity signaling.Identity) (storage.UserID, bool) {
 	return storage.UserID(n), true
 }
 
-// roleOf is a participant's role in a recording: the token's role
-// attribute, with tutoring's peers named by the session.
-func roleOf(p signaling.ParticipantEvent) string {
+// roleOf is a participant's role in a recording: the teacher it is filed
+// under is the teacher (a tutoring session's peers are both "peer" in
+// their tokens), others by their token's role attribute.
+func roleOf(rec *active, p signaling.ParticipantEvent) string {
+	if rec != nil && p.Identity == rec.teacher {
+		return "teacher"
+	}
 	switch r := p.Attributes["role"]; r {
 	case "teacher", "student", "observer", "assistant":
 		return r
@@ -295,8 +300,8 @@ func (s *Service) ParticipantJoined(_ context.Context, ev signaling.ParticipantE
 	rs.present[ev.Identity] = ev
 	rs.emptySince = time.Time{}
 	if rs.rec != nil {
-		id := rs.rec.id
-		s.goLocked(func() { s.addParticipant(id, ev) })
+		rec := rs.rec
+		s.goLocked(func() { s.addParticipant(rec, ev) })
 		return
 	}
 	if rs.starting || rs.stopped || ev.Hidden {
@@ -391,7 +396,7 @@ func (s *Service) attachLocked(rec *active, ev signaling.TrackEvent) {
 	if rec.tracks[ev.ID] != nil {
 		return
 	}
-	role := roleOf(ev.Participant)
+	role := roleOf(rec, ev.Participant)
 	rrole := recorder.RoleStudent
 	if role == "teacher" {
 		rrole = recorder.RoleTeacher
@@ -423,13 +428,14 @@ func (s *Service) attachLocked(rec *active, ev signaling.TrackEvent) {
 	})
 }
 
-func (s *Service) addParticipant(id storage.RecordingID, ev signaling.ParticipantEvent) {
+func (s *Service) addParticipant(rec *active, ev signaling.ParticipantEvent) {
+	id := rec.id
 	if ev.Hidden {
 		return // observers are not part of the lesson
 	}
 	uid, _ := accountOf(ev.Identity)
 	if err := s.p.Store.AddRecordingParticipant(context.Background(), id, storage.RecordingParticipant{
-		Identity: string(ev.Identity), UserID: uid, Name: ev.Name, Role: roleOf(ev)}); err != nil {
+		Identity: string(ev.Identity), UserID: uid, Name: ev.Name, Role: roleOf(rec, ev)}); err != nil {
 		s.log.Warn("participant not recorded", "recording", id, "participant", ev.Identity, "err", err)
 	}
 }
@@ -492,13 +498,14 @@ func (s *Service) start(ctx context.Context, room signaling.RoomName, teacher st
 				err = ErrRecording
 			}
 		} else {
-			act := &active{id: rec.ID, sess: sess, started: in.StartedAt, tracks: map[signaling.TrackID]*activeTrack{}}
+			act := &active{id: rec.ID, sess: sess, started: in.StartedAt, tracks: map[signaling.TrackID]*activeTrack{},
+				teacher: signaling.Identity("u" + strconv.FormatInt(int64(in.TeacherID), 10))}
 			rs.rec, rs.starting, rs.stopped = act, false, false
 			for _, ev := range rs.tracks {
 				s.attachLocked(act, ev)
 			}
 			for _, p := range rs.present {
-				s.goLocked(func() { s.addParticipant(rec.ID, p) })
+				s.goLocked(func() { s.addParticipant(act, p) })
 			}
 		}
 		s.mu.Unlock()
