@@ -65,27 +65,32 @@ type downloadView struct {
 }
 
 type recordingView struct {
-	ID                storage.RecordingID            `json:"id"`
-	Kind              storage.RecordingKind          `json:"kind"`
-	Room              string                         `json:"room"`
-	Title             string                         `json:"title"`
-	Teacher           teacherRef                     `json:"teacher"`
-	School            ref                            `json:"school"`
-	DistrictID        storage.DistrictID             `json:"district_id"`
-	Subject           *ref                           `json:"subject"`
-	Grade             *int                           `json:"grade"`
-	KnowledgePointIDs []storage.KnowledgePointID     `json:"knowledge_point_ids"`
-	StartedAt         time.Time                      `json:"started_at"`
-	EndedAt           *time.Time                     `json:"ended_at"`
-	DurationMS        int64                          `json:"duration_ms"`
-	Status            storage.RecordingStatus        `json:"status"`
-	StatusReason      string                         `json:"status_reason"`
-	Participants      []storage.RecordingParticipant `json:"participants,omitempty"`
-	Tracks            []trackView                    `json:"tracks,omitempty"`
-	Download          downloadView                   `json:"download"`
+	ID                storage.RecordingID        `json:"id"`
+	Kind              storage.RecordingKind      `json:"kind"`
+	Room              string                     `json:"room"`
+	Title             string                     `json:"title"`
+	Teacher           teacherRef                 `json:"teacher"`
+	School            ref                        `json:"school"`
+	DistrictID        storage.DistrictID         `json:"district_id"`
+	Subject           *ref                       `json:"subject"`
+	Grade             *int                       `json:"grade"`
+	KnowledgePointIDs []storage.KnowledgePointID `json:"knowledge_point_ids"`
+	StartedAt         time.Time                  `json:"started_at"`
+	EndedAt           *time.Time                 `json:"ended_at"`
+	DurationMS        int64                      `json:"duration_ms"`
+	Status            storage.RecordingStatus    `json:"status"`
+	StatusReason      string                     `json:"status_reason"`
+	Download          downloadView               `json:"download"`
 }
 
-func (s *Service) view(r storage.Recording, full bool) recordingView {
+// fullView is a recording with its participants and tracks.
+type fullView struct {
+	recordingView
+	Participants []storage.RecordingParticipant `json:"participants"`
+	Tracks       []trackView                    `json:"tracks"`
+}
+
+func (s *Service) view(r storage.Recording) recordingView {
 	base := httpapi.Prefix + "/recordings/" + strconv.FormatInt(int64(r.ID), 10)
 	v := recordingView{ID: r.ID, Kind: r.Kind, Room: r.Room, Title: r.Title,
 		Teacher: teacherRef{r.TeacherID, r.TeacherName, r.TeacherTrainee},
@@ -113,15 +118,15 @@ func (s *Service) view(r storage.Recording, full bool) recordingView {
 	} else if d.Status == storage.DownloadReady {
 		v.Download.Status, v.Download.Progress = storage.DownloadReady, 1
 	}
-	if full {
-		v.Participants = httpapi.NonNil(r.Participants)
-		v.Tracks = []trackView{}
-		for _, t := range r.Tracks {
-			if t.Status == storage.TrackRecording && r.Status != storage.RecordingInProgress {
-				continue
-			}
-			v.Tracks = append(v.Tracks, trackView{t, base + "/tracks/" + strconv.FormatInt(int64(t.ID), 10) + "/media"})
-		}
+	return v
+}
+
+// full is the recording with its participants and tracks.
+func (s *Service) full(r storage.Recording) fullView {
+	v := fullView{recordingView: s.view(r), Participants: httpapi.NonNil(r.Participants), Tracks: []trackView{}}
+	base := httpapi.Prefix + "/recordings/" + strconv.FormatInt(int64(r.ID), 10)
+	for _, t := range r.Tracks {
+		v.Tracks = append(v.Tracks, trackView{t, base + "/tracks/" + strconv.FormatInt(int64(t.ID), 10) + "/media"})
 	}
 	return v
 }
@@ -249,7 +254,7 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]recordingView, 0, len(items))
 	for _, rec := range items {
-		out = append(out, s.view(rec, false))
+		out = append(out, s.view(rec))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": out, "total": total})
 	return nil
@@ -260,7 +265,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, s.view(rec, true))
+	httpapi.WriteJSON(w, http.StatusOK, s.full(rec))
 	return nil
 }
 
@@ -503,7 +508,7 @@ func (s *Service) handleComposite(w http.ResponseWriter, r *http.Request) error 
 		}
 		rec.Download = d
 	}
-	httpapi.WriteJSON(w, http.StatusAccepted, s.view(rec, false).Download)
+	httpapi.WriteJSON(w, http.StatusAccepted, s.view(rec).Download)
 	return nil
 }
 
