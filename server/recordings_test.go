@@ -150,7 +150,7 @@ func TestRecordedClass(t *testing.T) {
 		}
 	}
 	fx.users["expert"].must(200, "GET", "/api/v1/recordings/"+id, nil, &rec)
-	if rec.Status != "ready" || rec.DurationMS < 3000 || len(rec.Tracks) != 2 || len(rec.Participants) != 2 {
+	if rec.Status != "ready" || rec.DurationMS < 2500 || len(rec.Tracks) != 2 || len(rec.Participants) != 2 {
 		t.Fatalf("detail: %+v", rec)
 	}
 	for _, tr := range rec.Tracks {
