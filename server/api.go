@@ -13,6 +13,7 @@ import (
 	"yunke/server/directory"
 	"yunke/server/httpapi"
 	"yunke/server/microlessons"
+	"yunke/server/recording"
 	"yunke/server/rooms"
 	"yunke/server/token"
 	"yunke/signaling/events"
@@ -31,6 +32,7 @@ func (s *Server) setupDomains() (err error) {
 	s.rooms = rooms.New(rooms.Params{Store: s.store, Key: token.FirstKey(s.cfg.Keys), Development: s.cfg.Development})
 	s.classes = classes.New(classesParams(s))
 	s.microlessons, err = microlessons.New(microlessonParams(s.cfg, s.store, s.now, s.log.With("component", "microlessons")))
+	s.recording = recording.New(recordingParams(s.cfg, s.store, s.now, s.log.With("component", "recording")))
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }
@@ -43,7 +45,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service, s.classes, s.microlessons} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service, s.classes, s.microlessons, s.recording} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

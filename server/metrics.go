@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"yunke/sfu"
+	"yunke/sfu/recorder"
 	"yunke/signaling"
 )
 
@@ -97,4 +98,53 @@ func (s *Server) mainPortMetrics() http.Handler {
 		}
 		s.promHandler.ServeHTTP(w, r)
 	})
+}
+
+// recorderCollector exports the recorder's counters.
+type recorderCollector struct {
+	m                                          *recorder.Metrics
+	sessions, tracks, packets, dropped, frames *prometheus.Desc
+	bytes, skipped, keyframes, failures        *prometheus.Desc
+}
+
+func newRecorderCollector(m *recorder.Metrics) *recorderCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("yunke_recorder_"+name, help, nil, nil)
+	}
+	return &recorderCollector{
+		m:         m,
+		sessions:  d("recordings", "Recordings in progress on this node."),
+		tracks:    d("tracks", "Tracks being recorded."),
+		packets:   d("packets_total", "RTP packets queued for writing."),
+		dropped:   d("packets_dropped_total", "RTP packets dropped because a track's write queue was full (a slow or stuck disk); the track is marked damaged."),
+		frames:    d("frames_total", "Frames written to recording files."),
+		bytes:     d("bytes_total", "Bytes written to recording files."),
+		skipped:   d("frames_skipped_total", "Frames not written while waiting for a keyframe."),
+		keyframes: d("keyframe_requests_total", "Keyframes the recorder asked publishers for."),
+		failures:  d("track_failures_total", "Recorded tracks stopped by a write error (a full disk, an I/O error)."),
+	}
+}
+
+func (c *recorderCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.sessions, c.tracks, c.packets, c.dropped, c.frames, c.bytes, c.skipped, c.keyframes, c.failures} {
+		ch <- d
+	}
+}
+
+func (c *recorderCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
+	}
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	gauge(c.sessions, c.m.Sessions.Load())
+	gauge(c.tracks, c.m.Tracks.Load())
+	counter(c.packets, c.m.Packets.Load())
+	counter(c.dropped, c.m.Dropped.Load())
+	counter(c.frames, c.m.Frames.Load())
+	counter(c.bytes, c.m.Bytes.Load())
+	counter(c.skipped, c.m.Skipped.Load())
+	counter(c.keyframes, c.m.KeyframeRequests.Load())
+	counter(c.failures, c.m.Failures.Load())
 }

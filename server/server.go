@@ -34,6 +34,7 @@ import (
 	"yunke/server/directory"
 	"yunke/server/httpapi"
 	"yunke/server/microlessons"
+	"yunke/server/recording"
 	"yunke/server/rooms"
 	"yunke/sfu"
 	"yunke/signaling"
@@ -117,6 +118,7 @@ type Server struct {
 
 	microlessons *microlessons.Service
 	classes      *classes.Service
+	recording    *recording.Service
 
 	tutor        *tutoringParts
 	tutoringTick time.Duration
@@ -245,7 +247,7 @@ func New(p Params) (_ *Server, err error) {
 		return nil, err
 	}
 	s.sig = signaling.New(signaling.Params{
-		Observers:       []signaling.Observer{s.tutor.service, s.classes},
+		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording},
 		Admission:       s.rooms.Admission(),
 		API:             api,
 		Keys:            signaling.Keys(cfg.Keys),
@@ -257,11 +259,12 @@ func New(p Params) (_ *Server, err error) {
 		MaxParticipants: cfg.Room.MaxParticipants,
 		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
 	})
+	s.recording.SetRooms(s.sig)
 	s.connCount = newAddrCounter(cfg.Limits.ConnectionsPerAddress)
 	s.rtcCount = newAddrCounter(cfg.Limits.RTCPerAddress)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newCollector(s.metrics, s.sig, &s.refused))
+	reg.MustRegister(newCollector(s.metrics, s.sig, &s.refused), newRecorderCollector(s.recording.Metrics()))
 	s.promHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	idle, request := p.IdleTimeout, p.RequestTimeout
 	if idle <= 0 {
@@ -422,6 +425,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.classes.Restore(ctx); err != nil {
 		s.log.Warn("restore classes state", "err", err)
 	}
+	// Recordings a crash cut are repaired and marked interrupted before
+	// any room opens.
+	if err := s.recording.Recover(ctx); err != nil {
+		s.log.Warn("recover recordings", "err", err)
+	}
 	errc := make(chan error, len(s.httpLns)+1)
 	var wg sync.WaitGroup
 	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
@@ -485,6 +493,7 @@ func (s *Server) Run(ctx context.Context) error {
 		_ = s.metricsSrv.Shutdown(shutCtx)
 	}
 	wg.Wait()
+	s.recording.Close()
 	s.tutor.closeFn()
 	s.closeListeners()
 	s.closeStore()

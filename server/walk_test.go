@@ -32,6 +32,9 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/microlessons/videos/{id}", "/microlessons/videos/999999", 1)
 		path = strings.Replace(path, "/microlessons/{id}", "/microlessons/999999", 1)
 		path = strings.Replace(path, "/classes/{id}", "/classes/999999", 1)
+		path = strings.Replace(path, "/recordings/{id}", "/recordings/999999", 1)
+		path = strings.Replace(path, "{track_id}", "1", 1)
+		path = strings.Replace(path, "/rooms/{room}", "/rooms/s"+itoa(fx.schoolA)+"-walk", 1)
 		return strings.Replace(path, "{year}", "2026", 1)
 	}
 	for _, rt := range routes {

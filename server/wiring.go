@@ -14,6 +14,7 @@ import (
 	"yunke/server/classes"
 	"yunke/server/config"
 	"yunke/server/microlessons"
+	"yunke/server/recording"
 	"yunke/server/token"
 	"yunke/server/tutoring"
 	"yunke/signaling"
@@ -145,5 +146,22 @@ func classesParams(s *Server) classes.Params {
 		RatingWindow: time.Duration(cc.RatingEditMinutes) * time.Minute,
 		Seen:         time.Duration(cc.SeenSeconds) * time.Second,
 		Tick:         s.classesTick,
+	}
+}
+
+// recordingParams configures recordings from recording.*: files being
+// written in <dir>/work and, until an object store is configured, the
+// finished files on the local disk in <dir>/media.
+func recordingParams(cfg *config.Config, st *storage.Store, now func() time.Time, log *slog.Logger) recording.Params {
+	rc, dir := cfg.Recording, cfg.RecordingDir()
+	return recording.Params{
+		Store:    st,
+		Media:    &blob.Local{Dir: filepath.Join(dir, "media")},
+		Dir:      filepath.Join(dir, "work"),
+		Classes:  rc.Classes,
+		Tutoring: rc.Tutoring,
+		FFmpeg:   rc.FFmpeg,
+		Now:      now,
+		Logger:   log,
 	}
 }

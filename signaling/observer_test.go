@@ -134,3 +134,43 @@ func TestObserversHearJoinsAndTracks(t *testing.T) {
 		t.Error("an observer was called with a done context")
 	}
 }
+
+// roomsObserver hears rooms open and close.
+type roomsObserver struct {
+	recordingObserver
+}
+
+func (o *roomsObserver) RoomOpened(_ context.Context, r RoomName) { o.add("opened " + string(r)) }
+func (o *roomsObserver) RoomClosed(_ context.Context, r RoomName) { o.add("closed " + string(r)) }
+
+// TestRoomObserverAndRecordingFlag: a RoomObserver hears a room open and
+// close; the active_recording flag reaches participants in the room and
+// those who join later.
+func TestRoomObserverAndRecordingFlag(t *testing.T) {
+	o := &roomsObserver{}
+	svc, url := startService(t, Params{Observers: []Observer{o}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if svc.SetActiveRecording("rec", true) {
+		t.Fatal("flag set on a room that is not open")
+	}
+	teacher := connect(t, ctx, url, grantToken(t, "teacher", teacherGrant("rec")))
+	if !o.has("opened rec") {
+		t.Fatal("room opening not heard")
+	}
+	if teacher.Room().GetActiveRecording() {
+		t.Fatal("recording before it started")
+	}
+	if !svc.SetActiveRecording("rec", true) {
+		t.Fatal("flag not set")
+	}
+	eventually(t, 5*time.Second, "the teacher hears the recording start", func() bool { return teacher.Room().GetActiveRecording() })
+	student := connect(t, ctx, url, grantToken(t, "student", studentGrant("rec")))
+	if !student.Room().GetActiveRecording() {
+		t.Fatal("a late joiner does not see the recording")
+	}
+	svc.SetActiveRecording("rec", false)
+	eventually(t, 5*time.Second, "the student hears the recording stop", func() bool { return !student.Room().GetActiveRecording() })
+	svc.CloseRoom("rec")
+	eventually(t, 5*time.Second, "the room's closing is heard", func() bool { return o.has("closed rec") })
+}

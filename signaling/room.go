@@ -27,6 +27,7 @@ type Room struct {
 	mu           sync.Mutex
 	participants map[Identity]*Participant
 	metadata     string
+	recording    bool // active_recording: the room is being recorded
 }
 
 func newRoom(svc *Service, name RoomName) *Room {
@@ -82,7 +83,7 @@ func (r *Room) infoLocked() *livekit.Room {
 		CreationTime:     r.created.Unix(),
 		CreationTimeMs:   r.created.UnixMilli(),
 		NumParticipants:  uint32(n),
-		ActiveRecording:  false,
+		ActiveRecording:  r.recording,
 	}
 }
 

@@ -115,6 +115,28 @@ func (s *Service) CloseRoom(name RoomName) bool {
 	return true
 }
 
+// SetActiveRecording sets the room's active_recording flag and tells
+// everyone in it (livekit-client raises RoomEvent.RecordingStatusChanged);
+// it reports false when the room is not open.
+func (s *Service) SetActiveRecording(name RoomName, active bool) bool {
+	r := s.existingRoom(string(name))
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	changed := r.recording != active
+	r.recording = active
+	info := r.infoLocked()
+	r.mu.Unlock()
+	if changed {
+		msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: info}}}
+		for _, p := range r.list() {
+			p.send(msg)
+		}
+	}
+	return true
+}
+
 // existingRoom finds a room without creating it.
 func (s *Service) existingRoom(name string) *Room {
 	s.mu.Lock()

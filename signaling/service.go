@@ -46,6 +46,19 @@ type Observer interface {
 	TrackUnpublished(ctx context.Context, t TrackEvent)
 }
 
+// RoomObserver is an Observer that also hears rooms open and close. A room
+// opens with its first join and closes when it has stayed empty for
+// EmptyTimeout, when it is deleted, or when the service closes. RoomOpened
+// is called under the service's lock, before anyone has joined: it must
+// neither block nor call the Service. RoomClosed is called on a goroutine
+// of its own, after the room is gone: a room of the same name may already
+// have opened again.
+type RoomObserver interface {
+	Observer
+	RoomOpened(ctx context.Context, room RoomName)
+	RoomClosed(ctx context.Context, room RoomName)
+}
+
 // ParticipantEvent is a participant joining or leaving a room.
 type ParticipantEvent struct {
 	Room     RoomName
@@ -305,6 +318,7 @@ func (s *Service) room(name RoomName, opener Identity) (*Room, error) {
 		}
 		r = newRoom(s, name)
 		s.rooms[name] = r
+		s.observeRoomLocked(name, true)
 		if opener != "" {
 			r.opener = opener
 			s.opened[opener]++
@@ -361,6 +375,27 @@ func (s *Service) dropRoomLocked(r *Room) {
 		r.emptyTimer = nil
 	}
 	r.log.Info("room closed")
+	s.observeRoomLocked(r.name, false)
+}
+
+// observeRoomLocked tells the RoomObservers that a room opened (under the
+// lock: it is told before anyone joins) or closed (on a goroutine).
+func (s *Service) observeRoomLocked(name RoomName, opened bool) {
+	for _, o := range s.p.Observers {
+		ro, ok := o.(RoomObserver)
+		if !ok {
+			continue
+		}
+		if opened {
+			ro.RoomOpened(s.ctx, name)
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			ro.RoomClosed(s.ctx, name)
+		}()
+	}
 }
 
 var (

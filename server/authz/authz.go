@@ -63,6 +63,11 @@ const (
 	MicrolessonRead    Action = "microlesson.read"    // browse and watch the published micro-lessons of one's district
 	MicrolessonReview  Action = "microlesson.review"  // see micro-lessons awaiting review in scope, take one up
 	MicrolessonPublish Action = "microlesson.publish" // publish, return or delete micro-lessons in scope
+
+	RecordingOwn    Action = "recording.own"    // watch and download one's own recordings
+	RecordingRead   Action = "recording.read"   // the catalogue of recordings in scope: watch, download
+	RecordingManage Action = "recording.manage" // start and stop the recording of a class in scope (a teacher: of their school)
+	RecordingDelete Action = "recording.delete" // delete recordings in scope
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -79,23 +84,25 @@ var Actions = []Action{
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
+	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete,
 }
 
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
 	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, TutoringAsk, TutoringHistory, ClassAttend, MicrolessonRead},
-	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory, ClassTeach, MicrolessonUpload, MicrolessonRead},
+	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory, ClassTeach, MicrolessonUpload, MicrolessonRead,
+		RecordingOwn, RecordingManage},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, ClassReview,
-		MicrolessonRead, MicrolessonReview,
+		MicrolessonRead, MicrolessonReview, RecordingRead,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
 		ClassSchedule, ClassReview,
-		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
+		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
@@ -103,7 +110,7 @@ var policy = map[storage.Role][]Action{
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
 		ClassSchedule, ClassReview,
-		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
+		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -112,7 +119,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
 		ClassSchedule, ClassReview,
-		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
+		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 	},
 }
 

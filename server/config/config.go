@@ -42,6 +42,30 @@ type Config struct {
 	Metrics MetricsConfig `yaml:"metrics"`
 
 	Microlessons MicrolessonsConfig `yaml:"microlessons"`
+	Recording    RecordingConfig    `yaml:"recording"`
+}
+
+// RecordingConfig chooses what is recorded and where the files go.
+type RecordingConfig struct {
+	// Dir holds this node's recordings: those being written in Dir/work
+	// and, while media are kept on the local disk, the finished files in
+	// Dir/media. Empty: "recordings" beside database.path.
+	Dir string `yaml:"dir"`
+	// Classes records every class a teacher opens (default true).
+	Classes bool `yaml:"classes"`
+	// Tutoring records one-to-one tutoring sessions too (default false).
+	Tutoring bool `yaml:"tutoring"`
+	// FFmpeg is the ffmpeg binary that renders composite downloads: empty
+	// looks it up on PATH, "-" turns composites off.
+	FFmpeg string `yaml:"ffmpeg"`
+}
+
+// RecordingDir is recording.dir, or its default beside the database file.
+func (c *Config) RecordingDir() string {
+	if c.Recording.Dir != "" {
+		return c.Recording.Dir
+	}
+	return filepath.Join(filepath.Dir(c.Database.Path), "recordings")
 }
 
 // MicrolessonsConfig bounds micro-lesson uploads.

@@ -78,6 +78,10 @@ func TestDefaultValues(t *testing.T) {
 		m.StagingMaxBytes != 50<<30 || d.MicrolessonsDir() != filepath.Join("data", "microlessons") {
 		t.Errorf("micro-lesson defaults: %+v in %s", m, d.MicrolessonsDir())
 	}
+	// Recordings: classes yes, tutoring no, ffmpeg from PATH, beside the database.
+	if r := d.Recording; !r.Classes || r.Tutoring || r.FFmpeg != "" || d.RecordingDir() != filepath.Join("data", "recordings") {
+		t.Errorf("recording defaults: %+v in %s", r, d.RecordingDir())
+	}
 	// Default returns a fresh value each time: no shared state between callers.
 	d.Port = 1
 	if Default().Port != 7880 {

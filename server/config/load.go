@@ -75,6 +75,7 @@ func Default() *Config {
 		Metrics: MetricsConfig{Address: DefaultMetricsAddress},
 		Microlessons: MicrolessonsConfig{MaxBytes: 2 << 30, MaxMinutes: 30, UploadsPerUser: 3, UploadHours: 24,
 			StagingMaxBytes: 50 << 30},
+		Recording: RecordingConfig{Classes: true},
 	}
 }
 

@@ -397,5 +397,10 @@ func (h *TrackHandle) Stop() TrackInfo {
 	return h.info
 }
 
+// FileName is the name of the track's file in the recording's directory,
+// fixed when the track was added (the file exists only once a frame was
+// written).
+func (h *TrackHandle) FileName() string { return h.r.name }
+
 // Info is the track's state so far.
 func (h *TrackHandle) Info() TrackInfo { return h.r.snapshot() }

@@ -131,6 +131,7 @@ type Client struct {
 	pubNegotiated bool       // guarded by pubMu
 
 	mu             sync.Mutex
+	room           *livekit.Room // the latest room update, after the join's
 	err            error
 	leave          *livekit.LeaveRequest
 	self           *livekit.ParticipantInfo
@@ -300,6 +301,17 @@ func redactToken(u string) string {
 
 // JoinResponse is the server's join message. Callers must not modify it.
 func (c *Client) JoinResponse() *livekit.JoinResponse { return c.join }
+
+// Room is the room as last described: by a room update, or by the join
+// response (e.g. its active_recording flag).
+func (c *Client) Room() *livekit.Room {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.room != nil {
+		return c.room
+	}
+	return c.join.GetRoom()
+}
 
 // SID is this participant's sid (PA_…).
 func (c *Client) SID() string { return c.join.GetParticipant().GetSid() }
@@ -494,6 +506,10 @@ func (c *Client) handle(res *livekit.SignalResponse) error {
 		} else {
 			ch <- m.TrackPublished.GetTrack()
 		}
+	case *livekit.SignalResponse_RoomUpdate:
+		c.mu.Lock()
+		c.room = m.RoomUpdate.GetRoom()
+		c.mu.Unlock()
 	case *livekit.SignalResponse_PongResp:
 		c.mu.Lock()
 		if ch := c.pingWaiters[m.PongResp.GetLastPingTimestamp()]; ch != nil {
