@@ -28,7 +28,7 @@ func (s *Server) setupDomains() (err error) {
 	s.directory = directory.New(directory.Params{Store: s.store, Hasher: s.hasher, Logger: s.log.With("component", "directory"), Now: s.now})
 	s.activity = activity.New(activity.Params{Store: s.store, Logger: s.log.With("component", "activity"), Now: s.now})
 	s.rooms = rooms.New(rooms.Params{Store: s.store, Key: token.FirstKey(s.cfg.Keys), Development: s.cfg.Development})
-	s.microlessons, err = microlessons.New(microlessonParams(s.cfg, s.store, s.now, s.log.With("component", "microlessons")))
+	s.microlessons, err = microlessons.New(s.microlessonParams())
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }

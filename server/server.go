@@ -37,6 +37,7 @@ import (
 	"yunke/sfu"
 	"yunke/signaling"
 	"yunke/storage"
+	"yunke/storage/blob"
 	"yunke/web"
 )
 
@@ -111,6 +112,9 @@ type Server struct {
 	activity  *activity.Handler
 	rooms     *rooms.Handler
 
+	// media is the object store every domain keeps its finished media in
+	// (media.store: s3); nil when each keeps them on the local disk.
+	media        blob.Store
 	microlessons *microlessons.Service
 
 	tutor        *tutoringParts
@@ -230,6 +234,9 @@ func New(p Params) (_ *Server, err error) {
 	api, err := sfu.NewAPI(engine)
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: %w", err)
+	}
+	if err := s.setupMedia(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.setupTutoring(ctx); err != nil {
 		return nil, err
