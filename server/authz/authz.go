@@ -58,6 +58,8 @@ const (
 	MicrolessonRead    Action = "microlesson.read"    // browse and watch the published micro-lessons of one's district
 	MicrolessonReview  Action = "microlesson.review"  // see micro-lessons awaiting review in scope, take one up
 	MicrolessonPublish Action = "microlesson.publish" // publish, return or delete micro-lessons in scope
+
+	JobList Action = "job.list" // see the background jobs in scope: their state, attempts and errors
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -73,6 +75,7 @@ var Actions = []Action{
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
+	JobList,
 }
 
 // policy is the role × action table. Where a role may act is decided by
@@ -95,7 +98,7 @@ var policy = map[storage.Role][]Action{
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
-		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
+		MicrolessonRead, MicrolessonReview, MicrolessonPublish, JobList,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -103,7 +106,7 @@ var policy = map[storage.Role][]Action{
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
-		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
+		MicrolessonRead, MicrolessonReview, MicrolessonPublish, JobList,
 	},
 }
 
