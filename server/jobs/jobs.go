@@ -66,7 +66,7 @@ const (
 	DefaultPollInterval = time.Second
 	// MaxTimeout is the longest a worker may set: a job running longer
 	// is taken for abandoned (its node died) and run again.
-	MaxTimeout = 100 * time.Minute
+	MaxTimeout  = 100 * time.Minute
 	rescueAfter = 2 * time.Hour
 )
 
