@@ -41,7 +41,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service, s.microlessons} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service, s.microlessons, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

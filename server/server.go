@@ -32,6 +32,7 @@ import (
 	"yunke/server/config"
 	"yunke/server/directory"
 	"yunke/server/httpapi"
+	"yunke/server/jobs"
 	"yunke/server/microlessons"
 	"yunke/server/rooms"
 	"yunke/sfu"
@@ -69,6 +70,9 @@ type Params struct {
 	// TutoringTick is how often tutoring collects lapsed offers and
 	// refreshes queue places (0: every second); tests shorten it.
 	TutoringTick time.Duration
+	// JobPoll is how often an idle node looks for due background jobs
+	// (0: every second); tests shorten it.
+	JobPoll time.Duration
 	// IdleTimeout closes keep-alive connections idle this long (0: 120 s);
 	// RequestTimeout bounds reading a request and writing its answer
 	// (0: 2 minutes). Tests shorten them.
@@ -116,6 +120,8 @@ type Server struct {
 	// (media.store: s3); nil when each keeps them on the local disk.
 	media        blob.Store
 	microlessons *microlessons.Service
+	// jobs runs the domains' durable background work.
+	jobs *jobs.Queue
 
 	tutor        *tutoringParts
 	tutoringTick time.Duration
@@ -234,6 +240,10 @@ func New(p Params) (_ *Server, err error) {
 	api, err := sfu.NewAPI(engine)
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: %w", err)
+	}
+	// River's tables, after Yunke's own (storage.Open migrated those).
+	if s.jobs, err = jobs.New(ctx, jobs.Params{Store: s.store, Logger: log.With("component", "jobs"), PollInterval: p.JobPoll}); err != nil {
+		return nil, err
 	}
 	if err := s.setupMedia(ctx); err != nil {
 		return nil, err
@@ -418,6 +428,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.tutor.service.Restore(ctx); err != nil {
 		s.log.Warn("restore tutoring state", "err", err)
 	}
+	if err := s.jobs.Start(ctx); err != nil {
+		s.tutor.closeFn()
+		s.closeListeners()
+		s.closeStore()
+		return err
+	}
 	errc := make(chan error, len(s.httpLns)+1)
 	var wg sync.WaitGroup
 	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
@@ -477,6 +493,12 @@ func (s *Server) Run(ctx context.Context) error {
 		_ = s.metricsSrv.Shutdown(shutCtx)
 	}
 	wg.Wait()
+	// Running jobs finish or are put back before the database closes.
+	jobCtx, cancelJobs := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := s.jobs.Stop(jobCtx); err != nil {
+		s.log.Warn("stop jobs", "err", err)
+	}
+	cancelJobs()
 	s.tutor.closeFn()
 	s.closeListeners()
 	s.closeStore()

@@ -147,15 +147,19 @@ func New(ctx context.Context, p Params) (*Queue, error) {
 	}
 	q := &Queue{p: p, log: p.Logger, workers: river.NewWorkers()}
 	cfg := &river.Config{
-		Logger:               p.Logger,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: p.Workers}},
-		Workers:              q.workers,
-		MaxAttempts:          DefaultMaxAttempts,
-		JobTimeout:           DefaultTimeout,
-		RescueStuckJobsAfter: rescueAfter,
-		RetryPolicy:          retryPolicy{p.Backoff},
-		FetchPollInterval:    p.PollInterval,
-		FetchCooldown:        min(100*time.Millisecond, p.PollInterval),
+		Logger:      p.Logger,
+		Queues:      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: p.Workers}},
+		Workers:     q.workers,
+		MaxAttempts: DefaultMaxAttempts,
+		// Finished jobs are kept for the administrators' list.
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+		CancelledJobRetentionPeriod: 7 * 24 * time.Hour,
+		DiscardedJobRetentionPeriod: 7 * 24 * time.Hour,
+		JobTimeout:                  DefaultTimeout,
+		RescueStuckJobsAfter:        rescueAfter,
+		RetryPolicy:                 retryPolicy{p.Backoff},
+		FetchPollInterval:           p.PollInterval,
+		FetchCooldown:               min(100*time.Millisecond, p.PollInterval),
 	}
 	var err error
 	if pool := p.Store.PostgresPool(); pool != nil {
@@ -202,11 +206,9 @@ func migratePostgres(ctx context.Context, st *storage.Store, log *slog.Logger) e
 			conn.Conn().Close(context.WithoutCancel(ctx)) // closing the session releases the lock
 		}
 	}()
-	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	if err != nil {
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	logMigrations(log, res)
 	return nil
 }
 
@@ -219,22 +221,14 @@ func migrateSQLite(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
-	if err != nil {
+	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("migrations: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	logMigrations(log, res)
 	return nil
-}
-
-func logMigrations(log *slog.Logger, res *rivermigrate.MigrateResult) {
-	for _, v := range res.Versions {
-		log.Info("job queue migration applied", "version", v.Version, "name", v.Name)
-	}
 }
 
 // WorkerOptions tune one kind of job.
@@ -345,8 +339,9 @@ func (q *Queue) Enqueue(ctx context.Context, args Args, o Options) (Enqueued, er
 // so that Postgres' and SQLite's ->> compare it alike).
 const metaDistrict = "district_id"
 
-// Start works jobs until Stop. Without a registered worker it only
-// enqueues.
+// Start works jobs until Stop (ctx only bounds the start: cancelling it
+// later does not stop the work, so that Stop can let it finish). Without
+// a registered worker it only enqueues.
 func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -358,7 +353,7 @@ func (q *Queue) Start(ctx context.Context) error {
 		q.log.Info("no job workers registered: this node works no jobs")
 		return nil
 	}
-	if err := q.client.Start(ctx); err != nil {
+	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	q.log.Info("working jobs", "kinds", q.kinds, "workers", q.p.Workers)
