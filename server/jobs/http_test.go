@@ -87,4 +87,3 @@ func TestListRoute(t *testing.T) {
 		}
 	}
 }
-
