@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -242,7 +243,8 @@ func New(p Params) (_ *Server, err error) {
 		return nil, fmt.Errorf("webrtc: %w", err)
 	}
 	// River's tables, after Yunke's own (storage.Open migrated those).
-	if s.jobs, err = jobs.New(ctx, jobs.Params{Store: s.store, Logger: log.With("component", "jobs"), PollInterval: p.JobPoll}); err != nil {
+	if s.jobs, err = jobs.New(ctx, jobs.Params{Store: s.store, Logger: log.With("component", "jobs"), PollInterval: p.JobPoll,
+		Node: nodeName(cfg)}); err != nil {
 		return nil, err
 	}
 	if err := s.setupMedia(ctx); err != nil {
@@ -503,6 +505,16 @@ func (s *Server) Run(ctx context.Context) error {
 	s.closeListeners()
 	s.closeStore()
 	return runErr
+}
+
+// nodeName names this node for the jobs only it may work (those that need
+// its files): its host name and HTTP port, the same across restarts.
+func nodeName(cfg *config.Config) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "local"
+	}
+	return host + ":" + strconv.Itoa(cfg.Port)
 }
 
 // closeStore closes the database when New opened it.

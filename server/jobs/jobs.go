@@ -26,13 +26,16 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +101,10 @@ type Params struct {
 	// StopGrace is how long Stop lets running jobs finish before it
 	// cancels them (default 5 s).
 	StopGrace time.Duration
+	// Node names this node, the same across its restarts (its host name
+	// and port, say): jobs enqueued with Options.Local run only on the
+	// node of that name. Empty is "local".
+	Node string
 }
 
 // Queue enqueues jobs and, once started, works them.
@@ -106,6 +113,8 @@ type Queue struct {
 	log     *slog.Logger
 	client  riverClient
 	workers *river.Workers
+	// nodeQueue holds the jobs only this node may work (Options.Local).
+	nodeQueue string
 
 	mu      sync.Mutex
 	started bool
@@ -145,10 +154,13 @@ func New(ctx context.Context, p Params) (*Queue, error) {
 	if p.StopGrace <= 0 {
 		p.StopGrace = 5 * time.Second
 	}
-	q := &Queue{p: p, log: p.Logger, workers: river.NewWorkers()}
+	q := &Queue{p: p, log: p.Logger, workers: river.NewWorkers(), nodeQueue: NodeQueue(p.Node)}
 	cfg := &river.Config{
-		Logger:      p.Logger,
-		Queues:      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: p.Workers}},
+		Logger: p.Logger,
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: p.Workers},
+			q.nodeQueue:        {MaxWorkers: p.Workers},
+		},
 		Workers:     q.workers,
 		MaxAttempts: DefaultMaxAttempts,
 		// Finished jobs are kept for the administrators' list.
@@ -295,6 +307,10 @@ type Options struct {
 	// exists that is waiting, running, retrying or completed (completed
 	// jobs are kept a day); a cancelled or discarded one does not count.
 	Unique bool
+	// Local: the job runs on this node only (by Params.Node), since it
+	// needs what only this node has — files on its disk. It waits for the
+	// node while the node is down, and runs after its restart.
+	Local bool
 	// District scopes the job for administrators: a district
 	// administrator sees the jobs of their district; only system
 	// administrators see jobs without one.
@@ -319,7 +335,10 @@ func (q *Queue) Enqueue(ctx context.Context, args Args, o Options) (Enqueued, er
 		opts.ScheduledAt = time.Now().Add(o.Delay)
 	}
 	if o.Unique {
-		opts.UniqueOpts = river.UniqueOpts{ByArgs: true}
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByQueue: true}
+	}
+	if o.Local {
+		opts.Queue = q.nodeQueue
 	}
 	if o.District != 0 {
 		md, err := json.Marshal(map[string]string{metaDistrict: strconv.FormatInt(int64(o.District), 10)})
@@ -333,6 +352,35 @@ func (q *Queue) Enqueue(ctx context.Context, args Args, o Options) (Enqueued, er
 		return Enqueued{}, fmt.Errorf("jobs: enqueue %s: %w", args.Kind(), err)
 	}
 	return Enqueued{ID: JobID(res.Job.ID), Duplicate: res.UniqueSkippedAsDuplicate}, nil
+}
+
+// NodeQueue is the name of the queue of the jobs that only the node named
+// node works: "node-" and the name in lower-case letters, digits and
+// hyphens, at most 64 characters.
+func NodeQueue(node string) string {
+	if node == "" {
+		node = "local"
+	}
+	var b strings.Builder
+	b.WriteString("node")
+	dash := true
+	for _, r := range strings.ToLower(node) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash {
+				b.WriteByte('-')
+				dash = false
+			}
+			b.WriteRune(r)
+		} else {
+			dash = true
+		}
+	}
+	name := b.String()
+	if len(name) > 64 || name == "node" {
+		sum := sha256.Sum256([]byte(node))
+		name = strings.TrimRight(name[:min(len(name), 47)], "-") + "-" + hex.EncodeToString(sum[:8])
+	}
+	return name
 }
 
 // metaDistrict is the key of a job's district in its metadata (a string,
@@ -356,7 +404,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
-	q.log.Info("working jobs", "kinds", q.kinds, "workers", q.p.Workers)
+	q.log.Info("working jobs", "kinds", q.kinds, "workers", q.p.Workers, "node_queue", q.nodeQueue)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -337,4 +338,66 @@ func TestUniqueAndScope(t *testing.T) {
 			t.Errorf("get a missing job: %v, %v", ok, err)
 		}
 	})
+}
+
+// A local job runs only on the node that enqueued it, even while another
+// node works jobs of its kind.
+func TestLocalJobs(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, p storage.OpenParams) {
+		st := open(t, p)
+		ran := make(chan string, 20)
+		nodes := map[string]*jobs.Queue{}
+		for _, node := range []string{"yunke-a:7880", "yunke-b:7880"} {
+			q, err := jobs.New(context.Background(), jobs.Params{Store: st, PollInterval: 20 * time.Millisecond, Node: node})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs.Register(q, func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+				ran <- node
+				return nil
+			}, jobs.WorkerOptions{})
+			start(t, q)
+			nodes[node] = q
+		}
+		ctx := context.Background()
+		var ids []jobs.JobID
+		for i := range 6 {
+			e, err := nodes["yunke-b:7880"].Enqueue(ctx, echoArgs{N: i}, jobs.Options{Local: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, e.ID)
+		}
+		for _, id := range ids {
+			if in := wait(t, nodes["yunke-a:7880"], id, "completed"); in.Queue != "node-yunke-b-7880" {
+				t.Errorf("local job %d in queue %q", id, in.Queue)
+			}
+		}
+		for range ids {
+			if node := <-ran; node != "yunke-b:7880" {
+				t.Errorf("a local job of b ran on %s", node)
+			}
+		}
+	})
+}
+
+func TestNodeQueue(t *testing.T) {
+	for node, want := range map[string]string{
+		"":                  "node-local",
+		"yunke-1:7880":      "node-yunke-1-7880",
+		"Yunke_1.school.cn": "node-yunke-1-school-cn",
+		"--x--":             "node-x",
+	} {
+		if got := jobs.NodeQueue(node); got != want {
+			t.Errorf("NodeQueue(%q) = %q, want %q", node, got, want)
+		}
+	}
+	long := jobs.NodeQueue(strings.Repeat("a", 100))
+	if len(long) != 64 || long == jobs.NodeQueue(strings.Repeat("a", 101)) {
+		t.Errorf("long names: %q", long)
+	}
+	if q := jobs.NodeQueue("界面"); !strings.HasPrefix(q, "node-") || len(q) != len("node-")+16 {
+		t.Errorf("a name without letters: %q", q)
+	}
 }

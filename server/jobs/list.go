@@ -33,6 +33,9 @@ type Info struct {
 	MaxAttempts int                `json:"max_attempts"`
 	Args        json.RawMessage    `json:"args"`
 	District    storage.DistrictID `json:"district_id,omitempty"`
+	// Queue is "default" (any node) or the node queue of the one node
+	// that may work it ("node-yunke-1-7880").
+	Queue string `json:"queue"`
 	// Errors are the failed attempts' errors, oldest first.
 	Errors      []AttemptError `json:"errors"`
 	CreatedAt   time.Time      `json:"created_at"`
@@ -110,7 +113,7 @@ func (q *Queue) Get(ctx context.Context, id JobID) (Info, bool, error) {
 }
 
 func info(j *rivertype.JobRow) Info {
-	in := Info{ID: JobID(j.ID), Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+	in := Info{ID: JobID(j.ID), Kind: j.Kind, State: string(j.State), Queue: j.Queue, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
 		Args: json.RawMessage(j.EncodedArgs), Errors: []AttemptError{}, CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt,
 		AttemptedAt: j.AttemptedAt, FinishedAt: j.FinalizedAt}
 	if !json.Valid(in.Args) {
