@@ -173,18 +173,14 @@ func New(ctx context.Context, p Params) (*Queue, error) {
 		FetchPollInterval:           p.PollInterval,
 		FetchCooldown:               min(100*time.Millisecond, p.PollInterval),
 	}
+	if _, err := Migrate(ctx, p.Store, p.Logger); err != nil {
+		return nil, err
+	}
 	var err error
 	if pool := p.Store.PostgresPool(); pool != nil {
-		err = migratePostgres(ctx, p.Store, p.Logger)
-		if err == nil {
-			q.client, err = river.NewClient(riverpgxv5.New(pool), cfg)
-		}
+		q.client, err = river.NewClient(riverpgxv5.New(pool), cfg)
 	} else {
-		db := p.Store.SQLiteWriter()
-		err = migrateSQLite(ctx, db, p.Logger)
-		if err == nil {
-			q.client, err = river.NewClient(riversqlite.New(db), cfg)
-		}
+		q.client, err = river.NewClient(riversqlite.New(p.Store.SQLiteWriter()), cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -192,26 +188,50 @@ func New(ctx context.Context, p Params) (*Queue, error) {
 	return q, nil
 }
 
+// Migrate applies River's pending migrations to the store's database and
+// returns the version its tables are at. New calls it; so does
+// `yunke migrate`.
+func Migrate(ctx context.Context, st *storage.Store, log *slog.Logger) (int, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var versions []rivermigrate.Migration
+	var err error
+	if st.PostgresPool() != nil {
+		versions, err = migratePostgres(ctx, st, log)
+	} else {
+		versions, err = migrateSQLite(ctx, st.SQLiteWriter(), log)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("jobs: migrations: %w", err)
+	}
+	v := 0
+	for _, m := range versions {
+		v = max(v, m.Version)
+	}
+	return v, nil
+}
+
 // riverLockKey serializes River's migrations between Yunke nodes starting
 // together on one Postgres database ("yunkejob" in ASCII).
 const riverLockKey = 0x79756e6b656a6f62
 
-func migratePostgres(ctx context.Context, st *storage.Store, log *slog.Logger) error {
+func migratePostgres(ctx context.Context, st *storage.Store, log *slog.Logger) ([]rivermigrate.Migration, error) {
 	pool := st.PostgresPool()
 	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: log})
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
 	// River's migrations each run in their own transaction (one adds an
 	// enum value the next uses), so the lock is a session lock, held on
 	// a connection of its own.
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(riverLockKey)); err != nil {
-		return fmt.Errorf("migrations: lock: %w", err)
+		return nil, fmt.Errorf("lock: %w", err)
 	}
 	defer func() {
 		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(riverLockKey)); err != nil {
@@ -219,28 +239,30 @@ func migratePostgres(ctx context.Context, st *storage.Store, log *slog.Logger) e
 		}
 	}()
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
-	return nil
+	return m.ExistingVersions(ctx)
 }
 
-func migrateSQLite(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+// migrateSQLite runs River's migrations in one transaction on the store's
+// writer connection, which serializes them with every other write.
+func migrateSQLite(ctx context.Context, db *sql.DB, log *slog.Logger) ([]rivermigrate.Migration, error) {
 	m, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: log})
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
 	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
 		_ = tx.Rollback()
-		return fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
-	return nil
+	return m.ExistingVersions(ctx)
 }
 
 // WorkerOptions tune one kind of job.
