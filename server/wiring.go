@@ -144,6 +144,7 @@ func (s *Server) microlessonParams() microlessons.Params {
 		Store:          st,
 		Media:          media,
 		KeyPrefix:      prefix,
+		Jobs:           s.jobs,
 		Dir:            filepath.Join(dir, "uploads"),
 		MaxBytes:       mc.MaxBytes,
 		MaxDuration:    time.Duration(mc.MaxMinutes) * time.Minute,

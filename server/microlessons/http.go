@@ -179,9 +179,7 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		// Not filed (bad input, or filed by a request just before):
 		// this request's copy goes; the upload stays if it is still there.
-		if derr := s.p.Media.Delete(context.WithoutCancel(ctx), key); derr != nil {
-			s.log.Warn("remove unfiled video", "key", key, "err", derr)
-		}
+		s.removeVideo(ctx, key, p.User.DistrictID)
 		if errors.Is(err, storage.ErrNotFound) {
 			return errNoUpload
 		}
@@ -498,9 +496,7 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.p.Store.SetMicrolessonStatus(r.Context(), httpapi.Actor(r), m.ID, from, storage.MicrolessonDeleted, "", s.p.Now()); err != nil {
 		return err
 	}
-	if err := s.p.Media.Delete(context.WithoutCancel(r.Context()), m.FileKey); err != nil {
-		s.log.Warn("remove video of deleted micro-lesson", "microlesson", m.ID, "key", m.FileKey, "err", err)
-	}
+	s.removeVideo(r.Context(), m.FileKey, m.DistrictID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
