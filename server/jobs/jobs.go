@@ -96,7 +96,8 @@ type Params struct {
 	// Backoff is the wait after a failed attempt (nil: DefaultBackoff).
 	Backoff func(attempt int) time.Duration
 	// PollInterval is how often an idle node looks for due jobs (default
-	// one second; on Postgres new jobs are also announced at once).
+	// one second; on Postgres a new job is also announced at once, on
+	// SQLite it waits for the next poll).
 	PollInterval time.Duration
 	// StopGrace is how long Stop lets running jobs finish before it
 	// cancels them (default 5 s).
@@ -180,6 +181,10 @@ func New(ctx context.Context, p Params) (*Queue, error) {
 	if pool := p.Store.PostgresPool(); pool != nil {
 		q.client, err = river.NewClient(riverpgxv5.New(pool), cfg)
 	} else {
+		// SQLite has no LISTEN/NOTIFY: River would poll a table of
+		// notifications 20 times a second on the one writer connection.
+		// Polling for due jobs alone, every PollInterval, is enough.
+		cfg.PollOnly = true
 		q.client, err = river.NewClient(riversqlite.New(p.Store.SQLiteWriter()), cfg)
 	}
 	if err != nil {
