@@ -72,6 +72,21 @@ func TestMicrolessonOnObjectStore(t *testing.T) {
 	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, video[100:200]) {
 		t.Fatalf("range of the presigned URL: %d, %d bytes", resp.StatusCode, len(got))
 	}
+	// ?download=1 signs a URL whose answer makes the browser save the file.
+	resp, err = noFollow.Get(srv.url + "/api/v1/microlessons/videos/" + itoa(m.ID) + "?download=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cd := resp.Header.Get("Content-Disposition"); resp.StatusCode != http.StatusOK ||
+		!strings.HasPrefix(cd, `attachment; filename="microlesson-`) || !strings.Contains(cd, "filename*=UTF-8''%E5%AF%B9") {
+		t.Errorf("download: %d, Content-Disposition %q", resp.StatusCode, cd)
+	}
 	// A student does not get a URL to a micro-lesson not yet published.
 	if r := fx.users["student"].send("GET", "/api/v1/microlessons/videos/"+itoa(m.ID), nil); r.status != http.StatusForbidden {
 		t.Errorf("student: %v", r)

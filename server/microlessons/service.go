@@ -32,8 +32,8 @@ import (
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 
 	"yunke/server/httpapi"
-	"yunke/server/microlessons/probe"
 	"yunke/server/jobs"
+	"yunke/server/microlessons/probe"
 	"yunke/storage"
 	"yunke/storage/blob"
 )
@@ -96,9 +96,9 @@ type Params struct {
 	// Jobs, when set, retries removing a video the media store failed to
 	// remove at once (an object store out of reach), as a durable job;
 	// without it such a failure is only logged.
-	Jobs *jobs.Queue
-	Now        func() time.Time
-	Logger     *slog.Logger
+	Jobs   *jobs.Queue
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Defaults of Params.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -42,7 +43,10 @@ type S3 struct {
 	prefix string
 }
 
-var _ Store = (*S3)(nil)
+var (
+	_ Store          = (*S3)(nil)
+	_ DownloadSigner = (*S3)(nil)
+)
 
 // putPartSize is the multipart part size for blobs of unknown size
 // (minio-go's own default would buffer far larger parts); 10,000 parts of
@@ -185,6 +189,24 @@ func (s *S3) SignedURL(ctx context.Context, key string, ttl time.Duration) (stri
 		return "", fmt.Errorf("blob: s3 signed URL for %s: ttl %v is not between 1s and 7 days", key, ttl)
 	}
 	u, err := s.c.PresignedGetObject(ctx, s.bucket, name, ttl, nil)
+	if err != nil {
+		return "", fmt.Errorf("blob: s3 signed URL for %s: %w", key, err)
+	}
+	return u.String(), nil
+}
+
+// SignedDownloadURL implements DownloadSigner: a presigned GET URL whose
+// answer carries the Content-Disposition header disposition
+// (`attachment; filename="x.webm"`), so that the browser saves the blob.
+func (s *S3) SignedDownloadURL(ctx context.Context, key string, ttl time.Duration, disposition string) (string, error) {
+	name, err := s.name(key)
+	if err != nil {
+		return "", err
+	}
+	if ttl < time.Second || ttl > maxSignedTTL {
+		return "", fmt.Errorf("blob: s3 signed URL for %s: ttl %v is not between 1s and 7 days", key, ttl)
+	}
+	u, err := s.c.PresignedGetObject(ctx, s.bucket, name, ttl, url.Values{"response-content-disposition": {disposition}})
 	if err != nil {
 		return "", fmt.Errorf("blob: s3 signed URL for %s: %w", key, err)
 	}

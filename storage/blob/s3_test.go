@@ -90,6 +90,18 @@ func TestS3(t *testing.T) {
 		if resp.StatusCode != http.StatusPartialContent || string(got) != "0123456789" {
 			t.Fatalf("range of signed URL: %d %q", resp.StatusCode, got)
 		}
+		d, err := s.SignedDownloadURL(ctx, "v/1.webm", time.Minute, `attachment; filename="lesson.webm"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err = http.Get(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if cd := resp.Header.Get("Content-Disposition"); resp.StatusCode != http.StatusOK || cd != `attachment; filename="lesson.webm"` {
+			t.Fatalf("download URL: %d, Content-Disposition %q", resp.StatusCode, cd)
+		}
 		for _, ttl := range []time.Duration{0, time.Millisecond, 8 * 24 * time.Hour} {
 			if _, err := s.SignedURL(ctx, "v/1.webm", ttl); err == nil {
 				t.Errorf("SignedURL with ttl %v: no error", ttl)
