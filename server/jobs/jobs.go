@@ -309,8 +309,10 @@ func (w *worker[A]) Timeout(*Job[A]) time.Duration { return w.timeout }
 func Permanent(err error) error { return river.JobCancel(err) }
 
 // Every enqueues a job of args' kind every interval (on one node of the
-// cluster, the elected leader), and once at Start when runOnStart. Call
-// it before Start, after registering the worker.
+// cluster, the elected leader), and once at Start when runOnStart (as soon
+// as a leader is elected: within seconds). Call it before Start, after
+// registering the worker. The job is cluster-wide: housekeeping of one
+// node's own disk belongs in that node, not here.
 func Every[A Args](q *Queue, interval time.Duration, args func() A, runOnStart bool) {
 	q.client.PeriodicJobs().Add(river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return args(), &river.InsertOpts{MaxAttempts: 3} },

@@ -401,3 +401,35 @@ func TestNodeQueue(t *testing.T) {
 		t.Errorf("a name without letters: %q", q)
 	}
 }
+
+type tickArgs struct{}
+
+func (tickArgs) Kind() string { return "test.tick" }
+
+// A periodic job runs at the start and then every interval.
+func TestEvery(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, p storage.OpenParams) {
+		st := open(t, p)
+		q := newQueue(t, st, nil, 1)
+		ticks := make(chan time.Time, 10)
+		jobs.Register(q, func(context.Context, *jobs.Job[tickArgs]) error {
+			ticks <- time.Now()
+			return nil
+		}, jobs.WorkerOptions{})
+		jobs.Every(q, 300*time.Millisecond, func() tickArgs { return tickArgs{} }, true)
+		start(t, q)
+		var at []time.Time
+		for len(at) < 2 {
+			select {
+			case tm := <-ticks:
+				at = append(at, tm)
+			case <-time.After(20 * time.Second):
+				t.Fatalf("%d ticks in 20 s", len(at))
+			}
+		}
+		if d := at[1].Sub(at[0]); d < 200*time.Millisecond {
+			t.Errorf("ticks %v apart", d)
+		}
+	})
+}
