@@ -31,8 +31,8 @@ func (s *Server) setupDomains() (err error) {
 	s.activity = activity.New(activity.Params{Store: s.store, Logger: s.log.With("component", "activity"), Now: s.now})
 	s.rooms = rooms.New(rooms.Params{Store: s.store, Key: token.FirstKey(s.cfg.Keys), Development: s.cfg.Development})
 	s.classes = classes.New(classesParams(s))
-	s.microlessons, err = microlessons.New(microlessonParams(s.cfg, s.store, s.now, s.log.With("component", "microlessons")))
-	s.recording = recording.New(recordingParams(s.cfg, s.store, s.now, s.log.With("component", "recording")))
+	s.microlessons, err = microlessons.New(s.microlessonParams())
+	s.recording = recording.New(s.recordingParams())
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }
@@ -45,7 +45,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service, s.classes, s.microlessons, s.recording} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service, s.classes, s.microlessons, s.recording, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,12 +34,14 @@ import (
 	"yunke/server/config"
 	"yunke/server/directory"
 	"yunke/server/httpapi"
+	"yunke/server/jobs"
 	"yunke/server/microlessons"
 	"yunke/server/recording"
 	"yunke/server/rooms"
 	"yunke/sfu"
 	"yunke/signaling"
 	"yunke/storage"
+	"yunke/storage/blob"
 	"yunke/web"
 )
 
@@ -73,6 +76,9 @@ type Params struct {
 	// TutoringTick is how often tutoring collects lapsed offers and
 	// refreshes queue places (0: every second); tests shorten it.
 	TutoringTick time.Duration
+	// JobPoll is how often an idle node looks for due background jobs
+	// (0: every second); tests shorten it.
+	JobPoll time.Duration
 	// IdleTimeout closes keep-alive connections idle this long (0: 120 s);
 	// RequestTimeout bounds reading a request and writing its answer
 	// (0: 2 minutes). Tests shorten them.
@@ -116,9 +122,14 @@ type Server struct {
 	activity  *activity.Handler
 	rooms     *rooms.Handler
 
+	// media is the object store every domain keeps its finished media in
+	// (media.store: s3); nil when each keeps them on the local disk.
+	media        blob.Store
 	microlessons *microlessons.Service
 	classes      *classes.Service
 	recording    *recording.Service
+	// jobs runs the domains' durable background work.
+	jobs *jobs.Queue
 
 	tutor        *tutoringParts
 	tutoringTick time.Duration
@@ -239,6 +250,14 @@ func New(p Params) (_ *Server, err error) {
 	api, err := sfu.NewAPI(engine)
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: %w", err)
+	}
+	// River's tables, after Yunke's own (storage.Open migrated those).
+	if s.jobs, err = jobs.New(ctx, jobs.Params{Store: s.store, Logger: log.With("component", "jobs"), PollInterval: p.JobPoll,
+		Node: nodeName(cfg)}); err != nil {
+		return nil, err
+	}
+	if err := s.setupMedia(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.setupTutoring(ctx); err != nil {
 		return nil, err
@@ -430,6 +449,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.recording.Recover(ctx); err != nil {
 		s.log.Warn("recover recordings", "err", err)
 	}
+	if err := s.jobs.Start(ctx); err != nil {
+		s.tutor.closeFn()
+		s.closeListeners()
+		s.closeStore()
+		return err
+	}
 	errc := make(chan error, len(s.httpLns)+1)
 	var wg sync.WaitGroup
 	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
@@ -494,10 +519,26 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.recording.Close()
+	// Running jobs finish or are put back before the database closes.
+	jobCtx, cancelJobs := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := s.jobs.Stop(jobCtx); err != nil {
+		s.log.Warn("stop jobs", "err", err)
+	}
+	cancelJobs()
 	s.tutor.closeFn()
 	s.closeListeners()
 	s.closeStore()
 	return runErr
+}
+
+// nodeName names this node for the jobs only it may work (those that need
+// its files): its host name and HTTP port, the same across restarts.
+func nodeName(cfg *config.Config) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "local"
+	}
+	return host + ":" + strconv.Itoa(cfg.Port)
 }
 
 // closeStore closes the database when New opened it.

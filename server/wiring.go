@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"yunke/signaling"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
-	"yunke/storage"
 	"yunke/storage/blob"
 )
 
@@ -109,14 +107,46 @@ func (s *Server) PublicURL() string {
 	return s.URL()
 }
 
+// setupMedia builds the object store once when media.store is s3, checking
+// that its bucket exists; with local media it does nothing, and each
+// domain keeps its files in its own directory (mediaFor).
+func (s *Server) setupMedia(ctx context.Context) error {
+	if s.cfg.Media.Store != config.MediaS3 {
+		return nil
+	}
+	c := s.cfg.Media.S3
+	st, err := blob.NewS3(ctx, blob.S3Params{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey,
+		SecretKey: c.SecretKey, Region: c.Region, UseSSL: c.UseSSL, Prefix: c.Prefix})
+	if err != nil {
+		return fmt.Errorf("media store: %w", err)
+	}
+	s.media = st
+	s.log.Info("media on an object store", "s3", c)
+	return nil
+}
+
+// mediaFor is where a domain keeps its finished media, and the prefix of
+// its keys there: in the shared object store under "<domain>/", or on the
+// local disk in localDir with no prefix.
+func (s *Server) mediaFor(domain, localDir string) (blob.Store, string) {
+	if s.media != nil {
+		return s.media, domain + "/"
+	}
+	return &blob.Local{Dir: localDir}, ""
+}
+
 // microlessonParams configures micro-lessons from microlessons.*: uploads
-// in progress in <dir>/uploads and, until an object store is configured,
-// the videos on the local disk in <dir>/videos.
-func microlessonParams(cfg *config.Config, st *storage.Store, now func() time.Time, log *slog.Logger) microlessons.Params {
+// in progress in <dir>/uploads and, with local media, the videos in
+// <dir>/videos.
+func (s *Server) microlessonParams() microlessons.Params {
+	cfg, st, now, log := s.cfg, s.store, s.now, s.log.With("component", "microlessons")
 	mc, dir := cfg.Microlessons, cfg.MicrolessonsDir()
+	media, prefix := s.mediaFor("microlessons", dir)
 	return microlessons.Params{
 		Store:          st,
-		Media:          &blob.Local{Dir: dir},
+		Media:          media,
+		KeyPrefix:      prefix,
+		Jobs:           s.jobs,
 		Dir:            filepath.Join(dir, "uploads"),
 		MaxBytes:       mc.MaxBytes,
 		MaxDuration:    time.Duration(mc.MaxMinutes) * time.Minute,
@@ -152,11 +182,18 @@ func classesParams(s *Server) classes.Params {
 // recordingParams configures recordings from recording.*: files being
 // written in <dir>/work and, until an object store is configured, the
 // finished files on the local disk in <dir>/media.
-func recordingParams(cfg *config.Config, st *storage.Store, now func() time.Time, log *slog.Logger) recording.Params {
+func (s *Server) recordingParams() recording.Params {
+	cfg, st, now, log := s.cfg, s.store, s.now, s.log.With("component", "recording")
 	rc, dir := cfg.Recording, cfg.RecordingDir()
+	// Recording keys start with "recordings/" already: the shared store
+	// takes them as they are.
+	var media blob.Store = &blob.Local{Dir: filepath.Join(dir, "media")}
+	if s.media != nil {
+		media = s.media
+	}
 	return recording.Params{
 		Store:    st,
-		Media:    &blob.Local{Dir: filepath.Join(dir, "media")},
+		Media:    media,
 		Dir:      filepath.Join(dir, "work"),
 		Classes:  rc.Classes,
 		Tutoring: rc.Tutoring,

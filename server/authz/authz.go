@@ -68,6 +68,7 @@ const (
 	RecordingRead   Action = "recording.read"   // the catalogue of recordings in scope: watch, download
 	RecordingManage Action = "recording.manage" // start and stop the recording of a class in scope (a teacher: of their school)
 	RecordingDelete Action = "recording.delete" // delete recordings in scope
+	JobList         Action = "job.list"         // see the background jobs in scope: their state, attempts and errors
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -85,6 +86,7 @@ var Actions = []Action{
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete,
+	JobList,
 }
 
 // policy is the role × action table. Where a role may act is decided by
@@ -111,6 +113,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
+		JobList,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -120,6 +123,7 @@ var policy = map[storage.Role][]Action{
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
+		JobList,
 	},
 }
 

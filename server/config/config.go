@@ -6,7 +6,10 @@
 // an operator's LiveKit config carries over.
 package config
 
-import "path/filepath"
+import (
+	"log/slog"
+	"path/filepath"
+)
 
 // Config is the whole server configuration.
 type Config struct {
@@ -43,6 +46,7 @@ type Config struct {
 
 	Microlessons MicrolessonsConfig `yaml:"microlessons"`
 	Recording    RecordingConfig    `yaml:"recording"`
+	Media        MediaConfig        `yaml:"media"`
 }
 
 // RecordingConfig chooses what is recorded and where the files go.
@@ -66,6 +70,49 @@ func (c *Config) RecordingDir() string {
 		return c.Recording.Dir
 	}
 	return filepath.Join(filepath.Dir(c.Database.Path), "recordings")
+}
+
+// Media stores: where finished media (recordings, micro-lesson videos) are kept.
+const (
+	MediaLocal = "local"
+	MediaS3    = "s3"
+)
+
+// MediaConfig chooses where finished media files are kept: the local disk
+// (each domain's own directory) or an S3-compatible object store such as
+// MinIO, which several nodes can share.
+type MediaConfig struct {
+	// Store is "local" (the default) or "s3".
+	Store string   `yaml:"store"`
+	S3    S3Config `yaml:"s3"`
+}
+
+// S3Config reaches an S3-compatible bucket. Its secret key is never logged
+// nor quoted in an error.
+type S3Config struct {
+	// Endpoint is host:port of the S3 API, without a scheme (minio:9000).
+	Endpoint string `yaml:"endpoint"`
+	// Bucket must exist; Yunke never creates it.
+	Bucket    string `yaml:"bucket"`
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	// Region is the bucket's region (MinIO's default: us-east-1).
+	Region string `yaml:"region"`
+	// UseSSL selects https.
+	UseSSL bool `yaml:"use_ssl"`
+	// Prefix starts every object name ("yunke/"), so one bucket can be shared.
+	Prefix string `yaml:"prefix"`
+}
+
+// LogValue shows the settings with the secret key hidden.
+func (c S3Config) LogValue() slog.Value {
+	secret := ""
+	if c.SecretKey != "" {
+		secret = "(set)"
+	}
+	return slog.GroupValue(slog.String("endpoint", c.Endpoint), slog.String("bucket", c.Bucket),
+		slog.String("access_key", c.AccessKey), slog.String("secret_key", secret), slog.String("region", c.Region),
+		slog.Bool("use_ssl", c.UseSSL), slog.String("prefix", c.Prefix))
 }
 
 // MicrolessonsConfig bounds micro-lesson uploads.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -280,6 +281,41 @@ func TestEnvErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
+// goodS3 is a valid object store configuration.
+func goodS3() MediaConfig {
+	return MediaConfig{Store: MediaS3, S3: S3Config{Endpoint: "minio:9000", Bucket: "yunke-media", AccessKey: "yunke",
+		SecretKey: "media-secret-0123456789", Region: "us-east-1", Prefix: "yunke/"}}
+}
+
+// The object store is configured from the environment, its secret never
+// shown in an error or a log line.
+func TestMediaS3(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load([]string{"--dev"}, env(map[string]string{"YUNKE_MEDIA_STORE": "s3", "YUNKE_S3_ENDPOINT": "10.0.0.5:9000",
+		"YUNKE_S3_BUCKET": "yunke-media", "YUNKE_S3_ACCESS_KEY": "yunke", "YUNKE_S3_SECRET_KEY": "media-secret-0123456789",
+		"YUNKE_S3_USE_SSL": "true", "YUNKE_S3_PREFIX": "prod/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := S3Config{Endpoint: "10.0.0.5:9000", Bucket: "yunke-media", AccessKey: "yunke", SecretKey: "media-secret-0123456789",
+		Region: "us-east-1", UseSSL: true, Prefix: "prod/"}
+	if cfg.Media.Store != MediaS3 || cfg.Media.S3 != want {
+		t.Fatalf("media = %+v", cfg.Media)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("media", "s3", cfg.Media.S3)
+	if strings.Contains(buf.String(), "media-secret") || !strings.Contains(buf.String(), "s3.bucket=yunke-media") {
+		t.Errorf("logged %q", buf.String())
+	}
+	cfg.Media.S3.Bucket = ""
+	if err := cfg.Validate(); err == nil || strings.Contains(err.Error(), "media-secret") {
+		t.Errorf("validate: %v", err)
+	}
+	if d := Default(); d.Media.Store != MediaLocal {
+		t.Errorf("default media store %q", d.Media.Store)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	ok := func() *Config {
@@ -328,6 +364,14 @@ func TestValidate(t *testing.T) {
 		{"no uploads", func(c *Config) { c.Microlessons.UploadsPerUser = 0 }, "microlessons.uploads_per_user"},
 		{"uploads never expire", func(c *Config) { c.Microlessons.UploadHours = 0 }, "microlessons.upload_hours"},
 		{"staging below one video", func(c *Config) { c.Microlessons.StagingMaxBytes = 1 << 20 }, "microlessons.staging_max_bytes"},
+		{"unknown media store", func(c *Config) { c.Media.Store = "ftp" }, `media.store: "ftp" is neither local nor s3`},
+		{"s3 endpoint with a scheme", func(c *Config) { c.Media = goodS3(); c.Media.S3.Endpoint = "https://minio:9000" }, "media.s3.endpoint"},
+		{"s3 endpoint without a port", func(c *Config) { c.Media = goodS3(); c.Media.S3.Endpoint = "minio:" }, "media.s3.endpoint"},
+		{"s3 without endpoint", func(c *Config) { c.Media = goodS3(); c.Media.S3.Endpoint = "" }, "media.s3.endpoint"},
+		{"s3 bad bucket", func(c *Config) { c.Media = goodS3(); c.Media.S3.Bucket = "Media_Files" }, "media.s3.bucket"},
+		{"s3 without access key", func(c *Config) { c.Media = goodS3(); c.Media.S3.AccessKey = "" }, "media.s3.access_key: is empty"},
+		{"s3 without secret key", func(c *Config) { c.Media = goodS3(); c.Media.S3.SecretKey = "" }, "media.s3.secret_key: is empty"},
+		{"s3 prefix climbing out", func(c *Config) { c.Media = goodS3(); c.Media.S3.Prefix = "a/../b" }, "media.s3.prefix"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -76,6 +76,7 @@ func Default() *Config {
 		Microlessons: MicrolessonsConfig{MaxBytes: 2 << 30, MaxMinutes: 30, UploadsPerUser: 3, UploadHours: 24,
 			StagingMaxBytes: 50 << 30},
 		Recording: RecordingConfig{Classes: true},
+		Media:     MediaConfig{Store: MediaLocal, S3: S3Config{Region: "us-east-1"}},
 	}
 }
 
@@ -287,6 +288,14 @@ func EnvVars() []EnvVar {
 		{"YUNKE_PUBLIC_URL", "public_url", func(c *Config, v string) error { c.PublicURL = v; return nil }},
 		{"YUNKE_METRICS_ADDRESS", "metrics.address", func(c *Config, v string) error { c.Metrics.Address = v; return nil }},
 		{"YUNKE_METRICS_TOKEN", "metrics.token", func(c *Config, v string) error { c.Metrics.Token = v; return nil }},
+		{"YUNKE_MEDIA_STORE", "media.store", func(c *Config, v string) error { c.Media.Store = v; return nil }},
+		{"YUNKE_S3_ENDPOINT", "media.s3.endpoint", func(c *Config, v string) error { c.Media.S3.Endpoint = v; return nil }},
+		{"YUNKE_S3_BUCKET", "media.s3.bucket", func(c *Config, v string) error { c.Media.S3.Bucket = v; return nil }},
+		{"YUNKE_S3_ACCESS_KEY", "media.s3.access_key", func(c *Config, v string) error { c.Media.S3.AccessKey = v; return nil }},
+		{"YUNKE_S3_SECRET_KEY", "media.s3.secret_key", func(c *Config, v string) error { c.Media.S3.SecretKey = v; return nil }},
+		{"YUNKE_S3_REGION", "media.s3.region", func(c *Config, v string) error { c.Media.S3.Region = v; return nil }},
+		{"YUNKE_S3_USE_SSL", "media.s3.use_ssl", func(c *Config, v string) error { return parseBool(v, &c.Media.S3.UseSSL) }},
+		{"YUNKE_S3_PREFIX", "media.s3.prefix", func(c *Config, v string) error { c.Media.S3.Prefix = v; return nil }},
 		{"YUNKE_LOG_LEVEL", "logging.level", func(c *Config, v string) error { c.Logging.Level = v; return nil }},
 		{"YUNKE_LOG_JSON", "logging.json", func(c *Config, v string) error { return parseBool(v, &c.Logging.JSON) }},
 	}

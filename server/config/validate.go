@@ -165,6 +165,28 @@ func (c *Config) Validate() error {
 	if n := c.Microlessons.StagingMaxBytes; n != 0 && n < c.Microlessons.MaxBytes {
 		bad("microlessons.staging_max_bytes", "must be 0 (no cap) or at least microlessons.max_bytes (%d), not %d", c.Microlessons.MaxBytes, n)
 	}
+	switch c.Media.Store {
+	case MediaLocal:
+	case MediaS3:
+		s3 := c.Media.S3
+		if !validEndpoint(s3.Endpoint) {
+			bad("media.s3.endpoint", "%q is not host or host:port without a scheme, e.g. minio:9000 (https is media.s3.use_ssl)", s3.Endpoint)
+		}
+		if !validBucket(s3.Bucket) {
+			bad("media.s3.bucket", "%q is not a bucket name (3 to 63 lower-case letters, digits, dots and hyphens)", s3.Bucket)
+		}
+		if s3.AccessKey == "" {
+			bad("media.s3.access_key", "is empty")
+		}
+		if s3.SecretKey == "" {
+			bad("media.s3.secret_key", "is empty")
+		}
+		if p := strings.Trim(s3.Prefix, "/"); p != "" && (strings.Contains(p, "//") || strings.Contains(p, "..") || strings.ContainsAny(p, "\\\x00")) {
+			bad("media.s3.prefix", "%q is not a clean relative path such as yunke/", s3.Prefix)
+		}
+	default:
+		bad("media.store", "%q is neither local nor s3", c.Media.Store)
+	}
 	if t := c.Metrics.Token; t != "" && len(t) < MinMetricsTokenLen {
 		bad("metrics.token", "is shorter than %d characters", MinMetricsTokenLen)
 	}
@@ -181,6 +203,35 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: %w", errs[0])
 	}
 	return fmt.Errorf("config: %d problems:\n  %w", len(errs), indent(errors.Join(errs...)))
+}
+
+// validEndpoint reports whether e is host or host:port, without a scheme or path.
+func validEndpoint(e string) bool {
+	if e == "" || strings.ContainsAny(e, "/?#@ ") {
+		return false
+	}
+	if !strings.Contains(e, ":") {
+		return true
+	}
+	host, port, err := net.SplitHostPort(e)
+	n, perr := strconv.Atoi(port)
+	return err == nil && host != "" && perr == nil && n > 0 && n <= 65535
+}
+
+// validBucket reports whether name is an S3 bucket name.
+func validBucket(name string) bool {
+	if len(name) < 3 || len(name) > 63 || strings.Contains(name, "..") {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case (r == '-' || r == '.') && i > 0 && i < len(name)-1:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // indent keeps a multi-line error readable under its heading.

@@ -15,6 +15,7 @@ import (
 	"yunke/server/httpapi"
 	"yunke/server/microlessons/probe"
 	"yunke/storage"
+	"yunke/storage/blob"
 )
 
 // Routes are the micro-lesson API routes: the tus endpoint, then the
@@ -179,9 +180,7 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		// Not filed (bad input, or filed by a request just before):
 		// this request's copy goes; the upload stays if it is still there.
-		if derr := s.p.Media.Delete(context.WithoutCancel(ctx), key); derr != nil {
-			s.log.Warn("remove unfiled video", "key", key, "err", derr)
-		}
+		s.removeVideo(ctx, key, p.User.DistrictID)
 		if errors.Is(err, storage.ErrNotFound) {
 			return errNoUpload
 		}
@@ -498,9 +497,7 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.p.Store.SetMicrolessonStatus(r.Context(), httpapi.Actor(r), m.ID, from, storage.MicrolessonDeleted, "", s.p.Now()); err != nil {
 		return err
 	}
-	if err := s.p.Media.Delete(context.WithoutCancel(r.Context()), m.FileKey); err != nil {
-		s.log.Warn("remove video of deleted micro-lesson", "microlesson", m.ID, "key", m.FileKey, "err", err)
-	}
+	s.removeVideo(r.Context(), m.FileKey, m.DistrictID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -519,9 +516,24 @@ func (s *Service) handleVideo(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if signed, err := s.p.Media.SignedURL(r.Context(), m.FileKey, signedURLFor); err != nil {
+	disposition := "inline"
+	if r.URL.Query().Get("download") == "1" {
+		disposition = "attachment"
+	}
+	name := fmt.Sprintf("microlesson-%d.%s", m.ID, m.Container)
+	disposition = fmt.Sprintf("%s; filename=%q; filename*=UTF-8''%s", disposition, name, extValue(m.Title+"."+m.Container))
+	// An object store serves the bytes itself, from a short-lived signed
+	// URL; a download's URL makes its answer say "attachment" too.
+	var signed string
+	if ds, ok := s.p.Media.(blob.DownloadSigner); ok && r.URL.Query().Get("download") == "1" {
+		signed, err = ds.SignedDownloadURL(r.Context(), m.FileKey, signedURLFor, disposition)
+	} else {
+		signed, err = s.p.Media.SignedURL(r.Context(), m.FileKey, signedURLFor)
+	}
+	if err != nil {
 		return err
-	} else if signed != "" {
+	}
+	if signed != "" {
 		http.Redirect(w, r, signed, http.StatusFound)
 		return nil
 	}
@@ -530,13 +542,7 @@ func (s *Service) handleVideo(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("microlessons: open video of %d: %w", m.ID, err)
 	}
 	defer obj.Close()
-	disposition := "inline"
-	if r.URL.Query().Get("download") == "1" {
-		disposition = "attachment"
-	}
-	name := fmt.Sprintf("microlesson-%d.%s", m.ID, m.Container)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("%s; filename=%q; filename*=UTF-8''%s", disposition, name,
-		extValue(m.Title+"."+m.Container)))
+	w.Header().Set("Content-Disposition", disposition)
 	w.Header().Set("Content-Type", contentType(m.Container))
 	http.ServeContent(w, r, name, obj.Info().ModTime, obj)
 	return nil

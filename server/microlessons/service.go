@@ -32,6 +32,7 @@ import (
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 
 	"yunke/server/httpapi"
+	"yunke/server/jobs"
 	"yunke/server/microlessons/probe"
 	"yunke/storage"
 	"yunke/storage/blob"
@@ -92,8 +93,12 @@ type Params struct {
 	UploadTTL time.Duration
 	// SweepEvery is how often expired and orphaned uploads are removed (default 10 minutes).
 	SweepEvery time.Duration
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Jobs, when set, retries removing a video the media store failed to
+	// remove at once (an object store out of reach), as a durable job;
+	// without it such a failure is only logged.
+	Jobs   *jobs.Queue
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Defaults of Params.
@@ -154,6 +159,9 @@ func New(p Params) (*Service, error) {
 		return nil, fmt.Errorf("microlessons: staging directory: %w", err)
 	}
 	s := &Service{p: p, log: p.Logger, locker: memorylocker.New()}
+	if p.Jobs != nil {
+		jobs.Register(p.Jobs, s.workRemoveVideo, jobs.WorkerOptions{Timeout: time.Minute})
+	}
 	s.files = filestore.New(p.Dir)
 	s.files.DirModePerm, s.files.FileModePerm = 0o750, 0o640
 	// Only the core and termination: no concatenation (it would let one
@@ -274,6 +282,45 @@ func (s *Service) removeFiles(id string) {
 			s.log.Warn("remove staged upload", "upload", id, "err", err)
 		}
 	}
+}
+
+// removeVideoArgs is the job that removes a video of the media store.
+type removeVideoArgs struct {
+	Key string `json:"key"`
+}
+
+func (removeVideoArgs) Kind() string { return "microlessons.remove_video" }
+
+// removeVideo removes a video that no micro-lesson holds any more; when
+// the media store fails, a job tries again until it succeeds, so that no
+// video stays behind its deleted micro-lesson.
+func (s *Service) removeVideo(ctx context.Context, key string, district storage.DistrictID) {
+	ctx = context.WithoutCancel(ctx)
+	err := s.p.Media.Delete(ctx, key)
+	if err == nil {
+		return
+	}
+	if s.p.Jobs == nil {
+		s.log.Warn("remove video", "key", key, "err", err)
+		return
+	}
+	if _, jerr := s.p.Jobs.Enqueue(ctx, removeVideoArgs{Key: key}, jobs.Options{Unique: true, District: district}); jerr != nil {
+		s.log.Error("remove video: not removed, nor queued for later", "key", key, "err", err, "queue_err", jerr)
+		return
+	}
+	s.log.Warn("remove video: tried again later", "key", key, "err", err)
+}
+
+// workRemoveVideo is the job of removeVideo.
+func (s *Service) workRemoveVideo(ctx context.Context, j *jobs.Job[removeVideoArgs]) error {
+	if !strings.HasPrefix(j.Args.Key, s.p.KeyPrefix+"videos/") {
+		return jobs.Permanent(fmt.Errorf("microlessons: %q is not a micro-lesson video", j.Args.Key))
+	}
+	err := s.p.Media.Delete(ctx, j.Args.Key)
+	if errors.Is(err, blob.ErrBadKey) {
+		return jobs.Permanent(err)
+	}
+	return err
 }
 
 // Run removes expired and orphaned uploads now and every SweepEvery,

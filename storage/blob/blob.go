@@ -33,6 +33,13 @@ type Store interface {
 	SignedURL(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
+// DownloadSigner is a Store whose signed URLs can also make the browser
+// save the blob: the answer carries the Content-Disposition header
+// disposition.
+type DownloadSigner interface {
+	SignedDownloadURL(ctx context.Context, key string, ttl time.Duration, disposition string) (string, error)
+}
+
 // Object is an open blob: seekable, so that HTTP Range requests can be
 // served from it.
 type Object interface {

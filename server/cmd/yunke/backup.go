@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+
+	"yunke/server/jobs"
 )
 
 const backupSynopsis = `
@@ -53,8 +55,8 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 const migrateSynopsis = `
 Usage: yunke migrate [flags]
 
-Opens the database, applies the migrations it lacks (serve does the same at
-start) and prints the schema version.
+Opens the database, applies the migrations it lacks — Yunke's, then the job
+queue's (serve does the same at start) — and prints both schema versions.
 `
 
 func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,6 +74,10 @@ func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s database %s: schema version %d\n", store.Backend(), describeDB(cfg), v)
+	jv, err := jobs.Migrate(ctx, store, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s database %s: schema version %d, job queue version %d\n", store.Backend(), describeDB(cfg), v, jv)
 	return nil
 }

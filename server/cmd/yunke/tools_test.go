@@ -83,7 +83,7 @@ func TestBackupMigrateAdmin(t *testing.T) {
 	t.Parallel()
 	p := storagetest.SQLiteParams(t)
 	db := []string{"--database-path", p.Path}
-	if out := mustRun(t, append([]string{"migrate"}, db...)...); !regexp.MustCompile(`sqlite database .* schema version [1-9]`).MatchString(out) {
+	if out := mustRun(t, append([]string{"migrate"}, db...)...); !regexp.MustCompile(`sqlite database .* schema version [1-9][0-9]*, job queue version [1-9]`).MatchString(out) {
 		t.Errorf("migrate: %q", out)
 	}
 
