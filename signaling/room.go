@@ -83,6 +83,7 @@ func (r *Room) infoLocked() *livekit.Room {
 		CreationTimeMs:   r.created.UnixMilli(),
 		NumParticipants:  uint32(n),
 		ActiveRecording:  false,
+		Metadata:         r.metadata,
 	}
 }
 

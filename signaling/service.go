@@ -55,6 +55,8 @@ type ParticipantEvent struct {
 	Attributes map[string]string
 	// Hidden participants (observers) are seen by nobody in the room.
 	Hidden bool
+	// RoomAdmin: the participant's grant administers the room (a teacher).
+	RoomAdmin bool
 }
 
 // TrackEvent is a track published or unpublished.
@@ -158,6 +160,15 @@ type Params struct {
 	// TokenRefreshInterval is how often participants are sent a refreshed
 	// token (default DefaultTokenRefreshInterval).
 	TokenRefreshInterval time.Duration
+	// Gates are asked, after the Admission, whether a verified token may
+	// join its room now (a class that is locked, a participant removed
+	// from it); they see the token's grants. They are not asked again at
+	// token refresh: a gate decides joins, not presence.
+	Gates []JoinGate
+	// DataFilters hear every data packet a participant sends, after its
+	// sender is stamped and before it is forwarded; one returning false
+	// drops the packet.
+	DataFilters []DataFilter
 }
 
 // Service holds every room on this node and serves the signaling endpoints.
@@ -388,12 +399,22 @@ func opener(g *auth.ClaimGrants) Identity {
 	return Identity(g.Identity)
 }
 
-// admit asks the Admission, if any, whether identity may join room.
-func (s *Service) admit(ctx context.Context, room RoomName, identity Identity) error {
-	if s.p.Admission == nil {
-		return nil
+// admit asks the Admission, if any, and then every gate, whether the
+// holder of grants may join its room.
+func (s *Service) admit(ctx context.Context, grants *auth.ClaimGrants) error {
+	room, identity := RoomName(grants.Video.Room), Identity(grants.Identity)
+	var err error
+	if s.p.Admission != nil {
+		err = s.p.Admission.Admit(ctx, room, identity)
 	}
-	err := s.p.Admission.Admit(ctx, room, identity)
+	if err == nil {
+		j := JoinRequest{Room: room, Identity: identity, RoomAdmin: grants.Video.RoomAdmin, Hidden: grants.Video.Hidden, Attributes: grants.Attributes}
+		for _, g := range s.p.Gates {
+			if err = g.AdmitJoin(ctx, j); err != nil {
+				break
+			}
+		}
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -534,7 +555,7 @@ func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 	// (browsers cannot read that answer) learns why from here.
 	grants, _, err := s.authenticate(tokenFrom(r))
 	if err == nil {
-		err = s.admit(r.Context(), RoomName(grants.Video.Room), Identity(grants.Identity))
+		err = s.admit(r.Context(), grants)
 	}
 	if err == nil {
 		s.mu.Lock()
@@ -552,7 +573,7 @@ func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
 	grants, apiKey, err := s.authenticate(tokenFrom(r))
 	if err == nil {
-		err = s.admit(r.Context(), RoomName(grants.Video.Room), Identity(grants.Identity))
+		err = s.admit(r.Context(), grants)
 	}
 	var release func()
 	if err == nil {
