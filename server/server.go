@@ -29,6 +29,7 @@ import (
 	"yunke/server/account"
 	"yunke/server/activity"
 	"yunke/server/auth"
+	"yunke/server/classroom"
 	"yunke/server/config"
 	"yunke/server/directory"
 	"yunke/server/httpapi"
@@ -110,6 +111,7 @@ type Server struct {
 	directory *directory.Handler
 	activity  *activity.Handler
 	rooms     *rooms.Handler
+	classroom *classroom.Service
 
 	microlessons *microlessons.Service
 
@@ -238,8 +240,10 @@ func New(p Params) (_ *Server, err error) {
 		return nil, err
 	}
 	s.sig = signaling.New(signaling.Params{
-		Observers:       []signaling.Observer{s.tutor.service},
+		Observers:       []signaling.Observer{s.tutor.service, s.classroom},
 		Admission:       s.rooms.Admission(),
+		Gates:           []signaling.JoinGate{s.classroom},
+		DataFilters:     []signaling.DataFilter{s.classroom},
 		API:             api,
 		Keys:            signaling.Keys(cfg.Keys),
 		Logger:          log.With("component", "signaling"),
@@ -250,6 +254,7 @@ func New(p Params) (_ *Server, err error) {
 		MaxParticipants: cfg.Room.MaxParticipants,
 		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
 	})
+	s.classroom.SetRooms(s.sig)
 	s.connCount = newAddrCounter(cfg.Limits.ConnectionsPerAddress)
 	s.rtcCount = newAddrCounter(cfg.Limits.RTCPerAddress)
 	reg := prometheus.NewRegistry()
@@ -462,6 +467,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down")
 	s.tutor.hub.Close()
 	s.sig.Close()
+	s.classroom.Close()
 	stopPrune()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -47,6 +47,10 @@ const (
 	RoomJoin    Action = "room.join"    // join a class of one's own school, seen, with one's class role
 	RoomObserve Action = "room.observe" // watch a class in scope, hidden
 
+	ClassroomTakePart Action = "classroom.take_part" // in a class one is in: raise a hand, read the chat, answer polls
+	ClassroomModerate Action = "classroom.moderate"  // run the controls of a class one teaches (or assists) in it
+	ClassroomOversee  Action = "classroom.oversee"   // run the controls of any class in scope, and read its chat
+
 	ActivityRead Action = "activity.read"
 
 	TutoringAsk     Action = "tutoring.ask"     // ask for one-to-one help, rate one's sessions
@@ -70,6 +74,7 @@ var Actions = []Action{
 	TargetRead, TargetWrite,
 	ImportTemplate, ImportRun,
 	RoomJoin, RoomObserve,
+	ClassroomTakePart, ClassroomModerate, ClassroomOversee,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
@@ -78,8 +83,8 @@ var Actions = []Action{
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, TutoringAsk, TutoringHistory, MicrolessonRead},
-	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory, MicrolessonUpload, MicrolessonRead},
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, MicrolessonRead},
+	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, MicrolessonUpload, MicrolessonRead},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview,
 		MicrolessonRead, MicrolessonReview,
@@ -87,14 +92,14 @@ var policy = map[storage.Role][]Action{
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 	storage.RoleSystemAdmin: {
@@ -102,7 +107,7 @@ var policy = map[storage.Role][]Action{
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
-		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	},
 }
