@@ -288,6 +288,7 @@ func (e *Error) Code() string { return e.code }
 
 var (
 	errNotInRoom         = &Error{http.StatusNotFound, "not_in_room", "this class is not running, or you are not in it"}
+	errNotInClass        = &Error{http.StatusForbidden, "forbidden", "you are not in this class"}
 	errNotTeacher        = &Error{http.StatusForbidden, "forbidden", "only the class's teacher or assistant may do this"}
 	errNoSuchParticipant = &Error{http.StatusNotFound, "no_participant", "nobody with this identity is in the class"}
 	errNotStudent        = &Error{http.StatusConflict, "not_student", "only a student can be brought on stage, muted, removed or spotlit by this control"}

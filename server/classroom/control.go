@@ -115,7 +115,7 @@ func (s *Service) participant(r *http.Request, room signaling.RoomName, roles ..
 		return caller{}, err
 	}
 	if c.role == RoleNone {
-		return caller{}, errNotInRoom
+		return caller{}, errNotInClass
 	}
 	if len(roles) > 0 && !slices.Contains(roles, c.role) {
 		return caller{}, &Error{http.StatusForbidden, "forbidden", fmt.Sprintf("a %s of the class may not do this", c.role)}

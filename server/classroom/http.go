@@ -183,12 +183,12 @@ func (s *Service) handleLowerHand(w http.ResponseWriter, r *http.Request) error 
 	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
 		return err
 	}
-	if b.Raised == nil || *b.Raised {
-		return (httpapi.Fields{"raised": "a teacher can only lower a hand (false)"}).Err()
-	}
 	c, room, m, err := s.modTarget(r)
 	if err != nil {
 		return err
+	}
+	if b.Raised == nil || *b.Raised {
+		return (httpapi.Fields{"raised": "a teacher can only lower a hand (false)"}).Err()
 	}
 	info, err := s.setHand(r.Context(), room, signaling.Identity(m.Info.GetIdentity()), false, c.user, c.place)
 	if err != nil {
@@ -207,12 +207,12 @@ func (s *Service) handleStage(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
 		return err
 	}
-	if b.OnStage == nil {
-		return (httpapi.Fields{"on_stage": "required"}).Err()
-	}
 	c, room, m, err := s.modTarget(r)
 	if err != nil {
 		return err
+	}
+	if b.OnStage == nil {
+		return (httpapi.Fields{"on_stage": "required"}).Err()
 	}
 	info, err := s.setStage(r.Context(), c, room, m, *b.OnStage)
 	if err != nil {
@@ -231,12 +231,12 @@ func (s *Service) handleMute(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
 		return err
 	}
-	if b.TrackSID == "" || len(b.TrackSID) > 64 {
-		return (httpapi.Fields{"track_sid": "required"}).Err()
-	}
 	_, room, m, err := s.modTarget(r)
 	if err != nil {
 		return err
+	}
+	if b.TrackSID == "" || len(b.TrackSID) > 64 {
+		return (httpapi.Fields{"track_sid": "required"}).Err()
 	}
 	ti, err := s.rooms.MuteTrack(room, signaling.Identity(m.Info.GetIdentity()), signaling.TrackID(b.TrackSID))
 	if err != nil {
