@@ -31,6 +31,10 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/microlessons/uploads/{id}", "/microlessons/uploads/"+strings.Repeat("0", 32), 1)
 		path = strings.Replace(path, "/microlessons/videos/{id}", "/microlessons/videos/999999", 1)
 		path = strings.Replace(path, "/microlessons/{id}", "/microlessons/999999", 1)
+		path = strings.Replace(path, "/classroom/polls/{id}", "/classroom/polls/999999", 1)
+		path = strings.Replace(path, "/chat/{id}", "/chat/999999", 1)
+		path = strings.Replace(path, "{room}", "s"+itoa(fx.schoolA)+"-walk", 1)
+		path = strings.Replace(path, "{identity}", "u"+itoa(fx.userIDs["student"]), 1)
 		return strings.Replace(path, "{year}", "2026", 1)
 	}
 	for _, rt := range routes {
