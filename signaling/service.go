@@ -372,6 +372,21 @@ func (s *Service) dropRoomLocked(r *Room) {
 		r.emptyTimer = nil
 	}
 	r.log.Info("room closed")
+	// Told outside the service's lock; a room of the same name opened
+	// meanwhile is a new room.
+	name := r.name
+	go s.observe(func(ctx context.Context, o Observer) {
+		if c, ok := o.(RoomCloseObserver); ok {
+			c.RoomClosed(ctx, name)
+		}
+	})
+}
+
+// RoomCloseObserver is an Observer that also hears when a room closes (its
+// last participant gone and the empty timeout over, or deleted), to forget
+// what it held for it. The call is made on a goroutine of its own.
+type RoomCloseObserver interface {
+	RoomClosed(ctx context.Context, room RoomName)
 }
 
 var (

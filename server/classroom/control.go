@@ -333,6 +333,17 @@ func (s *Service) ParticipantJoined(_ context.Context, p signaling.ParticipantEv
 	s.stateLocked(p.Room).joined[p.Identity] = true
 }
 
+// RoomClosed implements signaling.RoomCloseObserver: a closed room's
+// controls are forgotten with its metadata (a room opened again under the
+// name starts unlocked, with student chat allowed).
+func (s *Service) RoomClosed(_ context.Context, room signaling.RoomName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.state, room)
+}
+
+var _ signaling.RoomCloseObserver = (*Service)(nil)
+
 // ParticipantLeft implements signaling.Observer.
 func (s *Service) ParticipantLeft(context.Context, signaling.ParticipantEvent) {}
 

@@ -20,7 +20,7 @@ func (s *Service) Routes() []httpapi.Route {
 	part := a(authz.ClassroomTakePart)
 	mod := a(authz.ClassroomModerate, authz.ClassroomOversee)
 	return []httpapi.Route{
-		{Method: "GET", Path: "/classroom/rooms/{room}", Actions: a(authz.ClassroomTakePart, authz.ClassroomModerate, authz.ClassroomOversee), Handle: s.handleState},
+		{Method: "GET", Path: "/classroom/rooms/{room}", Actions: a(authz.ClassroomTakePart, authz.ClassroomModerate, authz.ClassroomOversee, authz.RoomObserve), Handle: s.handleState},
 		{Method: "PUT", Path: "/classroom/rooms/{room}/hand", Actions: part, Handle: s.handleOwnHand},
 		{Method: "GET", Path: "/classroom/rooms/{room}/hands", Actions: mod, Handle: s.handleHands},
 		{Method: "PUT", Path: "/classroom/rooms/{room}/participants/{identity}/hand", Actions: mod, Handle: s.handleLowerHand},
@@ -29,15 +29,15 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "POST", Path: "/classroom/rooms/{room}/participants/{identity}/remove", Actions: mod, Handle: s.handleRemove},
 		{Method: "DELETE", Path: "/classroom/rooms/{room}/bans/{identity}", Actions: mod, Handle: s.handleUnban},
 		{Method: "PATCH", Path: "/classroom/rooms/{room}/settings", Actions: mod, Handle: s.handleSettings},
-		{Method: "GET", Path: "/classroom/rooms/{room}/chat", Actions: a(authz.ClassroomTakePart, authz.ClassroomModerate, authz.ClassroomOversee), Handle: s.handleChatHistory},
+		{Method: "GET", Path: "/classroom/rooms/{room}/chat", Actions: a(authz.ClassroomTakePart, authz.ClassroomModerate, authz.ClassroomOversee, authz.RoomObserve), Handle: s.handleChatHistory},
 		{Method: "DELETE", Path: "/classroom/rooms/{room}/chat/{id}", Actions: mod, Handle: s.handleDeleteChat},
-		{Method: "GET", Path: "/classroom/rooms/{room}/polls", Actions: a(authz.ClassroomTakePart, authz.ClassroomModerate, authz.ClassroomOversee), Handle: s.handleListPolls},
+		{Method: "GET", Path: "/classroom/rooms/{room}/polls", Actions: a(authz.ClassroomTakePart, authz.ClassroomModerate, authz.ClassroomOversee, authz.RoomObserve), Handle: s.handleListPolls},
 		{Method: "POST", Path: "/classroom/rooms/{room}/polls", Actions: mod, Handle: s.handleCreatePoll},
 		{Method: "POST", Path: "/classroom/polls/{id}/start", Actions: mod, Handle: s.handleStartPoll},
 		{Method: "POST", Path: "/classroom/polls/{id}/end", Actions: mod, Handle: s.handleEndPoll},
 		{Method: "POST", Path: "/classroom/polls/{id}/show", Actions: mod, Handle: s.handleShowPoll},
 		{Method: "POST", Path: "/classroom/polls/{id}/answer", Actions: part, Handle: s.handleAnswer},
-		{Method: "GET", Path: "/classroom/polls/{id}/results", Actions: a(authz.ClassroomTakePart, authz.ClassroomModerate, authz.ClassroomOversee), Handle: s.handleResults},
+		{Method: "GET", Path: "/classroom/polls/{id}/results", Actions: a(authz.ClassroomTakePart, authz.ClassroomModerate, authz.ClassroomOversee, authz.RoomObserve), Handle: s.handleResults},
 	}
 }
 
