@@ -92,6 +92,30 @@ func chatText(dp *livekit.DataPacket) string {
 	return ""
 }
 
+// mintAgain is a fresh room token for the fixture's class.
+func mintAgain(t *testing.T, a *api) string {
+	tok, _, _ := roomToken(t, a, "math-7")
+	return tok
+}
+
+// sendStream sends text as a chat text stream (header, chunks, trailer).
+func sendStream(t *testing.T, ctx context.Context, c *client.Client, id string, chunks ...string) {
+	t.Helper()
+	pkts := []*livekit.DataPacket{{Value: &livekit.DataPacket_StreamHeader{StreamHeader: &livekit.DataStream_Header{
+		StreamId: id, Topic: "lk.chat", MimeType: "text/plain",
+		ContentHeader: &livekit.DataStream_Header_TextHeader{TextHeader: &livekit.DataStream_TextHeader{}}}}}}
+	for i, ch := range chunks {
+		pkts = append(pkts, &livekit.DataPacket{Value: &livekit.DataPacket_StreamChunk{StreamChunk: &livekit.DataStream_Chunk{
+			StreamId: id, ChunkIndex: uint64(i), Content: []byte(ch)}}})
+	}
+	pkts = append(pkts, &livekit.DataPacket{Value: &livekit.DataPacket_StreamTrailer{StreamTrailer: &livekit.DataStream_Trailer{StreamId: id}}})
+	for _, p := range pkts {
+		if err := c.SendDataPacket(ctx, p, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestClassroomControls(t *testing.T) {
 	clock := newTestClock()
 	srv := startServer(t, withClock(clock))
@@ -228,6 +252,9 @@ func TestClassroomControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitData(t, ctx, teacher, "the student's chat", func(dp *livekit.DataPacket) bool { return chatText(dp) == "老师好" })
+	// A text stream on lk.chat (livekit-client's sendText), in two chunks.
+	sendStream(t, ctx, student, "stream-1", "流", "消息")
+	waitData(t, ctx, teacher, "the student's chat stream", func(dp *livekit.DataPacket) bool { return dp.GetStreamTrailer().GetStreamId() == "stream-1" })
 
 	// Student chat stopped: the student's message is dropped (a packet sent
 	// after it on the same ordered channel arrives, it does not).
@@ -235,17 +262,18 @@ func TestClassroomControls(t *testing.T) {
 	if err := student.SendData(ctx, []byte(`{"id":"m3","message":"不该出现"}`), client.DataOptions{Reliable: true, Topic: "chat"}); err != nil {
 		t.Fatal(err)
 	}
+	sendStream(t, ctx, student, "stream-2", "不该出现")
 	if err := student.SendData(ctx, []byte("marker"), client.DataOptions{Reliable: true, Topic: "marker"}); err != nil {
 		t.Fatal(err)
 	}
 	waitData(t, ctx, teacher, "the marker", func(dp *livekit.DataPacket) bool {
-		if chatText(dp) == "不该出现" {
+		if chatText(dp) == "不该出现" || dp.GetStreamHeader().GetStreamId() == "stream-2" || dp.GetStreamChunk() != nil && dp.GetStreamChunk().GetStreamId() == "stream-2" {
 			t.Error("a student's chat was relayed while student chat was stopped")
 		}
 		return dp.GetUser().GetTopic() == "marker"
 	})
 	lTok, _, _ := roomToken(t, lateAPI, "math-7")
-	join(t, ctx, srv, lTok, client.Options{})
+	late := join(t, ctx, srv, lTok, client.Options{})
 	var history struct {
 		Items []struct {
 			ID       int64
@@ -254,17 +282,18 @@ func TestClassroomControls(t *testing.T) {
 		}
 	}
 	lateAPI.must(200, "GET", base+"/chat", nil, &history)
-	if len(history.Items) != 2 || history.Items[0].Message != "同学们好" || history.Items[1].Message != "老师好" || history.Items[1].Identity != sID {
+	if len(history.Items) != 3 || history.Items[0].Message != "同学们好" || history.Items[1].Message != "老师好" || history.Items[1].Identity != sID ||
+		history.Items[2].Message != "流消息" {
 		t.Fatalf("chat history of a late joiner: %+v", history.Items)
 	}
 	// The teacher hides a message; students no longer get it, the teacher does.
 	teacherAPI.must(200, "DELETE", base+"/chat/"+itoa(history.Items[1].ID), nil, nil)
 	lateAPI.must(200, "GET", base+"/chat", nil, &history)
-	if len(history.Items) != 1 {
-		t.Errorf("history after a deletion: %+v, want one message", history.Items)
+	if len(history.Items) != 2 {
+		t.Errorf("history after a deletion: %+v, want two messages", history.Items)
 	}
 	teacherAPI.must(200, "GET", base+"/chat", nil, &history)
-	if len(history.Items) != 2 {
+	if len(history.Items) != 3 {
 		t.Errorf("the teacher's history after a deletion: %+v, want both (one deleted)", history.Items)
 	}
 
@@ -273,6 +302,19 @@ func TestClassroomControls(t *testing.T) {
 	lockTok, _, _ := roomToken(t, lockedOutAPI, "math-7")
 	if _, err := client.Connect(ctx, client.Options{URL: srv.url, Token: lockTok, SettingEngine: loopbackUDP}); err == nil {
 		t.Error("a new student joined a locked class")
+	}
+	// A student who was in the class comes back after a dropped connection.
+	// It reads the settings from the room metadata of its join response.
+	late.Close()
+	var md struct {
+		Classroom struct {
+			Locked    bool
+			Spotlight string
+		}
+	}
+	lateJoin := join(t, ctx, srv, mintAgain(t, lateAPI), client.Options{})
+	if err := json.Unmarshal([]byte(lateJoin.JoinResponse().GetRoom().GetMetadata()), &md); err != nil || !md.Classroom.Locked || md.Classroom.Spotlight != tID {
+		t.Errorf("room metadata in the join response: %q (%v)", lateJoin.JoinResponse().GetRoom().GetMetadata(), err)
 	}
 	teacherAPI.must(200, "PATCH", base+"/settings", map[string]any{"locked": false}, nil)
 

@@ -143,8 +143,9 @@ type Service struct {
 	now    func() time.Time
 	window time.Duration
 
-	mu    sync.Mutex
-	state map[signaling.RoomName]*roomState
+	mu      sync.Mutex
+	state   map[signaling.RoomName]*roomState
+	streams chatStreams
 	// pollTimers end running polls at their time limit.
 	pollTimers map[storage.PollID]*time.Timer
 }

@@ -406,24 +406,20 @@ const chatStoreTimeout = 3 * time.Second
 
 // FilterData implements signaling.DataFilter: chat is stored before it is
 // relayed; students' chat is dropped while student chat is stopped, and
-// messages over MaxChatText characters are dropped.
+// chat packets over MaxChatText characters are dropped (a text stream's
+// record keeps its first MaxChatText).
 func (s *Service) FilterData(ctx context.Context, d signaling.DataEvent) bool {
+	stopped := RoleOfGrant(d.Participant.RoomAdmin, d.Participant.Hidden, d.Participant.Attributes) == RoleStudent && !s.settings(d.Room).StudentChat
+	if forward, handled := s.filterStream(ctx, d, stopped); handled {
+		return forward
+	}
 	msgID, text, ok := chatOf(d.Packet)
 	if !ok {
 		return true
 	}
-	if utf8.RuneCountInString(text) > MaxChatText || len(msgID) > 128 || !utf8.ValidString(text) {
+	if stopped || utf8.RuneCountInString(text) > MaxChatText || len(msgID) > 128 || !utf8.ValidString(text) {
 		return false
 	}
-	if RoleOfGrant(d.Participant.RoomAdmin, d.Participant.Hidden, d.Participant.Attributes) == RoleStudent && !s.settings(d.Room).StudentChat {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, chatStoreTimeout)
-	defer cancel()
-	if _, err := s.store.AddChatMessage(ctx, storage.ChatMessage{Room: string(d.Room), MsgID: msgID, Identity: string(d.Participant.Identity),
-		UserID: accountOf(d.Participant.Identity), Name: d.Participant.Name, Message: text, SentAt: s.now()}); err != nil {
-		// Relayed all the same: the class goes on; the record misses it.
-		s.log.Error("chat message not stored", "room", string(d.Room), "participant", string(d.Participant.Identity), "err", err)
-	}
+	s.storeChat(ctx, d.Room, d.Participant, msgID, text)
 	return true
 }
