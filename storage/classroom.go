@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -83,6 +85,17 @@ type HandEvent struct {
 	Kind     string // raised, lowered, stage_on, stage_off
 	ByUser   UserID
 	At       time.Time
+}
+
+// participantSubject names a participant in activity: "user:<id>" for an
+// account's identity (u<id>), else "participant:<identity>".
+func participantSubject(identity string) string {
+	if rest, ok := strings.CutPrefix(identity, "u"); ok {
+		if n, err := strconv.ParseInt(rest, 10, 64); err == nil && n > 0 && strconv.FormatInt(n, 10) == rest {
+			return "user:" + rest
+		}
+	}
+	return "participant:" + identity
 }
 
 func optTime(v int64) *time.Time {
@@ -369,7 +382,7 @@ func (s *Store) AddHandEvent(ctx context.Context, where ClassroomPlace, e HandEv
 			return nil
 		}
 		return s.appendActivity(ctx, q, Activity{At: e.At, ActorID: e.ByUser, Action: "classroom." + e.Kind, DistrictID: where.DistrictID,
-			SchoolID: where.SchoolID, Subject: "participant:" + e.Identity, RoomID: e.Room}, nil)
+			SchoolID: where.SchoolID, Subject: participantSubject(e.Identity), RoomID: e.Room}, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("storage: hand event: %w", err)
@@ -406,7 +419,7 @@ func (s *Store) BanFromRoom(ctx context.Context, a Actor, where ClassroomPlace, 
 			return err
 		}
 		return s.logChange(ctx, q, a, Activity{Action: "classroom.remove", DistrictID: where.DistrictID, SchoolID: where.SchoolID,
-			Subject: "participant:" + identity, RoomID: room}, nil, nil)
+			Subject: participantSubject(identity), RoomID: room}, nil, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("storage: ban from room: %w", err)
