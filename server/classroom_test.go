@@ -368,4 +368,29 @@ func TestClassroomControls(t *testing.T) {
 	if res.Answers != 1 || fmt.Sprint(res.Counts) != "[0 1 0]" || res.CorrectAnswers != 1 {
 		t.Errorf("results: %+v", res)
 	}
+
+	// Administrators in scope run the controls without being in the room;
+	// an administrator of another school does not.
+	fx.users["school_admin"].must(200, "PATCH", base+"/settings", map[string]any{"student_chat": true}, nil)
+	fx.users["district_admin"].must(200, "GET", base+"/hands", nil, nil)
+	var sb map[string]any
+	fx.users["system_admin"].must(201, "POST", "/api/v1/users", map[string]any{"username": "admin.b", "name": "B 管理员", "password": "initial-password",
+		"roles": []string{"school_admin"}, "school_id": fx.schoolB}, &sb)
+	adminB := signedIn(t, srv, "admin.b", "initial-password")
+	adminB.must(204, "POST", "/api/v1/me/password", map[string]string{"current_password": "initial-password", "new_password": userPassword}, nil)
+	if r := adminB.send("PATCH", base+"/settings", map[string]any{"locked": true}); r.status != http.StatusForbidden {
+		t.Errorf("another school's admin locks the class: %v, want 403", r)
+	}
+	// An expert reads the chat once watching the class, hidden; nobody can act on them.
+	expert := fx.users["expert"]
+	if r := expert.send("GET", base+"/chat", nil); r.status != http.StatusForbidden {
+		t.Errorf("an expert outside the class reads its chat: %v, want 403", r)
+	}
+	var obs struct{ Token, Identity string }
+	expert.must(200, "POST", "/api/v1/rooms/token", map[string]any{"room": "math-7", "school_id": fx.schoolA}, &obs)
+	join(t, ctx, srv, obs.Token, client.Options{})
+	expert.must(200, "GET", base+"/chat", nil, &history)
+	if r := teacherAPI.send("POST", base+"/participants/"+obs.Identity+"/remove", map[string]any{}); r.status != http.StatusNotFound {
+		t.Errorf("the teacher removes a hidden observer: %v, want 404", r)
+	}
 }
