@@ -159,6 +159,9 @@ type roomState struct {
 	// joined are the identities that have been in the room: a locked class
 	// still lets them back in after a dropped connection.
 	joined map[signaling.Identity]bool
+	// chat and hand pace each participant (limits.go).
+	chat map[signaling.Identity]*bucket
+	hand map[signaling.Identity]time.Time
 }
 
 // New returns the classroom service.

@@ -417,7 +417,8 @@ func (s *Service) FilterData(ctx context.Context, d signaling.DataEvent) bool {
 	if !ok {
 		return true
 	}
-	if stopped || utf8.RuneCountInString(text) > MaxChatText || len(msgID) > 128 || !utf8.ValidString(text) {
+	if stopped || utf8.RuneCountInString(text) > MaxChatText || len(msgID) > 128 || !utf8.ValidString(text) ||
+		!s.allowChat(d.Room, d.Participant.Identity) {
 		return false
 	}
 	s.storeChat(ctx, d.Room, d.Participant, msgID, text)

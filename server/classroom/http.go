@@ -122,6 +122,9 @@ func (s *Service) handleOwnHand(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !s.allowHand(room, identityOf(c.user)) {
+		return errTooFast
+	}
 	info, err := s.setHand(r.Context(), room, identityOf(c.user), *b.Raised, c.user, c.place)
 	if err != nil {
 		return mapRoomErr(err)

@@ -75,7 +75,7 @@ func (cs *chatStreams) get(key string, take bool) *chatStream {
 
 // filterStream handles the parts of a chat text stream: it reports whether
 // the packet is relayed, and whether it was a chat stream's at all.
-func (s *Service) filterStream(ctx context.Context, d signaling.DataEvent, studentStopped bool) (forward, handled bool) {
+func (s *Service) filterStream(ctx context.Context, d signaling.DataEvent, drop bool) (forward, handled bool) {
 	switch v := d.Packet.Value.(type) {
 	case *livekit.DataPacket_StreamHeader:
 		h := v.StreamHeader
@@ -86,12 +86,15 @@ func (s *Service) filterStream(ctx context.Context, d signaling.DataEvent, stude
 			return false, true
 		}
 		if h.GetTextHeader().GetOperationType() != livekit.DataStream_CREATE {
-			return !studentStopped, true // edits, deletions, reactions: relayed, not stored
+			return !drop, true // edits, deletions, reactions: relayed, not stored
 		}
-		st := &chatStream{room: d.Room, from: d.Participant, id: h.GetStreamId(), drop: studentStopped, started: time.Now()}
+		if !drop && !s.allowChat(d.Room, d.Participant.Identity) {
+			drop = true // over the rate: this stream is dropped whole
+		}
+		st := &chatStream{room: d.Room, from: d.Participant, id: h.GetStreamId(), drop: drop, started: time.Now()}
 		st.buf = append(st.buf, h.GetInlineContent()...)
 		s.streams.start(streamKey(d.Room, d.Participant.Identity, h.GetStreamId()), st)
-		return !studentStopped, true
+		return !drop, true
 	case *livekit.DataPacket_StreamChunk:
 		c := v.StreamChunk
 		st := s.streams.get(streamKey(d.Room, d.Participant.Identity, c.GetStreamId()), false)
