@@ -410,12 +410,13 @@ func (s *Store) HandEvents(ctx context.Context, room string, since time.Time) ([
 	return out, rs.Err()
 }
 
-// BanFromRoom keeps identity out of room from now on, with its activity row.
+// BanFromRoom keeps identity out of room from now on (a second ban renews
+// the first), with its activity row.
 func (s *Store) BanFromRoom(ctx context.Context, a Actor, where ClassroomPlace, room, identity string) error {
 	err := s.tx(ctx, func(q querier) error {
-		n, err := q.exec(ctx, `INSERT INTO classroom_bans (room, identity, by_user, at) VALUES ($1, $2, $3, $4) ON CONFLICT (room, identity) DO NOTHING`,
-			room, identity, int64(a.UserID), ms(s.now()))
-		if err != nil || n == 0 {
+		if _, err := q.exec(ctx, `INSERT INTO classroom_bans (room, identity, by_user, at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (room, identity) DO UPDATE SET at = excluded.at, by_user = excluded.by_user`,
+			room, identity, int64(a.UserID), ms(s.now())); err != nil {
 			return err
 		}
 		return s.logChange(ctx, q, a, Activity{Action: "classroom.remove", DistrictID: where.DistrictID, SchoolID: where.SchoolID,
@@ -442,10 +443,11 @@ func (s *Store) UnbanFromRoom(ctx context.Context, room, identity string) error 
 	return nil
 }
 
-// IsBanned reports whether identity is kept out of room.
-func (s *Store) IsBanned(ctx context.Context, room, identity string) (bool, error) {
+// IsBanned reports whether identity was kept out of room at or after since.
+func (s *Store) IsBanned(ctx context.Context, room, identity string, since time.Time) (bool, error) {
 	var n int
-	if err := s.r().queryRow(ctx, `SELECT COUNT(*) FROM classroom_bans WHERE room = $1 AND identity = $2`, room, identity).Scan(&n); err != nil {
+	if err := s.r().queryRow(ctx, `SELECT COUNT(*) FROM classroom_bans WHERE room = $1 AND identity = $2 AND at >= $3`,
+		room, identity, ms(since)).Scan(&n); err != nil {
 		return false, fmt.Errorf("storage: is banned: %w", err)
 	}
 	return n > 0, nil

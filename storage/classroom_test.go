@@ -61,11 +61,14 @@ func TestClassroomRecord(t *testing.T) {
 
 		must0(t, s.BanFromRoom(ctx, a, where, "r", "u7"))
 		must0(t, s.BanFromRoom(ctx, a, where, "r", "u7"))
-		if b := must(s.IsBanned(ctx, "r", "u7"))(t); !b {
+		if b := must(s.IsBanned(ctx, "r", "u7", now.Add(-time.Hour)))(t); !b {
 			t.Fatal("not banned")
 		}
-		if b := must(s.IsBanned(ctx, "other", "u7"))(t); b {
+		if b := must(s.IsBanned(ctx, "other", "u7", now.Add(-time.Hour)))(t); b {
 			t.Fatal("banned from another room")
+		}
+		if b := must(s.IsBanned(ctx, "r", "u7", time.Now().Add(time.Hour)))(t); b {
+			t.Fatal("a ban older than the window still keeps out")
 		}
 		must0(t, s.UnbanFromRoom(ctx, "r", "u7"))
 		wantErr(t, s.UnbanFromRoom(ctx, "r", "u7"), storage.ErrNotFound)

@@ -115,7 +115,7 @@ type Store interface {
 
 	BanFromRoom(ctx context.Context, a storage.Actor, where storage.ClassroomPlace, room, identity string) error
 	UnbanFromRoom(ctx context.Context, room, identity string) error
-	IsBanned(ctx context.Context, room, identity string) (bool, error)
+	IsBanned(ctx context.Context, room, identity string, since time.Time) (bool, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -129,8 +129,9 @@ type Params struct {
 	Roles  RoomRoles
 	Logger *slog.Logger
 	Now    func() time.Time
-	// HistoryWindow: the chat history and polls of a room go back this far
-	// (a room name may be used again another day); default 12 h.
+	// HistoryWindow: the chat history and polls of a room go back this
+	// far, and a removal keeps out of the room this long (a room name may
+	// be used again another day); default 12 h.
 	HistoryWindow time.Duration
 }
 

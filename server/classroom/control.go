@@ -356,7 +356,7 @@ func (s *Service) TrackUnpublished(context.Context, signaling.TrackEvent) {}
 // AdmitJoin implements signaling.JoinGate: someone removed from the room
 // stays out, and a locked class takes no new students.
 func (s *Service) AdmitJoin(ctx context.Context, j signaling.JoinRequest) error {
-	banned, err := s.store.IsBanned(ctx, string(j.Room), string(j.Identity))
+	banned, err := s.store.IsBanned(ctx, string(j.Room), string(j.Identity), s.now().Add(-s.window))
 	if err != nil {
 		return fmt.Errorf("classroom admission: %w", err)
 	}
