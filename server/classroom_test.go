@@ -369,6 +369,21 @@ func TestClassroomControls(t *testing.T) {
 		t.Errorf("results: %+v", res)
 	}
 
+	// A poll with a time limit ends by itself; a late answer is refused.
+	var timed map[string]any
+	teacherAPI.must(201, "POST", base+"/polls", map[string]any{"question": "快答", "options": []string{"是", "否"}, "time_limit_s": 1, "start": true}, &timed)
+	waitData(t, ctx, student, "the timed poll's end", func(dp *livekit.DataPacket) bool {
+		var ev struct {
+			Type string
+			Poll struct{ ID int64 }
+		}
+		u := dp.GetUser()
+		return u.GetTopic() == "yunke.classroom" && json.Unmarshal(u.GetPayload(), &ev) == nil && ev.Type == "poll_ended" && ev.Poll.ID == id(timed)
+	})
+	if r := studentAPI.send("POST", "/api/v1/classroom/polls/"+itoa(id(timed))+"/answer", map[string]any{"choices": []int{0}}); r.status != http.StatusConflict || r.errCode() != "poll_closed" {
+		t.Errorf("an answer after the time limit: %v, want 409 poll_closed", r)
+	}
+
 	// Administrators in scope run the controls without being in the room;
 	// an administrator of another school does not.
 	fx.users["school_admin"].must(200, "PATCH", base+"/settings", map[string]any{"student_chat": true}, nil)
