@@ -296,7 +296,7 @@ var (
 	errNotInClass        = &Error{http.StatusForbidden, "forbidden", "you are not in this class"}
 	errNotTeacher        = &Error{http.StatusForbidden, "forbidden", "only the class's teacher or assistant may do this"}
 	errNoSuchParticipant = &Error{http.StatusNotFound, "no_participant", "nobody with this identity is in the class"}
-	errNotStudent        = &Error{http.StatusConflict, "not_student", "only a student can be brought on stage, muted, removed or spotlit by this control"}
+	errNotStudent        = &Error{http.StatusConflict, "not_student", "this control acts on students only"}
 	errNoTrack           = &Error{http.StatusNotFound, "no_track", "the participant publishes no such track"}
 	errAnswered          = &Error{http.StatusConflict, "already_answered", "you have already answered this poll"}
 	errPollClosed        = &Error{http.StatusConflict, "poll_closed", "this poll is not open for answers"}
