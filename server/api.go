@@ -10,6 +10,7 @@ import (
 	"yunke/server/activity"
 	"yunke/server/authz"
 	"yunke/server/classes"
+	"yunke/server/classroom"
 	"yunke/server/directory"
 	"yunke/server/httpapi"
 	"yunke/server/microlessons"
@@ -29,6 +30,7 @@ func (s *Server) setupDomains() (err error) {
 		Logger: s.log.With("component", "account"), Now: s.now})
 	s.directory = directory.New(directory.Params{Store: s.store, Hasher: s.hasher, Logger: s.log.With("component", "directory"), Now: s.now})
 	s.activity = activity.New(activity.Params{Store: s.store, Logger: s.log.With("component", "activity"), Now: s.now})
+	s.classroom = classroom.New(classroom.Params{Store: s.store, Logger: s.log.With("component", "classroom"), Now: s.now})
 	s.rooms = rooms.New(rooms.Params{Store: s.store, Key: token.FirstKey(s.cfg.Keys), Development: s.cfg.Development})
 	s.classes = classes.New(classesParams(s))
 	s.microlessons, err = microlessons.New(s.microlessonParams())
@@ -45,7 +47,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.tutor.service, s.classes, s.microlessons, s.recording, s.jobs} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

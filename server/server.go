@@ -31,6 +31,7 @@ import (
 	"yunke/server/activity"
 	"yunke/server/auth"
 	"yunke/server/classes"
+	"yunke/server/classroom"
 	"yunke/server/config"
 	"yunke/server/directory"
 	"yunke/server/httpapi"
@@ -121,6 +122,7 @@ type Server struct {
 	directory *directory.Handler
 	activity  *activity.Handler
 	rooms     *rooms.Handler
+	classroom *classroom.Service
 
 	// media is the object store every domain keeps its finished media in
 	// (media.store: s3); nil when each keeps them on the local disk.
@@ -266,8 +268,10 @@ func New(p Params) (_ *Server, err error) {
 		return nil, err
 	}
 	s.sig = signaling.New(signaling.Params{
-		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording},
+		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording, s.classroom},
 		Admission:       s.rooms.Admission(),
+		Gates:           []signaling.JoinGate{s.classroom},
+		DataFilters:     []signaling.DataFilter{s.classroom},
 		API:             api,
 		Keys:            signaling.Keys(cfg.Keys),
 		Logger:          log.With("component", "signaling"),
@@ -279,6 +283,7 @@ func New(p Params) (_ *Server, err error) {
 		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
 	})
 	s.recording.SetRooms(s.sig)
+	s.classroom.SetRooms(s.sig)
 	s.connCount = newAddrCounter(cfg.Limits.ConnectionsPerAddress)
 	s.rtcCount = newAddrCounter(cfg.Limits.RTCPerAddress)
 	reg := prometheus.NewRegistry()
@@ -510,6 +515,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down")
 	s.tutor.hub.Close()
 	s.sig.Close()
+	s.classroom.Close()
 	stopPrune()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -35,6 +35,10 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/recordings/{id}", "/recordings/999999", 1)
 		path = strings.Replace(path, "{track_id}", "1", 1)
 		path = strings.Replace(path, "/rooms/{room}", "/rooms/s"+itoa(fx.schoolA)+"-walk", 1)
+		path = strings.Replace(path, "/classroom/polls/{id}", "/classroom/polls/999999", 1)
+		path = strings.Replace(path, "/chat/{id}", "/chat/999999", 1)
+		path = strings.Replace(path, "{room}", "s"+itoa(fx.schoolA)+"-walk", 1)
+		path = strings.Replace(path, "{identity}", "u"+itoa(fx.userIDs["student"]), 1)
 		return strings.Replace(path, "{year}", "2026", 1)
 	}
 	for _, rt := range routes {

@@ -159,17 +159,20 @@ func readLeave(t *testing.T, ws *websocket.Conn) (*livekit.LeaveRequest, *websoc
 // test ends.
 func connect(t *testing.T, ctx context.Context, url, tok string) *client.Client {
 	t.Helper()
-	c, err := client.Connect(ctx, client.Options{URL: url, Token: tok, SettingEngine: func(se *webrtc.SettingEngine) {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	}})
+	c, err := client.Connect(ctx, client.Options{URL: url, Token: tok, SettingEngine: connectSettings})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// connectSettings keep a test client on loopback UDP.
+func connectSettings(se *webrtc.SettingEngine) {
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 }
 
 // handshakeStatus is the HTTP status a refused connect got, or 0.

@@ -365,7 +365,7 @@ func (p *Participant) onPublisherTrack(pc *webrtc.PeerConnection, r *webrtc.Trac
 				}
 			}
 		}
-		if ti == nil || p.closed {
+		if ti == nil || p.closed || !p.video().GetCanPublishSource(ti.GetSource()) {
 			p.mu.Unlock()
 			p.log.Warn("media without a matching addTrack; ignored", "track", cid, "kind", kind.String())
 			return
@@ -495,6 +495,14 @@ func (p *Participant) onData(label string, data []byte) {
 	if err := p.stamp(dp); err != nil {
 		p.log.Warn("data packet dropped", "err", err)
 		return
+	}
+	if len(p.svc.p.DataFilters) > 0 {
+		ev := DataEvent{Room: p.room.name, Participant: p.event(), Packet: dp}
+		for _, f := range p.svc.p.DataFilters {
+			if !f.FilterData(p.svc.ctx, ev) {
+				return
+			}
+		}
 	}
 	raw, err := proto.Marshal(dp)
 	if err != nil {

@@ -181,8 +181,9 @@ func (p *Participant) hidden() bool { return p.video().Hidden }
 func (p *Participant) event() ParticipantEvent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	g := p.video()
 	return ParticipantEvent{Room: p.room.name, Identity: p.identity, Name: p.name,
-		Attributes: maps.Clone(p.attributes), Hidden: p.video().Hidden}
+		Attributes: maps.Clone(p.attributes), Hidden: g.Hidden, RoomAdmin: g.RoomAdmin}
 }
 
 func (p *Participant) autoSubscribe() bool {

@@ -84,6 +84,7 @@ func (r *Room) infoLocked() *livekit.Room {
 		CreationTimeMs:   r.created.UnixMilli(),
 		NumParticipants:  uint32(n),
 		ActiveRecording:  r.recording,
+		Metadata:         r.metadata,
 	}
 }
 

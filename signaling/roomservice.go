@@ -148,14 +148,11 @@ func (rs *RoomService) participant(ctx context.Context, room, identity string) (
 	if err := requireAdmin(ctx, room); err != nil {
 		return nil, err
 	}
-	r := rs.s.existingRoom(room)
-	if r == nil {
+	p, err := rs.s.lookup(RoomName(room), Identity(identity))
+	switch {
+	case errors.Is(err, ErrNoRoom):
 		return nil, twirp.NotFound.Errorf("room %q does not exist", room)
-	}
-	r.mu.Lock()
-	p := r.participants[Identity(identity)]
-	r.mu.Unlock()
-	if p == nil || (p.hidden() && !seesHidden(ctx)) {
+	case err != nil || (p.hidden() && !seesHidden(ctx)):
 		return nil, twirp.NotFound.Errorf("participant %q is not in room %q", identity, room)
 	}
 	return p, nil
@@ -325,17 +322,9 @@ func (rs *RoomService) UpdateRoomMetadata(ctx context.Context, req *livekit.Upda
 	if err := requireAdmin(ctx, req.GetRoom()); err != nil {
 		return nil, err
 	}
-	r := rs.s.existingRoom(req.GetRoom())
-	if r == nil {
+	info, err := rs.s.UpdateRoomMetadata(RoomName(req.GetRoom()), func(string) string { return req.GetMetadata() })
+	if err != nil {
 		return nil, twirp.NotFound.Errorf("room %q does not exist", req.GetRoom())
-	}
-	r.mu.Lock()
-	r.metadata = req.GetMetadata()
-	info := r.infoLocked()
-	r.mu.Unlock()
-	msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: info}}}
-	for _, p := range r.list() {
-		p.send(msg)
 	}
 	return info, nil
 }
@@ -405,14 +394,25 @@ func (p *Participant) adminUpdate(req *livekit.UpdateParticipantRequest, byServe
 				g.Hidden, g.Recorder, g.Agent = hidden, recorder, agent
 			}
 			p.grant.Store(g)
-			if !g.GetCanPublish() {
-				for _, pub := range p.tracks {
+			// Tracks of a source no longer allowed end, and addTrack
+			// requests still waiting for their media are forgotten.
+			for _, pub := range p.tracks {
+				if !g.GetCanPublishSource(pub.info.GetSource()) {
 					ended = append(ended, pub)
+				}
+			}
+			for cid, ti := range p.pending {
+				if !g.GetCanPublishSource(ti.GetSource()) {
+					delete(p.pending, cid)
 				}
 			}
 		}
 	})
 	for _, pub := range ended {
+		// The publisher's SDK unpublishes its local track on this, as
+		// with LiveKit's server.
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_TrackUnpublished{
+			TrackUnpublished: &livekit.TrackUnpublishedResponse{TrackSid: pub.info.GetSid()}}})
 		pub.track.Close()
 	}
 	p.queueUpdate(p.info())

@@ -68,6 +68,8 @@ type ParticipantEvent struct {
 	Attributes map[string]string
 	// Hidden participants (observers) are seen by nobody in the room.
 	Hidden bool
+	// RoomAdmin: the participant's grant administers the room (a teacher).
+	RoomAdmin bool
 }
 
 // TrackEvent is a track published or unpublished.
@@ -171,6 +173,15 @@ type Params struct {
 	// TokenRefreshInterval is how often participants are sent a refreshed
 	// token (default DefaultTokenRefreshInterval).
 	TokenRefreshInterval time.Duration
+	// Gates are asked, after the Admission, whether a verified token may
+	// join its room now (a class that is locked, a participant removed
+	// from it); they see the token's grants. They are not asked again at
+	// token refresh: a gate decides joins, not presence.
+	Gates []JoinGate
+	// DataFilters hear every data packet a participant sends, after its
+	// sender is stamped and before it is forwarded; one returning false
+	// drops the packet.
+	DataFilters []DataFilter
 }
 
 // Service holds every room on this node and serves the signaling endpoints.
@@ -379,23 +390,34 @@ func (s *Service) dropRoomLocked(r *Room) {
 }
 
 // observeRoomLocked tells the RoomObservers that a room opened (under the
-// lock: it is told before anyone joins) or closed (on a goroutine).
+// lock: it is told before anyone joins), and every RoomCloseObserver that
+// it closed (on a goroutine; a room of the same name opened meanwhile is a
+// new room).
 func (s *Service) observeRoomLocked(name RoomName, opened bool) {
 	for _, o := range s.p.Observers {
-		ro, ok := o.(RoomObserver)
-		if !ok {
+		if opened {
+			if ro, ok := o.(RoomObserver); ok {
+				ro.RoomOpened(s.ctx, name)
+			}
 			continue
 		}
-		if opened {
-			ro.RoomOpened(s.ctx, name)
+		c, ok := o.(RoomCloseObserver)
+		if !ok {
 			continue
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			ro.RoomClosed(s.ctx, name)
+			c.RoomClosed(s.ctx, name)
 		}()
 	}
+}
+
+// RoomCloseObserver is an Observer that also hears when a room closes (its
+// last participant gone and the empty timeout over, or deleted), to forget
+// what it held for it. The call is made on a goroutine of its own.
+type RoomCloseObserver interface {
+	RoomClosed(ctx context.Context, room RoomName)
 }
 
 var (
@@ -423,12 +445,22 @@ func opener(g *auth.ClaimGrants) Identity {
 	return Identity(g.Identity)
 }
 
-// admit asks the Admission, if any, whether identity may join room.
-func (s *Service) admit(ctx context.Context, room RoomName, identity Identity) error {
-	if s.p.Admission == nil {
-		return nil
+// admit asks the Admission, if any, and then every gate, whether the
+// holder of grants may join its room.
+func (s *Service) admit(ctx context.Context, grants *auth.ClaimGrants) error {
+	room, identity := RoomName(grants.Video.Room), Identity(grants.Identity)
+	var err error
+	if s.p.Admission != nil {
+		err = s.p.Admission.Admit(ctx, room, identity)
 	}
-	err := s.p.Admission.Admit(ctx, room, identity)
+	if err == nil {
+		j := JoinRequest{Room: room, Identity: identity, RoomAdmin: grants.Video.RoomAdmin, Hidden: grants.Video.Hidden, Attributes: grants.Attributes}
+		for _, g := range s.p.Gates {
+			if err = g.AdmitJoin(ctx, j); err != nil {
+				break
+			}
+		}
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -569,7 +601,7 @@ func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 	// (browsers cannot read that answer) learns why from here.
 	grants, _, err := s.authenticate(tokenFrom(r))
 	if err == nil {
-		err = s.admit(r.Context(), RoomName(grants.Video.Room), Identity(grants.Identity))
+		err = s.admit(r.Context(), grants)
 	}
 	if err == nil {
 		s.mu.Lock()
@@ -587,7 +619,7 @@ func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
 	grants, apiKey, err := s.authenticate(tokenFrom(r))
 	if err == nil {
-		err = s.admit(r.Context(), RoomName(grants.Video.Room), Identity(grants.Identity))
+		err = s.admit(r.Context(), grants)
 	}
 	var release func()
 	if err == nil {

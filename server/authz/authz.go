@@ -47,6 +47,10 @@ const (
 	RoomJoin    Action = "room.join"    // join a class of one's own school, seen, with one's class role
 	RoomObserve Action = "room.observe" // watch a class in scope, hidden
 
+	ClassroomTakePart Action = "classroom.take_part" // in a class one is in: raise a hand, read the chat, answer polls
+	ClassroomModerate Action = "classroom.moderate"  // run the controls of a class one teaches (or assists) in it
+	ClassroomOversee  Action = "classroom.oversee"   // run the controls of any class in scope, and read its chat
+
 	ActivityRead Action = "activity.read"
 
 	TutoringAsk     Action = "tutoring.ask"     // ask for one-to-one help, rate one's sessions
@@ -81,6 +85,7 @@ var Actions = []Action{
 	TargetRead, TargetWrite,
 	ImportTemplate, ImportRun,
 	RoomJoin, RoomObserve,
+	ClassroomTakePart, ClassroomModerate, ClassroomOversee,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
@@ -92,8 +97,8 @@ var Actions = []Action{
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, TutoringAsk, TutoringHistory, ClassAttend, MicrolessonRead},
-	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, TutoringTeach, TutoringHistory, ClassTeach, MicrolessonUpload, MicrolessonRead,
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, ClassAttend, MicrolessonRead},
+	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, ClassTeach, MicrolessonUpload, MicrolessonRead,
 		RecordingOwn, RecordingManage},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, ClassReview,
@@ -102,7 +107,7 @@ var policy = map[storage.Role][]Action{
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 	},
@@ -110,7 +115,7 @@ var policy = map[storage.Role][]Action{
 		DistrictList,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList,
@@ -120,7 +125,7 @@ var policy = map[storage.Role][]Action{
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
-		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ActivityRead, TutoringReview,
+		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList,
