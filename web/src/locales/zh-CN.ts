@@ -516,7 +516,6 @@ const zhCN = {
   'classes.tomorrow': '明天',
   'classes.date': '{m}月{d}日',
   'classes.minutes': '{n} 分钟',
-  'classes.minutesShort': '{n} 分钟',
   'classes.opensAt': '{time} 开放进入',
   'classes.join': '进入课堂',
   'classes.start': '开始上课',
