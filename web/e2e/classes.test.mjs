@@ -112,6 +112,7 @@ test('a scheduled class: schedule, start, join with one click, end, rate, record
       await picker.press('Enter');
       await editor.getByTestId('class-title').click(); // close the picker's panel
       assert.equal(await picker.inputValue(), now);
+      await shoot(admin, 'editor');
       await editor.getByTestId('class-editor-save').click();
       await editor.waitFor({ state: 'detached', timeout: 10_000 });
       const row = admin.locator('[data-testid="classes-table"] tr[data-class-id]').filter({ hasText: title });
@@ -130,6 +131,23 @@ test('a scheduled class: schedule, start, join with one click, end, rate, record
       await admin.reload();
       await admin.locator('[data-testid="classes-table"] tr[data-class-id]').nth(1).waitFor({ timeout: 10_000 });
       await shoot(admin, 'admin');
+
+      // A sheet with a bad row imports nothing and names the row; a good one imports.
+      const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+      const header = '学校代码,课程名称,学科,年级,教师工号,上课对象,开始时间,时长,周数';
+      const good = `E2E-CS,函数图像,math,7,E2E-CT-1,3班,${day}T08:00:00+08:00,40,1`;
+      await admin.getByTestId('classes-import').click();
+      const upload = admin.getByTestId('classes-import-file').locator('input[type="file"]');
+      await upload.setInputFiles({ name: 'classes.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${good}\nE2E-CS,坏行,math,7,NO-SUCH,全年级,${day}T09:00:00+08:00,40,1\n`) });
+      await admin.getByTestId('classes-import-submit').click();
+      await admin.locator('[data-testid="row-errors"] tr[data-row="3"]').waitFor({ timeout: 15_000 });
+      await upload.setInputFiles({ name: 'classes.csv', mimeType: 'text/csv', buffer: Buffer.from(`${header}\n${good}\n`) });
+      await admin.getByTestId('classes-import-check').click();
+      await admin.locator('[data-testid="classes-import-result"][data-state="checked"]').waitFor({ timeout: 15_000 });
+      await admin.getByTestId('classes-import-submit').click();
+      await admin.locator('[data-testid="classes-import-result"][data-state="imported"]').waitFor({ timeout: 15_000 });
+      const imported = await users.admin.client.must('GET', `/api/v1/classes?as=admin&from=${day}&to=${day}T23:59:59%2B08:00`);
+      assert.deepEqual(imported.items.map((c) => [c.title, c.groups]), [['函数图像', ['3班']]]);
     }));
     if (!classId) return;
 
@@ -233,6 +251,15 @@ test('a scheduled class: schedule, start, join with one click, end, rate, record
       assert.equal((await rated.getByTestId('record-rating-comment').innerText()).trim(), comment);
       assert.equal(await admin.getByTestId('record-satisfaction').getAttribute('data-ratings'), '1');
       await shoot(admin, 'record');
+
+      // Cancelling the weekly class cancels its series.
+      await admin.goto(`${h.server.url}/#/admin/classes`);
+      const weekly = admin.locator('[data-testid="classes-table"] tr[data-class-id]').filter({ hasText: '几何初步' });
+      await weekly.getByTestId('class-cancel').click();
+      await admin.getByTestId('cancel-class-confirm').getByTestId('confirm-yes').click();
+      await admin.locator('[data-testid="classes-table"] tr[data-status="cancelled"]').filter({ hasText: '几何初步' }).waitFor({ timeout: 10_000 });
+      const left = await users.admin.client.must('GET', '/api/v1/classes?as=admin&status=scheduled&to=' + new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10));
+      assert.equal(left.items.filter((c) => c.title === '几何初步').length, 0, 'every week of the series is cancelled');
     }));
   } finally {
     await h.close();
