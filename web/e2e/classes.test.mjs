@@ -2,9 +2,11 @@
 // that starts now; its teacher starts it from the timetable on the home page
 // and publishes the fake camera; a student of its audience joins with one
 // click from their home page and sees the teacher; a class later in the day
-// is not open yet; the teacher ends the class; the student rates it; the
-// administrator's record shows the student's attendance and the rating, and
-// the satisfaction figures count it. Screenshots of the timetables in both
+// is not open yet; the student leaves and comes back; the teacher ends the
+// class; the student rates it; the administrator's record shows the
+// student's attendance (two joins) and the rating, and the satisfaction
+// figures count it. The administrator also imports classes from a sheet and
+// cancels a weekly series. Screenshots of the timetables in both
 // languages, on a desktop and at phone width, go to $YUNKE_SCREENSHOT_DIR.
 
 import assert from 'node:assert/strict';
@@ -191,6 +193,15 @@ test('a scheduled class: schedule, start, join with one click, end, rate, record
       assert.equal(await student.getByTestId('end-class').count(), 0, 'a student cannot end the class');
       await teacher.getByTestId('participant').filter({ hasText: users.student.name }).waitFor({ timeout: 20_000 });
       await student.screenshot({ path: join(screenshotDir, 'yunke-classes-student-room.png') });
+
+      // Leaving a running class: no rating yet, a word on when; joining again is one click.
+      await student.getByTestId('leave').click();
+      await student.locator('[data-testid="home"][data-home="student"]').waitFor({ timeout: 15_000 });
+      await student.getByTestId('banner-info').filter({ hasText: '课程结束后' }).waitFor({ timeout: 10_000 });
+      assert.equal(await student.getByTestId('rating-dialog').count(), 0, 'no rating while the class runs');
+      await student.locator(`[data-testid="timetable-row"][data-class-id="${classId}"]`).getByTestId('class-join').click();
+      await student.locator('[data-testid="conn-state"][data-state="connected"]').waitFor({ timeout: 30_000 });
+      await student.locator('[data-testid="tile"][data-source="camera"]').filter({ hasText: users.teacher.name }).waitFor({ timeout: 30_000 });
     }));
 
     await t.test('the teacher ends the class and the student rates it', () => h.run(async () => {
@@ -242,8 +253,13 @@ test('a scheduled class: schedule, start, join with one click, end, rate, record
       const att = admin.locator(`[data-testid="attendance-table"] tr[data-user="${users.student.id}"]`);
       await att.waitFor({ timeout: 15_000 });
       assert.equal(await att.getAttribute('data-role'), 'student');
-      assert.equal(await att.getAttribute('data-joins'), '1');
-      assert.ok(Number(await att.getAttribute('data-present')) >= 1, 'the student was present for a while');
+      assert.equal(await att.getAttribute('data-joins'), '2', 'the student joined twice');
+      // The time present is the two stays', summed (each may be under a second here).
+      const record = await users.admin.client.must('GET', `/api/v1/classes/${classId}/record`);
+      const stays = record.attendees.find((a) => a.user_id === users.student.id).stays;
+      assert.equal(stays.length, 2);
+      const ms = stays.reduce((sum, st) => sum + (Date.parse(st.left_at) - Date.parse(st.joined_at)), 0);
+      assert.equal(Number(await att.getAttribute('data-present')), Math.floor(ms / 1000), `present for ${ms} ms`);
       assert.equal(await att.getAttribute('data-left-early'), 'false', 'the student stayed to the end');
       await admin.locator(`[data-testid="attendance-table"] tr[data-user="${users.teacher.id}"][data-role="teacher"]`).waitFor();
       const rated = admin.locator(`[data-testid="record-rating"][data-student="${users.student.id}"]`);

@@ -523,6 +523,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'classes.endTitle': 'End the class?',
   'classes.endText': 'Everyone leaves the room; an ended class cannot be started again.',
   'classes.endedNotice': 'The class has ended.',
+  'classes.rateLater': 'You left the class. Once it has ended, you can rate it from the class list on your home page.',
   'classes.rate': 'Rate',
   'classes.record': 'Record',
   'classes.premium': 'Premium',

@@ -524,6 +524,7 @@ const zhCN = {
   'classes.endTitle': '结束课程？',
   'classes.endText': '所有人将离开课堂，课程结束后不能再次开始。',
   'classes.endedNotice': '课程已结束。',
+  'classes.rateLater': '你已离开课堂。课程结束后，可在首页的课程列表中评价这节课。',
   'classes.rate': '评价',
   'classes.record': '上课记录',
   'classes.premium': '精品课',
