@@ -635,12 +635,16 @@ func Summarize(c *storage.Class, rows []storage.AttendanceRow, now time.Time) []
 	}
 	var out []Attendee
 	by := map[storage.UserID]int{}
+	// The time present is summed exactly and rounded down once: short
+	// stays (a reconnecting phone) add up to whole seconds.
+	var present []time.Duration
 	for _, r := range rows {
 		i, ok := by[r.UserID]
 		if !ok {
 			i = len(out)
 			by[r.UserID] = i
 			out = append(out, Attendee{UserID: r.UserID, Name: r.Name, Role: r.Role, FirstJoin: r.JoinedAt})
+			present = append(present, 0)
 		}
 		a := &out[i]
 		a.Joins++
@@ -662,11 +666,12 @@ func Summarize(c *storage.Class, rows []storage.AttendanceRow, now time.Time) []
 			end = until
 		}
 		if end.After(start) {
-			a.PresentS += int64(end.Sub(start) / time.Second)
+			present[i] += end.Sub(start)
 		}
 	}
 	for i := range out {
 		a := &out[i]
+		a.PresentS = int64(present[i] / time.Second)
 		for _, st := range a.Stays {
 			if st.LeftAt.IsZero() {
 				a.LastLeave = time.Time{} // still there

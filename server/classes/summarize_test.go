@@ -42,3 +42,20 @@ func TestSummarize(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarizeShortStays: the time present sums the stays before rounding
+// down to seconds, so that several short stays are not lost.
+func TestSummarizeShortStays(t *testing.T) {
+	start := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	c := storage.Class{StartsAt: start, PlannedMinutes: 45, StartedAt: at(0), EndedAt: at(5000), Status: storage.ClassEnded}
+	rows := []storage.AttendanceRow{
+		{UserID: 1, Role: storage.ClassRoleStudent, JoinedAt: at(1000), LeftAt: at(1900)},
+		{UserID: 1, Role: storage.ClassRoleStudent, JoinedAt: at(2300), LeftAt: at(3000)},
+		{UserID: 1, Role: storage.ClassRoleStudent, JoinedAt: at(4100), LeftAt: at(4900)},
+	}
+	got := classes.Summarize(&c, rows, at(6000))
+	if len(got) != 1 || got[0].Joins != 3 || got[0].PresentS != 2 {
+		t.Fatalf("got %+v, want 3 joins and 2 s present (0.9 + 0.7 + 0.8 s)", got)
+	}
+}

@@ -89,19 +89,18 @@ test('accounts: sign-in, role homes, password changes', { timeout: 240_000 }, as
       }));
     }
 
-    await t.test('a teacher starts a class from the home page and a student joins it', () => h.run(async () => {
+    await t.test('a teacher opens a class room by its address and a student joins it', () => h.run(async () => {
       const room = `math-${Date.now().toString(36)}`;
       const teacher = await h.newPage('class-teacher');
       await signInUI(teacher, h.server.url, users.teacher.username, users.teacher.password);
       await waitForHome(teacher, 'teacher');
-      await teacher.getByTestId('home-room').fill(room);
-      await teacher.getByTestId('home-join').click();
+      // A room without a scheduled class: opened by its address.
+      await teacher.goto(`${h.server.url}/#/class/${room}`);
       await teacher.locator('[data-testid="conn-state"][data-state="connected"]').waitFor({ timeout: 30_000 });
       const student = await h.newPage('class-student');
       await signInUI(student, h.server.url, users.student.username, users.student.password);
       await waitForHome(student, 'student');
-      await student.getByTestId('home-room').fill(room);
-      await student.getByTestId('home-join').click();
+      await student.goto(`${h.server.url}/#/class/${room}`);
       await student.locator('[data-testid="conn-state"][data-state="connected"]').waitFor({ timeout: 30_000 });
       // The student sees the teacher's video tile; the teacher's page lists the student.
       await student.locator('[data-testid="tile"]').first().waitFor({ timeout: 30_000 });

@@ -225,12 +225,10 @@ test('screenshots of the main pages, in both languages, on a desktop and a phone
     await t.test('a class', () => h.run(async () => {
       const room = `math-${Date.now().toString(36)}`;
       const teacher = await signedIn('class-teacher', fx.users.teacher, 'teacher');
-      await teacher.getByTestId('home-room').fill(room);
-      await teacher.getByTestId('home-join').click();
+      await teacher.goto(`${url}/#/class/${room}`);
       await teacher.locator('[data-testid="conn-state"][data-state="connected"]').waitFor({ timeout: 30_000 });
       const student = await signedIn('class-student', fx.users.student, 'student');
-      await student.getByTestId('home-room').fill(room);
-      await student.getByTestId('home-join').click();
+      await student.goto(`${url}/#/class/${room}`);
       await student.locator('[data-testid="conn-state"][data-state="connected"]').waitFor({ timeout: 30_000 });
       await waitFor('the teacher’s video on the student’s page', () => student.locator('[data-testid="tile"][data-source="camera"] video').first().evaluate((v) => v.videoWidth > 0), { timeoutMs: 30_000 });
       await teacher.getByTestId('chat-input').fill('同学们好！今天我们学习一元一次方程。');

@@ -10,6 +10,7 @@ import { homePaths, loadMe, session } from '@/stores/session';
 
 import { adminRoutes } from './modules/admin';
 import { authRoutes } from './modules/auth';
+import { classesRoutes } from './modules/classes';
 import { classroomRoutes } from './modules/classroom';
 import { expertRoutes } from './modules/expert';
 import { studentRoutes } from './modules/student';
@@ -43,6 +44,7 @@ export const router = createRouter({
     ...expertRoutes,
     ...adminRoutes,
     ...classroomRoutes,
+    ...classesRoutes,
     ...tutoringRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],

@@ -4,6 +4,7 @@
 
 import { reactive } from 'vue';
 
+import type { Class, ClassRating, ClassRole, ClassView } from '@/api/classes';
 import type { JoinGrant, Role } from '@/api/rooms';
 import type { Home } from '@/api/auth';
 
@@ -16,13 +17,30 @@ export interface PendingClass {
   role: LocalRole;
   /** The page to show again when the class ends. */
   back: string;
+  /** A scheduled class: the class and the caller's role in it. */
+  cls?: Class;
+  classRole?: ClassRole;
+}
+
+/** A scheduled class the student is asked to rate (RatingDialog, in App.vue). */
+export interface ClassRatingPrompt {
+  kind: 'class-rating';
+  cls: ClassView;
+  onSaved?: (r: ClassRating) => void;
 }
 
 export const liveClass = reactive<{
   pending: PendingClass | null;
   /** The open class's room name and connection state (livekit-client's ConnectionState values). */
-  open: { room: string; state: string } | null;
-}>({ pending: null, open: null });
+  open: { room: string; state: string; title?: string } | null;
+  /** The class whose rating dialog is open. */
+  rating: ClassRatingPrompt | null;
+}>({ pending: null, open: null, rating: null });
+
+/** rateClassPrompt opens the rating dialog for a scheduled class. */
+export function rateClassPrompt(cls: ClassView, onSaved?: (r: ClassRating) => void): void {
+  liveClass.rating = { kind: 'class-rating', cls, onSaved };
+}
 
 /** classroomRole maps the server's grant role (and the user's home) to how the page behaves. */
 export function classroomRole(grantRole: string | undefined, home: Home | undefined): LocalRole {

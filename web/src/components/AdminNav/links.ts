@@ -14,6 +14,7 @@ export const adminLinks: AdminLink[] = [
   { path: '/admin/schools', key: 'nav.schools', hint: 'nav.schoolsHint', show: () => true },
   { path: '/admin/users', key: 'nav.users', hint: 'nav.usersHint', show: () => true },
   { path: '/admin/import', key: 'nav.import', hint: 'nav.importHint', show: () => true },
+  { path: '/admin/classes', key: 'classes.nav', hint: 'classes.navHint', show: () => true },
   { path: '/admin/targets', key: 'nav.targets', hint: 'nav.targetsHint', show: () => true },
   { path: '/admin/subjects', key: 'nav.subjects', hint: 'nav.subjectsHint', show: () => true },
   { path: '/admin/districts', key: 'nav.districts', hint: 'nav.districtsHint', show: () => has('system_admin') },
