@@ -12,6 +12,7 @@ import { adminRoutes } from './modules/admin';
 import { authRoutes } from './modules/auth';
 import { classroomRoutes } from './modules/classroom';
 import { expertRoutes } from './modules/expert';
+import { mediaRoutes } from './modules/media';
 import { studentRoutes } from './modules/student';
 import { teacherRoutes } from './modules/teacher';
 import { tutoringRoutes } from './modules/tutoring';
@@ -44,6 +45,7 @@ export const router = createRouter({
     ...adminRoutes,
     ...classroomRoutes,
     ...tutoringRoutes,
+    ...mediaRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],
 });
