@@ -552,6 +552,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'ml.refused.forbidden': 'Your account cannot upload micro-lessons.',
   'ml.refused.other': 'The upload failed (HTTP {status}).',
   'ml.mine': 'My micro-lessons',
+  'ml.lessonTitleStatus': 'Title and status',
   'ml.noneMine': 'You have not uploaded a micro-lesson yet.',
   'ml.changed': 'Status since',
   'ml.returnedBecause': 'Returned: {reason}',

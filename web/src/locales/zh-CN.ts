@@ -553,6 +553,7 @@ const zhCN = {
   'ml.refused.forbidden': '你的账号不能上传微课。',
   'ml.refused.other': '上传失败（HTTP {status}）。',
   'ml.mine': '我的微课',
+  'ml.lessonTitleStatus': '标题与状态',
   'ml.noneMine': '还没有上传微课。',
   'ml.changed': '状态时间',
   'ml.returnedBecause': '退回原因：{reason}',
