@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -19,6 +19,7 @@ import { admin, adminClient, fileInput, Harness, screenshotDir, selectedValue, s
 const password = 'e2e-Passw0rd-1';
 const here = dirname(fileURLToPath(import.meta.url));
 const mp3 = resolve(here, '../../server/microlessons/probe/testdata/tone.mp3');
+const mp4 = resolve(here, '../../server/microlessons/probe/testdata/h264_aac.mp4');
 /** The upload's chunk size (src/media/resumable-upload.ts). */
 const chunk = 4 * 1024 * 1024;
 
@@ -256,6 +257,30 @@ test('micro-lessons: refused file, interrupted and resumed upload, return, publi
       assert.equal(seen.w, 640);
       await video.evaluate((v) => v.pause());
       await shoot(student, 'watch');
+    }));
+
+    await t.test('an upload finished earlier but never filed is filed from the list, without sending it again', () => h.run(async () => {
+      // Sent with tus by hand, as a tab closed before filing would leave it.
+      const client = users.teacher.client;
+      const bytes = readFileSync(mp4);
+      const tus = (method, path, headers, body) =>
+        fetch(`${url}${path}`, { method, body, headers: { Cookie: client.cookie, 'X-CSRF-Token': client.csrf, 'Tus-Resumable': '1.0.0', ...headers } });
+      const created = await tus('POST', '/api/v1/microlessons/uploads', { 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${Buffer.from('fractions.mp4').toString('base64')}` });
+      assert.equal(created.status, 201);
+      const location = new URL(created.headers.get('Location'), `${url}/api/v1/microlessons/uploads/`).pathname;
+      const sent = await tus('PATCH', location, { 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0' }, bytes);
+      assert.equal(sent.status, 204);
+
+      await teacher.goto(`${url}/#/microlessons/new`);
+      const item = teacher.locator('[data-testid="ml-pending-item"][data-complete="true"]');
+      await item.waitFor();
+      await teacher.getByTestId('ml-title').fill('分数的意义');
+      await item.getByTestId('ml-use-upload').click();
+      await teacher.getByTestId('ml-file-name').waitFor();
+      await teacher.getByTestId('ml-submit').click();
+      await teacher.getByTestId('ml-mine-page').waitFor({ timeout: 30_000 });
+      await teacher.locator('[data-testid="ml-mine-table"] tr[data-status="submitted"]').waitFor();
+      assert.equal(await serverUpload(client), null, 'the upload became the micro-lesson');
     }));
   } finally {
     await h.close();

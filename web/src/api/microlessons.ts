@@ -1,7 +1,7 @@
 // Micro-lessons (微课): resumable uploads over tus, filing, review and
 // watching (docs/api.md, "Micro-lessons").
 
-import { api, query, type List } from './http';
+import { ApiError, api, parseErrorBody, query, requestHeaders, type List } from './http';
 
 export type MicrolessonStatus = 'submitted' | 'in_review' | 'published' | 'returned';
 
@@ -61,6 +61,21 @@ export const uploadEndpoint = '/api/v1/microlessons/uploads';
 export async function myUploads(): Promise<{ items: MicrolessonUpload[]; limits: UploadLimits }> {
   const r = await api.get<{ items: MicrolessonUpload[] | null; limits: UploadLimits }>(uploadEndpoint);
   return { items: r.items ?? [], limits: r.limits };
+}
+
+/** discardUpload deletes an upload in progress and its bytes (tus termination). */
+export async function discardUpload(id: string): Promise<void> {
+  let resp: Response;
+  try {
+    resp = await fetch(`${uploadEndpoint}/${encodeURIComponent(id)}`, {
+      method: 'DELETE',
+      headers: { ...requestHeaders(), 'Tus-Resumable': '1.0.0' },
+      credentials: 'same-origin',
+    });
+  } catch (e) {
+    throw new ApiError('unreachable', e instanceof Error ? e.message : String(e));
+  }
+  if (!resp.ok && resp.status !== 404) throw parseErrorBody(resp.status, await resp.text().catch(() => ''), resp.headers.get('Retry-After'));
 }
 
 export interface MicrolessonFiling {

@@ -516,8 +516,12 @@ const en: Record<keyof typeof zhCN, string> = {
 
   'ml.uploadTitle': 'Upload a micro-lesson',
   'ml.uploadIntro': 'MP4 (H.264/AAC) or WebM (VP8/VP9), at most {minutes} minutes and {size}. An interrupted upload goes on when the network is back; after a reload, choose the same file again to continue where it stopped.',
-  'ml.pendingIntro': 'You have unfinished uploads. Choose the same file again to continue where it stopped:',
+  'ml.pendingIntro': 'You have uploads not yet submitted. An unfinished one continues where it stopped when you choose the same file again; a finished one can be submitted as it is.',
   'ml.pendingItem': '{name}: {pct}% uploaded, kept until {until}',
+  'ml.pendingComplete': '{name}: uploaded but not submitted, kept until {until}',
+  'ml.useUpload': 'Submit this file',
+  'ml.discardUpload': 'Delete',
+  'ml.usingUpload': 'The uploaded file {name} will be submitted',
   'ml.lessonTitle': 'Title',
   'ml.description': 'Description (optional)',
   'ml.knowledgePoints': 'Knowledge points',

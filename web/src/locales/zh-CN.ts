@@ -517,8 +517,12 @@ const zhCN = {
 
   'ml.uploadTitle': '上传微课',
   'ml.uploadIntro': 'MP4（H.264/AAC）或 WebM（VP8/VP9），最长 {minutes} 分钟，最大 {size}。网络中断后可继续上传；刷新页面后重新选择同一文件即可从断点继续。',
-  'ml.pendingIntro': '你有未完成的上传。重新选择同一个文件，即可从中断处继续：',
+  'ml.pendingIntro': '你有还没提交的上传。未传完的：重新选择同一个文件即可从中断处继续；已传完的：可以直接提交。',
   'ml.pendingItem': '{name}：已上传 {pct}%，保留到 {until}',
+  'ml.pendingComplete': '{name}：已上传完毕但还没有提交，保留到 {until}',
+  'ml.useUpload': '提交这个文件',
+  'ml.discardUpload': '删除',
+  'ml.usingUpload': '将提交已上传的文件：{name}',
   'ml.lessonTitle': '标题',
   'ml.description': '简介（可选）',
   'ml.knowledgePoints': '知识点',
