@@ -351,7 +351,7 @@ test('recording player on a class recorded by the server', { timeout: 300_000 },
       await teacher.getByTestId('recording-indicator').waitFor({ timeout: 20_000 });
       assert.equal(await teacher.evaluate(() => window.yunke.room?.isRecording), true, 'livekit-client reports the recording');
       await teacher.screenshot({ path: join(screenshotDir, 'yunke-rec-class-indicator.png') });
-      await delay(12_000);
+      await delay(25_000);
       await users.teacher.client.call('POST', `/api/v1/rooms/${encodeURIComponent(live)}/recording`, { action: 'stop' });
       await student.close();
       student = null;

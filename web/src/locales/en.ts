@@ -567,6 +567,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'ml.status.published': 'Published',
   'ml.status.returned': 'Returned',
   'ml.browseTitle': 'Micro-lessons',
+  'ml.browseLink': 'Watch published micro-lessons',
   'ml.searchTitle': 'Search titles',
   'ml.noneBrowse': 'No published micro-lessons match.',
   'ml.publishedAt': 'Published',

@@ -568,6 +568,7 @@ const zhCN = {
   'ml.status.published': '已发布',
   'ml.status.returned': '已退回',
   'ml.browseTitle': '微课',
+  'ml.browseLink': '看已发布的微课',
   'ml.searchTitle': '搜索标题',
   'ml.noneBrowse': '还没有符合条件的已发布微课。',
   'ml.publishedAt': '发布时间',
