@@ -96,6 +96,24 @@ export function setCsrf(token: string): void {
   csrfToken = token;
 }
 
+/** requestHeaders are the headers of a write made outside this client (the tus uploads). */
+export function requestHeaders(): Record<string, string> {
+  const h: Record<string, string> = { 'Accept-Language': uiLanguage };
+  if (csrfToken) h['X-CSRF-Token'] = csrfToken;
+  return h;
+}
+
+/** parseErrorBody turns an error answer's status and text into an ApiError. */
+export function parseErrorBody(status: number, text: string, retryAfter: string | null = null): ApiError {
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  return parseError(status, data, parseRetryAfter(retryAfter));
+}
+
 /** Called when a signed-in call finds the session gone (401) or a password change pending. */
 export type SessionProblem = 'unauthenticated' | 'password_change_required';
 let sessionHook: ((problem: SessionProblem) => void) | null = null;

@@ -56,6 +56,11 @@ export class LiveRoom {
     this.bind();
   }
 
+  /** recording tells whether the room is being recorded (its active_recording flag). */
+  get recording(): boolean {
+    return this.room.isRecording;
+  }
+
   get connected(): boolean {
     return this.room.state === ConnectionState.Connected;
   }
@@ -219,6 +224,8 @@ export class LiveRoom {
       .on(RoomEvent.ParticipantAttributesChanged, bump)
       .on(RoomEvent.ParticipantPermissionsChanged, bump)
       .on(RoomEvent.ActiveSpeakersChanged, bump)
+      // The room's active_recording flag: the page shows a recording indicator.
+      .on(RoomEvent.RecordingStatusChanged, bump)
       .on(RoomEvent.AudioPlaybackStatusChanged, () => this.renderAudioPrompt())
       .on(RoomEvent.MediaDevicesError, (err: Error) => this.showMediaError(err))
       .on(RoomEvent.ChatMessage, (msg: ChatMessage, p?: Participant) => this.chat.add(msg, p))

@@ -13,6 +13,7 @@ import { authRoutes } from './modules/auth';
 import { classesRoutes } from './modules/classes';
 import { classroomRoutes } from './modules/classroom';
 import { expertRoutes } from './modules/expert';
+import { mediaRoutes } from './modules/media';
 import { studentRoutes } from './modules/student';
 import { teacherRoutes } from './modules/teacher';
 import { tutoringRoutes } from './modules/tutoring';
@@ -46,6 +47,7 @@ export const router = createRouter({
     ...classroomRoutes,
     ...classesRoutes,
     ...tutoringRoutes,
+    ...mediaRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],
 });

@@ -17,5 +17,7 @@ export const adminLinks: AdminLink[] = [
   { path: '/admin/classes', key: 'classes.nav', hint: 'classes.navHint', show: () => true },
   { path: '/admin/targets', key: 'nav.targets', hint: 'nav.targetsHint', show: () => true },
   { path: '/admin/subjects', key: 'nav.subjects', hint: 'nav.subjectsHint', show: () => true },
+  { path: '/admin/microlessons', key: 'nav.microlessons', hint: 'nav.microlessonsHint', show: () => true },
+  { path: '/recordings', key: 'nav.recordings', hint: 'nav.recordingsHint', show: () => true },
   { path: '/admin/districts', key: 'nav.districts', hint: 'nav.districtsHint', show: () => has('system_admin') },
 ];

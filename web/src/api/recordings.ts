@@ -1,0 +1,99 @@
+// Recorded lessons: the catalogue, one recording's tracks, who spoke when,
+// and the one-file download (docs/api.md, "Recordings").
+
+import { api, query, type List } from './http';
+
+export type RecordingKind = 'class' | 'tutoring';
+export type RecordingStatus = 'recording' | 'ready' | 'interrupted' | 'failed';
+export type TrackSource = 'camera' | 'microphone' | 'screen_share' | 'screen_share_audio';
+export type ParticipantRole = 'teacher' | 'student' | 'assistant' | 'observer';
+
+export interface RecordingTrack {
+  id: number;
+  participant: string;
+  name: string;
+  role: ParticipantRole;
+  source: TrackSource;
+  kind: 'video' | 'audio';
+  codec: string;
+  size_bytes: number;
+  duration_ms: number;
+  offset_ms: number;
+  status: 'ready' | 'damaged' | 'failed';
+  url: string;
+}
+
+export interface RecordingDownload {
+  kind: 'composite' | 'camera';
+  status: 'none' | 'queued' | 'running' | 'ready' | 'failed';
+  progress: number;
+  url: string;
+}
+
+export interface Recording {
+  id: number;
+  kind: RecordingKind;
+  room: string;
+  title: string;
+  teacher: { id: number; name: string; trainee: boolean };
+  school: { id: number; name: string };
+  district_id: number;
+  subject: { id: number; name: string } | null;
+  grade: number | null;
+  knowledge_point_ids: number[] | null;
+  started_at: string;
+  ended_at: string | null;
+  duration_ms: number;
+  status: RecordingStatus;
+  status_reason: string;
+  participants?: { identity: string; name: string; role: ParticipantRole }[] | null;
+  tracks?: RecordingTrack[] | null;
+  download?: RecordingDownload;
+}
+
+export interface RecordingQuery {
+  school_id?: number | '';
+  teacher_id?: number | '';
+  subject_id?: number | '';
+  grade?: number | '';
+  kind?: RecordingKind | '';
+  status?: RecordingStatus | '';
+  from?: string;
+  to?: string;
+  trainee?: boolean;
+  page: number;
+  page_size: number;
+}
+
+export interface SpeakingInterval {
+  start_ms: number;
+  end_ms: number;
+  level: number;
+}
+
+export interface Speaking {
+  interval_ms: number;
+  participants: { identity: string; name: string; role: ParticipantRole; intervals: SpeakingInterval[] | null }[] | null;
+}
+
+export async function listRecordings(q: RecordingQuery): Promise<List<Recording>> {
+  const r = await api.get<{ items: Recording[] | null; total: number }>(`/api/v1/recordings${query({ ...q, trainee: q.trainee || undefined })}`);
+  return { items: r.items ?? [], total: r.total };
+}
+
+export function getRecording(id: number): Promise<Recording> {
+  return api.get<Recording>(`/api/v1/recordings/${id}`);
+}
+
+export function speaking(id: number): Promise<Speaking> {
+  return api.get<Speaking>(`/api/v1/recordings/${id}/speaking`);
+}
+
+/** startComposite asks the server to render the composite download (409 ffmpeg_missing without ffmpeg). */
+export function startComposite(id: number): Promise<RecordingDownload> {
+  return api.post<RecordingDownload>(`/api/v1/recordings/${id}/download`);
+}
+
+export function downloadUrl(id: number): string {
+  return `/api/v1/recordings/${id}/download`;
+}
