@@ -39,6 +39,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/recording"
 	"yunke/server/rooms"
+	"yunke/server/webhooks"
 	"yunke/sfu"
 	"yunke/signaling"
 	"yunke/storage"
@@ -132,6 +133,8 @@ type Server struct {
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.
 	jobs *jobs.Queue
+	// webhooks tells the configured URLs what happens in rooms.
+	webhooks *webhooks.Service
 
 	tutor        *tutoringParts
 	tutoringTick time.Duration
@@ -258,6 +261,12 @@ func New(p Params) (_ *Server, err error) {
 		Node: nodeName(cfg)}); err != nil {
 		return nil, err
 	}
+	if s.webhooks, err = webhooks.New(webhookParams(s)); err != nil {
+		return nil, err
+	}
+	if s.webhooks.Enabled() {
+		log.Info("webhooks", "webhook", cfg.Webhook)
+	}
 	if err := s.setupMedia(ctx); err != nil {
 		return nil, err
 	}
@@ -268,7 +277,7 @@ func New(p Params) (_ *Server, err error) {
 		return nil, err
 	}
 	s.sig = signaling.New(signaling.Params{
-		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording, s.classroom},
+		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording, s.classroom, s.webhooks},
 		Admission:       s.rooms.Admission(),
 		Gates:           []signaling.JoinGate{s.classroom},
 		DataFilters:     []signaling.DataFilter{s.classroom},
@@ -454,7 +463,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.recording.Recover(ctx); err != nil {
 		s.log.Warn("recover recordings", "err", err)
 	}
+	s.webhooks.Start()
 	if err := s.jobs.Start(ctx); err != nil {
+		s.webhooks.Close(ctx)
 		s.tutor.closeFn()
 		s.closeListeners()
 		s.closeStore()
@@ -525,6 +536,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.recording.Close()
+	// The last events (rooms finished, recordings stopped) are queued.
+	hookCtx, cancelHooks := context.WithTimeout(context.Background(), 10*time.Second)
+	s.webhooks.Close(hookCtx)
+	cancelHooks()
 	// Running jobs finish or are put back before the database closes.
 	jobCtx, cancelJobs := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := s.jobs.Stop(jobCtx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"yunke/server/recording"
 	"yunke/server/token"
 	"yunke/server/tutoring"
+	"yunke/server/webhooks"
 	"yunke/signaling"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
@@ -200,5 +201,20 @@ func (s *Server) recordingParams() recording.Params {
 		FFmpeg:   rc.FFmpeg,
 		Now:      now,
 		Logger:   log,
+		Egress:   s.webhooks.Egress,
+	}
+}
+
+// webhookParams configures webhooks from webhook.*: signed with the key
+// webhook.api_key names (validated with the config), queued as jobs.
+func webhookParams(s *Server) webhooks.Params {
+	key := s.cfg.SigningKey()
+	return webhooks.Params{
+		Queue:     s.jobs,
+		URLs:      s.cfg.Webhook.URLs,
+		APIKey:    key,
+		APISecret: s.cfg.Keys[key],
+		Now:       s.now,
+		Logger:    s.log.With("component", "webhooks"),
 	}
 }
