@@ -81,6 +81,9 @@ type Params struct {
 	// JobPoll is how often an idle node looks for due background jobs
 	// (0: every second); tests shorten it.
 	JobPoll time.Duration
+	// JobBackoff is the wait before a failed job's next attempt (nil:
+	// jobs.DefaultBackoff); tests shorten it.
+	JobBackoff func(attempt int) time.Duration
 	// IdleTimeout closes keep-alive connections idle this long (0: 120 s);
 	// RequestTimeout bounds reading a request and writing its answer
 	// (0: 2 minutes). Tests shorten them.
@@ -258,7 +261,7 @@ func New(p Params) (_ *Server, err error) {
 	}
 	// River's tables, after Yunke's own (storage.Open migrated those).
 	if s.jobs, err = jobs.New(ctx, jobs.Params{Store: s.store, Logger: log.With("component", "jobs"), PollInterval: p.JobPoll,
-		Node: nodeName(cfg)}); err != nil {
+		Backoff: p.JobBackoff, Node: nodeName(cfg)}); err != nil {
 		return nil, err
 	}
 	if s.webhooks, err = webhooks.New(webhookParams(s)); err != nil {

@@ -730,7 +730,12 @@ func (s *Service) Upload(ctx context.Context, id storage.RecordingID) error {
 	}
 	_ = os.Remove(filepath.Join(dir, "manifest.json"))
 	_ = os.Remove(dir) // only when empty
-	s.uploaded(ctx, rec)
+	if s.p.Egress != nil {
+		if rec, err = s.p.Store.GetRecording(ctx, id); err != nil {
+			return err
+		}
+		s.uploaded(ctx, rec)
+	}
 	return nil
 }
 
