@@ -163,6 +163,19 @@ func TestWebhooks(t *testing.T) {
 		return len(m["room_started"]) == 1 && len(m["participant_joined"]) == 2 && len(m["track_published"]) == 2 &&
 			len(m["egress_started"]) == 1
 	})
+	// A second of media in both tracks, so that each is a file.
+	var list struct{ Items []recView }
+	fx.users["teacher"].must(200, "GET", "/api/v1/recordings", nil, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("recordings: %+v", list)
+	}
+	var rec recView
+	if !pollUntil(20*time.Second, func() bool {
+		fx.users["teacher"].must(200, "GET", "/api/v1/recordings/"+itoa(list.Items[0].ID), nil, &rec)
+		return rec.DurationMS >= 1500 && len(rec.Tracks) == 2
+	}) {
+		t.Fatalf("recording in progress: %+v", rec)
+	}
 	fx.users["teacher"].must(200, "POST", "/api/v1/rooms/"+room+"/recording", map[string]string{"action": "stop"}, nil)
 	if err := pub.Stop(); err != nil {
 		t.Fatal(err)
@@ -237,6 +250,9 @@ func TestWebhooks(t *testing.T) {
 		if e.GetEgressId() != started.GetEgressId() || e.GetRoomName() != room || e.GetRoomId() != sid || e.GetStartedAt() == 0 {
 			t.Errorf("egress %v", e)
 		}
+	}
+	if started.GetEgressId() != "EG_REC"+itoa(list.Items[0].ID) {
+		t.Errorf("egress id %q of recording %d", started.GetEgressId(), list.Items[0].ID)
 	}
 	if started.Status != livekit.EgressStatus_EGRESS_ACTIVE || updated.Status != livekit.EgressStatus_EGRESS_ENDING ||
 		ended.Status != livekit.EgressStatus_EGRESS_COMPLETE || ended.EndedAt <= ended.StartedAt || len(ended.FileResults) != 2 {
