@@ -27,6 +27,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -106,12 +107,17 @@ type Params struct {
 
 // DeliverArgs are a delivery job's arguments: the encoded event and the URL
 // it goes to. The body is kept as a string so that it is posted byte for
-// byte as encoded. No secret is kept: the signature is made at each attempt.
+// byte as encoded. No secret is kept: the signature is made at each
+// attempt, and the URL (whose query may hold a credential) is named by its
+// SHA-256, shown without its query, and found among the configured URLs.
 type DeliverArgs struct {
-	URL   string `json:"url"`
-	Event string `json:"event"`
-	ID    string `json:"id"`
-	Body  string `json:"body"`
+	// URLHash is the hex SHA-256 of the URL; URL is it without user
+	// information, query and fragment.
+	URLHash string `json:"url_sha256"`
+	URL     string `json:"url"`
+	Event   string `json:"event"`
+	ID      string `json:"id"`
+	Body    string `json:"body"`
 }
 
 // Kind implements jobs.Args.
@@ -163,7 +169,11 @@ func New(p Params) (*Service, error) {
 	s := &Service{p: p, log: p.Logger, client: p.Client, wake: make(chan struct{}, 1), stop: make(chan struct{}),
 		done: make(chan struct{})}
 	if s.client == nil {
-		s.client = &http.Client{Timeout: p.Timeout}
+		// A redirect is not followed (it would turn the POST into a GET):
+		// it fails the attempt like any answer but 2xx.
+		s.client = &http.Client{Timeout: p.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
 	}
 	jobs.Register(p.Queue, s.deliver, jobs.WorkerOptions{Timeout: 2 * p.Timeout})
 	return s, nil
@@ -241,7 +251,7 @@ func (s *Service) enqueue(ctx context.Context, ev *livekit.WebhookEvent) error {
 	var errs []error
 	for _, u := range s.p.URLs {
 		qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := s.p.Queue.Enqueue(qctx, DeliverArgs{URL: u, Event: ev.Event, ID: ev.Id, Body: string(body)},
+		_, err := s.p.Queue.Enqueue(qctx, DeliverArgs{URLHash: urlHash(u), URL: redact(u), Event: ev.Event, ID: ev.Id, Body: string(body)},
 			jobs.Options{MaxAttempts: s.p.MaxAttempts})
 		cancel()
 		if err != nil {
@@ -281,16 +291,18 @@ func Sign(apiKey, apiSecret string, body []byte) (string, error) {
 // other answer or a network error is retried after the queue's backoff.
 func (s *Service) deliver(ctx context.Context, j *jobs.Job[DeliverArgs]) error {
 	a := j.Args
-	if !slices.Contains(s.p.URLs, a.URL) {
+	i := slices.IndexFunc(s.p.URLs, func(u string) bool { return urlHash(u) == a.URLHash })
+	if i < 0 {
 		// The URL was removed from the configuration since.
-		return jobs.Permanent(fmt.Errorf("webhooks: %s is no longer configured", redact(a.URL)))
+		return jobs.Permanent(fmt.Errorf("webhooks: %s is no longer configured", a.URL))
 	}
+	target := s.p.URLs[i]
 	body := []byte(a.Body)
 	tok, err := Sign(s.p.APIKey, s.p.APISecret, body)
 	if err != nil {
 		return jobs.Permanent(err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return jobs.Permanent(fmt.Errorf("webhooks: %w", err))
 	}
@@ -299,18 +311,18 @@ func (s *Service) deliver(ctx context.Context, j *jobs.Job[DeliverArgs]) error {
 	req.Header.Set("User-Agent", UserAgent)
 	res, err := s.client.Do(req)
 	if err != nil {
-		s.log.Info("webhook not delivered", "event", a.Event, "id", a.ID, "url", redact(a.URL), "attempt", j.Attempt,
-			"err", redactErr(err, a.URL))
-		return fmt.Errorf("webhooks: post %s to %s: %w", a.ID, redact(a.URL), redactErr(err, a.URL))
+		err = redactErr(err, target)
+		s.log.Info("webhook not delivered", "event", a.Event, "id", a.ID, "url", a.URL, "attempt", j.Attempt, "err", err)
+		return fmt.Errorf("webhooks: post %s to %s: %w", a.ID, a.URL, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	_ = res.Body.Close()
 	if res.StatusCode/100 != 2 {
-		s.log.Info("webhook refused", "event", a.Event, "id", a.ID, "url", redact(a.URL), "attempt", j.Attempt,
+		s.log.Info("webhook refused", "event", a.Event, "id", a.ID, "url", a.URL, "attempt", j.Attempt,
 			"status", res.StatusCode)
-		return fmt.Errorf("webhooks: post %s to %s: HTTP %d", a.ID, redact(a.URL), res.StatusCode)
+		return fmt.Errorf("webhooks: post %s to %s: HTTP %d", a.ID, a.URL, res.StatusCode)
 	}
-	s.log.Debug("webhook delivered", "event", a.Event, "id", a.ID, "url", redact(a.URL), "attempt", j.Attempt)
+	s.log.Debug("webhook delivered", "event", a.Event, "id", a.ID, "url", a.URL, "attempt", j.Attempt)
 	return nil
 }
 
@@ -434,6 +446,12 @@ func redact(u string) string {
 	}
 	pu.User, pu.RawQuery, pu.Fragment, pu.RawFragment = nil, "", "", ""
 	return pu.String()
+}
+
+// urlHash names a URL in a job without showing it.
+func urlHash(u string) string {
+	sum := sha256.Sum256([]byte(u))
+	return hex.EncodeToString(sum[:])
 }
 
 // redactErr is err with the URL u replaced by its redacted form.

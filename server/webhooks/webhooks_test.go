@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -252,6 +253,18 @@ func TestRetriedUntilDelivered(t *testing.T) {
 		evs := recv.wait(t, 1)
 		if evs[0].Room.GetName() != "retry" || recv.n.Load() != 4 {
 			t.Errorf("after %d attempts: %v", recv.n.Load(), evs[0])
+		}
+		// The job is marked completed a moment after the answer.
+		var list []jobs.Info
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); <-time.After(20 * time.Millisecond) {
+			if list, err = n.q.List(context.Background(), jobs.Filter{Kind: "webhook.deliver"}); err != nil || len(list) != 1 || list[0].State == "completed" {
+				break
+			}
+		}
+		if err != nil || len(list) != 1 || list[0].State != "completed" || list[0].Attempt != 4 ||
+			strings.Contains(string(list[0].Args), "query-credential") || strings.Contains(fmt.Sprint(list[0].Errors), "query-credential") {
+			t.Errorf("jobs %+v: %v", list, err)
 		}
 		n.stop()
 		logMu.Lock()
