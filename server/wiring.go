@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
 	"github.com/redis/go-redis/v9"
 
 	"yunke/server/classes"
@@ -192,6 +193,10 @@ func (s *Server) recordingParams() recording.Params {
 	if s.media != nil {
 		media = s.media
 	}
+	var egress func(context.Context, string, *livekit.EgressInfo)
+	if s.webhooks.Enabled() {
+		egress = s.webhooks.Egress
+	}
 	return recording.Params{
 		Store:    st,
 		Media:    media,
@@ -201,7 +206,7 @@ func (s *Server) recordingParams() recording.Params {
 		FFmpeg:   rc.FFmpeg,
 		Now:      now,
 		Logger:   log,
-		Egress:   s.webhooks.Egress,
+		Egress:   egress,
 	}
 }
 
