@@ -58,6 +58,9 @@ type testServer struct {
 	*server.Server
 	url  string
 	logs *logBuffer
+	// stop stops the server and waits for Run (once; the test's end
+	// calls it too).
+	stop func()
 }
 
 // serverOption adjusts a test server's configuration or parameters.
@@ -110,7 +113,7 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -121,7 +124,8 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 			t.Errorf("server Run did not return 20 s after its context was cancelled")
 		}
 	})
-	return &testServer{Server: srv, url: srv.URL(), logs: logs}
+	t.Cleanup(stop)
+	return &testServer{Server: srv, url: srv.URL(), logs: logs, stop: stop}
 }
 
 // logBuffer collects a server's log lines; safe for concurrent use, and

@@ -39,6 +39,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/recording"
 	"yunke/server/rooms"
+	"yunke/server/webhooks"
 	"yunke/sfu"
 	"yunke/signaling"
 	"yunke/storage"
@@ -80,6 +81,9 @@ type Params struct {
 	// JobPoll is how often an idle node looks for due background jobs
 	// (0: every second); tests shorten it.
 	JobPoll time.Duration
+	// JobBackoff is the wait before a failed job's next attempt (nil:
+	// jobs.DefaultBackoff); tests shorten it.
+	JobBackoff func(attempt int) time.Duration
 	// IdleTimeout closes keep-alive connections idle this long (0: 120 s);
 	// RequestTimeout bounds reading a request and writing its answer
 	// (0: 2 minutes). Tests shorten them.
@@ -132,6 +136,8 @@ type Server struct {
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.
 	jobs *jobs.Queue
+	// webhooks tells the configured URLs what happens in rooms.
+	webhooks *webhooks.Service
 
 	tutor        *tutoringParts
 	tutoringTick time.Duration
@@ -255,8 +261,14 @@ func New(p Params) (_ *Server, err error) {
 	}
 	// River's tables, after Yunke's own (storage.Open migrated those).
 	if s.jobs, err = jobs.New(ctx, jobs.Params{Store: s.store, Logger: log.With("component", "jobs"), PollInterval: p.JobPoll,
-		Node: nodeName(cfg)}); err != nil {
+		Backoff: p.JobBackoff, Node: nodeName(cfg)}); err != nil {
 		return nil, err
+	}
+	if s.webhooks, err = webhooks.New(webhookParams(s)); err != nil {
+		return nil, err
+	}
+	if s.webhooks.Enabled() {
+		log.Info("webhooks", "webhook", cfg.Webhook)
 	}
 	if err := s.setupMedia(ctx); err != nil {
 		return nil, err
@@ -268,7 +280,7 @@ func New(p Params) (_ *Server, err error) {
 		return nil, err
 	}
 	s.sig = signaling.New(signaling.Params{
-		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording, s.classroom},
+		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording, s.classroom, s.webhooks},
 		Admission:       s.rooms.Admission(),
 		Gates:           []signaling.JoinGate{s.classroom},
 		DataFilters:     []signaling.DataFilter{s.classroom},
@@ -454,7 +466,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.recording.Recover(ctx); err != nil {
 		s.log.Warn("recover recordings", "err", err)
 	}
+	s.webhooks.Start()
 	if err := s.jobs.Start(ctx); err != nil {
+		s.webhooks.Close(ctx)
 		s.tutor.closeFn()
 		s.closeListeners()
 		s.closeStore()
@@ -525,6 +539,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.recording.Close()
+	// The last events (rooms finished, recordings stopped) are queued.
+	hookCtx, cancelHooks := context.WithTimeout(context.Background(), 10*time.Second)
+	s.webhooks.Close(hookCtx)
+	cancelHooks()
 	// Running jobs finish or are put back before the database closes.
 	jobCtx, cancelJobs := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := s.jobs.Stop(jobCtx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
 	"github.com/redis/go-redis/v9"
 
 	"yunke/server/classes"
@@ -16,6 +17,7 @@ import (
 	"yunke/server/recording"
 	"yunke/server/token"
 	"yunke/server/tutoring"
+	"yunke/server/webhooks"
 	"yunke/signaling"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
@@ -191,6 +193,10 @@ func (s *Server) recordingParams() recording.Params {
 	if s.media != nil {
 		media = s.media
 	}
+	var egress func(context.Context, string, *livekit.EgressInfo)
+	if s.webhooks.Enabled() {
+		egress = s.webhooks.Egress
+	}
 	return recording.Params{
 		Store:    st,
 		Media:    media,
@@ -200,5 +206,20 @@ func (s *Server) recordingParams() recording.Params {
 		FFmpeg:   rc.FFmpeg,
 		Now:      now,
 		Logger:   log,
+		Egress:   egress,
+	}
+}
+
+// webhookParams configures webhooks from webhook.*: signed with the key
+// webhook.api_key names (validated with the config), queued as jobs.
+func webhookParams(s *Server) webhooks.Params {
+	key := s.cfg.SigningKey()
+	return webhooks.Params{
+		Queue:     s.jobs,
+		URLs:      s.cfg.Webhook.URLs,
+		APIKey:    key,
+		APISecret: s.cfg.Keys[key],
+		Now:       s.now,
+		Logger:    s.log.With("component", "webhooks"),
 	}
 }

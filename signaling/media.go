@@ -413,8 +413,11 @@ func (p *Participant) onPublisherTrack(pc *webrtc.PeerConnection, r *webrtc.Trac
 
 // trackEvent is pub as observers see it.
 func (p *Participant) trackEvent(pub *publication) TrackEvent {
-	return TrackEvent{Room: p.room.name, Participant: p.event(), ID: TrackID(pub.info.Sid), Source: pub.info.Source,
-		Track: pub.track, AudioLevelExtension: pub.audioLevelExt}
+	p.mu.Lock()
+	info := proto.Clone(pub.info).(*livekit.TrackInfo)
+	p.mu.Unlock()
+	return TrackEvent{Room: p.room.name, Participant: p.fullEvent(), ID: TrackID(pub.info.Sid), Source: pub.info.Source,
+		Track: pub.track, AudioLevelExtension: pub.audioLevelExt, Info: info}
 }
 
 // audioLevelExtension is the id the publisher negotiated for RFC 6464 audio

@@ -174,3 +174,74 @@ func TestRoomObserverAndRecordingFlag(t *testing.T) {
 	svc.CloseRoom("rec")
 	eventually(t, 5*time.Second, "the room's closing is heard", func() bool { return o.has("closed rec") })
 }
+
+// infoObserver hears rooms start and finish with their descriptions, and
+// keeps the participants' and tracks' descriptions.
+type infoObserver struct {
+	recordingObserver
+	rooms []*livekit.Room
+	parts []ParticipantEvent
+}
+
+func (o *infoObserver) RoomStarted(_ context.Context, r *livekit.Room) {
+	o.mu.Lock()
+	o.rooms = append(o.rooms, r)
+	o.mu.Unlock()
+	o.add("started " + r.Name)
+}
+
+func (o *infoObserver) RoomFinished(_ context.Context, r *livekit.Room) {
+	o.mu.Lock()
+	o.rooms = append(o.rooms, r)
+	o.mu.Unlock()
+	o.add("finished " + r.Name)
+}
+
+func (o *infoObserver) ParticipantJoined(ctx context.Context, p ParticipantEvent) {
+	o.mu.Lock()
+	o.parts = append(o.parts, p)
+	o.mu.Unlock()
+	o.recordingObserver.ParticipantJoined(ctx, p)
+}
+
+// TestRoomInfoObserver: a RoomInfoObserver hears a room start and finish
+// with its sid and creation time; participants and tracks come with their
+// LiveKit descriptions, in the room of that sid.
+func TestRoomInfoObserver(t *testing.T) {
+	o := &infoObserver{}
+	svc, url := startService(t, Params{Observers: []Observer{o}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	teacher := connect(t, ctx, url, grantToken(t, "teacher", teacherGrant("info")))
+	if !o.has("started info") {
+		t.Fatal("room start not heard")
+	}
+	track, err := teacher.PublishTrack(ctx, client.TrackOptions{MimeType: webrtc.MimeTypeVP8, Name: "camera", Width: 320, Height: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint16(1)
+	eventually(t, 10*time.Second, "the track is heard", func() bool {
+		_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true},
+			Payload: []byte{0x10, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00}})
+		seq++
+		return o.has("published teacher CAMERA")
+	})
+	svc.CloseRoom("info")
+	eventually(t, 5*time.Second, "the room's finish is heard", func() bool { return o.has("finished info") })
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	started, finished := o.rooms[0], o.rooms[1]
+	if started.Sid == "" || started.Sid != finished.Sid || started.CreationTime == 0 || started.Name != "info" {
+		t.Errorf("rooms: %v, %v", started, finished)
+	}
+	p := o.parts[0]
+	if p.RoomSID != started.Sid || p.Info.GetSid() != teacher.SID() || p.Info.GetIdentity() != "teacher" || p.Info.GetJoinedAt() == 0 {
+		t.Errorf("participant %+v", p)
+	}
+	tr := o.tracks[0]
+	if tr.Info.GetSid() != track.SID() || tr.Info.GetType() != livekit.TrackType_VIDEO || tr.Participant.Info.GetSid() != teacher.SID() ||
+		tr.Participant.RoomSID != started.Sid {
+		t.Errorf("track %+v", tr.Info)
+	}
+}

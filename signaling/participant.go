@@ -182,8 +182,16 @@ func (p *Participant) event() ParticipantEvent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	g := p.video()
-	return ParticipantEvent{Room: p.room.name, Identity: p.identity, Name: p.name,
+	return ParticipantEvent{Room: p.room.name, RoomSID: p.room.sid, Identity: p.identity, Name: p.name,
 		Attributes: maps.Clone(p.attributes), Hidden: g.Hidden, RoomAdmin: g.RoomAdmin}
+}
+
+// fullEvent is event with the participant's LiveKit description, for the
+// rare events (joins, departures, tracks) rather than every data packet.
+func (p *Participant) fullEvent() ParticipantEvent {
+	ev := p.event()
+	ev.Info = p.info()
+	return ev
 }
 
 func (p *Participant) autoSubscribe() bool {

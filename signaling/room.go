@@ -121,7 +121,7 @@ func (r *Room) join(p *Participant, onJoined func(others []*livekit.ParticipantI
 	r.participants[p.identity] = p
 	onJoined(others, r.infoLocked())
 	r.mu.Unlock()
-	ev := p.event()
+	ev := p.fullEvent()
 	r.svc.observe(func(ctx context.Context, o Observer) { o.ParticipantJoined(ctx, ev) })
 	return nil
 }
@@ -137,7 +137,7 @@ func (r *Room) leave(p *Participant) {
 	r.mu.Unlock()
 	// A session replaced by a rejoin of the same identity is not a departure.
 	if removed {
-		ev := p.event()
+		ev := p.fullEvent()
 		r.svc.observe(func(ctx context.Context, o Observer) { o.ParticipantLeft(ctx, ev) })
 	}
 	r.svc.roomEmpty(r)

@@ -15,6 +15,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
+	"google.golang.org/protobuf/proto"
 
 	"yunke/sfu"
 )
@@ -70,6 +71,12 @@ type ParticipantEvent struct {
 	Hidden bool
 	// RoomAdmin: the participant's grant administers the room (a teacher).
 	RoomAdmin bool
+	// RoomSID is the room's session id (RM_…), new each time it opens.
+	RoomSID string
+	// Info is the participant as LiveKit describes it (sid, joined_at,
+	// permission, tracks), a copy the observer may keep; nil for a data
+	// packet's sender.
+	Info *livekit.ParticipantInfo
 }
 
 // TrackEvent is a track published or unpublished.
@@ -84,6 +91,9 @@ type TrackEvent struct {
 	// AudioLevelExtension is the RTP header extension id of RFC 6464 audio
 	// levels on an audio track (0: none negotiated).
 	AudioLevelExtension uint8
+	// Info is the track as LiveKit describes it (type, mime type,
+	// simulcast layers), a copy the observer may keep.
+	Info *livekit.TrackInfo
 }
 
 // NopObserver hears nothing; embed it to implement only some of Observer.
@@ -329,7 +339,7 @@ func (s *Service) room(name RoomName, opener Identity) (*Room, error) {
 		}
 		r = newRoom(s, name)
 		s.rooms[name] = r
-		s.observeRoomLocked(name, true)
+		s.observeRoomLocked(r, true)
 		if opener != "" {
 			r.opener = opener
 			s.opened[opener]++
@@ -386,31 +396,58 @@ func (s *Service) dropRoomLocked(r *Room) {
 		r.emptyTimer = nil
 	}
 	r.log.Info("room closed")
-	s.observeRoomLocked(r.name, false)
+	s.observeRoomLocked(r, false)
 }
 
 // observeRoomLocked tells the RoomObservers that a room opened (under the
 // lock: it is told before anyone joins), and every RoomCloseObserver that
 // it closed (on a goroutine; a room of the same name opened meanwhile is a
 // new room).
-func (s *Service) observeRoomLocked(name RoomName, opened bool) {
+func (s *Service) observeRoomLocked(r *Room, opened bool) {
+	name := r.name
+	var info *livekit.Room
 	for _, o := range s.p.Observers {
+		io, isInfo := o.(RoomInfoObserver)
+		if isInfo && info == nil {
+			r.mu.Lock()
+			info = r.infoLocked()
+			r.mu.Unlock()
+		}
 		if opened {
 			if ro, ok := o.(RoomObserver); ok {
 				ro.RoomOpened(s.ctx, name)
 			}
+			if isInfo {
+				io.RoomStarted(s.ctx, proto.Clone(info).(*livekit.Room))
+			}
 			continue
 		}
 		c, ok := o.(RoomCloseObserver)
-		if !ok {
+		if !ok && !isInfo {
 			continue
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			c.RoomClosed(s.ctx, name)
+			if ok {
+				c.RoomClosed(s.ctx, name)
+			}
+			if isInfo {
+				io.RoomFinished(s.ctx, proto.Clone(info).(*livekit.Room))
+			}
 		}()
 	}
+}
+
+// RoomInfoObserver is an Observer that also hears rooms start and finish
+// with their LiveKit description (sid, creation time), as LiveKit's webhooks
+// report them. RoomStarted is called under the service's lock, before
+// anyone has joined, and RoomFinished on a goroutine of its own after the
+// room is gone, as RoomObserver's calls are: neither may block nor call
+// the Service.
+type RoomInfoObserver interface {
+	RoomStarted(ctx context.Context, room *livekit.Room)
+	RoomFinished(ctx context.Context, room *livekit.Room)
 }
 
 // RoomCloseObserver is an Observer that also hears when a room closes (its

@@ -8,6 +8,7 @@ package config
 
 import (
 	"log/slog"
+	"net/url"
 	"path/filepath"
 )
 
@@ -47,6 +48,47 @@ type Config struct {
 	Microlessons MicrolessonsConfig `yaml:"microlessons"`
 	Recording    RecordingConfig    `yaml:"recording"`
 	Media        MediaConfig        `yaml:"media"`
+	// Webhook sends LiveKit-format webhooks (the same keys as LiveKit's).
+	Webhook WebhookConfig `yaml:"webhook"`
+}
+
+// WebhookConfig sends LiveKit-format webhooks of rooms, participants,
+// tracks and recordings to URLs, signed with one of the API keys. A URL
+// may carry a credential in its query: it is never logged with it.
+type WebhookConfig struct {
+	// URLs receive every event (http or https). Empty: no webhooks.
+	URLs []string `yaml:"urls"`
+	// APIKey names the key of keys whose secret signs the deliveries.
+	// Empty: the only key, when there is exactly one.
+	APIKey string `yaml:"api_key"`
+}
+
+// SigningKey is the API key that signs webhooks: webhook.api_key, or the
+// only key.
+func (c *Config) SigningKey() string {
+	if c.Webhook.APIKey != "" || len(c.Keys) != 1 {
+		return c.Webhook.APIKey
+	}
+	for k := range c.Keys {
+		return k
+	}
+	return ""
+}
+
+// LogValue shows the settings with each URL's user information and query
+// left out.
+func (c WebhookConfig) LogValue() slog.Value {
+	urls := make([]string, 0, len(c.URLs))
+	for _, u := range c.URLs {
+		pu, err := url.Parse(u)
+		if err != nil {
+			urls = append(urls, "(malformed)")
+			continue
+		}
+		pu.User, pu.RawQuery, pu.Fragment, pu.RawFragment = nil, "", "", ""
+		urls = append(urls, pu.String())
+	}
+	return slog.GroupValue(slog.Any("urls", urls), slog.String("api_key", c.APIKey))
 }
 
 // RecordingConfig chooses what is recorded and where the files go.

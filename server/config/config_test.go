@@ -316,6 +316,41 @@ func TestMediaS3(t *testing.T) {
 	}
 }
 
+// Webhooks are configured as LiveKit's (webhook.urls, webhook.api_key),
+// signed with the only key by default; a URL's query is never logged nor
+// quoted in an error.
+func TestWebhook(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load([]string{"--dev"}, env(map[string]string{"YUNKE_WEBHOOK_URLS": "https://hooks.example.edu/lk?token=hook-secret, http://10.0.0.9:8080/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Webhook.URLs) != 2 || cfg.Webhook.URLs[1] != "http://10.0.0.9:8080/" || cfg.SigningKey() != DevAPIKey {
+		t.Fatalf("webhook = %+v, signing key %q", cfg.Webhook, cfg.SigningKey())
+	}
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("webhooks", "webhook", cfg.Webhook)
+	if strings.Contains(buf.String(), "hook-secret") || !strings.Contains(buf.String(), "hooks.example.edu/lk") {
+		t.Errorf("logged %q", buf.String())
+	}
+	yaml := "keys:\n  k1: " + strings.Repeat("a", 32) + "\n  k2: " + strings.Repeat("b", 32) + "\nwebhook:\n  urls: [\"https://h.example.edu/x\"]\n"
+	if _, err := Load([]string{"--config-body", yaml}, nil); err == nil || !strings.Contains(err.Error(), "webhook.api_key") {
+		t.Errorf("two keys and no webhook.api_key: %v", err)
+	}
+	if c, err := Load([]string{"--config-body", yaml + "  api_key: k2\n"}, nil); err != nil || c.SigningKey() != "k2" {
+		t.Errorf("webhook.api_key k2: %v", err)
+	}
+	if _, err := Load([]string{"--config-body", yaml + "  api_key: k3\n"}, nil); err == nil || !strings.Contains(err.Error(), "webhook.api_key") {
+		t.Errorf("an unknown webhook.api_key: %v", err)
+	}
+	for _, bad := range []string{"ftp://h.example.edu/?token=hook-secret", "/relative?token=hook-secret", "https://?token=hook-secret"} {
+		_, err := Load([]string{"--dev"}, env(map[string]string{"YUNKE_WEBHOOK_URLS": bad}))
+		if err == nil || !strings.Contains(err.Error(), "webhook.urls") || strings.Contains(err.Error(), "hook-secret") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	ok := func() *Config {

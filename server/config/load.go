@@ -296,6 +296,11 @@ func EnvVars() []EnvVar {
 		{"YUNKE_S3_REGION", "media.s3.region", func(c *Config, v string) error { c.Media.S3.Region = v; return nil }},
 		{"YUNKE_S3_USE_SSL", "media.s3.use_ssl", func(c *Config, v string) error { return parseBool(v, &c.Media.S3.UseSSL) }},
 		{"YUNKE_S3_PREFIX", "media.s3.prefix", func(c *Config, v string) error { c.Media.S3.Prefix = v; return nil }},
+		{"YUNKE_WEBHOOK_URLS", "webhook.urls", func(c *Config, v string) error {
+			c.Webhook.URLs = splitList(v)
+			return nil
+		}},
+		{"YUNKE_WEBHOOK_API_KEY", "webhook.api_key", func(c *Config, v string) error { c.Webhook.APIKey = v; return nil }},
 		{"YUNKE_LOG_LEVEL", "logging.level", func(c *Config, v string) error { c.Logging.Level = v; return nil }},
 		{"YUNKE_LOG_JSON", "logging.json", func(c *Config, v string) error { return parseBool(v, &c.Logging.JSON) }},
 	}

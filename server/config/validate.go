@@ -187,6 +187,19 @@ func (c *Config) Validate() error {
 	default:
 		bad("media.store", "%q is neither local nor s3", c.Media.Store)
 	}
+	for _, u := range c.Webhook.URLs {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("webhook.urls", "an entry is not an http or https URL such as https://hooks.example.edu/livekit")
+		}
+	}
+	if len(c.Webhook.URLs) > 0 {
+		switch k := c.SigningKey(); {
+		case k == "":
+			bad("webhook.api_key", "name the key of keys that signs webhooks (there are %d keys)", len(c.Keys))
+		case c.Keys[k] == "":
+			bad("webhook.api_key", "%q is not one of keys", k)
+		}
+	}
 	if t := c.Metrics.Token; t != "" && len(t) < MinMetricsTokenLen {
 		bad("metrics.token", "is shorter than %d characters", MinMetricsTokenLen)
 	}

@@ -81,7 +81,23 @@ type Params struct {
 	Metrics *recorder.Metrics
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Egress, when set, hears each recording as LiveKit's egress events
+	// (EgressStarted, EgressUpdated, EgressEnded); it must not block.
+	Egress func(ctx context.Context, event string, info *livekit.EgressInfo)
 }
+
+// A recording's life as LiveKit's egress events: started when it starts
+// (EGRESS_ACTIVE), updated when it stops and its files are being stored
+// (EGRESS_ENDING), ended once they are stored (EGRESS_COMPLETE; a recording
+// a crash cut is EGRESS_ABORTED) or when it failed (EGRESS_FAILED).
+const (
+	EgressStarted = "egress_started"
+	EgressUpdated = "egress_updated"
+	EgressEnded   = "egress_ended"
+)
+
+// EgressID is a recording's id as an egress: EG_REC<id>.
+func EgressID(id storage.RecordingID) string { return "EG_REC" + strconv.FormatInt(int64(id), 10) }
 
 // Service records rooms and serves recordings.
 type Service struct {
@@ -97,6 +113,10 @@ type Service struct {
 
 	dlMu sync.Mutex
 	dl   map[storage.RecordingID]*sync.Mutex // one remux at a time per recording
+
+	// sids are the room sids of recordings whose files are being stored,
+	// for their egress_ended.
+	sids map[storage.RecordingID]string
 }
 
 // roomState is what the service knows of an open room.
@@ -109,6 +129,8 @@ type roomState struct {
 	starting, stopped bool
 	// emptySince: when the last participant left (zero while someone is in).
 	emptySince time.Time
+	// sid is the room's session id (RM_…).
+	sid string
 }
 
 // active is a recording in progress.
@@ -118,6 +140,7 @@ type active struct {
 	started time.Time
 	teacher signaling.Identity // the identity of the teacher it is filed under
 	tracks  map[signaling.TrackID]*activeTrack
+	sid     string // the room's sid
 }
 
 type activeTrack struct {
@@ -137,7 +160,8 @@ func New(p Params) *Service {
 	if p.Metrics == nil {
 		p.Metrics = new(recorder.Metrics)
 	}
-	s := &Service{p: p, log: p.Logger, rooms: map[signaling.RoomName]*roomState{}, dl: map[storage.RecordingID]*sync.Mutex{}}
+	s := &Service{p: p, log: p.Logger, rooms: map[signaling.RoomName]*roomState{}, dl: map[storage.RecordingID]*sync.Mutex{},
+		sids: map[storage.RecordingID]string{}}
 	switch p.FFmpeg {
 	case "-":
 	case "":
@@ -299,6 +323,9 @@ func (s *Service) ParticipantJoined(_ context.Context, ev signaling.ParticipantE
 	rs := s.roomLocked(ev.Room)
 	rs.present[ev.Identity] = ev
 	rs.emptySince = time.Time{}
+	if ev.RoomSID != "" {
+		rs.sid = ev.RoomSID
+	}
 	if rs.rec != nil {
 		rec := rs.rec
 		s.goLocked(func() { s.addParticipant(rec, ev) })
@@ -499,7 +526,7 @@ func (s *Service) start(ctx context.Context, room signaling.RoomName, teacher st
 			}
 		} else {
 			act := &active{id: rec.ID, sess: sess, started: in.StartedAt, tracks: map[signaling.TrackID]*activeTrack{},
-				teacher: signaling.Identity("u" + strconv.FormatInt(int64(in.TeacherID), 10))}
+				teacher: signaling.Identity("u" + strconv.FormatInt(int64(in.TeacherID), 10)), sid: rs.sid}
 			rs.rec, rs.starting, rs.stopped = act, false, false
 			for _, ev := range rs.tracks {
 				s.attachLocked(act, ev)
@@ -523,6 +550,8 @@ func (s *Service) start(ctx context.Context, room signaling.RoomName, teacher st
 	}
 	s.setFlag(room, true)
 	s.log.Info("recording started", "recording", rec.ID, "room", room, "teacher", in.TeacherID)
+	info := s.egressInfo(rec.ID, string(room), s.sidOf(room), livekit.EgressStatus_EGRESS_ACTIVE, in.StartedAt)
+	s.egress(ctx, EgressStarted, info)
 	return rec.ID, nil
 }
 
@@ -642,6 +671,17 @@ func (s *Service) finishAt(ctx context.Context, room signaling.RoomName, rec *ac
 		return err
 	}
 	s.log.Info("recording finished", "recording", rec.id, "room", room, "status", fin.Status, "duration_ms", fin.DurationMS)
+	info := s.egressInfo(rec.id, string(room), rec.sid, livekit.EgressStatus_EGRESS_ENDING, rec.started)
+	info.EndedAt = fin.EndedAt.UnixNano()
+	if fin.Status == storage.RecordingFailed {
+		info.Status, info.Error = livekit.EgressStatus_EGRESS_FAILED, fin.Reason
+		s.egress(ctx, EgressEnded, info)
+	} else {
+		s.mu.Lock()
+		s.sids[rec.id] = rec.sid
+		s.mu.Unlock()
+		s.egress(ctx, EgressUpdated, info)
+	}
 	return s.enqueueUpload(ctx, rec.id)
 }
 
@@ -690,7 +730,68 @@ func (s *Service) Upload(ctx context.Context, id storage.RecordingID) error {
 	}
 	_ = os.Remove(filepath.Join(dir, "manifest.json"))
 	_ = os.Remove(dir) // only when empty
+	if s.p.Egress != nil {
+		if rec, err = s.p.Store.GetRecording(ctx, id); err != nil {
+			return err
+		}
+		s.uploaded(ctx, rec)
+	}
 	return nil
+}
+
+// uploaded tells of a recording whose files are all stored: egress_ended.
+func (s *Service) uploaded(ctx context.Context, rec storage.Recording) {
+	if s.p.Egress == nil || (rec.Status != storage.RecordingReady && rec.Status != storage.RecordingInterrupted) {
+		return
+	}
+	s.mu.Lock()
+	sid := s.sids[rec.ID]
+	delete(s.sids, rec.ID)
+	s.mu.Unlock()
+	info := s.egressInfo(rec.ID, rec.Room, sid, livekit.EgressStatus_EGRESS_COMPLETE, rec.StartedAt)
+	info.EndedAt = rec.EndedAt.UnixNano()
+	if rec.Status == storage.RecordingInterrupted {
+		info.Status, info.Error = livekit.EgressStatus_EGRESS_ABORTED, rec.StatusReason
+	}
+	var latest *livekit.FileInfo
+	for _, t := range rec.Tracks {
+		if !t.Stored {
+			continue
+		}
+		start := rec.StartedAt.Add(time.Duration(t.OffsetMS) * time.Millisecond)
+		fi := &livekit.FileInfo{Filename: t.File, Location: t.FileKey, Size: t.SizeBytes,
+			StartedAt: start.UnixNano(), EndedAt: start.Add(time.Duration(t.DurationMS) * time.Millisecond).UnixNano(),
+			Duration: (time.Duration(t.DurationMS) * time.Millisecond).Nanoseconds()}
+		info.FileResults = append(info.FileResults, fi)
+		latest = fi
+	}
+	if latest != nil {
+		info.Result = &livekit.EgressInfo_File{File: latest}
+	}
+	s.egress(ctx, EgressEnded, info)
+}
+
+// egressInfo describes recording id of room as an egress.
+func (s *Service) egressInfo(id storage.RecordingID, room, sid string, status livekit.EgressStatus, started time.Time) *livekit.EgressInfo {
+	return &livekit.EgressInfo{EgressId: EgressID(id), RoomId: sid, RoomName: room, Status: status,
+		SourceType: livekit.EgressSourceType_EGRESS_SOURCE_TYPE_SDK, StartedAt: started.UnixNano(), UpdatedAt: s.p.Now().UnixNano(),
+		Request: &livekit.EgressInfo_RoomComposite{RoomComposite: &livekit.RoomCompositeEgressRequest{RoomName: room}}}
+}
+
+func (s *Service) egress(ctx context.Context, event string, info *livekit.EgressInfo) {
+	if s.p.Egress != nil {
+		s.p.Egress(ctx, event, info)
+	}
+}
+
+// sidOf is the sid of an open room ("" when unknown).
+func (s *Service) sidOf(room signaling.RoomName) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rs := s.rooms[room]; rs != nil {
+		return rs.sid
+	}
+	return ""
 }
 
 func (s *Service) put(ctx context.Context, path, key string, t storage.RecordingTrack) error {
