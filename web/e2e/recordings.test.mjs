@@ -338,8 +338,7 @@ test('recording player on a class recorded by the server', { timeout: 300_000 },
       const teacher = await h.newPage('teacher');
       await signInUI(teacher, url, users.teacher.username, users.teacher.password);
       await waitForHome(teacher, 'teacher');
-      await teacher.getByTestId('home-room').fill(room);
-      await teacher.getByTestId('home-join').click();
+      await teacher.goto(`${url}/#/class/${room}`);
       await teacher.locator('[data-testid="conn-state"][data-state="connected"]').waitFor({ timeout: 30_000 });
       // The server's name of the room (an account's class is kept apart per school).
       const live = await teacher.evaluate(() => window.yunke.room?.name);
