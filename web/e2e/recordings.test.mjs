@@ -156,7 +156,12 @@ async function checkPlayer(page, base, id, teacher, student) {
   const ratio = (b.clock - a.clock) / ((Date.now() - wall) / 1000);
   assert.ok(ratio > 1.3 && ratio < 1.7, `the clock runs at 1.5× (${ratio.toFixed(2)})`);
   assert.ok(b.teacherRate > 1.3 && b.teacherRate < 1.7, `the teacher video plays at 1.5× (${b.teacherRate})`);
-  assert.ok(Math.abs(b.teacher - b.clock) < 0.2, 'the teacher video follows the clock at 1.5×');
+  // A loaded machine may stall a video for a moment: the player brings it
+  // back onto the clock, which is what is checked.
+  await waitFor('the teacher video to follow the clock at 1.5×', async () => {
+    const s = await times(page, teacher, student);
+    return Math.abs(s.teacher - s.clock) < 0.2 ? s : { ok: false, ...s };
+  }, { timeoutMs: 5000, intervalMs: 100 });
   await page.getByTestId('player-play').click();
   await page.locator('[data-testid="player-play"][data-playing="false"]').waitFor();
 }
