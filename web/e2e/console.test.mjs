@@ -2,12 +2,13 @@
 // a student raises a hand, the teacher sees the hands in order and brings
 // that student on stage, the student accepts the invitation and that
 // student's camera reaches a second student (frames decoded); the teacher
-// takes them back; a poll runs and its results match the answers, live for
-// the teacher and once shown for the class; a late joiner reads the chat
-// history; the teacher deletes a message and stops student chat; a recorded
-// class shows the recording indicator. Screenshots
-// of the console and the student's view in both languages, on a desktop and
-// at phone width (390 px), go to $YUNKE_SCREENSHOT_DIR.
+// spotlights and mutes them and takes them back; a poll runs and its results
+// match the answers, live for the teacher and once shown for the class; a
+// late joiner reads the chat history; the teacher deletes a message, stops
+// student chat, locks the class and removes a student; a recorded class shows
+// the recording indicator. Screenshots of the console and the student's view
+// in both languages, on a desktop and at phone width (390 px), go to
+// $YUNKE_SCREENSHOT_DIR.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -157,7 +158,19 @@ test('the class console: hands, stage, a poll, chat history and moderation', { t
       );
       await waitFor('frames of that camera decoded', async () => (await framesFrom(s2, users.s1.identity)) > 10, { timeoutMs: 30_000 });
       await s1.getByTestId('toggle-screen').waitFor();
+      // The teacher spotlights the student: their video comes first, large, for everyone.
+      const s1Row = teacher.locator(`[data-testid="participant"][data-identity="${users.s1.identity}"]`);
+      await s1Row.getByTestId('spotlight').click();
+      await s2.locator(`[data-testid="tile"].spotlight[data-identity="${users.s1.identity}"]`).waitFor({ timeout: 15_000 });
+      const top = async (identity) => (await s2.locator(`[data-testid="tile"][data-identity="${identity}"]`).first().boundingBox()).y;
+      assert.ok((await top(users.s1.identity)) < (await top(users.teacher.identity)), 'the spotlit video comes first');
       await shoot(s2, 'student-stage');
+      // The teacher mutes the student's microphone.
+      await waitFor('the student’s microphone on', () => s1.evaluate(() => window.yunke.room.localParticipant.isMicrophoneEnabled), { timeoutMs: 20_000 });
+      await s1Row.getByTestId('mute').click();
+      await waitFor('the student’s microphone muted', () => s1.evaluate(() => !window.yunke.room.localParticipant.isMicrophoneEnabled), { timeoutMs: 15_000 });
+      await s1Row.getByTestId('spotlight').click();
+      await s2.locator('[data-testid="tile"].spotlight').waitFor({ state: 'detached', timeout: 15_000 });
 
       // Back to the seat: the student's camera ends everywhere.
       await teacher.locator(`[data-testid="participant"][data-identity="${users.s1.identity}"]`).getByTestId('stage-toggle').click();
@@ -237,6 +250,11 @@ test('the class console: hands, stage, a poll, chat history and moderation', { t
       await shoot(s3, 'student-late');
       await teacher.getByTestId('tab-people').click();
       await shoot(teacher, 'teacher-people');
+      // The teacher removes the late joiner, who is sent home.
+      await teacher.locator(`[data-testid="participant"][data-identity="${users.s3.identity}"]`).getByTestId('remove').click();
+      await teacher.getByTestId('remove-confirm').getByTestId('confirm-yes').click();
+      await s3.locator('[data-testid="home"][data-home="student"]').waitFor({ timeout: 20_000 });
+      await teacher.locator(`[data-testid="participant"][data-identity="${users.s3.identity}"]`).waitFor({ state: 'detached', timeout: 15_000 });
     }));
 
     await t.test('a recorded class shows the recording indicator to the teacher and the students', () => h.run(async () => {

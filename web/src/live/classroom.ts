@@ -198,12 +198,10 @@ export class Classroom {
       for (const pub of videos) out.push(tile(pub));
       if (videos.length === 0 && this.roleFor(p) === 'teacher') out.push(tile());
     }
-    // The spotlit participant's videos come first, shown large.
+    // The spotlit participant's videos are shown first and large (by CSS
+    // order: moving a playing <video> in the page makes it stop painting).
     const lit = this.controls.settings.spotlight;
-    if (lit) {
-      for (const t of out) t.spotlight = t.identity === lit;
-      out.sort((a, b) => Number(b.spotlight) - Number(a.spotlight));
-    }
+    if (lit) for (const t of out) t.spotlight = t.identity === lit;
     return out;
   }
 
