@@ -204,6 +204,7 @@ test('the class console: hands, stage, a poll, chat history and moderation', { t
       for (const [page, choice] of [[s1, 1], [s2, 2]]) {
         const card = page.locator('[data-testid="poll-card"][data-status="running"]');
         await card.waitFor({ timeout: 15_000 });
+        if (page === s1) await shoot(s1, 'student-poll-answer', ['phone']);
         await card.getByTestId('poll-choice').nth(choice).click();
         await card.getByTestId('poll-submit').click();
         await card.getByTestId('poll-answered').waitFor({ timeout: 10_000 });
