@@ -6,6 +6,7 @@ import { ref, shallowRef } from 'vue';
 
 import type { JoinGrant, Role } from '@/api/rooms';
 import { hideBanner, showBanner } from '@/stores/banners';
+import { session } from '@/stores/session';
 import type { LocalRole } from '@/stores/classroom';
 
 import { ClassControls, onStage } from './controls';
@@ -109,7 +110,7 @@ export class Classroom {
   async connect(): Promise<void> {
     await this.live.connect(this.grant.url, this.grant.token);
     this.levelTimer = window.setInterval(() => void this.pollLevels(), levelPollMs);
-    void this.controls.load();
+    void this.controls.load(!!session.me);
     if (this.role === 'teacher') void this.startMedia();
   }
 

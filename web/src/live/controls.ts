@@ -87,10 +87,15 @@ export class ClassControls {
     return this.room.name;
   }
 
-  /** load reads what joining does not bring: settings, the chat history, the polls. */
-  async load(): Promise<void> {
+  /**
+   * load reads the settings and the recording state from the room and, for
+   * a signed-in user (the classroom routes need a session), what joining
+   * does not bring: the chat history and the polls.
+   */
+  async load(signedIn: boolean): Promise<void> {
     this.readSettings(this.room.metadata);
     this.recording.value = this.room.isRecording;
+    if (!signedIn) return;
     const [history, polls] = await Promise.all([
       api.chatHistory(this.roomName).catch((err: unknown) => (console.error('chat history', err), [])),
       api.listPolls(this.roomName).catch((err: unknown) => (console.error('polls', err), [])),
