@@ -1,7 +1,7 @@
 // The teacher's class console and the student's view of a scheduled class:
 // a student raises a hand, the teacher sees the hands in order and brings
 // that student on stage, the student accepts the invitation and that
-// student's camera reaches a second student (frames decoded); the teacher
+// student's camera and screen share reach a second student (frames decoded); the teacher
 // spotlights and mutes them and takes them back; a poll runs and its results
 // match the answers, live for the teacher and once shown for the class; a
 // late joiner reads the chat history; the teacher deletes a message, stops
@@ -157,7 +157,15 @@ test('the class console: hands, stage, a poll, chat history and moderation', { t
         { timeoutMs: 30_000 },
       );
       await waitFor('frames of that camera decoded', async () => (await framesFrom(s2, users.s1.identity)) > 10, { timeoutMs: 30_000 });
-      await s1.getByTestId('toggle-screen').waitFor();
+      // The student on stage shares the screen; the other student sees it.
+      await s1.getByTestId('toggle-screen').click();
+      await waitFor(
+        'the on-stage student’s screen on the second student’s page',
+        () => s2.locator(`[data-testid="tile"][data-identity="${users.s1.identity}"][data-source="screen_share"] video`).evaluate((v) => v.videoWidth > 0),
+        { timeoutMs: 30_000 },
+      );
+      await s1.getByTestId('toggle-screen').click();
+      await s2.locator(`[data-testid="tile"][data-identity="${users.s1.identity}"][data-source="screen_share"]`).waitFor({ state: 'detached', timeout: 15_000 });
       // The teacher spotlights the student: their video comes first, large, for everyone.
       const s1Row = teacher.locator(`[data-testid="participant"][data-identity="${users.s1.identity}"]`);
       await s1Row.getByTestId('spotlight').click();
