@@ -296,6 +296,7 @@ func New(p Params) (_ *Server, err error) {
 	})
 	s.recording.SetRooms(s.sig)
 	s.classroom.SetRooms(s.sig)
+	s.classroom.SetRoles(classRoles{live: classroom.LiveRoles{Rooms: s.sig, Schools: s.store}, store: s.store})
 	s.connCount = newAddrCounter(cfg.Limits.ConnectionsPerAddress)
 	s.rtcCount = newAddrCounter(cfg.Limits.RTCPerAddress)
 	reg := prometheus.NewRegistry()
@@ -460,6 +461,10 @@ func (s *Server) Run(ctx context.Context) error {
 	// Attendance a crash left open is closed before anyone can join.
 	if err := s.classes.Restore(ctx); err != nil {
 		s.log.Warn("restore classes state", "err", err)
+	}
+	// Polls running when the server stopped still end at their time limit.
+	if err := s.classroom.Restore(ctx); err != nil {
+		s.log.Warn("restore classroom polls", "err", err)
 	}
 	// Recordings a crash cut are repaired and marked interrupted before
 	// any room opens.

@@ -256,6 +256,25 @@ func (s *Store) ListPolls(ctx context.Context, room string, since time.Time) ([]
 	return out, rs.Err()
 }
 
+// TimedPolls lists the running polls with a time limit, in every room,
+// soonest ending first (at most 1000): a starting server ends them on time.
+func (s *Store) TimedPolls(ctx context.Context) ([]Poll, error) {
+	rs, err := s.r().query(ctx, `SELECT `+pollCols+` FROM classroom_polls WHERE status = 'running' AND ends_at > 0 ORDER BY ends_at, id LIMIT 1000`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: timed polls: %w", err)
+	}
+	defer rs.Close()
+	out := []Poll{}
+	for rs.Next() {
+		p, err := scanPoll(rs)
+		if err != nil {
+			return nil, fmt.Errorf("storage: timed polls: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rs.Err()
+}
+
 // StartPoll opens a draft poll for answers until endsAt (zero: until it is
 // ended); ErrClosed when it is not a draft.
 func (s *Store) StartPoll(ctx context.Context, a Actor, where ClassroomPlace, id PollID, endsAt time.Time) (Poll, error) {

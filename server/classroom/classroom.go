@@ -105,6 +105,7 @@ type Store interface {
 	CreatePoll(ctx context.Context, a storage.Actor, where storage.ClassroomPlace, p storage.Poll) (storage.Poll, error)
 	GetPoll(ctx context.Context, id storage.PollID) (storage.Poll, error)
 	ListPolls(ctx context.Context, room string, since time.Time) ([]storage.Poll, error)
+	TimedPolls(ctx context.Context) ([]storage.Poll, error)
 	StartPoll(ctx context.Context, a storage.Actor, where storage.ClassroomPlace, id storage.PollID, endsAt time.Time) (storage.Poll, error)
 	EndPoll(ctx context.Context, id storage.PollID) (storage.Poll, error)
 	ShowPoll(ctx context.Context, id storage.PollID) (storage.Poll, error)

@@ -166,21 +166,44 @@ func (s *Service) startPoll(ctx context.Context, c caller, a storage.Actor, p st
 		return storage.Poll{}, err
 	}
 	if p.TimeLimitS > 0 {
-		id := p.ID
-		s.mu.Lock()
-		s.pollTimers[id] = time.AfterFunc(time.Duration(p.TimeLimitS)*time.Second, func() {
-			s.mu.Lock()
-			delete(s.pollTimers, id)
-			s.mu.Unlock()
-			if _, err := s.endPoll(context.Background(), id); err != nil && !errors.Is(err, errPollState) {
-				s.log.Error("poll not ended at its time limit", "poll", id, "err", err)
-			}
-		})
-		s.mu.Unlock()
+		s.armPoll(p.ID, time.Duration(p.TimeLimitS)*time.Second)
 	}
 	view := hideAnswer(p)
 	s.send(signaling.RoomName(p.Room), pollEvent{Type: "poll_started", Poll: &view})
 	return p, nil
+}
+
+// armPoll ends the running poll id after d.
+func (s *Service) armPoll(id storage.PollID, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.pollTimers[id]; t != nil {
+		t.Stop()
+	}
+	s.pollTimers[id] = time.AfterFunc(max(d, 0), func() {
+		s.mu.Lock()
+		delete(s.pollTimers, id)
+		s.mu.Unlock()
+		if _, err := s.endPoll(context.Background(), id); err != nil && !errors.Is(err, errPollState) {
+			s.log.Error("poll not ended at its time limit", "poll", id, "err", err)
+		}
+	})
+}
+
+// Restore arms again the time limits of the polls that were running when
+// the server stopped: one whose time is up ends now.
+func (s *Service) Restore(ctx context.Context) error {
+	ps, err := s.store.TimedPolls(ctx)
+	if err != nil {
+		return fmt.Errorf("restore poll timers: %w", err)
+	}
+	now := s.now()
+	for _, p := range ps {
+		if p.EndsAt != nil {
+			s.armPoll(p.ID, p.EndsAt.Sub(now))
+		}
+	}
+	return nil
 }
 
 // endPoll closes a running poll and tells the room.

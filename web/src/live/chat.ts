@@ -15,6 +15,8 @@ export interface ChatEntry {
   name: string;
   identity: string;
   local: boolean;
+  /** The server's id of the stored message, once known (the teacher deletes by it). */
+  serverId?: number;
 }
 
 type Packet = Pick<ChatMessage, 'id' | 'timestamp' | 'message'>;
@@ -38,6 +40,36 @@ export class ChatLog {
       identity: from?.identity ?? '',
       local: from === this.room.localParticipant,
     });
+  }
+
+  /**
+   * addStored merges a message of the room's stored history (loaded on
+   * joining): a message already shown only learns its server id.
+   */
+  addStored(m: { id: number; msg_id: string; identity: string; name: string; message: string; sent_at: string }): void {
+    const have = this.entries.find((c) => c.id === m.msg_id);
+    if (have) {
+      have.serverId = m.id;
+      return;
+    }
+    const entry: ChatEntry = {
+      id: m.msg_id,
+      timestamp: Date.parse(m.sent_at) || Date.now(),
+      text: m.message,
+      name: m.name || m.identity,
+      identity: m.identity,
+      local: m.identity === this.room.localParticipant.identity,
+      serverId: m.id,
+    };
+    const at = this.entries.findIndex((c) => c.timestamp > entry.timestamp);
+    if (at < 0) this.entries.push(entry);
+    else this.entries.splice(at, 0, entry);
+  }
+
+  /** remove hides a message the teacher deleted. */
+  remove(msgId: string): void {
+    const at = this.entries.findIndex((c) => c.id === msgId);
+    if (at >= 0) this.entries.splice(at, 1);
   }
 
   /** receive takes a data packet; anything but a chat packet is ignored. */

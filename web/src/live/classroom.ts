@@ -6,8 +6,10 @@ import { ref, shallowRef } from 'vue';
 
 import type { JoinGrant, Role } from '@/api/rooms';
 import { hideBanner, showBanner } from '@/stores/banners';
+import { session } from '@/stores/session';
 import type { LocalRole } from '@/stores/classroom';
 
+import { ClassControls, onStage } from './controls';
 import { disconnectFailure, type Failure } from './failures';
 import { LiveRoom } from './live-room';
 
@@ -48,6 +50,7 @@ export interface TileView {
   screen: boolean;
   track: Track | undefined;
   micMuted: boolean;
+  spotlight: boolean;
 }
 
 export interface ParticipantView {
@@ -57,6 +60,12 @@ export interface ParticipantView {
   role: Role;
   /** Publishes audio and has it muted. */
   muted: boolean;
+  /** Publishes an unmuted microphone (the teacher may mute it). */
+  micOn: boolean;
+  /** The role attribute: teacher, assistant, student or observer. */
+  classRole: string;
+  hand: boolean;
+  onStage: boolean;
 }
 
 export interface ClassroomHooks {
@@ -74,6 +83,7 @@ export class Classroom {
   /** identity -> time of the last loud audio sample measured in this browser */
   private readonly loudAt = new Map<string, number>();
   private levelTimer: number | undefined;
+  readonly controls: ClassControls;
 
   constructor(
     private readonly grant: JoinGrant,
@@ -85,6 +95,7 @@ export class Classroom {
       onLost: (reason) => this.finish(reason === DisconnectReason.CLIENT_INITIATED ? null : disconnectFailure(reason)),
     });
     this.room.on(RoomEvent.ActiveSpeakersChanged, () => this.updateSpeaking());
+    this.controls = new ClassControls(this.room, this.live.chat, role === 'teacher', () => this.live.bump());
   }
 
   get room() {
@@ -99,6 +110,7 @@ export class Classroom {
   async connect(): Promise<void> {
     await this.live.connect(this.grant.url, this.grant.token);
     this.levelTimer = window.setInterval(() => void this.pollLevels(), levelPollMs);
+    void this.controls.load(!!session.me);
     if (this.role === 'teacher') void this.startMedia();
   }
 
@@ -108,7 +120,8 @@ export class Classroom {
     this.finish(null);
   }
 
-  private async startMedia(): Promise<void> {
+  /** startMedia publishes camera and microphone (the teacher on joining, a student on stage). */
+  async startMedia(): Promise<void> {
     this.publishing.value = true;
     showBanner('publishing', { kind: 'info', code: 'publishing', message: { key: 'room.publishingMedia' }, testId: 'banner-info' });
     try {
@@ -151,6 +164,10 @@ export class Classroom {
       local: p === this.room.localParticipant,
       role: this.roleFor(p),
       muted: p.getTrackPublications().some((pub) => pub.kind === Track.Kind.Audio) && !p.isMicrophoneEnabled,
+      micOn: p.isMicrophoneEnabled,
+      classRole: p === this.room.localParticipant ? (p.attributes?.role ?? this.role) : (p.attributes?.role ?? roleOf(p)),
+      hand: !!p.attributes?.hand,
+      onStage: onStage(p),
     }));
   }
 
@@ -176,11 +193,16 @@ export class Classroom {
           screen,
           track: track && track.kind === Track.Kind.Video ? track : undefined,
           micMuted: !p.isMicrophoneEnabled && !screen,
+          spotlight: false,
         };
       };
       for (const pub of videos) out.push(tile(pub));
       if (videos.length === 0 && this.roleFor(p) === 'teacher') out.push(tile());
     }
+    // The spotlit participant's videos are shown first and large (by CSS
+    // order: moving a playing <video> in the page makes it stop painting).
+    const lit = this.controls.settings.spotlight;
+    if (lit) for (const t of out) t.spotlight = t.identity === lit;
     return out;
   }
 
