@@ -607,7 +607,6 @@ const en: Record<keyof typeof zhCN, string> = {
   'classes.late': 'Late',
   'classes.leftEarly': 'Left early',
   'classes.firstJoin': 'First joined',
-  'room.recording': 'Recording',
   'nav.microlessons': 'Micro-lesson review',
   'nav.microlessonsHint': "Publish or return teachers' micro-lessons",
   'nav.microlessonsShort': 'Micro-lessons',

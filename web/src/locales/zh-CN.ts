@@ -608,7 +608,6 @@ const zhCN = {
   'classes.late': '迟到',
   'classes.leftEarly': '早退',
   'classes.firstJoin': '首次进入',
-  'room.recording': '录制中',
   'nav.microlessons': '微课审核',
   'nav.microlessonsHint': '发布或退回教师提交的微课',
   'nav.microlessonsShort': '微课',
