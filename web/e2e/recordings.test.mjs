@@ -392,5 +392,8 @@ test('recording player on a class recorded by the server', { timeout: 300_000 },
   } finally {
     await student?.close();
     await h.close();
+    // The native SDK's runtime would otherwise keep the process alive.
+    const { dispose } = await import('@livekit/rtc-node');
+    await dispose();
   }
 });
