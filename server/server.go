@@ -364,7 +364,7 @@ func (s *Server) routes() http.Handler {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	s.gate.Mount(mux, s.apiRoutes())
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", web.Handler(web.MediaOrigins(s.cfg.MediaOrigin())))
 	trusted, _ := s.cfg.TrustedProxyPrefixes() // validated with the config
 	return realIP(mux, trusted)
 }

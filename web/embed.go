@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -32,18 +33,45 @@ import (
 var embedded embed.FS
 
 // Handler serves the front end embedded at build time.
-func Handler() http.Handler {
+func Handler(opts ...Option) http.Handler {
 	dist, err := fs.Sub(embedded, "dist")
 	if err != nil {
 		// fs.Sub only fails for an invalid directory name.
 		panic(err)
 	}
-	return NewHandler(dist)
+	return NewHandler(dist, opts...)
+}
+
+// Option adjusts the handler.
+type Option func(*handler)
+
+// MediaOrigins lets the app play media from these origins too
+// ("https://minio.example.edu:9000"): an object store whose short-lived
+// signed URLs the API redirects recordings and videos to. Anything that
+// is not a plain http(s) origin is ignored.
+func MediaOrigins(origins ...string) Option {
+	return func(h *handler) {
+		for _, o := range origins {
+			if u, err := url.Parse(o); err == nil && (u.Scheme == "http" || u.Scheme == "https") &&
+				u.Host != "" && u.Path == "" && u.RawQuery == "" && u.User == nil && !strings.ContainsAny(o, " ;,'\"") {
+				h.mediaOrigins = append(h.mediaOrigins, u.Scheme+"://"+u.Host)
+			}
+		}
+	}
 }
 
 // NewHandler serves the single-page app found at the root of fsys.
-func NewHandler(fsys fs.FS) http.Handler {
-	return &handler{fsys: fsys}
+func NewHandler(fsys fs.FS, opts ...Option) http.Handler {
+	h := &handler{fsys: fsys}
+	for _, o := range opts {
+		o(h)
+	}
+	h.csp = contentSecurityPolicy
+	if len(h.mediaOrigins) > 0 {
+		h.csp = strings.Replace(h.csp, "media-src 'self' blob: mediastream:;",
+			"media-src 'self' blob: mediastream: "+strings.Join(h.mediaOrigins, " ")+";", 1)
+	}
+	return h
 }
 
 const (
@@ -126,8 +154,10 @@ func contentType(name string) string {
 }
 
 type handler struct {
-	fsys  fs.FS
-	etags sync.Map // file name -> strong ETag
+	fsys         fs.FS
+	etags        sync.Map // file name -> strong ETag
+	mediaOrigins []string
+	csp          string
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +247,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, name string, dat
 	hdr.Set("Content-Type", contentType(name))
 	hdr.Set("Cache-Control", cache)
 	hdr.Set("ETag", h.etag(name, data))
-	setSecurityHeaders(hdr, contentSecurityPolicy)
+	setSecurityHeaders(hdr, h.csp)
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
 }
 

@@ -315,3 +315,18 @@ func TestAppPagesHaveNoInlineCode(t *testing.T) {
 		t.Error("the check misses an inline script")
 	}
 }
+
+// TestMediaOrigins: an object store's origin joins media-src, and only a
+// plain http(s) origin does (nothing can smuggle a directive in).
+func TestMediaOrigins(t *testing.T) {
+	h := NewHandler(builtFS(), MediaOrigins("https://minio.example.edu:9000", "http://10.0.0.5:9000",
+		"javascript:alert(1)", "https://evil.example/path", "https://a.example; script-src *", "https://u:p@b.example", ""))
+	resp := do(t, h, http.MethodGet, "/", nil)
+	got := cspDirectives(t, resp.Header.Get("Content-Security-Policy"))
+	if want := "'self' blob: mediastream: https://minio.example.edu:9000 http://10.0.0.5:9000"; strings.Join(got["media-src"], " ") != want {
+		t.Errorf("media-src %q, want %q", strings.Join(got["media-src"], " "), want)
+	}
+	if strings.Join(got["script-src"], " ") != "'self'" || len(got) != 11 {
+		t.Errorf("the rest of the policy changed: %v", got)
+	}
+}

@@ -106,6 +106,19 @@ type RecordingConfig struct {
 	FFmpeg string `yaml:"ffmpeg"`
 }
 
+// MediaOrigin is the origin browsers fetch media from besides the app's
+// own: the object store's (its signed URLs), or "" with media on the
+// local disk.
+func (c *Config) MediaOrigin() string {
+	if c.Media.Store != MediaS3 || c.Media.S3.Endpoint == "" {
+		return ""
+	}
+	if c.Media.S3.UseSSL {
+		return "https://" + c.Media.S3.Endpoint
+	}
+	return "http://" + c.Media.S3.Endpoint
+}
+
 // RecordingDir is recording.dir, or its default beside the database file.
 func (c *Config) RecordingDir() string {
 	if c.Recording.Dir != "" {
