@@ -257,16 +257,18 @@ func TestRecordedClass(t *testing.T) {
 	if r := fx.users["expert"].send("GET", trackURL, nil); r.status != http.StatusNotFound {
 		t.Errorf("media after delete: %v", r)
 	}
-	left := 0
-	_ = filepath.Walk(media, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
-			left++
-			t.Logf("left after delete: %s", p)
-		}
-		return nil
-	})
-	if left != 0 {
-		t.Errorf("%d files left after delete", left)
+	// A job removes the files.
+	filesLeft := func() (left []string) {
+		_ = filepath.Walk(media, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				left = append(left, p)
+			}
+			return nil
+		})
+		return left
+	}
+	if !pollUntil(20*time.Second, func() bool { return len(filesLeft()) == 0 }) {
+		t.Errorf("files left after delete: %v", filesLeft())
 	}
 }
 

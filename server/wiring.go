@@ -192,13 +192,16 @@ func (s *Server) recordingParams() recording.Params {
 		media = s.media
 	}
 	return recording.Params{
-		Store:    st,
-		Media:    media,
-		Dir:      filepath.Join(dir, "work"),
-		Classes:  rc.Classes,
-		Tutoring: rc.Tutoring,
-		FFmpeg:   rc.FFmpeg,
-		Now:      now,
-		Logger:   log,
+		Store:         st,
+		Media:         media,
+		Dir:           filepath.Join(dir, "work"),
+		Classes:       rc.Classes,
+		Tutoring:      rc.Tutoring,
+		FFmpeg:        rc.FFmpeg,
+		Composites:    rc.Composites,
+		SpeakingFlush: time.Duration(rc.SpeakingFlushSeconds) * time.Second,
+		Jobs:          s.jobs,
+		Now:           now,
+		Logger:        log,
 	}
 }

@@ -189,7 +189,8 @@ func (s *Store) FinishRecording(ctx context.Context, a Actor, id RecordingID, f 
 				continue
 			}
 			if _, err := q.exec(ctx, `INSERT INTO recording_speaking (recording_id, identity, role, start_ms, end_ms, level)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_id, identity, start_ms) DO NOTHING`,
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_id, identity, start_ms)
+				DO UPDATE SET end_ms = excluded.end_ms, level = excluded.level, role = excluded.role`,
 				int64(id), sp.Identity, sp.Role, sp.StartMS, sp.EndMS, sp.Level); err != nil {
 				return err
 			}
@@ -206,6 +207,43 @@ func (s *Store) FinishRecording(ctx context.Context, a Actor, id RecordingID, f 
 		return Recording{}, fmt.Errorf("storage: finish recording %d: %w", id, err)
 	}
 	return s.GetRecording(ctx, id)
+}
+
+// SaveRecordingSpeaking saves speaking intervals of a recording in
+// progress as they stand (ErrClosed once it ended): an interval saved
+// before and grown since is updated, so that saving the activity again
+// and again as the recording goes on keeps all of it but the last moments
+// should the server die.
+func (s *Store) SaveRecordingSpeaking(ctx context.Context, id RecordingID, sp []SpeakingInterval) error {
+	err := s.tx(ctx, func(q querier) error {
+		var st string
+		err := q.queryRow(ctx, `SELECT status FROM recordings WHERE id = $1`, int64(id)).Scan(&st)
+		if isNoRows(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if st != string(RecordingInProgress) {
+			return fmt.Errorf("recording %d is %s: %w", id, st, ErrClosed)
+		}
+		for _, iv := range sp {
+			if iv.EndMS <= iv.StartMS {
+				continue
+			}
+			if _, err := q.exec(ctx, `INSERT INTO recording_speaking (recording_id, identity, role, start_ms, end_ms, level)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_id, identity, start_ms)
+				DO UPDATE SET end_ms = excluded.end_ms, level = excluded.level, role = excluded.role`,
+				int64(id), iv.Identity, iv.Role, iv.StartMS, iv.EndMS, iv.Level); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: speaking of recording %d: %w", id, err)
+	}
+	return nil
 }
 
 // SetRecordingTrackStored records that the media store confirmed a track's

@@ -503,7 +503,9 @@ func (s *Service) handleComposite(w http.ResponseWriter, r *http.Request) error 
 		if err := s.p.Store.SetRecordingDownload(r.Context(), rec.ID, d, s.p.Now()); err != nil {
 			return err
 		}
-		if err := s.p.Runner.Enqueue(r.Context(), JobComposite, JobArgs{RecordingID: int64(rec.ID)}); err != nil {
+		// At most three attempts: a render that failed thrice is shown as
+		// failed, and may be asked for again.
+		if err := s.enqueue(r.Context(), compositeArgs{int64(rec.ID)}, rec.DistrictID, 3); err != nil {
 			return err
 		}
 		rec.Download = d
@@ -525,21 +527,10 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.p.Store.DeleteRecording(r.Context(), httpapi.Actor(r), rec.ID, s.p.Now()); err != nil {
 		return err
 	}
-	// The row says deleted first: nothing serves the files any more.
-	keys := []string{mediaKey(rec.ID, "download-camera.webm")}
-	if rec.Download.Key != "" {
-		keys = append(keys, rec.Download.Key)
-	}
-	for _, t := range rec.Tracks {
-		keys = append(keys, mediaKey(rec.ID, t.File))
-	}
-	for _, k := range keys {
-		if err := s.p.Media.Delete(r.Context(), k); err != nil {
-			s.log.Warn("recording file not deleted", "recording", rec.ID, "key", k, "err", err)
-		}
-	}
-	if err := os.RemoveAll(s.workDir(rec.ID)); err != nil {
-		s.log.Warn("recording directory not removed", "recording", rec.ID, "err", err)
+	// The row says deleted first: nothing serves the files any more. A
+	// job removes them, tried again until the media store confirms.
+	if err := s.enqueue(r.Context(), deleteArgs{int64(rec.ID)}, rec.DistrictID, 0); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

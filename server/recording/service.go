@@ -11,7 +11,6 @@ package recording
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
+	"yunke/server/jobs"
 	"yunke/sfu/recorder"
 	"yunke/signaling"
 	"yunke/storage"
@@ -44,6 +44,7 @@ type Store interface {
 	GetRecording(ctx context.Context, id storage.RecordingID) (storage.Recording, error)
 	RecordingTracks(ctx context.Context, id storage.RecordingID) ([]storage.RecordingTrack, error)
 	RecordingSpeaking(ctx context.Context, id storage.RecordingID) ([]storage.SpeakingInterval, error)
+	SaveRecordingSpeaking(ctx context.Context, id storage.RecordingID, sp []storage.SpeakingInterval) error
 	UnfinishedRecordings(ctx context.Context) ([]storage.Recording, error)
 	ListRecordings(ctx context.Context, f storage.RecordingFilter) ([]storage.Recording, int, error)
 
@@ -71,8 +72,15 @@ type Params struct {
 	// Rooms sets the rooms' active_recording flag; it may be set after New
 	// (signaling is built after the domains) with SetRooms.
 	Rooms Rooms
-	// Runner runs uploads and composites (default: a Local runner).
-	Runner Runner
+	// Jobs runs the background steps — finalize, upload, repair,
+	// composite, delete — as durable jobs; New registers their workers.
+	Jobs *jobs.Queue
+	// Composites bounds the composites this node renders at once
+	// (default 1; each is an ffmpeg using about a core).
+	Composites int
+	// SpeakingFlush is how often the speaking activity of a recording in
+	// progress is saved (default 10 s), so that a crash loses at most that.
+	SpeakingFlush time.Duration
 	// Classes records class rooms by default; Tutoring tutoring sessions.
 	Classes, Tutoring bool
 	// FFmpeg is the ffmpeg binary for composites ("": looked up on PATH;
@@ -88,7 +96,11 @@ type Service struct {
 	p      Params
 	log    *slog.Logger
 	ffmpeg string
-	local  *Local // the default runner, closed by Close
+	// renderers holds a token per composite rendering on this node.
+	renderers chan struct{}
+	// retry: filing a stopped recording goes on in the background.
+	retry   context.Context
+	noRetry context.CancelFunc
 
 	mu     sync.Mutex
 	rooms  map[signaling.RoomName]*roomState
@@ -113,11 +125,15 @@ type roomState struct {
 
 // active is a recording in progress.
 type active struct {
-	id      storage.RecordingID
-	sess    *recorder.Session
-	started time.Time
-	teacher signaling.Identity // the identity of the teacher it is filed under
-	tracks  map[signaling.TrackID]*activeTrack
+	id       storage.RecordingID
+	district storage.DistrictID
+	// flushStop ends the saving of the speaking activity; flushDone is
+	// closed once it ended.
+	flushStop, flushDone chan struct{}
+	sess                 *recorder.Session
+	started              time.Time
+	teacher              signaling.Identity // the identity of the teacher it is filed under
+	tracks               map[signaling.TrackID]*activeTrack
 }
 
 type activeTrack struct {
@@ -145,32 +161,18 @@ func New(p Params) *Service {
 	default:
 		s.ffmpeg = p.FFmpeg
 	}
-	if p.Runner == nil {
-		s.local = NewLocal(p.Logger)
-		s.p.Runner = s.local
+	if p.Composites <= 0 {
+		s.p.Composites = 1
 	}
-	if s.local != nil {
-		s.RegisterJobs(s.local)
+	if p.SpeakingFlush <= 0 {
+		s.p.SpeakingFlush = 10 * time.Second
+	}
+	s.renderers = make(chan struct{}, s.p.Composites)
+	s.retry, s.noRetry = context.WithCancel(context.Background())
+	if p.Jobs != nil {
+		s.registerJobs(p.Jobs)
 	}
 	return s
-}
-
-// RegisterJobs registers the service's jobs with a Local runner.
-func (s *Service) RegisterJobs(l *Local) {
-	l.Handle(JobUpload, func(ctx context.Context, raw json.RawMessage) error {
-		var a JobArgs
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		return s.Upload(ctx, storage.RecordingID(a.RecordingID))
-	})
-	l.Handle(JobComposite, func(ctx context.Context, raw json.RawMessage) error {
-		var a JobArgs
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		return s.Composite(ctx, storage.RecordingID(a.RecordingID))
-	})
 }
 
 // SetRooms sets the rooms' flag setter (signaling, built after New).
@@ -498,9 +500,11 @@ func (s *Service) start(ctx context.Context, room signaling.RoomName, teacher st
 				err = ErrRecording
 			}
 		} else {
-			act := &active{id: rec.ID, sess: sess, started: in.StartedAt, tracks: map[signaling.TrackID]*activeTrack{},
-				teacher: signaling.Identity("u" + strconv.FormatInt(int64(in.TeacherID), 10))}
+			act := &active{id: rec.ID, district: rec.DistrictID, sess: sess, started: in.StartedAt, tracks: map[signaling.TrackID]*activeTrack{},
+				teacher:   signaling.Identity("u" + strconv.FormatInt(int64(in.TeacherID), 10)),
+				flushStop: make(chan struct{}), flushDone: make(chan struct{})}
 			rs.rec, rs.starting, rs.stopped = act, false, false
+			s.goLocked(func() { s.flushSpeaking(act) })
 			for _, ev := range rs.tracks {
 				s.attachLocked(act, ev)
 			}
@@ -596,6 +600,8 @@ func (s *Service) finish(ctx context.Context, room signaling.RoomName, rec *acti
 // emptied before it was closed (zero: now).
 func (s *Service) finishAt(ctx context.Context, room signaling.RoomName, rec *active, a storage.Actor, end time.Time) error {
 	s.setFlag(room, false)
+	close(rec.flushStop)
+	<-rec.flushDone
 	m := rec.sess.Stop()
 	fin := storage.RecordingFinish{Status: storage.RecordingReady, EndedAt: m.EndedAt, DurationMS: m.DurationMS}
 	if !end.IsZero() && end.After(rec.started) && end.Before(m.EndedAt) {
@@ -631,26 +637,105 @@ func (s *Service) finishAt(ctx context.Context, room signaling.RoomName, rec *ac
 		fin.Tracks = append(fin.Tracks, storage.RecordingTrackResult{ID: tid, SizeBytes: ti.Bytes, OffsetMS: ti.OffsetMS,
 			DurationMS: ti.DurationMS, Frames: int64(ti.Frames), Drops: int64(ti.Drops), Status: status, Reason: ti.Reason})
 	}
-	for _, pa := range m.Activity {
-		for _, iv := range pa.Speaking {
-			fin.Speaking = append(fin.Speaking, storage.SpeakingInterval{Identity: pa.Participant, Role: string(pa.Role),
-				StartMS: iv.FromMS, EndMS: iv.ToMS, Level: float64(iv.Level)})
-		}
+	fin.Speaking = speakingOf(m.Activity)
+	_, err := s.p.Store.FinishRecording(ctx, a, rec.id, fin)
+	if errors.Is(err, storage.ErrClosed) {
+		return nil // filed already
 	}
-	if _, err := s.p.Store.FinishRecording(ctx, a, rec.id, fin); err != nil {
-		s.log.Error("recording not filed", "recording", rec.id, "err", err)
+	if err != nil {
+		// The database refused: the result waits beside the files and a
+		// job files it, so that the recording is not left "recording".
+		s.log.Error("recording not filed; filing it again later", "recording", rec.id, "err", err)
+		if serr := s.saveFinish(rec.id, fin); serr != nil {
+			s.log.Error("recording result not saved; repaired at the next start", "recording", rec.id, "err", serr)
+			return err
+		}
+		s.retryFinalize(rec.id, rec.district)
 		return err
 	}
 	s.log.Info("recording finished", "recording", rec.id, "room", room, "status", fin.Status, "duration_ms", fin.DurationMS)
-	return s.enqueueUpload(ctx, rec.id)
+	return s.enqueueUpload(ctx, rec.id, rec.district)
 }
 
-func (s *Service) enqueueUpload(ctx context.Context, id storage.RecordingID) error {
-	if err := s.p.Runner.Enqueue(ctx, JobUpload, JobArgs{RecordingID: int64(id)}); err != nil {
-		s.log.Error("upload not queued", "recording", id, "err", err)
-		return err
+// speakingOf is the speaking activity as rows.
+func speakingOf(acts []recorder.ParticipantActivity) []storage.SpeakingInterval {
+	var out []storage.SpeakingInterval
+	for _, pa := range acts {
+		for _, iv := range pa.Speaking {
+			out = append(out, storage.SpeakingInterval{Identity: pa.Participant, Role: string(pa.Role),
+				StartMS: iv.FromMS, EndMS: iv.ToMS, Level: float64(iv.Level)})
+		}
 	}
-	return nil
+	return out
+}
+
+// flushSpeaking saves the speaking activity of a recording in progress
+// every SpeakingFlush, so that a recording a crash cuts keeps all of it
+// but the last seconds. Each save takes the intervals that ended since
+// one period before the last save (a window may close late, after a
+// silence), as upserts.
+func (s *Service) flushSpeaking(rec *active) {
+	defer close(rec.flushDone)
+	t := time.NewTicker(s.p.SpeakingFlush)
+	defer t.Stop()
+	period := s.p.SpeakingFlush.Milliseconds()
+	var since int64
+	for {
+		select {
+		case <-rec.flushStop:
+			return
+		case <-t.C:
+		}
+		acts, now := rec.sess.Activity(since)
+		if sp := speakingOf(acts); len(sp) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), s.p.SpeakingFlush)
+			err := s.p.Store.SaveRecordingSpeaking(ctx, rec.id, sp)
+			cancel()
+			if err != nil {
+				s.log.Warn("speaking activity not saved; saved with the next", "recording", rec.id, "err", err)
+				continue
+			}
+		}
+		since = max(now-period, 0)
+	}
+}
+
+// retryFinalize queues the finalize job of a recording whose result the
+// database refused; while the queue (in the same database) refuses too, it
+// tries again in the background, and at the next start the repair job
+// finds the saved result.
+func (s *Service) retryFinalize(id storage.RecordingID, district storage.DistrictID) {
+	if s.enqueue(s.retry, finalizeArgs{int64(id)}, district, 0) == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.goLocked(func() {
+		wait := time.Second
+		for {
+			select {
+			case <-s.retry.Done():
+				return
+			case <-time.After(wait):
+			}
+			if s.enqueue(s.retry, finalizeArgs{int64(id)}, district, 0) == nil {
+				return
+			}
+			wait = min(2*wait, time.Minute)
+		}
+	})
+}
+
+// isActive reports whether this process is recording id.
+func (s *Service) isActive(id storage.RecordingID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rs := range s.rooms {
+		if rs.rec != nil && rs.rec.id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // mediaKey is the key of a recording's file in the media store.
@@ -733,10 +818,11 @@ func (s *Service) put(ctx context.Context, path, key string, t storage.Recording
 	return nil
 }
 
-// Recover finishes what a crash left: every recording still "recording"
-// has its files repaired (recorder.Repair) and is marked interrupted at
-// the time of the cut; finished recordings whose files are still in the
-// working directory are queued for upload again. Call it before serving.
+// Recover queues what a crash left: a repair job for every recording
+// still "recording" (its files are repaired with recorder.Repair and it is
+// marked interrupted at the time of the cut, or filed from the result its
+// stop saved), and an upload job for every finished recording whose files
+// are still in the working directory. Call it before recording anything.
 func (s *Service) Recover(ctx context.Context) error {
 	recs, err := s.p.Store.UnfinishedRecordings(ctx)
 	if err != nil {
@@ -745,11 +831,9 @@ func (s *Service) Recover(ctx context.Context) error {
 	seen := map[storage.RecordingID]bool{}
 	for _, rec := range recs {
 		seen[rec.ID] = true
-		if err := s.repair(ctx, rec); err != nil {
-			s.log.Error("recording not repaired", "recording", rec.ID, "err", err)
-			continue
+		if err := s.enqueue(ctx, repairArgs{int64(rec.ID)}, rec.DistrictID, 0); err != nil {
+			return err
 		}
-		_ = s.enqueueUpload(ctx, rec.ID)
 	}
 	entries, err := os.ReadDir(s.p.Dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -763,7 +847,10 @@ func (s *Service) Recover(ctx context.Context) error {
 		if err != nil || !e.IsDir() || seen[storage.RecordingID(n)] {
 			continue
 		}
-		_ = s.enqueueUpload(ctx, storage.RecordingID(n))
+		id := storage.RecordingID(n)
+		if err := s.enqueueUpload(ctx, id, s.districtOf(ctx, id)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -780,6 +867,8 @@ func (s *Service) repair(ctx context.Context, rec storage.Recording) error {
 	var lastWrite time.Time
 	for _, t := range tracks {
 		path := filepath.Join(dir, t.File)
+		// The offset is the file's first frame's, from its tag; the row's
+		// (when the track was attached) only without one.
 		res := storage.RecordingTrackResult{ID: t.ID, OffsetMS: t.OffsetMS, Status: storage.TrackReady}
 		if st, err := os.Stat(path); err == nil && st.ModTime().After(lastWrite) {
 			lastWrite = st.ModTime()
@@ -792,7 +881,10 @@ func (s *Service) repair(ctx context.Context, rec storage.Recording) error {
 			}
 		} else {
 			res.SizeBytes, res.DurationMS, res.Frames = rr.Size, rr.DurationMS, rr.Frames
-			end = max(end, t.OffsetMS+rr.DurationMS)
+			if rr.HasOffset {
+				res.OffsetMS = rr.OffsetMS
+			}
+			end = max(end, res.OffsetMS+rr.DurationMS)
 		}
 		fin.Tracks = append(fin.Tracks, res)
 	}
@@ -832,10 +924,8 @@ func (s *Service) Close() {
 		wg.Go(func() { _ = s.finish(context.Background(), st.room, st.rec, storage.Actor{}) })
 	}
 	wg.Wait()
+	s.noRetry()
 	s.wg.Wait()
-	if s.local != nil {
-		s.local.Close()
-	}
 }
 
 // copyObject copies a stored object (or the local file while it is not
