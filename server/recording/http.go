@@ -75,6 +75,7 @@ type recordingView struct {
 	Subject           *ref                       `json:"subject"`
 	Grade             *int                       `json:"grade"`
 	KnowledgePointIDs []storage.KnowledgePointID `json:"knowledge_point_ids"`
+	ClassID           *storage.ClassID           `json:"class_id"`
 	StartedAt         time.Time                  `json:"started_at"`
 	EndedAt           *time.Time                 `json:"ended_at"`
 	DurationMS        int64                      `json:"duration_ms"`
@@ -99,6 +100,10 @@ func (s *Service) view(r storage.Recording) recordingView {
 		Status: r.Status, StatusReason: r.StatusReason}
 	if r.SubjectID != 0 {
 		v.Subject = &ref{int64(r.SubjectID), r.SubjectName}
+	}
+	if r.ClassID != 0 {
+		c := r.ClassID
+		v.ClassID = &c
 	}
 	if r.Grade != 0 {
 		g := r.Grade
@@ -172,6 +177,7 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	filter.SchoolID = storage.SchoolID(httpapi.QueryID(r, "school_id", f))
 	filter.TeacherID = storage.UserID(httpapi.QueryID(r, "teacher_id", f))
 	filter.SubjectID = storage.SubjectID(httpapi.QueryID(r, "subject_id", f))
+	filter.ClassID = storage.ClassID(httpapi.QueryID(r, "class_id", f))
 	if v := q.Get("grade"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 12 {
@@ -542,10 +548,29 @@ type roomRecordingBody struct {
 	Action string `json:"action"`
 }
 
-// mayManage: a teacher of the class's school or an admin in its scope; for
-// a tutoring room, its teacher or an admin in scope of the session.
+// mayManage: for a scheduled class, its teacher and assistants or an
+// admin in its scope; for a room a teacher opened, a teacher of its school
+// or an admin in its scope; for a tutoring room, its teacher or an admin
+// in scope of the session.
 func (s *Service) mayManage(r *http.Request, room signaling.RoomName) error {
 	p := httpapi.PrincipalFrom(r.Context())
+	if cid, ok := classOfRoom(room); ok {
+		c, err := s.p.Store.GetClass(r.Context(), cid)
+		if errors.Is(err, storage.ErrNotFound) {
+			return httpapi.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if c.RoleOf(p.User.ID) != "" && !authz.ScopeOf(&p.User, authz.RecordingManage).Empty() {
+			return nil
+		}
+		if !isAdmin(&p.User) {
+			return httpapi.ErrForbidden
+		}
+		_, err = httpapi.Authorize(r, authz.RecordingManage, httpapi.Place{District: c.DistrictID, School: c.SchoolID})
+		return err
+	}
 	if school, _, ok := schoolOfClass(room); ok {
 		sc, err := s.p.Store.GetSchool(r.Context(), school)
 		if err != nil {

@@ -28,6 +28,7 @@ import (
 	"yunke/server/jobs"
 	"yunke/sfu/recorder"
 	"yunke/signaling"
+	"yunke/signaling/ids"
 	"yunke/storage"
 	"yunke/storage/blob"
 )
@@ -52,6 +53,7 @@ type Store interface {
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
 	ListSchools(ctx context.Context, f storage.SchoolFilter) ([]storage.School, int, error)
 	GetTutoringSession(ctx context.Context, id storage.TutoringSessionID) (storage.TutoringSession, error)
+	GetClass(ctx context.Context, id storage.ClassID) (storage.Class, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -214,6 +216,12 @@ func schoolOfClass(room signaling.RoomName) (storage.SchoolID, string, bool) {
 	return storage.SchoolID(n), name, true
 }
 
+// classOfRoom is the scheduled class of a room ("class-<id>").
+func classOfRoom(room signaling.RoomName) (storage.ClassID, bool) {
+	id, ok := ids.ClassOfRoom(ids.RoomName(room))
+	return storage.ClassID(id), ok
+}
+
 // sessionOfTutoringRoom is the tutoring session of a room ("tutor-<id>").
 func sessionOfTutoringRoom(room signaling.RoomName) (storage.TutoringSessionID, bool) {
 	num, ok := strings.CutPrefix(string(room), "tutor-")
@@ -316,6 +324,13 @@ func (s *Service) ParticipantJoined(_ context.Context, ev signaling.ParticipantE
 	if _, _, class := schoolOfClass(ev.Room); class && s.p.Classes && ev.Attributes["role"] == "teacher" {
 		rs.starting = true
 		s.goLocked(func() { _, _ = s.start(context.Background(), ev.Room, uid, storage.Actor{}) })
+		return
+	}
+	if cid, class := classOfRoom(ev.Room); class && s.p.Classes && ev.Attributes["role"] == "teacher" {
+		// A scheduled class is recorded when its record says so (the
+		// default) and its own teacher is in the room.
+		rs.starting = true
+		s.goLocked(func() { s.startClass(ev.Room, cid, uid) })
 		return
 	}
 	if _, tutoring := sessionOfTutoringRoom(ev.Room); tutoring && s.p.Tutoring {
@@ -442,6 +457,24 @@ func (s *Service) addParticipant(rec *active, ev signaling.ParticipantEvent) {
 	}
 }
 
+// startClass records a scheduled class's room if its class is recorded
+// and teacher is its teacher.
+func (s *Service) startClass(room signaling.RoomName, id storage.ClassID, teacher storage.UserID) {
+	c, err := s.p.Store.GetClass(context.Background(), id)
+	if err != nil || !c.Recording || c.TeacherID != teacher {
+		if err != nil {
+			s.log.Warn("class not found for its room", "room", room, "err", err)
+		}
+		s.mu.Lock()
+		if rs := s.rooms[room]; rs != nil {
+			rs.starting = false
+		}
+		s.mu.Unlock()
+		return
+	}
+	_, _ = s.start(context.Background(), room, teacher, storage.Actor{})
+}
+
 // Errors of starting and stopping.
 var (
 	ErrRoomNotOpen = errors.New("the room is not open")
@@ -463,6 +496,16 @@ func (s *Service) start(ctx context.Context, room signaling.RoomName, teacher st
 		ActivityIntervalMS: int(recorder.DefaultActivityInterval.Milliseconds())}
 	if _, name, ok := schoolOfClass(room); ok {
 		in.Kind, in.Title = storage.RecordingClass, name
+	} else if cid, ok := classOfRoom(room); ok {
+		c, err := s.p.Store.GetClass(ctx, cid)
+		if err != nil {
+			clear()
+			return 0, fmt.Errorf("recording: class of %s: %w", room, err)
+		}
+		// Filed under the class: its teacher (whoever started it), title,
+		// subject, grade, knowledge points, school and district.
+		in.Kind, in.ClassID, in.Title, in.TeacherID = storage.RecordingClass, c.ID, c.Title, c.TeacherID
+		in.SubjectID, in.Grade, in.KnowledgePoints = c.SubjectID, c.Grade, c.KnowledgePoints
 	} else if sid, ok := sessionOfTutoringRoom(room); ok {
 		sess, err := s.p.Store.GetTutoringSession(ctx, sid)
 		if err != nil {
