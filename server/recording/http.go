@@ -18,6 +18,7 @@ import (
 	"yunke/sfu/recorder"
 	"yunke/signaling"
 	"yunke/storage"
+	"yunke/storage/blob"
 )
 
 // signedURLFor is how long a signed media URL stays valid.
@@ -401,8 +402,17 @@ func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	name := fmt.Sprintf("recording-%d.webm", rec.ID)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
-	if signed, err := s.p.Media.SignedURL(r.Context(), key, signedURLFor); err != nil {
+	disposition := fmt.Sprintf("attachment; filename=%q", name)
+	w.Header().Set("Content-Disposition", disposition)
+	// From an object store: a short-lived signed URL whose answer says
+	// "attachment" too, so that the browser saves the file.
+	var signed string
+	if ds, ok := s.p.Media.(blob.DownloadSigner); ok {
+		signed, err = ds.SignedDownloadURL(r.Context(), key, signedURLFor, disposition)
+	} else {
+		signed, err = s.p.Media.SignedURL(r.Context(), key, signedURLFor)
+	}
+	if err != nil {
 		return err
 	} else if signed != "" {
 		http.Redirect(w, r, signed, http.StatusFound)
