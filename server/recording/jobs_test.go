@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"yunke/server/jobs"
 	"yunke/sfu/recorder"
 	"yunke/storage"
@@ -220,3 +222,16 @@ func TestFinishRetriedWhenTheDatabaseFails(t *testing.T) {
 }
 
 func itoa[T ~int64](v T) string { return strconv.FormatInt(int64(v), 10) }
+
+// Composites are bounded per node: while the renderers are busy a
+// composite job is put back (snoozed, no attempt counted), not run.
+func TestCompositeWaitsForARenderer(t *testing.T) {
+	s := New(Params{Store: nil, Media: &blob.Local{Dir: t.TempDir()}, Dir: t.TempDir(), FFmpeg: "-", Composites: 2})
+	defer s.Close()
+	s.renderers <- struct{}{}
+	s.renderers <- struct{}{}
+	var snooze *rivertype.JobSnoozeError
+	if err := s.workComposite(context.Background(), 1, false); !errors.As(err, &snooze) || snooze.Duration != compositeWait {
+		t.Fatalf("a third composite: %v, want a snooze", err)
+	}
+}

@@ -1,12 +1,17 @@
 // Package recording records classes and tutoring sessions through the SFU
 // and serves the catalogue of recordings: an Observer of signaling that
-// starts a recording when a class's teacher is in its room (a tutoring
-// session's when configured), attaches every published track with
-// sfu/recorder, sets the room's active_recording flag, and stops when the
-// room closes or a teacher or administrator stops it; then it files the
-// result in storage and moves the files into the media store (blob.Store),
-// deleting the local copy only once the store has confirmed it. At startup
-// it repairs the recordings a crash cut and marks them interrupted.
+// starts a recording when a class's teacher is in its room — a scheduled
+// class's ("class-<id>") when its class says so, filed under the class; a
+// tutoring session's when configured — attaches every published track
+// with sfu/recorder, sets the room's active_recording flag, saves the
+// speaking activity as it goes, and stops when the room closes or a
+// teacher or administrator stops it; then it files the result in storage.
+// Everything after the stop runs as durable jobs of server/jobs on the
+// node holding the files (jobs.go): uploading into the media store
+// (blob.Store, the local copy deleted only once the store has confirmed
+// it), filing a stop the database refused, repairing at startup the
+// recordings a crash cut (marked interrupted), rendering composites, and
+// deleting.
 package recording
 
 import (
