@@ -86,13 +86,18 @@ func (s *Service) registerJobs(q *jobs.Queue) {
 }
 
 // enqueue adds a recording's job: on this node (its files are here), once
-// (an equal job waiting or running is enough), in the recording's
-// district for its administrators.
+// (an equal job waiting, running or done is enough: each step is needed
+// once per recording), in the recording's district for its
+// administrators. A composite may be asked for again after it failed or
+// was overtaken, so its jobs are not unique: the download's state keeps a
+// second one from rendering again.
 func (s *Service) enqueue(ctx context.Context, args jobs.Args, district storage.DistrictID, maxAttempts int) error {
 	if s.p.Jobs == nil {
 		return fmt.Errorf("recording: %s: no job queue", args.Kind())
 	}
-	if _, err := s.p.Jobs.Enqueue(context.WithoutCancel(ctx), args, jobs.Options{Local: true, Unique: true,
+	_, unique := args.(compositeArgs)
+	unique = !unique
+	if _, err := s.p.Jobs.Enqueue(context.WithoutCancel(ctx), args, jobs.Options{Local: true, Unique: unique,
 		District: district, MaxAttempts: maxAttempts}); err != nil {
 		s.log.Error("job not queued", "kind", args.Kind(), "err", err)
 		return err

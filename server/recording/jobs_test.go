@@ -114,6 +114,22 @@ func TestJobsSurviveRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		if err := os.MkdirAll(filepath.Join(work, itoa(cut.ID)), 0o750); err != nil { // this node's
+			t.Fatal(err)
+		}
+		// Another node's recording in progress (no directory here) is left
+		// to it; one a day old whose files no node has is repaired here.
+		elsewhere, err := st.CreateRecording(ctx, storage.Actor{}, storage.RecordingInput{Kind: storage.RecordingClass, Room: "s1-c",
+			TeacherID: teacher, StartedAt: time.Now().Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orphan, err := st.CreateRecording(ctx, storage.Actor{}, storage.RecordingInput{Kind: storage.RecordingClass, Room: "s1-d",
+			TeacherID: teacher, StartedAt: time.Now().Add(-25 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+
 		// The first server queues, and stops before working anything.
 		q1 := queue(t, st, "node-a")
 		s1 := New(Params{Store: st, Media: media, Dir: work, Jobs: q1, FFmpeg: "-"})
@@ -132,7 +148,7 @@ func TestJobsSurviveRestart(t *testing.T) {
 		for _, j := range list {
 			kinds[j.Kind+" "+j.State]++
 		}
-		if kinds[JobUpload+" available"] != 1 || kinds[JobRepair+" available"] != 1 || len(list) != 2 {
+		if kinds[JobUpload+" available"] != 1 || kinds[JobRepair+" available"] != 2 || len(list) != 3 {
 			t.Fatalf("the district's jobs before the restart: %v", kinds)
 		}
 		if _, err := os.Stat(file); err != nil {
@@ -156,6 +172,13 @@ func TestJobsSurviveRestart(t *testing.T) {
 			t.Error(err)
 		} else {
 			obj.Close()
+		}
+		eventually(t, 20*time.Second, "the orphan repaired", func() bool {
+			o, err := st.GetRecording(ctx, orphan.ID)
+			return err == nil && o.Status == storage.RecordingInterrupted
+		})
+		if e, _ := st.GetRecording(ctx, elsewhere.ID); e.Status != storage.RecordingInProgress {
+			t.Errorf("another node's recording: %s", e.Status)
 		}
 		b, _ := st.GetRecording(ctx, cut.ID)
 		if b.Tracks[0].Status != storage.TrackFailed || b.StatusReason == "" {

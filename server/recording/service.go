@@ -866,6 +866,10 @@ func (s *Service) put(ctx context.Context, path, key string, t storage.Recording
 	return nil
 }
 
+// orphanAfter: a recording still "recording" this long after its start,
+// whose files no node has, is repaired by whichever node starts.
+const orphanAfter = 24 * time.Hour
+
 // Recover queues what a crash left: a repair job for every recording
 // still "recording" (its files are repaired with recorder.Repair and it is
 // marked interrupted at the time of the cut, or filed from the result its
@@ -879,6 +883,13 @@ func (s *Service) Recover(ctx context.Context) error {
 	seen := map[storage.RecordingID]bool{}
 	for _, rec := range recs {
 		seen[rec.ID] = true
+		// Another node's recording in progress has no directory here: it
+		// is that node's to repair when it restarts — unless it started
+		// longer ago than any class lasts (its node and disk are gone).
+		if _, err := os.Stat(s.workDir(rec.ID)); err != nil && s.p.Now().Sub(rec.StartedAt) < orphanAfter {
+			s.log.Info("recording in progress elsewhere, or its files are lost; left to its node", "recording", rec.ID)
+			continue
+		}
 		if err := s.enqueue(ctx, repairArgs{int64(rec.ID)}, rec.DistrictID, 0); err != nil {
 			return err
 		}
