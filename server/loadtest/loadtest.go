@@ -62,8 +62,8 @@ type Config struct {
 	// on a Yunke server a class room ("s<school>-…") with its teacher
 	// ("u<account>") in it is recorded.
 	Teacher string
-	JSON             bool
-	Verbose          bool
+	JSON    bool
+	Verbose bool
 }
 
 // Command runs `yunke loadtest`. It returns flag.ErrHelp after printing help.
