@@ -45,7 +45,11 @@
 # yunke_recorder_recordings (recordings in progress) and the bytes written
 # per second. ROOMS=K runs K such rooms at once, each with one publisher
 # and N subscribers (K load processes on the load core; loss and latency
-# are the worst room's, counts and the load tool's CPU the sum).
+# are the worst room's, counts and the load tool's CPU the sum). An
+# identity holds at most 4 sessions on a server, so recorded rooms need a
+# teacher account per 4 rooms: the script imports them (`yunke import`)
+# into its own database, $OUT/yunke.db, which every run of the script
+# uses, and reads their ids with sqlite3.
 #
 # Every step is bounded: server start, the wait for the steady window, each
 # load run (timeout), each scrape (curl --max-time) and the server's stop.
@@ -106,6 +110,24 @@ awk -v r="$JOIN_RATE" 'BEGIN { exit !(r + 0 > 0) }' || die "JOIN_RATE must be a 
 mkdir -p "$OUT"
 : >"$OUT/results.jsonl"
 
+# The teacher accounts of recorded rooms (see RECORD and ROOMS above).
+teachers=()
+if [ "$RECORD" = 1 ]; then
+	command -v sqlite3 >/dev/null || die "sqlite3 is required for RECORD=1"
+	need=$(((ROOMS + 3) / 4))
+	printf 'code,name,kind\nB001,Bench school,primary\n' >"$OUT/schools.csv"
+	{
+		echo "school_code,staff_no,name,subjects,grades,trainee"
+		for i in $(seq "$need"); do echo "B001,B$i,Bench teacher $i,,,no"; done
+	} >"$OUT/teachers.csv"
+	for kind in schools teachers; do
+		YUNKE_IMPORT_PASSWORD=Bench-teacher-2026 "$BIN" import --kind "$kind" --file "$OUT/$kind.csv" \
+			--database-path "$OUT/yunke.db" --district BENCH --district-name Bench >>"$OUT/import.log" 2>&1 || die "import of the bench $kind failed; see $OUT/import.log"
+	done
+	mapfile -t teachers < <(sqlite3 "$OUT/yunke.db" "SELECT id FROM users WHERE staff_no LIKE 'B%' ORDER BY id LIMIT $need")
+	[ "${#teachers[@]}" -eq "$need" ] || die "found ${#teachers[@]} bench teachers of $need"
+fi
+
 server_pid= lt_pids=() url= udp_port= metrics_url=
 stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
 	local pid=$1
@@ -135,7 +157,7 @@ start_server() {
 	echo "--- server start $(date -u +%FT%TZ)" >>"$log"
 	local banner=$OUT/banner.txt
 	GOMAXPROCS=1 taskset -c "$SERVER_CORE" "$BIN" serve --dev --port 0 --udp-port 0 --tcp-port 0 \
-		--config-body "{limits: {connections_per_address: 0, rtc_per_address: 0}, recording: {dir: \"$OUT/rec\"}}" \
+		--config-body "{limits: {connections_per_address: 0, rtc_per_address: 0}, database: {path: \"$OUT/yunke.db\"}, recording: {dir: \"$OUT/rec\"}}" \
 		--log-level warn >"$banner" 2>>"$log" &
 	server_pid=$!
 	url=
@@ -216,13 +238,12 @@ run_once() {
 	local connect=15
 	limit=$((connect + $(awk -v n="$n" -v r="$JOIN_RATE" 'BEGIN { printf "%d", n / r + 1 }') + WARMUP_S + DURATION_S + 60))
 	local room=fanout teacher=() i logs=()
-	if [ "$RECORD" = 1 ]; then
-		room=s1-fanout teacher=(--teacher u1)
-	fi
+	[ "$RECORD" = 1 ] && room=s1-fanout
 	lt_pids=()
 	for i in $(seq "$ROOMS"); do
 		local name=$room-$n
 		[ "$ROOMS" -gt 1 ] && name=$room-$n-r$i
+		[ "$RECORD" = 1 ] && teacher=(--teacher "u${teachers[$(((i - 1) / 4))]}")
 		timeout -k 5 "$limit" taskset -c "$LOAD_CORE" "$BIN" loadtest --url "$url" --room "$name" "${teacher[@]}" \
 			--publishers 1 --subscribers "$n" --join-rate "$JOIN_RATE" --connect-timeout "${connect}s" \
 			--warmup "$WARMUP" --duration "$((DURATION_S + 1 + (ROOMS > 1 ? 2 : 0)))s" --video-bitrate "$BITRATE" \
