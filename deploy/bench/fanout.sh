@@ -46,10 +46,11 @@
 # per second. ROOMS=K runs K such rooms at once, each with one publisher
 # and N subscribers (K load processes on the load core; loss and latency
 # are the worst room's, counts and the load tool's CPU the sum). An
-# identity holds at most 4 sessions on a server, so recorded rooms need a
-# teacher account per 4 rooms: the script imports them (`yunke import`)
-# into its own database, $OUT/yunke.db, which every run of the script
-# uses, and reads their ids with sqlite3.
+# identity holds at most 4 sessions on a server (and a publisher that
+# reconnects holds two for a moment), so each recorded room has a teacher
+# account of its own: the script imports them (`yunke import`) into its own
+# database, $OUT/yunke.db, which every run of the script uses, and reads
+# their ids with sqlite3.
 #
 # Every step is bounded: server start, the wait for the steady window, each
 # load run (timeout), each scrape (curl --max-time) and the server's stop.
@@ -114,7 +115,7 @@ mkdir -p "$OUT"
 teachers=()
 if [ "$RECORD" = 1 ]; then
 	command -v sqlite3 >/dev/null || die "sqlite3 is required for RECORD=1"
-	need=$(((ROOMS + 3) / 4))
+	need=$ROOMS
 	printf 'code,name,kind\nB001,Bench school,primary\n' >"$OUT/schools.csv"
 	{
 		echo "school_code,staff_no,name,subjects,grades,trainee"
@@ -243,7 +244,7 @@ run_once() {
 	for i in $(seq "$ROOMS"); do
 		local name=$room-$n
 		[ "$ROOMS" -gt 1 ] && name=$room-$n-r$i
-		[ "$RECORD" = 1 ] && teacher=(--teacher "u${teachers[$(((i - 1) / 4))]}")
+		[ "$RECORD" = 1 ] && teacher=(--teacher "u${teachers[$((i - 1))]}")
 		timeout -k 5 "$limit" taskset -c "$LOAD_CORE" "$BIN" loadtest --url "$url" --room "$name" "${teacher[@]}" \
 			--publishers 1 --subscribers "$n" --join-rate "$JOIN_RATE" --connect-timeout "${connect}s" \
 			--warmup "$WARMUP" --duration "$((DURATION_S + 1 + (ROOMS > 1 ? 2 : 0)))s" --video-bitrate "$BITRATE" \
