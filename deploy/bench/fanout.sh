@@ -59,7 +59,8 @@
 # DURATION (20s), WARMUP (3s), RUNS (3), BITRATE (1.5M), JOIN_RATE (50 per
 # second), SERVER_CORE (0), LOAD_CORE (1), MAX_START (200), MAX_STEPS (6),
 # MAX_BISECT (1), MAX_LOSS (1), MAX_CPU (95), MAX_P99_MS (0: no limit),
-# LOAD_SATURATED (90), RECORD (0), ROOMS (1), OUT (directory for results.jsonl, the logs and the
+# LOAD_SATURATED (90), RECORD (0), ROOMS (1), CONNECT_TIMEOUT (15, seconds
+# per peer connection), OUT (directory for results.jsonl, the logs and the
 # table; default a new temporary directory).
 set -euo pipefail
 
@@ -80,6 +81,7 @@ MAX_CPU=${MAX_CPU:-95}
 MAX_P99_MS=${MAX_P99_MS:-0}
 LOAD_SATURATED=${LOAD_SATURATED:-90}
 RECORD=${RECORD:-0}
+CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-15}
 ROOMS=${ROOMS:-1}
 [[ $RECORD == 0 || $RECORD == 1 ]] || { echo "fanout: RECORD must be 0 or 1" >&2; exit 1; }
 [[ $ROOMS =~ ^[0-9]+$ && $ROOMS -ge 1 ]] || { echo "fanout: ROOMS must be a positive number" >&2; exit 1; }
@@ -236,7 +238,7 @@ run_once() {
 	echo "--- $n subscribers ($label) $(date -u +%FT%TZ)" >>"$lt_log"
 	# The load tool's steady window is a second longer than ours, so ours,
 	# which starts when it logs the start of its own, lies inside it.
-	local connect=15
+	local connect=$CONNECT_TIMEOUT
 	limit=$((connect + $(awk -v n="$n" -v r="$JOIN_RATE" 'BEGIN { printf "%d", n / r + 1 }') + WARMUP_S + DURATION_S + 60))
 	local room=fanout teacher=() i logs=()
 	[ "$RECORD" = 1 ] && room=s1-fanout
