@@ -19,13 +19,20 @@ import (
 // the bucket "yunke-media", and returns its host:port.
 func fakeS3(t *testing.T) string {
 	t.Helper()
+	host, _ := fakeS3Backend(t)
+	return host
+}
+
+// fakeS3Backend is fakeS3 with the store's backend, to look inside it.
+func fakeS3Backend(t *testing.T) (string, *s3mem.Backend) {
+	t.Helper()
 	be := s3mem.New()
 	if err := be.CreateBucket("yunke-media"); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gofakes3.New(be).Server())
 	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	return strings.TrimPrefix(srv.URL, "http://"), be
 }
 
 func withS3(endpoint, bucket string) serverOption {

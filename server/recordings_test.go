@@ -138,6 +138,20 @@ func TestRecordedClass(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The upload is a job of the recording's district, which its
+	// district admin sees; another district's does not.
+	var jobsList struct {
+		Items []struct {
+			Kind, State string
+			District    int64 `json:"district_id"`
+		}
+	}
+	if !pollUntil(20*time.Second, func() bool {
+		fx.users["district_admin"].must(200, "GET", "/api/v1/jobs?kind=recording.upload", nil, &jobsList)
+		return len(jobsList.Items) == 1 && jobsList.Items[0].State == "completed"
+	}) || jobsList.Items[0].District != fx.district {
+		t.Fatalf("the district admin's recording jobs: %+v", jobsList)
+	}
 	// In the catalogue of those in scope, with teacher and school.
 	for _, who := range []string{"teacher", "expert", "school_admin", "district_admin", "system_admin"} {
 		fx.users[who].must(200, "GET", "/api/v1/recordings?school_id="+itoa(fx.schoolA)+"&kind=class", nil, &list)
@@ -224,6 +238,11 @@ func TestRecordedClass(t *testing.T) {
 		"district 2": outsider("admin.d2", map[string]any{"roles": []string{"district_admin"}, "district_id": fx.district2}),
 		"student":    fx.users["student"],
 	}
+	var d2 struct{ Items []any }
+	others["district 2"].must(200, "GET", "/api/v1/jobs", nil, &d2)
+	if len(d2.Items) != 0 {
+		t.Errorf("another district's admin sees jobs: %v", d2.Items)
+	}
 	trackURL := rec.Tracks[0].URL
 	for who, c := range others {
 		var l struct{ Total int }
@@ -257,16 +276,18 @@ func TestRecordedClass(t *testing.T) {
 	if r := fx.users["expert"].send("GET", trackURL, nil); r.status != http.StatusNotFound {
 		t.Errorf("media after delete: %v", r)
 	}
-	left := 0
-	_ = filepath.Walk(media, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
-			left++
-			t.Logf("left after delete: %s", p)
-		}
-		return nil
-	})
-	if left != 0 {
-		t.Errorf("%d files left after delete", left)
+	// A job removes the files.
+	filesLeft := func() (left []string) {
+		_ = filepath.Walk(media, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				left = append(left, p)
+			}
+			return nil
+		})
+		return left
+	}
+	if !pollUntil(20*time.Second, func() bool { return len(filesLeft()) == 0 }) {
+		t.Errorf("files left after delete: %v", filesLeft())
 	}
 }
 

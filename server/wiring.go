@@ -198,15 +198,18 @@ func (s *Server) recordingParams() recording.Params {
 		egress = s.webhooks.Egress
 	}
 	return recording.Params{
-		Store:    st,
-		Media:    media,
-		Dir:      filepath.Join(dir, "work"),
-		Classes:  rc.Classes,
-		Tutoring: rc.Tutoring,
-		FFmpeg:   rc.FFmpeg,
-		Now:      now,
-		Logger:   log,
-		Egress:   egress,
+		Store:         st,
+		Media:         media,
+		Dir:           filepath.Join(dir, "work"),
+		Classes:       rc.Classes,
+		Tutoring:      rc.Tutoring,
+		FFmpeg:        rc.FFmpeg,
+		Composites:    rc.Composites,
+		SpeakingFlush: time.Duration(rc.SpeakingFlushSeconds) * time.Second,
+		Jobs:          s.jobs,
+		Now:           now,
+		Logger:        log,
+		Egress:        egress,
 	}
 }
 

@@ -57,12 +57,23 @@ func (s *Store) CreateRecording(ctx context.Context, a Actor, in RecordingInput)
 		if err != nil {
 			return err
 		}
+		var class any // NULL without a class
+		if in.ClassID != 0 {
+			err := q.queryRow(ctx, `SELECT district_id, school_id FROM classes WHERE id = $1`, int64(in.ClassID)).Scan(&district, &school)
+			if isNoRows(err) {
+				return &FieldError{Field: "class_id", Message: "no such class"}
+			}
+			if err != nil {
+				return err
+			}
+			class = int64(in.ClassID)
+		}
 		now := ms(in.StartedAt)
 		if err := q.queryRow(ctx, `INSERT INTO recordings (kind, room, title, teacher_id, district_id, school_id, subject_id, grade,
-			tutoring_session_id, started_at, status, activity_interval_ms, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'recording', $11, $10, $10) RETURNING id`,
+			tutoring_session_id, started_at, status, activity_interval_ms, created_at, updated_at, class_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'recording', $11, $10, $10, $12) RETURNING id`,
 			string(in.Kind), truncRunes(in.Room, 200), truncRunes(in.Title, MaxRecordingTitle), int64(in.TeacherID), district, school,
-			int64(in.SubjectID), in.Grade, int64(in.TutoringSessionID), now, in.ActivityIntervalMS).Scan(&id); err != nil {
+			int64(in.SubjectID), in.Grade, int64(in.TutoringSessionID), now, in.ActivityIntervalMS, class).Scan(&id); err != nil {
 			return mapErr(err, nil)
 		}
 		var points []KnowledgePointID
@@ -79,7 +90,7 @@ func (s *Store) CreateRecording(ctx context.Context, a Actor, in RecordingInput)
 		}
 		return s.logChange(ctx, q, a, Activity{At: in.StartedAt, Action: "recording.start", DistrictID: DistrictID(district),
 			SchoolID: SchoolID(school), SubjectID: in.SubjectID, Subject: recordingSubject(id), RoomID: in.Room},
-			map[string]any{"teacher_id": int64(in.TeacherID), "kind": string(in.Kind)}, nil)
+			map[string]any{"teacher_id": int64(in.TeacherID), "kind": string(in.Kind), "class_id": int64(in.ClassID)}, nil)
 	})
 	if err != nil {
 		return Recording{}, fmt.Errorf("storage: create recording: %w", err)
@@ -189,7 +200,8 @@ func (s *Store) FinishRecording(ctx context.Context, a Actor, id RecordingID, f 
 				continue
 			}
 			if _, err := q.exec(ctx, `INSERT INTO recording_speaking (recording_id, identity, role, start_ms, end_ms, level)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_id, identity, start_ms) DO NOTHING`,
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_id, identity, start_ms)
+				DO UPDATE SET end_ms = excluded.end_ms, level = excluded.level, role = excluded.role`,
 				int64(id), sp.Identity, sp.Role, sp.StartMS, sp.EndMS, sp.Level); err != nil {
 				return err
 			}
@@ -206,6 +218,43 @@ func (s *Store) FinishRecording(ctx context.Context, a Actor, id RecordingID, f 
 		return Recording{}, fmt.Errorf("storage: finish recording %d: %w", id, err)
 	}
 	return s.GetRecording(ctx, id)
+}
+
+// SaveRecordingSpeaking saves speaking intervals of a recording in
+// progress as they stand (ErrClosed once it ended): an interval saved
+// before and grown since is updated, so that saving the activity again
+// and again as the recording goes on keeps all of it but the last moments
+// should the server die.
+func (s *Store) SaveRecordingSpeaking(ctx context.Context, id RecordingID, sp []SpeakingInterval) error {
+	err := s.tx(ctx, func(q querier) error {
+		var st string
+		err := q.queryRow(ctx, `SELECT status FROM recordings WHERE id = $1`, int64(id)).Scan(&st)
+		if isNoRows(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if st != string(RecordingInProgress) {
+			return fmt.Errorf("recording %d is %s: %w", id, st, ErrClosed)
+		}
+		for _, iv := range sp {
+			if iv.EndMS <= iv.StartMS {
+				continue
+			}
+			if _, err := q.exec(ctx, `INSERT INTO recording_speaking (recording_id, identity, role, start_ms, end_ms, level)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_id, identity, start_ms)
+				DO UPDATE SET end_ms = excluded.end_ms, level = excluded.level, role = excluded.role`,
+				int64(id), iv.Identity, iv.Role, iv.StartMS, iv.EndMS, iv.Level); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: speaking of recording %d: %w", id, err)
+	}
+	return nil
 }
 
 // SetRecordingTrackStored records that the media store confirmed a track's
@@ -282,7 +331,7 @@ func (s *Store) DeleteRecording(ctx context.Context, a Actor, id RecordingID, at
 const recordingCols = `r.id, r.kind, r.room, r.title, r.teacher_id, u.name, u.trainee, r.district_id, r.school_id, COALESCE(sc.name, ''),
 	r.subject_id, COALESCE(sub.name, ''), r.grade, r.tutoring_session_id, r.started_at, r.ended_at, r.duration_ms, r.status,
 	r.status_reason, r.activity_interval_ms, r.download_kind, r.download_status, r.download_progress, r.download_key,
-	r.deleted_by, r.created_at, r.updated_at`
+	r.deleted_by, r.created_at, r.updated_at, COALESCE(r.class_id, 0)`
 
 const recordingFrom = ` FROM recordings r
 	JOIN users u ON u.id = r.teacher_id
@@ -296,7 +345,7 @@ func scanRecording(rw row) (Recording, error) {
 	err := rw.Scan(&r.ID, &kind, &r.Room, &r.Title, &r.TeacherID, &r.TeacherName, &r.TeacherTrainee, &r.DistrictID, &r.SchoolID,
 		&r.SchoolName, &r.SubjectID, &r.SubjectName, &r.Grade, &r.TutoringSessionID, &started, &ended, &r.DurationMS, &status,
 		&r.StatusReason, &r.ActivityIntervalMS, &r.Download.Kind, &r.Download.Status, &r.Download.Progress, &r.Download.Key,
-		&r.DeletedBy, &created, &updated)
+		&r.DeletedBy, &created, &updated, &r.ClassID)
 	r.Kind, r.Status = RecordingKind(kind), RecordingStatus(status)
 	r.StartedAt, r.CreatedAt, r.UpdatedAt = fromMS(started), fromMS(created), fromMS(updated)
 	if ended != 0 {
@@ -478,6 +527,9 @@ func (s *Store) ListRecordings(ctx context.Context, f RecordingFilter) ([]Record
 	}
 	if f.Kind != "" {
 		c.add("r.kind = $%d", string(f.Kind))
+	}
+	if f.ClassID != 0 {
+		c.add("r.class_id = $%d", int64(f.ClassID))
 	}
 	if !f.From.IsZero() {
 		c.add("r.started_at >= $%d", ms(f.From))

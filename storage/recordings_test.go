@@ -187,3 +187,47 @@ func TestRecordingFinishRace(t *testing.T) {
 		}
 	})
 }
+
+// A scheduled class's recording links its class and is filed under the
+// class's district and school (a district-wide class: no school); the
+// catalogue filters by class.
+func TestRecordingOfAClass(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedTutoring(t, s)
+		start := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+		classes := must(s.CreateClasses(ctx, admin, [][]storage.ClassInput{{{DistrictID: w.d.ID, Title: "区级公开课", SubjectID: w.math.ID,
+			Grade: 7, TeacherID: w.teacher.ID, Audience: storage.AudienceDistrict, StartsAt: start, PlannedMinutes: 40, Recording: true}}}))(t)
+		c := classes[0]
+		_, err := s.CreateRecording(ctx, admin, storage.RecordingInput{Kind: storage.RecordingClass, Room: "class-999999",
+			TeacherID: w.teacher.ID, ClassID: 999999, StartedAt: start})
+		wantField(t, err, "class_id")
+		rec := must(s.CreateRecording(ctx, admin, storage.RecordingInput{Kind: storage.RecordingClass, Room: "class-1", Title: c.Title,
+			TeacherID: c.TeacherID, ClassID: c.ID, SubjectID: c.SubjectID, Grade: c.Grade, StartedAt: start}))(t)
+		if rec.ClassID != c.ID || rec.DistrictID != w.d.ID || rec.SchoolID != 0 {
+			t.Fatalf("the class's recording: %+v", rec)
+		}
+		other := must(s.CreateRecording(ctx, admin, storage.RecordingInput{Kind: storage.RecordingClass, Room: "s2-x",
+			TeacherID: w.teacher.ID, StartedAt: start}))(t)
+		if other.ClassID != 0 || other.SchoolID != w.s2.ID {
+			t.Fatalf("a room's recording: %+v", other)
+		}
+		list, n := must2(s.ListRecordings(ctx, storage.RecordingFilter{ClassID: c.ID}))(t)
+		if n != 1 || list[0].ID != rec.ID {
+			t.Fatalf("by class: %d %+v", n, list)
+		}
+
+		// Speaking saved as the recording goes on: a saved interval that
+		// grew since is updated, by later saves and by the finish.
+		must0(t, s.SaveRecordingSpeaking(ctx, rec.ID, []storage.SpeakingInterval{{Identity: "u1", Role: "teacher", StartMS: 0, EndMS: 500, Level: 0.1}}))
+		must0(t, s.SaveRecordingSpeaking(ctx, rec.ID, []storage.SpeakingInterval{{Identity: "u1", Role: "teacher", StartMS: 0, EndMS: 1500, Level: 0.3},
+			{Identity: "u1", Role: "teacher", StartMS: 2000, EndMS: 2500, Level: 0.3}}))
+		must(s.FinishRecording(ctx, admin, rec.ID, storage.RecordingFinish{Status: storage.RecordingReady, EndedAt: start.Add(time.Minute),
+			Speaking: []storage.SpeakingInterval{{Identity: "u1", Role: "teacher", StartMS: 2000, EndMS: 4000, Level: 0.4}}}))(t)
+		sp := must(s.RecordingSpeaking(ctx, rec.ID))(t)
+		if len(sp) != 2 || sp[0].EndMS != 1500 || sp[1].EndMS != 4000 {
+			t.Fatalf("speaking %+v", sp)
+		}
+		wantErr(t, s.SaveRecordingSpeaking(ctx, rec.ID, sp), storage.ErrClosed)
+	})
+}

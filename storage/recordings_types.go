@@ -74,7 +74,10 @@ type RecordingInput struct {
 	SubjectID         SubjectID // 0: not known
 	Grade             int       // 0: not known
 	TutoringSessionID TutoringSessionID
-	KnowledgePoints   []KnowledgePointID
+	// ClassID links a scheduled class's recording to its class, whose
+	// district and school it is filed under (0: none; the teacher's).
+	ClassID         ClassID
+	KnowledgePoints []KnowledgePointID
 	// ActivityIntervalMS is the speaking-activity resolution (1..1000).
 	ActivityIntervalMS int
 	StartedAt          time.Time
@@ -180,6 +183,7 @@ type Recording struct {
 	SubjectName       string
 	Grade             int
 	TutoringSessionID TutoringSessionID
+	ClassID           ClassID // 0: not a scheduled class's
 	KnowledgePointIDs []KnowledgePointID
 	StartedAt         time.Time
 	EndedAt           time.Time
@@ -212,6 +216,7 @@ type RecordingFilter struct {
 	SubjectID SubjectID
 	Grade     int
 	Kind      RecordingKind
+	ClassID   ClassID
 	// From and To bound started_at (From inclusive, To exclusive).
 	From, To time.Time
 	// Trainee, when set, keeps only recordings of trainee teachers (true)

@@ -37,6 +37,21 @@
 # passing count or the first failing one, the table marks the count with "*"
 # (the server may sustain more).
 #
+# RECORD=1 records every room while it forwards: the rooms are named like
+# the app's class rooms (s1-fanout-N) and the publisher joins as account 1
+# with the role "teacher" (`yunke loadtest --teacher u1`), so the server
+# starts recording the class by itself, as it would a real one (recording
+# files go to $OUT/rec, removed after each run). The figures then include
+# yunke_recorder_recordings (recordings in progress) and the bytes written
+# per second. ROOMS=K runs K such rooms at once, each with one publisher
+# and N subscribers (K load processes on the load core; loss and latency
+# are the worst room's, counts and the load tool's CPU the sum). An
+# identity holds at most 4 sessions on a server (and a publisher that
+# reconnects holds two for a moment), so each recorded room has a teacher
+# account of its own: the script imports them (`yunke import`) into its own
+# database, $OUT/yunke.db, which every run of the script uses, and reads
+# their ids with sqlite3.
+#
 # Every step is bounded: server start, the wait for the steady window, each
 # load run (timeout), each scrape (curl --max-time) and the server's stop.
 #
@@ -44,7 +59,8 @@
 # DURATION (20s), WARMUP (3s), RUNS (3), BITRATE (1.5M), JOIN_RATE (50 per
 # second), SERVER_CORE (0), LOAD_CORE (1), MAX_START (200), MAX_STEPS (6),
 # MAX_BISECT (1), MAX_LOSS (1), MAX_CPU (95), MAX_P99_MS (0: no limit),
-# LOAD_SATURATED (90), OUT (directory for results.jsonl, the logs and the
+# LOAD_SATURATED (90), RECORD (0), ROOMS (1), CONNECT_TIMEOUT (15, seconds
+# per peer connection), OUT (directory for results.jsonl, the logs and the
 # table; default a new temporary directory).
 set -euo pipefail
 
@@ -64,6 +80,11 @@ MAX_LOSS=${MAX_LOSS:-1}
 MAX_CPU=${MAX_CPU:-95}
 MAX_P99_MS=${MAX_P99_MS:-0}
 LOAD_SATURATED=${LOAD_SATURATED:-90}
+RECORD=${RECORD:-0}
+CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-15}
+ROOMS=${ROOMS:-1}
+[[ $RECORD == 0 || $RECORD == 1 ]] || { echo "fanout: RECORD must be 0 or 1" >&2; exit 1; }
+[[ $ROOMS =~ ^[0-9]+$ && $ROOMS -ge 1 ]] || { echo "fanout: ROOMS must be a positive number" >&2; exit 1; }
 OUT=${OUT:-$(mktemp -d -t yunke-fanout.XXXXXX)}
 COUNTS=("$@")
 [ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1 10 100 max)
@@ -92,7 +113,25 @@ awk -v r="$JOIN_RATE" 'BEGIN { exit !(r + 0 > 0) }' || die "JOIN_RATE must be a 
 mkdir -p "$OUT"
 : >"$OUT/results.jsonl"
 
-server_pid= lt_pid= url= udp_port= metrics_url=
+# The teacher accounts of recorded rooms (see RECORD and ROOMS above).
+teachers=()
+if [ "$RECORD" = 1 ]; then
+	command -v sqlite3 >/dev/null || die "sqlite3 is required for RECORD=1"
+	need=$ROOMS
+	printf 'code,name,kind\nB001,Bench school,primary\n' >"$OUT/schools.csv"
+	{
+		echo "school_code,staff_no,name,subjects,grades,trainee"
+		for i in $(seq "$need"); do echo "B001,B$i,Bench teacher $i,,,no"; done
+	} >"$OUT/teachers.csv"
+	for kind in schools teachers; do
+		YUNKE_IMPORT_PASSWORD=Bench-teacher-2026 "$BIN" import --kind "$kind" --file "$OUT/$kind.csv" \
+			--database-path "$OUT/yunke.db" --district BENCH --district-name Bench >>"$OUT/import.log" 2>&1 || die "import of the bench $kind failed; see $OUT/import.log"
+	done
+	mapfile -t teachers < <(sqlite3 "$OUT/yunke.db" "SELECT id FROM users WHERE staff_no LIKE 'B%' ORDER BY id LIMIT $need")
+	[ "${#teachers[@]}" -eq "$need" ] || die "found ${#teachers[@]} bench teachers of $need"
+fi
+
+server_pid= lt_pids=() url= udp_port= metrics_url=
 stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
 	local pid=$1
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -105,9 +144,10 @@ stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
 	wait "$pid" 2>/dev/null || true
 }
 cleanup() {
-	stop_pid "$lt_pid"
+	local p
+	for p in "${lt_pids[@]}"; do stop_pid "$p"; done
 	stop_pid "$server_pid"
-	lt_pid= server_pid=
+	lt_pids=() server_pid=
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
@@ -120,7 +160,7 @@ start_server() {
 	echo "--- server start $(date -u +%FT%TZ)" >>"$log"
 	local banner=$OUT/banner.txt
 	GOMAXPROCS=1 taskset -c "$SERVER_CORE" "$BIN" serve --dev --port 0 --udp-port 0 --tcp-port 0 \
-		--config-body 'limits: {connections_per_address: 0, rtc_per_address: 0}' \
+		--config-body "{limits: {connections_per_address: 0, rtc_per_address: 0}, database: {path: \"$OUT/yunke.db\"}, recording: {dir: \"$OUT/rec\"}}" \
 		--log-level warn >"$banner" 2>>"$log" &
 	server_pid=$!
 	url=
@@ -162,6 +202,9 @@ sample() {
 		   out: metric("yunke_rtp_packets_total{direction=\"out\"}"),
 		   in: metric("yunke_rtp_packets_total{direction=\"in\"}"),
 		   mallocs: metric("go_memstats_mallocs_total"),
+		   recordings: metric("yunke_recorder_recordings"),
+		   rec_bytes: metric("yunke_recorder_bytes_total"),
+		   rec_dropped: metric("yunke_recorder_packets_dropped_total"),
 		   nacks: metric("yunke_nacks_total{result=\"received\"}"),
 		   dropped: ($m | split("\n") | map(select(startswith("yunke_rtp_packets_dropped_total{")) | split(" ") | .[1] | tonumber) | add),
 		   heap_inuse: metric("go_memstats_heap_inuse_bytes"),
@@ -195,36 +238,62 @@ run_once() {
 	echo "--- $n subscribers ($label) $(date -u +%FT%TZ)" >>"$lt_log"
 	# The load tool's steady window is a second longer than ours, so ours,
 	# which starts when it logs the start of its own, lies inside it.
-	local connect=15
+	local connect=$CONNECT_TIMEOUT
 	limit=$((connect + $(awk -v n="$n" -v r="$JOIN_RATE" 'BEGIN { printf "%d", n / r + 1 }') + WARMUP_S + DURATION_S + 60))
-	timeout -k 5 "$limit" taskset -c "$LOAD_CORE" "$BIN" loadtest --url "$url" --room "fanout-$n" \
-		--publishers 1 --subscribers "$n" --join-rate "$JOIN_RATE" --connect-timeout "${connect}s" \
-		--warmup "$WARMUP" --duration "$((DURATION_S + 1))s" --video-bitrate "$BITRATE" \
-		--server-pid "$server_pid" --json >"$lt_json" 2>"$OUT/lt-$tag.log" &
-	lt_pid=$!
+	local room=fanout teacher=() i logs=()
+	[ "$RECORD" = 1 ] && room=s1-fanout
+	lt_pids=()
+	for i in $(seq "$ROOMS"); do
+		local name=$room-$n
+		[ "$ROOMS" -gt 1 ] && name=$room-$n-r$i
+		[ "$RECORD" = 1 ] && teacher=(--teacher "u${teachers[$((i - 1))]}")
+		timeout -k 5 "$limit" taskset -c "$LOAD_CORE" "$BIN" loadtest --url "$url" --room "$name" "${teacher[@]}" \
+			--publishers 1 --subscribers "$n" --join-rate "$JOIN_RATE" --connect-timeout "${connect}s" \
+			--warmup "$WARMUP" --duration "$((DURATION_S + 1 + (ROOMS > 1 ? 2 : 0)))s" --video-bitrate "$BITRATE" \
+			--server-pid "$server_pid" --json >"$lt_json.$i" 2>"$OUT/lt-$tag.$i.log" &
+		lt_pids+=($!)
+		logs+=("$OUT/lt-$tag.$i.log")
+	done
+	# Every load process is in its steady window (or one gave up).
+	steady() { local f; for f in "${logs[@]}"; do grep -q 'msg="steady window"' "$f" 2>/dev/null || return 1; done; }
+	alive() { local p; for p in "${lt_pids[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 	waited=0
-	until grep -q 'msg="steady window"' "$OUT/lt-$tag.log" 2>/dev/null; do
-		if ! kill -0 "$lt_pid" 2>/dev/null || [ "$waited" -gt $(((limit - DURATION_S) * 10)) ]; then
+	until steady; do
+		if ! alive || [ "$waited" -gt $(((limit - DURATION_S) * 10)) ]; then
 			break
 		fi
 		sleep 0.1
 		waited=$((waited + 1))
 	done
 	s0= s1=
-	if grep -q 'msg="steady window"' "$OUT/lt-$tag.log"; then
+	if steady; then
 		s0=$(sample)
 		sleep "$DURATION_S"
 		s1=$(sample)
 	fi
-	wait "$lt_pid" 2>/dev/null || echo "fanout: load run ($n subscribers) exited with status $?" >&2
-	lt_pid=
+	for i in "${!lt_pids[@]}"; do
+		wait "${lt_pids[$i]}" 2>/dev/null || echo "fanout: load run $((i + 1)) of $ROOMS ($n subscribers) exited with status $?" >&2
+	done
+	lt_pids=()
 	local drops rcv1 warnings
 	drops=$(server_socket_drops)
 	rcv1=$(udp_rcvbuf_errors)
 	stop_server_now
 	warnings=$(server_warnings)
-	cat "$OUT/lt-$tag.log" >>"$lt_log"
-	rm -f "$OUT/lt-$tag.log"
+	cat "${logs[@]}" >>"$lt_log"
+	rm -f "${logs[@]}"
+	rm -rf "$OUT/rec"
+	# One summary for all rooms: counts and the load tool's CPU summed,
+	# loss and latency the worst room's.
+	local ok=1
+	for i in $(seq "$ROOMS"); do jq -e . "$lt_json.$i" >/dev/null 2>&1 || ok=0; done
+	if [ "$ok" = 1 ]; then
+		jq -s '(.[0] | keys) as $ks | . as $all | reduce $ks[] as $k (.[0];
+			if (.[$k] | type) != "number" then .
+			elif ($k | test("percent|_ms$|mbps|seconds|server_cpu")) and ($k != "load_cpu_percent") then .[$k] = ($all | map(.[$k]) | max)
+			else .[$k] = ($all | map(.[$k]) | add) end)' "$lt_json".* >"$lt_json"
+	fi
+	rm -f "$lt_json".*
 	if [ -z "$s0" ] || [ -z "$s1" ] || ! jq -e . "$lt_json" >/dev/null 2>&1; then
 		echo "fanout: $n subscribers: the run produced no figures (see $lt_log)" >&2
 		rm -f "$lt_json"
@@ -235,7 +304,10 @@ run_once() {
 		def r($d): (. * pow(10; $d) | round) / pow(10; $d);
 		($s1.t - $s0.t) as $w | ($s1.cpu_s - $s0.cpu_s) as $cpu
 		| (if $s1.out != null then $s1.out - $s0.out else null end) as $fwd
-		| . + {n: $n, label: $lbl,
+		| . + {n: $n, label: $lbl, rooms: '"$ROOMS"', record: '"$RECORD"',
+		   recordings: $s1.recordings,
+		   rec_kb_per_s: (if $s1.rec_bytes != null then ($s1.rec_bytes - $s0.rec_bytes) / 1024 / $w | r(1) else null end),
+		   rec_dropped: (if $s1.rec_dropped != null then $s1.rec_dropped - $s0.rec_dropped else null end),
 		   window_s: ($w | r(3)),
 		   srv_cpu_s: ($cpu | r(2)),
 		   srv_cpu_pct: ($cpu / $w * 100 | r(1)),
@@ -309,7 +381,8 @@ machine() {
 	echo "date:    $(date -u +'%F %H:%M UTC')"
 	echo "machine: $cpu${mhz:+ at $mhz}, $(nproc) cores (/proc/cpuinfo)$virt, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)"
 	echo "build:   $("$BIN" version 2>/dev/null | sed -n 1p); tree at $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ', with uncommitted changes')"
-	echo "method:  server on core $SERVER_CORE (GOMAXPROCS=1), load tool on core $LOAD_CORE; 1 publisher, VP8 $BITRATE + Opus;"
+	echo "method:  server on core $SERVER_CORE (GOMAXPROCS=1), load tool on core $LOAD_CORE; $ROOMS room(s) of 1 publisher, VP8 $BITRATE + Opus;"
+	echo "         $([ "$RECORD" = 1 ] && echo "every room recorded by the server (RECORD=1)" || echo "not recorded")"
 	echo "         joins at $JOIN_RATE/s, warm-up $WARMUP, steady window $DURATION; median of $RUNS runs, a fresh server each"
 }
 
@@ -392,8 +465,8 @@ base=$(medians base)
 [ "$base" != null ] || die "the baseline produced no figures; see $OUT"
 table=$OUT/table.md
 {
-	echo "| subscribers | joined | fwd pkt/s | server CPU % | CPU-s / 1000 pkts | µs / pkt | µs / pkt marginal | allocs / pkt | allocs / pkt marginal | loss % | p50 ms | p99 ms | RSS MB | MB / sub | load tool CPU % |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| subscribers$([ "$ROOMS" -gt 1 ] && echo " per room") | joined | recording | written kB/s | fwd pkt/s | server CPU % | CPU-s / 1000 pkts | µs / pkt | µs / pkt marginal | allocs / pkt | allocs / pkt marginal | loss % | p50 ms | p99 ms | RSS MB | MB / sub | load tool CPU % |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for label in base $(for n in "${COUNTS[@]}"; do [ "$n" = max ] && echo max || echo "n$n"; done); do
 		m=$(medians "$label")
 		[ "$m" != null ] || continue
@@ -401,7 +474,7 @@ table=$OUT/table.md
 		[ "$label" = max ] && name="max = ${max_n}"
 		jq -r --arg name "$name" --argjson b "$base" '
 			def f($d): if . == null then "–" else (. * pow(10; $d) | round) / pow(10; $d) | tostring end;
-			"| \($name) | \(.subscribers_connected | f(0)) | \(.fwd_pps | f(0)) | \(.srv_cpu_pct | f(1)) | \(.cpu_s_per_1k | f(4)) | \(.us_per_pkt | f(2)) | \(if (.fwd_pps // 0) > 0 then (.srv_cpu_pct - $b.srv_cpu_pct) * 1e4 / .fwd_pps else null end | f(2)) | \(.allocs_per_pkt | f(2)) | \(if (.fwd_pps // 0) > 0 then (.mallocs_per_s - $b.mallocs_per_s) / .fwd_pps else null end | f(2)) | \(.steady_loss_percent | f(3)) | \(.steady_latency_p50_ms | f(2)) | \(.steady_latency_p99_ms | f(1)) | \(.rss_kb / 1024 | f(1)) | \(if .n > 0 then (.rss_kb - $b.rss_kb) / 1024 / .n | f(3) else null | f(0) end) | \(.load_cpu_percent | f(1)) |"' <<<"$m"
+			"| \($name) | \(.subscribers_connected | f(0)) | \(.recordings | f(0)) | \(.rec_kb_per_s | f(0)) | \(.fwd_pps | f(0)) | \(.srv_cpu_pct | f(1)) | \(.cpu_s_per_1k | f(4)) | \(.us_per_pkt | f(2)) | \(if (.fwd_pps // 0) > 0 then (.srv_cpu_pct - $b.srv_cpu_pct) * 1e4 / .fwd_pps else null end | f(2)) | \(.allocs_per_pkt | f(2)) | \(if (.fwd_pps // 0) > 0 then (.mallocs_per_s - $b.mallocs_per_s) / .fwd_pps else null end | f(2)) | \(.steady_loss_percent | f(3)) | \(.steady_latency_p50_ms | f(2)) | \(.steady_latency_p99_ms | f(1)) | \(.rss_kb / 1024 | f(1)) | \(if .n > 0 then (.rss_kb - $b.rss_kb) / 1024 / (.n * (.rooms // 1)) | f(3) else null | f(0) end) | \(.load_cpu_percent | f(1)) |"' <<<"$m"
 	done
 	if [ -n "$max_note" ]; then echo "$max_note"; fi
 	case $max_n in *'*') echo "* the load tool's core was saturated there: the server may sustain more." ;; esac

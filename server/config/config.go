@@ -104,6 +104,13 @@ type RecordingConfig struct {
 	// FFmpeg is the ffmpeg binary that renders composite downloads: empty
 	// looks it up on PATH, "-" turns composites off.
 	FFmpeg string `yaml:"ffmpeg"`
+	// Composites is how many composites this node renders at once (0: 1;
+	// each ffmpeg takes about a core); more wait their turn.
+	Composites int `yaml:"composites"`
+	// SpeakingFlushSeconds: the speaking activity of a recording in
+	// progress is saved this often (0: 10), so that a crash loses at most
+	// that much of it.
+	SpeakingFlushSeconds int `yaml:"speaking_flush_seconds"`
 }
 
 // MediaOrigin is the origin browsers fetch media from besides the app's

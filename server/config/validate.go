@@ -165,6 +165,12 @@ func (c *Config) Validate() error {
 	if n := c.Microlessons.StagingMaxBytes; n != 0 && n < c.Microlessons.MaxBytes {
 		bad("microlessons.staging_max_bytes", "must be 0 (no cap) or at least microlessons.max_bytes (%d), not %d", c.Microlessons.MaxBytes, n)
 	}
+	if n := c.Recording.Composites; n < 0 || n > 16 {
+		bad("recording.composites", "must be 0 (one) to 16, not %d", n)
+	}
+	if n := c.Recording.SpeakingFlushSeconds; n < 0 || n > 300 {
+		bad("recording.speaking_flush_seconds", "must be 0 (10 s) to 300, not %d", n)
+	}
 	switch c.Media.Store {
 	case MediaLocal:
 	case MediaS3:

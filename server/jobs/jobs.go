@@ -460,3 +460,8 @@ func (q *Queue) Stop(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Snooze puts the job back to run again after d without counting an
+// attempt: for a worker that finds its job cannot run yet (its resource is
+// busy, its subject not ready).
+func Snooze(d time.Duration) error { return river.JobSnooze(max(d, 0)) }

@@ -57,8 +57,13 @@ type Config struct {
 	Grace            time.Duration // wait for in-flight packets after publishers stop
 	ICELoopback      bool
 	ServerPID        int // if set, the server's CPU time over the steady window is measured (Linux)
-	JSON             bool
-	Verbose          bool
+	// Teacher, if set, is the identity of the first publisher, which joins
+	// with the role attribute "teacher" as the app's class tokens give it:
+	// on a Yunke server a class room ("s<school>-…") with its teacher
+	// ("u<account>") in it is recorded.
+	Teacher string
+	JSON    bool
+	Verbose bool
 }
 
 // Command runs `yunke loadtest`. It returns flag.ErrHelp after printing help.
@@ -120,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Grace, "grace", time.Second, "wait for in-flight packets after publishers stop")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "measure this process's CPU time (the server's, on this host) over the steady window")
 	fs.BoolVar(&cfg.ICELoopback, "ice-loopback", false, "use only the loopback interface for ICE (server on this host)")
+	fs.StringVar(&cfg.Teacher, "teacher", "", "the first publisher joins as this `identity` with the role attribute teacher (e.g. u1 in room s1-x: a Yunke server records that class)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the summary as one JSON line")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log every participant's connection")
 	if err := fs.Parse(args); err != nil {
@@ -337,9 +343,13 @@ func (r *run) token(identity string, publish bool) (string, error) {
 	grant.SetCanPublish(publish)
 	grant.SetCanPublishData(publish)
 	grant.SetCanSubscribe(!publish)
-	return auth.NewAccessToken(r.cfg.APIKey, r.cfg.APISecret).
+	at := auth.NewAccessToken(r.cfg.APIKey, r.cfg.APISecret).
 		SetIdentity(identity).SetName(identity).SetVideoGrant(grant).
-		SetValidFor(r.cfg.Duration + time.Hour).ToJWT()
+		SetValidFor(r.cfg.Duration + time.Hour)
+	if publish && r.cfg.Teacher != "" && identity == r.cfg.Teacher {
+		at.SetAttributes(map[string]string{"role": "teacher"})
+	}
+	return at.ToJWT()
 }
 
 // interceptors are what a browser runs on a receiving connection (NACK,
@@ -376,6 +386,9 @@ func (r *run) clientOptions(identity string, publish bool) (client.Options, erro
 
 func (r *run) startPublisher(ctx, sendCtx context.Context, i int) error {
 	identity := fmt.Sprintf("%s-pub-%d", r.prefix, i)
+	if i == 0 && r.cfg.Teacher != "" {
+		identity = r.cfg.Teacher
+	}
 	opts, err := r.clientOptions(identity, true)
 	if err != nil {
 		return err

@@ -17,7 +17,8 @@ import (
 // Composite renders every track of a recording into one WebM with ffmpeg:
 // the videos in a grid (the teacher's camera first), every audio track
 // mixed, each placed at its offset on the recording's timeline. Progress
-// is saved as ffmpeg reports it.
+// is saved as ffmpeg reports it; the job that calls it (workComposite)
+// saves a failure.
 func (s *Service) Composite(ctx context.Context, id storage.RecordingID) (err error) {
 	rec, err := s.p.Store.GetRecording(ctx, id)
 	if err != nil {
@@ -32,11 +33,6 @@ func (s *Service) Composite(ctx context.Context, id storage.RecordingID) (err er
 			s.log.Warn("download state not saved", "recording", id, "err", err)
 		}
 	}
-	defer func() {
-		if err != nil {
-			set(storage.DownloadFailed, 0, "")
-		}
-	}()
 	if s.ffmpeg == "" {
 		return fmt.Errorf("recording: composite of %d: %w", id, exec.ErrNotFound)
 	}

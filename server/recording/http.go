@@ -18,6 +18,7 @@ import (
 	"yunke/sfu/recorder"
 	"yunke/signaling"
 	"yunke/storage"
+	"yunke/storage/blob"
 )
 
 // signedURLFor is how long a signed media URL stays valid.
@@ -75,6 +76,7 @@ type recordingView struct {
 	Subject           *ref                       `json:"subject"`
 	Grade             *int                       `json:"grade"`
 	KnowledgePointIDs []storage.KnowledgePointID `json:"knowledge_point_ids"`
+	ClassID           *storage.ClassID           `json:"class_id"`
 	StartedAt         time.Time                  `json:"started_at"`
 	EndedAt           *time.Time                 `json:"ended_at"`
 	DurationMS        int64                      `json:"duration_ms"`
@@ -99,6 +101,10 @@ func (s *Service) view(r storage.Recording) recordingView {
 		Status: r.Status, StatusReason: r.StatusReason}
 	if r.SubjectID != 0 {
 		v.Subject = &ref{int64(r.SubjectID), r.SubjectName}
+	}
+	if r.ClassID != 0 {
+		c := r.ClassID
+		v.ClassID = &c
 	}
 	if r.Grade != 0 {
 		g := r.Grade
@@ -172,6 +178,7 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	filter.SchoolID = storage.SchoolID(httpapi.QueryID(r, "school_id", f))
 	filter.TeacherID = storage.UserID(httpapi.QueryID(r, "teacher_id", f))
 	filter.SubjectID = storage.SubjectID(httpapi.QueryID(r, "subject_id", f))
+	filter.ClassID = storage.ClassID(httpapi.QueryID(r, "class_id", f))
 	if v := q.Get("grade"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 12 {
@@ -395,8 +402,17 @@ func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	name := fmt.Sprintf("recording-%d.webm", rec.ID)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
-	if signed, err := s.p.Media.SignedURL(r.Context(), key, signedURLFor); err != nil {
+	disposition := fmt.Sprintf("attachment; filename=%q", name)
+	w.Header().Set("Content-Disposition", disposition)
+	// From an object store: a short-lived signed URL whose answer says
+	// "attachment" too, so that the browser saves the file.
+	var signed string
+	if ds, ok := s.p.Media.(blob.DownloadSigner); ok {
+		signed, err = ds.SignedDownloadURL(r.Context(), key, signedURLFor, disposition)
+	} else {
+		signed, err = s.p.Media.SignedURL(r.Context(), key, signedURLFor)
+	}
+	if err != nil {
 		return err
 	} else if signed != "" {
 		http.Redirect(w, r, signed, http.StatusFound)
@@ -503,7 +519,9 @@ func (s *Service) handleComposite(w http.ResponseWriter, r *http.Request) error 
 		if err := s.p.Store.SetRecordingDownload(r.Context(), rec.ID, d, s.p.Now()); err != nil {
 			return err
 		}
-		if err := s.p.Runner.Enqueue(r.Context(), JobComposite, JobArgs{RecordingID: int64(rec.ID)}); err != nil {
+		// At most three attempts: a render that failed thrice is shown as
+		// failed, and may be asked for again.
+		if err := s.enqueue(r.Context(), compositeArgs{int64(rec.ID)}, rec.DistrictID, 3); err != nil {
 			return err
 		}
 		rec.Download = d
@@ -525,21 +543,10 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.p.Store.DeleteRecording(r.Context(), httpapi.Actor(r), rec.ID, s.p.Now()); err != nil {
 		return err
 	}
-	// The row says deleted first: nothing serves the files any more.
-	keys := []string{mediaKey(rec.ID, "download-camera.webm")}
-	if rec.Download.Key != "" {
-		keys = append(keys, rec.Download.Key)
-	}
-	for _, t := range rec.Tracks {
-		keys = append(keys, mediaKey(rec.ID, t.File))
-	}
-	for _, k := range keys {
-		if err := s.p.Media.Delete(r.Context(), k); err != nil {
-			s.log.Warn("recording file not deleted", "recording", rec.ID, "key", k, "err", err)
-		}
-	}
-	if err := os.RemoveAll(s.workDir(rec.ID)); err != nil {
-		s.log.Warn("recording directory not removed", "recording", rec.ID, "err", err)
+	// The row says deleted first: nothing serves the files any more. A
+	// job removes them, tried again until the media store confirms.
+	if err := s.enqueue(r.Context(), deleteArgs{int64(rec.ID)}, rec.DistrictID, 0); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -551,10 +558,29 @@ type roomRecordingBody struct {
 	Action string `json:"action"`
 }
 
-// mayManage: a teacher of the class's school or an admin in its scope; for
-// a tutoring room, its teacher or an admin in scope of the session.
+// mayManage: for a scheduled class, its teacher and assistants or an
+// admin in its scope; for a room a teacher opened, a teacher of its school
+// or an admin in its scope; for a tutoring room, its teacher or an admin
+// in scope of the session.
 func (s *Service) mayManage(r *http.Request, room signaling.RoomName) error {
 	p := httpapi.PrincipalFrom(r.Context())
+	if cid, ok := classOfRoom(room); ok {
+		c, err := s.p.Store.GetClass(r.Context(), cid)
+		if errors.Is(err, storage.ErrNotFound) {
+			return httpapi.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if c.RoleOf(p.User.ID) != "" && !authz.ScopeOf(&p.User, authz.RecordingManage).Empty() {
+			return nil
+		}
+		if !isAdmin(&p.User) {
+			return httpapi.ErrForbidden
+		}
+		_, err = httpapi.Authorize(r, authz.RecordingManage, httpapi.Place{District: c.DistrictID, School: c.SchoolID})
+		return err
+	}
 	if school, _, ok := schoolOfClass(room); ok {
 		sc, err := s.p.Store.GetSchool(r.Context(), school)
 		if err != nil {

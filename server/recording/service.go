@@ -1,17 +1,21 @@
 // Package recording records classes and tutoring sessions through the SFU
 // and serves the catalogue of recordings: an Observer of signaling that
-// starts a recording when a class's teacher is in its room (a tutoring
-// session's when configured), attaches every published track with
-// sfu/recorder, sets the room's active_recording flag, and stops when the
-// room closes or a teacher or administrator stops it; then it files the
-// result in storage and moves the files into the media store (blob.Store),
-// deleting the local copy only once the store has confirmed it. At startup
-// it repairs the recordings a crash cut and marks them interrupted.
+// starts a recording when a class's teacher is in its room — a scheduled
+// class's ("class-<id>") when its class says so, filed under the class; a
+// tutoring session's when configured — attaches every published track
+// with sfu/recorder, sets the room's active_recording flag, saves the
+// speaking activity as it goes, and stops when the room closes or a
+// teacher or administrator stops it; then it files the result in storage.
+// Everything after the stop runs as durable jobs of server/jobs on the
+// node holding the files (jobs.go): uploading into the media store
+// (blob.Store, the local copy deleted only once the store has confirmed
+// it), filing a stop the database refused, repairing at startup the
+// recordings a crash cut (marked interrupted), rendering composites, and
+// deleting.
 package recording
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,8 +30,10 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
+	"yunke/server/jobs"
 	"yunke/sfu/recorder"
 	"yunke/signaling"
+	"yunke/signaling/ids"
 	"yunke/storage"
 	"yunke/storage/blob"
 )
@@ -44,6 +50,7 @@ type Store interface {
 	GetRecording(ctx context.Context, id storage.RecordingID) (storage.Recording, error)
 	RecordingTracks(ctx context.Context, id storage.RecordingID) ([]storage.RecordingTrack, error)
 	RecordingSpeaking(ctx context.Context, id storage.RecordingID) ([]storage.SpeakingInterval, error)
+	SaveRecordingSpeaking(ctx context.Context, id storage.RecordingID, sp []storage.SpeakingInterval) error
 	UnfinishedRecordings(ctx context.Context) ([]storage.Recording, error)
 	ListRecordings(ctx context.Context, f storage.RecordingFilter) ([]storage.Recording, int, error)
 
@@ -51,6 +58,7 @@ type Store interface {
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
 	ListSchools(ctx context.Context, f storage.SchoolFilter) ([]storage.School, int, error)
 	GetTutoringSession(ctx context.Context, id storage.TutoringSessionID) (storage.TutoringSession, error)
+	GetClass(ctx context.Context, id storage.ClassID) (storage.Class, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -71,8 +79,15 @@ type Params struct {
 	// Rooms sets the rooms' active_recording flag; it may be set after New
 	// (signaling is built after the domains) with SetRooms.
 	Rooms Rooms
-	// Runner runs uploads and composites (default: a Local runner).
-	Runner Runner
+	// Jobs runs the background steps — finalize, upload, repair,
+	// composite, delete — as durable jobs; New registers their workers.
+	Jobs *jobs.Queue
+	// Composites bounds the composites this node renders at once
+	// (default 1; each is an ffmpeg using about a core).
+	Composites int
+	// SpeakingFlush is how often the speaking activity of a recording in
+	// progress is saved (default 10 s), so that a crash loses at most that.
+	SpeakingFlush time.Duration
 	// Classes records class rooms by default; Tutoring tutoring sessions.
 	Classes, Tutoring bool
 	// FFmpeg is the ffmpeg binary for composites ("": looked up on PATH;
@@ -104,7 +119,11 @@ type Service struct {
 	p      Params
 	log    *slog.Logger
 	ffmpeg string
-	local  *Local // the default runner, closed by Close
+	// renderers holds a token per composite rendering on this node.
+	renderers chan struct{}
+	// retry: filing a stopped recording goes on in the background.
+	retry   context.Context
+	noRetry context.CancelFunc
 
 	mu     sync.Mutex
 	rooms  map[signaling.RoomName]*roomState
@@ -135,12 +154,16 @@ type roomState struct {
 
 // active is a recording in progress.
 type active struct {
-	id      storage.RecordingID
-	sess    *recorder.Session
-	started time.Time
-	teacher signaling.Identity // the identity of the teacher it is filed under
-	tracks  map[signaling.TrackID]*activeTrack
-	sid     string // the room's sid
+	id       storage.RecordingID
+	district storage.DistrictID
+	// flushStop ends the saving of the speaking activity; flushDone is
+	// closed once it ended.
+	flushStop, flushDone chan struct{}
+	sess                 *recorder.Session
+	started              time.Time
+	teacher              signaling.Identity // the identity of the teacher it is filed under
+	tracks               map[signaling.TrackID]*activeTrack
+	sid                  string // the room's sid
 }
 
 type activeTrack struct {
@@ -169,32 +192,18 @@ func New(p Params) *Service {
 	default:
 		s.ffmpeg = p.FFmpeg
 	}
-	if p.Runner == nil {
-		s.local = NewLocal(p.Logger)
-		s.p.Runner = s.local
+	if p.Composites <= 0 {
+		s.p.Composites = 1
 	}
-	if s.local != nil {
-		s.RegisterJobs(s.local)
+	if p.SpeakingFlush <= 0 {
+		s.p.SpeakingFlush = 10 * time.Second
+	}
+	s.renderers = make(chan struct{}, s.p.Composites)
+	s.retry, s.noRetry = context.WithCancel(context.Background())
+	if p.Jobs != nil {
+		s.registerJobs(p.Jobs)
 	}
 	return s
-}
-
-// RegisterJobs registers the service's jobs with a Local runner.
-func (s *Service) RegisterJobs(l *Local) {
-	l.Handle(JobUpload, func(ctx context.Context, raw json.RawMessage) error {
-		var a JobArgs
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		return s.Upload(ctx, storage.RecordingID(a.RecordingID))
-	})
-	l.Handle(JobComposite, func(ctx context.Context, raw json.RawMessage) error {
-		var a JobArgs
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		return s.Composite(ctx, storage.RecordingID(a.RecordingID))
-	})
 }
 
 // SetRooms sets the rooms' flag setter (signaling, built after New).
@@ -234,6 +243,12 @@ func schoolOfClass(room signaling.RoomName) (storage.SchoolID, string, bool) {
 		return 0, "", false
 	}
 	return storage.SchoolID(n), name, true
+}
+
+// classOfRoom is the scheduled class of a room ("class-<id>").
+func classOfRoom(room signaling.RoomName) (storage.ClassID, bool) {
+	id, ok := ids.ClassOfRoom(ids.RoomName(room))
+	return storage.ClassID(id), ok
 }
 
 // sessionOfTutoringRoom is the tutoring session of a room ("tutor-<id>").
@@ -341,6 +356,13 @@ func (s *Service) ParticipantJoined(_ context.Context, ev signaling.ParticipantE
 	if _, _, class := schoolOfClass(ev.Room); class && s.p.Classes && ev.Attributes["role"] == "teacher" {
 		rs.starting = true
 		s.goLocked(func() { _, _ = s.start(context.Background(), ev.Room, uid, storage.Actor{}) })
+		return
+	}
+	if cid, class := classOfRoom(ev.Room); class && s.p.Classes && ev.Attributes["role"] == "teacher" {
+		// A scheduled class is recorded when its record says so (the
+		// default) and its own teacher is in the room.
+		rs.starting = true
+		s.goLocked(func() { s.startClass(ev.Room, cid, uid) })
 		return
 	}
 	if _, tutoring := sessionOfTutoringRoom(ev.Room); tutoring && s.p.Tutoring {
@@ -467,6 +489,24 @@ func (s *Service) addParticipant(rec *active, ev signaling.ParticipantEvent) {
 	}
 }
 
+// startClass records a scheduled class's room if its class is recorded
+// and teacher is its teacher.
+func (s *Service) startClass(room signaling.RoomName, id storage.ClassID, teacher storage.UserID) {
+	c, err := s.p.Store.GetClass(context.Background(), id)
+	if err != nil || !c.Recording || c.TeacherID != teacher {
+		if err != nil {
+			s.log.Warn("class not found for its room", "room", room, "err", err)
+		}
+		s.mu.Lock()
+		if rs := s.rooms[room]; rs != nil {
+			rs.starting = false
+		}
+		s.mu.Unlock()
+		return
+	}
+	_, _ = s.start(context.Background(), room, teacher, storage.Actor{})
+}
+
 // Errors of starting and stopping.
 var (
 	ErrRoomNotOpen = errors.New("the room is not open")
@@ -488,6 +528,16 @@ func (s *Service) start(ctx context.Context, room signaling.RoomName, teacher st
 		ActivityIntervalMS: int(recorder.DefaultActivityInterval.Milliseconds())}
 	if _, name, ok := schoolOfClass(room); ok {
 		in.Kind, in.Title = storage.RecordingClass, name
+	} else if cid, ok := classOfRoom(room); ok {
+		c, err := s.p.Store.GetClass(ctx, cid)
+		if err != nil {
+			clear()
+			return 0, fmt.Errorf("recording: class of %s: %w", room, err)
+		}
+		// Filed under the class: its teacher (whoever started it), title,
+		// subject, grade, knowledge points, school and district.
+		in.Kind, in.ClassID, in.Title, in.TeacherID = storage.RecordingClass, c.ID, c.Title, c.TeacherID
+		in.SubjectID, in.Grade, in.KnowledgePoints = c.SubjectID, c.Grade, c.KnowledgePoints
 	} else if sid, ok := sessionOfTutoringRoom(room); ok {
 		sess, err := s.p.Store.GetTutoringSession(ctx, sid)
 		if err != nil {
@@ -525,9 +575,11 @@ func (s *Service) start(ctx context.Context, room signaling.RoomName, teacher st
 				err = ErrRecording
 			}
 		} else {
-			act := &active{id: rec.ID, sess: sess, started: in.StartedAt, tracks: map[signaling.TrackID]*activeTrack{},
-				teacher: signaling.Identity("u" + strconv.FormatInt(int64(in.TeacherID), 10)), sid: rs.sid}
+			act := &active{id: rec.ID, district: rec.DistrictID, sess: sess, started: in.StartedAt, tracks: map[signaling.TrackID]*activeTrack{},
+				teacher:   signaling.Identity("u" + strconv.FormatInt(int64(in.TeacherID), 10)),
+				flushStop: make(chan struct{}), flushDone: make(chan struct{}), sid: rs.sid}
 			rs.rec, rs.starting, rs.stopped = act, false, false
+			s.goLocked(func() { s.flushSpeaking(act) })
 			for _, ev := range rs.tracks {
 				s.attachLocked(act, ev)
 			}
@@ -625,6 +677,8 @@ func (s *Service) finish(ctx context.Context, room signaling.RoomName, rec *acti
 // emptied before it was closed (zero: now).
 func (s *Service) finishAt(ctx context.Context, room signaling.RoomName, rec *active, a storage.Actor, end time.Time) error {
 	s.setFlag(room, false)
+	close(rec.flushStop)
+	<-rec.flushDone
 	m := rec.sess.Stop()
 	fin := storage.RecordingFinish{Status: storage.RecordingReady, EndedAt: m.EndedAt, DurationMS: m.DurationMS}
 	if !end.IsZero() && end.After(rec.started) && end.Before(m.EndedAt) {
@@ -660,14 +714,20 @@ func (s *Service) finishAt(ctx context.Context, room signaling.RoomName, rec *ac
 		fin.Tracks = append(fin.Tracks, storage.RecordingTrackResult{ID: tid, SizeBytes: ti.Bytes, OffsetMS: ti.OffsetMS,
 			DurationMS: ti.DurationMS, Frames: int64(ti.Frames), Drops: int64(ti.Drops), Status: status, Reason: ti.Reason})
 	}
-	for _, pa := range m.Activity {
-		for _, iv := range pa.Speaking {
-			fin.Speaking = append(fin.Speaking, storage.SpeakingInterval{Identity: pa.Participant, Role: string(pa.Role),
-				StartMS: iv.FromMS, EndMS: iv.ToMS, Level: float64(iv.Level)})
-		}
+	fin.Speaking = speakingOf(m.Activity)
+	_, err := s.p.Store.FinishRecording(ctx, a, rec.id, fin)
+	if errors.Is(err, storage.ErrClosed) {
+		return nil // filed already
 	}
-	if _, err := s.p.Store.FinishRecording(ctx, a, rec.id, fin); err != nil {
-		s.log.Error("recording not filed", "recording", rec.id, "err", err)
+	if err != nil {
+		// The database refused: the result waits beside the files and a
+		// job files it, so that the recording is not left "recording".
+		s.log.Error("recording not filed; filing it again later", "recording", rec.id, "err", err)
+		if serr := s.saveFinish(rec.id, fin); serr != nil {
+			s.log.Error("recording result not saved; repaired at the next start", "recording", rec.id, "err", serr)
+			return err
+		}
+		s.retryFinalize(rec.id, rec.district)
 		return err
 	}
 	s.log.Info("recording finished", "recording", rec.id, "room", room, "status", fin.Status, "duration_ms", fin.DurationMS)
@@ -682,15 +742,88 @@ func (s *Service) finishAt(ctx context.Context, room signaling.RoomName, rec *ac
 		s.mu.Unlock()
 		s.egress(ctx, EgressUpdated, info)
 	}
-	return s.enqueueUpload(ctx, rec.id)
+	return s.enqueueUpload(ctx, rec.id, rec.district)
 }
 
-func (s *Service) enqueueUpload(ctx context.Context, id storage.RecordingID) error {
-	if err := s.p.Runner.Enqueue(ctx, JobUpload, JobArgs{RecordingID: int64(id)}); err != nil {
-		s.log.Error("upload not queued", "recording", id, "err", err)
-		return err
+// speakingOf is the speaking activity as rows.
+func speakingOf(acts []recorder.ParticipantActivity) []storage.SpeakingInterval {
+	var out []storage.SpeakingInterval
+	for _, pa := range acts {
+		for _, iv := range pa.Speaking {
+			out = append(out, storage.SpeakingInterval{Identity: pa.Participant, Role: string(pa.Role),
+				StartMS: iv.FromMS, EndMS: iv.ToMS, Level: float64(iv.Level)})
+		}
 	}
-	return nil
+	return out
+}
+
+// flushSpeaking saves the speaking activity of a recording in progress
+// every SpeakingFlush, so that a recording a crash cuts keeps all of it
+// but the last seconds. Each save takes the intervals that ended since
+// one period before the last save (a window may close late, after a
+// silence), as upserts.
+func (s *Service) flushSpeaking(rec *active) {
+	defer close(rec.flushDone)
+	t := time.NewTicker(s.p.SpeakingFlush)
+	defer t.Stop()
+	period := s.p.SpeakingFlush.Milliseconds()
+	var since int64
+	for {
+		select {
+		case <-rec.flushStop:
+			return
+		case <-t.C:
+		}
+		acts, now := rec.sess.Activity(since)
+		if sp := speakingOf(acts); len(sp) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), s.p.SpeakingFlush)
+			err := s.p.Store.SaveRecordingSpeaking(ctx, rec.id, sp)
+			cancel()
+			if err != nil {
+				s.log.Warn("speaking activity not saved; saved with the next", "recording", rec.id, "err", err)
+				continue
+			}
+		}
+		since = max(now-period, 0)
+	}
+}
+
+// retryFinalize queues the finalize job of a recording whose result the
+// database refused; while the queue (in the same database) refuses too, it
+// tries again in the background, and at the next start the repair job
+// finds the saved result.
+func (s *Service) retryFinalize(id storage.RecordingID, district storage.DistrictID) {
+	if s.enqueue(s.retry, finalizeArgs{int64(id)}, district, 0) == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.goLocked(func() {
+		wait := time.Second
+		for {
+			select {
+			case <-s.retry.Done():
+				return
+			case <-time.After(wait):
+			}
+			if s.enqueue(s.retry, finalizeArgs{int64(id)}, district, 0) == nil {
+				return
+			}
+			wait = min(2*wait, time.Minute)
+		}
+	})
+}
+
+// isActive reports whether this process is recording id.
+func (s *Service) isActive(id storage.RecordingID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rs := range s.rooms {
+		if rs.rec != nil && rs.rec.id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // mediaKey is the key of a recording's file in the media store.
@@ -834,10 +967,15 @@ func (s *Service) put(ctx context.Context, path, key string, t storage.Recording
 	return nil
 }
 
-// Recover finishes what a crash left: every recording still "recording"
-// has its files repaired (recorder.Repair) and is marked interrupted at
-// the time of the cut; finished recordings whose files are still in the
-// working directory are queued for upload again. Call it before serving.
+// orphanAfter: a recording still "recording" this long after its start,
+// whose files no node has, is repaired by whichever node starts.
+const orphanAfter = 24 * time.Hour
+
+// Recover queues what a crash left: a repair job for every recording
+// still "recording" (its files are repaired with recorder.Repair and it is
+// marked interrupted at the time of the cut, or filed from the result its
+// stop saved), and an upload job for every finished recording whose files
+// are still in the working directory. Call it before recording anything.
 func (s *Service) Recover(ctx context.Context) error {
 	recs, err := s.p.Store.UnfinishedRecordings(ctx)
 	if err != nil {
@@ -846,11 +984,16 @@ func (s *Service) Recover(ctx context.Context) error {
 	seen := map[storage.RecordingID]bool{}
 	for _, rec := range recs {
 		seen[rec.ID] = true
-		if err := s.repair(ctx, rec); err != nil {
-			s.log.Error("recording not repaired", "recording", rec.ID, "err", err)
+		// Another node's recording in progress has no directory here: it
+		// is that node's to repair when it restarts — unless it started
+		// longer ago than any class lasts (its node and disk are gone).
+		if _, err := os.Stat(s.workDir(rec.ID)); err != nil && s.p.Now().Sub(rec.StartedAt) < orphanAfter {
+			s.log.Info("recording in progress elsewhere, or its files are lost; left to its node", "recording", rec.ID)
 			continue
 		}
-		_ = s.enqueueUpload(ctx, rec.ID)
+		if err := s.enqueue(ctx, repairArgs{int64(rec.ID)}, rec.DistrictID, 0); err != nil {
+			return err
+		}
 	}
 	entries, err := os.ReadDir(s.p.Dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -864,7 +1007,10 @@ func (s *Service) Recover(ctx context.Context) error {
 		if err != nil || !e.IsDir() || seen[storage.RecordingID(n)] {
 			continue
 		}
-		_ = s.enqueueUpload(ctx, storage.RecordingID(n))
+		id := storage.RecordingID(n)
+		if err := s.enqueueUpload(ctx, id, s.districtOf(ctx, id)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -881,6 +1027,8 @@ func (s *Service) repair(ctx context.Context, rec storage.Recording) error {
 	var lastWrite time.Time
 	for _, t := range tracks {
 		path := filepath.Join(dir, t.File)
+		// The offset is the file's first frame's, from its tag; the row's
+		// (when the track was attached) only without one.
 		res := storage.RecordingTrackResult{ID: t.ID, OffsetMS: t.OffsetMS, Status: storage.TrackReady}
 		if st, err := os.Stat(path); err == nil && st.ModTime().After(lastWrite) {
 			lastWrite = st.ModTime()
@@ -893,7 +1041,10 @@ func (s *Service) repair(ctx context.Context, rec storage.Recording) error {
 			}
 		} else {
 			res.SizeBytes, res.DurationMS, res.Frames = rr.Size, rr.DurationMS, rr.Frames
-			end = max(end, t.OffsetMS+rr.DurationMS)
+			if rr.HasOffset {
+				res.OffsetMS = rr.OffsetMS
+			}
+			end = max(end, res.OffsetMS+rr.DurationMS)
 		}
 		fin.Tracks = append(fin.Tracks, res)
 	}
@@ -933,10 +1084,8 @@ func (s *Service) Close() {
 		wg.Go(func() { _ = s.finish(context.Background(), st.room, st.rec, storage.Actor{}) })
 	}
 	wg.Wait()
+	s.noRetry()
 	s.wg.Wait()
-	if s.local != nil {
-		s.local.Close()
-	}
 }
 
 // copyObject copies a stored object (or the local file while it is not

@@ -3,13 +3,11 @@ package recording
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,35 +33,6 @@ func TestRoomNames(t *testing.T) {
 		if got, _ := accountOf(id); got != want {
 			t.Errorf("accountOf(%q) = %d", id, got)
 		}
-	}
-}
-
-func TestLocalRunnerRetries(t *testing.T) {
-	l := NewLocal(nil)
-	defer l.Close()
-	var calls atomic.Int32
-	done := make(chan struct{})
-	l.Handle("x", func(_ context.Context, raw json.RawMessage) error {
-		var a JobArgs
-		if err := json.Unmarshal(raw, &a); err != nil || a.RecordingID != 9 {
-			t.Errorf("args %s", raw)
-		}
-		if calls.Add(1) < 2 {
-			return errors.New("not yet")
-		}
-		close(done)
-		return nil
-	})
-	if err := l.Enqueue(context.Background(), "x", JobArgs{RecordingID: 9}); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Enqueue(context.Background(), "unknown", nil); err == nil {
-		t.Error("a job of no handler was queued")
-	}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the job was not retried")
 	}
 }
 

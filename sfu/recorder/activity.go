@@ -113,6 +113,30 @@ func (a *activityLog) close(end int64) []ParticipantActivity {
 	return out
 }
 
+// snapshot is the activity so far: each participant's runs that end at or
+// after sinceMS, cut at now.
+func (a *activityLog) snapshot(now, sinceMS int64) []ParticipantActivity {
+	nowMS := (now - a.start) / int64(time.Millisecond)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]ParticipantActivity, 0, len(a.order))
+	for _, name := range a.order {
+		p := a.parts[name]
+		i := sort.Search(len(p.runs), func(i int) bool { return p.runs[i].ToMS >= sinceMS })
+		var runs []Interval
+		for _, r := range p.runs[i:] {
+			r.ToMS = min(r.ToMS, nowMS)
+			if r.ToMS > r.FromMS {
+				runs = append(runs, r)
+			}
+		}
+		if len(runs) > 0 {
+			out = append(out, ParticipantActivity{Participant: name, Role: p.role, Speaking: runs})
+		}
+	}
+	return out
+}
+
 // activityTap reads the RFC 6464 audio level of each packet (-dBov, 0
 // loudest, 127 silence) and decides, per window of the recording's
 // timeline, whether the participant spoke: when at least speechShare of the

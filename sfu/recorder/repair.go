@@ -20,6 +20,10 @@ type RepairResult struct {
 	// loss, or the Cues of a finished file, which are written anew).
 	Size    int64 `json:"size"`
 	Removed int64 `json:"removed"`
+	// OffsetMS is when the file's first frame plays on the recording's
+	// timeline, from the file's own tag; HasOffset says the tag is there.
+	OffsetMS  int64 `json:"offset_ms"`
+	HasOffset bool  `json:"has_offset"`
 }
 
 // Repair finishes a recording cut short (by a crash, a kill, a power loss
@@ -67,6 +71,9 @@ func Repair(path string) (RepairResult, error) {
 	}
 	if res.Frames == 0 {
 		return RepairResult{}, fmt.Errorf("repair %s: %w", path, ErrNoFrames)
+	}
+	if _, ok := m.tags[tagStartOffset]; ok {
+		res.OffsetMS, res.HasOffset = m.startOffset(), true
 	}
 	for _, l := range last {
 		res.DurationMS = max(res.DurationMS, l[0]+l[1])

@@ -194,3 +194,22 @@ func countFrames(t testing.TB, path string) int {
 	}
 	return n
 }
+
+// A repaired file tells where it starts on the recording's timeline (its
+// first frame's offset, from its tag), not where its track was attached.
+func TestRepairKeepsOffset(t *testing.T) {
+	dir := t.TempDir()
+	m := recordSynthetic(t, dir, "low.ivf", webrtc.MimeTypeVP8, 1500*time.Millisecond)
+	for _, tr := range m.Tracks {
+		res, err := Repair(filepath.Join(dir, tr.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.HasOffset || res.OffsetMS != tr.OffsetMS {
+			t.Errorf("%s: repaired offset %d (tag %v), recorded %d", tr.Source, res.OffsetMS, res.HasOffset, tr.OffsetMS)
+		}
+		if tr.Source == SourceCamera && tr.OffsetMS < 1400 {
+			t.Errorf("the camera started 1.5 s late but its offset is %d ms", tr.OffsetMS)
+		}
+	}
+}

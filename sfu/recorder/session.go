@@ -288,6 +288,15 @@ func safeName(s string) string {
 	return b.String()
 }
 
+// Activity is the speaking activity so far, for saving it while the
+// recording goes on: each participant's runs that end at or after sinceMS
+// (ms from the start; a run may still grow), and the time it stands at,
+// in ms from the start.
+func (s *Session) Activity(sinceMS int64) ([]ParticipantActivity, int64) {
+	now := s.p.Clock()
+	return s.activity.snapshot(now, sinceMS), (now - s.start) / int64(time.Millisecond)
+}
+
 // Stop ends the recording: every track still recording is finished (its
 // queue written out, Cues and Duration added), the Manifest is written to
 // manifest.json in the directory and returned. It waits for the files to

@@ -135,7 +135,7 @@ func TestRecordingSurvivesKill(t *testing.T) {
 rtc: {udp_port: 0, tcp_port: 0}
 metrics: {address: ""}
 database: {path: %q}
-recording: {dir: %q}
+recording: {dir: %q, speaking_flush_seconds: 1}
 microlessons: {dir: %q}
 auth: {admin_password: %q}
 `, filepath.Join(dir, "yunke.db"), filepath.Join(dir, "rec"), filepath.Join(dir, "micro"), adminPassword)
@@ -183,7 +183,8 @@ auth: {admin_password: %q}
 	c.Close()
 
 	srv = startYunke(t, body)
-	if !strings.Contains(srv.log(), "recording interrupted by a crash, repaired") {
+	// The repair is a job, worked once the server runs.
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(srv.log(), "recording interrupted by a crash, repaired") }) {
 		t.Errorf("no repair in the log")
 	}
 	jar, _ := cookiejar.New(nil)
@@ -226,6 +227,19 @@ auth: {admin_password: %q}
 	}
 	if rec.Status != "interrupted" || rec.StatusReason == "" || rec.EndedAt == nil || len(rec.Tracks) != 2 || rec.DurationMS < 1500 {
 		t.Fatalf("after the crash: %+v", rec)
+	}
+	// The speaking activity saved while recording survived the crash.
+	var speaking struct {
+		Participants []struct {
+			Role      string
+			Intervals []struct{ StartMS, EndMS int64 }
+		} `json:"participants"`
+	}
+	if err := json.Unmarshal(get("/api/v1/recordings/1/speaking"), &speaking); err != nil {
+		t.Fatal(err)
+	}
+	if len(speaking.Participants) != 1 || speaking.Participants[0].Role != "teacher" || len(speaking.Participants[0].Intervals) == 0 {
+		t.Errorf("speaking after the crash: %+v", speaking)
 	}
 	// Ended at the cut: after the last media, not after the restart.
 	if rec.EndedAt.After(cut.Add(time.Second)) || rec.EndedAt.Before(rec.StartedAt.Add(time.Second)) {
