@@ -206,6 +206,7 @@ func (s *Server) recordingParams() recording.Params {
 		FFmpeg:        rc.FFmpeg,
 		Composites:    rc.Composites,
 		SpeakingFlush: time.Duration(rc.SpeakingFlushSeconds) * time.Second,
+		Retention:     time.Duration(rc.RetentionDays) * 24 * time.Hour,
 		Jobs:          s.jobs,
 		Now:           now,
 		Logger:        log,

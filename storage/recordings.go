@@ -558,3 +558,34 @@ func (s *Store) ListRecordings(ctx context.Context, f RecordingFilter) ([]Record
 	}
 	return out, total, nil
 }
+
+// RecordingRef names a recording and its district.
+type RecordingRef struct {
+	ID         RecordingID
+	DistrictID DistrictID
+}
+
+// ExpiredRecordings lists up to limit finished recordings (ready,
+// interrupted or failed; not deleted) that ended before endedBefore,
+// oldest first.
+func (s *Store) ExpiredRecordings(ctx context.Context, endedBefore time.Time, limit int) ([]RecordingRef, error) {
+	rows, err := s.r().query(ctx, `SELECT id, district_id FROM recordings
+		WHERE status IN ('ready', 'interrupted', 'failed') AND ended_at > 0 AND ended_at < $1
+		ORDER BY ended_at, id LIMIT $2`, ms(endedBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: expired recordings: %w", err)
+	}
+	defer rows.Close()
+	var out []RecordingRef
+	for rows.Next() {
+		var id, district int64
+		if err := rows.Scan(&id, &district); err != nil {
+			return nil, fmt.Errorf("storage: expired recordings: %w", err)
+		}
+		out = append(out, RecordingRef{ID: RecordingID(id), DistrictID: DistrictID(district)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: expired recordings: %w", err)
+	}
+	return out, nil
+}

@@ -231,3 +231,37 @@ func TestRecordingOfAClass(t *testing.T) {
 		wantErr(t, s.SaveRecordingSpeaking(ctx, rec.ID, sp), storage.ErrClosed)
 	})
 }
+
+// TestExpiredRecordings: only finished recordings that ended before the
+// cut are listed, oldest first, up to the limit; deleted and running ones
+// never.
+func TestExpiredRecordings(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedTutoring(t, s)
+		day := time.Date(2026, 1, 10, 8, 0, 0, 0, time.UTC)
+		mk := func(room string, start time.Time, status storage.RecordingStatus) storage.RecordingID {
+			rec := must(s.CreateRecording(ctx, storage.Actor{}, storage.RecordingInput{Kind: storage.RecordingClass, Room: room,
+				TeacherID: w.teacher.ID, StartedAt: start}))(t)
+			if status != storage.RecordingInProgress {
+				must(s.FinishRecording(ctx, storage.Actor{}, rec.ID, storage.RecordingFinish{Status: status, EndedAt: start.Add(time.Hour)}))(t)
+			}
+			return rec.ID
+		}
+		old1 := mk("s2-a", day, storage.RecordingReady)
+		old2 := mk("s2-b", day.Add(time.Hour), storage.RecordingFailed)
+		gone := mk("s2-c", day, storage.RecordingReady)
+		must0(t, s.DeleteRecording(ctx, storage.Actor{}, gone, day.Add(3*time.Hour)))
+		mk("s2-d", day, storage.RecordingInProgress)
+		mk("s2-e", day.Add(30*24*time.Hour), storage.RecordingReady)
+
+		cut := day.Add(10 * 24 * time.Hour)
+		got := must(s.ExpiredRecordings(ctx, cut, 10))(t)
+		if len(got) != 2 || got[0].ID != old1 || got[1].ID != old2 || got[0].DistrictID != w.d.ID {
+			t.Fatalf("expired %+v, want %d then %d in district %d", got, old1, old2, w.d.ID)
+		}
+		if got := must(s.ExpiredRecordings(ctx, cut, 1))(t); len(got) != 1 || got[0].ID != old1 {
+			t.Fatalf("limit 1: %+v", got)
+		}
+	})
+}

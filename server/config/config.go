@@ -111,6 +111,9 @@ type RecordingConfig struct {
 	// progress is saved this often (0: 10), so that a crash loses at most
 	// that much of it.
 	SpeakingFlushSeconds int `yaml:"speaking_flush_seconds"`
+	// RetentionDays: recordings that ended this many days ago are deleted
+	// (files and all; the row stays, marked deleted). 0 keeps them.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 // MediaOrigin is the origin browsers fetch media from besides the app's

@@ -27,6 +27,7 @@ const (
 	JobRepair    = "recording.repair"
 	JobComposite = "recording.composite"
 	JobDelete    = "recording.delete"
+	JobRetention = "recording.retention"
 )
 
 type finalizeArgs struct {
@@ -66,6 +67,11 @@ const finishFile = "finish.json"
 // compositeWait is how long a composite waits for a free renderer.
 const compositeWait = 5 * time.Second
 
+// retentionArgs is the hourly sweep of recordings past their retention.
+type retentionArgs struct{}
+
+func (retentionArgs) Kind() string { return JobRetention }
+
 // registerJobs makes the queue work the recording jobs.
 func (s *Service) registerJobs(q *jobs.Queue) {
 	jobs.Register(q, func(ctx context.Context, j *jobs.Job[finalizeArgs]) error {
@@ -83,6 +89,12 @@ func (s *Service) registerJobs(q *jobs.Queue) {
 	jobs.Register(q, func(ctx context.Context, j *jobs.Job[deleteArgs]) error {
 		return s.workDelete(ctx, storage.RecordingID(j.Args.Recording))
 	}, jobs.WorkerOptions{Timeout: 10 * time.Minute})
+	jobs.Register(q, func(ctx context.Context, _ *jobs.Job[retentionArgs]) error {
+		return s.applyRetention(ctx)
+	}, jobs.WorkerOptions{Timeout: 10 * time.Minute})
+	if s.p.Retention > 0 {
+		jobs.Every(q, time.Hour, func() retentionArgs { return retentionArgs{} }, true)
+	}
 }
 
 // enqueue adds a recording's job: on this node (its files are here), once
@@ -283,4 +295,41 @@ func (s *Service) workDelete(ctx context.Context, id storage.RecordingID) error 
 	}
 	s.log.Info("recording files deleted", "recording", id, "objects", len(keys))
 	return nil
+}
+
+// retentionBatch is how many recordings one pass of the sweep deletes
+// before it asks again.
+const retentionBatch = 100
+
+// applyRetention deletes, as the system, every finished recording that
+// ended longer than Retention ago: its row says deleted (with its activity
+// row) at once, so nothing serves it any more, and a job removes its files
+// as an administrator's delete would.
+func (s *Service) applyRetention(ctx context.Context) error {
+	if s.p.Retention <= 0 {
+		return nil
+	}
+	before := s.p.Now().Add(-s.p.Retention)
+	for {
+		refs, err := s.p.Store.ExpiredRecordings(ctx, before, retentionBatch)
+		if err != nil {
+			return fmt.Errorf("recording: retention: %w", err)
+		}
+		for _, r := range refs {
+			err := s.p.Store.DeleteRecording(ctx, storage.Actor{}, r.ID, s.p.Now())
+			if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrClosed) {
+				continue // deleted or reopened meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("recording: retention: %w", err)
+			}
+			if err := s.enqueue(ctx, deleteArgs{int64(r.ID)}, r.DistrictID, 0); err != nil {
+				return fmt.Errorf("recording: retention: %w", err)
+			}
+			s.log.Info("recording past its retention deleted", "recording", r.ID)
+		}
+		if len(refs) < retentionBatch {
+			return nil
+		}
+	}
 }

@@ -258,3 +258,60 @@ func TestCompositeWaitsForARenderer(t *testing.T) {
 		t.Fatalf("a third composite: %v, want a snooze", err)
 	}
 }
+
+// Recordings past recording.retention_days are deleted by the hourly job
+// (which also runs at start): the row says deleted, with its activity row,
+// and the files leave the media store; a newer recording stays.
+func TestRetentionDeletesOldRecordings(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		teacher, _ := teacherIn(t, st)
+		media := &blob.Local{Dir: t.TempDir()}
+		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		mk := func(room string, ended time.Time) storage.RecordingID {
+			rec, err := st.CreateRecording(ctx, storage.Actor{}, storage.RecordingInput{Kind: storage.RecordingClass, Room: room,
+				TeacherID: teacher, StartedAt: ended.Add(-time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tid, err := st.AddRecordingTrack(ctx, rec.ID, storage.RecordingTrackInput{TrackSID: "TR", Participant: "u1", Role: "teacher",
+				Source: "camera", Kind: "video", Codec: "video/VP8", File: "cam.webm"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := mediaKey(rec.ID, "cam.webm")
+			if err := media.Put(ctx, key, bytes.NewReader([]byte("webm")), 4, "video/webm"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.FinishRecording(ctx, storage.Actor{}, rec.ID, storage.RecordingFinish{Status: storage.RecordingReady,
+				EndedAt: ended, Tracks: []storage.RecordingTrackResult{{ID: tid, SizeBytes: 4, Status: storage.TrackReady}}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.SetRecordingTrackStored(ctx, tid, key, 4); err != nil {
+				t.Fatal(err)
+			}
+			return rec.ID
+		}
+		old := mk("s1-old", now.Add(-40*24*time.Hour))
+		recent := mk("s1-new", now.Add(-5*24*time.Hour))
+
+		q := queue(t, st, "node-a")
+		s := New(Params{Store: st, Media: media, Dir: t.TempDir(), Jobs: q, FFmpeg: "-",
+			Retention: 30 * 24 * time.Hour, Now: func() time.Time { return now }})
+		defer s.Close()
+		start(t, q)
+		eventually(t, 20*time.Second, "the old recording's files removed", func() bool {
+			_, err := media.Stat(ctx, mediaKey(old, "cam.webm"))
+			return errors.Is(err, blob.ErrNotFound)
+		})
+		if r, err := st.GetRecording(ctx, old); err != nil || r.Status != storage.RecordingDeleted {
+			t.Fatalf("the old recording: %v %v", r.Status, err)
+		}
+		if r, err := st.GetRecording(ctx, recent); err != nil || r.Status != storage.RecordingReady {
+			t.Fatalf("the recent recording: %v %v", r.Status, err)
+		}
+		if _, err := media.Stat(ctx, mediaKey(recent, "cam.webm")); err != nil {
+			t.Fatalf("the recent recording's file: %v", err)
+		}
+	})
+}

@@ -53,6 +53,7 @@ type Store interface {
 	SaveRecordingSpeaking(ctx context.Context, id storage.RecordingID, sp []storage.SpeakingInterval) error
 	UnfinishedRecordings(ctx context.Context) ([]storage.Recording, error)
 	ListRecordings(ctx context.Context, f storage.RecordingFilter) ([]storage.Recording, int, error)
+	ExpiredRecordings(ctx context.Context, endedBefore time.Time, limit int) ([]storage.RecordingRef, error)
 
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
@@ -88,6 +89,9 @@ type Params struct {
 	// SpeakingFlush is how often the speaking activity of a recording in
 	// progress is saved (default 10 s), so that a crash loses at most that.
 	SpeakingFlush time.Duration
+	// Retention: recordings that ended longer ago than this are deleted by
+	// an hourly job (0: kept).
+	Retention time.Duration
 	// Classes records class rooms by default; Tutoring tutoring sessions.
 	Classes, Tutoring bool
 	// FFmpeg is the ffmpeg binary for composites ("": looked up on PATH;
