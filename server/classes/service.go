@@ -127,7 +127,7 @@ type Service struct {
 	talkers map[signaling.TrackID]*talker
 	talk    map[talkKey]time.Duration
 	boot    time.Time
-	wake  chan struct{}
+	wake    chan struct{}
 }
 
 // presenceOp is a join or departure waiting to be written.
