@@ -404,6 +404,34 @@ func (c *classRun) watchData(ctx context.Context, i int, cl *client.Client) {
 	}
 }
 
+// chatters is how many students chat.
+const chatters = 20
+
+// chat sends message n from s.
+func (c *classRun) chat(ctx context.Context, s *subscriber, n int) {
+	b, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("%s-%d", c.r.prefix, n), "message": fmt.Sprintf("消息 %d", n),
+		"timestamp": time.Now().UnixMilli()})
+	if err := s.c.SendData(ctx, b, client.DataOptions{Reliable: true, Topic: "chat"}); err != nil {
+		c.chatFailed.Add(1)
+		c.fail("chat", err)
+		return
+	}
+	c.chatSent.Add(1)
+}
+
+// prepareChat has each chatting student say hello before the steady
+// window: a client's first data packet negotiates its publisher
+// connection, as a browser's first chat message does.
+func (c *classRun) prepareChat(ctx context.Context, subs []*subscriber) {
+	if c.r.cfg.ChatRate <= 0 {
+		return
+	}
+	_ = parallel(ctx, min(len(subs), chatters), chatters, func(i int) error {
+		c.chat(ctx, subs[i], -1-i)
+		return nil
+	})
+}
+
 // drive runs the class's controls over the steady window: chat at
 // ChatRate from the students, hands, the stage, a poll.
 func (c *classRun) drive(ctx context.Context, subs []*subscriber) {
@@ -421,15 +449,11 @@ func (c *classRun) drive(ctx context.Context, subs []*subscriber) {
 					return
 				case <-tk.C:
 				}
-				s := subs[n%min(len(subs), 20)] // twenty talkative students
-				b, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("%s-%d", c.r.prefix, n), "message": fmt.Sprintf("消息 %d", n),
-					"timestamp": time.Now().UnixMilli()})
-				if err := s.c.SendData(ctx, b, client.DataOptions{Reliable: true, Topic: "chat"}); err != nil {
-					c.chatFailed.Add(1)
-					c.fail("chat", err)
-					continue
-				}
-				c.chatSent.Add(1)
+				wg.Add(1)
+				go func() { // a slow send does not hold the next one up
+					defer wg.Done()
+					c.chat(ctx, subs[n%min(len(subs), chatters)], n)
+				}()
 			}
 		}()
 	}

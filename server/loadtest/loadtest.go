@@ -324,6 +324,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	joinTime := time.Since(joinStart)
 	log.Info("subscribers joined", "connected", len(r.subs), "failed", r.failed, "took", joinTime.Round(time.Millisecond))
 
+	if r.class != nil {
+		r.mu.Lock()
+		subs := slices.Clone(r.subs)
+		r.mu.Unlock()
+		r.class.prepareChat(ctx, subs)
+	}
 	if cfg.Warmup > 0 {
 		t := time.NewTimer(cfg.Warmup)
 		select {
