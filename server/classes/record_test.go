@@ -242,4 +242,3 @@ func TestRecordCountsTalkHandsMessagesPolls(t *testing.T) {
 		}
 	})
 }
-
