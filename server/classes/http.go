@@ -1,6 +1,7 @@
 package classes
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -442,13 +443,29 @@ func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) error {
 	if x.member == "" && !x.review {
 		return httpapi.ErrForbidden
 	}
-	rows, err := s.p.Store.ClassAttendance(r.Context(), c.ID)
+	rec, err := s.Record(r.Context(), c)
 	if err != nil {
 		return err
 	}
-	ratings, err := s.p.Store.ListClassRatings(r.Context(), c.ID)
+	httpapi.WriteJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+// Record is the class's record now: everyone's attendance with their
+// talk time, hands, messages and poll answers (those of its room between
+// its actual start and end), and the ratings.
+func (s *Service) Record(ctx context.Context, c storage.Class) (Record, error) {
+	rows, err := s.p.Store.ClassAttendance(ctx, c.ID)
 	if err != nil {
-		return err
+		return Record{}, err
+	}
+	part, err := s.p.Store.ClassParticipation(ctx, c.ID, string(RoomName(c.ID)), c.StartedAt, c.EndedAt)
+	if err != nil {
+		return Record{}, err
+	}
+	ratings, err := s.p.Store.ListClassRatings(ctx, c.ID)
+	if err != nil {
+		return Record{}, err
 	}
 	sat := storage.Satisfaction{Key: itoa(int64(c.ID))}
 	sum := 0
@@ -462,9 +479,9 @@ func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) error {
 		sat.Share = float64(sat.Satisfied) / float64(sat.Ratings)
 		sat.Mean = float64(sum) / float64(sat.Ratings)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, Record{Class: c, Attendees: httpapi.NonNil(Summarize(&c, rows, s.p.Now())),
-		Ratings: httpapi.NonNil(ratings), Satisfaction: sat})
-	return nil
+	att := Summarize(&c, rows, s.p.Now())
+	Participate(att, part)
+	return Record{Class: c, Attendees: httpapi.NonNil(att), Ratings: httpapi.NonNil(ratings), Satisfaction: sat}, nil
 }
 
 type ratingBody struct {

@@ -3,7 +3,9 @@
 // audience of students), joining a class's room with the role one has in
 // it, the class going live when its teacher first joins and ending when
 // the teacher ends it or everyone has left, the attendance of everyone in
-// the room (heard from signaling and written as the class runs), and the
+// the room (heard from signaling and written as the class runs), the talk
+// time of everyone who speaks (from the audio levels of their microphone),
+// the hands, messages and poll answers of the class's room, and the
 // students' ratings afterwards.
 //
 // Attendance is durable as it happens: every join and departure is
@@ -12,7 +14,8 @@
 // most that interval: when it starts again, the stays its rooms left open
 // are closed at the time they were last seen (storage's
 // CloseStaleClassAttendance), and a live class nobody returns to within
-// the empty grace ends at the time it was last seen occupied.
+// the empty grace ends at the time it was last seen occupied. Talk time
+// is written every Tick (a second) in the same way.
 package classes
 
 import (
@@ -25,7 +28,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
+
 	"yunke/server/token"
+	"yunke/sfu"
 	"yunke/signaling"
 	"yunke/signaling/ids"
 	"yunke/storage"
@@ -60,6 +67,8 @@ type Store interface {
 	ClassLastSeen(ctx context.Context, id storage.ClassID) (time.Time, int, error)
 	ClassAttendance(ctx context.Context, id storage.ClassID) ([]storage.AttendanceRow, error)
 	AttendedClass(ctx context.Context, id storage.ClassID, user storage.UserID) (bool, error)
+	AddClassTalk(ctx context.Context, ds []storage.TalkDelta) error
+	ClassParticipation(ctx context.Context, id storage.ClassID, room string, from, until time.Time) (map[storage.UserID]*storage.Participation, error)
 
 	GetClassRating(ctx context.Context, id storage.ClassID, student storage.UserID) (storage.ClassRating, error)
 	ListClassRatings(ctx context.Context, id storage.ClassID) ([]storage.ClassRating, error)
@@ -113,14 +122,29 @@ type Service struct {
 	mu    sync.Mutex
 	queue []presenceOp
 	rooms map[storage.ClassID]*roomState
-	boot  time.Time
-	wake  chan struct{}
+	// talkers are the microphones in class rooms, by track id; talk is
+	// the speaking time heard and not yet written.
+	talkers map[signaling.TrackID]*talker
+	talk    map[talkKey]time.Duration
+	boot    time.Time
+	wake    chan struct{}
 }
 
 // presenceOp is a join or departure waiting to be written.
 type presenceOp struct {
 	ev      storage.PresenceEvent
 	teacher bool // a join of the teacher: the class goes live
+}
+
+// talker is one microphone in a class's room.
+type talker struct {
+	key   talkKey
+	since time.Time // speaking since (zero: silent); counted up to here
+}
+
+type talkKey struct {
+	class storage.ClassID
+	user  storage.UserID
 }
 
 // roomState is what this node knows of a class's room.
@@ -155,7 +179,8 @@ func New(p Params) *Service {
 	if p.MaxWeeks <= 0 {
 		p.MaxWeeks = 30
 	}
-	return &Service{p: p, log: p.Logger, rooms: map[storage.ClassID]*roomState{}, wake: make(chan struct{}, 1)}
+	return &Service{p: p, log: p.Logger, rooms: map[storage.ClassID]*roomState{}, wake: make(chan struct{}, 1),
+		talkers: map[signaling.TrackID]*talker{}, talk: map[talkKey]time.Duration{}}
 }
 
 // Error is an error a client should see, with a code.
@@ -267,11 +292,86 @@ func (s *Service) ParticipantLeft(_ context.Context, ev signaling.ParticipantEve
 	s.poke()
 }
 
-// TrackPublished implements signaling.Observer; classes do not look at tracks.
-func (s *Service) TrackPublished(context.Context, signaling.TrackEvent) {}
+// TrackPublished implements signaling.Observer: a microphone in a class's
+// room (the teacher's, or a student's on stage: only they may publish) is
+// listened to, its audio levels turned into speaking time for the record.
+func (s *Service) TrackPublished(_ context.Context, ev signaling.TrackEvent) {
+	if ev.Track == nil || ev.AudioLevelExtension == 0 || ev.Track.Kind() != webrtc.RTPCodecTypeAudio ||
+		ev.Source == livekit.TrackSource_SCREEN_SHARE_AUDIO {
+		return
+	}
+	pe := ev.Participant
+	pe.Room = ev.Room
+	id, user, role, ok := participant(pe)
+	if !ok || role == storage.ClassRoleObserver {
+		return
+	}
+	track := ev.ID
+	s.mu.Lock()
+	s.talkers[track] = &talker{key: talkKey{id, user}}
+	s.mu.Unlock()
+	ev.Track.AddTap(sfu.NewAudioLevelObserver(ev.AudioLevelExtension, func(_ float32, active bool) {
+		s.talkChanged(track, active)
+	}))
+}
 
-// TrackUnpublished implements signaling.Observer.
-func (s *Service) TrackUnpublished(context.Context, signaling.TrackEvent) {}
+// TrackUnpublished implements signaling.Observer: a microphone's speaking
+// time up to now is counted.
+func (s *Service) TrackUnpublished(_ context.Context, ev signaling.TrackEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.talkers[ev.ID]; t != nil {
+		s.countTalkLocked(t, s.p.Now(), false)
+		delete(s.talkers, ev.ID)
+	}
+}
+
+// talkChanged hears a microphone start or stop speaking (on its track's
+// receive goroutine: it only takes the lock).
+func (s *Service) talkChanged(track signaling.TrackID, active bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.talkers[track]
+	if t == nil {
+		return
+	}
+	now := s.p.Now()
+	switch {
+	case active && t.since.IsZero():
+		t.since = now
+	case !active && !t.since.IsZero():
+		s.countTalkLocked(t, now, false)
+	}
+}
+
+// countTalkLocked adds t's speaking time up to now to what is to be
+// written; still marks it speaking from now on.
+func (s *Service) countTalkLocked(t *talker, now time.Time, still bool) {
+	if t.since.IsZero() {
+		return
+	}
+	if d := now.Sub(t.since); d > 0 {
+		s.talk[t.key] += d
+	}
+	t.since = time.Time{}
+	if still {
+		t.since = now
+	}
+}
+
+// Speaking lists who is speaking in the class's room now.
+func (s *Service) Speaking(id storage.ClassID) []storage.UserID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []storage.UserID
+	for _, t := range s.talkers {
+		if t.key.class == id && !t.since.IsZero() {
+			out = append(out, t.key.user)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 func (s *Service) roomLocked(id storage.ClassID) *roomState {
 	rs := s.rooms[id]
@@ -359,6 +459,7 @@ func (s *Service) Flush(ctx context.Context) { s.flush(ctx) }
 // flush writes the queued joins and departures, in order, in one
 // transaction; a failure keeps them queued for the next try.
 func (s *Service) flush(ctx context.Context) {
+	s.flushTalk(ctx)
 	s.mu.Lock()
 	ops := s.queue
 	s.queue = nil
@@ -389,6 +490,41 @@ func (s *Service) flush(ctx context.Context) {
 		case started:
 			s.log.Info("class started", "class", c.ID, "teacher", c.TeacherID)
 		}
+	}
+}
+
+// flushTalk writes the speaking time heard since the last write (of those
+// still speaking, up to now); a failure keeps it for the next try.
+func (s *Service) flushTalk(ctx context.Context) {
+	s.mu.Lock()
+	now := s.p.Now()
+	for _, t := range s.talkers {
+		s.countTalkLocked(t, now, true)
+	}
+	if len(s.talk) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	pending := s.talk
+	s.talk = map[talkKey]time.Duration{}
+	s.mu.Unlock()
+	ds := make([]storage.TalkDelta, 0, len(pending))
+	for k, d := range pending {
+		ds = append(ds, storage.TalkDelta{ClassID: k.class, UserID: k.user, Talk: d, At: now})
+	}
+	slices.SortFunc(ds, func(a, b storage.TalkDelta) int {
+		if a.ClassID != b.ClassID {
+			return int(a.ClassID - b.ClassID)
+		}
+		return int(a.UserID - b.UserID)
+	})
+	if err := s.p.Store.AddClassTalk(ctx, ds); err != nil {
+		s.log.Warn("record class talk time", "people", len(ds), "err", err)
+		s.mu.Lock()
+		for k, d := range pending {
+			s.talk[k] += d
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -617,6 +753,31 @@ type Attendee struct {
 	LeftEarlyS int64                   `json:"left_early_s"`
 	LeftEarly  bool                    `json:"left_early"`
 	Stays      []storage.AttendanceRow `json:"stays"`
+
+	// TalkS is how long the person's microphone was heard speaking.
+	TalkS int64 `json:"talk_s"`
+	// Hands raised, Messages sent and PollAnswers given while the class
+	// ran; QuizAnswers are the answers to polls with a correct answer, of
+	// which Correct were right.
+	Hands       int `json:"hands"`
+	Messages    int `json:"messages"`
+	PollAnswers int `json:"poll_answers"`
+	QuizAnswers int `json:"quiz_answers"`
+	Correct     int `json:"correct"`
+}
+
+// Participate adds each person's talk time, hands, messages and poll
+// answers to their attendance.
+func Participate(att []Attendee, by map[storage.UserID]*storage.Participation) {
+	for i := range att {
+		p := by[att[i].UserID]
+		if p == nil {
+			continue
+		}
+		a := &att[i]
+		a.TalkS = int64(p.Talk / time.Second)
+		a.Hands, a.Messages, a.PollAnswers, a.QuizAnswers, a.Correct = p.Hands, p.Messages, p.PollAnswers, p.QuizAnswers, p.Correct
+	}
 }
 
 // Summarize sums each person's stays up, at now.

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +65,17 @@ type Config struct {
 	Teacher string
 	JSON    bool
 	Verbose bool
+
+	// Class runs the class scenario (class.go): accounts and a class made
+	// through the API as AdminUser, students signed in with
+	// StudentPassword, Hands of them raising a hand, a poll, the stage,
+	// and chat at ChatRate messages a second.
+	Class           bool
+	AdminUser       string
+	AdminPassword   string
+	StudentPassword string
+	Hands           int
+	ChatRate        float64
 }
 
 // Command runs `yunke loadtest`. It returns flag.ErrHelp after printing help.
@@ -128,6 +140,12 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Teacher, "teacher", "", "the first publisher joins as this `identity` with the role attribute teacher (e.g. u1 in room s1-x: a Yunke server records that class)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the summary as one JSON line")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log every participant's connection")
+	fs.BoolVar(&cfg.Class, "class", false, "run a Yunke class: the publisher is its teacher, the subscribers its students, with hands, stage, a poll and chat (see docs/benchmarks.md)")
+	fs.StringVar(&cfg.AdminUser, "admin-user", "admin", "with --class: the administrator who makes the accounts and the class")
+	fs.StringVar(&cfg.AdminPassword, "admin-password", os.Getenv("YUNKE_LOADTEST_ADMIN_PASSWORD"), "with --class: the administrator's password (env YUNKE_LOADTEST_ADMIN_PASSWORD)")
+	fs.StringVar(&cfg.StudentPassword, "student-password", "Loadtest-student-1", "with --class: the password of the accounts the scenario makes")
+	fs.IntVar(&cfg.Hands, "hands", 30, "with --class: students who raise a hand")
+	fs.Float64Var(&cfg.ChatRate, "chat-rate", 1, "with --class: chat messages per second from the students")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -157,8 +175,16 @@ func (c *Config) validate() error {
 		return errors.New("loadtest: --duration and --connect-timeout must be positive")
 	case c.Warmup < 0:
 		return errors.New("loadtest: --warmup must not be negative")
-	case c.APIKey == "" || c.APISecret == "":
+	case !c.Class && (c.APIKey == "" || c.APISecret == ""):
 		return errors.New("loadtest: --api-key and --api-secret are required")
+	case c.Class && c.Publishers != 1:
+		return errors.New("loadtest: --class has one publisher, the teacher")
+	case c.Class && (c.AdminUser == "" || c.AdminPassword == ""):
+		return errors.New("loadtest: --class needs --admin-user and --admin-password")
+	case c.Class && (c.Hands < 0 || c.ChatRate < 0 || c.ChatRate > 100):
+		return errors.New("loadtest: --hands must not be negative, --chat-rate must be 0–100")
+	case c.Class && c.Duration < 10*time.Second:
+		return errors.New("loadtest: --class needs a --duration of 10s or more (hands, stage and poll happen in its first 5 s)")
 	}
 	if c.KeyframeInterval <= 0 {
 		c.KeyframeInterval = 2 * time.Second
@@ -197,6 +223,9 @@ type run struct {
 	prefix string    // identity prefix, unique per run
 
 	pubs []*publisher
+
+	class    *classRun       // the class scenario, or nil
+	watchCtx context.Context // ends when the run does
 
 	// The steady window, in time since epoch, over which bitrates are
 	// measured: from the last subscriber join to the stop of the publishers.
@@ -280,6 +309,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 		}
 		r.closeAll()
 	}()
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	r.watchCtx = watchCtx
+	if cfg.Class {
+		var err error
+		if r.class, err = setupClass(ctx, r); err != nil {
+			return nil, fmt.Errorf("loadtest: class: %w", err)
+		}
+	}
 	for i := range cfg.Publishers {
 		if err := r.startPublisher(ctx, sendCtx, i); err != nil {
 			return nil, fmt.Errorf("loadtest: publisher %d: %w", i, err)
@@ -292,6 +330,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	joinTime := time.Since(joinStart)
 	log.Info("subscribers joined", "connected", len(r.subs), "failed", r.failed, "took", joinTime.Round(time.Millisecond))
 
+	if r.class != nil {
+		r.mu.Lock()
+		subs := slices.Clone(r.subs)
+		r.mu.Unlock()
+		r.class.prepareChat(ctx, subs)
+	}
 	if cfg.Warmup > 0 {
 		t := time.NewTimer(cfg.Warmup)
 		select {
@@ -314,12 +358,24 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	}
 	r.steadyStart.Store(int64(time.Since(r.epoch)))
 	log.Info("steady window", "duration", cfg.Duration)
+	driveCtx, stopDriving := context.WithCancel(ctx)
+	driven := make(chan struct{})
+	if r.class != nil {
+		r.mu.Lock()
+		subs := slices.Clone(r.subs)
+		r.mu.Unlock()
+		go func() { defer close(driven); r.class.drive(driveCtx, subs) }()
+	} else {
+		close(driven)
+	}
 	steady := time.NewTimer(cfg.Duration)
 	select {
 	case <-steady.C:
 	case <-ctx.Done():
 		steady.Stop()
 	}
+	stopDriving()
+	<-driven
 	r.steadyEnd.Store(int64(time.Since(r.epoch)))
 	r.selfCPU = selfCPU() - selfCPU0
 	if cfg.ServerPID > 0 && r.serverCPUErr == nil {
@@ -333,6 +389,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	}
 	if ctx.Err() == nil {
 		time.Sleep(cfg.Grace)
+	}
+	if r.class != nil {
+		r.class.finish(ctx)
 	}
 	r.closeAll()
 	return r.summarize(joinTime), ctx.Err()
@@ -366,8 +425,13 @@ func interceptors(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
 }
 
 func (r *run) clientOptions(identity string, publish bool) (client.Options, error) {
-	tok, err := r.token(identity, publish)
-	if err != nil {
+	var tok string
+	var err error
+	if r.class != nil {
+		if tok = r.class.tokens[identity]; tok == "" {
+			return client.Options{}, fmt.Errorf("no class token for %s", identity)
+		}
+	} else if tok, err = r.token(identity, publish); err != nil {
 		return client.Options{}, err
 	}
 	o := client.Options{
@@ -596,6 +660,9 @@ func (r *run) joinSubscriber(ctx context.Context, i int) {
 		return
 	}
 	opts.OnTrack = s.onTrackFunc(r)
+	if r.class != nil {
+		opts.OnSignal = r.class.onSignal(i)
+	}
 	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
 	defer cancel()
@@ -613,6 +680,9 @@ func (r *run) joinSubscriber(ctx context.Context, i int) {
 	}
 	took := time.Since(start)
 	r.log.Debug("subscriber connected", "identity", identity, "took", took)
+	if r.class != nil {
+		go r.class.watchData(r.watchCtx, i, c)
+	}
 	r.mu.Lock()
 	r.subs = append(r.subs, s)
 	r.connectTime.record(took)
@@ -783,6 +853,8 @@ type Summary struct {
 	ServerCPUPercent         float64  `json:"server_cpu_percent,omitempty"`
 	ServerCPUMicrosPerPacket float64  `json:"server_cpu_us_per_packet,omitempty"`
 	ServerCPUError           string   `json:"server_cpu_error,omitempty"`
+	// Class is what the class scenario measured (--class).
+	Class *ClassSummary `json:"class,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
@@ -910,6 +982,10 @@ func (r *run) summarize(joinTime time.Duration) *Summary {
 	if r.serverCPUErr != nil {
 		s.ServerCPUError = r.serverCPUErr.Error()
 	}
+	if r.class != nil {
+		s.Room = r.class.room
+		s.Class = r.class.summary(r.subs)
+	}
 	return s
 }
 
@@ -954,4 +1030,7 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "first keyframe after join: p50 %.1f ms, max %.1f ms; keyframe requests to publishers: %d\n",
 		s.FirstKeyframeP50Ms, s.FirstKeyframeMaxMs, s.KeyframeRequests)
+	if s.Class != nil {
+		s.Class.print(w)
+	}
 }

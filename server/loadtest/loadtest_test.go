@@ -230,3 +230,38 @@ func TestSteadyWindowAccounting(t *testing.T) {
 		t.Errorf("steady latency %v, want 2ms", got)
 	}
 }
+
+// The class scenario needs the administrator's password, one publisher (the
+// teacher) and a steady window long enough for hands, stage and poll.
+func TestClassFlags(t *testing.T) {
+	t.Setenv("YUNKE_LOADTEST_ADMIN_PASSWORD", "")
+	cfg, err := parseFlags([]string{"--class", "--admin-password", "pw", "--subscribers", "300", "--hands", "20", "--chat-rate", "2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Class || cfg.AdminUser != "admin" || cfg.Hands != 20 || cfg.ChatRate != 2 || cfg.Subscribers != 300 {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	for _, bad := range [][]string{{"--class"}, {"--class", "--admin-password", "pw", "--publishers", "2"},
+		{"--class", "--admin-password", "pw", "--duration", "5s"}, {"--class", "--admin-password", "pw", "--hands", "-1"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) succeeded", bad)
+		}
+	}
+}
+
+// reach gives the median, 95th percentile and maximum of the delays of the
+// students an event reached, leaving out those it never did.
+func TestReach(t *testing.T) {
+	seen := make([]atomic.Int64, 101)
+	for i := 1; i <= 100; i++ {
+		seen[i].Store(int64(1000 + i*int(time.Millisecond)))
+	}
+	n, p50, p95, mx := reach(1000, seen)
+	if n != 100 || p50 != 51*time.Millisecond || p95 != 96*time.Millisecond || mx != 100*time.Millisecond {
+		t.Fatalf("reach: %d, %v, %v, %v", n, p50, p95, mx)
+	}
+	if n, _, _, _ := reach(0, seen); n != 0 {
+		t.Fatalf("reach of an event never sent: %d", n)
+	}
+}

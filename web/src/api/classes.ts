@@ -97,6 +97,12 @@ export interface Attendee {
   late: boolean;
   left_early_s: number;
   left_early: boolean;
+  talk_s: number;
+  hands: number;
+  messages: number;
+  poll_answers: number;
+  quiz_answers: number;
+  correct: number;
   stays: Stay[] | null;
 }
 
