@@ -61,11 +61,13 @@ check: ## go vet, Go tests with -race, every benchmark once
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(GO_PKGS)
 	$(GO) test -run '^$$' -bench . -benchtime=1x $(GO_PKGS)
 
-bench: ## Go benchmarks with allocations, then the fan-out benchmark if present (plain, then 100 subscribers recorded)
+bench: ## Go benchmarks with allocations, the fan-out benchmark (plain, then 100 subscribers recorded), then a 300-student class
 	$(GO) test -run '^$$' -bench . -benchmem $(GO_PKGS)
 	@if test -f deploy/bench/fanout.sh; then \
 	  $(MAKE) build && YUNKE_BIN=$(CURDIR)/$(BIN) bash deploy/bench/fanout.sh && \
 	  RECORD=1 YUNKE_BIN=$(CURDIR)/$(BIN) bash deploy/bench/fanout.sh 100; fi
+	@if test -f deploy/bench/class.sh; then \
+	  $(MAKE) build && YUNKE_BIN=$(CURDIR)/$(BIN) bash deploy/bench/class.sh 300; fi
 
 FUZZTIME ?= 30s
 fuzz: ## run every fuzz test for FUZZTIME (default 30s) each
