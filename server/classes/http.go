@@ -520,43 +520,8 @@ func (s *Service) handleRate(w http.ResponseWriter, r *http.Request) error {
 // handleSatisfaction reports satisfaction with classes in the caller's
 // scope, grouped by month, teacher, school, subject or premium.
 func (s *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) error {
-	p, err := httpapi.Authorize(r, authz.ClassReview)
+	sq, err := httpapi.SatisfactionQuery(r, s.p.Store, authz.ClassReview, s.p.Now(), storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject, storage.ByPremium)
 	if err != nil {
-		return err
-	}
-	f := httpapi.Fields{}
-	q := r.URL.Query()
-	now := s.p.Now().In(storage.Zone)
-	sq := storage.SatisfactionQuery{FromMonth: now.Year()*100 + 1, ToMonth: now.Year()*100 + int(now.Month()),
-		GroupBy: storage.SatisfactionGroup(q.Get("group"))}
-	if sq.GroupBy == "" {
-		sq.GroupBy = storage.ByMonth
-	}
-	switch sq.GroupBy {
-	case storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject, storage.ByPremium:
-	default:
-		f.Add("group", "must be month, teacher, school, subject or premium")
-	}
-	if v := q.Get("from"); v != "" {
-		if sq.FromMonth, _ = httpapi.ParseMonth(v); sq.FromMonth == 0 {
-			f.Add("from", "must be YYYY-MM")
-		}
-	}
-	if v := q.Get("to"); v != "" {
-		if sq.ToMonth, _ = httpapi.ParseMonth(v); sq.ToMonth == 0 {
-			f.Add("to", "must be YYYY-MM")
-		}
-	}
-	school, err := httpapi.ExplicitSchool(r, s.p.Store, authz.ClassReview, "school_id", f)
-	if err != nil {
-		return err
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	if school != 0 {
-		sq.SchoolIDs = []storage.SchoolID{school}
-	} else if sq.DistrictID, sq.SchoolIDs, err = httpapi.ScopeFilter(r.Context(), s.p.Store, authz.ScopeOf(&p.User, authz.ClassReview)); err != nil {
 		return err
 	}
 	items, err := s.p.Store.ClassSatisfaction(r.Context(), sq)

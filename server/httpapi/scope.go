@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"yunke/server/authz"
 	"yunke/storage"
@@ -76,4 +78,53 @@ func ExplicitSchool(r *http.Request, st Schools, a authz.Action, name string, f 
 		return 0, err
 	}
 	return id, nil
+}
+
+// SatisfactionQuery reads a satisfaction report's parameters — group (one
+// of groups; the first is the default), from and to (YYYY-MM; default this
+// year up to this month, on now's calendar in storage.Zone), school_id — and
+// narrows it to what the caller may see with action a.
+func SatisfactionQuery(r *http.Request, st Schools, a authz.Action, now time.Time, groups ...storage.SatisfactionGroup) (storage.SatisfactionQuery, error) {
+	p, err := Authorize(r, a)
+	if err != nil {
+		return storage.SatisfactionQuery{}, err
+	}
+	f := Fields{}
+	q := r.URL.Query()
+	now = now.In(storage.Zone)
+	sq := storage.SatisfactionQuery{FromMonth: now.Year()*100 + 1, ToMonth: now.Year()*100 + int(now.Month()),
+		GroupBy: storage.SatisfactionGroup(q.Get("group"))}
+	if sq.GroupBy == "" && len(groups) > 0 {
+		sq.GroupBy = groups[0]
+	}
+	if !slices.Contains(groups, sq.GroupBy) {
+		names := make([]string, len(groups))
+		for i, g := range groups {
+			names[i] = string(g)
+		}
+		f.Add("group", "must be one of "+strings.Join(names, ", "))
+	}
+	if v := q.Get("from"); v != "" {
+		if sq.FromMonth, _ = ParseMonth(v); sq.FromMonth == 0 {
+			f.Add("from", "must be YYYY-MM")
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if sq.ToMonth, _ = ParseMonth(v); sq.ToMonth == 0 {
+			f.Add("to", "must be YYYY-MM")
+		}
+	}
+	school, err := ExplicitSchool(r, st, a, "school_id", f)
+	if err != nil {
+		return sq, err
+	}
+	if err := f.Err(); err != nil {
+		return sq, err
+	}
+	if school != 0 {
+		sq.SchoolIDs = []storage.SchoolID{school}
+	} else if sq.DistrictID, sq.SchoolIDs, err = ScopeFilter(r.Context(), st, authz.ScopeOf(&p.User, a)); err != nil {
+		return sq, err
+	}
+	return sq, nil
 }

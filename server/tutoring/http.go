@@ -361,43 +361,8 @@ func (h *Service) handleSessionHistory(w http.ResponseWriter, r *http.Request) e
 
 // handleSatisfaction reports satisfaction with tutoring in the caller's scope.
 func (h *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) error {
-	p, err := httpapi.Authorize(r, authz.TutoringReview)
+	sq, err := httpapi.SatisfactionQuery(r, h.p.Store, authz.TutoringReview, h.p.Clock.Now(), storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject)
 	if err != nil {
-		return err
-	}
-	f := httpapi.Fields{}
-	q := r.URL.Query()
-	now := h.p.Clock.Now().In(storage.Zone)
-	sq := storage.SatisfactionQuery{FromMonth: now.Year()*100 + 1, ToMonth: now.Year()*100 + int(now.Month()),
-		GroupBy: storage.SatisfactionGroup(q.Get("group"))}
-	if sq.GroupBy == "" {
-		sq.GroupBy = storage.ByMonth
-	}
-	switch sq.GroupBy {
-	case storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject:
-	default:
-		f.Add("group", "must be month, teacher, school or subject")
-	}
-	if v := q.Get("from"); v != "" {
-		if sq.FromMonth, _ = httpapi.ParseMonth(v); sq.FromMonth == 0 {
-			f.Add("from", "must be YYYY-MM")
-		}
-	}
-	if v := q.Get("to"); v != "" {
-		if sq.ToMonth, _ = httpapi.ParseMonth(v); sq.ToMonth == 0 {
-			f.Add("to", "must be YYYY-MM")
-		}
-	}
-	school, err := httpapi.ExplicitSchool(r, h.p.Store, authz.TutoringReview, "school_id", f)
-	if err != nil {
-		return err
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	if school != 0 {
-		sq.SchoolIDs = []storage.SchoolID{school}
-	} else if sq.DistrictID, sq.SchoolIDs, err = httpapi.ScopeFilter(r.Context(), h.p.Store, authz.ScopeOf(&p.User, authz.TutoringReview)); err != nil {
 		return err
 	}
 	items, err := h.p.Store.TutoringSatisfaction(r.Context(), sq)
