@@ -1,15 +1,20 @@
 // The background jobs page: the system administrator sees the jobs (the
 // hourly recording retention job, which runs when the server starts with
-// recording.retention_days set) with their kind in words, filters them by
+// recording.retention_days set, and a webhook delivery to a receiver that
+// answers 503, which fails and waits for its retry) with their kind in
+// words and the last error, expandable; filters them by
 // state and kind; a district administrator sees only their district's (none
 // here: the empty state); a school administrator has no link and no page.
 // Screenshots in both languages, at desktop and phone widths.
 
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { admin, Harness, screenshotDir, selectOption, signInApi, signInUI, waitFor, waitForHome, adminClient } from './lib/harness.mjs';
+import { RoomServiceClient } from 'livekit-server-sdk';
+
+import { admin, adminClient, Harness, screenshotDir, selectOption, signInApi, signInUI, uniqueRoom, waitFor, waitForHome } from './lib/harness.mjs';
 
 async function shoot(page, name) {
   for (const lang of ['zh-CN', 'en']) {
@@ -32,7 +37,17 @@ async function shoot(page, name) {
 }
 
 test('background jobs page', { timeout: 180_000 }, async (t) => {
-  const h = await Harness.start({ env: { YUNKE_CONFIG_BODY: 'recording:\n  retention_days: 30\n' } });
+  // A webhook receiver that is down for maintenance: every delivery fails.
+  const hooks = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(503).end('down for maintenance'));
+  });
+  await new Promise((res) => hooks.listen(0, '127.0.0.1', res));
+  const hookURL = `http://127.0.0.1:${hooks.address().port}/hooks`;
+  const h = await Harness.start({ env: { YUNKE_CONFIG_BODY: 'recording:\n  retention_days: 30\n', YUNKE_WEBHOOK_URLS: hookURL } }).catch(async (err) => {
+    await new Promise((res) => hooks.close(res));
+    throw err;
+  });
   try {
     const url = h.server.url;
     let fx;
@@ -49,7 +64,13 @@ test('background jobs page', { timeout: 180_000 }, async (t) => {
         const r = await sys.must('GET', '/api/v1/jobs?kind=recording.retention');
         return r.items?.[0];
       });
-      fx = { sys, da, sa, job };
+      // A room is created: its room_started delivery fails and is retried.
+      await new RoomServiceClient(url, 'devkey', 'secret').createRoom({ name: uniqueRoom('jobs') });
+      const hook = await waitFor('a failed webhook delivery', async () => {
+        const r = await sys.must('GET', '/api/v1/jobs?kind=webhook.deliver');
+        return r.items?.find((j) => j.errors?.length > 0);
+      });
+      fx = { sys, da, sa, job, hook };
     }));
     if (!fx) return;
     const page = await h.newPage('system-admin');
@@ -66,6 +87,12 @@ test('background jobs page', { timeout: 180_000 }, async (t) => {
       await waitFor('the job completed', async () => (await row.getAttribute('data-state')) === 'completed' || (await page.getByTestId('jobs-refresh').click(), false));
       assert.equal(await row.getByTestId('job-state').innerText(), '已完成');
       assert.match(await row.getByTestId('job-attempts').innerText(), /^1\/\d+$/);
+      // The failed delivery shows its error, cut short, and all of it on demand.
+      const hookRow = page.locator(`[data-testid="jobs-table"] tr[data-id="${fx.hook.id}"]`);
+      await hookRow.getByTestId('job-kind').filter({ hasText: '推送回调' }).waitFor();
+      await hookRow.getByTestId('job-error').filter({ hasText: '503' }).waitFor();
+      await hookRow.getByTestId('job-error-toggle').click();
+      await hookRow.getByTestId('job-error-full').filter({ hasText: '503' }).waitFor();
       await shoot(page, 'system');
       await page.getByTestId('lang-toggle').dispatchEvent('click');
       await row.getByTestId('job-kind').filter({ hasText: 'Remove expired recordings' }).waitFor();
@@ -111,5 +138,7 @@ test('background jobs page', { timeout: 180_000 }, async (t) => {
     }));
   } finally {
     await h.close();
+    hooks.closeAllConnections();
+    await new Promise((res) => hooks.close(res));
   }
 });

@@ -797,6 +797,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'nav.jobs': 'Background jobs',
   'nav.jobsHint': 'Recordings being finalized, uploaded, rendered and repaired; video removals; webhook deliveries',
   'jobs.intro': 'Work the server finishes after a request; failed jobs are retried. Refreshed every 10 s.',
+  'jobs.job': 'Job',
   'jobs.kind': 'Kind',
   'jobs.state': 'State',
   'jobs.attempts': 'Attempts',

@@ -798,6 +798,7 @@ const zhCN = {
   'nav.jobs': '后台任务',
   'nav.jobsHint': '录制的收尾、上传、合成与修复，视频删除和回调推送的进度',
   'jobs.intro': '服务器在请求之后继续完成的工作：失败的任务会自动重试。每 10 秒刷新一次。',
+  'jobs.job': '任务',
   'jobs.kind': '任务类型',
   'jobs.state': '状态',
   'jobs.attempts': '尝试',
