@@ -10,6 +10,12 @@ export const adminRoutes: RouteRecordRaw[] = [
   { path: '/admin/targets', name: 'admin-targets', component: () => import('@/views/admin/targets/index.vue'), meta: { admin: true } },
   { path: '/admin/subjects', name: 'admin-subjects', component: () => import('@/views/admin/subjects/index.vue'), meta: { admin: true } },
   {
+    path: '/admin/jobs',
+    name: 'admin-jobs',
+    component: () => import('@/views/admin/jobs/index.vue'),
+    meta: { admin: true, roles: ['system_admin', 'district_admin'] },
+  },
+  {
     path: '/admin/districts',
     name: 'admin-districts',
     component: () => import('@/views/admin/districts/index.vue'),
