@@ -59,13 +59,13 @@ type Config struct {
 	Simulcast bool
 	// ScreenBitrate, if positive, publishes a screen share track too (VP8,
 	// source SCREEN_SHARE) at ScreenFPS frames a second.
-	ScreenBitrate    int64
-	ScreenFPS        int
-	JoinRate         float64 // subscriber joins per second
-	ConnectTimeout   time.Duration
-	Grace            time.Duration // wait for in-flight packets after publishers stop
-	ICELoopback      bool
-	ServerPID        int // if set, the server's CPU time over the steady window is measured (Linux)
+	ScreenBitrate  int64
+	ScreenFPS      int
+	JoinRate       float64 // subscriber joins per second
+	ConnectTimeout time.Duration
+	Grace          time.Duration // wait for in-flight packets after publishers stop
+	ICELoopback    bool
+	ServerPID      int // if set, the server's CPU time over the steady window is measured (Linux)
 	// Teacher, if set, is the identity of the first publisher, which joins
 	// with the role attribute "teacher" as the app's class tokens give it:
 	// on a Yunke server a class room ("s<school>-…") with its teacher
@@ -304,9 +304,9 @@ func (p *publisher) stream(kind, layer uint8) *sourceTrack {
 type sourceTrack struct {
 	lt           *client.LocalTrack // shared by the layers of a track
 	rid          string             // the simulcast layer, or ""
-	lastSent     atomic.Int64 // last marker counter sent, -1 before the first
-	steadyFirst  atomic.Int64 // first counter sent in the steady window; MaxInt64 before it
-	wantKeyframe atomic.Bool  // the SFU sent a PLI or FIR
+	lastSent     atomic.Int64       // last marker counter sent, -1 before the first
+	steadyFirst  atomic.Int64       // first counter sent in the steady window; MaxInt64 before it
+	wantKeyframe atomic.Bool        // the SFU sent a PLI or FIR
 }
 
 type subscriber struct {
@@ -976,62 +976,62 @@ func (r *run) closeAll() {
 // Summary is the result of a run; its JSON form is the machine-readable
 // summary line.
 type Summary struct {
-	URL                      string   `json:"url"`
-	Room                     string   `json:"room"`
-	Publishers               int      `json:"publishers"`
-	Subscribers              int      `json:"subscribers"`
-	SubscribersConnected     int      `json:"subscribers_connected"`
-	SubscribersFailed        int      `json:"subscribers_failed"`
-	FirstErrors              []string `json:"first_errors,omitempty"`
-	JoinSeconds              float64  `json:"join_seconds"`
-	ConnectP50Ms             float64  `json:"connect_p50_ms"`
-	ConnectMaxMs             float64  `json:"connect_max_ms"`
-	DurationSeconds          float64  `json:"duration_seconds"`
-	VideoBitrate             int64    `json:"video_bitrate"`
-	Audio                    bool     `json:"audio"`
-	Simulcast                bool     `json:"simulcast"`
-	ScreenBitrate            int64    `json:"screen_bitrate,omitempty"`
+	URL                  string   `json:"url"`
+	Room                 string   `json:"room"`
+	Publishers           int      `json:"publishers"`
+	Subscribers          int      `json:"subscribers"`
+	SubscribersConnected int      `json:"subscribers_connected"`
+	SubscribersFailed    int      `json:"subscribers_failed"`
+	FirstErrors          []string `json:"first_errors,omitempty"`
+	JoinSeconds          float64  `json:"join_seconds"`
+	ConnectP50Ms         float64  `json:"connect_p50_ms"`
+	ConnectMaxMs         float64  `json:"connect_max_ms"`
+	DurationSeconds      float64  `json:"duration_seconds"`
+	VideoBitrate         int64    `json:"video_bitrate"`
+	Audio                bool     `json:"audio"`
+	Simulcast            bool     `json:"simulcast"`
+	ScreenBitrate        int64    `json:"screen_bitrate,omitempty"`
 	// LayerSwitches counts the simulcast layer changes subscribers saw;
 	// CameraLayers how many subscribers ended on each camera layer (low,
 	// medium, high).
-	LayerSwitches uint64    `json:"layer_switches"`
-	CameraLayers  [3]uint64 `json:"camera_layers"`
-	TracksExpected           int      `json:"tracks_expected"`
-	TracksReceived           int      `json:"tracks_received"`
-	PacketsSent              uint64   `json:"packets_sent"`
-	PacketsExpected          uint64   `json:"packets_expected"`
-	PacketsReceived          uint64   `json:"packets_received"`
-	PacketsLost              uint64   `json:"packets_lost"`
-	LossPercent              float64  `json:"loss_percent"`
-	Duplicates               uint64   `json:"duplicates"`
-	OutOfOrder               uint64   `json:"out_of_order"`
-	Misrouted                uint64   `json:"misrouted"`
-	Corrupted                uint64   `json:"corrupted"`
-	Unmarked                 uint64   `json:"unmarked"`
-	Malformed                uint64   `json:"malformed"`
-	SubscriberMbpsMin        float64  `json:"subscriber_mbps_min"`
-	SubscriberMbpsAvg        float64  `json:"subscriber_mbps_avg"`
-	SubscriberMbpsMax        float64  `json:"subscriber_mbps_max"`
-	LatencyP50Ms             float64  `json:"latency_p50_ms"`
-	LatencyP95Ms             float64  `json:"latency_p95_ms"`
-	LatencyP99Ms             float64  `json:"latency_p99_ms"`
-	LatencyMaxMs             float64  `json:"latency_max_ms"`
-	SteadyPacketsExpected    uint64   `json:"steady_packets_expected"`
-	SteadyPacketsLost        uint64   `json:"steady_packets_lost"`
-	SteadyLossPercent        float64  `json:"steady_loss_percent"`
-	SteadyLatencyP50Ms       float64  `json:"steady_latency_p50_ms"`
-	SteadyLatencyP99Ms       float64  `json:"steady_latency_p99_ms"`
-	SteadyLatencyMaxMs       float64  `json:"steady_latency_max_ms"`
-	FirstKeyframeP50Ms       float64  `json:"first_keyframe_p50_ms"`
-	FirstKeyframeMaxMs       float64  `json:"first_keyframe_max_ms"`
-	KeyframeRequests         uint64   `json:"keyframe_requests"`
-	SteadySeconds            float64  `json:"steady_seconds"`
-	SteadyPackets            uint64   `json:"steady_packets_received"`
-	LoadCPUPercent           float64  `json:"load_cpu_percent"`
-	ServerCPUSeconds         float64  `json:"server_cpu_seconds,omitempty"`
-	ServerCPUPercent         float64  `json:"server_cpu_percent,omitempty"`
-	ServerCPUMicrosPerPacket float64  `json:"server_cpu_us_per_packet,omitempty"`
-	ServerCPUError           string   `json:"server_cpu_error,omitempty"`
+	LayerSwitches            uint64    `json:"layer_switches"`
+	CameraLayers             [3]uint64 `json:"camera_layers"`
+	TracksExpected           int       `json:"tracks_expected"`
+	TracksReceived           int       `json:"tracks_received"`
+	PacketsSent              uint64    `json:"packets_sent"`
+	PacketsExpected          uint64    `json:"packets_expected"`
+	PacketsReceived          uint64    `json:"packets_received"`
+	PacketsLost              uint64    `json:"packets_lost"`
+	LossPercent              float64   `json:"loss_percent"`
+	Duplicates               uint64    `json:"duplicates"`
+	OutOfOrder               uint64    `json:"out_of_order"`
+	Misrouted                uint64    `json:"misrouted"`
+	Corrupted                uint64    `json:"corrupted"`
+	Unmarked                 uint64    `json:"unmarked"`
+	Malformed                uint64    `json:"malformed"`
+	SubscriberMbpsMin        float64   `json:"subscriber_mbps_min"`
+	SubscriberMbpsAvg        float64   `json:"subscriber_mbps_avg"`
+	SubscriberMbpsMax        float64   `json:"subscriber_mbps_max"`
+	LatencyP50Ms             float64   `json:"latency_p50_ms"`
+	LatencyP95Ms             float64   `json:"latency_p95_ms"`
+	LatencyP99Ms             float64   `json:"latency_p99_ms"`
+	LatencyMaxMs             float64   `json:"latency_max_ms"`
+	SteadyPacketsExpected    uint64    `json:"steady_packets_expected"`
+	SteadyPacketsLost        uint64    `json:"steady_packets_lost"`
+	SteadyLossPercent        float64   `json:"steady_loss_percent"`
+	SteadyLatencyP50Ms       float64   `json:"steady_latency_p50_ms"`
+	SteadyLatencyP99Ms       float64   `json:"steady_latency_p99_ms"`
+	SteadyLatencyMaxMs       float64   `json:"steady_latency_max_ms"`
+	FirstKeyframeP50Ms       float64   `json:"first_keyframe_p50_ms"`
+	FirstKeyframeMaxMs       float64   `json:"first_keyframe_max_ms"`
+	KeyframeRequests         uint64    `json:"keyframe_requests"`
+	SteadySeconds            float64   `json:"steady_seconds"`
+	SteadyPackets            uint64    `json:"steady_packets_received"`
+	LoadCPUPercent           float64   `json:"load_cpu_percent"`
+	ServerCPUSeconds         float64   `json:"server_cpu_seconds,omitempty"`
+	ServerCPUPercent         float64   `json:"server_cpu_percent,omitempty"`
+	ServerCPUMicrosPerPacket float64   `json:"server_cpu_us_per_packet,omitempty"`
+	ServerCPUError           string    `json:"server_cpu_error,omitempty"`
 	// Class is what the class scenario measured (--class).
 	Class *ClassSummary `json:"class,omitempty"`
 }
