@@ -15,13 +15,16 @@
 # camera as three VP8 simulcast layers (1/16, 1/4 and all of $BITRATE), a VP8
 # screen share at $SCREEN_BITRATE (5 frames a second) and Opus; SIMULCAST=0
 # sends the camera as one layer, SCREEN_BITRATE=0 no screen share (both: the
-# camera-only setup of the earlier results). In the steady window
+# camera-only setup of the earlier results); LAYER_SWITCH=2s has every
+# student alternate between asking for the low and the high camera layer
+# every 2 s. In the steady window
 # ($DURATION) the students chat at $CHAT_RATE messages a second, $HANDS of
 # them raise a hand, the teacher brings the first on stage and starts a poll
 # every student answers. The table shows the median of the runs.
 #
 # Environment: YUNKE_BIN or BIN (default bin/yunke), RUNS (3), DURATION
 # (20s), WARMUP (3s), BITRATE (1.5M), SIMULCAST (1), SCREEN_BITRATE (500k),
+# LAYER_SWITCH (0, never),
 # JOIN_RATE (50), HANDS (30), CHAT_RATE (1), SERVER_CORE (0), LOAD_CORE (1),
 # OUT (default a new temporary directory).
 set -euo pipefail
@@ -34,6 +37,7 @@ WARMUP=${WARMUP:-3s}
 BITRATE=${BITRATE:-1.5M}
 SIMULCAST=${SIMULCAST:-1}
 SCREEN_BITRATE=${SCREEN_BITRATE:-500k}
+LAYER_SWITCH=${LAYER_SWITCH:-0}
 JOIN_RATE=${JOIN_RATE:-50}
 HANDS=${HANDS:-30}
 CHAT_RATE=${CHAT_RATE:-1}
@@ -51,8 +55,9 @@ done
 media=(--simulcast=true)
 [ "$SIMULCAST" = 1 ] || media=(--simulcast=false)
 if [ "$SCREEN_BITRATE" = 0 ]; then media+=(--screen=false); else media+=(--screen=true --screen-bitrate "$SCREEN_BITRATE"); fi
+[ "$LAYER_SWITCH" = 0 ] || media+=(--layer-switch "$LAYER_SWITCH")
 [ -x "$BIN" ] || make build
-"$BIN" loadtest -h 2>&1 | grep -q -- '--screen-bitrate' || die "$BIN is older than its loadtest --screen-bitrate flag; rebuild it (make build)"
+"$BIN" loadtest -h 2>&1 | grep -q -- '--layer-switch' || die "$BIN is older than its loadtest --layer-switch flag; rebuild it (make build)"
 mkdir -p "$OUT"
 : >"$OUT/results.jsonl"
 

@@ -59,8 +59,12 @@ type Config struct {
 	Simulcast bool
 	// ScreenBitrate, if positive, publishes a screen share track too (VP8,
 	// source SCREEN_SHARE) at ScreenFPS frames a second.
-	ScreenBitrate  int64
-	ScreenFPS      int
+	ScreenBitrate int64
+	ScreenFPS     int
+	// LayerSwitch, if positive, has every subscriber alternate the quality
+	// it asks for of each video track between low and high this often in
+	// the steady window, so the SFU switches simulcast layers.
+	LayerSwitch    time.Duration
 	JoinRate       float64 // subscriber joins per second
 	ConnectTimeout time.Duration
 	Grace          time.Duration // wait for in-flight packets after publishers stop
@@ -145,6 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	screenBitrate := "500k"
 	fs.StringVar(&screenBitrate, "screen-bitrate", screenBitrate, "with --screen: the screen share's bitrate")
 	fs.IntVar(&cfg.ScreenFPS, "screen-fps", 5, "with --screen: the screen share's frames per second")
+	fs.DurationVar(&cfg.LayerSwitch, "layer-switch", 0, "with --simulcast: every subscriber alternates between asking for the low and the high layer this often in the steady window (0: never)")
 	fs.Float64Var(&cfg.JoinRate, "join-rate", 20, "subscriber joins per second")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 15*time.Second, "per-participant connection timeout")
 	fs.DurationVar(&cfg.Grace, "grace", time.Second, "wait for in-flight packets after publishers stop")
@@ -198,6 +203,8 @@ func (c *Config) validate() error {
 		return errors.New("loadtest: --duration and --connect-timeout must be positive")
 	case c.Warmup < 0:
 		return errors.New("loadtest: --warmup must not be negative")
+	case c.LayerSwitch < 0:
+		return errors.New("loadtest: --layer-switch must not be negative")
 	case !c.Class && (c.APIKey == "" || c.APISecret == ""):
 		return errors.New("loadtest: --api-key and --api-secret are required")
 	case c.Class && c.Publishers != 1:
@@ -330,6 +337,7 @@ type subscriber struct {
 // last segment is judged up to the last packet sent. (Loss just before a
 // switch, after a segment's last received packet, goes uncounted.)
 type recvTrack struct {
+	sid         string // set before the reader starts
 	video       bool
 	gotMarker   bool
 	source      marker // publisher and kind of the first marked packet
@@ -474,6 +482,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	} else {
 		close(driven)
 	}
+	switched := make(chan struct{})
+	if cfg.LayerSwitch > 0 {
+		r.mu.Lock()
+		subs := slices.Clone(r.subs)
+		r.mu.Unlock()
+		go func() { defer close(switched); r.switchLayers(driveCtx, subs) }()
+	} else {
+		close(switched)
+	}
 	steady := time.NewTimer(cfg.Duration)
 	select {
 	case <-steady.C:
@@ -482,6 +499,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	}
 	stopDriving()
 	<-driven
+	<-switched
 	r.steadyEnd.Store(int64(time.Since(r.epoch)))
 	r.selfCPU = selfCPU() - selfCPU0
 	if cfg.ServerPID > 0 && r.serverCPUErr == nil {
@@ -853,9 +871,47 @@ func (r *run) joinSubscriber(ctx context.Context, i int) {
 	r.mu.Unlock()
 }
 
+// switchLayers has every subscriber ask for the low, then the high quality
+// of each video track it receives, alternating every LayerSwitch until ctx
+// ends. The SFU switches at the target layer's next keyframe.
+func (r *run) switchLayers(ctx context.Context, subs []*subscriber) {
+	tick := time.NewTicker(r.cfg.LayerSwitch)
+	defer tick.Stop()
+	quality := livekit.VideoQuality_LOW
+	var sids []string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, s := range subs {
+			sids = sids[:0]
+			s.mu.Lock()
+			for _, t := range s.tracks {
+				if t.video {
+					sids = append(sids, t.sid)
+				}
+			}
+			s.mu.Unlock()
+			if len(sids) == 0 {
+				continue
+			}
+			if err := s.c.UpdateTrackSettings(&livekit.UpdateTrackSettings{TrackSids: slices.Clone(sids), Quality: quality}); err != nil {
+				r.log.Debug("track settings", "err", err)
+			}
+		}
+		if quality == livekit.VideoQuality_LOW {
+			quality = livekit.VideoQuality_HIGH
+		} else {
+			quality = livekit.VideoQuality_LOW
+		}
+	}
+}
+
 func (s *subscriber) onTrackFunc(r *run) func(*client.RemoteTrack) {
 	return func(rt *client.RemoteTrack) {
-		t := &recvTrack{video: rt.Kind() == webrtc.RTPCodecTypeVideo, steadyFrom: r.steadyFirstOf}
+		t := &recvTrack{sid: rt.SID(), video: rt.Kind() == webrtc.RTPCodecTypeVideo, steadyFrom: r.steadyFirstOf}
 		s.mu.Lock()
 		s.tracks = append(s.tracks, t)
 		s.mu.Unlock()

@@ -388,4 +388,10 @@ func TestMediaFlags(t *testing.T) {
 	if _, err := parseFlags([]string{"--screen", "--screen-fps", "0"}, io.Discard); err == nil {
 		t.Error("--screen-fps 0 accepted")
 	}
+	if _, err := parseFlags([]string{"--simulcast", "--layer-switch", "-1s"}, io.Discard); err == nil {
+		t.Error("--layer-switch -1s accepted")
+	}
+	if cfg, err := parseFlags([]string{"--simulcast", "--layer-switch", "2s"}, io.Discard); err != nil || cfg.LayerSwitch != 2*time.Second {
+		t.Errorf("--layer-switch 2s: %v, %v", cfg.LayerSwitch, err)
+	}
 }
