@@ -17,16 +17,15 @@
 # sends the camera as one layer, SCREEN_BITRATE=0 no screen share (both: the
 # camera-only setup of the earlier results); LAYER_SWITCH=2s has every
 # student alternate between asking for the low and the high camera layer
-# every 2 s. In the steady window
-# ($DURATION) the students chat at $CHAT_RATE messages a second, $HANDS of
-# them raise a hand, the teacher brings the first on stage and starts a poll
-# every student answers. The table shows the median of the runs.
+# every 2 s. In the steady window ($DURATION) the students chat at
+# $CHAT_RATE messages a second, $HANDS of them raise a hand, the teacher
+# brings the first on stage and starts a poll every student answers. The
+# table shows the median of the runs.
 #
 # Environment: YUNKE_BIN or BIN (default bin/yunke), RUNS (3), DURATION
 # (20s), WARMUP (3s), BITRATE (1.5M), SIMULCAST (1), SCREEN_BITRATE (500k),
-# LAYER_SWITCH (0, never),
-# JOIN_RATE (50), HANDS (30), CHAT_RATE (1), SERVER_CORE (0), LOAD_CORE (1),
-# OUT (default a new temporary directory).
+# LAYER_SWITCH (0: never), JOIN_RATE (50), HANDS (30), CHAT_RATE (1),
+# SERVER_CORE (0), LOAD_CORE (1), OUT (default a new temporary directory).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
