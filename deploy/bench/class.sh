@@ -11,15 +11,21 @@
 # --class` on core $LOAD_CORE makes the school, the teacher and the student
 # accounts through the API before the first run (the later runs sign the
 # same accounts in), schedules one class per run, and every account joins
-# it with its token from POST /classes/{id}/join. The teacher publishes VP8
-# at $BITRATE plus Opus; in the steady window ($DURATION) the students chat
-# at $CHAT_RATE messages a second, $HANDS of them raise a hand, the teacher
+# it with its token from POST /classes/{id}/join. The teacher publishes the
+# camera as three VP8 simulcast layers (1/16, 1/4 and all of $BITRATE), a VP8
+# screen share at $SCREEN_BITRATE (5 frames a second) and Opus; SIMULCAST=0
+# sends the camera as one layer, SCREEN_BITRATE=0 no screen share (both: the
+# camera-only setup of the earlier results); LAYER_SWITCH=2s has every
+# student alternate between asking for the low and the high camera layer
+# every 2 s. In the steady window ($DURATION) the students chat at
+# $CHAT_RATE messages a second, $HANDS of them raise a hand, the teacher
 # brings the first on stage and starts a poll every student answers. The
 # table shows the median of the runs.
 #
 # Environment: YUNKE_BIN or BIN (default bin/yunke), RUNS (3), DURATION
-# (20s), WARMUP (3s), BITRATE (1.5M), JOIN_RATE (50), HANDS (30), CHAT_RATE
-# (1), SERVER_CORE (0), LOAD_CORE (1), OUT (default a new temporary directory).
+# (20s), WARMUP (3s), BITRATE (1.5M), SIMULCAST (1), SCREEN_BITRATE (500k),
+# LAYER_SWITCH (0: never), JOIN_RATE (50), HANDS (30), CHAT_RATE (1),
+# SERVER_CORE (0), LOAD_CORE (1), OUT (default a new temporary directory).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -28,6 +34,9 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}
 BITRATE=${BITRATE:-1.5M}
+SIMULCAST=${SIMULCAST:-1}
+SCREEN_BITRATE=${SCREEN_BITRATE:-500k}
+LAYER_SWITCH=${LAYER_SWITCH:-0}
 JOIN_RATE=${JOIN_RATE:-50}
 HANDS=${HANDS:-30}
 CHAT_RATE=${CHAT_RATE:-1}
@@ -42,8 +51,12 @@ for tool in taskset jq curl timeout; do
 	command -v "$tool" >/dev/null || die "$tool is required"
 done
 [[ $STUDENTS =~ ^[0-9]+$ ]] || die "bad student count $STUDENTS"
+media=(--simulcast=true)
+[ "$SIMULCAST" = 1 ] || media=(--simulcast=false)
+if [ "$SCREEN_BITRATE" = 0 ]; then media+=(--screen=false); else media+=(--screen=true --screen-bitrate "$SCREEN_BITRATE"); fi
+[ "$LAYER_SWITCH" = 0 ] || media+=(--layer-switch "$LAYER_SWITCH")
 [ -x "$BIN" ] || make build
-"$BIN" loadtest -h 2>&1 | grep -q -- '--class' || die "$BIN is older than its loadtest --class flag; rebuild it (make build)"
+"$BIN" loadtest -h 2>&1 | grep -q -- '--layer-switch' || die "$BIN is older than its loadtest --layer-switch flag; rebuild it (make build)"
 mkdir -p "$OUT"
 : >"$OUT/results.jsonl"
 
@@ -78,7 +91,7 @@ url=${url%/}
 for run in $(seq "$RUNS"); do
 	echo "run $run of $RUNS: $STUDENTS students" >&2
 	taskset -c "$LOAD_CORE" timeout 900 "$BIN" loadtest --url "$url" --class --admin-password "$ADMIN_PASSWORD" \
-		--subscribers "$STUDENTS" --hands "$HANDS" --chat-rate "$CHAT_RATE" --video-bitrate "$BITRATE" \
+		--subscribers "$STUDENTS" --hands "$HANDS" --chat-rate "$CHAT_RATE" --video-bitrate "$BITRATE" "${media[@]}" \
 		--duration "$DURATION" --warmup "$WARMUP" --join-rate "$JOIN_RATE" --ice-loopback \
 		--server-pid "$server_pid" --json 2>>"$OUT/loadtest.log" >>"$OUT/results.jsonl" || die "run $run failed (see $OUT/loadtest.log)"
 done

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -53,11 +54,22 @@ type Config struct {
 	FPS              int
 	KeyframeInterval time.Duration
 	Audio            bool
-	JoinRate         float64 // subscriber joins per second
-	ConnectTimeout   time.Duration
-	Grace            time.Duration // wait for in-flight packets after publishers stop
-	ICELoopback      bool
-	ServerPID        int // if set, the server's CPU time over the steady window is measured (Linux)
+	// Simulcast publishes the camera as three layers (RIDs q, h, f) at
+	// 1/16, 1/4 and all of VideoBitrate, each its own marker stream.
+	Simulcast bool
+	// ScreenBitrate, if positive, publishes a screen share track too (VP8,
+	// source SCREEN_SHARE) at ScreenFPS frames a second.
+	ScreenBitrate int64
+	ScreenFPS     int
+	// LayerSwitch, if positive, has every subscriber alternate the quality
+	// it asks for of each video track between low and high this often in
+	// the steady window, so the SFU switches simulcast layers.
+	LayerSwitch    time.Duration
+	JoinRate       float64 // subscriber joins per second
+	ConnectTimeout time.Duration
+	Grace          time.Duration // wait for in-flight packets after publishers stop
+	ICELoopback    bool
+	ServerPID      int // if set, the server's CPU time over the steady window is measured (Linux)
 	// Teacher, if set, is the identity of the first publisher, which joins
 	// with the role attribute "teacher" as the app's class tokens give it:
 	// on a Yunke server a class room ("s<school>-…") with its teacher
@@ -132,6 +144,12 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.FPS, "fps", 30, "video frames per second")
 	fs.DurationVar(&cfg.KeyframeInterval, "keyframe-interval", 2*time.Second, "time between video keyframes")
 	fs.BoolVar(&cfg.Audio, "audio", true, "publish Opus audio too (50 packets/s)")
+	simulcast := fs.Bool("simulcast", false, "publish the camera as three simulcast layers (q, h, f at 1/16, 1/4 and all of --video-bitrate); on by default with --class")
+	screen := fs.Bool("screen", false, "publish a screen share track too (VP8 at --screen-bitrate and --screen-fps); on by default with --class")
+	screenBitrate := "500k"
+	fs.StringVar(&screenBitrate, "screen-bitrate", screenBitrate, "with --screen: the screen share's bitrate")
+	fs.IntVar(&cfg.ScreenFPS, "screen-fps", 5, "with --screen: the screen share's frames per second")
+	fs.DurationVar(&cfg.LayerSwitch, "layer-switch", 0, "with --simulcast: every subscriber alternates between asking for the low and the high layer this often in the steady window (0: never)")
 	fs.Float64Var(&cfg.JoinRate, "join-rate", 20, "subscriber joins per second")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 15*time.Second, "per-participant connection timeout")
 	fs.DurationVar(&cfg.Grace, "grace", time.Second, "wait for in-flight packets after publishers stop")
@@ -156,6 +174,14 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	if cfg.VideoBitrate, err = ParseBitrate(bitrate); err != nil {
 		return cfg, err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cfg.Simulcast = *simulcast || !set["simulcast"] && cfg.Class
+	if *screen || !set["screen"] && cfg.Class {
+		if cfg.ScreenBitrate, err = ParseBitrate(screenBitrate); err != nil {
+			return cfg, err
+		}
+	}
 	return cfg, cfg.validate()
 }
 
@@ -169,12 +195,16 @@ func (c *Config) validate() error {
 		return errors.New("loadtest: nothing to send: --video-bitrate 0 and --audio=false")
 	case c.VideoBitrate > 0 && (c.FPS < 1 || c.FPS > 120):
 		return errors.New("loadtest: --fps must be between 1 and 120")
+	case c.ScreenBitrate > 0 && (c.ScreenFPS < 1 || c.ScreenFPS > 120):
+		return errors.New("loadtest: --screen-fps must be between 1 and 120")
 	case c.JoinRate <= 0:
 		return errors.New("loadtest: --join-rate must be positive")
 	case c.Duration <= 0 || c.ConnectTimeout <= 0:
 		return errors.New("loadtest: --duration and --connect-timeout must be positive")
 	case c.Warmup < 0:
 		return errors.New("loadtest: --warmup must not be negative")
+	case c.LayerSwitch < 0:
+		return errors.New("loadtest: --layer-switch must not be negative")
 	case !c.Class && (c.APIKey == "" || c.APISecret == ""):
 		return errors.New("loadtest: --api-key and --api-secret are required")
 	case c.Class && c.Publishers != 1:
@@ -243,17 +273,47 @@ type run struct {
 type publisher struct {
 	index   int
 	c       *client.Client
-	video   *sourceTrack
+	video   *sourceTrack    // the camera without simulcast
+	layers  [3]*sourceTrack // the camera's simulcast layers, low to high
+	screen  *sourceTrack
 	audio   *sourceTrack
 	senders sync.WaitGroup
 }
 
-// sourceTrack is one published track and its counter.
+// streams are the publisher's marker streams.
+func (p *publisher) streams() []*sourceTrack {
+	var out []*sourceTrack
+	for _, t := range []*sourceTrack{p.video, p.layers[0], p.layers[1], p.layers[2], p.screen, p.audio} {
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// stream is the marker stream of a kind and layer, or nil.
+func (p *publisher) stream(kind, layer uint8) *sourceTrack {
+	switch {
+	case kind == kindVideo && layer == layerNone:
+		return p.video
+	case kind == kindVideo && layer <= layerHigh:
+		return p.layers[layer-layerLow]
+	case kind == kindScreen && layer == layerNone:
+		return p.screen
+	case kind == kindAudio && layer == layerNone:
+		return p.audio
+	}
+	return nil
+}
+
+// sourceTrack is one marker stream: a published track, or one simulcast
+// layer of it, and its counter.
 type sourceTrack struct {
-	lt           *client.LocalTrack
-	lastSent     atomic.Int64 // last marker counter sent, -1 before the first
-	steadyFirst  atomic.Int64 // first counter sent in the steady window; MaxInt64 before it
-	wantKeyframe atomic.Bool  // the SFU sent a PLI or FIR
+	lt           *client.LocalTrack // shared by the layers of a track
+	rid          string             // the simulcast layer, or ""
+	lastSent     atomic.Int64       // last marker counter sent, -1 before the first
+	steadyFirst  atomic.Int64       // first counter sent in the steady window; MaxInt64 before it
+	wantKeyframe atomic.Bool        // the SFU sent a PLI or FIR
 }
 
 type subscriber struct {
@@ -265,10 +325,24 @@ type subscriber struct {
 
 // recvTrack is what one subscriber received of one track. Only its reader
 // goroutine writes it; it is read after that goroutine has ended.
+//
+// A simulcast track reaches a subscriber as one layer at a time, and each
+// layer has its own counter, so loss is judged per segment: a run of packets
+// of one layer, from the first received after the SFU switched to it to the
+// last received before it switched away. seq, steadyFirst and steadyUnique
+// are the current segment's; a packet of another layer closes it (adding
+// what it expected and received to the closed totals) and opens the next.
+// Packets a layer's publisher sent outside the segments this subscriber
+// received of it are not expected, so a layer switch is not loss; only the
+// last segment is judged up to the last packet sent. (Loss just before a
+// switch, after a segment's last received packet, goes uncounted.)
 type recvTrack struct {
+	sid         string // set before the reader starts
 	video       bool
 	gotMarker   bool
 	source      marker // publisher and kind of the first marked packet
+	layer       uint8  // the current segment's simulcast layer
+	switches    uint64 // layer switches seen
 	seq         seqTracker
 	latency     histogram
 	packets     uint64        // marked packets from the source
@@ -287,6 +361,48 @@ type recvTrack struct {
 	steadyFirst   *atomic.Int64
 	steadyLatency histogram
 	steadyUnique  uint64
+
+	// Closed segments: counters expected (first to highest received) and
+	// received unique, overall and in the steady window.
+	closedExpected, closedUnique             uint64
+	closedSteadyExpected, closedSteadyUnique uint64
+}
+
+// closeSegment ends the current layer's segment.
+func (t *recvTrack) closeSegment() {
+	if !t.seq.started {
+		return
+	}
+	t.closedExpected += uint64(t.seq.highest-t.seq.first) + 1
+	t.closedUnique += t.seq.unique()
+	if t.steadyFirst != nil {
+		from := max(t.steadyFirst.Load(), int64(t.seq.first))
+		if from != math.MaxInt64 && int64(t.seq.highest) >= from {
+			t.closedSteadyExpected += uint64(int64(t.seq.highest)-from) + 1
+			t.closedSteadyUnique += t.steadyUnique
+		}
+	}
+	t.seq = seqTracker{}
+	t.steadyUnique = 0
+	t.steadyFirst = nil
+}
+
+// loss is what the track expected and received, overall and in the steady
+// window, given the last counter sent on the current segment's layer and
+// that layer's first counter of the steady window (MaxInt64 if none).
+func (t *recvTrack) loss(lastSent, steadyFirst int64) (exp, unique, steadyExp, steadyUnique uint64) {
+	exp, unique = t.closedExpected, t.closedUnique+t.seq.unique()
+	steadyExp, steadyUnique = t.closedSteadyExpected, t.closedSteadyUnique+t.steadyUnique
+	if lastSent >= 0 {
+		exp += t.seq.expected(uint32(lastSent))
+	}
+	if t.seq.started {
+		from := max(steadyFirst, int64(t.seq.first))
+		if from != math.MaxInt64 && lastSent >= from {
+			steadyExp += uint64(lastSent-from) + 1
+		}
+	}
+	return exp, unique, steadyExp, steadyUnique
 }
 
 // Run performs one load run and returns its summary. Connection failures of
@@ -350,10 +466,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	}
 	selfCPU0 := selfCPU()
 	for _, p := range r.pubs {
-		for _, t := range []*sourceTrack{p.video, p.audio} {
-			if t != nil {
-				t.steadyFirst.Store(t.lastSent.Load() + 1)
-			}
+		for _, t := range p.streams() {
+			t.steadyFirst.Store(t.lastSent.Load() + 1)
 		}
 	}
 	r.steadyStart.Store(int64(time.Since(r.epoch)))
@@ -368,6 +482,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	} else {
 		close(driven)
 	}
+	switched := make(chan struct{})
+	if cfg.LayerSwitch > 0 {
+		r.mu.Lock()
+		subs := slices.Clone(r.subs)
+		r.mu.Unlock()
+		go func() { defer close(switched); r.switchLayers(driveCtx, subs) }()
+	} else {
+		close(switched)
+	}
 	steady := time.NewTimer(cfg.Duration)
 	select {
 	case <-steady.C:
@@ -376,6 +499,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Summary, error) {
 	}
 	stopDriving()
 	<-driven
+	<-switched
 	r.steadyEnd.Store(int64(time.Since(r.epoch)))
 	r.selfCPU = selfCPU() - selfCPU0
 	if cfg.ServerPID > 0 && r.serverCPUErr == nil {
@@ -465,29 +589,71 @@ func (r *run) startPublisher(ctx, sendCtx context.Context, i int) error {
 	}
 	p := &publisher{index: i, c: c}
 	r.pubs = append(r.pubs, p) // at index i; closed by closeAll even if publishing fails
-	if r.cfg.VideoBitrate > 0 {
-		p.video = &sourceTrack{}
-		p.video.lastSent.Store(-1)
-		p.video.steadyFirst.Store(math.MaxInt64)
+	newStream := func(rid string) *sourceTrack {
+		t := &sourceTrack{rid: rid}
+		t.lastSent.Store(-1)
+		t.steadyFirst.Store(math.MaxInt64)
+		return t
+	}
+	var sends []videoStream
+	if r.cfg.VideoBitrate > 0 && !r.cfg.Simulcast {
+		p.video = newStream("")
 		lt, err := c.PublishTrack(cctx, client.TrackOptions{MimeType: webrtc.MimeTypeVP8, Name: "camera", Width: 1280, Height: 720,
 			OnKeyframeRequest: func(string) { p.video.wantKeyframe.Store(true) }})
 		if err != nil {
 			return err
 		}
 		p.video.lt = lt
+		sends = append(sends, videoStream{st: p.video, kind: kindVideo, bitrate: r.cfg.VideoBitrate, fps: r.cfg.FPS, width: 1280, height: 720})
+	}
+	if r.cfg.VideoBitrate > 0 && r.cfg.Simulcast {
+		rids := [3]string{client.RIDLow, client.RIDMedium, client.RIDHigh}
+		for i, rid := range rids {
+			p.layers[i] = newStream(rid)
+		}
+		lt, err := c.PublishTrack(cctx, client.TrackOptions{MimeType: webrtc.MimeTypeVP8, Name: "camera", Width: 1280, Height: 720,
+			Simulcast: true,
+			OnKeyframeRequest: func(rid string) {
+				for _, l := range p.layers {
+					if l.rid == rid {
+						l.wantKeyframe.Store(true)
+					}
+				}
+			}})
+		if err != nil {
+			return err
+		}
+		for i, l := range p.layers {
+			l.lt = lt
+			// 1/16, 1/4 and all of the bitrate at 1/4, 1/2 and full size.
+			div := [3]int64{16, 4, 1}[i]
+			size := [3]uint16{4, 2, 1}[i]
+			sends = append(sends, videoStream{st: l, kind: kindVideo, layer: uint8(layerLow + i),
+				bitrate: max(r.cfg.VideoBitrate/div, 1), fps: r.cfg.FPS, width: 1280 / size, height: 720 / size})
+		}
+	}
+	if r.cfg.ScreenBitrate > 0 {
+		p.screen = newStream("")
+		lt, err := c.PublishTrack(cctx, client.TrackOptions{MimeType: webrtc.MimeTypeVP8, Name: "screen", Width: 1920, Height: 1080,
+			Source:            livekit.TrackSource_SCREEN_SHARE,
+			OnKeyframeRequest: func(string) { p.screen.wantKeyframe.Store(true) }})
+		if err != nil {
+			return err
+		}
+		p.screen.lt = lt
+		sends = append(sends, videoStream{st: p.screen, kind: kindScreen, bitrate: r.cfg.ScreenBitrate, fps: r.cfg.ScreenFPS, width: 1920, height: 1080})
 	}
 	if r.cfg.Audio {
 		lt, err := c.PublishTrack(cctx, client.TrackOptions{MimeType: webrtc.MimeTypeOpus, Name: "microphone"})
 		if err != nil {
 			return err
 		}
-		p.audio = &sourceTrack{lt: lt}
-		p.audio.lastSent.Store(-1)
-		p.audio.steadyFirst.Store(math.MaxInt64)
+		p.audio = newStream("")
+		p.audio.lt = lt
 	}
-	if p.video != nil {
+	for _, v := range sends {
 		p.senders.Add(1)
-		go func() { defer p.senders.Done(); r.sendVideo(sendCtx, p) }()
+		go func() { defer p.senders.Done(); r.sendVideo(sendCtx, p, v) }()
 	}
 	if p.audio != nil {
 		p.senders.Add(1)
@@ -496,15 +662,25 @@ func (r *run) startPublisher(ctx, sendCtx context.Context, i int) error {
 	return nil
 }
 
-// sendVideo sends synthetic VP8 at the configured bitrate and frame rate: a
+// videoStream is what sendVideo sends: one track, or one simulcast layer.
+type videoStream struct {
+	st            *sourceTrack
+	kind, layer   uint8
+	bitrate       int64
+	fps           int
+	width, height uint16
+}
+
+// sendVideo sends one stream of synthetic VP8 at its bitrate and frame rate: a
 // keyframe (five times the size of an average frame) every KeyframeInterval
 // and, like a browser's encoder, soon after the SFU asks for one (at most
 // every 300 ms); every frame split into RTP packets of at most 1200 bytes of
 // payload.
-func (r *run) sendVideo(ctx context.Context, p *publisher) {
+func (r *run) sendVideo(ctx context.Context, p *publisher, v videoStream) {
 	const mtu = 1200
-	fps := r.cfg.FPS
-	avg := int(r.cfg.VideoBitrate / 8 / int64(fps))
+	fps := v.fps
+	st := v.st
+	avg := int(v.bitrate / 8 / int64(fps))
 	gop := max(1, int(r.cfg.KeyframeInterval.Seconds()*float64(fps)))
 	keySize := 5 * avg
 	deltaSize := avg
@@ -528,8 +704,8 @@ func (r *run) sendVideo(ctx context.Context, p *publisher) {
 		case <-tick.C:
 		}
 		key := frame-lastKey >= gop
-		if p.video.wantKeyframe.Load() && frame-lastKey >= fps*3/10 {
-			p.video.wantKeyframe.Store(false)
+		if st.wantKeyframe.Load() && frame-lastKey >= fps*3/10 {
+			st.wantKeyframe.Store(false)
 			key = true
 		}
 		if key {
@@ -552,12 +728,12 @@ func (r *run) sendVideo(ctx context.Context, p *publisher) {
 			putVP8Descriptor(buf, first, pictureID)
 			off := vp8DescLen
 			if first {
-				putVP8FrameHeader(buf[off:], key, size/4, 1280, 720)
+				putVP8FrameHeader(buf[off:], key, size/4, v.width, v.height)
 				off += vp8FrameHeaderLen(key)
 			}
-			m := marker{publisher: uint16(p.index), kind: kindVideo, seq: seq, sent: int64(time.Since(r.epoch))}
+			m := marker{publisher: uint16(p.index), kind: v.kind, flags: withLayer(0, v.layer), seq: seq, sent: int64(time.Since(r.epoch))}
 			if key {
-				m.flags = flagKeyframe
+				m.flags |= flagKeyframe
 			}
 			putMarker(buf[off:], m)
 			copy(buf[off+markerLen:vp8DescLen+chunk], filler)
@@ -566,10 +742,16 @@ func (r *run) sendVideo(ctx context.Context, p *publisher) {
 			pkt.SequenceNumber = rtpSeq
 			pkt.Timestamp = ts
 			pkt.Marker = left <= 0
-			if err := p.video.lt.WriteRTP(&pkt); err != nil {
-				r.log.Debug("video write", "publisher", p.index, "err", err)
+			var err error
+			if st.rid != "" {
+				err = st.lt.WriteLayerRTP(st.rid, &pkt)
+			} else {
+				err = st.lt.WriteRTP(&pkt)
 			}
-			p.video.lastSent.Store(int64(seq))
+			if err != nil {
+				r.log.Debug("video write", "publisher", p.index, "kind", v.kind, "layer", v.layer, "err", err)
+			}
+			st.lastSent.Store(int64(seq))
 			seq++
 			rtpSeq++
 		}
@@ -689,9 +871,47 @@ func (r *run) joinSubscriber(ctx context.Context, i int) {
 	r.mu.Unlock()
 }
 
+// switchLayers has every subscriber ask for the low, then the high quality
+// of each video track it receives, alternating every LayerSwitch until ctx
+// ends. The SFU switches at the target layer's next keyframe.
+func (r *run) switchLayers(ctx context.Context, subs []*subscriber) {
+	tick := time.NewTicker(r.cfg.LayerSwitch)
+	defer tick.Stop()
+	quality := livekit.VideoQuality_LOW
+	var sids []string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, s := range subs {
+			sids = sids[:0]
+			s.mu.Lock()
+			for _, t := range s.tracks {
+				if t.video {
+					sids = append(sids, t.sid)
+				}
+			}
+			s.mu.Unlock()
+			if len(sids) == 0 {
+				continue
+			}
+			if err := s.c.UpdateTrackSettings(&livekit.UpdateTrackSettings{TrackSids: slices.Clone(sids), Quality: quality}); err != nil {
+				r.log.Debug("track settings", "err", err)
+			}
+		}
+		if quality == livekit.VideoQuality_LOW {
+			quality = livekit.VideoQuality_HIGH
+		} else {
+			quality = livekit.VideoQuality_LOW
+		}
+	}
+}
+
 func (s *subscriber) onTrackFunc(r *run) func(*client.RemoteTrack) {
 	return func(rt *client.RemoteTrack) {
-		t := &recvTrack{video: rt.Kind() == webrtc.RTPCodecTypeVideo, steadyFrom: r.steadyFirstOf}
+		t := &recvTrack{sid: rt.SID(), video: rt.Kind() == webrtc.RTPCodecTypeVideo, steadyFrom: r.steadyFirstOf}
 		s.mu.Lock()
 		s.tracks = append(s.tracks, t)
 		s.mu.Unlock()
@@ -742,6 +962,13 @@ func (t *recvTrack) handle(b []byte, now time.Duration, pkt *rtp.Packet) {
 		t.misrouted++
 		return
 	}
+	if l := m.layer(); l != t.layer {
+		if t.seq.started {
+			t.switches++
+		}
+		t.closeSegment()
+		t.layer = l
+	}
 	if m.flags&flagKeyframe != 0 && t.keyframeAt == 0 {
 		t.keyframeAt = now
 	}
@@ -750,7 +977,7 @@ func (t *recvTrack) handle(b []byte, now time.Duration, pkt *rtp.Packet) {
 	lat := now - time.Duration(m.sent)
 	t.latency.record(lat)
 	if t.steadyFirst == nil && t.steadyFrom != nil {
-		t.steadyFirst = t.steadyFrom(t.source)
+		t.steadyFirst = t.steadyFrom(m)
 	}
 	if t.steadyFirst != nil && int64(m.seq) >= t.steadyFirst.Load() {
 		t.steadyLatency.record(lat)
@@ -763,17 +990,18 @@ func (t *recvTrack) handle(b []byte, now time.Duration, pkt *rtp.Packet) {
 // steadyFirstOf is the steadyFirst counter of the track a marker comes
 // from, or nil if there is no such track.
 func (r *run) steadyFirstOf(m marker) *atomic.Int64 {
+	if t := r.streamOf(m); t != nil {
+		return &t.steadyFirst
+	}
+	return nil
+}
+
+// streamOf is the marker stream (publisher, kind, layer) of m, or nil.
+func (r *run) streamOf(m marker) *sourceTrack {
 	if int(m.publisher) >= len(r.pubs) {
 		return nil
 	}
-	p := r.pubs[m.publisher]
-	if m.kind == kindVideo && p.video != nil {
-		return &p.video.steadyFirst
-	}
-	if m.kind == kindAudio && p.audio != nil {
-		return &p.audio.steadyFirst
-	}
-	return nil
+	return r.pubs[m.publisher].stream(m.kind, m.layer())
 }
 
 // closeAll closes every client, in parallel; Close waits for the track
@@ -804,55 +1032,62 @@ func (r *run) closeAll() {
 // Summary is the result of a run; its JSON form is the machine-readable
 // summary line.
 type Summary struct {
-	URL                      string   `json:"url"`
-	Room                     string   `json:"room"`
-	Publishers               int      `json:"publishers"`
-	Subscribers              int      `json:"subscribers"`
-	SubscribersConnected     int      `json:"subscribers_connected"`
-	SubscribersFailed        int      `json:"subscribers_failed"`
-	FirstErrors              []string `json:"first_errors,omitempty"`
-	JoinSeconds              float64  `json:"join_seconds"`
-	ConnectP50Ms             float64  `json:"connect_p50_ms"`
-	ConnectMaxMs             float64  `json:"connect_max_ms"`
-	DurationSeconds          float64  `json:"duration_seconds"`
-	VideoBitrate             int64    `json:"video_bitrate"`
-	Audio                    bool     `json:"audio"`
-	TracksExpected           int      `json:"tracks_expected"`
-	TracksReceived           int      `json:"tracks_received"`
-	PacketsSent              uint64   `json:"packets_sent"`
-	PacketsExpected          uint64   `json:"packets_expected"`
-	PacketsReceived          uint64   `json:"packets_received"`
-	PacketsLost              uint64   `json:"packets_lost"`
-	LossPercent              float64  `json:"loss_percent"`
-	Duplicates               uint64   `json:"duplicates"`
-	OutOfOrder               uint64   `json:"out_of_order"`
-	Misrouted                uint64   `json:"misrouted"`
-	Corrupted                uint64   `json:"corrupted"`
-	Unmarked                 uint64   `json:"unmarked"`
-	Malformed                uint64   `json:"malformed"`
-	SubscriberMbpsMin        float64  `json:"subscriber_mbps_min"`
-	SubscriberMbpsAvg        float64  `json:"subscriber_mbps_avg"`
-	SubscriberMbpsMax        float64  `json:"subscriber_mbps_max"`
-	LatencyP50Ms             float64  `json:"latency_p50_ms"`
-	LatencyP95Ms             float64  `json:"latency_p95_ms"`
-	LatencyP99Ms             float64  `json:"latency_p99_ms"`
-	LatencyMaxMs             float64  `json:"latency_max_ms"`
-	SteadyPacketsExpected    uint64   `json:"steady_packets_expected"`
-	SteadyPacketsLost        uint64   `json:"steady_packets_lost"`
-	SteadyLossPercent        float64  `json:"steady_loss_percent"`
-	SteadyLatencyP50Ms       float64  `json:"steady_latency_p50_ms"`
-	SteadyLatencyP99Ms       float64  `json:"steady_latency_p99_ms"`
-	SteadyLatencyMaxMs       float64  `json:"steady_latency_max_ms"`
-	FirstKeyframeP50Ms       float64  `json:"first_keyframe_p50_ms"`
-	FirstKeyframeMaxMs       float64  `json:"first_keyframe_max_ms"`
-	KeyframeRequests         uint64   `json:"keyframe_requests"`
-	SteadySeconds            float64  `json:"steady_seconds"`
-	SteadyPackets            uint64   `json:"steady_packets_received"`
-	LoadCPUPercent           float64  `json:"load_cpu_percent"`
-	ServerCPUSeconds         float64  `json:"server_cpu_seconds,omitempty"`
-	ServerCPUPercent         float64  `json:"server_cpu_percent,omitempty"`
-	ServerCPUMicrosPerPacket float64  `json:"server_cpu_us_per_packet,omitempty"`
-	ServerCPUError           string   `json:"server_cpu_error,omitempty"`
+	URL                  string   `json:"url"`
+	Room                 string   `json:"room"`
+	Publishers           int      `json:"publishers"`
+	Subscribers          int      `json:"subscribers"`
+	SubscribersConnected int      `json:"subscribers_connected"`
+	SubscribersFailed    int      `json:"subscribers_failed"`
+	FirstErrors          []string `json:"first_errors,omitempty"`
+	JoinSeconds          float64  `json:"join_seconds"`
+	ConnectP50Ms         float64  `json:"connect_p50_ms"`
+	ConnectMaxMs         float64  `json:"connect_max_ms"`
+	DurationSeconds      float64  `json:"duration_seconds"`
+	VideoBitrate         int64    `json:"video_bitrate"`
+	Audio                bool     `json:"audio"`
+	Simulcast            bool     `json:"simulcast"`
+	ScreenBitrate        int64    `json:"screen_bitrate,omitempty"`
+	// LayerSwitches counts the simulcast layer changes subscribers saw;
+	// CameraLayers how many subscribers ended on each camera layer (low,
+	// medium, high).
+	LayerSwitches            uint64    `json:"layer_switches"`
+	CameraLayers             [3]uint64 `json:"camera_layers"`
+	TracksExpected           int       `json:"tracks_expected"`
+	TracksReceived           int       `json:"tracks_received"`
+	PacketsSent              uint64    `json:"packets_sent"`
+	PacketsExpected          uint64    `json:"packets_expected"`
+	PacketsReceived          uint64    `json:"packets_received"`
+	PacketsLost              uint64    `json:"packets_lost"`
+	LossPercent              float64   `json:"loss_percent"`
+	Duplicates               uint64    `json:"duplicates"`
+	OutOfOrder               uint64    `json:"out_of_order"`
+	Misrouted                uint64    `json:"misrouted"`
+	Corrupted                uint64    `json:"corrupted"`
+	Unmarked                 uint64    `json:"unmarked"`
+	Malformed                uint64    `json:"malformed"`
+	SubscriberMbpsMin        float64   `json:"subscriber_mbps_min"`
+	SubscriberMbpsAvg        float64   `json:"subscriber_mbps_avg"`
+	SubscriberMbpsMax        float64   `json:"subscriber_mbps_max"`
+	LatencyP50Ms             float64   `json:"latency_p50_ms"`
+	LatencyP95Ms             float64   `json:"latency_p95_ms"`
+	LatencyP99Ms             float64   `json:"latency_p99_ms"`
+	LatencyMaxMs             float64   `json:"latency_max_ms"`
+	SteadyPacketsExpected    uint64    `json:"steady_packets_expected"`
+	SteadyPacketsLost        uint64    `json:"steady_packets_lost"`
+	SteadyLossPercent        float64   `json:"steady_loss_percent"`
+	SteadyLatencyP50Ms       float64   `json:"steady_latency_p50_ms"`
+	SteadyLatencyP99Ms       float64   `json:"steady_latency_p99_ms"`
+	SteadyLatencyMaxMs       float64   `json:"steady_latency_max_ms"`
+	FirstKeyframeP50Ms       float64   `json:"first_keyframe_p50_ms"`
+	FirstKeyframeMaxMs       float64   `json:"first_keyframe_max_ms"`
+	KeyframeRequests         uint64    `json:"keyframe_requests"`
+	SteadySeconds            float64   `json:"steady_seconds"`
+	SteadyPackets            uint64    `json:"steady_packets_received"`
+	LoadCPUPercent           float64   `json:"load_cpu_percent"`
+	ServerCPUSeconds         float64   `json:"server_cpu_seconds,omitempty"`
+	ServerCPUPercent         float64   `json:"server_cpu_percent,omitempty"`
+	ServerCPUMicrosPerPacket float64   `json:"server_cpu_us_per_packet,omitempty"`
+	ServerCPUError           string    `json:"server_cpu_error,omitempty"`
 	// Class is what the class scenario measured (--class).
 	Class *ClassSummary `json:"class,omitempty"`
 }
@@ -870,31 +1105,30 @@ func (r *run) summarize(joinTime time.Duration) *Summary {
 	if cfg.Audio {
 		perPub++
 	}
+	if cfg.ScreenBitrate > 0 {
+		perPub++
+	}
 	s := &Summary{
 		URL: cfg.URL, Room: cfg.Room, Publishers: cfg.Publishers, Subscribers: cfg.Subscribers,
 		SubscribersConnected: len(r.subs), SubscribersFailed: r.failed, FirstErrors: r.firstErrs,
 		JoinSeconds:  math.Round(joinTime.Seconds()*100) / 100,
 		ConnectP50Ms: ms(r.connectTime.quantile(0.5)), ConnectMaxMs: ms(r.connectTime.max),
 		DurationSeconds: cfg.Duration.Seconds(), VideoBitrate: cfg.VideoBitrate, Audio: cfg.Audio,
+		Simulcast: cfg.Simulcast, ScreenBitrate: cfg.ScreenBitrate,
 		TracksExpected: len(r.subs) * cfg.Publishers * perPub,
 	}
 	lastSent := func(m marker) int64 {
-		if int(m.publisher) >= len(r.pubs) {
-			return -1
-		}
-		p := r.pubs[m.publisher]
-		if m.kind == kindVideo && p.video != nil {
-			return p.video.lastSent.Load()
-		}
-		if m.kind == kindAudio && p.audio != nil {
-			return p.audio.lastSent.Load()
+		if t := r.streamOf(m); t != nil {
+			return t.lastSent.Load()
 		}
 		return -1
 	}
 	for _, p := range r.pubs {
-		for _, t := range []*sourceTrack{p.video, p.audio} {
-			if t != nil {
-				s.PacketsSent += uint64(t.lastSent.Load() + 1)
+		var counted []*client.LocalTrack // the layers of a track share it
+		for _, t := range p.streams() {
+			s.PacketsSent += uint64(t.lastSent.Load() + 1)
+			if !slices.Contains(counted, t.lt) {
+				counted = append(counted, t.lt)
 				s.KeyframeRequests += t.lt.KeyframeRequests()
 			}
 		}
@@ -919,23 +1153,25 @@ func (r *run) summarize(joinTime time.Duration) *Summary {
 			s.PacketsReceived += t.packets
 			s.Duplicates += t.seq.duplicates
 			s.OutOfOrder += t.seq.outOfOrder
-			if ls := lastSent(t.source); ls >= 0 {
-				exp := t.seq.expected(uint32(ls))
-				s.PacketsExpected += exp
-				s.PacketsLost += exp - min(exp, t.seq.unique())
+			// The steady window is counted from the later of its first
+			// packet and the first this subscriber saw, like the loss.
+			cur := t.source
+			cur.flags = withLayer(0, t.layer)
+			steadyFirst := int64(math.MaxInt64)
+			if t.steadyFirst != nil {
+				steadyFirst = t.steadyFirst.Load()
+			}
+			exp, uniq, sexp, suniq := t.loss(lastSent(cur), steadyFirst)
+			s.PacketsExpected += exp
+			s.PacketsLost += exp - min(exp, uniq)
+			s.SteadyPacketsExpected += sexp
+			s.SteadyPacketsLost += sexp - min(sexp, suniq)
+			s.LayerSwitches += t.switches
+			if t.source.kind == kindVideo && t.layer >= layerLow {
+				s.CameraLayers[t.layer-layerLow]++
 			}
 			lat.merge(&t.latency)
 			steadyLat.merge(&t.steadyLatency)
-			if t.steadyFirst != nil {
-				// Counted from the later of the window's first packet and
-				// the first this subscriber saw, like the loss above.
-				from := max(t.steadyFirst.Load(), int64(t.seq.first))
-				if ls := lastSent(t.source); from != math.MaxInt64 && ls >= from {
-					exp := uint64(ls-from) + 1
-					s.SteadyPacketsExpected += exp
-					s.SteadyPacketsLost += exp - min(exp, t.steadyUnique)
-				}
-			}
 			bytes += t.steadyBytes
 			s.SteadyPackets += t.steadyPkts
 		}
@@ -995,9 +1231,15 @@ func (s *Summary) Print(w io.Writer) {
 	if s.VideoBitrate > 0 {
 		video = fmt.Sprintf("VP8 %.2f Mbps", float64(s.VideoBitrate)/1e6)
 	}
+	if s.VideoBitrate > 0 && s.Simulcast {
+		video += " in three simulcast layers"
+	}
 	audio := ""
+	if s.ScreenBitrate > 0 {
+		audio += fmt.Sprintf(" + screen VP8 %.2f Mbps", float64(s.ScreenBitrate)/1e6)
+	}
 	if s.Audio {
-		audio = " + Opus"
+		audio += " + Opus"
 	}
 	fmt.Fprintf(w, "room %s at %s: %d publishers (%s%s), %d subscribers, %.0fs steady\n",
 		s.Room, s.URL, s.Publishers, video, audio, s.Subscribers, s.DurationSeconds)
@@ -1007,6 +1249,10 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "  %s\n", e)
 	}
 	fmt.Fprintf(w, "tracks: %d of %d received\n", s.TracksReceived, s.TracksExpected)
+	if s.Simulcast {
+		fmt.Fprintf(w, "camera layer at the end (low/medium/high): %d/%d/%d; layer switches: %d\n",
+			s.CameraLayers[0], s.CameraLayers[1], s.CameraLayers[2], s.LayerSwitches)
+	}
 	fmt.Fprintf(w, "packets: %d sent, %d expected, %d received, %d lost (%.3f %%), %d duplicates, %d out of order\n",
 		s.PacketsSent, s.PacketsExpected, s.PacketsReceived, s.PacketsLost, s.LossPercent, s.Duplicates, s.OutOfOrder)
 	if s.Misrouted+s.Unmarked+s.Malformed+s.Corrupted > 0 {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -263,5 +265,133 @@ func TestReach(t *testing.T) {
 	}
 	if n, _, _, _ := reach(0, seen); n != 0 {
 		t.Fatalf("reach of an event never sent: %d", n)
+	}
+}
+
+func TestMarkerLayer(t *testing.T) {
+	for _, l := range []uint8{layerNone, layerLow, layerMedium, layerHigh} {
+		b := make([]byte, markerLen)
+		putMarker(b, marker{publisher: 3, kind: kindScreen, flags: withLayer(flagKeyframe, l), seq: 9})
+		m, ok := readMarker(b)
+		if !ok || m.layer() != l || m.flags&flagKeyframe == 0 || m.kind != kindScreen || m.seq != 9 {
+			t.Errorf("layer %d: read %+v, %v (layer %d)", l, m, ok, m.layer())
+		}
+	}
+	if f := withLayer(withLayer(flagKeyframe, layerHigh), layerLow); f != flagKeyframe|layerLow<<layerShift {
+		t.Errorf("relayering flags = %#x", f)
+	}
+}
+
+// layerPacket is a marshalled VP8 RTP packet of the camera's layer l with
+// marker counter seq, sent at 1 ms.
+func layerPacket(t *testing.T, kind, l uint8, seq uint32) []byte {
+	t.Helper()
+	payload := make([]byte, vp8DescLen+markerLen+8)
+	putVP8Descriptor(payload, false, 1)
+	putMarker(payload[vp8DescLen:], marker{kind: kind, flags: withLayer(0, l), seq: seq, sent: int64(time.Millisecond)})
+	copy(payload[vp8DescLen+markerLen:], filler)
+	b, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(seq)}, Payload: payload}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A subscriber receives the camera's low layer, is switched to the high
+// layer and back: each layer's own counters judge loss within the runs of
+// packets it received, and the packets a layer sent while the subscriber
+// received another are not lost.
+func TestLayerSegments(t *testing.T) {
+	var steadyLow, steadyHigh atomic.Int64
+	steadyLow.Store(5)
+	steadyHigh.Store(110)
+	rt := &recvTrack{video: true, steadyFrom: func(m marker) *atomic.Int64 {
+		if m.layer() == layerHigh {
+			return &steadyHigh
+		}
+		return &steadyLow
+	}}
+	var scratch rtp.Packet
+	recv := func(l uint8, from, to uint32, lost ...uint32) {
+		for s := from; s <= to; s++ {
+			if !slices.Contains(lost, s) {
+				rt.handle(layerPacket(t, kindVideo, l, s), 3*time.Millisecond, &scratch)
+			}
+		}
+	}
+	recv(layerLow, 0, 9, 3)                                                           // 10 expected, 9 received; steady 5–9: 5 of 5
+	recv(layerHigh, 100, 119, 115)                                                    // 20 expected, 19 received; steady 110–119: 9 of 10
+	recv(layerLow, 50, 59, 52)                                                        // open: 50 to the last sent (61): 12 expected, 9 received
+	rt.handle(layerPacket(t, kindScreen, layerNone, 1), 3*time.Millisecond, &scratch) // another track's
+	if rt.switches != 2 || rt.layer != layerLow || rt.misrouted != 1 || rt.packets != 37 {
+		t.Fatalf("switches %d, layer %d, misrouted %d, packets %d; want 2, low, 1, 37", rt.switches, rt.layer, rt.misrouted, rt.packets)
+	}
+	exp, unique, sexp, suniq := rt.loss(61, steadyLow.Load())
+	if exp != 42 || unique != 37 {
+		t.Errorf("expected %d, unique %d; want 42, 37", exp, unique)
+	}
+	// Steady: 5 of 5 (low), 9 of 10 (high), then low 50–61: 12 expected, 9 received.
+	if sexp != 27 || suniq != 23 {
+		t.Errorf("steady expected %d, unique %d; want 27, 23", sexp, suniq)
+	}
+
+	// Without simulcast nothing changes: one segment up to the last sent.
+	plain := &recvTrack{video: true}
+	for s := uint32(0); s < 10; s++ {
+		if s != 4 {
+			plain.handle(layerPacket(t, kindVideo, layerNone, s), 3*time.Millisecond, &scratch)
+		}
+	}
+	if exp, unique, _, _ := plain.loss(11, math.MaxInt64); plain.switches != 0 || exp != 12 || unique != 9 {
+		t.Errorf("one layer: switches %d, expected %d, unique %d; want 0, 12, 9", plain.switches, exp, unique)
+	}
+}
+
+// Each marker stream of a publisher is found by its kind and layer.
+func TestPublisherStreams(t *testing.T) {
+	p := &publisher{layers: [3]*sourceTrack{{rid: "q"}, {rid: "h"}, {rid: "f"}}, screen: &sourceTrack{}, audio: &sourceTrack{}}
+	if p.stream(kindVideo, layerLow) != p.layers[0] || p.stream(kindVideo, layerHigh) != p.layers[2] ||
+		p.stream(kindScreen, layerNone) != p.screen || p.stream(kindAudio, layerNone) != p.audio {
+		t.Error("stream lookup")
+	}
+	if p.stream(kindVideo, layerNone) != nil || p.stream(kindScreen, layerLow) != nil || p.stream(kindAudio, layerHigh) != nil || p.stream(9, 0) != nil {
+		t.Error("a stream the publisher does not send was found")
+	}
+	if n := len(p.streams()); n != 5 {
+		t.Errorf("%d streams, want 5", n)
+	}
+}
+
+// With --class the teacher publishes simulcast and a screen share unless
+// told not to; without it, only when asked.
+func TestMediaFlags(t *testing.T) {
+	t.Setenv("YUNKE_LOADTEST_ADMIN_PASSWORD", "pw")
+	for _, c := range []struct {
+		args      []string
+		simulcast bool
+		screen    int64
+	}{
+		{[]string{"--class"}, true, 500_000},
+		{[]string{"--class", "--simulcast=false", "--screen=false"}, false, 0},
+		{[]string{"--class", "--screen-bitrate", "1M"}, true, 1_000_000},
+		{nil, false, 0},
+		{[]string{"--simulcast", "--screen"}, true, 500_000},
+	} {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		if cfg.Simulcast != c.simulcast || cfg.ScreenBitrate != c.screen || c.screen > 0 && cfg.ScreenFPS != 5 {
+			t.Errorf("%q: simulcast %v, screen %d at %d fps", c.args, cfg.Simulcast, cfg.ScreenBitrate, cfg.ScreenFPS)
+		}
+	}
+	if _, err := parseFlags([]string{"--screen", "--screen-fps", "0"}, io.Discard); err == nil {
+		t.Error("--screen-fps 0 accepted")
+	}
+	if _, err := parseFlags([]string{"--simulcast", "--layer-switch", "-1s"}, io.Discard); err == nil {
+		t.Error("--layer-switch -1s accepted")
+	}
+	if cfg, err := parseFlags([]string{"--simulcast", "--layer-switch", "2s"}, io.Discard); err != nil || cfg.LayerSwitch != 2*time.Second {
+		t.Errorf("--layer-switch 2s: %v, %v", cfg.LayerSwitch, err)
 	}
 }

@@ -10,9 +10,11 @@ import (
 //
 //	magic     4 bytes  "YkLd"
 //	publisher 2 bytes  publisher index
-//	kind      1 byte   kindVideo or kindAudio
-//	flags     1 byte   flagKeyframe
-//	seq       4 bytes  per-track counter, from 0, one per packet
+//	kind      1 byte   kindVideo (camera), kindAudio or kindScreen
+//	flags     1 byte   bit 0 flagKeyframe; bits 1–2 the simulcast layer
+//	                   (layerNone, layerLow, layerMedium, layerHigh)
+//	seq       4 bytes  per-stream counter, from 0, one per packet; a stream
+//	                   is one (publisher, kind, layer)
 //	sent      8 bytes  send time, monotonic nanoseconds since the run began
 //
 // Loss, duplicates and order are judged by seq, not by the RTP sequence
@@ -22,8 +24,27 @@ const (
 	markerMagic  = 0x596b4c64 // "YkLd"
 	kindVideo    = 0
 	kindAudio    = 1
+	kindScreen   = 2
 	flagKeyframe = 1
 )
+
+// Simulcast layers, in the marker's flags. A track without simulcast sends
+// layerNone.
+const (
+	layerNone   = 0
+	layerLow    = 1 // RID q
+	layerMedium = 2 // RID h
+	layerHigh   = 3 // RID f
+
+	layerShift = 1
+	layerMask  = 3 << layerShift
+)
+
+// layer is the simulcast layer of the stream the marker belongs to.
+func (m marker) layer() uint8 { return (m.flags & layerMask) >> layerShift }
+
+// withLayer returns flags carrying layer l.
+func withLayer(flags, l uint8) uint8 { return flags&^layerMask | l<<layerShift&layerMask }
 
 type marker struct {
 	publisher uint16
