@@ -4,9 +4,9 @@ import "time"
 
 // Q&A identifiers.
 type (
-	QuestionID   int64
-	AnswerID     int64
-	CommentID    int64
+	QuestionID int64
+	AnswerID   int64
+	CommentID  int64
 )
 
 // QuestionStatus is where a question stands.
