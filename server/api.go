@@ -14,6 +14,7 @@ import (
 	"yunke/server/directory"
 	"yunke/server/httpapi"
 	"yunke/server/microlessons"
+	"yunke/server/qa"
 	"yunke/server/recording"
 	"yunke/server/rooms"
 	"yunke/server/token"
@@ -35,6 +36,7 @@ func (s *Server) setupDomains() (err error) {
 	s.classes = classes.New(classesParams(s))
 	s.microlessons, err = microlessons.New(s.microlessonParams())
 	s.recording = recording.New(s.recordingParams())
+	s.qa = qa.New(qa.Params{Store: s.store, Tutoring: s.tutor.service, Logger: s.log.With("component", "qa"), Now: s.now})
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }
@@ -47,7 +49,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.jobs} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

@@ -37,6 +37,7 @@ import (
 	"yunke/server/httpapi"
 	"yunke/server/jobs"
 	"yunke/server/microlessons"
+	"yunke/server/qa"
 	"yunke/server/recording"
 	"yunke/server/rooms"
 	"yunke/server/webhooks"
@@ -132,6 +133,7 @@ type Server struct {
 	// (media.store: s3); nil when each keeps them on the local disk.
 	media        blob.Store
 	microlessons *microlessons.Service
+	qa           *qa.Service
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.

@@ -58,6 +58,9 @@ const (
 	TutoringHistory Action = "tutoring.history" // one's own sessions
 	TutoringReview  Action = "tutoring.review"  // sessions and satisfaction in scope
 
+	QAAsk    Action = "qa.ask"    // ask questions of one's district, adopt, rate, escalate one's own
+	QAAnswer Action = "qa.answer" // claim, answer and up-vote questions of one's district
+
 	ClassAttend   Action = "class.attend"   // one's timetable of classes; join the classes of one's audience, rate them
 	ClassTeach    Action = "class.teach"    // the classes one teaches or assists: timetable, join, end, record
 	ClassSchedule Action = "class.schedule" // schedule, edit, cancel and import classes in scope; end them
@@ -88,6 +91,7 @@ var Actions = []Action{
 	ClassroomTakePart, ClassroomModerate, ClassroomOversee,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
+	QAAsk, QAAnswer,
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete,
@@ -97,8 +101,8 @@ var Actions = []Action{
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, ClassAttend, MicrolessonRead},
-	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, ClassTeach, MicrolessonUpload, MicrolessonRead,
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, QAAsk, ClassAttend, MicrolessonRead},
+	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, QAAnswer, ClassTeach, MicrolessonUpload, MicrolessonRead,
 		RecordingOwn, RecordingManage},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, ClassReview,
