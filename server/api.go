@@ -19,6 +19,7 @@ import (
 	"yunke/server/rooms"
 	"yunke/server/token"
 	"yunke/signaling/events"
+	"yunke/signaling/matching"
 )
 
 // setupDomains builds every domain of the API and the gate in front of
@@ -36,7 +37,13 @@ func (s *Server) setupDomains() (err error) {
 	s.classes = classes.New(classesParams(s))
 	s.microlessons, err = microlessons.New(s.microlessonParams())
 	s.recording = recording.New(s.recordingParams())
-	s.qa = qa.New(qa.Params{Store: s.store, Tutoring: s.tutor.service, Logger: s.log.With("component", "qa"), Now: s.now})
+	var notifier qa.Notifier
+	if presence, ok := s.tutor.matcher.(matching.Notifier); ok {
+		s.qaRouter = qa.NewRouter(qa.RouterParams{Presence: presence, Bus: s.tutor.bus, Question: s.store.GetQuestion,
+			Logger: s.log.With("component", "qa"), Now: s.now})
+		notifier = s.qaRouter
+	}
+	s.qa = qa.New(qa.Params{Store: s.store, Tutoring: s.tutor.service, Notifier: notifier, Logger: s.log.With("component", "qa"), Now: s.now})
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }

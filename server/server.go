@@ -134,6 +134,7 @@ type Server struct {
 	media        blob.Store
 	microlessons *microlessons.Service
 	qa           *qa.Service
+	qaRouter     *qa.Router
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.
@@ -556,6 +557,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Warn("stop jobs", "err", err)
 	}
 	cancelJobs()
+	if s.qaRouter != nil {
+		s.qaRouter.Close() // pending widenings would read a closed store
+	}
 	s.tutor.closeFn()
 	s.closeListeners()
 	s.closeStore()
