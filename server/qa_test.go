@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // qaUser creates a user through the API and signs them in.
@@ -166,4 +167,59 @@ func TestQACentre(t *testing.T) {
 	if r := stu.send("POST", "/api/v1/qa/questions/"+q2id+"/escalate", nil); r.status != http.StatusConflict {
 		t.Fatalf("second escalation: %v", r)
 	}
+}
+
+// TestQARoutingLive: a student's question arrives over the event socket
+// at the online math teacher, not at the online Chinese teacher; the math
+// teacher claims and answers it.
+func TestQARoutingLive(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, tutoringConfig(5))
+	w := setupTutoring(t, srv, 1)
+	var subs struct{ Items []map[string]any }
+	w.admin.must(200, "GET", "/api/v1/subjects", nil, &subs)
+	var chinese int64
+	for _, s := range subs.Items {
+		if s["code"] == "chinese" {
+			chinese = id(s)
+		}
+	}
+	w.admin.must(201, "POST", "/api/v1/users", map[string]any{"username": "yuwen", "name": "语文老师", "password": "initial-password",
+		"school_id": w.school, "roles": []string{"teacher"}, "staff_no": "TC", "subject_ids": []int64{chinese}, "grades": []int{7}}, nil)
+	cn := signedIn(t, srv, "yuwen", "initial-password")
+	cn.must(204, "POST", "/api/v1/me/password", map[string]string{"current_password": "initial-password", "new_password": userPassword}, nil)
+
+	mathEv := goAvailable(t, w.teachers[0])
+	cnEv := openEvents(t, cn)
+	cnEv.waitFor("hello", nil)
+	cnEv.waitFor("presence", nil)
+	cnEv.send("presence", map[string]any{"available": true, "subjects": []string{"chinese"}, "grades": []int{7}})
+	cnEv.waitFor("presence", func(m map[string]any) bool { return m["available"] == true })
+
+	var q map[string]any
+	w.student.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": w.math, "grade": 7, "text": "二次函数的顶点怎么求？"}, &q)
+	ev := mathEv.waitFor("qa.question", nil)
+	if num(ev["question_id"]) != id(q) || ev["subject_code"] != "math" || ev["text"] != "二次函数的顶点怎么求？" {
+		t.Fatalf("event %v", ev)
+	}
+	// The Chinese teacher's socket: a presence round trip comes after anything queued before it.
+	cnEv.send("presence", map[string]any{"available": false})
+	deadline := time.After(15 * time.Second)
+	for {
+		var m map[string]any
+		select {
+		case m = <-cnEv.events:
+		case <-deadline:
+			t.Fatal("no presence answer within 15 s")
+		}
+		if m["type"] == "qa.question" {
+			t.Fatalf("a Chinese teacher was told of a math question: %v", m)
+		}
+		if m["type"] == "presence" && m["available"] == false {
+			break
+		}
+	}
+	qid := itoa(id(q))
+	w.teachers[0].must(200, "POST", "/api/v1/qa/questions/"+qid+"/claim", nil, nil)
+	w.teachers[0].must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "配方。"}, nil)
 }
