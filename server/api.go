@@ -43,7 +43,12 @@ func (s *Server) setupDomains() (err error) {
 			Logger: s.log.With("component", "qa"), Now: s.now})
 		notifier = s.qaRouter
 	}
-	s.qa = qa.New(qa.Params{Store: s.store, Tutoring: s.tutor.service, Notifier: notifier, Logger: s.log.With("component", "qa"), Now: s.now})
+	var limiter qa.Limiter = &qa.MemoryLimiter{Now: s.now}
+	if rdb != nil {
+		limiter = &qa.RedisLimiter{Client: rdb, Prefix: s.cfg.Redis.KeyPrefix + ":qa-limit:"}
+	}
+	s.qa = qa.New(qa.Params{Store: s.store, Tutoring: s.tutor.service, Notifier: notifier, Limiter: limiter,
+		Logger: s.log.With("component", "qa"), Now: s.now})
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }

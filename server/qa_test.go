@@ -167,6 +167,20 @@ func TestQACentre(t *testing.T) {
 	if r := stu.send("POST", "/api/v1/qa/questions/"+q2id+"/escalate", nil); r.status != http.StatusConflict {
 		t.Fatalf("second escalation: %v", r)
 	}
+
+	// Flooding: at most 10 questions in 10 minutes, then 429 with Retry-After.
+	for i := 0; ; i++ {
+		r := ask(map[string]any{"subject_id": fx.subject, "grade": 3, "text": fmt.Sprint("问题 ", i)})
+		if r.status == http.StatusTooManyRequests {
+			if r.errCode() != "rate_limited" || r.header.Get("Retry-After") == "" || i > 10 {
+				t.Fatalf("after %d more questions: %v (Retry-After %q)", i, r, r.header.Get("Retry-After"))
+			}
+			break
+		}
+		if r.status != 201 || i > 10 {
+			t.Fatalf("question %d: %v", i, r)
+		}
+	}
 }
 
 // TestQARoutingLive: a student's question arrives over the event socket

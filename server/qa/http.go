@@ -96,6 +96,9 @@ func (s *Service) handleAsk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.limit(r.Context(), "questions", p.User.ID, s.p.MaxQuestions); err != nil {
+		return err
+	}
 	q, err := s.Ask(r.Context(), httpapi.Actor(r), storage.QuestionInput{AuthorID: p.User.ID, SubjectID: b.SubjectID,
 		Grade: b.Grade, KnowledgePoints: b.KnowledgePoints, Text: b.Text, Images: images})
 	if err != nil {
@@ -267,6 +270,9 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.limit(r.Context(), "answers", p.User.ID, s.p.MaxAnswers); err != nil {
+		return err
+	}
 	a, err := s.p.Store.AddAnswer(r.Context(), httpapi.Actor(r), q.ID, p.User.ID, b.Text, images)
 	if err != nil {
 		return err
@@ -285,6 +291,9 @@ func (s *Service) handleComment(w http.ResponseWriter, r *http.Request) error {
 		Text     string           `json:"text"`
 	}
 	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	if err := s.limit(r.Context(), "comments", p.User.ID, s.p.MaxComments); err != nil {
 		return err
 	}
 	c, err := s.p.Store.AddComment(r.Context(), httpapi.Actor(r), q.ID, b.AnswerID, p.User.ID, b.Text)

@@ -11,6 +11,7 @@ package qa
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -75,6 +76,13 @@ type Params struct {
 	ClaimFor time.Duration
 	// StudentsAnswer lets students of the district answer (default off).
 	StudentsAnswer bool
+
+	// Limiter bounds each user's questions, answers and comments per
+	// LimitWindow (default 10 minutes): at most MaxQuestions (default 10),
+	// MaxAnswers (default 60) and MaxComments (default 60). Nil: no limits.
+	Limiter                               Limiter
+	LimitWindow                           time.Duration
+	MaxQuestions, MaxAnswers, MaxComments int
 }
 
 // Service is the Q&A centre.
@@ -102,6 +110,12 @@ func New(p Params) *Service {
 	if p.AdoptWindow <= 0 {
 		p.AdoptWindow = 24 * time.Hour
 	}
+	if p.LimitWindow <= 0 {
+		p.LimitWindow = 10 * time.Minute
+	}
+	p.MaxQuestions = cmp.Or(p.MaxQuestions, 10)
+	p.MaxAnswers = cmp.Or(p.MaxAnswers, 60)
+	p.MaxComments = cmp.Or(p.MaxComments, 60)
 	if p.ClaimFor <= 0 {
 		p.ClaimFor = 5 * time.Minute
 	}
