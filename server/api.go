@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"yunke/server/account"
 	"yunke/server/activity"
@@ -40,6 +41,7 @@ func (s *Server) setupDomains() (err error) {
 	var notifier qa.Notifier
 	if presence, ok := s.tutor.matcher.(matching.Notifier); ok {
 		s.qaRouter = qa.NewRouter(qa.RouterParams{Presence: presence, Bus: s.tutor.bus, Question: s.store.GetQuestion,
+			Batch: s.cfg.QA.NotifyBatch, Widen: time.Duration(s.cfg.QA.WidenSeconds) * time.Second,
 			Logger: s.log.With("component", "qa"), Now: s.now})
 		notifier = s.qaRouter
 	}
@@ -48,7 +50,11 @@ func (s *Server) setupDomains() (err error) {
 		limiter = &qa.RedisLimiter{Client: rdb, Prefix: s.cfg.Redis.KeyPrefix + ":qa-limit:"}
 	}
 	s.qa = qa.New(qa.Params{Store: s.store, Tutoring: s.tutor.service, Notifier: notifier, Limiter: limiter,
-		Logger: s.log.With("component", "qa"), Now: s.now})
+		StudentsAnswer: s.cfg.QA.StudentsAnswer, MaxImages: s.cfg.QA.MaxImages,
+		EditWindow:  time.Duration(s.cfg.QA.EditMinutes) * time.Minute,
+		AdoptWindow: time.Duration(s.cfg.QA.AdoptChangeHours) * time.Hour,
+		ClaimFor:    time.Duration(s.cfg.QA.ClaimMinutes) * time.Minute,
+		Logger:      s.log.With("component", "qa"), Now: s.now})
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"yunke/server"
+	"yunke/server/config"
 )
 
 // qaUser creates a user through the API and signs them in.
@@ -236,4 +239,19 @@ func TestQARoutingLive(t *testing.T) {
 	qid := itoa(id(q))
 	w.teachers[0].must(200, "POST", "/api/v1/qa/questions/"+qid+"/claim", nil, nil)
 	w.teachers[0].must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "配方。"}, nil)
+}
+
+// TestQAStudentsAnswer: with qa.students_answer a student answers a
+// classmate's question, but never their own.
+func TestQAStudentsAnswer(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, func(c *config.Config, _ *server.Params) { c.QA.StudentsAnswer = true })
+	fx := newFixture(t, srv)
+	peer, _ := qaUser(t, fx, "qa.peer", map[string]any{"roles": []string{"student"}, "school_id": fx.schoolB, "student_no": "S-B-9"})
+	var q map[string]any
+	fx.users["student"].must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "1+1=?"}, &q)
+	peer.must(201, "POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "2"}, nil)
+	if r := fx.users["student"].send("POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "2"}); r.status != 400 {
+		t.Fatalf("answering one's own question: %v", r)
+	}
 }
