@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,14 @@ func TestQACentre(t *testing.T) {
 	teaB.must(200, "GET", fmt.Sprintf("/api/v1/qa/questions?unanswered=true&subject_id=%d&grade=3", fx.subject), nil, &l)
 	if len(l.Questions) != 1 {
 		t.Fatalf("unanswered list %v", l.Questions)
+	}
+
+	teaB.must(200, "GET", "/api/v1/qa/questions?q="+url.QueryEscape("二次函数")+"&status=open", nil, &l)
+	if len(l.Questions) != 1 {
+		t.Fatalf("search: %v", l.Questions)
+	}
+	if r := teaB.send("GET", "/api/v1/qa/questions?status=deleted", nil); r.status != 400 {
+		t.Fatalf("status=deleted: %v", r)
 	}
 
 	// Only the asker edits; a student does not answer (the district setting is off).

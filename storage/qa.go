@@ -203,6 +203,18 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 	if f.Unanswered {
 		where = append(where, "q.status = 'open'")
 	}
+	if f.Status != "" && f.Status != QuestionDeleted {
+		add("q.status = $%d", string(f.Status))
+	}
+	if f.KnowledgePoint != 0 {
+		add("EXISTS (SELECT 1 FROM qa_question_points p WHERE p.question_id = q.id AND p.knowledge_point_id = $%d)", int64(f.KnowledgePoint))
+	}
+	if f.Search = strings.TrimSpace(f.Search); f.Search != "" {
+		pat := likePattern(f.Search)
+		add(`(LOWER(q.text) LIKE $%d ESCAPE '\'`, pat)
+		args = append(args, pat)
+		where[len(where)-1] += fmt.Sprintf(` OR EXISTS (SELECT 1 FROM qa_answers a WHERE a.question_id = q.id AND LOWER(a.text) LIKE $%d ESCAPE '\'))`, len(args))
+	}
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 50
 	}

@@ -80,6 +80,19 @@ func TestQALifecycle(t *testing.T) {
 				t.Fatalf("list %+v: %+v", f, l)
 			}
 		}
+		// Chinese search without segmentation; knowledge point and status filters; LIKE wildcards are literal.
+		for _, f := range []storage.QuestionFilter{{Search: "二次函数"}, {Search: "顶点"}, {KnowledgePoint: w.kp["M7.1"]}, {Status: storage.QuestionOpen}} {
+			f.DistrictID = w.d.ID
+			if l := must(s.ListQuestions(ctx, f))(t); len(l) != 1 || l[0].ID != q.ID {
+				t.Fatalf("list %+v: %+v", f, l)
+			}
+		}
+		for _, f := range []storage.QuestionFilter{{Search: "三角函数"}, {Search: "%"}, {KnowledgePoint: w.kp["M7.1.1"]}, {Status: storage.QuestionAdopted}} {
+			f.DistrictID = w.d.ID
+			if l := must(s.ListQuestions(ctx, f))(t); len(l) != 0 {
+				t.Fatalf("list %+v: %+v", f, l)
+			}
+		}
 		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, Grade: 8}))(t); len(l) != 0 {
 			t.Fatalf("grade 8 lists %+v", l)
 		}
@@ -101,6 +114,10 @@ func TestQALifecycle(t *testing.T) {
 		}
 		// The claim ended with the answer, so the other teacher answers too.
 		a2 := must(s.AddAnswer(ctx, storage.Actor{UserID: w.other.ID}, q.ID, w.other.ID, "用公式 $x=-b/2a$。", nil))(t)
+		// Answers are searched too.
+		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, Search: "用公式"}))(t); len(l) != 1 || l[0].ID != q.ID {
+			t.Fatalf("search in answers: %+v", l)
+		}
 		if err := s.DeleteQuestion(ctx, stu, q.ID); !errors.Is(err, storage.ErrClosed) {
 			t.Fatalf("delete of an answered question: %v", err)
 		}

@@ -73,12 +73,17 @@ type Question struct {
 // QuestionFilter selects questions of one district, newest first.
 type QuestionFilter struct {
 	DistrictID DistrictID
-	AuthorID   UserID    // 0: anyone
-	SubjectID  SubjectID // 0: any
-	Grade      int       // 0: any
-	Unanswered bool      // only open questions
-	BeforeID   QuestionID
-	Limit      int
+	AuthorID   UserID         // 0: anyone
+	SubjectID  SubjectID      // 0: any
+	Grade      int            // 0: any
+	Unanswered bool           // only open questions
+	Status     QuestionStatus // "": any but deleted
+	// Search finds questions whose text, or one of whose answers, contains
+	// it (a substring match, so Chinese needs no word segmentation).
+	Search         string
+	KnowledgePoint KnowledgePointID // 0: any
+	BeforeID       QuestionID
+	Limit          int
 }
 
 // Answer is one answer to a question.

@@ -117,6 +117,15 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 		Grade:      int(httpapi.QueryID(r, "grade", f)),
 		Limit:      int(httpapi.QueryID(r, "limit", f)),
 		Unanswered: boolOf(httpapi.QueryBool(r, "unanswered", f)),
+		Search:     httpapi.QuerySearch(r, f),
+		Status:     storage.QuestionStatus(r.URL.Query().Get("status")),
+
+		KnowledgePoint: storage.KnowledgePointID(httpapi.QueryID(r, "knowledge_point_id", f)),
+	}
+	switch flt.Status {
+	case "", storage.QuestionOpen, storage.QuestionAnswered, storage.QuestionAdopted, storage.QuestionEscalated:
+	default:
+		f.Add("status", "must be open, answered, adopted or escalated")
 	}
 	if boolOf(httpapi.QueryBool(r, "mine", f)) {
 		flt.AuthorID = p.User.ID
