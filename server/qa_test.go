@@ -159,6 +159,25 @@ func TestQACentre(t *testing.T) {
 		t.Fatalf("detail %v", d)
 	}
 
+	// A school admin of another school cannot hide it; the asker's school admin hides an answer with a reason.
+	admB, _ := qaUser(t, fx, "qa.admin.b", map[string]any{"roles": []string{"school_admin"}, "school_id": fx.schoolB})
+	if r := admB.send("PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"answer_id": id(a2), "reason": "x"}); r.status != 403 {
+		t.Fatalf("hide by another school's admin: %v", r)
+	}
+	if r := teaB.send("PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"reason": "x"}); r.status != 403 {
+		t.Fatalf("hide by a teacher: %v", r)
+	}
+	fx.users["school_admin"].must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"answer_id": id(a2), "reason": "广告"}, nil)
+	stu.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	hidden := d["answers"].([]any)[1].(map[string]any)
+	if hidden["hidden_reason"] != "广告" || hidden["text"] != "" || hidden["html"] != "" {
+		t.Fatalf("hidden answer as the asker sees it: %v", hidden)
+	}
+	teaB.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if own := d["answers"].([]any)[1].(map[string]any); own["text"] != "公式法" {
+		t.Fatalf("hidden answer as its author sees it: %v", own)
+	}
+
 	// A second question escalates to a tutoring request carrying it.
 	var q2 map[string]any
 	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "还是不懂，想直接问老师"}, &q2)

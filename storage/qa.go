@@ -16,7 +16,7 @@ import (
 
 const questionCols = `q.id, q.author_id, u.name, q.district_id, q.school_id, q.subject_id, sub.code, q.grade, q.text,
 	q.image_count, q.status, q.answer_count, q.adopted_answer_id, q.adopted_at, q.claimed_by, q.claim_expires_at,
-	q.tutoring_request_id, q.first_answer_at, q.created_at, q.updated_at`
+	q.tutoring_request_id, q.first_answer_at, q.hidden_reason, q.created_at, q.updated_at`
 
 const questionFrom = ` FROM qa_questions q JOIN users u ON u.id = q.author_id JOIN subjects sub ON sub.id = q.subject_id`
 
@@ -26,7 +26,7 @@ func scanQuestion(r row) (Question, error) {
 	var adopted, claimExp, first, created, updated int64
 	err := r.Scan(&x.ID, &x.AuthorID, &x.AuthorName, &x.DistrictID, &x.SchoolID, &x.SubjectID, &x.SubjectCode, &x.Grade,
 		&x.Text, &x.ImageCount, &status, &x.AnswerCount, &x.AdoptedAnswerID, &adopted, &x.ClaimedBy, &claimExp,
-		&x.TutoringRequestID, &first, &created, &updated)
+		&x.TutoringRequestID, &first, &x.HiddenReason, &created, &updated)
 	x.Status = QuestionStatus(status)
 	x.AdoptedAt, x.ClaimExpiresAt, x.FirstAnswerAt = fromMSOrZero(adopted), fromMSOrZero(claimExp), fromMSOrZero(first)
 	x.CreatedAt, x.UpdatedAt = fromMS(created), fromMS(updated)
@@ -202,6 +202,9 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 	}
 	if f.Unanswered {
 		where = append(where, "q.status = 'open'")
+	}
+	if !f.WithHidden {
+		where = append(where, "q.hidden_reason = ''")
 	}
 	if f.Status != "" && f.Status != QuestionDeleted {
 		add("q.status = $%d", string(f.Status))
@@ -426,13 +429,14 @@ func (s *Store) AddAnswer(ctx context.Context, a Actor, qid QuestionID, author U
 	return s.GetAnswer(ctx, id)
 }
 
-const answerCols = `a.id, a.question_id, a.author_id, u.name, a.text, a.image_count, a.votes, a.id = q.adopted_answer_id, a.created_at`
+const answerCols = `a.id, a.question_id, a.author_id, u.name, a.text, a.image_count, a.votes, a.id = q.adopted_answer_id,
+	a.hidden_reason, a.created_at`
 const answerFrom = ` FROM qa_answers a JOIN users u ON u.id = a.author_id JOIN qa_questions q ON q.id = a.question_id`
 
 func scanAnswer(r row) (Answer, error) {
 	var x Answer
 	var created int64
-	err := r.Scan(&x.ID, &x.QuestionID, &x.AuthorID, &x.AuthorName, &x.Text, &x.ImageCount, &x.Votes, &x.Adopted, &created)
+	err := r.Scan(&x.ID, &x.QuestionID, &x.AuthorID, &x.AuthorName, &x.Text, &x.ImageCount, &x.Votes, &x.Adopted, &x.HiddenReason, &created)
 	x.CreatedAt = fromMS(created)
 	return x, err
 }
@@ -705,4 +709,45 @@ func (s *Store) QuestionImages(ctx context.Context, qid QuestionID, aid AnswerID
 		out = append(out, im)
 	}
 	return out, rs.Err()
+}
+
+// MaxHideReason bounds a moderator's reason.
+const MaxHideReason = 500
+
+// HideQuestion hides a question (answer 0) or one of its answers with a
+// moderator's reason; the text stays stored for audit, and the activity row
+// keeps who and why. An empty reason unhides.
+func (s *Store) HideQuestion(ctx context.Context, a Actor, qid QuestionID, answer AnswerID, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > MaxHideReason || !utf8.ValidString(reason) {
+		return &FieldError{Field: "reason", Message: fmt.Sprintf("at most %d characters", MaxHideReason)}
+	}
+	err := s.tx(ctx, func(q querier) error {
+		k, err := lockQuestion(ctx, q, qid)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if answer == 0 {
+			n, err = q.exec(ctx, `UPDATE qa_questions SET hidden_reason = $2, hidden_by = $3 WHERE id = $1`, int64(qid), reason, int64(a.UserID))
+		} else {
+			n, err = q.exec(ctx, `UPDATE qa_answers SET hidden_reason = $3, hidden_by = $4 WHERE id = $2 AND question_id = $1`,
+				int64(qid), int64(answer), reason, int64(a.UserID))
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return &FieldError{Field: "answer_id", Message: "no such answer to this question"}
+		}
+		action := "qa.hide"
+		if reason == "" {
+			action = "qa.unhide"
+		}
+		return s.logChange(ctx, q, a, k.activity(action, qid), map[string]any{"answer_id": int64(answer), "reason": reason}, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("storage: hide: %w", err)
+	}
+	return nil
 }

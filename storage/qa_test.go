@@ -174,6 +174,24 @@ func TestQALifecycle(t *testing.T) {
 			}
 		}
 
+		// A moderator hides an answer and the question, with a reason kept for audit; lists skip the question.
+		must0(t, s.HideQuestion(ctx, admin, q.ID, a2.ID, "广告"))
+		if a := must(s.GetAnswer(ctx, a2.ID))(t); a.HiddenReason != "广告" || a.Text == "" {
+			t.Fatalf("hidden answer %+v", a)
+		}
+		wantField(t, s.HideQuestion(ctx, admin, q.ID, 999999, "x"), "answer_id")
+		must0(t, s.HideQuestion(ctx, admin, q.ID, 0, "不当内容"))
+		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID}))(t); len(l) != 0 {
+			t.Fatalf("hidden question listed: %+v", l)
+		}
+		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, WithHidden: true}))(t); len(l) != 1 || l[0].HiddenReason != "不当内容" {
+			t.Fatalf("moderator's list: %+v", l)
+		}
+		must0(t, s.HideQuestion(ctx, admin, q.ID, 0, ""))
+		if n := countActivity(t, s, "qa.hide"); n != 2 {
+			t.Fatalf("qa.hide rows %d", n)
+		}
+
 		// Escalation: an open question becomes a tutoring request, once; an unanswered one may be deleted.
 		q2 := must(s.CreateQuestion(ctx, stu, storage.QuestionInput{AuthorID: w.student.ID, SubjectID: w.math.ID, Grade: 7, Text: "还是不会"}))(t)
 		req := must(s.CreateTutoringRequest(ctx, stu, storage.TutoringRequestInput{StudentID: w.student.ID, SubjectID: w.math.ID, Grade: 7, Text: q2.Text}))(t)

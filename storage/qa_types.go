@@ -66,6 +66,7 @@ type Question struct {
 	ClaimExpiresAt    time.Time          `json:"claim_expires_at,omitzero"`
 	TutoringRequestID TutoringRequestID  `json:"tutoring_request_id,omitempty"`
 	FirstAnswerAt     time.Time          `json:"first_answer_at,omitzero"`
+	HiddenReason      string             `json:"hidden_reason,omitempty"` // hidden by a moderator
 	CreatedAt         time.Time          `json:"created_at"`
 	UpdatedAt         time.Time          `json:"updated_at"`
 }
@@ -77,6 +78,7 @@ type QuestionFilter struct {
 	SubjectID  SubjectID      // 0: any
 	Grade      int            // 0: any
 	Unanswered bool           // only open questions
+	WithHidden bool           // include questions a moderator hid
 	Status     QuestionStatus // "": any but deleted
 	// Search finds questions whose text, or one of whose answers, contains
 	// it (a substring match, so Chinese needs no word segmentation).
@@ -88,15 +90,16 @@ type QuestionFilter struct {
 
 // Answer is one answer to a question.
 type Answer struct {
-	ID         AnswerID   `json:"id"`
-	QuestionID QuestionID `json:"question_id"`
-	AuthorID   UserID     `json:"author_id"`
-	AuthorName string     `json:"author_name"`
-	Text       string     `json:"text"`
-	ImageCount int        `json:"image_count"`
-	Votes      int        `json:"votes"`
-	Adopted    bool       `json:"adopted"`
-	CreatedAt  time.Time  `json:"created_at"`
+	ID           AnswerID   `json:"id"`
+	QuestionID   QuestionID `json:"question_id"`
+	AuthorID     UserID     `json:"author_id"`
+	AuthorName   string     `json:"author_name"`
+	Text         string     `json:"text"`
+	ImageCount   int        `json:"image_count"`
+	Votes        int        `json:"votes"`
+	Adopted      bool       `json:"adopted"`
+	HiddenReason string     `json:"hidden_reason,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
 }
 
 // Comment is a follow-up on a question or on one of its answers.

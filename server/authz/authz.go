@@ -58,8 +58,9 @@ const (
 	TutoringHistory Action = "tutoring.history" // one's own sessions
 	TutoringReview  Action = "tutoring.review"  // sessions and satisfaction in scope
 
-	QAAsk    Action = "qa.ask"    // ask questions of one's district, adopt, rate, escalate one's own
-	QAAnswer Action = "qa.answer" // claim, answer and up-vote questions of one's district
+	QAAsk      Action = "qa.ask"      // ask questions of one's district, adopt, rate, escalate one's own
+	QAAnswer   Action = "qa.answer"   // claim, answer and up-vote questions of one's district
+	QAModerate Action = "qa.moderate" // read and hide questions and answers asked in scope
 
 	ClassAttend   Action = "class.attend"   // one's timetable of classes; join the classes of one's audience, rate them
 	ClassTeach    Action = "class.teach"    // the classes one teaches or assists: timetable, join, end, record
@@ -91,7 +92,7 @@ var Actions = []Action{
 	ClassroomTakePart, ClassroomModerate, ClassroomOversee,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
-	QAAsk, QAAnswer,
+	QAAsk, QAAnswer, QAModerate,
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete,
@@ -111,7 +112,7 @@ var policy = map[storage.Role][]Action{
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
+		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 	},
@@ -119,7 +120,7 @@ var policy = map[storage.Role][]Action{
 		DistrictList,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
+		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList,
@@ -129,7 +130,7 @@ var policy = map[storage.Role][]Action{
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
-		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
+		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList,

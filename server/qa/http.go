@@ -15,7 +15,8 @@ import (
 // checks the district of the question it touches.
 func (s *Service) Routes() []httpapi.Route {
 	a := func(as ...authz.Action) []authz.Action { return as }
-	read := a(authz.QAAsk, authz.QAAnswer)
+	read := a(authz.QAAsk, authz.QAAnswer, authz.QAModerate)
+	post := a(authz.QAAsk, authz.QAAnswer)
 	return []httpapi.Route{
 		{Method: "POST", Path: "/qa/questions", Actions: a(authz.QAAsk), Handle: s.handleAsk},
 		{Method: "GET", Path: "/qa/questions", Actions: read, Handle: s.handleList},
@@ -24,11 +25,12 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "DELETE", Path: "/qa/questions/{id}", Actions: a(authz.QAAsk), Handle: s.handleDelete},
 		{Method: "GET", Path: "/qa/questions/{id}/images/{n}", Actions: read, Handle: s.handleImage},
 		{Method: "POST", Path: "/qa/questions/{id}/claim", Actions: a(authz.QAAnswer), Handle: s.handleClaim},
-		{Method: "POST", Path: "/qa/questions/{id}/answers", Actions: read, Handle: s.handleAnswer},
-		{Method: "POST", Path: "/qa/questions/{id}/comments", Actions: read, Handle: s.handleComment},
+		{Method: "POST", Path: "/qa/questions/{id}/answers", Actions: post, Handle: s.handleAnswer},
+		{Method: "POST", Path: "/qa/questions/{id}/comments", Actions: post, Handle: s.handleComment},
 		{Method: "PUT", Path: "/qa/questions/{id}/adoption", Actions: a(authz.QAAsk), Handle: s.handleAdopt},
 		{Method: "PUT", Path: "/qa/questions/{id}/rating", Actions: a(authz.QAAsk), Handle: s.handleRate},
 		{Method: "POST", Path: "/qa/questions/{id}/escalate", Actions: a(authz.QAAsk), Handle: s.handleEscalate},
+		{Method: "PUT", Path: "/qa/questions/{id}/hidden", Actions: a(authz.QAModerate), Handle: s.handleHide},
 		{Method: "POST", Path: "/qa/answers/{id}/vote", Actions: a(authz.QAAnswer), Handle: s.handleVote},
 	}
 }
@@ -104,7 +106,7 @@ func (s *Service) handleAsk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, s.view(q))
+	httpapi.WriteJSON(w, http.StatusCreated, s.view(q, p.User.ID, s.moderator(r)))
 	return nil
 }
 
@@ -127,6 +129,7 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	default:
 		f.Add("status", "must be open, answered, adopted or escalated")
 	}
+	flt.WithHidden = boolOf(httpapi.QueryBool(r, "with_hidden", f)) && s.moderator(r)
 	if boolOf(httpapi.QueryBool(r, "mine", f)) {
 		flt.AuthorID = p.User.ID
 	}
@@ -143,7 +146,7 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]View, 0, len(qs))
 	for _, q := range qs {
-		out = append(out, s.view(q))
+		out = append(out, s.view(q, p.User.ID, s.moderator(r)))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"questions": out})
 	return nil
@@ -159,13 +162,15 @@ type detail struct {
 }
 
 func (s *Service) detail(r *http.Request, q storage.Question) (detail, error) {
-	d := detail{View: s.view(q), Answers: []AnswerView{}}
+	p := httpapi.PrincipalFrom(r.Context())
+	mod := s.moderator(r)
+	d := detail{View: s.view(q, p.User.ID, mod), Answers: []AnswerView{}}
 	as, err := s.p.Store.ListAnswers(r.Context(), q.ID)
 	if err != nil {
 		return d, err
 	}
 	for _, a := range as {
-		d.Answers = append(d.Answers, AnswerView{Answer: a, HTML: s.Render(a.Text)})
+		d.Answers = append(d.Answers, s.answerView(a, p.User.ID, mod))
 	}
 	d.Comments, err = s.p.Store.ListComments(r.Context(), q.ID)
 	return d, err
@@ -185,7 +190,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleEdit(w http.ResponseWriter, r *http.Request) error {
-	_, q, err := s.own(r)
+	p, q, err := s.own(r)
 	if err != nil {
 		return err
 	}
@@ -199,7 +204,7 @@ func (s *Service) handleEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, s.view(q))
+	httpapi.WriteJSON(w, http.StatusOK, s.view(q, p.User.ID, s.moderator(r)))
 	return nil
 }
 
@@ -314,7 +319,7 @@ func (s *Service) handleComment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleAdopt(w http.ResponseWriter, r *http.Request) error {
-	_, q, err := s.own(r)
+	p, q, err := s.own(r)
 	if err != nil {
 		return err
 	}
@@ -331,7 +336,7 @@ func (s *Service) handleAdopt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, s.view(q))
+	httpapi.WriteJSON(w, http.StatusOK, s.view(q, p.User.ID, s.moderator(r)))
 	return nil
 }
 
@@ -355,7 +360,7 @@ func (s *Service) handleRate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleEscalate(w http.ResponseWriter, r *http.Request) error {
-	_, q, err := s.own(r)
+	p, q, err := s.own(r)
 	if err != nil {
 		return err
 	}
@@ -363,7 +368,7 @@ func (s *Service) handleEscalate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, s.view(q))
+	httpapi.WriteJSON(w, http.StatusOK, s.view(q, p.User.ID, s.moderator(r)))
 	return nil
 }
 
@@ -391,6 +396,36 @@ func (s *Service) handleVote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, AnswerView{Answer: a, HTML: s.Render(a.Text)})
+	httpapi.WriteJSON(w, http.StatusOK, s.answerView(a, p.User.ID, false))
+	return nil
+}
+
+// moderator: the caller may hide content somewhere (where exactly is checked per question).
+func (s *Service) moderator(r *http.Request) bool {
+	_, err := httpapi.Authorize(r, authz.QAModerate)
+	return err == nil
+}
+
+// handleHide hides (or, with an empty reason, shows again) a question or one
+// of its answers; the moderator's scope must cover the asker's school.
+func (s *Service) handleHide(w http.ResponseWriter, r *http.Request) error {
+	_, q, err := s.question(r)
+	if err != nil {
+		return err
+	}
+	if _, err := httpapi.Authorize(r, authz.QAModerate, httpapi.Place{District: q.DistrictID, School: q.SchoolID}); err != nil {
+		return err
+	}
+	var b struct {
+		AnswerID storage.AnswerID `json:"answer_id"`
+		Reason   string           `json:"reason"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	if err := s.p.Store.HideQuestion(r.Context(), httpapi.Actor(r), q.ID, b.AnswerID, b.Reason); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

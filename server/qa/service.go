@@ -40,6 +40,7 @@ type Store interface {
 	ListComments(ctx context.Context, qid storage.QuestionID) ([]storage.Comment, error)
 	AdoptAnswer(ctx context.Context, a storage.Actor, qid storage.QuestionID, answer storage.AnswerID, window time.Duration) (storage.Question, error)
 	RateAdopted(ctx context.Context, a storage.Actor, qid storage.QuestionID, score int) (storage.QARating, error)
+	HideQuestion(ctx context.Context, a storage.Actor, qid storage.QuestionID, answer storage.AnswerID, reason string) error
 	MarkEscalated(ctx context.Context, a storage.Actor, qid storage.QuestionID, req storage.TutoringRequestID) (storage.Question, error)
 	QuestionImage(ctx context.Context, qid storage.QuestionID, aid storage.AnswerID, n int) (storage.QAImage, error)
 	QuestionImages(ctx context.Context, qid storage.QuestionID, aid storage.AnswerID) ([]storage.QAImage, error)
@@ -211,11 +212,20 @@ type AnswerView struct {
 	HTML string `json:"html"`
 }
 
-func (s *Service) view(q storage.Question) View {
-	if q.Status == storage.QuestionDeleted {
+// view is q as viewer sees it: a deleted question, or one a moderator hid,
+// has no text for anyone but moderators and (when hidden) its author.
+func (s *Service) view(q storage.Question, viewer storage.UserID, moderator bool) View {
+	if q.Status == storage.QuestionDeleted || (q.HiddenReason != "" && !moderator && q.AuthorID != viewer) {
 		q.Text = ""
 	}
 	return View{Question: q, HTML: s.Render(q.Text)}
+}
+
+func (s *Service) answerView(a storage.Answer, viewer storage.UserID, moderator bool) AnswerView {
+	if a.HiddenReason != "" && !moderator && a.AuthorID != viewer {
+		a.Text = ""
+	}
+	return AnswerView{Answer: a, HTML: s.Render(a.Text)}
 }
 
 // Ask files a question and tells the router.

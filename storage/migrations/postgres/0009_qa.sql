@@ -18,6 +18,8 @@ CREATE TABLE qa_questions (
     claim_expires_at    BIGINT  NOT NULL DEFAULT 0,
     tutoring_request_id BIGINT  NOT NULL DEFAULT 0,
     first_answer_at     BIGINT  NOT NULL DEFAULT 0,
+    hidden_reason       TEXT    NOT NULL DEFAULT '', -- non-empty: hidden by a moderator
+    hidden_by           BIGINT  NOT NULL DEFAULT 0,
     created_at          BIGINT  NOT NULL,
     updated_at          BIGINT  NOT NULL
 );
@@ -38,6 +40,8 @@ CREATE TABLE qa_answers (
     text        TEXT    NOT NULL DEFAULT '',
     image_count INTEGER NOT NULL DEFAULT 0,
     votes       INTEGER NOT NULL DEFAULT 0,
+    hidden_reason TEXT  NOT NULL DEFAULT '',
+    hidden_by   BIGINT  NOT NULL DEFAULT 0,
     created_at  BIGINT  NOT NULL,
     updated_at  BIGINT  NOT NULL
 );
