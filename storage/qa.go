@@ -638,8 +638,9 @@ func (s *Store) RateAdopted(ctx context.Context, a Actor, qid QuestionID, score 
 		if _, err := q.exec(ctx, `DELETE FROM qa_ratings WHERE question_id = $1`, int64(qid)); err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `INSERT INTO qa_ratings (question_id, answer_id, teacher_id, district_id, school_id, subject_id, score, rated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, int64(qid), k.adopted, teacher, k.district, k.school, k.subject, score, ms(now)); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO qa_ratings (question_id, answer_id, teacher_id, district_id, school_id, subject_id, month, score, rated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, int64(qid), k.adopted, teacher, k.district, k.school, k.subject,
+			s.Month(fromMS(k.created)), score, ms(now)); err != nil {
 			return err
 		}
 		r = QARating{QuestionID: qid, AnswerID: AnswerID(k.adopted), TeacherID: UserID(teacher), Score: score, RatedAt: fromMS(ms(now))}
@@ -750,4 +751,62 @@ func (s *Store) HideQuestion(ctx context.Context, a Actor, qid QuestionID, answe
 		return fmt.Errorf("storage: hide: %w", err)
 	}
 	return nil
+}
+
+// QASatisfaction groups the ratings of adopted answers as TutoringSatisfaction
+// groups sessions' (Solved stays 0): by teacher (the adopted answer's
+// author), school and subject (the question's), or month (of the question).
+func (s *Store) QASatisfaction(ctx context.Context, q SatisfactionQuery) ([]Satisfaction, error) {
+	var key string
+	switch q.GroupBy {
+	case ByTeacher:
+		key = "teacher_id"
+	case BySchool:
+		key = "school_id"
+	case BySubject:
+		key = "subject_id"
+	case ByMonth, "":
+		key = "month"
+	default:
+		return nil, &FieldError{Field: "group", Message: "must be teacher, school, subject or month"}
+	}
+	conds := []string{"month >= $1", "month <= $2"}
+	args := []any{q.FromMonth, q.ToMonth}
+	if q.ToMonth == 0 {
+		args[1] = 999912
+	}
+	if q.DistrictID != 0 {
+		args = append(args, int64(q.DistrictID))
+		conds = append(conds, fmt.Sprintf("district_id = $%d", len(args)))
+	}
+	if q.SchoolIDs != nil {
+		args = append(args, s.d.listArg(ids(q.SchoolIDs)))
+		conds = append(conds, s.d.inList("school_id", len(args)))
+	}
+	rs, err := s.r().query(ctx, `SELECT `+key+`, COUNT(*), SUM(score),
+		SUM(CASE WHEN score = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN score = 2 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN score = 3 THEN 1 ELSE 0 END), SUM(CASE WHEN score = 4 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN score = 5 THEN 1 ELSE 0 END)
+		FROM qa_ratings WHERE `+strings.Join(conds, " AND ")+` GROUP BY `+key+` ORDER BY `+key, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: Q&A satisfaction: %w", err)
+	}
+	defer rs.Close()
+	out := []Satisfaction{}
+	for rs.Next() {
+		var k, sum int64
+		var g Satisfaction
+		d := &g.Distribution
+		if err := rs.Scan(&k, &g.Ratings, &sum, &d[0], &d[1], &d[2], &d[3], &d[4]); err != nil {
+			return nil, fmt.Errorf("storage: Q&A satisfaction: %w", err)
+		}
+		g.Key = itoa(k)
+		g.Satisfied = d[3] + d[4]
+		if g.Ratings > 0 {
+			g.Share = float64(g.Satisfied) / float64(g.Ratings)
+			g.Mean = float64(sum) / float64(g.Ratings)
+		}
+		out = append(out, g)
+	}
+	return out, rs.Err()
 }

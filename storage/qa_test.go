@@ -162,6 +162,15 @@ func TestQALifecycle(t *testing.T) {
 		if r := must(s.QuestionRating(ctx, q.ID))(t); r.TeacherID != w.other.ID || r.Score != 5 {
 			t.Fatalf("rating %+v", r)
 		}
+		month := s.Month(q.CreatedAt)
+		for _, g := range []storage.SatisfactionGroup{storage.ByTeacher, storage.ByMonth, storage.BySchool} {
+			sat := must(s.QASatisfaction(ctx, storage.SatisfactionQuery{DistrictID: w.d.ID, GroupBy: g}))(t)
+			want := map[storage.SatisfactionGroup]string{storage.ByTeacher: itoa(int64(w.other.ID)), storage.ByMonth: itoa(int64(month)),
+				storage.BySchool: itoa(int64(w.s2.ID))}[g]
+			if len(sat) != 1 || sat[0].Key != want || sat[0].Ratings != 1 || sat[0].Satisfied != 1 || sat[0].Distribution[4] != 1 {
+				t.Fatalf("satisfaction by %s: %+v", g, sat)
+			}
+		}
 		_, err = s.AdoptAnswer(ctx, stu, q.ID, a1.ID, -time.Millisecond)
 		wantErr(t, err, storage.ErrClosed)
 		as := must(s.ListAnswers(ctx, q.ID))(t)

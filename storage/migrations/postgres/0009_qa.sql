@@ -83,6 +83,8 @@ CREATE TABLE qa_ratings (
     district_id BIGINT  NOT NULL DEFAULT 0,
     school_id   BIGINT  NOT NULL DEFAULT 0,
     subject_id  BIGINT  NOT NULL DEFAULT 0,
+    month       INTEGER NOT NULL, -- yyyymm (Asia/Shanghai) of the question
     score       INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
     rated_at    BIGINT  NOT NULL
 );
+CREATE INDEX qa_ratings_month_idx ON qa_ratings (district_id, month);
