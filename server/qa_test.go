@@ -153,6 +153,11 @@ func TestQACentre(t *testing.T) {
 	if rating["teacher_id"] != float64(fx.userIDs["teacher"]) {
 		t.Fatalf("rating %v", rating)
 	}
+	var sat struct{ Items []map[string]any }
+	fx.users["school_admin"].must(200, "GET", "/api/v1/qa/satisfaction?group=teacher", nil, &sat)
+	if len(sat.Items) != 1 || sat.Items[0]["key"] != itoa(fx.userIDs["teacher"]) || sat.Items[0]["share"] != float64(1) {
+		t.Fatalf("satisfaction %v", sat.Items)
+	}
 	var d map[string]any
 	tea.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
 	if d["status"] != "adopted" || len(d["answers"].([]any)) != 2 || len(d["comments"].([]any)) != 1 {

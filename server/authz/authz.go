@@ -61,6 +61,7 @@ const (
 	QAAsk      Action = "qa.ask"      // ask questions of one's district, adopt, rate, escalate one's own
 	QAAnswer   Action = "qa.answer"   // claim, answer and up-vote questions of one's district
 	QAModerate Action = "qa.moderate" // read and hide questions and answers asked in scope
+	QAReview   Action = "qa.review"   // Q&A satisfaction in scope
 
 	ClassAttend   Action = "class.attend"   // one's timetable of classes; join the classes of one's audience, rate them
 	ClassTeach    Action = "class.teach"    // the classes one teaches or assists: timetable, join, end, record
@@ -92,7 +93,7 @@ var Actions = []Action{
 	ClassroomTakePart, ClassroomModerate, ClassroomOversee,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
-	QAAsk, QAAnswer, QAModerate,
+	QAAsk, QAAnswer, QAModerate, QAReview,
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete,
@@ -106,13 +107,13 @@ var policy = map[storage.Role][]Action{
 	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, QAAnswer, ClassTeach, MicrolessonUpload, MicrolessonRead,
 		RecordingOwn, RecordingManage},
 	storage.RoleExpert: {
-		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, ClassReview,
+		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
 		MicrolessonRead, MicrolessonReview, RecordingRead,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate,
+		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 	},
@@ -120,7 +121,7 @@ var policy = map[storage.Role][]Action{
 		DistrictList,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate,
+		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList,
@@ -130,7 +131,7 @@ var policy = map[storage.Role][]Action{
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
-		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate,
+		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList,

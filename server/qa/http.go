@@ -31,6 +31,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "PUT", Path: "/qa/questions/{id}/rating", Actions: a(authz.QAAsk), Handle: s.handleRate},
 		{Method: "POST", Path: "/qa/questions/{id}/escalate", Actions: a(authz.QAAsk), Handle: s.handleEscalate},
 		{Method: "PUT", Path: "/qa/questions/{id}/hidden", Actions: a(authz.QAModerate), Handle: s.handleHide},
+		{Method: "GET", Path: "/qa/satisfaction", Actions: a(authz.QAReview), Handle: s.handleSatisfaction},
 		{Method: "POST", Path: "/qa/answers/{id}/vote", Actions: a(authz.QAAnswer), Handle: s.handleVote},
 	}
 }
@@ -427,5 +428,49 @@ func (s *Service) handleHide(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleSatisfaction reports Q&A satisfaction in the caller's scope: the
+// share of rated adopted answers scored 4 or 5, by month, teacher, school or subject.
+func (s *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) error {
+	p, err := httpapi.Authorize(r, authz.QAReview)
+	if err != nil {
+		return err
+	}
+	f := httpapi.Fields{}
+	q := r.URL.Query()
+	now := s.p.Now().In(storage.Zone)
+	sq := storage.SatisfactionQuery{FromMonth: now.Year()*100 + 1, ToMonth: now.Year()*100 + int(now.Month()),
+		GroupBy: storage.SatisfactionGroup(q.Get("group"))}
+	if sq.GroupBy == "" {
+		sq.GroupBy = storage.ByMonth
+	}
+	switch sq.GroupBy {
+	case storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject:
+	default:
+		f.Add("group", "must be month, teacher, school or subject")
+	}
+	if v := q.Get("from"); v != "" {
+		if sq.FromMonth, _ = httpapi.ParseMonth(v); sq.FromMonth == 0 {
+			f.Add("from", "must be YYYY-MM")
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if sq.ToMonth, _ = httpapi.ParseMonth(v); sq.ToMonth == 0 {
+			f.Add("to", "must be YYYY-MM")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if sq.DistrictID, sq.SchoolIDs, err = httpapi.ScopeFilter(r.Context(), s.p.Store, authz.ScopeOf(&p.User, authz.QAReview)); err != nil {
+		return err
+	}
+	items, err := s.p.Store.QASatisfaction(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.Satisfaction]{Items: httpapi.NonNil(items)})
 	return nil
 }
