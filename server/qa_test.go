@@ -153,6 +153,11 @@ func TestQACentre(t *testing.T) {
 	if rating["teacher_id"] != float64(fx.userIDs["teacher"]) {
 		t.Fatalf("rating %v", rating)
 	}
+	var st map[string]any
+	tea.must(200, "GET", "/api/v1/qa/me/stats", nil, &st)
+	if st["answers"] != float64(1) || st["adopted"] != float64(1) || st["adoption_rate"] != float64(1) {
+		t.Fatalf("teacher stats %v", st)
+	}
 	var sat struct{ Items []map[string]any }
 	fx.users["school_admin"].must(200, "GET", "/api/v1/qa/satisfaction?group=teacher", nil, &sat)
 	if len(sat.Items) != 1 || sat.Items[0]["key"] != itoa(fx.userIDs["teacher"]) || sat.Items[0]["share"] != float64(1) {

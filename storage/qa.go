@@ -810,3 +810,37 @@ func (s *Store) QASatisfaction(ctx context.Context, q SatisfactionQuery) ([]Sati
 	}
 	return out, rs.Err()
 }
+
+// QATeacherStats counts a teacher's answers (to questions not deleted),
+// how many were adopted, and the median time from question to answer.
+func (s *Store) QATeacherStats(ctx context.Context, teacher UserID) (QATeacherStats, error) {
+	rs, err := s.r().query(ctx, `SELECT a.created_at - q.created_at, a.id = q.adopted_answer_id
+		FROM qa_answers a JOIN qa_questions q ON q.id = a.question_id
+		WHERE a.author_id = $1 AND q.status <> 'deleted' ORDER BY 1`, int64(teacher))
+	if err != nil {
+		return QATeacherStats{}, fmt.Errorf("storage: Q&A stats of %d: %w", teacher, err)
+	}
+	defer rs.Close()
+	var st QATeacherStats
+	var waits []int64
+	for rs.Next() {
+		var wait int64
+		var adopted bool
+		if err := rs.Scan(&wait, &adopted); err != nil {
+			return QATeacherStats{}, fmt.Errorf("storage: Q&A stats of %d: %w", teacher, err)
+		}
+		waits = append(waits, wait)
+		if adopted {
+			st.Adopted++
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return QATeacherStats{}, fmt.Errorf("storage: Q&A stats of %d: %w", teacher, err)
+	}
+	st.Answers = len(waits)
+	if st.Answers > 0 {
+		st.AdoptionRate = float64(st.Adopted) / float64(st.Answers)
+		st.MedianAnswerSeconds = waits[len(waits)/2] / 1000
+	}
+	return st, nil
+}

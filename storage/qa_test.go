@@ -162,6 +162,12 @@ func TestQALifecycle(t *testing.T) {
 		if r := must(s.QuestionRating(ctx, q.ID))(t); r.TeacherID != w.other.ID || r.Score != 5 {
 			t.Fatalf("rating %+v", r)
 		}
+		if st := must(s.QATeacherStats(ctx, w.other.ID))(t); st.Answers != 1 || st.Adopted != 1 || st.AdoptionRate != 1 {
+			t.Fatalf("stats of the adopted teacher %+v", st)
+		}
+		if st := must(s.QATeacherStats(ctx, w.teacher.ID))(t); st.Answers != 1 || st.Adopted != 0 || st.AdoptionRate != 0 {
+			t.Fatalf("stats of the other teacher %+v", st)
+		}
 		month := s.Month(q.CreatedAt)
 		for _, g := range []storage.SatisfactionGroup{storage.ByTeacher, storage.ByMonth, storage.BySchool} {
 			sat := must(s.QASatisfaction(ctx, storage.SatisfactionQuery{DistrictID: w.d.ID, GroupBy: g}))(t)

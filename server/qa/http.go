@@ -31,6 +31,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "PUT", Path: "/qa/questions/{id}/rating", Actions: a(authz.QAAsk), Handle: s.handleRate},
 		{Method: "POST", Path: "/qa/questions/{id}/escalate", Actions: a(authz.QAAsk), Handle: s.handleEscalate},
 		{Method: "PUT", Path: "/qa/questions/{id}/hidden", Actions: a(authz.QAModerate), Handle: s.handleHide},
+		{Method: "GET", Path: "/qa/me/stats", Actions: a(authz.QAAnswer), Handle: s.handleMyStats},
 		{Method: "GET", Path: "/qa/satisfaction", Actions: a(authz.QAReview), Handle: s.handleSatisfaction},
 		{Method: "POST", Path: "/qa/answers/{id}/vote", Actions: a(authz.QAAnswer), Handle: s.handleVote},
 	}
@@ -472,5 +473,16 @@ func (s *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.Satisfaction]{Items: httpapi.NonNil(items)})
+	return nil
+}
+
+// handleMyStats reports the calling teacher's answers, adoptions and median answer time.
+func (s *Service) handleMyStats(w http.ResponseWriter, r *http.Request) error {
+	p := httpapi.PrincipalFrom(r.Context())
+	st, err := s.p.Store.QATeacherStats(r.Context(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
 	return nil
 }

@@ -40,6 +40,7 @@ type Store interface {
 	ListComments(ctx context.Context, qid storage.QuestionID) ([]storage.Comment, error)
 	AdoptAnswer(ctx context.Context, a storage.Actor, qid storage.QuestionID, answer storage.AnswerID, window time.Duration) (storage.Question, error)
 	RateAdopted(ctx context.Context, a storage.Actor, qid storage.QuestionID, score int) (storage.QARating, error)
+	QATeacherStats(ctx context.Context, teacher storage.UserID) (storage.QATeacherStats, error)
 	QASatisfaction(ctx context.Context, q storage.SatisfactionQuery) ([]storage.Satisfaction, error)
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
 	ListSchools(ctx context.Context, f storage.SchoolFilter) ([]storage.School, int, error)
