@@ -376,7 +376,8 @@ func (s *Store) ReleaseClaim(ctx context.Context, id QuestionID, teacher UserID)
 	return nil
 }
 
-// AddAnswer answers a question that is open, answered or adopted. Another
+// AddAnswer answers a question that is open, answered or adopted — or
+// escalated, by the tutor of the session it became (the outcome). Another
 // teacher's live claim refuses it (ErrConflict); the author's own claim ends.
 func (s *Store) AddAnswer(ctx context.Context, a Actor, qid QuestionID, author UserID, text string, images []QAImage) (Answer, error) {
 	text = strings.TrimSpace(text)
@@ -393,7 +394,16 @@ func (s *Store) AddAnswer(ctx context.Context, a Actor, qid QuestionID, author U
 			return err
 		}
 		if k.status == string(QuestionEscalated) {
-			return fmt.Errorf("question %d went to tutoring: %w", qid, ErrClosed)
+			// Only the tutor of the session it became posts the outcome.
+			var tutor int64
+			err := q.queryRow(ctx, `SELECT s.teacher_id FROM tutoring_sessions s JOIN qa_questions x ON x.tutoring_request_id = s.request_id
+				WHERE x.id = $1`, int64(qid)).Scan(&tutor)
+			if isNoRows(err) || (err == nil && tutor != int64(author)) {
+				return fmt.Errorf("question %d went to tutoring: %w", qid, ErrClosed)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if int64(author) == k.author {
 			return &FieldError{Field: "question_id", Message: "you cannot answer your own question"}

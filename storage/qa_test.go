@@ -218,6 +218,13 @@ func TestQALifecycle(t *testing.T) {
 		wantErr(t, err, storage.ErrClosed)
 		_, err = s.AddAnswer(ctx, tea, q2.ID, w.teacher.ID, "late", nil)
 		wantErr(t, err, storage.ErrClosed)
+		// The tutor of the session it became posts the outcome; nobody else.
+		at := time.Now()
+		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.other.ID, 1, at, at.Add(20*time.Second)))
+		must(s.AcceptTutoringOffer(ctx, req.ID, w.other.ID, "http://n1", 1, at))(t)
+		must(s.AddAnswer(ctx, storage.Actor{UserID: w.other.ID}, q2.ID, w.other.ID, "课上讲清楚了：配方。", nil))(t)
+		_, err = s.AddAnswer(ctx, tea, q2.ID, w.teacher.ID, "late", nil)
+		wantErr(t, err, storage.ErrClosed)
 		q3 := must(s.CreateQuestion(ctx, stu, storage.QuestionInput{AuthorID: w.student.ID, SubjectID: w.math.ID, Grade: 7, Text: "算了"}))(t)
 		must0(t, s.DeleteQuestion(ctx, stu, q3.ID))
 		if _, err := s.AddAnswer(ctx, tea, q3.ID, w.teacher.ID, "x", nil); !errors.Is(err, storage.ErrNotFound) {
