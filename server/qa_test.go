@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"yunke/server"
 	"yunke/server/config"
+	"yunke/storage/storagetest"
 )
 
 // qaUser creates a user through the API and signs them in.
@@ -291,5 +294,43 @@ func TestQAStudentsAnswer(t *testing.T) {
 	peer.must(201, "POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "2"}, nil)
 	if r := fx.users["student"].send("POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "2"}); r.status != 400 {
 		t.Fatalf("answering one's own question: %v", r)
+	}
+}
+
+// TestQATwoNodes: two servers share Redis and Postgres; a question asked on
+// node A reaches the math teacher whose socket is on node B, and the two
+// teachers' claims race across nodes with one winner.
+func TestQATwoNodes(t *testing.T) {
+	t.Parallel()
+	db := storagetest.PostgresParams(t)
+	prefix := redisPrefix(t)
+	shared := func(c *config.Config, p *server.Params) {
+		c.Database.URL = db.URL
+		c.Redis.Address = redisTestAddr()
+		c.Redis.KeyPrefix = prefix
+		p.TutoringTick = 50 * time.Millisecond
+	}
+	nodeA := startServer(t, shared)
+	nodeB := startServer(t, shared)
+	w := setupTutoring(t, nodeA, 2)
+	teacherB := relogin(t, nodeB, "teacher0")
+	tev := goAvailable(t, teacherB)
+
+	var q map[string]any
+	w.student.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": w.math, "grade": 7, "text": "来自节点 A"}, &q)
+	ev := tev.waitFor("qa.question", nil)
+	if num(ev["question_id"]) != id(q) {
+		t.Fatalf("event on node B: %v", ev)
+	}
+	qid := itoa(id(q))
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i, c := range []*api{teacherB, w.teachers[1]} {
+		wg.Go(func() { codes[i] = c.send("POST", "/api/v1/qa/questions/"+qid+"/claim", nil).status })
+	}
+	wg.Wait()
+	slices.Sort(codes)
+	if !slices.Equal(codes, []int{200, 409}) {
+		t.Fatalf("racing claims answered %v, want one 200 and one 409", codes)
 	}
 }
