@@ -3,6 +3,7 @@ package qa
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -22,8 +23,11 @@ type RouterParams struct {
 	Bus      events.Bus
 	// Question re-reads a question before widening (nil: widening stops after the first batch).
 	Question func(ctx context.Context, id storage.QuestionID) (storage.Question, error)
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// DistrictOf is a teacher's district: only teachers of the question's district are told
+	// (nil: everyone picked is told).
+	DistrictOf func(ctx context.Context, id storage.UserID) (storage.DistrictID, error)
+	Logger     *slog.Logger
+	Now        func() time.Time
 	// AfterFunc schedules the widening (default time.AfterFunc).
 	AfterFunc func(d time.Duration, f func()) func() bool
 	// Batch is how many teachers are told at a time (default 5).
@@ -97,28 +101,45 @@ func (r *Router) round(ctx context.Context, q storage.Question, told []matching.
 		return
 	}
 	key := matching.Key{Subject: q.SubjectCode, Band: band}
-	skip := append(told, matching.TeacherID(strconv.FormatInt(int64(q.AuthorID), 10)))
-	ids, err := r.p.Presence.NotifyTeachers(ctx, key, q.Grade, r.p.Batch, skip, r.p.Now())
-	if err != nil {
-		r.p.Logger.Warn("picking teachers", "question", q.ID, "err", err)
-		return
-	}
 	text := []rune(q.Text)
 	if len(text) > 200 {
 		text = text[:200]
 	}
 	ev := events.Event{Type: EventQuestion, Data: map[string]any{"question_id": q.ID, "subject_id": q.SubjectID,
 		"subject_code": q.SubjectCode, "grade": q.Grade, "text": string(text), "image_count": q.ImageCount, "round": n}}
-	for _, id := range ids {
-		uid, err := strconv.ParseInt(string(id), 10, 64)
+	// Presence spans the installation; only teachers of the question's
+	// district may see it. Others picked are passed over (and asked again
+	// for the rest of the batch, a bounded number of times).
+	skip := append(slices.Clone(told), matching.TeacherID(strconv.FormatInt(int64(q.AuthorID), 10)))
+	var ids []matching.TeacherID
+	for try := 0; try < 4 && len(ids) < r.p.Batch; try++ {
+		picked, err := r.p.Presence.NotifyTeachers(ctx, key, q.Grade, r.p.Batch-len(ids), skip, r.p.Now())
 		if err != nil {
-			continue
+			r.p.Logger.Warn("picking teachers", "question", q.ID, "err", err)
+			break
 		}
-		if err := r.p.Bus.Publish(ctx, events.UserID(uid), ev); err != nil {
-			r.p.Logger.Warn("telling a teacher", "question", q.ID, "teacher", uid, "err", err)
+		if len(picked) == 0 {
+			break
+		}
+		skip = append(skip, picked...)
+		for _, id := range picked {
+			uid, err := strconv.ParseInt(string(id), 10, 64)
+			if err != nil {
+				continue
+			}
+			if r.p.DistrictOf != nil {
+				d, err := r.p.DistrictOf(ctx, storage.UserID(uid))
+				if err != nil || d != q.DistrictID {
+					continue
+				}
+			}
+			ids = append(ids, id)
+			if err := r.p.Bus.Publish(ctx, events.UserID(uid), ev); err != nil {
+				r.p.Logger.Warn("telling a teacher", "question", q.ID, "teacher", uid, "err", err)
+			}
 		}
 	}
-	told = append(told, ids...)
+	told = skip // those told, the asker, and those of other districts passed over
 	r.p.Logger.Debug("question offered", "question", q.ID, "round", n, "teachers", len(ids))
 	if n >= r.p.Rounds || r.p.Question == nil {
 		return

@@ -190,6 +190,22 @@ func TestRouter(t *testing.T) {
 			if got := bus2.told(); len(got) != 2 {
 				t.Fatalf("widened an answered question: %v", got)
 			}
+
+			// Only teachers of the question's district are told: 11 and 13 teach elsewhere.
+			bus3 := &fakeBus{got: map[events.UserID][]events.Event{}}
+			r3 := qa.NewRouter(qa.RouterParams{Presence: m.(matching.Notifier), Bus: bus3, Batch: 2,
+				Now: func() time.Time { return now.Add(2 * time.Second) },
+				DistrictOf: func(_ context.Context, id storage.UserID) (storage.DistrictID, error) {
+					if id == 11 || id == 13 {
+						return 2, nil
+					}
+					return 1, nil
+				}})
+			defer r3.Close()
+			r3.QuestionAsked(ctx, storage.Question{ID: 9, AuthorID: 97, DistrictID: 1, SubjectCode: "math", Grade: 7, Status: storage.QuestionOpen})
+			if got := bus3.told(); !slices.Equal(got, []events.UserID{14, 15}) {
+				t.Fatalf("district 1 question told %v", got)
+			}
 		})
 	}
 }
