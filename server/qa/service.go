@@ -141,7 +141,7 @@ func (s *Service) Render(src string) string {
 	return s.policy.Sanitize(buf.String())
 }
 
-// ErrTooMany is more pictures than a question or answer may carry.
+// tooMany is more pictures than a question or an answer may carry (400 too_many_images).
 type tooMany struct{ max int }
 
 func (e tooMany) Error() string   { return fmt.Sprintf("at most %d pictures", e.max) }
