@@ -474,6 +474,14 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.recording.Recover(ctx); err != nil {
 		s.log.Warn("recover recordings", "err", err)
 	}
+	// Open questions whose routing a restart cut short are routed again.
+	if s.qaRouter != nil {
+		if qs, err := s.store.RecentOpenQuestions(ctx, s.now().Add(-s.qaRouter.Horizon()), 1000); err != nil {
+			s.log.Warn("resume Q&A routing", "err", err)
+		} else {
+			s.qaRouter.Resume(ctx, qs)
+		}
+	}
 	s.webhooks.Start()
 	if err := s.jobs.Start(ctx); err != nil {
 		s.webhooks.Close(ctx)

@@ -854,3 +854,23 @@ func (s *Store) QATeacherStats(ctx context.Context, teacher UserID) (QATeacherSt
 	}
 	return st, nil
 }
+
+// RecentOpenQuestions lists the open questions (not hidden) asked since,
+// oldest first, across districts: what a restarted node routes again.
+func (s *Store) RecentOpenQuestions(ctx context.Context, since time.Time, limit int) ([]Question, error) {
+	rs, err := s.r().query(ctx, "SELECT "+questionCols+questionFrom+
+		" WHERE q.status = 'open' AND q.hidden_reason = '' AND q.created_at >= $1 ORDER BY q.id LIMIT $2", ms(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: recent open questions: %w", err)
+	}
+	defer rs.Close()
+	out := []Question{}
+	for rs.Next() {
+		x, err := scanQuestion(rs)
+		if err != nil {
+			return nil, fmt.Errorf("storage: recent open questions: %w", err)
+		}
+		out = append(out, x)
+	}
+	return out, rs.Err()
+}

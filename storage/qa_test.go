@@ -226,6 +226,12 @@ func TestQALifecycle(t *testing.T) {
 		_, err = s.AddAnswer(ctx, tea, q2.ID, w.teacher.ID, "late", nil)
 		wantErr(t, err, storage.ErrClosed)
 		q3 := must(s.CreateQuestion(ctx, stu, storage.QuestionInput{AuthorID: w.student.ID, SubjectID: w.math.ID, Grade: 7, Text: "算了"}))(t)
+		if l := must(s.RecentOpenQuestions(ctx, time.Now().Add(-time.Hour), 10))(t); len(l) != 1 || l[0].ID != q3.ID {
+			t.Fatalf("recent open questions %+v", l)
+		}
+		if l := must(s.RecentOpenQuestions(ctx, time.Now().Add(time.Hour), 10))(t); len(l) != 0 {
+			t.Fatalf("recent open questions from the future %+v", l)
+		}
 		must0(t, s.DeleteQuestion(ctx, stu, q3.ID))
 		if _, err := s.AddAnswer(ctx, tea, q3.ID, w.teacher.ID, "x", nil); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("answer to a deleted question: %v", err)

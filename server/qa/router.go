@@ -179,3 +179,15 @@ func (r *Router) schedule(ctx context.Context, id storage.QuestionID, told []mat
 		r.round(ctx, cur, told, n+1)
 	})
 }
+
+// Horizon is how long after asking a question may still be routed: Rounds × Widen.
+func (r *Router) Horizon() time.Duration { return time.Duration(r.p.Rounds) * r.p.Widen }
+
+// Resume routes again the open questions a restarted node finds (asked
+// within Horizon): their widening timers ended with the old process. Each
+// starts over with a first batch, least recently notified first.
+func (r *Router) Resume(ctx context.Context, qs []storage.Question) {
+	for _, q := range qs {
+		r.round(context.WithoutCancel(ctx), q, nil, 1)
+	}
+}

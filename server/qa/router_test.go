@@ -206,6 +206,19 @@ func TestRouter(t *testing.T) {
 			if got := bus3.told(); !slices.Equal(got, []events.UserID{14, 15}) {
 				t.Fatalf("district 1 question told %v", got)
 			}
+
+			// After a restart, Resume routes open questions again from a first batch.
+			bus4 := &fakeBus{got: map[events.UserID][]events.Event{}}
+			r4 := qa.NewRouter(qa.RouterParams{Presence: m.(matching.Notifier), Bus: bus4, Batch: 1,
+				Now: func() time.Time { return now.Add(3 * time.Second) }})
+			defer r4.Close()
+			if r4.Horizon() != 4*time.Minute {
+				t.Fatalf("horizon %v", r4.Horizon())
+			}
+			r4.Resume(ctx, []storage.Question{{ID: 10, AuthorID: 96, SubjectCode: "math", Grade: 7, Status: storage.QuestionOpen}})
+			if got := bus4.told(); len(got) != 1 {
+				t.Fatalf("resumed question told %v", got)
+			}
 		})
 	}
 }
