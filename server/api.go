@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"yunke/server/account"
 	"yunke/server/activity"
@@ -14,10 +16,13 @@ import (
 	"yunke/server/directory"
 	"yunke/server/httpapi"
 	"yunke/server/microlessons"
+	"yunke/server/qa"
 	"yunke/server/recording"
 	"yunke/server/rooms"
 	"yunke/server/token"
 	"yunke/signaling/events"
+	"yunke/signaling/matching"
+	"yunke/storage"
 )
 
 // setupDomains builds every domain of the API and the gate in front of
@@ -35,6 +40,27 @@ func (s *Server) setupDomains() (err error) {
 	s.classes = classes.New(classesParams(s))
 	s.microlessons, err = microlessons.New(s.microlessonParams())
 	s.recording = recording.New(s.recordingParams())
+	var notifier qa.Notifier
+	if presence, ok := s.tutor.matcher.(matching.Notifier); ok {
+		s.qaRouter = qa.NewRouter(qa.RouterParams{Presence: presence, Bus: s.tutor.bus, Question: s.store.GetQuestion,
+			DistrictOf: func(ctx context.Context, id storage.UserID) (storage.DistrictID, error) {
+				u, err := s.store.GetUser(ctx, id)
+				return u.DistrictID, err
+			},
+			Batch: s.cfg.QA.NotifyBatch, Widen: time.Duration(s.cfg.QA.WidenSeconds) * time.Second,
+			Logger: s.log.With("component", "qa"), Now: s.now})
+		notifier = s.qaRouter
+	}
+	var limiter qa.Limiter = &qa.MemoryLimiter{Now: s.now}
+	if rdb != nil {
+		limiter = &qa.RedisLimiter{Client: rdb, Prefix: s.cfg.Redis.KeyPrefix + ":qa-limit:"}
+	}
+	s.qa = qa.New(qa.Params{Store: s.store, Tutoring: s.tutor.service, Notifier: notifier, Limiter: limiter,
+		StudentsAnswer: s.cfg.QA.StudentsAnswer, MaxImages: s.cfg.QA.MaxImages,
+		EditWindow:  time.Duration(s.cfg.QA.EditMinutes) * time.Minute,
+		AdoptWindow: time.Duration(s.cfg.QA.AdoptChangeHours) * time.Hour,
+		ClaimFor:    time.Duration(s.cfg.QA.ClaimMinutes) * time.Minute,
+		Logger:      s.log.With("component", "qa"), Now: s.now})
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }
@@ -47,7 +73,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.jobs} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

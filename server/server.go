@@ -37,6 +37,7 @@ import (
 	"yunke/server/httpapi"
 	"yunke/server/jobs"
 	"yunke/server/microlessons"
+	"yunke/server/qa"
 	"yunke/server/recording"
 	"yunke/server/rooms"
 	"yunke/server/webhooks"
@@ -132,6 +133,8 @@ type Server struct {
 	// (media.store: s3); nil when each keeps them on the local disk.
 	media        blob.Store
 	microlessons *microlessons.Service
+	qa           *qa.Service
+	qaRouter     *qa.Router
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.
@@ -471,6 +474,14 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.recording.Recover(ctx); err != nil {
 		s.log.Warn("recover recordings", "err", err)
 	}
+	// Open questions whose routing a restart cut short are routed again.
+	if s.qaRouter != nil {
+		if qs, err := s.store.RecentOpenQuestions(ctx, s.now().Add(-s.qaRouter.Horizon()), 1000); err != nil {
+			s.log.Warn("resume Q&A routing", "err", err)
+		} else {
+			s.qaRouter.Resume(ctx, qs)
+		}
+	}
 	s.webhooks.Start()
 	if err := s.jobs.Start(ctx); err != nil {
 		s.webhooks.Close(ctx)
@@ -554,6 +565,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Warn("stop jobs", "err", err)
 	}
 	cancelJobs()
+	if s.qaRouter != nil {
+		s.qaRouter.Close() // pending widenings would read a closed store
+	}
 	s.tutor.closeFn()
 	s.closeListeners()
 	s.closeStore()

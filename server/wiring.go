@@ -32,6 +32,7 @@ type tutoringParts struct {
 	bus     events.Bus
 	closeFn func()
 	service *tutoring.Service
+	matcher matching.Matcher // presence, shared with the Q&A router
 }
 
 // setupTutoring decides memory or Redis once, here, and builds the
@@ -85,6 +86,7 @@ func (s *Server) setupTutoring(ctx context.Context) error {
 		RatingWindow: time.Duration(tc.RatingEditMinutes) * time.Minute,
 		Key:          token.FirstKey(s.cfg.Keys),
 	})
+	t.matcher = m
 	s.tutor = t
 	return nil
 }

@@ -58,6 +58,11 @@ const (
 	TutoringHistory Action = "tutoring.history" // one's own sessions
 	TutoringReview  Action = "tutoring.review"  // sessions and satisfaction in scope
 
+	QAAsk      Action = "qa.ask"      // ask questions of one's district, adopt, rate, escalate one's own
+	QAAnswer   Action = "qa.answer"   // claim, answer and up-vote questions of one's district
+	QAModerate Action = "qa.moderate" // read and hide questions and answers asked in scope
+	QAReview   Action = "qa.review"   // Q&A satisfaction in scope
+
 	ClassAttend   Action = "class.attend"   // one's timetable of classes; join the classes of one's audience, rate them
 	ClassTeach    Action = "class.teach"    // the classes one teaches or assists: timetable, join, end, record
 	ClassSchedule Action = "class.schedule" // schedule, edit, cancel and import classes in scope; end them
@@ -88,6 +93,7 @@ var Actions = []Action{
 	ClassroomTakePart, ClassroomModerate, ClassroomOversee,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
+	QAAsk, QAAnswer, QAModerate, QAReview,
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete,
@@ -97,17 +103,17 @@ var Actions = []Action{
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, ClassAttend, MicrolessonRead},
-	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, ClassTeach, MicrolessonUpload, MicrolessonRead,
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, QAAsk, ClassAttend, MicrolessonRead},
+	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, QAAnswer, ClassTeach, MicrolessonUpload, MicrolessonRead,
 		RecordingOwn, RecordingManage},
 	storage.RoleExpert: {
-		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, ClassReview,
+		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
 		MicrolessonRead, MicrolessonReview, RecordingRead,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
+		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 	},
@@ -115,7 +121,7 @@ var policy = map[storage.Role][]Action{
 		DistrictList,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
+		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList,
@@ -125,7 +131,7 @@ var policy = map[storage.Role][]Action{
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
-		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview,
+		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList,

@@ -31,6 +31,8 @@ type Config struct {
 	Database DatabaseConfig `yaml:"database"`
 	Auth     AuthConfig     `yaml:"auth"`
 	Tutoring TutoringConfig `yaml:"tutoring"`
+	// QA tunes the Q&A centre.
+	QA QAConfig `yaml:"qa"`
 	// Classes tunes scheduled interactive classes.
 	Classes ClassesConfig `yaml:"classes"`
 	// PublicURL is the base URL browsers reach this node at
@@ -242,6 +244,24 @@ type TutoringConfig struct {
 	MaxMinutes int `yaml:"max_minutes"`
 	// RatingEditMinutes is how long after rating a student may change it.
 	RatingEditMinutes int `yaml:"rating_edit_minutes"`
+}
+
+// QAConfig tunes the Q&A centre.
+type QAConfig struct {
+	// StudentsAnswer lets students answer their district's questions (default false: teachers only).
+	StudentsAnswer bool `yaml:"students_answer"`
+	// MaxImages bounds the pictures of a question or an answer (1–4).
+	MaxImages int `yaml:"max_images"`
+	// EditMinutes is how long the asker may edit an unanswered question.
+	EditMinutes int `yaml:"edit_minutes"`
+	// AdoptChangeHours is how long after adopting the asker may change the choice.
+	AdoptChangeHours int `yaml:"adopt_change_hours"`
+	// ClaimMinutes is how long a teacher's claim holds a question.
+	ClaimMinutes int `yaml:"claim_minutes"`
+	// NotifyBatch is how many online teachers are told of a new question at a time.
+	NotifyBatch int `yaml:"notify_batch"`
+	// WidenSeconds is how long a batch has before the next is told.
+	WidenSeconds int `yaml:"widen_seconds"`
 }
 
 // DatabaseConfig chooses the durable store: Postgres when URL is set,

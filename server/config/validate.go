@@ -120,6 +120,12 @@ func (c *Config) Validate() error {
 	}
 	positive("auth.failures_per_account", c.Auth.FailuresPerAccount, 1000)
 	positive("auth.failures_per_address", c.Auth.FailuresPerAddress, 1000000)
+	positive("qa.max_images", c.QA.MaxImages, 4)
+	positive("qa.edit_minutes", c.QA.EditMinutes, 24*60)
+	positive("qa.adopt_change_hours", c.QA.AdoptChangeHours, 24*30)
+	positive("qa.claim_minutes", c.QA.ClaimMinutes, 60)
+	positive("qa.notify_batch", c.QA.NotifyBatch, 100)
+	positive("qa.widen_seconds", c.QA.WidenSeconds, 3600)
 	positive("tutoring.offer_seconds", c.Tutoring.OfferSeconds, 600)
 	positive("tutoring.presence_seconds", c.Tutoring.PresenceSeconds, 600)
 	positive("tutoring.max_lapses", c.Tutoring.MaxLapses, 100)

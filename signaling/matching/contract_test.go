@@ -109,6 +109,7 @@ func TestContract(t *testing.T) {
 		"TeachersGrades":                  testGrades,
 		"FinishIsIdempotent":              testFinishIdempotent,
 		"SyncWithRecord":                  testSync,
+		"NotifyLeastRecentlyNotified":     testNotify,
 	}
 	// Cases that start from a state nobody has restored yet.
 	rawCases := map[string]func(t *testing.T, nodes func() matching.Matcher){

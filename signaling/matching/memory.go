@@ -23,6 +23,7 @@ type Memory struct {
 	restore      int
 	claim        Claim
 	claimExpires time.Time
+	notified     map[TeacherID]int64 // last Q&A notification of each teacher, ms
 }
 
 const (

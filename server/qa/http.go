@@ -1,0 +1,488 @@
+package qa
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"yunke/server/authz"
+	"yunke/server/httpapi"
+	"yunke/storage"
+)
+
+// Routes are the Q&A API routes. Students and teachers see the questions
+// of their own district (wider than their school scope); every handler
+// checks the district of the question it touches.
+func (s *Service) Routes() []httpapi.Route {
+	a := func(as ...authz.Action) []authz.Action { return as }
+	read := a(authz.QAAsk, authz.QAAnswer, authz.QAModerate)
+	post := a(authz.QAAsk, authz.QAAnswer)
+	return []httpapi.Route{
+		{Method: "POST", Path: "/qa/questions", Actions: a(authz.QAAsk), Handle: s.handleAsk},
+		{Method: "GET", Path: "/qa/questions", Actions: read, Handle: s.handleList},
+		{Method: "GET", Path: "/qa/questions/{id}", Actions: read, Handle: s.handleGet},
+		{Method: "PATCH", Path: "/qa/questions/{id}", Actions: a(authz.QAAsk), Handle: s.handleEdit},
+		{Method: "DELETE", Path: "/qa/questions/{id}", Actions: a(authz.QAAsk), Handle: s.handleDelete},
+		{Method: "GET", Path: "/qa/questions/{id}/images/{n}", Actions: read, Handle: s.handleImage},
+		{Method: "POST", Path: "/qa/questions/{id}/claim", Actions: a(authz.QAAnswer), Handle: s.handleClaim},
+		{Method: "POST", Path: "/qa/questions/{id}/answers", Actions: post, Handle: s.handleAnswer},
+		{Method: "POST", Path: "/qa/questions/{id}/comments", Actions: post, Handle: s.handleComment},
+		{Method: "PUT", Path: "/qa/questions/{id}/adoption", Actions: a(authz.QAAsk), Handle: s.handleAdopt},
+		{Method: "PUT", Path: "/qa/questions/{id}/rating", Actions: a(authz.QAAsk), Handle: s.handleRate},
+		{Method: "POST", Path: "/qa/questions/{id}/escalate", Actions: a(authz.QAAsk), Handle: s.handleEscalate},
+		{Method: "PUT", Path: "/qa/questions/{id}/hidden", Actions: a(authz.QAModerate), Handle: s.handleHide},
+		{Method: "GET", Path: "/qa/me/stats", Actions: a(authz.QAAnswer), Handle: s.handleMyStats},
+		{Method: "GET", Path: "/qa/satisfaction", Actions: a(authz.QAReview), Handle: s.handleSatisfaction},
+		{Method: "POST", Path: "/qa/answers/{id}/vote", Actions: a(authz.QAAnswer), Handle: s.handleVote},
+	}
+}
+
+// maxBody bounds a JSON body: the pictures (base64) and the text.
+const maxBody = (storage.MaxQAImages*storage.MaxQAImage)*4/3 + 64<<10
+
+type postBody struct {
+	SubjectID       storage.SubjectID          `json:"subject_id"`
+	Grade           int                        `json:"grade"`
+	KnowledgePoints []storage.KnowledgePointID `json:"knowledge_points"`
+	Text            string                     `json:"text"`
+	Images          [][]byte                   `json:"images"` // base64 in JSON
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	return httpapi.DecodeJSON(w, r, v)
+}
+
+// question loads a question of the caller's district; another district's
+// (or a deleted one, for anyone but its author) is not found.
+func (s *Service) question(r *http.Request) (*httpapi.Principal, storage.Question, error) {
+	p := httpapi.PrincipalFrom(r.Context())
+	id, err := httpapi.PathID(r, "id")
+	if err != nil {
+		return p, storage.Question{}, err
+	}
+	q, err := s.p.Store.GetQuestion(r.Context(), storage.QuestionID(id))
+	if err != nil {
+		return p, q, err
+	}
+	if q.DistrictID == 0 || q.DistrictID != p.User.DistrictID || (q.Status == storage.QuestionDeleted && q.AuthorID != p.User.ID) {
+		return p, q, httpapi.ErrNotFound
+	}
+	return p, q, nil
+}
+
+// own loads a question the caller asked.
+func (s *Service) own(r *http.Request) (*httpapi.Principal, storage.Question, error) {
+	p, q, err := s.question(r)
+	if err == nil && q.AuthorID != p.User.ID {
+		err = httpapi.ErrForbidden
+	}
+	return p, q, err
+}
+
+func (s *Service) handleAsk(w http.ResponseWriter, r *http.Request) error {
+	p := httpapi.PrincipalFrom(r.Context())
+	var b postBody
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	f := httpapi.Fields{}
+	if b.SubjectID <= 0 {
+		f.Add("subject_id", "required")
+	}
+	if p.User.DistrictID == 0 {
+		f.Add("district", "your account belongs to no district")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	images, err := s.Images(b.Images)
+	if err != nil {
+		return err
+	}
+	if err := s.limit(r.Context(), "questions", p.User.ID, s.p.MaxQuestions); err != nil {
+		return err
+	}
+	q, err := s.Ask(r.Context(), httpapi.Actor(r), storage.QuestionInput{AuthorID: p.User.ID, SubjectID: b.SubjectID,
+		Grade: b.Grade, KnowledgePoints: b.KnowledgePoints, Text: b.Text, Images: images})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, s.view(q, p.User.ID, s.moderator(r)))
+	return nil
+}
+
+func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
+	p := httpapi.PrincipalFrom(r.Context())
+	f := httpapi.Fields{}
+	flt := storage.QuestionFilter{DistrictID: p.User.DistrictID,
+		SubjectID:  storage.SubjectID(httpapi.QueryID(r, "subject_id", f)),
+		BeforeID:   storage.QuestionID(httpapi.QueryID(r, "before", f)),
+		Grade:      int(httpapi.QueryID(r, "grade", f)),
+		Limit:      int(httpapi.QueryID(r, "limit", f)),
+		Unanswered: boolOf(httpapi.QueryBool(r, "unanswered", f)),
+		Search:     httpapi.QuerySearch(r, f),
+		Status:     storage.QuestionStatus(r.URL.Query().Get("status")),
+
+		KnowledgePoint: storage.KnowledgePointID(httpapi.QueryID(r, "knowledge_point_id", f)),
+	}
+	switch flt.Status {
+	case "", storage.QuestionOpen, storage.QuestionAnswered, storage.QuestionAdopted, storage.QuestionEscalated:
+	default:
+		f.Add("status", "must be open, answered, adopted or escalated")
+	}
+	flt.WithHidden = boolOf(httpapi.QueryBool(r, "with_hidden", f)) && s.moderator(r)
+	if boolOf(httpapi.QueryBool(r, "mine", f)) {
+		flt.AuthorID = p.User.ID
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if p.User.DistrictID == 0 {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"questions": []View{}})
+		return nil
+	}
+	qs, err := s.p.Store.ListQuestions(r.Context(), flt)
+	if err != nil {
+		return err
+	}
+	out := make([]View, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, s.view(q, p.User.ID, s.moderator(r)))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"questions": out})
+	return nil
+}
+
+func boolOf(b *bool) bool { return b != nil && *b }
+
+// detail is a question with its answers and comments.
+type detail struct {
+	View
+	Answers  []AnswerView      `json:"answers"`
+	Comments []storage.Comment `json:"comments"`
+}
+
+func (s *Service) detail(r *http.Request, q storage.Question) (detail, error) {
+	p := httpapi.PrincipalFrom(r.Context())
+	mod := s.moderator(r)
+	d := detail{View: s.view(q, p.User.ID, mod), Answers: []AnswerView{}}
+	as, err := s.p.Store.ListAnswers(r.Context(), q.ID)
+	if err != nil {
+		return d, err
+	}
+	for _, a := range as {
+		d.Answers = append(d.Answers, s.answerView(a, p.User.ID, mod))
+	}
+	d.Comments, err = s.p.Store.ListComments(r.Context(), q.ID)
+	return d, err
+}
+
+func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
+	_, q, err := s.question(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.detail(r, q)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Service) handleEdit(w http.ResponseWriter, r *http.Request) error {
+	p, q, err := s.own(r)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Text string `json:"text"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	q, err = s.p.Store.EditQuestion(r.Context(), httpapi.Actor(r), q.ID, b.Text, s.p.EditWindow)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, s.view(q, p.User.ID, s.moderator(r)))
+	return nil
+}
+
+func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
+	_, q, err := s.own(r)
+	if err != nil {
+		return err
+	}
+	if err := s.p.Store.DeleteQuestion(r.Context(), httpapi.Actor(r), q.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleImage serves picture n of the question, or of its answer ?answer_id=.
+func (s *Service) handleImage(w http.ResponseWriter, r *http.Request) error {
+	_, q, err := s.question(r)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 || n >= storage.MaxQAImages {
+		return httpapi.ErrNotFound
+	}
+	f := httpapi.Fields{}
+	aid := storage.AnswerID(httpapi.QueryID(r, "answer_id", f))
+	if err := f.Err(); err != nil {
+		return err
+	}
+	im, err := s.p.Store.QuestionImage(r.Context(), q.ID, aid, n)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", im.Type)
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	_, _ = w.Write(im.Data)
+	return nil
+}
+
+// canAnswer: teachers answer; students only where the district allows it.
+func (s *Service) canAnswer(p *httpapi.Principal) bool {
+	if slices.Contains(p.User.Roles, storage.RoleTeacher) {
+		return true
+	}
+	return s.p.StudentsAnswer && slices.Contains(p.User.Roles, storage.RoleStudent)
+}
+
+func (s *Service) handleClaim(w http.ResponseWriter, r *http.Request) error {
+	p, q, err := s.question(r)
+	if err != nil {
+		return err
+	}
+	until := s.p.Now().Add(s.p.ClaimFor)
+	if err := s.p.Store.ClaimQuestion(r.Context(), httpapi.Actor(r), q.ID, p.User.ID, until); err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"question_id": q.ID, "claimed_by": p.User.ID, "expires_at": until.UTC()})
+	return nil
+}
+
+func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) error {
+	p, q, err := s.question(r)
+	if err != nil {
+		return err
+	}
+	if !s.canAnswer(p) {
+		return &httpapi.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "only teachers answer questions in this district"}
+	}
+	var b postBody
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	images, err := s.Images(b.Images)
+	if err != nil {
+		return err
+	}
+	if err := s.limit(r.Context(), "answers", p.User.ID, s.p.MaxAnswers); err != nil {
+		return err
+	}
+	a, err := s.p.Store.AddAnswer(r.Context(), httpapi.Actor(r), q.ID, p.User.ID, b.Text, images)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, AnswerView{Answer: a, HTML: s.Render(a.Text)})
+	return nil
+}
+
+func (s *Service) handleComment(w http.ResponseWriter, r *http.Request) error {
+	p, q, err := s.question(r)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		AnswerID storage.AnswerID `json:"answer_id"`
+		Text     string           `json:"text"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	if err := s.limit(r.Context(), "comments", p.User.ID, s.p.MaxComments); err != nil {
+		return err
+	}
+	c, err := s.p.Store.AddComment(r.Context(), httpapi.Actor(r), q.ID, b.AnswerID, p.User.ID, b.Text)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (s *Service) handleAdopt(w http.ResponseWriter, r *http.Request) error {
+	p, q, err := s.own(r)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		AnswerID storage.AnswerID `json:"answer_id"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	if b.AnswerID <= 0 {
+		return httpapi.Invalid("answer_id", "required")
+	}
+	q, err = s.p.Store.AdoptAnswer(r.Context(), httpapi.Actor(r), q.ID, b.AnswerID, s.p.AdoptWindow)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, s.view(q, p.User.ID, s.moderator(r)))
+	return nil
+}
+
+func (s *Service) handleRate(w http.ResponseWriter, r *http.Request) error {
+	_, q, err := s.own(r)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Score int `json:"score"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	rt, err := s.p.Store.RateAdopted(r.Context(), httpapi.Actor(r), q.ID, b.Score)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, rt)
+	return nil
+}
+
+func (s *Service) handleEscalate(w http.ResponseWriter, r *http.Request) error {
+	p, q, err := s.own(r)
+	if err != nil {
+		return err
+	}
+	q, err = s.Escalate(r.Context(), httpapi.Actor(r), q)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, s.view(q, p.User.ID, s.moderator(r)))
+	return nil
+}
+
+func (s *Service) handleVote(w http.ResponseWriter, r *http.Request) error {
+	p := httpapi.PrincipalFrom(r.Context())
+	id, err := httpapi.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	a, err := s.p.Store.GetAnswer(r.Context(), storage.AnswerID(id))
+	if err != nil {
+		return err
+	}
+	q, err := s.p.Store.GetQuestion(r.Context(), a.QuestionID)
+	if err != nil {
+		return err
+	}
+	if q.DistrictID == 0 || q.DistrictID != p.User.DistrictID {
+		return httpapi.ErrNotFound
+	}
+	if a.AuthorID == p.User.ID {
+		return httpapi.Invalid("answer_id", "you cannot up-vote your own answer")
+	}
+	a, err = s.p.Store.VoteAnswer(r.Context(), httpapi.Actor(r), a.ID, p.User.ID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, s.answerView(a, p.User.ID, false))
+	return nil
+}
+
+// moderator: the caller may hide content somewhere (where exactly is checked per question).
+func (s *Service) moderator(r *http.Request) bool {
+	_, err := httpapi.Authorize(r, authz.QAModerate)
+	return err == nil
+}
+
+// handleHide hides (or, with an empty reason, shows again) a question or one
+// of its answers; the moderator's scope must cover the asker's school.
+func (s *Service) handleHide(w http.ResponseWriter, r *http.Request) error {
+	_, q, err := s.question(r)
+	if err != nil {
+		return err
+	}
+	if _, err := httpapi.Authorize(r, authz.QAModerate, httpapi.Place{District: q.DistrictID, School: q.SchoolID}); err != nil {
+		return err
+	}
+	var b struct {
+		AnswerID storage.AnswerID `json:"answer_id"`
+		Reason   string           `json:"reason"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	if err := s.p.Store.HideQuestion(r.Context(), httpapi.Actor(r), q.ID, b.AnswerID, b.Reason); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleSatisfaction reports Q&A satisfaction in the caller's scope: the
+// share of rated adopted answers scored 4 or 5, by month, teacher, school or subject.
+func (s *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) error {
+	p, err := httpapi.Authorize(r, authz.QAReview)
+	if err != nil {
+		return err
+	}
+	f := httpapi.Fields{}
+	q := r.URL.Query()
+	now := s.p.Now().In(storage.Zone)
+	sq := storage.SatisfactionQuery{FromMonth: now.Year()*100 + 1, ToMonth: now.Year()*100 + int(now.Month()),
+		GroupBy: storage.SatisfactionGroup(q.Get("group"))}
+	if sq.GroupBy == "" {
+		sq.GroupBy = storage.ByMonth
+	}
+	switch sq.GroupBy {
+	case storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject:
+	default:
+		f.Add("group", "must be month, teacher, school or subject")
+	}
+	if v := q.Get("from"); v != "" {
+		if sq.FromMonth, _ = httpapi.ParseMonth(v); sq.FromMonth == 0 {
+			f.Add("from", "must be YYYY-MM")
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if sq.ToMonth, _ = httpapi.ParseMonth(v); sq.ToMonth == 0 {
+			f.Add("to", "must be YYYY-MM")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if sq.DistrictID, sq.SchoolIDs, err = httpapi.ScopeFilter(r.Context(), s.p.Store, authz.ScopeOf(&p.User, authz.QAReview)); err != nil {
+		return err
+	}
+	items, err := s.p.Store.QASatisfaction(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.Satisfaction]{Items: httpapi.NonNil(items)})
+	return nil
+}
+
+// handleMyStats reports the calling teacher's answers, adoptions and median answer time.
+func (s *Service) handleMyStats(w http.ResponseWriter, r *http.Request) error {
+	p := httpapi.PrincipalFrom(r.Context())
+	st, err := s.p.Store.QATeacherStats(r.Context(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+	return nil
+}

@@ -1,0 +1,336 @@
+package server_test
+
+// The Q&A centre through the API: scope by district, hostile input,
+// claims, answers, adoption, rating and escalation to tutoring.
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"yunke/server"
+	"yunke/server/config"
+	"yunke/storage/storagetest"
+)
+
+// qaUser creates a user through the API and signs them in.
+func qaUser(t *testing.T, fx *fixture, username string, body map[string]any) (*api, int64) {
+	t.Helper()
+	admin := fx.users["system_admin"]
+	body["username"], body["name"], body["password"] = username, "用户 "+username, "initial-password"
+	var created map[string]any
+	admin.must(201, "POST", "/api/v1/users", body, &created)
+	c := signedIn(t, fx.srv, username, "initial-password")
+	c.must(204, "POST", "/api/v1/me/password", map[string]string{"current_password": "initial-password", "new_password": userPassword}, nil)
+	return c, id(created)
+}
+
+// jpegWithEXIF is a minimal JPEG stream with an APP1 Exif segment carrying a marker string.
+func jpegWithEXIF() []byte {
+	var b bytes.Buffer
+	b.Write([]byte{0xFF, 0xD8})
+	app0 := []byte("JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+	b.Write([]byte{0xFF, 0xE0, 0, byte(len(app0) + 2)})
+	b.Write(app0)
+	exif := []byte("Exif\x00\x00GPS-39.9042N-116.4074E")
+	b.Write([]byte{0xFF, 0xE1, 0, byte(len(exif) + 2)})
+	b.Write(exif)
+	b.Write([]byte{0xFF, 0xDA, 0, 2, 1, 2, 3, 0xFF, 0xD9})
+	return b.Bytes()
+}
+
+func TestQACentre(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	stu, tea := fx.users["student"], fx.users["teacher"]
+	teaB, teaBID := qaUser(t, fx, "qa.teacher.b", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolB, "staff_no": "T-B-9",
+		"subject_ids": []int64{fx.subject}, "grades": []int{3}})
+	teaC, _ := qaUser(t, fx, "qa.teacher.c", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolC, "staff_no": "T-C-9",
+		"subject_ids": []int64{fx.subject}, "grades": []int{3}})
+	_ = teaBID
+
+	// Hostile input.
+	ask := func(body map[string]any) reply { return stu.send("POST", "/api/v1/qa/questions", body) }
+	if r := ask(map[string]any{"subject_id": fx.subject, "grade": 3, "text": strings.Repeat("长", 5001)}); r.status != 400 || r.errFields()["text"] == nil {
+		t.Fatalf("huge text: %v", r)
+	}
+	five := [][]byte{jpegWithEXIF(), jpegWithEXIF(), jpegWithEXIF(), jpegWithEXIF(), jpegWithEXIF()}
+	if r := ask(map[string]any{"subject_id": fx.subject, "grade": 3, "text": "x", "images": five}); r.status != 400 || r.errCode() != "too_many_images" {
+		t.Fatalf("five pictures: %v", r)
+	}
+	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>`)
+	if r := ask(map[string]any{"subject_id": fx.subject, "grade": 3, "text": "x", "images": [][]byte{svg}}); r.status != 400 || r.errFields()["images"] == nil {
+		t.Fatalf("svg: %v", r)
+	}
+	if r := ask(map[string]any{"subject_id": 999999, "grade": 3, "text": "x"}); r.status != 400 || r.errFields()["subject_id"] == nil {
+		t.Fatalf("unknown subject: %v", r)
+	}
+
+	// A question with script in its Markdown and a JPEG carrying EXIF.
+	var q map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3,
+		"text":   "**二次函数**的顶点？<script>alert(1)</script> [看这里](javascript:alert(2)) <img src=x onerror=alert(3)>",
+		"images": [][]byte{jpegWithEXIF()}}, &q)
+	qid := itoa(id(q))
+	html := q["html"].(string)
+	if !strings.Contains(html, "<strong>二次函数</strong>") || strings.Contains(html, "<script") || strings.Contains(html, "javascript:") ||
+		strings.Contains(html, "onerror") || strings.Contains(html, "<img") {
+		t.Fatalf("rendered html %q", html)
+	}
+	img := tea.must(200, "GET", "/api/v1/qa/questions/"+qid+"/images/0", nil, nil)
+	if img.header.Get("Content-Type") != "image/jpeg" || bytes.Contains(img.body, []byte("GPS")) || !bytes.HasPrefix(img.body, []byte{0xFF, 0xD8, 0xFF, 0xE0}) {
+		t.Fatalf("picture %q (%s)", img.body, img.header.Get("Content-Type"))
+	}
+
+	// Another district's teacher sees nothing of it, by list or by id.
+	var l struct{ Questions []map[string]any }
+	teaC.must(200, "GET", "/api/v1/qa/questions", nil, &l)
+	if len(l.Questions) != 0 {
+		t.Fatalf("another district lists %v", l.Questions)
+	}
+	for _, c := range []struct{ m, p string }{{"GET", ""}, {"POST", "/claim"}, {"POST", "/answers"}, {"GET", "/images/0"}} {
+		if r := teaC.send(c.m, "/api/v1/qa/questions/"+qid+c.p, map[string]any{"text": "x"}); r.status != 404 {
+			t.Fatalf("%s %s as another district's teacher: %v", c.m, c.p, r)
+		}
+	}
+	// Teachers of the district (another school too) list it as unanswered.
+	teaB.must(200, "GET", fmt.Sprintf("/api/v1/qa/questions?unanswered=true&subject_id=%d&grade=3", fx.subject), nil, &l)
+	if len(l.Questions) != 1 {
+		t.Fatalf("unanswered list %v", l.Questions)
+	}
+
+	teaB.must(200, "GET", "/api/v1/qa/questions?q="+url.QueryEscape("二次函数")+"&status=open", nil, &l)
+	if len(l.Questions) != 1 {
+		t.Fatalf("search: %v", l.Questions)
+	}
+	if r := teaB.send("GET", "/api/v1/qa/questions?status=deleted", nil); r.status != 400 {
+		t.Fatalf("status=deleted: %v", r)
+	}
+
+	// Only the asker edits; a student does not answer (the district setting is off).
+	if r := teaB.send("PATCH", "/api/v1/qa/questions/"+qid, map[string]any{"text": "mine now"}); r.status != 403 {
+		t.Fatalf("edit by a teacher: %v", r)
+	}
+	stu.must(200, "PATCH", "/api/v1/qa/questions/"+qid, map[string]any{"text": "**二次函数**的顶点怎么求？"}, nil)
+	if r := fx.users["student"].send("POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "x"}); r.status != 403 {
+		t.Fatalf("student answer: %v", r)
+	}
+
+	// The claim keeps the other teacher out until the holder answers.
+	tea.must(200, "POST", "/api/v1/qa/questions/"+qid+"/claim", nil, nil)
+	if r := teaB.send("POST", "/api/v1/qa/questions/"+qid+"/claim", nil); r.status != 409 || r.errCode() != "conflict" {
+		t.Fatalf("second claim: %v", r)
+	}
+	if r := teaB.send("POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "抢答"}); r.status != 409 {
+		t.Fatalf("answer over another's claim: %v", r)
+	}
+	var a1, a2 map[string]any
+	tea.must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "配方法：`y=a(x-h)^2+k`"}, &a1)
+	teaB.must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "公式法"}, &a2)
+	teaB.must(200, "POST", "/api/v1/qa/answers/"+itoa(id(a1))+"/vote", nil, nil)
+	if r := teaB.send("POST", "/api/v1/qa/answers/"+itoa(id(a1))+"/vote", nil); r.status != 409 {
+		t.Fatalf("second vote: %v", r)
+	}
+	if r := teaC.send("POST", "/api/v1/qa/answers/"+itoa(id(a1))+"/vote", nil); r.status != 404 {
+		t.Fatalf("vote from another district: %v", r)
+	}
+	stu.must(201, "POST", "/api/v1/qa/questions/"+qid+"/comments", map[string]any{"answer_id": id(a1), "text": "谢谢！"}, nil)
+	if r := stu.send("DELETE", "/api/v1/qa/questions/"+qid, nil); r.status != 409 {
+		t.Fatalf("delete an answered question: %v", r)
+	}
+
+	// Adopt, rate, change the adoption; only the asker.
+	if r := teaB.send("PUT", "/api/v1/qa/questions/"+qid+"/adoption", map[string]any{"answer_id": id(a2)}); r.status != 403 {
+		t.Fatalf("adoption by a teacher: %v", r)
+	}
+	stu.must(200, "PUT", "/api/v1/qa/questions/"+qid+"/adoption", map[string]any{"answer_id": id(a1)}, nil)
+	var rating map[string]any
+	stu.must(200, "PUT", "/api/v1/qa/questions/"+qid+"/rating", map[string]any{"score": 5}, &rating)
+	if rating["teacher_id"] != float64(fx.userIDs["teacher"]) {
+		t.Fatalf("rating %v", rating)
+	}
+	var st map[string]any
+	tea.must(200, "GET", "/api/v1/qa/me/stats", nil, &st)
+	if st["answers"] != float64(1) || st["adopted"] != float64(1) || st["adoption_rate"] != float64(1) {
+		t.Fatalf("teacher stats %v", st)
+	}
+	var sat struct{ Items []map[string]any }
+	fx.users["school_admin"].must(200, "GET", "/api/v1/qa/satisfaction?group=teacher", nil, &sat)
+	if len(sat.Items) != 1 || sat.Items[0]["key"] != itoa(fx.userIDs["teacher"]) || sat.Items[0]["share"] != float64(1) {
+		t.Fatalf("satisfaction %v", sat.Items)
+	}
+	var d map[string]any
+	tea.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if d["status"] != "adopted" || len(d["answers"].([]any)) != 2 || len(d["comments"].([]any)) != 1 {
+		t.Fatalf("detail %v", d)
+	}
+
+	// A school admin of another school cannot hide it; the asker's school admin hides an answer with a reason.
+	admB, _ := qaUser(t, fx, "qa.admin.b", map[string]any{"roles": []string{"school_admin"}, "school_id": fx.schoolB})
+	if r := admB.send("PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"answer_id": id(a2), "reason": "x"}); r.status != 403 {
+		t.Fatalf("hide by another school's admin: %v", r)
+	}
+	if r := teaB.send("PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"reason": "x"}); r.status != 403 {
+		t.Fatalf("hide by a teacher: %v", r)
+	}
+	fx.users["school_admin"].must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"answer_id": id(a2), "reason": "广告"}, nil)
+	stu.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	hidden := d["answers"].([]any)[1].(map[string]any)
+	if hidden["hidden_reason"] != "广告" || hidden["text"] != "" || hidden["html"] != "" {
+		t.Fatalf("hidden answer as the asker sees it: %v", hidden)
+	}
+	teaB.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if own := d["answers"].([]any)[1].(map[string]any); own["text"] != "公式法" {
+		t.Fatalf("hidden answer as its author sees it: %v", own)
+	}
+
+	// A second question escalates to a tutoring request carrying it.
+	var q2 map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "还是不懂，想直接问老师"}, &q2)
+	q2id := itoa(id(q2))
+	if r := teaB.send("POST", "/api/v1/qa/questions/"+q2id+"/escalate", nil); r.status != 403 {
+		t.Fatalf("escalation by a teacher: %v", r)
+	}
+	stu.must(200, "POST", "/api/v1/qa/questions/"+q2id+"/escalate", nil, &q2)
+	if q2["status"] != "escalated" || q2["tutoring_request_id"] == nil {
+		t.Fatalf("escalated %v", q2)
+	}
+	var cur map[string]any
+	stu.must(200, "GET", "/api/v1/tutoring/requests/current", nil, &cur)
+	req := cur["request"].(map[string]any)
+	if req["text"] != "还是不懂，想直接问老师" || req["id"] != q2["tutoring_request_id"] {
+		t.Fatalf("tutoring request %v", cur)
+	}
+	if r := stu.send("POST", "/api/v1/qa/questions/"+q2id+"/escalate", nil); r.status != http.StatusConflict {
+		t.Fatalf("second escalation: %v", r)
+	}
+
+	// Flooding: at most 10 questions in 10 minutes, then 429 with Retry-After.
+	for i := 0; ; i++ {
+		r := ask(map[string]any{"subject_id": fx.subject, "grade": 3, "text": fmt.Sprint("问题 ", i)})
+		if r.status == http.StatusTooManyRequests {
+			if r.errCode() != "rate_limited" || r.header.Get("Retry-After") == "" || i > 10 {
+				t.Fatalf("after %d more questions: %v (Retry-After %q)", i, r, r.header.Get("Retry-After"))
+			}
+			break
+		}
+		if r.status != 201 || i > 10 {
+			t.Fatalf("question %d: %v", i, r)
+		}
+	}
+}
+
+// TestQARoutingLive: a student's question arrives over the event socket
+// at the online math teacher, not at the online Chinese teacher; the math
+// teacher claims and answers it.
+func TestQARoutingLive(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, tutoringConfig(5))
+	w := setupTutoring(t, srv, 1)
+	var subs struct{ Items []map[string]any }
+	w.admin.must(200, "GET", "/api/v1/subjects", nil, &subs)
+	var chinese int64
+	for _, s := range subs.Items {
+		if s["code"] == "chinese" {
+			chinese = id(s)
+		}
+	}
+	w.admin.must(201, "POST", "/api/v1/users", map[string]any{"username": "yuwen", "name": "语文老师", "password": "initial-password",
+		"school_id": w.school, "roles": []string{"teacher"}, "staff_no": "TC", "subject_ids": []int64{chinese}, "grades": []int{7}}, nil)
+	cn := signedIn(t, srv, "yuwen", "initial-password")
+	cn.must(204, "POST", "/api/v1/me/password", map[string]string{"current_password": "initial-password", "new_password": userPassword}, nil)
+
+	mathEv := goAvailable(t, w.teachers[0])
+	cnEv := openEvents(t, cn)
+	cnEv.waitFor("hello", nil)
+	cnEv.waitFor("presence", nil)
+	cnEv.send("presence", map[string]any{"available": true, "subjects": []string{"chinese"}, "grades": []int{7}})
+	cnEv.waitFor("presence", func(m map[string]any) bool { return m["available"] == true })
+
+	var q map[string]any
+	w.student.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": w.math, "grade": 7, "text": "二次函数的顶点怎么求？"}, &q)
+	ev := mathEv.waitFor("qa.question", nil)
+	if num(ev["question_id"]) != id(q) || ev["subject_code"] != "math" || ev["text"] != "二次函数的顶点怎么求？" {
+		t.Fatalf("event %v", ev)
+	}
+	// The Chinese teacher's socket: a presence round trip comes after anything queued before it.
+	cnEv.send("presence", map[string]any{"available": false})
+	deadline := time.After(15 * time.Second)
+	for {
+		var m map[string]any
+		select {
+		case m = <-cnEv.events:
+		case <-deadline:
+			t.Fatal("no presence answer within 15 s")
+		}
+		if m["type"] == "qa.question" {
+			t.Fatalf("a Chinese teacher was told of a math question: %v", m)
+		}
+		if m["type"] == "presence" && m["available"] == false {
+			break
+		}
+	}
+	qid := itoa(id(q))
+	w.teachers[0].must(200, "POST", "/api/v1/qa/questions/"+qid+"/claim", nil, nil)
+	w.teachers[0].must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "配方。"}, nil)
+}
+
+// TestQAStudentsAnswer: with qa.students_answer a student answers a
+// classmate's question, but never their own.
+func TestQAStudentsAnswer(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, func(c *config.Config, _ *server.Params) { c.QA.StudentsAnswer = true })
+	fx := newFixture(t, srv)
+	peer, _ := qaUser(t, fx, "qa.peer", map[string]any{"roles": []string{"student"}, "school_id": fx.schoolB, "student_no": "S-B-9"})
+	var q map[string]any
+	fx.users["student"].must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "1+1=?"}, &q)
+	peer.must(201, "POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "2"}, nil)
+	if r := fx.users["student"].send("POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "2"}); r.status != 400 {
+		t.Fatalf("answering one's own question: %v", r)
+	}
+}
+
+// TestQATwoNodes: two servers share Redis and Postgres; a question asked on
+// node A reaches the math teacher whose socket is on node B, and the two
+// teachers' claims race across nodes with one winner.
+func TestQATwoNodes(t *testing.T) {
+	t.Parallel()
+	db := storagetest.PostgresParams(t)
+	prefix := redisPrefix(t)
+	shared := func(c *config.Config, p *server.Params) {
+		c.Database.URL = db.URL
+		c.Redis.Address = redisTestAddr()
+		c.Redis.KeyPrefix = prefix
+		p.TutoringTick = 50 * time.Millisecond
+	}
+	nodeA := startServer(t, shared)
+	nodeB := startServer(t, shared)
+	w := setupTutoring(t, nodeA, 2)
+	teacherB := relogin(t, nodeB, "teacher0")
+	tev := goAvailable(t, teacherB)
+
+	var q map[string]any
+	w.student.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": w.math, "grade": 7, "text": "来自节点 A"}, &q)
+	ev := tev.waitFor("qa.question", nil)
+	if num(ev["question_id"]) != id(q) {
+		t.Fatalf("event on node B: %v", ev)
+	}
+	qid := itoa(id(q))
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i, c := range []*api{teacherB, w.teachers[1]} {
+		wg.Go(func() { codes[i] = c.send("POST", "/api/v1/qa/questions/"+qid+"/claim", nil).status })
+	}
+	wg.Wait()
+	slices.Sort(codes)
+	if !slices.Equal(codes, []int{200, 409}) {
+		t.Fatalf("racing claims answered %v, want one 200 and one 409", codes)
+	}
+}
