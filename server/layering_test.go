@@ -20,7 +20,7 @@ const module = "yunke"
 // plumbing, authentication and authorization, configuration, tokens, text
 // rules, spreadsheet reading and background jobs. Everything else directly under server/
 // (besides the tools below) is a domain.
-var shared = []string{"httpapi", "auth", "authz", "config", "token", "textcheck", "importer", "jobs"}
+var shared = []string{"httpapi", "auth", "authz", "config", "token", "textcheck", "imagecheck", "importer", "jobs"}
 
 // tools are programs and load generators, allowed to import anything.
 var tools = []string{"cmd", "loadtest"}

@@ -5,8 +5,10 @@ package server_test
 // Redis and Postgres.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -636,4 +638,43 @@ func TestTutoringAcceptWhileRedisDown(t *testing.T) {
 	}, "unavailable")
 	teacher.send("accept", map[string]any{"request_id": rid})
 	teacher.waitForTolerating("session", func(m map[string]any) bool { return m["status"] == "ready" }, "unavailable")
+}
+
+// TestTutoringPictureLosesItsLocation: a JPEG attached to a request is
+// stored without its EXIF metadata (a phone's photo says where it was
+// taken); a file that only looks like a JPEG is refused.
+func TestTutoringPictureLosesItsLocation(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	w := setupTutoring(t, srv, 0)
+	form := func(picture []byte) *multipartBody {
+		mb := &multipartBody{}
+		mw := multipart.NewWriter(&mb.buf)
+		for k, v := range map[string]string{"subject_id": itoa(w.math), "grade": "7", "text": "这道题怎么做？"} {
+			if err := mw.WriteField(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fw, err := mw.CreateFormFile("image", "photo.jpg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = fw.Write(picture)
+		if err := mw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		mb.ctype = mw.FormDataContentType()
+		return mb
+	}
+	broken := append([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0x7F, 0xFF}, bytes.Repeat([]byte("x"), 600)...)
+	if r := w.student.send("POST", "/api/v1/tutoring/requests", form(broken)); r.status != 400 || r.errFields()["image"] == nil {
+		t.Fatalf("a broken JPEG: %v", r)
+	}
+	var view map[string]any
+	w.student.must(201, "POST", "/api/v1/tutoring/requests", form(jpegWithEXIF()), &view)
+	r := w.student.send("GET", "/api/v1/tutoring/requests/"+itoa(num(field(view, "request", "id")))+"/image", nil)
+	if r.status != 200 || !bytes.HasPrefix(r.body, []byte{0xFF, 0xD8}) || bytes.Contains(r.body, []byte("GPS-39.9042N")) ||
+		!bytes.Contains(r.body, []byte("JFIF")) {
+		t.Fatalf("the stored picture: HTTP %d, %q", r.status, r.body)
+	}
 }

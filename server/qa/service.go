@@ -21,6 +21,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
 
+	"yunke/server/imagecheck"
 	"yunke/storage"
 )
 
@@ -165,7 +166,7 @@ func (s *Service) Images(raw [][]byte) ([]storage.QAImage, error) {
 		case "image/png", "image/webp":
 		case "image/jpeg":
 			var ok bool
-			if data, ok = StripJPEGMetadata(data); !ok {
+			if data, ok = imagecheck.StripJPEGMetadata(data); !ok {
 				return nil, &storage.FieldError{Field: "images", Message: fmt.Sprintf("picture %d is not a readable JPEG", i+1)}
 			}
 		default:
@@ -174,38 +175,6 @@ func (s *Service) Images(raw [][]byte) ([]storage.QAImage, error) {
 		out = append(out, storage.QAImage{Type: typ, Data: data})
 	}
 	return out, nil
-}
-
-// StripJPEGMetadata drops the APP1–APP15 and comment segments of a JPEG
-// (EXIF with GPS location, XMP, maker notes), keeping what decoding needs.
-// ok is false when the data does not parse as JPEG segments up to the
-// image data: such a picture is refused rather than stored with its metadata.
-func StripJPEGMetadata(data []byte) (out []byte, ok bool) {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return nil, false
-	}
-	out = make([]byte, 0, len(data))
-	out = append(out, 0xFF, 0xD8)
-	i := 2
-	for i+4 <= len(data) {
-		if data[i] != 0xFF {
-			return nil, false
-		}
-		marker := data[i+1]
-		if marker == 0xDA { // start of scan: the rest is image data
-			return append(out, data[i:]...), true
-		}
-		n := int(data[i+2])<<8 | int(data[i+3])
-		if n < 2 || i+2+n > len(data) {
-			return nil, false
-		}
-		drop := (marker >= 0xE1 && marker <= 0xEF) || marker == 0xFE
-		if !drop {
-			out = append(out, data[i:i+2+n]...)
-		}
-		i += 2 + n
-	}
-	return nil, false
 }
 
 // View is a question as the API serves it: the source and the sanitized HTML.

@@ -12,6 +12,7 @@ import (
 
 	"yunke/server/authz"
 	"yunke/server/httpapi"
+	"yunke/server/imagecheck"
 	"yunke/server/token"
 	"yunke/storage"
 )
@@ -104,6 +105,14 @@ func (h *Service) handleAsk(w http.ResponseWriter, r *http.Request) error {
 			}
 			if len(data) > 0 {
 				in.Image, in.ImageType = data, http.DetectContentType(data)
+				if in.ImageType == "image/jpeg" {
+					// A phone's photo carries where it was taken: drop it.
+					var ok bool
+					if in.Image, ok = imagecheck.StripJPEGMetadata(data); !ok {
+						return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid",
+							Message: "the picture is not a readable JPEG", Fields: map[string]string{"image": "not a readable JPEG"}}
+					}
+				}
 			}
 		}
 	} else {
