@@ -1,6 +1,7 @@
 // The Q&A centre in the browser: a student asks with a picture; a math
 // teacher who is online sees it arrive without reloading, claims it and
-// answers; the student adopts the answer and rates it. The question page is
+// answers; the student adopts the answer and rates it, and turns a second
+// question into a live tutoring request. The question page is
 // photographed in both languages, on a desktop and at 390 px.
 
 import assert from 'node:assert/strict';
@@ -119,6 +120,18 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
           await student.screenshot({ path: join(screenshotDir, `yunke-qa-question-${lang}-${size}.png`), fullPage: true });
         }
       }
+
+      // A second question nobody settles in writing becomes a live tutoring request.
+      await student.setViewportSize({ width: 1280, height: 800 });
+      await student.goto(`${h.server.url}/#/qa/ask`);
+      await student.getByTestId('qa-ask-page').waitFor({ timeout: 10_000 });
+      await selectOption(student, 'qa-subject', String(math.id));
+      await student.getByTestId('qa-text').fill(`这道应用题我还是不懂，能讲一下吗？（${stamp}）`);
+      await student.getByTestId('qa-submit').click();
+      await student.getByTestId('qa-question').waitFor({ timeout: 15_000 });
+      await student.getByTestId('qa-escalate').click();
+      await student.getByTestId('tutor-waiting').waitFor({ timeout: 15_000 });
+      assert.match(student.url(), /#\/tutoring\/wait/);
     }));
   } finally {
     await h.close();
