@@ -69,6 +69,9 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
       await student.getByTestId('qa-text').fill(question);
       await student.getByTestId('qa-images').setInputFiles({ name: 'exercise.png', mimeType: 'image/png', buffer: tinyPNG });
       await student.getByTestId('qa-preview').waitFor({ timeout: 5_000 });
+      await student.setViewportSize({ width: 390, height: 844 });
+      await student.screenshot({ path: join(screenshotDir, 'yunke-qa-ask-zh-CN-phone.png'), fullPage: true });
+      await student.setViewportSize({ width: 1280, height: 800 });
       await student.getByTestId('qa-submit').click();
       await student.getByTestId('qa-question').waitFor({ timeout: 15_000 });
       const qid = Number(/#\/qa\/(\d+)/.exec(student.url())?.[1]);
@@ -108,6 +111,7 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
       });
 
       // The question page in both languages, on a desktop and at 390 px.
+      await student.evaluate(() => document.querySelectorAll('.el-message').forEach((m) => m.remove()));
       for (const lang of ['zh-CN', 'en']) {
         if ((await student.evaluate(() => document.documentElement.lang)) !== lang) {
           await student.getByTestId('lang-toggle').dispatchEvent('click');
