@@ -1,6 +1,7 @@
 // The Q&A centre in the browser: a student asks with a picture; a math
 // teacher who is online sees it arrive without reloading, claims it and
-// answers; the student adopts the answer and rates it, and turns a second
+// answers, a teacher of another subject is not shown it but up-votes the
+// answer; the student adopts the answer and rates it, and turns a second
 // question into a live tutoring request. The question page is
 // photographed in both languages, on a desktop and at 390 px.
 
@@ -23,9 +24,12 @@ async function setUp(url) {
   const subjects = await sys.must('GET', '/api/v1/subjects');
   const math = subjects.items.find((s) => s.code === 'math');
   assert.ok(math, 'the installation has a math subject');
+  const other = subjects.items.find((s) => s.active && s.code !== 'math');
+  assert.ok(other, 'the installation has a second subject');
   const base = { password, district_id: district.id, school_id: school.id };
   const specs = {
     teacher: { ...base, username: 'qa-t1', name: '王老师', roles: ['teacher'], staff_no: 'E2E-QT-1', subject_ids: [math.id], grades: [7, 8, 9], trainee: false },
+    other: { ...base, username: 'qa-t2', name: '赵老师', roles: ['teacher'], staff_no: 'E2E-QT-2', subject_ids: [other.id], grades: [7, 8, 9], trainee: false },
     student: { ...base, username: 'qa-s1', name: '李小明', roles: ['student'], student_no: 'E2E-QS-1', grade: 7, class: '2班' },
   };
   const users = {};
@@ -34,7 +38,7 @@ async function setUp(url) {
     const settled = await signInApi(url, spec.username, spec.password);
     users[key] = { ...spec, id: user.id, password: settled.password };
   }
-  return { math, users };
+  return { math, other, users };
 }
 
 test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate', { timeout: 240_000 }, async (t) => {
@@ -57,6 +61,12 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
       await waitForHome(teacher, 'teacher');
       await teacher.getByTestId('home-qa-open').click();
       await teacher.getByTestId('qa-empty').waitFor({ timeout: 10_000 });
+      // So is a teacher of another subject.
+      const otherTeacher = await h.newPage('other');
+      await signInUI(otherTeacher, h.server.url, users.other.username, users.other.password);
+      await waitForHome(otherTeacher, 'teacher');
+      await otherTeacher.getByTestId('home-qa-open').click();
+      await otherTeacher.getByTestId('qa-empty').waitFor({ timeout: 10_000 });
 
       // The student asks from the home's Q&A card with a picture.
       const student = await h.newPage('student');
@@ -88,12 +98,19 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
       await item.waitFor({ timeout: 20_000 });
       await item.getByTestId('qa-new').waitFor({ timeout: 5_000 });
       await teacher.screenshot({ path: join(screenshotDir, 'yunke-qa-teacher-open.png') });
+      assert.equal(await otherTeacher.getByTestId('qa-item').count(), 0, 'a teacher of another subject is not shown the question');
       await item.locator('a').click();
       await teacher.getByTestId('qa-claim').click();
       await teacher.getByTestId('qa-claimed-me').waitFor({ timeout: 10_000 });
       await teacher.getByTestId('qa-answer-text').fill(answer);
       await teacher.getByTestId('qa-answer-submit').click();
       await teacher.getByTestId('qa-answer').waitFor({ timeout: 10_000 });
+      assert.equal(await teacher.getByTestId('qa-vote').count(), 0, 'no up-vote for one’s own answer');
+
+      // Another teacher up-votes the answer.
+      await otherTeacher.goto(`${h.server.url}/#/qa/${qid}`);
+      await otherTeacher.getByTestId('qa-vote').click();
+      await waitFor('the up-vote to count', async () => /1/.test(await otherTeacher.getByTestId('qa-votes').innerText()));
 
       // The student adopts and rates it.
       await student.reload();
