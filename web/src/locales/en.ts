@@ -189,8 +189,6 @@ const en: Record<keyof typeof zhCN, string> = {
   'home.joinHintObserver': 'You join as a hidden observer. Choose the school and enter the class name the teacher uses (e.g. math-7-2).',
   'home.observeSubmit': 'Observe',
   'home.tutoringHistory': 'Tutoring history',
-  'home.qaHistory': 'Q&A history',
-  'home.comingSoon': 'Coming soon; not available yet.',
   'home.recentActivity': 'Recent activity',
   'home.noActivity': 'No activity yet.',
   'home.activityFailed': 'Could not load recent activity.',

@@ -190,8 +190,6 @@ const zhCN = {
   'home.joinHintObserver': '以观察者身份进入，其他成员看不到你。选择学校，填写老师使用的课堂名称（例如 math-7-2）。',
   'home.observeSubmit': '进入旁听',
   'home.tutoringHistory': '辅导记录',
-  'home.qaHistory': '答疑记录',
-  'home.comingSoon': '即将推出，目前还不可用。',
   'home.recentActivity': '最近动态',
   'home.noActivity': '还没有动态。',
   'home.activityFailed': '无法加载最近动态。',
