@@ -127,6 +127,10 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
         return r.status === 'adopted' && r.adopted_answer_id > 0;
       });
 
+      // The teacher's record counts the adopted answer.
+      await teacher.goto(`${h.server.url}/#/qa`);
+      await waitFor('the teacher’s record', async () => /1.*1.*100%/.test(await teacher.getByTestId('qa-stats').innerText().catch(() => '')));
+
       // The question page in both languages, on a desktop and at 390 px.
       await student.evaluate(() => document.querySelectorAll('.el-message').forEach((m) => m.remove()));
       for (const lang of ['zh-CN', 'en']) {

@@ -90,3 +90,13 @@ export const voteAnswer = (answerId: number) => api.post<QAAnswer>(`/api/v1/qa/a
 export function qaImageUrl(questionId: number, n: number, answerId?: number): string {
   return `/api/v1/qa/questions/${questionId}/images/${n}${answerId ? `?answer_id=${answerId}` : ''}`;
 }
+
+/** A teacher's own answering record (GET /qa/me/stats). */
+export interface QAStats {
+  answers: number;
+  adopted: number;
+  adoption_rate: number;
+  median_answer_s: number;
+}
+
+export const myStats = () => api.get<QAStats>('/api/v1/qa/me/stats');

@@ -880,6 +880,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'qa.yourAnswer': 'Your answer',
   'qa.submitAnswer': 'Post answer',
   'qa.answered': 'Answer posted.',
+  'qa.stats': 'My answers: {answers}, adopted {adopted} ({rate}% adoption)',
   'qa.answerRequired': 'Write an answer or attach a picture.',
 };
 

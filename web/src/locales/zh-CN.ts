@@ -881,6 +881,7 @@ const zhCN = {
   'qa.yourAnswer': '你的回答',
   'qa.submitAnswer': '发布回答',
   'qa.answered': '回答已发布。',
+  'qa.stats': '我的回答：{answers} 个，被采纳 {adopted} 个（采纳率 {rate}%）',
   'qa.answerRequired': '请写下回答或附上图片。',
 } as const;
 
