@@ -157,6 +157,15 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
       await student.getByTestId('qa-escalate').click();
       await student.getByTestId('tutor-waiting').waitFor({ timeout: 15_000 });
       assert.match(student.url(), /#\/tutoring\/wait/);
+
+      // My questions: both, with their status.
+      await student.goto(`${h.server.url}/#/qa`);
+      await student.locator(`[data-testid="qa-item"][data-id="${qid}"]`).waitFor({ timeout: 10_000 });
+      assert.equal(await student.getByTestId('qa-item').count(), 2);
+      const statuses = await student.getByTestId('qa-status').allInnerTexts();
+      assert.deepEqual(statuses.map((x) => x.trim()).sort(), ['Adopted', 'Sent to live tutoring'].sort());
+      await student.setViewportSize({ width: 390, height: 844 });
+      await student.screenshot({ path: join(screenshotDir, 'yunke-qa-mine-en-phone.png'), fullPage: true });
     }));
   } finally {
     await h.close();
