@@ -65,7 +65,7 @@ test('accounts: sign-in, role homes, password changes', { timeout: 240_000 }, as
           assert.equal((await page.getByTestId('info-school').innerText()).trim(), school.name);
           assert.match(await page.getByTestId('info-grade').innerText(), /7/);
           assert.equal((await page.getByTestId('info-class').innerText()).trim(), '2班');
-          assert.ok((await page.getByTestId('coming-soon').count()) >= 1, 'history placeholders are labelled as coming soon');
+          await page.getByTestId('home-qa-ask').waitFor();
         }
         if (home === 'admin') {
           await page.getByTestId('admin-nav').waitFor();

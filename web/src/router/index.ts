@@ -14,6 +14,7 @@ import { classesRoutes } from './modules/classes';
 import { classroomRoutes } from './modules/classroom';
 import { expertRoutes } from './modules/expert';
 import { mediaRoutes } from './modules/media';
+import { qaRoutes } from './modules/qa';
 import { studentRoutes } from './modules/student';
 import { teacherRoutes } from './modules/teacher';
 import { tutoringRoutes } from './modules/tutoring';
@@ -48,6 +49,7 @@ export const router = createRouter({
     ...classesRoutes,
     ...tutoringRoutes,
     ...mediaRoutes,
+    ...qaRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],
 });

@@ -181,6 +181,11 @@ function wanted(): Wanted | null {
   }
 }
 
+/** wantsAvailability tells whether this tab's teacher chose to be available for tutoring (restored on every reconnect). */
+export function wantsAvailability(): boolean {
+  return wanted() !== null;
+}
+
 function setWanted(w: Wanted | null): void {
   try {
     if (w) sessionStorage.setItem(presenceKey, JSON.stringify(w));

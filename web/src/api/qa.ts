@@ -1,0 +1,102 @@
+// The Q&A centre (docs/api.md, "Q&A centre"): questions, answers, claims,
+// adoption, ratings and escalation to tutoring. Text is Markdown source; the
+// server renders and sanitizes it into `html`, the only field shown as HTML.
+
+import { api, query } from './http';
+
+export type QuestionStatus = 'open' | 'answered' | 'adopted' | 'escalated' | 'deleted';
+
+/** At most this many pictures per question or answer (the server's limit too). */
+export const maxQAImages = 4;
+
+export interface QAQuestion {
+  id: number;
+  author_id: number;
+  author_name: string;
+  subject_id: number;
+  subject_code: string;
+  grade: number;
+  knowledge_points: number[] | null;
+  text: string;
+  html: string;
+  image_count: number;
+  status: QuestionStatus;
+  answer_count: number;
+  adopted_answer_id?: number;
+  claimed_by?: number;
+  claim_expires_at?: string;
+  tutoring_request_id?: number;
+  hidden_reason?: string;
+  created_at: string;
+}
+
+export interface QAAnswer {
+  id: number;
+  question_id: number;
+  author_id: number;
+  author_name: string;
+  text: string;
+  html: string;
+  image_count: number;
+  votes: number;
+  adopted: boolean;
+  created_at: string;
+}
+
+export interface QAQuestionDetail extends QAQuestion {
+  answers: QAAnswer[] | null;
+}
+
+export interface QAClaim {
+  question_id: number;
+  claimed_by: number;
+  expires_at: string;
+}
+
+/** fileBase64 answers a file's content as base64 (how pictures travel in JSON). */
+export function fileBase64(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).replace(/^data:[^,]*,/, ''));
+    r.onerror = () => reject(r.error ?? new Error('read failed'));
+    r.readAsDataURL(file);
+  });
+}
+
+export async function askQuestion(q: { subjectId: number; grade: number; knowledgePoints: number[]; text: string; images: File[] }): Promise<QAQuestion> {
+  const images = await Promise.all(q.images.map(fileBase64));
+  return api.post<QAQuestion>('/api/v1/qa/questions', { subject_id: q.subjectId, grade: q.grade, knowledge_points: q.knowledgePoints, text: q.text, images });
+}
+
+export async function listQuestions(params: { mine?: boolean; unanswered?: boolean; subject_id?: number; grade?: number; limit?: number }): Promise<QAQuestion[]> {
+  const res = await api.get<{ questions: QAQuestion[] | null }>(`/api/v1/qa/questions${query(params)}`);
+  return res.questions ?? [];
+}
+
+export const getQuestion = (id: number) => api.get<QAQuestionDetail>(`/api/v1/qa/questions/${id}`);
+export const claimQuestion = (id: number) => api.post<QAClaim>(`/api/v1/qa/questions/${id}/claim`);
+
+export async function answerQuestion(id: number, text: string, files: File[]): Promise<QAAnswer> {
+  const images = await Promise.all(files.map(fileBase64));
+  return api.post<QAAnswer>(`/api/v1/qa/questions/${id}/answers`, { text, images });
+}
+
+export const adoptAnswer = (id: number, answerId: number) => api.put<QAQuestion>(`/api/v1/qa/questions/${id}/adoption`, { answer_id: answerId });
+export const rateAnswer = (id: number, score: number) => api.put<unknown>(`/api/v1/qa/questions/${id}/rating`, { score });
+export const escalateQuestion = (id: number) => api.post<QAQuestion>(`/api/v1/qa/questions/${id}/escalate`);
+export const voteAnswer = (answerId: number) => api.post<QAAnswer>(`/api/v1/qa/answers/${answerId}/vote`);
+
+/** qaImageUrl is picture n of a question, or of one of its answers. */
+export function qaImageUrl(questionId: number, n: number, answerId?: number): string {
+  return `/api/v1/qa/questions/${questionId}/images/${n}${answerId ? `?answer_id=${answerId}` : ''}`;
+}
+
+/** A teacher's own answering record (GET /qa/me/stats). */
+export interface QAStats {
+  answers: number;
+  adopted: number;
+  adoption_rate: number;
+  median_answer_s: number;
+}
+
+export const myStats = () => api.get<QAStats>('/api/v1/qa/me/stats');
