@@ -30,6 +30,19 @@ const (
 	// deepens that (a NACK storm).
 	maxResends = 2
 	resendGap  = 50 * time.Millisecond
+	// maxQueueDelay bounds the time a video packet may wait in a
+	// subscriber's queue: older video is stale, and the subscriber is better
+	// served by the next keyframe than by catching up late.
+	maxQueueDelay = 400 * time.Millisecond
+	// paddingSize is the size of one probe padding packet's payload, all
+	// padding (RFC 3550 §5.1: the last octet counts the padding octets).
+	paddingSize = 255
+	// maxPaddingOwed caps padding requested but not yet sent.
+	maxPaddingOwed = 32 * 1024
+	// maxPaddingBurst caps padding packets sent back to back.
+	maxPaddingBurst = 16
+	// lossFresh: a receiver report older than this no longer counts.
+	lossFresh = 5 * time.Second
 	// resendWindow and resendShare bound resends to a share of what was
 	// forwarded to the subscriber lately (plus resendFloor for quiet tracks).
 	resendWindow = time.Second
@@ -76,6 +89,14 @@ type DownTrack struct {
 	// Receiver report figures, from the subscriber's RTCP.
 	fractionLost atomic.Uint32
 	jitter       atomic.Uint32
+	reportAt     atomic.Int64
+
+	// sub is the allocator this DownTrack's bandwidth comes from, if any;
+	// alloc is its decision: the highest layer allowed, or -1 (paused for
+	// bandwidth). padOwed is probe padding still to send, in bytes.
+	sub     atomic.Pointer[Subscriber]
+	alloc   atomic.Int32
+	padOwed atomic.Int64
 
 	// Writer-goroutine state: only run() and what it calls touch these.
 	w writerState
@@ -106,6 +127,7 @@ type writerState struct {
 	windowSent   int
 	windowResent int
 	batch        [batchSize]entry
+	frameEnded   bool // the last packet forwarded ended a frame (marker)
 }
 
 // sent remembers how one output sequence number maps to its input packet.
@@ -137,6 +159,7 @@ func (t *Track) NewDownTrack(p DownTrackParams) (*DownTrack, error) {
 		done: make(chan struct{}),
 	}
 	d.maxLayer.Store(MaxLayers - 1)
+	d.alloc.Store(MaxLayers - 1)
 	d.curLayer.Store(-1)
 	d.w.current, d.w.target = -1, -1
 	d.w.clock = int64(t.p.Codec.ClockRate)
@@ -216,6 +239,60 @@ func (d *DownTrack) SetPaused(p bool) {
 		d.reselect.Store(true)
 		d.nudge()
 	}
+}
+
+// setAllocated applies the allocator's decision: layers up to l, or none.
+func (d *DownTrack) setAllocated(l int) {
+	l = min(max(l, -1), MaxLayers-1)
+	if d.alloc.Swap(int32(l)) != int32(l) {
+		d.reselect.Store(true)
+		d.nudge()
+	}
+}
+
+// Allocated is the highest layer the bandwidth allocator allows, or -1
+// when the video is paused for bandwidth.
+func (d *DownTrack) Allocated() int { return int(d.alloc.Load()) }
+
+// wantedLayers is, for a video, the lowest published layer and the highest
+// one the client asked for (both -1 when it wants none or none exists).
+func (d *DownTrack) wantedLayers() (lo, want int) {
+	if d.paused.Load() {
+		return -1, -1
+	}
+	lo, want = -1, -1
+	maxL := int(d.maxLayer.Load())
+	for i := range MaxLayers {
+		if !d.t.hasLayer(i) {
+			continue
+		}
+		if lo < 0 {
+			lo = i
+		}
+		if i <= maxL || want < 0 {
+			want = i
+		}
+	}
+	return lo, want
+}
+
+// recentLoss is the subscriber's last reported loss fraction (/256) if
+// that report is recent, else 0.
+func (d *DownTrack) recentLoss(now int64) uint8 {
+	at := d.reportAt.Load()
+	if at == 0 || now-at > int64(lossFresh) {
+		return 0
+	}
+	return uint8(d.fractionLost.Load())
+}
+
+// addPadding asks the writer to send about n bytes of probe padding.
+func (d *DownTrack) addPadding(n int) {
+	if n <= 0 || d.padOwed.Load() > maxPaddingOwed {
+		return
+	}
+	d.padOwed.Add(int64(n))
+	d.nudge()
 }
 
 // Layer is the simulcast layer currently forwarded, or -1.
@@ -298,6 +375,9 @@ func (d *DownTrack) run() {
 				*e = entry{}
 			}
 		}
+		if d.padOwed.Load() > 0 {
+			d.sendPadding()
+		}
 	}
 }
 
@@ -310,7 +390,8 @@ func (d *DownTrack) selectLayer() {
 	if d.bound.Load() == nil {
 		return
 	}
-	if d.paused.Load() {
+	video := d.t.p.Kind == webrtc.RTPCodecTypeVideo
+	if d.paused.Load() || (video && d.alloc.Load() < 0) {
 		if w.target != -1 || w.current != -1 {
 			w.target, w.current = -1, -1
 			d.curLayer.Store(-1)
@@ -319,9 +400,9 @@ func (d *DownTrack) selectLayer() {
 		return
 	}
 	target := 0
-	if d.t.p.Kind == webrtc.RTPCodecTypeVideo {
+	if video {
 		now := nanotime()
-		maxL := int(d.maxLayer.Load())
+		maxL := min(int(d.maxLayer.Load()), int(d.alloc.Load()))
 		best, lowest, existing := -1, -1, -1
 		for i := range MaxLayers {
 			if !d.t.hasLayer(i) {
@@ -330,7 +411,7 @@ func (d *DownTrack) selectLayer() {
 			if i <= maxL || existing < 0 {
 				existing = i
 			}
-			if d.t.layerActive(i, now, layerWindow) {
+			if d.t.layerSelectable(i, now, layerWindow) {
 				if lowest < 0 {
 					lowest = i
 				}
@@ -402,6 +483,15 @@ func (d *DownTrack) forward(p *Packet, gap bool) {
 			w.rebase(p)
 		}
 	}
+	if video && w.current >= 0 && nanotime()-p.Arrival > int64(maxQueueDelay) {
+		// Stale: drop video up to the next keyframe rather than deliver it late.
+		if !w.resync {
+			w.resync = true
+			d.requestKeyframe(w.current)
+		}
+		d.m.drop(DropTooLate)
+		return
+	}
 	l := int(p.Layer)
 	switch {
 	case l == w.current && !w.resync:
@@ -436,6 +526,58 @@ func (d *DownTrack) forward(p *Packet, gap bool) {
 	if !w.started || int16(seq-w.lastSeq) > 0 {
 		w.started = true
 		w.lastSeq, w.lastTS, w.lastArrival = seq, ts, p.Arrival
+		w.frameEnded = p.Header.Marker
+	}
+}
+
+// paddingPayload is a padding-only RTP payload: every octet is padding and
+// the last one says how many there are (RFC 3550 §5.1).
+var paddingPayload = func() (b [paddingSize]byte) {
+	b[paddingSize-1] = paddingSize
+	return b
+}()
+
+// sendPadding sends probe padding owed, as padding-only packets on this
+// stream, between frames only (a receiver reassembling a frame never sees
+// one inside it). Each takes the next sequence number and repeats the last
+// timestamp, so the receiver's jitter and loss figures are unaffected.
+func (d *DownTrack) sendPadding() {
+	w := &d.w
+	b := d.bound.Load()
+	if b == nil || d.t.p.Kind != webrtc.RTPCodecTypeVideo {
+		d.padOwed.Store(0)
+		return
+	}
+	if w.current >= 0 && !w.frameEnded {
+		return // mid-frame: wait for its end
+	}
+	if !w.started {
+		w.started = true
+		w.lastArrival = nanotime()
+	}
+	n := min(int(d.padOwed.Load()+paddingSize-1)/paddingSize, maxPaddingBurst)
+	h := &d.w.hdr
+	h.Version = 2
+	h.Padding = true
+	h.Marker = false
+	h.PayloadType = b.pt
+	h.Timestamp = w.lastTS
+	h.SSRC = b.ssrc
+	sent := 0
+	for range n {
+		h.SequenceNumber = w.lastSeq + 1
+		if _, err := b.writer.WriteRTP(h, paddingPayload[:]); err != nil {
+			d.m.drop(DropWriteError)
+			break
+		}
+		w.lastSeq++
+		w.seqOff++
+		sent++
+	}
+	h.Padding = false
+	d.m.PaddingOut.Add(uint64(sent))
+	if d.padOwed.Add(-int64(n*paddingSize)) < 0 {
+		d.padOwed.Store(0)
 	}
 }
 
@@ -464,7 +606,6 @@ func (w *writerState) rebase(p *Packet) {
 func (d *DownTrack) write(b *binding, p *Packet, seq uint16, ts uint32) bool {
 	h := &d.w.hdr
 	h.Version = 2
-	h.Padding = false
 	h.Marker = p.Header.Marker
 	h.PayloadType = b.pt
 	h.SequenceNumber = seq
@@ -547,8 +688,17 @@ func (d *DownTrack) readRTCP() {
 						if r.SSRC == b.ssrc {
 							d.fractionLost.Store(uint32(r.FractionLost))
 							d.jitter.Store(r.Jitter)
+							d.reportAt.Store(nanotime())
 						}
 					}
+				}
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if s := d.sub.Load(); s != nil {
+					s.onREMB(pk.Bitrate)
+				}
+			case *rtcp.TransportLayerCC:
+				if s := d.sub.Load(); s != nil {
+					s.onTWCC()
 				}
 			}
 		}

@@ -2,11 +2,15 @@ package sfu
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -23,13 +27,88 @@ type EngineParams struct {
 	NAT1To1IPs []string
 	// IncludeLoopback offers loopback candidates (servers bound to 127.0.0.1).
 	IncludeLoopback bool
+	// Net replaces the operating system's network (tests use Pion's vnet).
+	Net transport.Net
 }
+
+// Bandwidth-estimation bounds for subscribers' PeerConnections.
+const (
+	// bweInitialBitrate is where the send-side estimate starts: enough for
+	// the top simulcast layer of one camera, so a good link needs no ramp.
+	// The allocator still starts lower (see startBitrate) and proves the
+	// link with probes before it spends more.
+	bweInitialBitrate = 1_000_000
+	bweMinBitrate     = 50_000
+	bweMaxBitrate     = 30_000_000
+)
 
 // NewAPI builds the WebRTC API: Yunke's codecs, the header extensions
 // simulcast needs, and the interceptors for the receiving side (NACK
 // generation, receiver/sender reports, transport-wide congestion feedback so
 // publishers' bandwidth estimation can ramp up to all simulcast layers).
 func NewAPI(p EngineParams) (*webrtc.API, error) {
+	return newAPI(p, nil)
+}
+
+// SubscriberAPI makes PeerConnections that send media to subscribers: the
+// publisher-side API plus transport-wide sequence numbers on every sent
+// packet and Google Congestion Control's send-side estimate
+// (draft-ietf-rmcat-gcc-02) from the subscriber's TWCC feedback, one
+// estimator per PeerConnection.
+type SubscriberAPI struct {
+	api *webrtc.API
+
+	// mu serialises PeerConnection creation, so the estimator the
+	// interceptor factory makes is known to belong to the new PeerConnection.
+	mu   sync.Mutex
+	last cc.BandwidthEstimator
+}
+
+// NewSubscriberAPI builds the API for subscribers' PeerConnections.
+func NewSubscriberAPI(p EngineParams) (*SubscriberAPI, error) {
+	s := &SubscriberAPI{}
+	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		// No pacer of GCC's own: a DownTrack's writer already bounds its
+		// queue in time and drops stale video to the next keyframe.
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(bweInitialBitrate),
+			gcc.SendSideBWEMinBitrate(bweMinBitrate),
+			gcc.SendSideBWEMaxBitrate(bweMaxBitrate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("congestion controller: %w", err)
+	}
+	f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { s.last = e })
+	if s.api, err = newAPI(p, f); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewPeerConnection creates a PeerConnection and returns its bandwidth
+// estimator (nil if none was made).
+func (s *SubscriberAPI) NewPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, Estimator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = nil
+	pc, err := s.api.NewPeerConnection(cfg)
+	e := s.last
+	s.last = nil
+	if err != nil {
+		return nil, nil, err
+	}
+	if e == nil {
+		return pc, nil, nil
+	}
+	return pc, e, nil
+}
+
+// API is the underlying WebRTC API.
+func (s *SubscriberAPI) API() *webrtc.API { return s.api }
+
+func newAPI(p EngineParams, bwe *cc.InterceptorFactory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range Codecs() {
 		kind := webrtc.RTPCodecTypeVideo
@@ -63,9 +142,21 @@ func NewAPI(p EngineParams) (*webrtc.API, error) {
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, fmt.Errorf("twcc: %w", err)
 	}
+	if bwe != nil {
+		// Order matters: the interceptor added last sees an outgoing packet
+		// first, so the transport-wide sequence number is set before the
+		// estimator records the packet as sent.
+		reg.Add(bwe)
+		if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+			return nil, fmt.Errorf("twcc header extension: %w", err)
+		}
+	}
 
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(p.IncludeLoopback)
+	if p.Net != nil {
+		se.SetNet(p.Net)
+	}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if p.UDPMux != nil {
 		se.SetICEUDPMux(p.UDPMux)

@@ -22,10 +22,13 @@ const (
 	DropMalformed
 	// DropStale: an old packet arrived after the stream was re-based.
 	DropStale
+	// DropTooLate: video waited in the subscriber's queue longer than
+	// maxQueueDelay; the stream resumes at the next keyframe.
+	DropTooLate
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"queue_full", "keyframe_wait", "not_bound", "write_error", "malformed", "stale"}
+var dropReasonNames = [numDropReasons]string{"queue_full", "keyframe_wait", "not_bound", "write_error", "malformed", "stale", "too_late"}
 
 func (r DropReason) String() string {
 	if r < 0 || r >= numDropReasons {
@@ -61,6 +64,8 @@ type Metrics struct {
 	// those sent to publishers after throttling.
 	PLIsIn  atomic.Uint64
 	PLIsOut atomic.Uint64
+	// PaddingOut counts probe padding packets sent to subscribers.
+	PaddingOut atomic.Uint64
 
 	Tracks     atomic.Int64
 	DownTracks atomic.Int64

@@ -61,6 +61,12 @@ type TrackParams struct {
 	CacheSize int
 	Metrics   *Metrics
 	Logger    *slog.Logger
+	// OnSubscribedLayers, when set, is called (never under a lock, possibly
+	// concurrently) whenever the set of simulcast layers some subscriber
+	// receives or is switching to may have changed; read it with
+	// SubscribedLayers. This drives dynacast: a layer nobody receives is
+	// paused at the publisher.
+	OnSubscribedLayers func()
 }
 
 // Track is one published track with up to MaxLayers simulcast layers,
@@ -70,6 +76,9 @@ type Track struct {
 	log *slog.Logger
 
 	layers [MaxLayers]atomic.Pointer[layer]
+	// pubMask is the layer mask last requested from the publisher (bit 8
+	// set once dynacast has spoken), see SetPublisherLayers.
+	pubMask atomic.Uint32
 
 	mu      sync.Mutex
 	downs   map[*DownTrack]uint8 // subscriber → mask of layers it receives
@@ -77,6 +86,9 @@ type Track struct {
 	onClose []func()
 	closed  bool
 	readers int
+	// hints are bitrates the publisher announced per layer (bits/s), used
+	// until a layer's own rate is measured.
+	hints [MaxLayers]atomic.Int64
 
 	done chan struct{}
 }
@@ -89,6 +101,42 @@ type layer struct {
 	lastArrival atomic.Int64
 	lastPLI     atomic.Int64
 	pliDeferred atomic.Bool // a request inside the throttle window is pending
+	bytes       atomic.Uint64
+	rate        rateMeter
+}
+
+// rateMeter turns a byte counter into a bitrate, sampled at most every
+// rateWindow by whoever asks; a layer that went quiet (paused by dynacast)
+// keeps its last rate, which is what resuming it will cost.
+type rateMeter struct {
+	mu        sync.Mutex
+	lastBytes uint64
+	lastTime  int64
+	bps       int
+}
+
+// rateWindow is the least time between two bitrate samples of a layer.
+const rateWindow = 500 * time.Millisecond
+
+func (m *rateMeter) sample(total uint64, now int64) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lastTime == 0 {
+		m.lastBytes, m.lastTime = total, now
+		return m.bps
+	}
+	if dt := now - m.lastTime; dt >= int64(rateWindow) {
+		if d := total - m.lastBytes; d > 0 {
+			bps := int(d * 8 * uint64(time.Second) / uint64(dt))
+			if m.bps == 0 {
+				m.bps = bps
+			} else { // smooth over a few windows: keyframes are bursty
+				m.bps = (m.bps + bps) / 2
+			}
+		}
+		m.lastBytes, m.lastTime = total, now
+	}
+	return m.bps
 }
 
 // NewTrack creates a Track; packets flow once layers are added.
@@ -206,6 +254,7 @@ func (t *Track) readLoop(l *layer, r Remote) {
 		p.Keyframe = audio || isKeyframeStart(mime, p.Payload)
 		m.PacketsIn.Add(1)
 		m.BytesIn.Add(uint64(n))
+		l.bytes.Add(uint64(n))
 		l.lastArrival.Store(p.Arrival)
 		l.cache.put(p)
 		for _, tap := range *t.taps.Load() {
@@ -243,6 +292,81 @@ func (t *Track) hasLayer(idx int) bool { return t.layers[idx].Load() != nil }
 // HasLayer reports whether the track receives simulcast layer idx.
 func (t *Track) HasLayer(idx int) bool {
 	return idx >= 0 && idx < MaxLayers && t.hasLayer(idx)
+}
+
+// Default per-layer bitrates (bits/s) until a layer is measured or hinted:
+// roughly what browsers send for 180p, 360p and 720p camera video, and Opus.
+var defaultVideoBitrates = [MaxLayers]int{150_000, 400_000, 1_200_000}
+
+const defaultAudioBitrate = 48_000
+
+// SetLayerBitrate records the bitrate (bits/s) the publisher announced for
+// layer idx, used until the layer's real rate is measured.
+func (t *Track) SetLayerBitrate(idx, bps int) {
+	if idx >= 0 && idx < MaxLayers && bps > 0 {
+		t.hints[idx].Store(int64(bps))
+	}
+}
+
+// LayerBitrate is what forwarding layer idx costs a subscriber, in bits/s:
+// the measured rate, else the publisher's announcement, else a default.
+func (t *Track) LayerBitrate(idx int) int {
+	if idx < 0 || idx >= MaxLayers {
+		return 0
+	}
+	if l := t.layers[idx].Load(); l != nil {
+		if bps := l.rate.sample(l.bytes.Load(), nanotime()); bps > 0 {
+			return bps
+		}
+	}
+	if h := t.hints[idx].Load(); h > 0 {
+		return int(h)
+	}
+	if t.p.Kind == webrtc.RTPCodecTypeAudio {
+		return defaultAudioBitrate
+	}
+	return defaultVideoBitrates[idx]
+}
+
+// SubscribedLayers is the mask of simulcast layers (bit i for layer i) that
+// at least one subscriber receives or is switching to. While a tap (a
+// recorder) is attached every published layer counts as subscribed.
+func (t *Track) SubscribedLayers() uint8 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var m uint8
+	if len(*t.taps.Load()) > 0 {
+		for i := range MaxLayers {
+			if t.layers[i].Load() != nil {
+				m |= 1 << i
+			}
+		}
+	}
+	for _, mask := range t.downs {
+		m |= mask
+	}
+	return m
+}
+
+// SetPublisherLayers records which layers the publisher was asked to send
+// (bit i for layer i): a layer paused on purpose is still offered to
+// subscribers' layer selection, so that asking for it resumes it.
+func (t *Track) SetPublisherLayers(mask uint8) { t.pubMask.Store(uint32(mask) | 0x100) }
+
+// layerSelectable reports whether a subscriber may target layer idx: it is
+// flowing, or it exists and was paused at the publisher by dynacast.
+func (t *Track) layerSelectable(idx int, now int64, window time.Duration) bool {
+	if t.layerActive(idx, now, window) {
+		return true
+	}
+	m := t.pubMask.Load()
+	return m&0x100 != 0 && m&(1<<idx) == 0 && t.hasLayer(idx)
+}
+
+func (t *Track) notifyLayers() {
+	if f := t.p.OnSubscribedLayers; f != nil {
+		f()
+	}
 }
 
 // RequestKeyframe asks the publisher for a keyframe on layer idx, throttled
@@ -306,11 +430,18 @@ func (t *Track) cached(idx int, seq uint16) *Packet {
 // setLayers makes d receive exactly the layers in mask (copy-on-write of
 // each layer's subscriber slice, so the read loops never take a lock).
 func (t *Track) setLayers(d *DownTrack, mask uint8) {
+	if t.updateLayers(d, mask) {
+		t.notifyLayers()
+	}
+}
+
+// updateLayers takes t.mu; it reports whether d's mask changed.
+func (t *Track) updateLayers(d *DownTrack, mask uint8) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old, known := t.downs[d]
-	if !known {
-		return
+	if !known || old == mask {
+		return false
 	}
 	t.downs[d] = mask
 	for i := range MaxLayers {
@@ -334,6 +465,7 @@ func (t *Track) setLayers(d *DownTrack, mask uint8) {
 		}
 		l.subs.Store(&next)
 	}
+	return true
 }
 
 // register records d as a subscriber (receiving no layer yet).
@@ -366,6 +498,7 @@ func (t *Track) AddTap(tap Tap) (remove func()) {
 	next := append(append(make([]Tap, 0, len(cur)+1), cur...), tap)
 	t.taps.Store(&next)
 	t.mu.Unlock()
+	t.notifyLayers()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -384,6 +517,7 @@ func (t *Track) AddTap(tap Tap) (remove func()) {
 			t.mu.Unlock()
 			if found {
 				tap.OnClose()
+				t.notifyLayers()
 			}
 		})
 	}

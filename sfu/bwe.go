@@ -1,0 +1,465 @@
+package sfu
+
+import (
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Estimator is a send-side bandwidth estimate for one subscriber's
+// PeerConnection, in bits/s; Pion's GCC (cc.BandwidthEstimator) is one.
+type Estimator interface {
+	GetTargetBitrate() int
+}
+
+// Priority orders a subscriber's video tracks when bandwidth is short:
+// higher priorities are served first. Audio always comes before video.
+type Priority int8
+
+// Video priorities, lowest first.
+const (
+	// PriorityOther is everyone else's camera.
+	PriorityOther Priority = iota
+	// PriorityFocus is the speaking or pinned participant's camera.
+	PriorityFocus
+	// PriorityScreen is a screen share.
+	PriorityScreen
+)
+
+// Allocator timing and probing.
+const (
+	// allocTick is how often padding is paced during a probe; the
+	// allocation itself runs every allocEvery ticks.
+	allocTick  = 50 * time.Millisecond
+	allocEvery = 4
+	// startBitrate is what a subscriber is given before its link has been
+	// measured: the lowest layers of a few cameras, never the top layer of
+	// one, so a slow link is not flooded while the estimate converges.
+	startBitrate = 500_000
+	// feedbackFresh: feedback older than this no longer counts.
+	feedbackFresh = 5 * time.Second
+	// probeDuration is how long a probe pads the link at its goal rate; the
+	// delay-based estimator sees a queue build within a few feedback
+	// intervals, well inside it.
+	probeDuration = 1200 * time.Millisecond
+	// probeBackoffMin/Max bound the wait after a failed probe (doubling).
+	probeBackoffMin = 2 * time.Second
+	probeBackoffMax = 30 * time.Second
+	// probeOvershoot pads slightly above the goal so that a success leaves
+	// room for the step up.
+	probeOvershoot = 1.1
+	// lossCapThreshold: with more receiver-reported loss than this the
+	// estimate is capped at what we send, reduced (GCC's loss rule,
+	// draft-ietf-rmcat-gcc-02 §6).
+	lossCapThreshold = 0.10
+)
+
+// SubscriberParams configure a Subscriber.
+type SubscriberParams struct {
+	// Estimator is the TWCC-based estimate of the subscriber's
+	// PeerConnection; nil when the client only sends REMB.
+	Estimator Estimator
+	// OnStreamState is called, on the allocator's goroutine, when a video
+	// DownTrack is paused because even its lowest layer does not fit the
+	// subscriber's bandwidth (paused true), and when it resumes.
+	OnStreamState func(d *DownTrack, paused bool)
+	Logger        *slog.Logger
+	// StartBitrate overrides startBitrate (tests).
+	StartBitrate int
+}
+
+// Subscriber spends one subscriber's downstream bandwidth estimate over
+// its DownTracks: audio first, then screen shares, then the speaking or
+// pinned participant, then the others. Each video track gets the highest
+// simulcast layer that fits and that the client asked for; when not even
+// the lowest fits, the video is paused and the client told. More bandwidth
+// is found by probing (padding at the rate the next step up needs), and
+// layers are climbed one at a time, each switch on a keyframe.
+type Subscriber struct {
+	p   SubscriberParams
+	log *slog.Logger
+
+	mu     sync.Mutex
+	tracks []*allocTrack
+	kick   chan struct{}
+
+	// Feedback seen by the DownTracks' RTCP readers.
+	remb   atomic.Int64
+	rembAt atomic.Int64
+	twccAt atomic.Int64
+
+	estimate atomic.Int64 // last estimate used, bits/s
+	budget   atomic.Int64 // last budget spent, bits/s
+
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	// Allocator-goroutine state.
+	verified    int   // the rate the link has been shown to carry
+	probing     bool  // a probe is running
+	probeGoal   int   // rate the probe must sustain
+	probeUntil  int64 // end of the running probe
+	probePad    *DownTrack
+	padRate     int // bits/s of padding during the probe
+	nextProbe   int64
+	backoff     time.Duration
+	probesWon   atomic.Uint64
+	probesLost  atomic.Uint64
+	scratch     []*allocTrack
+	tickCounter int
+}
+
+type allocTrack struct {
+	d     *DownTrack
+	prio  Priority
+	order uint64 // insertion order, to keep equal priorities stable
+	// Allocator-goroutine state.
+	layer   int  // allocated cap, -1 when paused for bandwidth
+	pending int  // pass 1's decision within one allocation
+	paused  bool // the client was told PAUSED
+}
+
+// NewSubscriber starts a subscriber's allocator; Close stops it.
+func NewSubscriber(p SubscriberParams) *Subscriber {
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	if p.StartBitrate <= 0 {
+		p.StartBitrate = startBitrate
+	}
+	s := &Subscriber{
+		p:        p,
+		log:      p.Logger,
+		kick:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		verified: p.StartBitrate,
+		backoff:  probeBackoffMin,
+	}
+	s.wg.Add(1)
+	go s.run()
+	return s
+}
+
+// Close stops the allocator. The DownTracks are left as they are.
+func (s *Subscriber) Close() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	close(s.done)
+	s.wg.Wait()
+}
+
+var allocOrder atomic.Uint64
+
+// Add puts d under this subscriber's allocation, with priority prio
+// (ignored for audio).
+func (s *Subscriber) Add(d *DownTrack, prio Priority) {
+	d.sub.Store(s)
+	a := &allocTrack{d: d, prio: prio, order: allocOrder.Add(1), layer: MaxLayers - 1}
+	if d.Kind() == webrtc.RTPCodecTypeVideo {
+		// Start on the lowest layer; the allocator climbs from there.
+		a.layer = 0
+		d.setAllocated(0)
+	}
+	s.mu.Lock()
+	s.tracks = append(s.tracks, a)
+	s.mu.Unlock()
+	s.Kick()
+}
+
+// Remove takes d out of the allocation.
+func (s *Subscriber) Remove(d *DownTrack) {
+	s.mu.Lock()
+	s.tracks = slices.DeleteFunc(s.tracks, func(a *allocTrack) bool { return a.d == d })
+	s.mu.Unlock()
+	d.sub.CompareAndSwap(s, nil)
+	s.Kick()
+}
+
+// SetPriority changes d's priority.
+func (s *Subscriber) SetPriority(d *DownTrack, prio Priority) {
+	s.mu.Lock()
+	changed := false
+	for _, a := range s.tracks {
+		if a.d == d && a.prio != prio {
+			a.prio, changed = prio, true
+		}
+	}
+	s.mu.Unlock()
+	if changed {
+		s.Kick()
+	}
+}
+
+// Kick asks for a new allocation soon (a client changed what it wants).
+func (s *Subscriber) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Estimate is the subscriber's last downstream estimate in bits/s (0 before
+// any feedback).
+func (s *Subscriber) Estimate() int { return int(s.estimate.Load()) }
+
+// Budget is what the allocator last spent over the tracks, in bits/s.
+func (s *Subscriber) Budget() int { return int(s.budget.Load()) }
+
+// Probes reports how many probes found more bandwidth and how many did not.
+func (s *Subscriber) Probes() (won, lost uint64) { return s.probesWon.Load(), s.probesLost.Load() }
+
+// onREMB records a receiver-side estimate (draft-alvestrand-rmcat-remb).
+func (s *Subscriber) onREMB(bps float32) {
+	s.remb.Store(int64(bps))
+	s.rembAt.Store(nanotime())
+}
+
+func (s *Subscriber) onTWCC() { s.twccAt.Store(nanotime()) }
+
+func (s *Subscriber) run() {
+	defer s.wg.Done()
+	tk := time.NewTicker(allocTick)
+	defer tk.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.kick:
+			s.allocate(nanotime())
+		case <-tk.C:
+			now := nanotime()
+			if s.tickCounter++; s.tickCounter%allocEvery == 0 {
+				s.allocate(now)
+			}
+			if s.probing {
+				s.pad(now)
+			}
+		}
+	}
+}
+
+// currentEstimate combines the feedback: the TWCC-based send-side estimate
+// when the client sends TWCC, else its REMB; capped by receiver-reported
+// loss. ok is false before any feedback.
+func (s *Subscriber) currentEstimate(now int64, sending int, tracks []*allocTrack) (bps int, ok bool) {
+	fresh := func(at int64) bool { return at != 0 && now-at < int64(feedbackFresh) }
+	switch {
+	case s.p.Estimator != nil && fresh(s.twccAt.Load()):
+		bps = s.p.Estimator.GetTargetBitrate()
+	case fresh(s.rembAt.Load()):
+		bps = int(s.remb.Load())
+	default:
+		return 0, false
+	}
+	var lost uint8
+	for _, a := range tracks {
+		lost = max(lost, a.d.recentLoss(now))
+	}
+	if loss := float64(lost) / 256; loss > lossCapThreshold && sending > 0 {
+		bps = min(bps, int(float64(sending)*(1-0.5*loss)))
+	}
+	return bps, true
+}
+
+// allocate decides every DownTrack's layer from the current estimate.
+func (s *Subscriber) allocate(now int64) {
+	s.mu.Lock()
+	tracks := append(s.scratch[:0], s.tracks...)
+	s.mu.Unlock()
+	defer func() { clear(tracks); s.scratch = tracks[:0] }()
+	// Audio first, then video by priority, then by age.
+	slices.SortStableFunc(tracks, func(a, b *allocTrack) int {
+		pa, pb := a.rank(), b.rank()
+		if pa != pb {
+			return int(pb) - int(pa)
+		}
+		return int(a.order) - int(b.order)
+	})
+
+	sending := 0
+	for _, a := range tracks {
+		if l := a.d.Layer(); l >= 0 {
+			sending += a.d.t.LayerBitrate(l)
+		}
+	}
+	est, ok := s.currentEstimate(now, sending, tracks)
+	if ok {
+		s.estimate.Store(int64(est))
+	} else {
+		est = s.p.StartBitrate
+	}
+
+	// A running probe ends when its time is up or the estimate fell.
+	if s.probing {
+		switch {
+		case est < s.probeGoal*9/10:
+			s.endProbe(now, false)
+		case now >= s.probeUntil:
+			s.endProbe(now, est >= s.probeGoal)
+		}
+	}
+	// The estimator is the authority going down; going up needs a probe.
+	if est < s.verified {
+		s.verified = est
+	}
+	budget := min(est, s.verified)
+	s.budget.Store(int64(budget))
+
+	avail := budget
+	nextStep := 0 // extra bits/s the most wanted step up would cost
+	for _, a := range tracks {
+		if a.d.Kind() == webrtc.RTPCodecTypeAudio {
+			if !a.d.paused.Load() {
+				avail -= a.d.t.LayerBitrate(0)
+			}
+		}
+	}
+	// Pass 1: the lowest layer for every wanted video, by priority.
+	for _, a := range tracks {
+		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		lo, want := a.d.wantedLayers()
+		switch {
+		case want < 0: // the client paused it, or no media yet
+			a.apply(s, a.layerIdle(), false)
+		case a.d.t.LayerBitrate(lo) <= avail:
+			avail -= a.d.t.LayerBitrate(lo)
+			a.next(lo)
+		default:
+			if nextStep == 0 {
+				nextStep = a.d.t.LayerBitrate(lo)
+			}
+			a.next(-1)
+		}
+	}
+	// Pass 2: climb, by priority, one layer per allocation, and only once
+	// the previous step has landed (the switch happens on a keyframe).
+	for _, a := range tracks {
+		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		lo, want := a.d.wantedLayers()
+		if want < 0 {
+			continue
+		}
+		l := a.pending
+		if l < 0 {
+			a.apply(s, -1, true)
+			continue
+		}
+		prev := a.layer
+		landed := prev < 0 || a.d.Layer() >= prev || !a.d.t.layerActive(prev, now, layerWindow)
+		for up := l + 1; up <= want; up++ {
+			if !a.d.t.hasLayer(up) {
+				continue
+			}
+			if up > max(prev, lo)+1 || (up > prev && !landed) {
+				break
+			}
+			extra := a.d.t.LayerBitrate(up) - a.d.t.LayerBitrate(l)
+			if extra > avail {
+				if nextStep == 0 {
+					nextStep = extra
+				}
+				break
+			}
+			avail -= extra
+			l = up
+		}
+		a.apply(s, l, false)
+	}
+
+	if !s.probing && nextStep > 0 && now >= s.nextProbe {
+		s.startProbe(now, est, budget-avail, nextStep, tracks)
+	}
+}
+
+// rank orders audio before every video priority.
+func (a *allocTrack) rank() int {
+	if a.d.Kind() == webrtc.RTPCodecTypeAudio {
+		return 1 << 10
+	}
+	return int(a.prio)
+}
+
+// layerIdle is the cap for a video nobody needs bandwidth for: unchanged.
+func (a *allocTrack) layerIdle() int { return a.layer }
+
+// next records pass 1's decision for pass 2.
+func (a *allocTrack) next(l int) { a.pending = l }
+
+// apply makes the allocation take effect and tells the client when its
+// video is paused or resumed for bandwidth.
+func (a *allocTrack) apply(s *Subscriber, l int, paused bool) {
+	a.layer = l
+	a.d.setAllocated(l)
+	if paused != a.paused {
+		a.paused = paused
+		if paused {
+			s.log.Info("video paused: not enough bandwidth", "track", a.d.ID(), "budget", s.Budget())
+		} else {
+			s.log.Info("video resumed", "track", a.d.ID(), "budget", s.Budget())
+		}
+		if f := s.p.OnStreamState; f != nil {
+			f(a.d, paused)
+		}
+	}
+}
+
+// startProbe pads the link up to what the next step up needs, if the
+// estimator believes it fits; endProbe then decides.
+func (s *Subscriber) startProbe(now int64, est, used, step int, tracks []*allocTrack) {
+	goal := used + step
+	if est < goal {
+		return // the estimator does not believe it yet: wait for it to grow
+	}
+	var pad *DownTrack
+	for _, a := range tracks {
+		if a.d.Kind() == webrtc.RTPCodecTypeVideo && a.d.bound.Load() != nil {
+			pad = a.d
+			if a.d.Layer() >= 0 {
+				break
+			}
+		}
+	}
+	if pad == nil {
+		return
+	}
+	s.probing = true
+	s.probeGoal = goal
+	s.probeUntil = now + int64(probeDuration)
+	s.probePad = pad
+	s.padRate = max(int(float64(goal)*probeOvershoot)-used, 0)
+	s.log.Debug("probing", "goal", goal, "padding", s.padRate, "estimate", est)
+}
+
+func (s *Subscriber) endProbe(now int64, won bool) {
+	s.probing = false
+	s.probePad = nil
+	if won {
+		s.probesWon.Add(1)
+		s.verified = max(s.verified, s.probeGoal)
+		s.backoff = probeBackoffMin
+		s.nextProbe = now + int64(allocTick*allocEvery)
+		return
+	}
+	s.probesLost.Add(1)
+	s.nextProbe = now + int64(s.backoff)
+	s.backoff = min(s.backoff*2, probeBackoffMax)
+}
+
+// pad asks the probe's DownTrack for one tick's worth of padding.
+func (s *Subscriber) pad(now int64) {
+	if s.probePad == nil || now >= s.probeUntil {
+		return
+	}
+	s.probePad.addPadding(s.padRate / 8 * int(allocTick) / int(time.Second))
+}
