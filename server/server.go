@@ -262,6 +262,10 @@ func New(p Params) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: %w", err)
 	}
+	subAPI, err := sfu.NewSubscriberAPI(engine)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc subscribers: %w", err)
+	}
 	// River's tables, after Yunke's own (storage.Open migrated those).
 	if s.jobs, err = jobs.New(ctx, jobs.Params{Store: s.store, Logger: log.With("component", "jobs"), PollInterval: p.JobPoll,
 		Backoff: p.JobBackoff, Node: nodeName(cfg)}); err != nil {
@@ -288,6 +292,7 @@ func New(p Params) (_ *Server, err error) {
 		Gates:           []signaling.JoinGate{s.classroom},
 		DataFilters:     []signaling.DataFilter{s.classroom},
 		API:             api,
+		SubscriberAPI:   subAPI,
 		Keys:            signaling.Keys(cfg.Keys),
 		Logger:          log.With("component", "signaling"),
 		Metrics:         s.metrics,

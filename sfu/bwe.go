@@ -42,6 +42,12 @@ const (
 	startBitrate = 500_000
 	// feedbackFresh: feedback older than this no longer counts.
 	feedbackFresh = 5 * time.Second
+	// feedbackGrace: a client that has sent no congestion feedback at all
+	// this long after media started does not do congestion control (a
+	// recorder, a test client); it is not limited.
+	feedbackGrace = 3 * time.Second
+	// unlimited is the budget of a subscriber without feedback.
+	unlimited = 1 << 40
 	// probeDuration is how long a probe pads the link at its goal rate; the
 	// delay-based estimator sees a queue build within a few feedback
 	// intervals, well inside it.
@@ -109,6 +115,8 @@ type Subscriber struct {
 	backoff     time.Duration
 	probesWon   atomic.Uint64
 	probesLost  atomic.Uint64
+	firstMedia  int64 // when the allocator first saw media flowing
+	everFed     bool  // any congestion feedback arrived
 	scratch     []*allocTrack
 	tickCounter int
 }
@@ -289,10 +297,18 @@ func (s *Subscriber) allocate(now int64) {
 			sending += a.d.t.LayerBitrate(l)
 		}
 	}
+	if sending > 0 && s.firstMedia == 0 {
+		s.firstMedia = now
+	}
 	est, ok := s.currentEstimate(now, sending, tracks)
-	if ok {
+	switch {
+	case ok:
+		s.everFed = true
 		s.estimate.Store(int64(est))
-	} else {
+	case !s.everFed && s.firstMedia != 0 && now-s.firstMedia > int64(feedbackGrace):
+		est = unlimited
+		s.verified = unlimited
+	default:
 		est = s.p.StartBitrate
 	}
 

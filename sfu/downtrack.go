@@ -305,6 +305,16 @@ func (d *DownTrack) FractionLost() uint8 { return uint8(d.fractionLost.Load()) }
 // timestamp units (RFC 3550 §6.4.1).
 func (d *DownTrack) Jitter() uint32 { return d.jitter.Load() }
 
+// Report is the subscriber's last receiver report for this stream, if it
+// is recent: loss fraction (/256) and jitter (RTP timestamp units).
+func (d *DownTrack) Report() (fractionLost uint8, jitter uint32, ok bool) {
+	at := d.reportAt.Load()
+	if at == 0 || nanotime()-at > int64(lossFresh) {
+		return 0, 0, false
+	}
+	return uint8(d.fractionLost.Load()), d.jitter.Load(), true
+}
+
 // Close stops forwarding, releases queued packets and waits for the
 // DownTrack's goroutines. Safe to call more than once.
 func (d *DownTrack) Close() {

@@ -24,7 +24,7 @@ const (
 // setupSubscriber creates the subscriber PeerConnection (the server offers on
 // it) with the two data channels the SDKs receive on.
 func (p *Participant) setupSubscriber() error {
-	pc, err := p.svc.p.API.NewPeerConnection(webrtc.Configuration{})
+	pc, err := p.newSubscriberPC()
 	if err != nil {
 		return fmt.Errorf("subscriber peer connection: %w", err)
 	}
@@ -147,8 +147,15 @@ func (p *Participant) subscribe(t *sfu.Track) {
 		p.log.Warn("add subscribed track", "track", t.ID(), "err", err)
 		return
 	}
+	owner, _ := p.room.findTrack(id)
+	var ownerSID ParticipantID
+	source := livekit.TrackSource_UNKNOWN
+	if owner != nil {
+		ownerSID, source = owner.sid, owner.trackSource(id)
+	}
+	p.bwe.Add(dt, subscriptionPriority(source, false))
 	dt.Start(sender)
-	p.subs[id] = &subscription{dt: dt, sender: sender}
+	p.subs[id] = &subscription{dt: dt, sender: sender, owner: ownerSID}
 	p.subMu.Unlock()
 	t.OnClose(func() { p.unsubscribe(id) })
 	p.negotiate()
@@ -162,6 +169,7 @@ func (p *Participant) unsubscribe(id TrackID) {
 	if s == nil {
 		return
 	}
+	p.bwe.Remove(s.dt)
 	if err := p.sub.RemoveTrack(s.sender); err != nil {
 		p.log.Debug("remove subscribed track", "err", err)
 	}
@@ -208,6 +216,8 @@ func (p *Participant) handleTrackSetting(s *livekit.UpdateTrackSettings) {
 		if !paused {
 			sub.dt.SetMaxLayer(int(quality))
 		}
+		p.setPinned(TrackID(sid), s.GetPriority() > 0)
+		p.bwe.Kick()
 	}
 }
 
@@ -379,10 +389,21 @@ func (p *Participant) onPublisherTrack(pc *webrtc.PeerConnection, r *webrtc.Trac
 			Codec:     r.Codec().RTPCodecCapability,
 			Publisher: pc,
 			CacheSize: p.svc.p.PacketCacheSize,
-			Metrics:   p.svc.p.Metrics,
-			Logger:    p.log,
+			OnSubscribedLayers: func() {
+				if pub := p.publicationOf(ti.Sid); pub != nil {
+					p.layersChanged(pub)
+				}
+			},
+			Metrics: p.svc.p.Metrics,
+			Logger:  p.log,
 		})
 		pub = &publication{info: ti, track: t, cid: cid}
+		for _, l := range ti.GetLayers() {
+			if q := int(l.GetQuality()); q < sfu.MaxLayers && l.GetBitrate() > 0 {
+				t.SetLayerBitrate(q, int(l.GetBitrate()))
+			}
+		}
+		pub.dyn.sent = 1<<sfu.MaxLayers - 1
 		p.tracks[TrackID(ti.Sid)] = pub
 		p.byCID[cid] = pub
 		p.byCID[key] = pub

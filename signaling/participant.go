@@ -106,6 +106,9 @@ type Participant struct {
 	subs  map[TrackID]*subscription
 
 	sub         *webrtc.PeerConnection
+	bwe         *sfu.Subscriber // spends the subscriber's bandwidth estimate
+	quality     atomic.Pointer[connQuality]
+	speaking    atomic.Bool // the room's speaker detection says so
 	subReliable *webrtc.DataChannel
 	subLossy    *webrtc.DataChannel
 	dataMu      sync.Mutex
@@ -134,11 +137,15 @@ type publication struct {
 	cid   string
 	// audioLevelExt is the RFC 6464 extension id (audio; 0: none).
 	audioLevelExt uint8
+	dyn           dynacast
 }
 
 type subscription struct {
 	dt     *sfu.DownTrack
 	sender *webrtc.RTPSender
+	owner  ParticipantID
+	// pinned (the client's priority) and speaking raise the priority.
+	pinned, speaking bool
 }
 
 func newParticipant(r *Room, conn *websocket.Conn, grants *auth.ClaimGrants, apiKey string, opts joinOptions) *Participant {
@@ -324,8 +331,9 @@ func (p *Participant) serve() {
 		return
 	}
 	p.log.Info("joined", "others", nOthers, "sdk", p.opts.sdk, "protocol", p.opts.protocol)
-	p.writerW.Add(1)
+	p.writerW.Add(2)
 	go p.refreshLoop()
+	go p.qualityLoop()
 	p.room.broadcastUpdate(p, p.info())
 	if p.autoSubscribe() {
 		for _, o := range p.room.list() {
@@ -594,6 +602,9 @@ func (p *Participant) close(reason livekit.DisconnectReason) {
 	p.closePeerConnections()
 	for _, s := range subs {
 		s.dt.Close()
+	}
+	if p.bwe != nil {
+		p.bwe.Close()
 	}
 }
 

@@ -213,4 +213,14 @@ func (r *Room) speakerChanged(p *Participant, level float32, active bool) {
 	for _, o := range r.list() {
 		o.send(msg)
 	}
+	if p.speaking.Swap(active) != active {
+		// Re-ranking takes subscription locks: not on the receive goroutine.
+		go func() {
+			for _, o := range r.list() {
+				if o != p {
+					o.focusChanged(p, active)
+				}
+			}
+		}()
+	}
 }

@@ -144,10 +144,14 @@ const (
 
 // Params configure a Service.
 type Params struct {
-	API     *webrtc.API
-	Keys    KeyProvider
-	Logger  *slog.Logger
-	Metrics *sfu.Metrics
+	API *webrtc.API
+	// SubscriberAPI, when set, makes subscribers' PeerConnections with
+	// send-side bandwidth estimation; without it subscribers' bandwidth comes
+	// from REMB alone.
+	SubscriberAPI *sfu.SubscriberAPI
+	Keys          KeyProvider
+	Logger        *slog.Logger
+	Metrics       *sfu.Metrics
 	// ServerVersion is reported to clients; LiveKit SDKs gate features on it.
 	ServerVersion string
 	NodeID        string
