@@ -46,6 +46,10 @@ const (
 	// this long after media started does not do congestion control (a
 	// recorder, a test client); it is not limited.
 	feedbackGrace = 3 * time.Second
+	// A flowing video is paused only when the estimate stays under
+	// pauseTolerance % of its lowest layer's cost for pauseHold.
+	pauseTolerance = 75
+	pauseHold      = time.Second
 	// unlimited is the budget of a subscriber without feedback.
 	unlimited = 1 << 40
 	// probeDuration is how long a probe pads the link at its goal rate; the
@@ -126,9 +130,11 @@ type allocTrack struct {
 	prio  Priority
 	order uint64 // insertion order, to keep equal priorities stable
 	// Allocator-goroutine state.
-	layer   int  // allocated cap, -1 when paused for bandwidth
-	pending int  // pass 1's decision within one allocation
-	paused  bool // the client was told PAUSED
+	layer   int // allocated cap, -1 when paused for bandwidth
+	pending int // pass 1's decision within one allocation
+	// lowSince is when the estimate first fell short of the lowest layer.
+	lowSince int64
+	paused   bool // the client was told PAUSED
 }
 
 // NewSubscriber starts a subscriber's allocator; Close stops it.
@@ -308,6 +314,10 @@ func (s *Subscriber) allocate(now int64) {
 	case !s.everFed && s.firstMedia != 0 && now-s.firstMedia > int64(feedbackGrace):
 		est = unlimited
 		s.verified = unlimited
+	case s.everFed:
+		// Feedback stopped (a frozen or vanished client): keep the last
+		// estimate rather than guess.
+		est = int(s.estimate.Load())
 	default:
 		est = s.p.StartBitrate
 	}
@@ -325,10 +335,12 @@ func (s *Subscriber) allocate(now int64) {
 	if est < s.verified {
 		s.verified = est
 	}
+	// Pausing is the estimator's call alone (the lowest layers are spent
+	// from est); climbing is limited to what probes have verified.
 	budget := min(est, s.verified)
 	s.budget.Store(int64(budget))
 
-	avail := budget
+	avail := est
 	nextStep := 0 // extra bits/s the most wanted step up would cost
 	for _, a := range tracks {
 		if a.d.Kind() == webrtc.RTPCodecTypeAudio {
@@ -346,7 +358,7 @@ func (s *Subscriber) allocate(now int64) {
 		switch {
 		case want < 0: // the client paused it, or no media yet
 			a.apply(s, a.layerIdle(), false)
-		case a.d.t.LayerBitrate(lo) <= avail:
+		case a.keepLowest(now, a.d.t.LayerBitrate(lo), avail):
 			avail -= a.d.t.LayerBitrate(lo)
 			a.next(lo)
 		default:
@@ -358,6 +370,7 @@ func (s *Subscriber) allocate(now int64) {
 	}
 	// Pass 2: climb, by priority, one layer per allocation, and only once
 	// the previous step has landed (the switch happens on a keyframe).
+	avail -= est - budget
 	for _, a := range tracks {
 		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
 			continue
@@ -394,8 +407,31 @@ func (s *Subscriber) allocate(now int64) {
 	}
 
 	if !s.probing && nextStep > 0 && now >= s.nextProbe {
-		s.startProbe(now, est, budget-avail, nextStep, tracks)
+		s.startProbe(now, est, budget-max(avail, 0), nextStep, tracks)
 	}
+}
+
+// keepLowest decides whether a video gets its lowest layer (cost) from
+// avail. A video already flowing keeps it through a small or short
+// shortfall: GCC's estimate saws down to 85 % of the received rate on every
+// overuse signal, and pausing (a frozen picture until the next keyframe)
+// costs far more than sending a little over the estimate for a moment.
+func (a *allocTrack) keepLowest(now int64, cost, avail int) bool {
+	if cost <= avail {
+		a.lowSince = 0
+		return true
+	}
+	if a.layer < 0 {
+		return false
+	}
+	if cost*pauseTolerance/100 <= avail {
+		a.lowSince = 0
+		return true
+	}
+	if a.lowSince == 0 {
+		a.lowSince = now
+	}
+	return now-a.lowSince < int64(pauseHold)
 }
 
 // rank orders audio before every video priority.
