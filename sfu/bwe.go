@@ -50,15 +50,25 @@ const (
 	// pauseTolerance % of its lowest layer's cost for pauseHold.
 	pauseTolerance = 75
 	pauseHold      = time.Second
+	// congestedSamples of a second's allocTick samples in overuse mean the
+	// link's queue is really growing.
+	congestedSamples = 4
+	// A layer received is kept while the estimate is short of it by less
+	// than (100-keepTolerance) % of its cost, for at most keepHold.
+	keepTolerance = 84
+	keepHold      = 2 * time.Second
 	// unlimited is the budget of a subscriber without feedback.
 	unlimited = 1 << 40
 	// probeDuration is how long a probe pads the link at its goal rate; the
 	// delay-based estimator sees a queue build within a few feedback
 	// intervals, well inside it.
-	probeDuration = 1200 * time.Millisecond
+	probeDuration = time.Second
 	// probeBackoffMin/Max bound the wait after a failed probe (doubling).
 	probeBackoffMin = 2 * time.Second
-	probeBackoffMax = 30 * time.Second
+	probeBackoffMax = 8 * time.Second
+	// probeReach: a probe starts once the estimate is within this share
+	// (%) of its goal.
+	probeReach = 75
 	// probeOvershoot pads slightly above the goal so that a success leaves
 	// room for the step up.
 	probeOvershoot = 1.1
@@ -109,18 +119,25 @@ type Subscriber struct {
 	wg   sync.WaitGroup
 
 	// Allocator-goroutine state.
-	verified    int   // the rate the link has been shown to carry
-	probing     bool  // a probe is running
-	probeGoal   int   // rate the probe must sustain
-	probeUntil  int64 // end of the running probe
-	probePad    *DownTrack
-	padRate     int // bits/s of padding during the probe
-	nextProbe   int64
-	backoff     time.Duration
-	probesWon   atomic.Uint64
-	probesLost  atomic.Uint64
-	firstMedia  int64 // when the allocator first saw media flowing
-	everFed     bool  // any congestion feedback arrived
+	verified      int   // the rate the link has been shown to carry
+	probing       bool  // a probe is running
+	probeGoal     int   // rate the probe must sustain
+	probeStartEst int   // the estimate when the probe started
+	proven        int   // rate the last successful probe carried, until congestion
+	provenEst     int   // the highest estimate since then
+	probeUntil    int64 // end of the running probe
+	probePad      *DownTrack
+	padRate       int // bits/s of padding during the probe
+	nextProbe     int64
+	backoff       time.Duration
+	probesWon     atomic.Uint64
+	probesLost    atomic.Uint64
+	firstMedia    int64 // when the allocator first saw media flowing
+	everFed       bool  // any congestion feedback arrived
+	// overuse holds the delay detector's verdict every allocTick over the
+	// last second.
+	overuse     [int(time.Second / allocTick)]bool
+	overuseAt   int
 	scratch     []*allocTrack
 	tickCounter int
 }
@@ -132,9 +149,10 @@ type allocTrack struct {
 	// Allocator-goroutine state.
 	layer   int // allocated cap, -1 when paused for bandwidth
 	pending int // pass 1's decision within one allocation
-	// lowSince is when the estimate first fell short of the lowest layer.
-	lowSince int64
-	paused   bool // the client was told PAUSED
+	// lowSince is when the estimate first fell short of the lowest layer,
+	// shortSince when it first fell short of the layer received.
+	lowSince, shortSince int64
+	paused               bool // the client was told PAUSED
 }
 
 // NewSubscriber starts a subscriber's allocator; Close stops it.
@@ -252,6 +270,7 @@ func (s *Subscriber) run() {
 			if s.tickCounter++; s.tickCounter%allocEvery == 0 {
 				s.allocate(now)
 			}
+			s.sampleCongestion()
 			if s.probing {
 				s.pad(now)
 			}
@@ -322,13 +341,25 @@ func (s *Subscriber) allocate(now int64) {
 		est = s.p.StartBitrate
 	}
 
-	// A running probe ends when its time is up or the estimate fell.
+	raw := est
+	// A running probe fails as soon as the estimator sees congestion (its
+	// estimate falls), and succeeds if it has not by the end.
 	if s.probing {
 		switch {
-		case est < s.probeGoal*9/10:
-			s.endProbe(now, false)
+		case raw < s.probeStartEst*9/10:
+			s.endProbe(now, false, raw)
 		case now >= s.probeUntil:
-			s.endProbe(now, est >= s.probeGoal)
+			s.endProbe(now, true, raw)
+		}
+	}
+	// A rate a probe proved counts even while GCC's own estimate, which
+	// grows by at most 8 %/s, has not caught up; until GCC sees congestion.
+	if s.proven > 0 {
+		if raw < s.provenEst*9/10 {
+			s.proven = 0
+		} else {
+			s.provenEst = max(s.provenEst, raw)
+			est = max(est, s.proven)
 		}
 	}
 	// The estimator is the authority going down; going up needs a probe.
@@ -339,6 +370,16 @@ func (s *Subscriber) allocate(now int64) {
 	// from est); climbing is limited to what probes have verified.
 	budget := min(est, s.verified)
 	s.budget.Store(int64(budget))
+
+	// GCC cuts its estimate to 85 % of the received rate on every overuse
+	// signal, and a busy host's scheduling jitter makes such signals now
+	// and then on a link with room to spare. A subscriber whose link keeps
+	// up with what it is sent (no sustained queue growth, little loss) is
+	// not cut below what it receives now; otherwise each spurious cut would
+	// lower the rate the next one is taken from.
+	if ok && sending > 0 && !s.congested() && s.lossBelowCap(now, tracks) {
+		est = max(est, sending)
+	}
 
 	avail := est
 	nextStep := 0 // extra bits/s the most wanted step up would cost
@@ -371,6 +412,9 @@ func (s *Subscriber) allocate(now int64) {
 	// Pass 2: climb, by priority, one layer per allocation, and only once
 	// the previous step has landed (the switch happens on a keyframe).
 	avail -= est - budget
+	if !ok && !s.everFed && est != unlimited {
+		avail = min(avail, 0) // no climbing before the estimator has spoken
+	}
 	for _, a := range tracks {
 		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
 			continue
@@ -394,7 +438,7 @@ func (s *Subscriber) allocate(now int64) {
 				break
 			}
 			extra := a.d.t.LayerBitrate(up) - a.d.t.LayerBitrate(l)
-			if extra > avail {
+			if extra > avail && !a.keepLayer(now, up, extra, avail) {
 				if nextStep == 0 {
 					nextStep = extra
 				}
@@ -403,11 +447,14 @@ func (s *Subscriber) allocate(now int64) {
 			avail -= extra
 			l = up
 		}
+		if l >= a.layer {
+			a.shortSince = 0
+		}
 		a.apply(s, l, false)
 	}
 
 	if !s.probing && nextStep > 0 && now >= s.nextProbe {
-		s.startProbe(now, est, budget-max(avail, 0), nextStep, tracks)
+		s.startProbe(now, est, raw, budget-max(avail, 0), nextStep, tracks)
 	}
 }
 
@@ -434,6 +481,23 @@ func (a *allocTrack) keepLowest(now int64, cost, avail int) bool {
 	return now-a.lowSince < int64(pauseHold)
 }
 
+// keepLayer decides whether a video keeps layer l, which it already
+// receives, although its extra cost is over avail: only for a small
+// shortfall (one GCC decrease to 85 % of the received rate, often a
+// spurious overuse signal on an otherwise idle link) and not for long.
+func (a *allocTrack) keepLayer(now int64, l, extra, avail int) bool {
+	if l > a.layer || a.d.Layer() < l {
+		return false
+	}
+	if extra-avail > a.d.t.LayerBitrate(l)*(100-keepTolerance)/100 {
+		return false
+	}
+	if a.shortSince == 0 {
+		a.shortSince = now
+	}
+	return now-a.shortSince < int64(keepHold)
+}
+
 // rank orders audio before every video priority.
 func (a *allocTrack) rank() int {
 	if a.d.Kind() == webrtc.RTPCodecTypeAudio {
@@ -451,6 +515,10 @@ func (a *allocTrack) next(l int) { a.pending = l }
 // apply makes the allocation take effect and tells the client when its
 // video is paused or resumed for bandwidth.
 func (a *allocTrack) apply(s *Subscriber, l int, paused bool) {
+	if l != a.layer {
+		s.log.Debug("layer allocated", "track", a.d.ID(), "layer", l, "was", a.layer,
+			"estimate", s.Estimate(), "budget", s.Budget(), "proven", s.proven)
+	}
 	a.layer = l
 	a.d.setAllocated(l)
 	if paused != a.paused {
@@ -468,10 +536,10 @@ func (a *allocTrack) apply(s *Subscriber, l int, paused bool) {
 
 // startProbe pads the link up to what the next step up needs, if the
 // estimator believes it fits; endProbe then decides.
-func (s *Subscriber) startProbe(now int64, est, used, step int, tracks []*allocTrack) {
+func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*allocTrack) {
 	goal := used + step
-	if est < goal {
-		return // the estimator does not believe it yet: wait for it to grow
+	if est < goal*probeReach/100 {
+		return // the estimator is far from it: wait for it to grow
 	}
 	var pad *DownTrack
 	for _, a := range tracks {
@@ -487,18 +555,22 @@ func (s *Subscriber) startProbe(now int64, est, used, step int, tracks []*allocT
 	}
 	s.probing = true
 	s.probeGoal = goal
+	s.probeStartEst = raw
 	s.probeUntil = now + int64(probeDuration)
 	s.probePad = pad
 	s.padRate = max(int(float64(goal)*probeOvershoot)-used, 0)
 	s.log.Debug("probing", "goal", goal, "padding", s.padRate, "estimate", est)
 }
 
-func (s *Subscriber) endProbe(now int64, won bool) {
+func (s *Subscriber) endProbe(now int64, won bool, raw int) {
 	s.probing = false
 	s.probePad = nil
 	if won {
 		s.probesWon.Add(1)
-		s.verified = max(s.verified, s.probeGoal)
+		// The link carried the padded rate, overshoot included.
+		s.verified = max(s.verified, int(float64(s.probeGoal)*probeOvershoot))
+		s.proven = max(s.proven, s.probeGoal)
+		s.provenEst = raw
 		s.backoff = probeBackoffMin
 		s.nextProbe = now + int64(allocTick*allocEvery)
 		return
@@ -508,9 +580,61 @@ func (s *Subscriber) endProbe(now int64, won bool) {
 	s.backoff = min(s.backoff*2, probeBackoffMax)
 }
 
-// pad asks the probe's DownTrack for one tick's worth of padding.
+// congestionStats is implemented by GCC's estimator: its delay-based
+// detector's verdict ("overuse", "normal", "underuse") is the earliest
+// sign that a probe filled the link's queue.
+type congestionStats interface {
+	GetStats() map[string]any
+}
+
+// overusing reports whether the estimator's delay detector sees a queue
+// building.
+func (s *Subscriber) overusing() bool {
+	cs, ok := s.p.Estimator.(congestionStats)
+	if !ok {
+		return false
+	}
+	u, _ := cs.GetStats()["usage"].(string)
+	return u == "overuse"
+}
+
+// sampleCongestion records whether the delay detector sees overuse now.
+func (s *Subscriber) sampleCongestion() {
+	s.overuse[s.overuseAt%len(s.overuse)] = s.overusing()
+	s.overuseAt++
+}
+
+// congested reports sustained queue growth: overuse in at least
+// congestedSamples of the last second's samples.
+func (s *Subscriber) congested() bool {
+	n := 0
+	for _, o := range s.overuse {
+		if o {
+			n++
+		}
+	}
+	return n >= congestedSamples
+}
+
+// lossBelowCap reports whether no subscribed stream reports loss over
+// lossCapThreshold.
+func (s *Subscriber) lossBelowCap(now int64, tracks []*allocTrack) bool {
+	for _, a := range tracks {
+		if float64(a.d.recentLoss(now))/256 > lossCapThreshold {
+			return false
+		}
+	}
+	return true
+}
+
+// pad asks the probe's DownTrack for one tick's worth of padding, and ends
+// the probe at once if the link's queue is building.
 func (s *Subscriber) pad(now int64) {
 	if s.probePad == nil || now >= s.probeUntil {
+		return
+	}
+	if s.overusing() {
+		s.endProbe(now, false, 0)
 		return
 	}
 	s.probePad.addPadding(s.padRate / 8 * int(allocTick) / int(time.Second))
