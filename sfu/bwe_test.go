@@ -482,7 +482,7 @@ func TestBandwidthAdaptation(t *testing.T) {
 		limited    = 14 * time.Second       // the 600 kbit/s phase
 		lifted     = 12 * time.Second       // the phase after the limit is lifted
 		queueBound = 500 * time.Millisecond // over the whole run, probes included
-		hostJitter = 150 * time.Millisecond // see below
+		hostJitter = 100 * time.Millisecond // see below
 	)
 	rig := newNetRig(t)
 	pub := newSimPublisher(t)
