@@ -6,6 +6,7 @@
 // event bumps.
 
 import {
+  ConnectionQuality,
   ConnectionState,
   DisconnectReason,
   Room,
@@ -59,6 +60,13 @@ export class LiveRoom {
   /** recording tells whether the room is being recorded (its active_recording flag). */
   get recording(): boolean {
     return this.room.isRecording;
+  }
+
+  /** quality is a participant's connection quality as the server last reported it ('unknown' before). */
+  quality(identity: string): ConnectionQuality {
+    const lp = this.room.localParticipant;
+    const p = identity === lp.identity ? lp : this.room.remoteParticipants.get(identity);
+    return p?.connectionQuality ?? ConnectionQuality.Unknown;
   }
 
   get connected(): boolean {
@@ -224,6 +232,7 @@ export class LiveRoom {
       .on(RoomEvent.ParticipantAttributesChanged, bump)
       .on(RoomEvent.ParticipantPermissionsChanged, bump)
       .on(RoomEvent.ActiveSpeakersChanged, bump)
+      .on(RoomEvent.ConnectionQualityChanged, bump)
       // The room's active_recording flag: the page shows a recording indicator.
       .on(RoomEvent.RecordingStatusChanged, bump)
       .on(RoomEvent.AudioPlaybackStatusChanged, () => this.renderAudioPrompt())

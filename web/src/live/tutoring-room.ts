@@ -24,6 +24,9 @@ export interface TutoringView {
   peerCamera: Track | undefined;
   peerScreen: Track | undefined;
   peerMuted: boolean;
+  /** Connection qualities as the server reports them ('unknown' before). */
+  peerQuality: string;
+  selfQuality: string;
   selfCamera: Track | undefined;
   selfScreen: Track | undefined;
   mic: boolean;
@@ -149,6 +152,8 @@ export class TutoringRoom implements SessionRoomHandle {
       peerCamera: videoOf(peer?.getTrackPublication(Track.Source.Camera)),
       peerScreen: videoOf(peer?.getTrackPublication(Track.Source.ScreenShare)),
       peerMuted: !!peer && !peer.isMicrophoneEnabled,
+      peerQuality: peer ? this.live.quality(peer.identity) : 'unknown',
+      selfQuality: this.live.quality(lp.identity),
       selfCamera: videoOf(lp.getTrackPublication(Track.Source.Camera)),
       selfScreen: videoOf(lp.getTrackPublication(Track.Source.ScreenShare)),
       mic: lp.isMicrophoneEnabled,

@@ -47,6 +47,10 @@ const en: Record<keyof typeof zhCN, string> = {
   'room.camOff': 'Turn camera on',
   'room.muted': 'Muted',
   'room.speaking': 'Speaking',
+  'room.quality.excellent': 'Connection: excellent',
+  'room.quality.good': 'Connection: good',
+  'room.quality.poor': 'Connection: poor',
+  'room.quality.lost': 'Connection: lost',
   'room.publishingMedia': 'Starting camera and microphone…',
   'room.studentNotice': 'You joined as a student: you can watch, listen and chat.',
 

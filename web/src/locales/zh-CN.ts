@@ -48,6 +48,10 @@ const zhCN = {
   'room.camOff': '打开摄像头',
   'room.muted': '已静音',
   'room.speaking': '正在发言',
+  'room.quality.excellent': '网络：很好',
+  'room.quality.good': '网络：一般',
+  'room.quality.poor': '网络：较差',
+  'room.quality.lost': '网络：已断开',
   'room.publishingMedia': '正在开启摄像头和麦克风…',
   'room.studentNotice': '你以学生身份加入：可以观看、聆听和发送聊天消息。',
 
