@@ -1,0 +1,147 @@
+package sfu
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// fixedEstimator is an Estimator the test sets.
+type fixedEstimator struct{ bps atomic.Int64 }
+
+func (e *fixedEstimator) GetTargetBitrate() int { return int(e.bps.Load()) }
+
+// simulcastTrack is a video Track with three (silent) layers whose
+// bitrates are announced: 150, 400 and 1200 kbit/s.
+func simulcastTrack(t *testing.T, id string) *Track {
+	t.Helper()
+	tr := NewTrack(TrackParams{ID: id, StreamID: "PA_x|" + id, Kind: webrtc.RTPCodecTypeVideo, Codec: vp8Codec.RTPCodecCapability, Publisher: &fakePublisher{}})
+	t.Cleanup(tr.Close)
+	for i, bps := range []int{150_000, 400_000, 1_200_000} {
+		tr.SetLayerBitrate(i, bps)
+		if err := tr.AddLayer(i, newFakeRemote(t, uint32(10*i+len(id)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAllocatorServesScreenShareFirstAndPausesTheRest: with 250 kbit/s a
+// subscriber keeps its audio and the screen share's lowest layer, and the
+// camera is paused (and the client told, and the camera's layers no longer
+// count as subscribed for dynacast); with 2 Mbit/s the camera resumes, the
+// screen share climbs to its top layer first and the camera gets what is
+// left.
+func TestAllocatorServesScreenShareFirstAndPausesTheRest(t *testing.T) {
+	cam, screen := simulcastTrack(t, "TR_cam"), simulcastTrack(t, "TR_screen")
+	mic := newTestTrack(t, webrtc.RTPCodecTypeAudio, opusCodec, nil, nil)
+
+	est := &fixedEstimator{}
+	est.bps.Store(250_000)
+	var mu sync.Mutex
+	states := map[string][]bool{}
+	s := NewSubscriber(SubscriberParams{Estimator: est, OnStreamState: func(d *DownTrack, paused bool) {
+		mu.Lock()
+		states[d.ID()] = append(states[d.ID()], paused)
+		mu.Unlock()
+	}})
+	t.Cleanup(s.Close)
+	s.onTWCC()
+
+	add := func(tr *Track, codec webrtc.RTPCodecParameters, ssrc uint32, prio Priority) *DownTrack {
+		d, err := tr.NewDownTrack(DownTrackParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Bind(fakeBind{codec: codec, ssrc: webrtc.SSRC(ssrc), w: newFakeWriter()}); err != nil {
+			t.Fatal(err)
+		}
+		s.Add(d, prio)
+		d.Start(newFakeSender())
+		t.Cleanup(d.Close)
+		return d
+	}
+	dCam := add(cam, vp8Codec, 1, PriorityOther)
+	dScreen := add(screen, vp8Codec, 2, PriorityScreen)
+	dMic := add(mic, opusCodec, 3, PriorityOther)
+
+	waitUntil(t, "the camera paused for bandwidth", func() bool { return dCam.Allocated() == -1 })
+	if dScreen.Allocated() != 0 {
+		t.Errorf("screen share allocated layer %d, want its lowest (0)", dScreen.Allocated())
+	}
+	mu.Lock()
+	if got := states["TR_cam"]; len(got) != 1 || !got[0] {
+		t.Errorf("camera stream states %v, want one PAUSED", got)
+	}
+	if got := states["TR_screen"]; len(got) != 0 {
+		t.Errorf("screen share stream states %v, want none", got)
+	}
+	mu.Unlock()
+	if dMic.paused.Load() {
+		t.Error("audio was paused")
+	}
+	waitUntil(t, "the paused camera's layers leave dynacast's subscribed set", func() bool { return cam.SubscribedLayers() == 0 })
+	if screen.SubscribedLayers()&1 == 0 {
+		t.Errorf("screen share's lowest layer is not subscribed (mask %b)", screen.SubscribedLayers())
+	}
+
+	est.bps.Store(2_000_000)
+	waitUntil(t, "the screen share on its top layer", func() bool { s.onTWCC(); return dScreen.Allocated() == 2 })
+	waitUntil(t, "the camera resumed", func() bool { return dCam.Allocated() >= 0 })
+	// 48 (audio) + 1200 (screen) leaves room for the camera's middle layer, not its top.
+	waitUntil(t, "the camera on its middle layer", func() bool { s.onTWCC(); return dCam.Allocated() == 1 })
+	time.Sleep(3 * allocTick * allocEvery)
+	if dCam.Allocated() != 1 || dScreen.Allocated() != 2 {
+		t.Errorf("camera at %d and screen at %d; want 1 and 2", dCam.Allocated(), dScreen.Allocated())
+	}
+	mu.Lock()
+	if got := states["TR_cam"]; len(got) != 2 || got[1] {
+		t.Errorf("camera stream states %v, want PAUSED then ACTIVE", got)
+	}
+	mu.Unlock()
+	if won, _ := s.Probes(); won == 0 {
+		t.Error("the climb happened without a probe")
+	}
+	waitUntil(t, "dynacast sees the camera's middle layer", func() bool { return cam.SubscribedLayers()&(1<<1) != 0 })
+}
+
+// TestAllocatorRespectsTheClientsChoice: the allocator never gives a video
+// more than the client asked for, however much bandwidth there is.
+func TestAllocatorRespectsTheClientsChoice(t *testing.T) {
+	cam := simulcastTrack(t, "TR_cam")
+	est := &fixedEstimator{}
+	est.bps.Store(10_000_000)
+	s := NewSubscriber(SubscriberParams{Estimator: est})
+	t.Cleanup(s.Close)
+	s.onTWCC()
+	d, err := cam.NewDownTrack(DownTrackParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	if _, err := d.Bind(fakeBind{codec: vp8Codec, ssrc: 5, w: newFakeWriter()}); err != nil {
+		t.Fatal(err)
+	}
+	d.SetMaxLayer(1)
+	s.Add(d, PriorityOther)
+	d.Start(newFakeSender())
+	waitUntil(t, "the camera on the asked-for layer", func() bool { s.onTWCC(); return d.Allocated() == 1 })
+	time.Sleep(5 * allocTick * allocEvery)
+	if d.Allocated() != 1 {
+		t.Errorf("allocated layer %d, the client asked for at most 1", d.Allocated())
+	}
+}
