@@ -10,6 +10,20 @@
 // Track through the Tap interface, the same way a subscriber does, without
 // touching the forwarding loop.
 //
+// Bandwidth: each subscriber's PeerConnection (NewSubscriberAPI) stamps
+// transport-wide sequence numbers on what it sends and runs Pion's GCC on
+// the subscriber's TWCC feedback; REMB stands in for clients without TWCC
+// and receiver reports' loss caps both. A Subscriber spends that estimate
+// over the subscriber's DownTracks: audio first, then screen shares, then
+// the speaking or pinned participant, then the others; each video gets the
+// highest layer that fits and that the client asked for, or is paused
+// (OnStreamState) when not even its lowest layer fits. Climbing is one
+// layer at a time, on keyframes, after a probe (padding-only packets between
+// frames) has shown the link carries the step. Track.SubscribedLayers is
+// what dynacast pauses at the publisher, and video that waited in a
+// subscriber's queue longer than maxQueueDelay is dropped to the next
+// keyframe.
+//
 // Hot-path rules: every received packet is stored once in a pooled,
 // reference-counted Packet and shared by the cache, taps and every
 // subscriber's queue; no allocation happens per packet per subscriber. A slow
