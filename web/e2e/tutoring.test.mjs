@@ -151,6 +151,14 @@ test('one-to-one tutoring: ask, wait, match, meet, end, rate', { timeout: 240_00
       console.log(`teacher sees ${JSON.stringify(teacherSees)}; student sees ${JSON.stringify(studentSees)}`);
       await waitFor('frames decoded on both sides', async () => (await inboundVideoFrames(teacher)) > 10 && (await inboundVideoFrames(student)) > 10, { timeoutMs: 30_000, intervalMs: 500 });
       await waitFor('the student’s own preview', () => videoPlaying(student, 'self-video'), { timeoutMs: 20_000, intervalMs: 500 });
+      // The server's connection quality (every 2 s, from loss and jitter) shows on both tiles of both sides.
+      for (const page of [teacher, student]) {
+        for (const tile of ['peer-tile', 'self-tile']) {
+          const q = page.getByTestId(tile).getByTestId('connection-quality');
+          await q.waitFor({ timeout: 15_000 });
+          assert.match(await q.getAttribute('data-quality'), /^(excellent|good)$/, `${tile}: a local link is excellent or good`);
+        }
+      }
 
       // Chat goes both ways over data packets.
       const hello = `老师好，我把题目发过来了 ${Date.now() % 1000}`;
