@@ -296,6 +296,7 @@ func New(p Params) (_ *Server, err error) {
 		PacketCacheSize: cfg.RTC.PacketBufferSize,
 		MaxParticipants: cfg.Room.MaxParticipants,
 		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
+		ResumeGrace:     resumeGrace(cfg.RTC.ResumeGraceSeconds),
 	})
 	s.recording.SetRooms(s.sig)
 	s.classroom.SetRooms(s.sig)
@@ -677,4 +678,13 @@ func (s *Server) databaseLabel() string {
 		return "Postgres"
 	}
 	return "Postgres " + u.Host + u.Path
+}
+
+// resumeGrace turns rtc.resume_grace_seconds into signaling's ResumeGrace
+// (0 in the config turns resume off, a negative grace for signaling).
+func resumeGrace(seconds int) time.Duration {
+	if seconds <= 0 {
+		return -1
+	}
+	return time.Duration(seconds) * time.Second
 }

@@ -64,7 +64,12 @@ func (p *Participant) negotiate() {
 		p.renegotiate = true
 		return
 	}
-	offer, err := p.sub.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if p.iceRestart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		p.iceRestart = false
+	}
+	offer, err := p.sub.CreateOffer(opts)
 	if err == nil {
 		err = p.sub.SetLocalDescription(offer)
 	}

@@ -188,6 +188,14 @@ type Params struct {
 	// from it); they see the token's grants. They are not asked again at
 	// token refresh: a gate decides joins, not presence.
 	Gates []JoinGate
+	// ResumeGrace is how long a participant whose signaling socket dropped
+	// is kept, media flowing, for the client to resume the session
+	// (reconnect=1&sid=…); default DefaultResumeGrace, negative disables
+	// resume (clients then rejoin).
+	ResumeGrace time.Duration
+	// ICEServers, when set, gives each participant the ICE servers (TURN)
+	// of its join and reconnect responses.
+	ICEServers ICEServers
 	// DataFilters hear every data packet a participant sends, after its
 	// sender is stamped and before it is forwarded; one returning false
 	// drops the packet.
@@ -241,6 +249,9 @@ func New(p Params) *Service {
 	}
 	if p.MaxRoomsPerIdentity <= 0 {
 		p.MaxRoomsPerIdentity = DefaultMaxRoomsPerIdentity
+	}
+	if p.ResumeGrace == 0 {
+		p.ResumeGrace = DefaultResumeGrace
 	}
 	if p.TokenRefreshInterval <= 0 {
 		p.TokenRefreshInterval = DefaultTokenRefreshInterval
@@ -498,15 +509,19 @@ func (s *Service) admit(ctx context.Context, grants *auth.ClaimGrants) error {
 			}
 		}
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, ErrNotAdmitted):
-		return &authError{http.StatusForbidden, err.Error()}
-	default:
-		s.log.Error("admission check failed", "participant", string(identity), "room", string(room), "err", err)
-		return &authError{http.StatusServiceUnavailable, "the server could not check the account; try again"}
 	}
+	return s.admissionError(err, grants)
+}
+
+// admissionError maps a refusal or a failure to decide to its HTTP answer.
+func (s *Service) admissionError(err error, grants *auth.ClaimGrants) error {
+	if errors.Is(err, ErrNotAdmitted) {
+		return &authError{http.StatusForbidden, err.Error()}
+	}
+	s.log.Error("admission check failed", "participant", grants.Identity, "room", grants.Video.Room, "err", err)
+	return &authError{http.StatusServiceUnavailable, "the server could not check the account; try again"}
 }
 
 // checkLimitsLocked refuses a join that would go over a per-identity limit.
@@ -655,6 +670,11 @@ func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
 	grants, apiKey, err := s.authenticate(tokenFrom(r))
+	q := r.URL.Query()
+	if sid := q.Get("sid"); err == nil && q.Get("reconnect") == "1" && sid != "" {
+		s.serveResume(w, r, grants, ParticipantID(sid))
+		return
+	}
 	if err == nil {
 		err = s.admit(r.Context(), grants)
 	}
@@ -671,7 +691,6 @@ func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	q := r.URL.Query()
 	opts := joinOptions{
 		autoSubscribe: q.Get("auto_subscribe") != "0" && q.Get("auto_subscribe") != "false",
 		protocol:      q.Get("protocol"),
