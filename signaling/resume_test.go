@@ -218,3 +218,24 @@ func TestResumeDisabled(t *testing.T) {
 		t.Fatalf("resume disabled, but the join says %v", got)
 	}
 }
+
+// fixedICE hands every participant a TURN URL naming it.
+type fixedICE struct{}
+
+func (fixedICE) ICEServers(identity Identity) []*livekit.ICEServer {
+	return []*livekit.ICEServer{{Urls: []string{"turn:turn.example:3478?transport=tcp"}, Username: "exp:" + string(identity), Credential: "c"}}
+}
+
+func TestICEServersInJoinAndReconnect(t *testing.T) {
+	_, url := startService(t, Params{ICEServers: fixedICE{}})
+	tok := grantToken(t, "student", studentGrant("r"))
+	ws, join := joinRaw(t, url, tok)
+	if s := join.GetIceServers(); len(s) != 1 || s[0].GetUsername() != "exp:student" {
+		t.Fatalf("join ICE servers %v, want the participant's own TURN credential", s)
+	}
+	cut(ws)
+	res, err := readSignal(resumeRaw(t, url, tok, join.GetParticipant().GetSid()))
+	if err != nil || len(res.GetReconnect().GetIceServers()) != 1 || res.GetReconnect().GetIceServers()[0].GetUsername() != "exp:student" {
+		t.Fatalf("reconnect response %v (%v), want fresh ICE servers", res, err)
+	}
+}
