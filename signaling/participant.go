@@ -53,6 +53,10 @@ var errTooManyCandidates = errors.New("ICE candidate limit exceeded")
 type joinOptions struct {
 	autoSubscribe bool
 	protocol, sdk string
+	// single: /rtc/v1, one PeerConnection the client offers on; offer is
+	// the client's first offer, sent with its join request.
+	single bool
+	offer  *livekit.SessionDescription
 }
 
 // Participant is one signaling session: a WebSocket, a subscriber
@@ -327,7 +331,11 @@ func (p *Participant) serve() {
 	l := p.attach(p.firstConn, nil)
 	defer p.writerW.Wait()
 
-	if err := p.setupSubscriber(); err != nil {
+	setup := p.setupSubscriber
+	if p.opts.single {
+		setup = p.setupSingle
+	}
+	if err := setup(); err != nil {
 		p.log.Error("subscriber setup failed", "err", err)
 		p.refuse(livekit.DisconnectReason_JOIN_FAILURE)
 		return
@@ -359,6 +367,9 @@ func (p *Participant) serve() {
 				p.subscribe(t)
 			}
 		}
+	}
+	if p.opts.offer != nil {
+		p.handlePublisherOffer(p.opts.offer)
 	}
 	p.negotiate()
 	for {
@@ -405,7 +416,7 @@ func (p *Participant) joinResponse(others []*livekit.ParticipantInfo, room *live
 			Protocol: 16,
 			NodeId:   p.svc.p.NodeID,
 		},
-		SubscriberPrimary:   true,
+		SubscriberPrimary:   !p.opts.single,
 		PingInterval:        int32(p.svc.p.PingInterval / time.Second),
 		PingTimeout:         int32(p.svc.p.PingTimeout / time.Second),
 		ClientConfiguration: p.svc.clientConfiguration(),
@@ -696,7 +707,7 @@ func (p *Participant) handleTrickle(t *livekit.TrickleRequest) error {
 		p.log.Warn("bad ICE candidate", "err", err)
 		return nil
 	}
-	if t.GetTarget() == livekit.SignalTarget_SUBSCRIBER {
+	if t.GetTarget() == livekit.SignalTarget_SUBSCRIBER && !p.opts.single {
 		p.negMu.Lock()
 		defer p.negMu.Unlock()
 		if p.sub.RemoteDescription() == nil {

@@ -213,6 +213,9 @@ func (p *Participant) reconnectResponse() *livekit.SignalResponse {
 // network may have changed, and candidates with it.
 func (p *Participant) resumed() {
 	p.log.Info("session resumed")
+	if p.opts.single {
+		return // the client restarts ICE with its next offer
+	}
 	p.negMu.Lock()
 	p.iceRestart = true
 	if p.offerPending {

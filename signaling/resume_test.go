@@ -1,13 +1,18 @@
 package signaling
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/livekit/protocol/livekit"
+	"google.golang.org/protobuf/proto"
 
 	"yunke/signaling/client"
 )
@@ -237,5 +242,86 @@ func TestICEServersInJoinAndReconnect(t *testing.T) {
 	res, err := readSignal(resumeRaw(t, url, tok, join.GetParticipant().GetSid()))
 	if err != nil || len(res.GetReconnect().GetIceServers()) != 1 || res.GetReconnect().GetIceServers()[0].GetUsername() != "exp:student" {
 		t.Fatalf("reconnect response %v (%v), want fresh ICE servers", res, err)
+	}
+}
+
+// v1URL is the /rtc/v1 URL of a join (or, with sid, a resume) request.
+func v1URL(t *testing.T, base, tok, sid string) string {
+	t.Helper()
+	jr := &livekit.JoinRequest{
+		ClientInfo:         &livekit.ClientInfo{Sdk: livekit.ClientInfo_JS, Protocol: 17},
+		ConnectionSettings: &livekit.ConnectionSettings{AutoSubscribe: true},
+		Reconnect:          sid != "",
+		ParticipantSid:     sid,
+	}
+	var body bytes.Buffer
+	zw := gzip.NewWriter(&body)
+	b, _ := proto.Marshal(jr)
+	zw.Write(b)
+	zw.Close()
+	w, _ := proto.Marshal(&livekit.WrappedJoinRequest{Compression: livekit.WrappedJoinRequest_GZIP, JoinRequest: body.Bytes()})
+	return "ws" + strings.TrimPrefix(base, "http") + "/rtc/v1?access_token=" + tok + "&join_request=" + base64.URLEncoding.EncodeToString(w)
+}
+
+func dialRaw(t *testing.T, u string) *websocket.Conn {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	resp.Body.Close()
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+func TestResumeOnV1(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, url := startService(t, Params{ResumeGrace: 10 * time.Second})
+	teacher, heard := watchStudent(t, ctx, url, "r")
+	tok := grantToken(t, "student", studentGrant("r"))
+	ws := dialRaw(t, v1URL(t, url, tok, ""))
+	res, err := readSignal(ws)
+	join := res.GetJoin()
+	if err != nil || join == nil {
+		t.Fatalf("no join on /rtc/v1: %v %v", res, err)
+	}
+	if join.GetSubscriberPrimary() {
+		t.Error("a single-PeerConnection join says subscriber_primary")
+	}
+	sid := join.GetParticipant().GetSid()
+	if _, err := teacher.WaitParticipant(ctx, "student", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	cut(ws)
+	ws2 := dialRaw(t, v1URL(t, url, tok, sid))
+	if res, err := readSignal(ws2); err != nil || res.GetReconnect() == nil {
+		t.Fatalf("first message of a /rtc/v1 resume: %v %v, want a reconnect response", res, err)
+	}
+	pingPong(t, ws2)
+	// Another identity cannot take the session over /rtc/v1 either.
+	ws3 := dialRaw(t, v1URL(t, url, grantToken(t, "mallory", studentGrant("r")), sid))
+	if res, err := readSignal(ws3); err != nil || res.GetLeave().GetAction() != livekit.LeaveRequest_RECONNECT {
+		t.Errorf("another identity resuming over /rtc/v1: %v (%v), want a leave", res, err)
+	}
+	sendSignal(t, ws2, &livekit.SignalRequest{Message: &livekit.SignalRequest_Leave{Leave: &livekit.LeaveRequest{
+		Reason: livekit.DisconnectReason_CLIENT_INITIATED, Action: livekit.LeaveRequest_DISCONNECT}}})
+	select {
+	case <-heard.gone:
+	case <-ctx.Done():
+		t.Fatal("the teacher never heard the student leave")
+	}
+	if d := heard.disconnects(); len(d) != 1 || d[0].GetDisconnectReason() != livekit.DisconnectReason_CLIENT_INITIATED || d[0].GetSid() != sid {
+		t.Fatalf("the teacher heard these departures: %v; want only the student's own leave", d)
+	}
+}
+
+func TestV1RefusesABadJoinRequest(t *testing.T) {
+	_, url := startService(t, Params{})
+	tok := grantToken(t, "student", studentGrant("r"))
+	u := "ws" + strings.TrimPrefix(url, "http") + "/rtc/v1?access_token=" + tok + "&join_request=%21%21"
+	if _, resp, err := websocket.DefaultDialer.Dial(u, nil); err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Fatalf("a malformed join_request: %v, want HTTP 400", err)
 	}
 }

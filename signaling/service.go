@@ -279,9 +279,9 @@ func New(p Params) *Service {
 func (s *Service) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/rtc", s.serveRTC)
 	mux.HandleFunc("/rtc/validate", s.serveValidate)
-	// Current SDKs try the single-PeerConnection /rtc/v1 first. It is not
-	// served: a 404 (readable cross-origin) makes them fall back to /rtc.
-	mux.HandleFunc("/rtc/v1", s.serveNotV1)
+	// Current SDKs try the single-PeerConnection /rtc/v1 first.
+	mux.HandleFunc("/rtc/v1", s.serveV1)
+	mux.HandleFunc("/rtc/v1/validate", s.serveValidate)
 	mux.HandleFunc("/rtc/v1/", s.serveNotV1)
 }
 
@@ -640,7 +640,7 @@ func allowCORS(w http.ResponseWriter) {
 
 func (s *Service) serveNotV1(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
-	http.Error(w, "this server serves the /rtc signaling path", http.StatusNotFound)
+	http.NotFound(w, r)
 }
 
 func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
@@ -675,9 +675,20 @@ func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 		s.serveResume(w, r, grants, ParticipantID(sid))
 		return
 	}
-	if err == nil {
-		err = s.admit(r.Context(), grants)
+	if err != nil {
+		writeRefusal(w, err)
+		return
 	}
+	s.serveJoin(w, r, grants, apiKey, joinOptions{
+		autoSubscribe: q.Get("auto_subscribe") != "0" && q.Get("auto_subscribe") != "false",
+		protocol:      q.Get("protocol"),
+		sdk:           q.Get("sdk"),
+	})
+}
+
+// serveJoin admits a verified join, upgrades it and runs the session.
+func (s *Service) serveJoin(w http.ResponseWriter, r *http.Request, grants *auth.ClaimGrants, apiKey string, opts joinOptions) {
+	err := s.admit(r.Context(), grants)
 	var release func()
 	if err == nil {
 		release, err = s.reserve(grants)
@@ -691,11 +702,6 @@ func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	opts := joinOptions{
-		autoSubscribe: q.Get("auto_subscribe") != "0" && q.Get("auto_subscribe") != "false",
-		protocol:      q.Get("protocol"),
-		sdk:           q.Get("sdk"),
-	}
 	conn, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
