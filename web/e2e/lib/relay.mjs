@@ -5,9 +5,15 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 
-/** TcpRelay forwards 127.0.0.1:<port> to target; cut() drops every connection and refuses new ones until restore(). */
+/**
+ * TcpRelay forwards 127.0.0.1:<port> to target; cut() drops every
+ * connection and refuses new ones until restore(). With noV1 it answers a
+ * /rtc/v1 WebSocket upgrade with 404, as a server without it does (the
+ * SDK's /rtc/v1/validate fetch may ride a kept-alive connection: route it
+ * in the page).
+ */
 export class TcpRelay {
-  static async start(targetPort, targetHost = '127.0.0.1') {
+  static async start(targetPort, { targetHost = '127.0.0.1', noV1 = false } = {}) {
     const r = new TcpRelay();
     r.cutOff = false;
     r.sockets = new Set();
@@ -16,16 +22,24 @@ export class TcpRelay {
         client.destroy();
         return;
       }
-      const upstream = net.connect(targetPort, targetHost);
-      for (const s of [client, upstream]) {
-        r.sockets.add(s);
-        s.on('close', () => r.sockets.delete(s));
-        s.on('error', () => {});
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      client.on('error', () => {});
+      client.once('data', (first) => {
+        if (noV1 && /^GET \/rtc\/v1\?/.test(first.toString('latin1', 0, 64))) {
+          client.end('HTTP/1.1 404 Not Found\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found');
+          return;
+        }
+        const upstream = net.connect(targetPort, targetHost);
+        for (const s of [client, upstream]) {
+          r.sockets.add(s);
+          s.on('close', () => r.sockets.delete(s));
+          s.on('error', () => {});
+        }
+        upstream.write(first);
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
     });
     await new Promise((res) => r.server.listen(0, '127.0.0.1', res));
     r.port = r.server.address().port;
@@ -37,6 +51,7 @@ export class TcpRelay {
   cut() {
     this.cutOff = true;
     for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
   }
   restore() {
     this.cutOff = false;
