@@ -340,6 +340,7 @@ func (p *Participant) serve() {
 		p.refuse(livekit.DisconnectReason_JOIN_FAILURE)
 		return
 	}
+	p.watch(l)
 	var nOthers int
 	err := p.room.join(p, func(others []*livekit.ParticipantInfo, room *livekit.Room) {
 		nOthers = len(others)
@@ -386,6 +387,7 @@ func (p *Participant) serve() {
 			return
 		}
 		l = p.attach(conn, p.reconnectResponse())
+		p.watch(l)
 		p.resumed()
 	}
 }

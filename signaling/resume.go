@@ -51,15 +51,14 @@ type link struct {
 	watchdog *time.Timer
 }
 
-// attach starts writing to conn (first, if set, before anything queued)
-// and watching it for silence.
+// attach starts writing to conn (first, if set, before anything queued);
+// watch, once the PeerConnections exist, watches it for silence.
 func (p *Participant) attach(conn *websocket.Conn, first *livekit.SignalResponse) *link {
 	l := &link{conn: conn, stop: make(chan struct{}), readDone: make(chan struct{}), writerDone: make(chan struct{})}
 	l.lastRead.Store(time.Now().UnixNano())
 	p.link.Store(l)
 	p.writerW.Add(1)
 	go p.writeLoop(l, first)
-	p.watch(l)
 	return l
 }
 

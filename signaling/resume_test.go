@@ -325,3 +325,40 @@ func TestV1RefusesABadJoinRequest(t *testing.T) {
 		t.Fatalf("a malformed join_request: %v, want HTTP 400", err)
 	}
 }
+
+// A client silent on signaling past the ping timeout (its pings stuck
+// behind video on a congested link) stays while its media flows; one with
+// no media is disconnected.
+func TestSilentSignalingKeptWhileMediaFlows(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The clients ping at the interval the join names: an hour, never here.
+	_, url := startService(t, Params{PingInterval: time.Hour, PingTimeout: time.Second, ResumeGrace: -1})
+	heard := newUpdateLog()
+	teacher, err := client.Connect(ctx, client.Options{URL: url, Token: grantToken(t, "teacher", teacherGrant("r")),
+		SettingEngine: connectSettings, OnSignal: heard.onSignal("student")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { teacher.Close() })
+	if err := teacher.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The student has no media; it goes silent too, after the teacher did.
+	joinRaw(t, url, grantToken(t, "student", studentGrant("r")))
+	select {
+	case <-heard.gone:
+	case <-ctx.Done():
+		t.Fatal("a client silent past the ping timeout, without media, was kept")
+	}
+	if d := heard.disconnects(); d[0].GetDisconnectReason() != livekit.DisconnectReason_CONNECTION_TIMEOUT {
+		t.Errorf("the silent student left with %v, want CONNECTION_TIMEOUT", d[0].GetDisconnectReason())
+	}
+	// The teacher, silent for longer, is still in session.
+	if teacher.Err() != nil {
+		t.Fatalf("the teacher, whose media flows, was disconnected: %v (%v)", teacher.Err(), teacher.LeaveReason())
+	}
+	if _, err := teacher.Ping(ctx); err != nil {
+		t.Fatalf("the teacher's session does not answer: %v", err)
+	}
+}
