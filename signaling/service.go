@@ -676,7 +676,7 @@ func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeRefusal(w, err)
+		s.refuse(w, r, err)
 		return
 	}
 	s.serveJoin(w, r, grants, apiKey, joinOptions{
@@ -684,6 +684,15 @@ func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 		protocol:      q.Get("protocol"),
 		sdk:           q.Get("sdk"),
 	})
+}
+
+// refuse logs a refused join and answers it.
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *authError
+	if errors.As(err, &ae) {
+		s.log.Info("join refused", "status", ae.status, "reason", ae.msg, "remote", r.RemoteAddr)
+	}
+	writeRefusal(w, err)
 }
 
 // serveJoin admits a verified join, upgrades it and runs the session.
@@ -694,11 +703,7 @@ func (s *Service) serveJoin(w http.ResponseWriter, r *http.Request, grants *auth
 		release, err = s.reserve(grants)
 	}
 	if err != nil {
-		var ae *authError
-		if errors.As(err, &ae) {
-			s.log.Info("join refused", "status", ae.status, "reason", ae.msg, "remote", r.RemoteAddr)
-		}
-		writeRefusal(w, err)
+		s.refuse(w, r, err)
 		return
 	}
 	defer release()

@@ -69,7 +69,7 @@ func (s *Service) serveV1(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
 	grants, apiKey, err := s.authenticate(tokenFrom(r))
 	if err != nil {
-		writeRefusal(w, err)
+		s.refuse(w, r, err)
 		return
 	}
 	jr, err := parseJoinRequest(r.URL.Query().Get("join_request"))
