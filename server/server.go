@@ -43,6 +43,7 @@ import (
 	"yunke/server/webhooks"
 	"yunke/sfu"
 	"yunke/signaling"
+	"yunke/signaling/turn"
 	"yunke/storage"
 	"yunke/storage/blob"
 	"yunke/web"
@@ -102,6 +103,9 @@ type Server struct {
 	udpMux  ice.UDPMux
 	tcpLn   net.Listener
 	tcpMux  ice.TCPMux
+	// turn is the embedded TURN server (nil when off); turnAddrs its sockets.
+	turn      *turn.Server
+	turnAddrs []string
 
 	metrics *sfu.Metrics
 	sig     *signaling.Service
@@ -286,7 +290,12 @@ func New(p Params) (_ *Server, err error) {
 	if err := s.setupDomains(); err != nil {
 		return nil, err
 	}
+	iceServers, err := s.setupTURN(rtcHost)
+	if err != nil {
+		return nil, err
+	}
 	s.sig = signaling.New(signaling.Params{
+		ICEServers:      iceServers,
 		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording, s.classroom, s.webhooks},
 		Admission:       s.rooms.Admission(),
 		Gates:           []signaling.JoinGate{s.classroom},
@@ -301,6 +310,7 @@ func New(p Params) (_ *Server, err error) {
 		PacketCacheSize: cfg.RTC.PacketBufferSize,
 		MaxParticipants: cfg.Room.MaxParticipants,
 		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
+		ResumeGrace:     resumeGrace(cfg.RTC.ResumeGraceSeconds),
 	})
 	s.recording.SetRooms(s.sig)
 	s.classroom.SetRooms(s.sig)
@@ -618,6 +628,9 @@ func (s *Server) closeListeners() {
 	if s.tcpLn != nil {
 		_ = s.tcpLn.Close()
 	}
+	if s.turn != nil {
+		_ = s.turn.Close()
+	}
 }
 
 // PrintBanner writes the human start-up banner (URL, and in dev mode the API
@@ -651,6 +664,9 @@ func (s *Server) PrintBanner(w io.Writer) {
 	if s.tcpLn != nil {
 		fmt.Fprintf(w, "  WebRTC TCP:  %s\n", s.tcpLn.Addr())
 	}
+	for _, a := range s.turnAddrs {
+		fmt.Fprintf(w, "  TURN:        %s\n", a)
+	}
 	fmt.Fprintf(w, "  Health:      %s/healthz  %s/readyz\n", u, u)
 	switch m := s.MetricsURL(); {
 	case m != "" && s.cfg.Metrics.Token != "":
@@ -682,4 +698,13 @@ func (s *Server) databaseLabel() string {
 		return "Postgres"
 	}
 	return "Postgres " + u.Host + u.Path
+}
+
+// resumeGrace turns rtc.resume_grace_seconds into signaling's ResumeGrace
+// (0 in the config turns resume off, a negative grace for signaling).
+func resumeGrace(seconds int) time.Duration {
+	if seconds <= 0 {
+		return -1
+	}
+	return time.Duration(seconds) * time.Second
 }

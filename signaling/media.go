@@ -55,6 +55,10 @@ func (p *Participant) setupSubscriber() error {
 // negotiate sends the subscriber a new offer, or notes that one is due once
 // the outstanding offer is answered (one offer in flight at a time).
 func (p *Participant) negotiate() {
+	if p.opts.single {
+		p.negotiateSingle()
+		return
+	}
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
 	if p.isClosed() {
@@ -64,7 +68,12 @@ func (p *Participant) negotiate() {
 		p.renegotiate = true
 		return
 	}
-	offer, err := p.sub.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if p.iceRestart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		p.iceRestart = false
+	}
+	offer, err := p.sub.CreateOffer(opts)
 	if err == nil {
 		err = p.sub.SetLocalDescription(offer)
 	}
@@ -250,12 +259,12 @@ func (p *Participant) publisherPC() (*webrtc.PeerConnection, error) {
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) { p.sendTrickle(c, livekit.SignalTarget_PUBLISHER) })
 	pc.OnTrack(func(r *webrtc.TrackRemote, recv *webrtc.RTPReceiver) { p.onPublisherTrack(pc, r, recv) })
-	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		label := dc.Label()
-		dc.OnMessage(func(m webrtc.DataChannelMessage) { p.onData(label, m.Data) })
-	})
+	pc.OnDataChannel(p.onClientDataChannel)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("publisher connection", "state", s.String())
+		if p.opts.single && s == webrtc.PeerConnectionStateConnected {
+			p.changed(func() { p.state = livekit.ParticipantInfo_ACTIVE })
+		}
 	})
 	p.pub = pc
 	return pc, nil
@@ -270,6 +279,10 @@ func (p *Participant) handlePublisherOffer(sd *livekit.SessionDescription) {
 	defer p.pubMu.Unlock()
 	if p.isClosed() {
 		return
+	}
+	if p.opts.single {
+		p.offeredSingle()
+		defer p.answeredSingle()
 	}
 	pc, err := p.publisherPC()
 	if err != nil {
@@ -295,9 +308,11 @@ func (p *Participant) handlePublisherOffer(sd *livekit.SessionDescription) {
 		p.log.Warn("publisher answer", "err", err)
 		return
 	}
-	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Answer{Answer: &livekit.SessionDescription{
-		Type: "answer", Sdp: answer.SDP, Id: sd.GetId(),
-	}}})
+	resp := &livekit.SessionDescription{Type: "answer", Sdp: answer.SDP, Id: sd.GetId()}
+	if p.opts.single {
+		resp.MidToTrackId = midToTrackID(pc)
+	}
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Answer{Answer: resp}})
 }
 
 func (p *Participant) handleAddTrack(req *livekit.AddTrackRequest) {
@@ -582,10 +597,12 @@ func (p *Participant) stamp(dp *livekit.DataPacket) error {
 
 // sendData delivers a data packet on the subscriber's channel.
 func (p *Participant) sendData(raw []byte, reliable bool) {
+	p.dataMu.Lock()
 	dc := p.subLossy
 	if reliable {
 		dc = p.subReliable
 	}
+	p.dataMu.Unlock()
 	if reliable {
 		p.dataMu.Lock()
 		if !p.dataOpen {
@@ -598,7 +615,7 @@ func (p *Participant) sendData(raw []byte, reliable bool) {
 			return
 		}
 		p.dataMu.Unlock()
-	} else if dc.ReadyState() != webrtc.DataChannelStateOpen || dc.BufferedAmount() > maxDataBuffered {
+	} else if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen || dc.BufferedAmount() > maxDataBuffered {
 		return
 	}
 	if err := dc.Send(raw); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +53,10 @@ var errTooManyCandidates = errors.New("ICE candidate limit exceeded")
 type joinOptions struct {
 	autoSubscribe bool
 	protocol, sdk string
+	// single: /rtc/v1, one PeerConnection the client offers on; offer is
+	// the client's first offer, sent with its join request.
+	single bool
+	offer  *livekit.SessionDescription
 }
 
 // Participant is one signaling session: a WebSocket, a subscriber
@@ -71,8 +74,16 @@ type Participant struct {
 	opts     joinOptions
 	joinedAt time.Time
 
-	conn *websocket.Conn
-	out  chan *livekit.SignalResponse
+	// firstConn is the WebSocket of the join; link is the one in use (nil
+	// while the participant waits for a resume), resumeConn a resume's WebSocket
+	// not yet taken up, unsent the message a failed write could not deliver.
+	firstConn  *websocket.Conn
+	link       atomic.Pointer[link]
+	connMu     sync.Mutex
+	resumeConn *websocket.Conn
+	unsent     *livekit.SignalResponse
+	resumeSig  chan struct{}
+	out        chan *livekit.SignalResponse
 	// Participant updates are coalesced per recipient (latest info per sid)
 	// so that a crowd joining or leaving at once cannot flood out.
 	updMu      sync.Mutex
@@ -81,8 +92,6 @@ type Participant struct {
 	useJSON    atomic.Bool
 	// clientLeft: the client said leave, so a failing write is no surprise.
 	clientLeft atomic.Bool
-	// closeSent: a close frame was written outside the writer (protocol error).
-	closeSent atomic.Bool
 	// overflowed: the outgoing queue filled up and the session is ending.
 	overflowed atomic.Bool
 	// closeFrame, if set, is the close frame the writer ends with.
@@ -101,6 +110,9 @@ type Participant struct {
 	pending    map[string]*livekit.TrackInfo // addTrack requests awaiting media, by cid
 	closed     bool
 	disReason  livekit.DisconnectReason
+
+	// iceRestart: the next subscriber offer restarts ICE (after a resume).
+	iceRestart bool // guarded by negMu
 
 	subMu sync.Mutex // serializes subscription changes
 	subs  map[TrackID]*subscription
@@ -159,7 +171,8 @@ func newParticipant(r *Room, conn *websocket.Conn, grants *auth.ClaimGrants, api
 		apiKey:     apiKey,
 		opts:       opts,
 		joinedAt:   time.Now(),
-		conn:       conn,
+		firstConn:  conn,
+		resumeSig:  make(chan struct{}, 1),
 		out:        make(chan *livekit.SignalResponse, outQueueSize),
 		updSignal:  make(chan struct{}, 1),
 		pendingUpd: make(map[string]*livekit.ParticipantInfo),
@@ -285,12 +298,27 @@ func (p *Participant) send(msg *livekit.SignalResponse) {
 		return
 	default:
 	}
+	if transient(msg) && len(p.out) > cap(p.out)/2 {
+		// A client that is not reading (its signal connection is down and
+		// may resume) need not catch up on who spoke or its pongs.
+		return
+	}
 	p.updMu.Lock()
 	defer p.updMu.Unlock()
 	if u := p.takeUpdatesLocked(); u != nil {
 		p.enqueue(u)
 	}
 	p.enqueue(msg)
+}
+
+// transient messages are worth nothing once late.
+func transient(msg *livekit.SignalResponse) bool {
+	switch msg.Message.(type) {
+	case *livekit.SignalResponse_SpeakersChanged, *livekit.SignalResponse_Pong, *livekit.SignalResponse_PongResp,
+		*livekit.SignalResponse_ConnectionQuality:
+		return true
+	}
+	return false
 }
 
 func (p *Participant) enqueue(msg *livekit.SignalResponse) {
@@ -307,15 +335,19 @@ func (p *Participant) enqueue(msg *livekit.SignalResponse) {
 
 // serve runs the session until the client leaves or the connection drops.
 func (p *Participant) serve() {
-	p.writerW.Add(1)
-	go p.writeLoop()
+	l := p.attach(p.firstConn, nil)
 	defer p.writerW.Wait()
 
-	if err := p.setupSubscriber(); err != nil {
+	setup := p.setupSubscriber
+	if p.opts.single {
+		setup = p.setupSingle
+	}
+	if err := setup(); err != nil {
 		p.log.Error("subscriber setup failed", "err", err)
 		p.refuse(livekit.DisconnectReason_JOIN_FAILURE)
 		return
 	}
+	p.watch(l)
 	var nOthers int
 	err := p.room.join(p, func(others []*livekit.ParticipantInfo, room *livekit.Room) {
 		nOthers = len(others)
@@ -345,8 +377,27 @@ func (p *Participant) serve() {
 			}
 		}
 	}
+	if p.opts.offer != nil {
+		p.handlePublisherOffer(p.opts.offer)
+	}
 	p.negotiate()
-	p.close(p.readLoop())
+	for {
+		reason := p.readLoop(l)
+		close(l.readDone)
+		if !p.mayResume(reason) {
+			p.close(reason)
+			return
+		}
+		p.detach(l, reason)
+		conn := p.awaitResume()
+		if conn == nil {
+			p.close(reason)
+			return
+		}
+		l = p.attach(conn, p.reconnectResponse())
+		p.watch(l)
+		p.resumed()
+	}
 }
 
 // refuse ends a session that never joined, telling the client why.
@@ -375,12 +426,11 @@ func (p *Participant) joinResponse(others []*livekit.ParticipantInfo, room *live
 			Protocol: 16,
 			NodeId:   p.svc.p.NodeID,
 		},
-		SubscriberPrimary: true,
-		PingInterval:      int32(p.svc.p.PingInterval / time.Second),
-		PingTimeout:       int32(p.svc.p.PingTimeout / time.Second),
-		// Sessions are not resumed: a reconnecting client rejoins fully,
-		// replacing its earlier session.
-		ClientConfiguration: &livekit.ClientConfiguration{ResumeConnection: livekit.ClientConfigSetting_DISABLED},
+		SubscriberPrimary:   !p.opts.single,
+		PingInterval:        int32(p.svc.p.PingInterval / time.Second),
+		PingTimeout:         int32(p.svc.p.PingTimeout / time.Second),
+		ClientConfiguration: p.svc.clientConfiguration(),
+		IceServers:          p.svc.iceServers(p.identity),
 	}
 }
 
@@ -389,23 +439,56 @@ func (p *Participant) joinResponse(others []*livekit.ParticipantInfo, room *live
 // as a dropped signal connection.
 const writeFailGrace = 500 * time.Millisecond
 
-func (p *Participant) writeLoop() {
+func (p *Participant) writeLoop(l *link, first *livekit.SignalResponse) {
 	defer p.writerW.Done()
+	defer close(l.writerDone)
 	write := func(msg *livekit.SignalResponse) bool {
 		mt, b, err := encodeResponse(msg, p.useJSON.Load())
 		if err != nil {
 			p.log.Error("encode response", "err", err)
 			return true
 		}
-		_ = p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if err := p.conn.WriteMessage(mt, b); err != nil {
+		_ = l.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := l.conn.WriteMessage(mt, b); err != nil {
 			p.log.Debug("write failed", "err", err)
 			return false
 		}
 		return true
 	}
+	// failed keeps msg for a resumed connection, waits a moment for the
+	// read loop to end with what it read (a client that sent a leave and
+	// closed its socket makes this write fail before the leave is read),
+	// and then closes the connection, which ends the read loop.
+	failed := func(msg *livekit.SignalResponse) {
+		p.connMu.Lock()
+		if p.unsent == nil {
+			p.unsent = msg
+		}
+		p.connMu.Unlock()
+		grace := time.NewTimer(writeFailGrace)
+		select {
+		case <-p.done:
+		case <-l.readDone:
+		case <-l.stop:
+		case <-grace.C:
+		}
+		grace.Stop()
+		_ = l.conn.Close()
+	}
+	p.connMu.Lock()
+	unsent := p.unsent
+	p.unsent = nil
+	p.connMu.Unlock()
+	for _, msg := range []*livekit.SignalResponse{first, unsent} {
+		if msg != nil && !write(msg) {
+			failed(msg)
+			return
+		}
+	}
 	for {
 		select {
+		case <-l.stop:
+			return
 		case <-p.updSignal:
 			p.updMu.Lock()
 			u := p.takeUpdatesLocked()
@@ -415,29 +498,13 @@ func (p *Participant) writeLoop() {
 			}
 		case msg := <-p.out:
 			if !write(msg) {
-				// A client that sent a leave and closed its socket makes
-				// this write fail before the read loop has read that leave:
-				// give the read loop a moment to end the session with the
-				// client's own reason before saying the signal closed.
-				grace := time.NewTimer(writeFailGrace)
-				select {
-				case <-p.done:
-					grace.Stop()
-				case <-grace.C:
-					reason := livekit.DisconnectReason_SIGNAL_CLOSE
-					if p.clientLeft.Load() {
-						reason = livekit.DisconnectReason_CLIENT_INITIATED
-					}
-					go p.close(reason)
-					<-p.done
-				}
-				_ = p.conn.Close()
+				failed(msg)
 				return
 			}
 		case <-p.done:
-			if p.closeSent.Load() {
+			if l.closeSent.Load() {
 				// A close frame has gone out; nothing may follow it (RFC 6455 §5.5.1).
-				_ = p.conn.Close()
+				_ = l.conn.Close()
 				return
 			}
 			// Flush what was queued (typically a leave), then close.
@@ -455,39 +522,37 @@ func (p *Participant) writeLoop() {
 			if b := p.closeFrame.Load(); b != nil {
 				cf = *b
 			}
-			_ = p.conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = p.conn.WriteMessage(websocket.CloseMessage, cf)
-			_ = p.conn.Close()
+			_ = l.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = l.conn.WriteMessage(websocket.CloseMessage, cf)
+			_ = l.conn.Close()
 			return
 		}
 	}
 }
 
 // readLoop handles the client's requests until the session ends, and says why it ended.
-func (p *Participant) readLoop() livekit.DisconnectReason {
+func (p *Participant) readLoop(l *link) livekit.DisconnectReason {
 	for {
-		_ = p.conn.SetReadDeadline(time.Now().Add(p.svc.p.PingTimeout))
-		mt, data, err := p.conn.ReadMessage()
+		mt, data, err := l.conn.ReadMessage()
 		if err != nil {
-			var ne net.Error
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
 				// gorilla has sent close 1009 (message too big).
-				p.closeSent.Store(true)
+				l.closeSent.Store(true)
 				p.log.Warn("oversized signal frame", "limit", p.svc.p.MaxFrameSize)
 				return livekit.DisconnectReason_STATE_MISMATCH
-			case errors.As(err, &ne) && ne.Timeout():
-				p.log.Info("client silent past the ping timeout")
+			case l.timedOut.Load():
 				return livekit.DisconnectReason_CONNECTION_TIMEOUT
 			default:
 				p.log.Debug("signal connection ended", "err", err)
 				return livekit.DisconnectReason_SIGNAL_CLOSE
 			}
 		}
+		l.lastRead.Store(time.Now().UnixNano())
 		req, err := decodeRequest(mt, data)
 		if err != nil {
 			p.log.Warn("malformed signal frame", "err", err)
-			p.protocolError(err)
+			p.protocolError(l, err)
 			return livekit.DisconnectReason_STATE_MISMATCH
 		}
 		if mt == websocket.TextMessage {
@@ -501,9 +566,9 @@ func (p *Participant) readLoop() livekit.DisconnectReason {
 
 // protocolError closes the connection with a close frame that says what
 // was wrong (RFC 6455 §7.4.1 code 1007: data inconsistent with the type).
-func (p *Participant) protocolError(err error) {
-	p.closeSent.Store(true)
-	_ = p.conn.WriteControl(websocket.CloseMessage,
+func (p *Participant) protocolError(l *link, err error) {
+	l.closeSent.Store(true)
+	_ = l.conn.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, closeReason(err.Error())),
 		time.Now().Add(time.Second))
 }
@@ -542,6 +607,8 @@ func (p *Participant) handle(req *livekit.SignalRequest) (livekit.DisconnectReas
 		}}})
 	case *livekit.SignalRequest_UpdateMetadata:
 		p.handleUpdateMetadata(m.UpdateMetadata)
+	case *livekit.SignalRequest_SyncState:
+		p.handleSyncState(m.SyncState)
 	default:
 		p.log.Debug("signal request not handled", "type", fmt.Sprintf("%T", m))
 	}
@@ -587,6 +654,7 @@ func (p *Participant) close(reason livekit.DisconnectReason) {
 	}
 	p.mu.Unlock()
 	close(p.done)
+	p.dropPending()
 
 	p.room.leave(p)
 	p.room.broadcastUpdate(p, info)
@@ -652,7 +720,7 @@ func (p *Participant) handleTrickle(t *livekit.TrickleRequest) error {
 		p.log.Warn("bad ICE candidate", "err", err)
 		return nil
 	}
-	if t.GetTarget() == livekit.SignalTarget_SUBSCRIBER {
+	if t.GetTarget() == livekit.SignalTarget_SUBSCRIBER && !p.opts.single {
 		p.negMu.Lock()
 		defer p.negMu.Unlock()
 		if p.sub.RemoteDescription() == nil {

@@ -192,6 +192,14 @@ type Params struct {
 	// from it); they see the token's grants. They are not asked again at
 	// token refresh: a gate decides joins, not presence.
 	Gates []JoinGate
+	// ResumeGrace is how long a participant whose signaling socket dropped
+	// is kept, media flowing, for the client to resume the session
+	// (reconnect=1&sid=…); default DefaultResumeGrace, negative disables
+	// resume (clients then rejoin).
+	ResumeGrace time.Duration
+	// ICEServers, when set, gives each participant the ICE servers (TURN)
+	// of its join and reconnect responses.
+	ICEServers ICEServers
 	// DataFilters hear every data packet a participant sends, after its
 	// sender is stamped and before it is forwarded; one returning false
 	// drops the packet.
@@ -246,6 +254,9 @@ func New(p Params) *Service {
 	if p.MaxRoomsPerIdentity <= 0 {
 		p.MaxRoomsPerIdentity = DefaultMaxRoomsPerIdentity
 	}
+	if p.ResumeGrace == 0 {
+		p.ResumeGrace = DefaultResumeGrace
+	}
 	if p.TokenRefreshInterval <= 0 {
 		p.TokenRefreshInterval = DefaultTokenRefreshInterval
 	}
@@ -272,9 +283,9 @@ func New(p Params) *Service {
 func (s *Service) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/rtc", s.serveRTC)
 	mux.HandleFunc("/rtc/validate", s.serveValidate)
-	// Current SDKs try the single-PeerConnection /rtc/v1 first. It is not
-	// served: a 404 (readable cross-origin) makes them fall back to /rtc.
-	mux.HandleFunc("/rtc/v1", s.serveNotV1)
+	// Current SDKs try the single-PeerConnection /rtc/v1 first.
+	mux.HandleFunc("/rtc/v1", s.serveV1)
+	mux.HandleFunc("/rtc/v1/validate", s.serveValidate)
 	mux.HandleFunc("/rtc/v1/", s.serveNotV1)
 }
 
@@ -502,15 +513,19 @@ func (s *Service) admit(ctx context.Context, grants *auth.ClaimGrants) error {
 			}
 		}
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, ErrNotAdmitted):
-		return &authError{http.StatusForbidden, err.Error()}
-	default:
-		s.log.Error("admission check failed", "participant", string(identity), "room", string(room), "err", err)
-		return &authError{http.StatusServiceUnavailable, "the server could not check the account; try again"}
 	}
+	return s.admissionError(err, grants)
+}
+
+// admissionError maps a refusal or a failure to decide to its HTTP answer.
+func (s *Service) admissionError(err error, grants *auth.ClaimGrants) error {
+	if errors.Is(err, ErrNotAdmitted) {
+		return &authError{http.StatusForbidden, err.Error()}
+	}
+	s.log.Error("admission check failed", "participant", grants.Identity, "room", grants.Video.Room, "err", err)
+	return &authError{http.StatusServiceUnavailable, "the server could not check the account; try again"}
 }
 
 // checkLimitsLocked refuses a join that would go over a per-identity limit.
@@ -629,7 +644,7 @@ func allowCORS(w http.ResponseWriter) {
 
 func (s *Service) serveNotV1(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
-	http.Error(w, "this server serves the /rtc signaling path", http.StatusNotFound)
+	http.NotFound(w, r)
 }
 
 func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
@@ -659,28 +674,43 @@ func (s *Service) serveValidate(w http.ResponseWriter, r *http.Request) {
 func (s *Service) serveRTC(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
 	grants, apiKey, err := s.authenticate(tokenFrom(r))
-	if err == nil {
-		err = s.admit(r.Context(), grants)
+	q := r.URL.Query()
+	if sid := q.Get("sid"); err == nil && q.Get("reconnect") == "1" && sid != "" {
+		s.serveResume(w, r, grants, ParticipantID(sid))
+		return
 	}
+	if err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	s.serveJoin(w, r, grants, apiKey, joinOptions{
+		autoSubscribe: q.Get("auto_subscribe") != "0" && q.Get("auto_subscribe") != "false",
+		protocol:      q.Get("protocol"),
+		sdk:           q.Get("sdk"),
+	})
+}
+
+// refuse logs a refused join and answers it.
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *authError
+	if errors.As(err, &ae) {
+		s.log.Info("join refused", "status", ae.status, "reason", ae.msg, "remote", r.RemoteAddr)
+	}
+	writeRefusal(w, err)
+}
+
+// serveJoin admits a verified join, upgrades it and runs the session.
+func (s *Service) serveJoin(w http.ResponseWriter, r *http.Request, grants *auth.ClaimGrants, apiKey string, opts joinOptions) {
+	err := s.admit(r.Context(), grants)
 	var release func()
 	if err == nil {
 		release, err = s.reserve(grants)
 	}
 	if err != nil {
-		var ae *authError
-		if errors.As(err, &ae) {
-			s.log.Info("join refused", "status", ae.status, "reason", ae.msg, "remote", r.RemoteAddr)
-		}
-		writeRefusal(w, err)
+		s.refuse(w, r, err)
 		return
 	}
 	defer release()
-	q := r.URL.Query()
-	opts := joinOptions{
-		autoSubscribe: q.Get("auto_subscribe") != "0" && q.Get("auto_subscribe") != "false",
-		protocol:      q.Get("protocol"),
-		sdk:           q.Get("sdk"),
-	}
 	conn, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered

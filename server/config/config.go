@@ -310,6 +310,36 @@ type RTCConfig struct {
 	NodeIP string `yaml:"node_ip"`
 	// PacketBufferSize is the per-track packet cache length (packets) for NACK answers.
 	PacketBufferSize int `yaml:"packet_buffer_size"`
+	// ResumeGraceSeconds is how long a participant whose signaling socket
+	// dropped is kept for the client to resume its session. 0 disables
+	// resume: clients then rejoin.
+	ResumeGraceSeconds int `yaml:"resume_grace_seconds"`
+	// TURN is the embedded TURN server, for networks that block UDP.
+	TURN TURNConfig `yaml:"turn"`
+}
+
+// TURNConfig configures the embedded TURN server (RFC 8656). Participants
+// are handed short-lived credentials for it in their join responses.
+type TURNConfig struct {
+	// Enabled starts it.
+	Enabled bool `yaml:"enabled"`
+	// UDPPort and TCPPort are where clients reach it (0: a free port; -1: off).
+	UDPPort int `yaml:"udp_port"`
+	TCPPort int `yaml:"tcp_port"`
+	// TLSPort serves TURN over TLS (turns:), 443 in production where only
+	// HTTPS leaves a school network; 0 turns it off. Needs CertFile and KeyFile.
+	TLSPort  int    `yaml:"tls_port"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// Domain is the host name in the TURN URLs (the TLS certificate's
+	// name). Empty: rtc.node_ip, or the bind address.
+	Domain string `yaml:"domain"`
+	// CredentialTTLSeconds is how long a handed-out credential may open
+	// relays.
+	CredentialTTLSeconds int `yaml:"credential_ttl_seconds"`
+	// RelayPortRangeStart/End bound the relay ports (both 0: any free port).
+	RelayPortRangeStart int `yaml:"relay_port_range_start"`
+	RelayPortRangeEnd   int `yaml:"relay_port_range_end"`
 }
 
 // RedisConfig points at Redis for multi-node presence and routing. Empty address: in-process.

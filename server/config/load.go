@@ -56,9 +56,11 @@ func Default() *Config {
 	return &Config{
 		Port: 7880,
 		RTC: RTCConfig{
-			UDPPort:          7882,
-			TCPPort:          7881,
-			PacketBufferSize: 500,
+			UDPPort:            7882,
+			TCPPort:            7881,
+			PacketBufferSize:   500,
+			ResumeGraceSeconds: 15,
+			TURN:               TURNConfig{UDPPort: 3478, TCPPort: 3478, CredentialTTLSeconds: 600},
 		},
 		Logging:  LoggingConfig{Level: "info"},
 		Room:     RoomConfig{EmptyTimeout: 300},

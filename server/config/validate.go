@@ -44,6 +44,37 @@ func (c *Config) Validate() error {
 			bad("rtc.udp_port", "is %d, so the port range %d-%d would be ignored: set udp_port to 0 to use the range", c.RTC.UDPPort, start, end)
 		}
 	}
+	if g := c.RTC.ResumeGraceSeconds; g < 0 || g > 300 {
+		bad("rtc.resume_grace_seconds", "must be 0 (off) to 300, not %d", g)
+	}
+	if t := c.RTC.TURN; t.Enabled {
+		for key, v := range map[string]int{"rtc.turn.udp_port": t.UDPPort, "rtc.turn.tcp_port": t.TCPPort} {
+			if v < -1 || v > 65535 {
+				bad(key, "must be -1 (off), 0 (any free port) or a port, not %d", v)
+			}
+		}
+		port("rtc.turn.tls_port", t.TLSPort)
+		port("rtc.turn.relay_port_range_start", t.RelayPortRangeStart)
+		port("rtc.turn.relay_port_range_end", t.RelayPortRangeEnd)
+		if t.TLSPort > 0 && (t.CertFile == "" || t.KeyFile == "") {
+			bad("rtc.turn.tls_port", "needs rtc.turn.cert_file and rtc.turn.key_file")
+		}
+		if t.TLSPort > 0 && t.TLSPort == c.Port {
+			bad("rtc.turn.tls_port", "%d is also the HTTP port", t.TLSPort)
+		}
+		if t.TCPPort > 0 && (t.TCPPort == c.Port || t.TCPPort == c.RTC.TCPPort) {
+			bad("rtc.turn.tcp_port", "%d is also the HTTP or ICE-TCP port", t.TCPPort)
+		}
+		if t.UDPPort > 0 && t.UDPPort == c.RTC.UDPPort {
+			bad("rtc.turn.udp_port", "%d is also the media UDP port", t.UDPPort)
+		}
+		if t.CredentialTTLSeconds < 60 || t.CredentialTTLSeconds > 24*3600 {
+			bad("rtc.turn.credential_ttl_seconds", "must be 60 to 86400, not %d", t.CredentialTTLSeconds)
+		}
+		if start, end := t.RelayPortRangeStart, t.RelayPortRangeEnd; (start == 0) != (end == 0) || start > end {
+			bad("rtc.turn.relay_port_range_start", "give both ends of the relay port range, start ≤ end, or neither")
+		}
+	}
 	if c.RTC.PacketBufferSize <= 0 {
 		bad("rtc.packet_buffer_size", "must be positive, not %d", c.RTC.PacketBufferSize)
 	}

@@ -1,19 +1,22 @@
-// The unmodified livekit-client first tries the /rtc/v1 signaling path; the
-// server does not offer it, answers /rtc/v1/validate with 404, and the SDK
-// falls back to /rtc, where the join succeeds.
+// The unmodified livekit-client first tries the /rtc/v1 signaling path (one
+// PeerConnection, the join request in the join_request parameter): the
+// server serves it, so the join succeeds there at once — no failed round
+// trip, no /rtc/v1/validate probe, no fallback to /rtc, no warning that the
+// server is outdated.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { Harness, joinViaUI, uniqueRoom } from './lib/harness.mjs';
 
-test('the SDK falls back from /rtc/v1 to /rtc', { timeout: 90_000 }, async () => {
+test('the SDK joins on /rtc/v1 at the first try', { timeout: 90_000 }, async () => {
   const h = await Harness.start();
   try {
     await h.run(async () => {
       const page = await h.newPage('teacher');
       /** Everything signaling-related, in the order the browser did it. */
       const events = [];
+      const warnings = [];
       page.on('websocket', (ws) => events.push({ kind: 'websocket', path: new URL(ws.url()).pathname, url: ws.url() }));
       page.on('response', (resp) => {
         const url = new URL(resp.url());
@@ -23,27 +26,30 @@ test('the SDK falls back from /rtc/v1 to /rtc', { timeout: 90_000 }, async () =>
         const url = new URL(req.url());
         if (url.pathname.startsWith('/rtc')) events.push({ kind: 'http-failed', method: req.method(), path: url.pathname, error: req.failure()?.errorText });
       });
+      page.on('console', (msg) => {
+        if (/upgrading your LiveKit server|v1 RTC path not found|Initial connection failed/i.test(msg.text())) warnings.push(msg.text());
+      });
 
-      await joinViaUI(page, h.server.url, { name: 'Fallback Teacher', role: 'teacher', room: uniqueRoom('fallback') });
-      const trace = JSON.stringify(events, null, 1);
+      await joinViaUI(page, h.server.url, { name: 'V1 Teacher', role: 'teacher', room: uniqueRoom('v1') });
+      const trace = JSON.stringify(events.map(({ url, ...e }) => e), null, 1);
 
-      const v1 = events.findIndex((e) => e.kind === 'websocket' && e.path === '/rtc/v1');
-      assert.ok(v1 >= 0, `the SDK never tried the /rtc/v1 websocket; saw ${trace}`);
+      const sockets = events.filter((e) => e.kind === 'websocket');
+      assert.equal(sockets.length, 1, `want one signaling websocket; saw ${trace}`);
+      assert.equal(sockets[0].path, '/rtc/v1');
+      const u = new URL(sockets[0].url);
+      assert.ok(u.searchParams.get('access_token'), 'the /rtc/v1 websocket carries the access token');
+      assert.ok(u.searchParams.get('join_request'), 'the /rtc/v1 websocket carries the join request');
+      assert.ok(!events.some((e) => e.path.endsWith('/validate')), `the SDK probed /validate, so its join failed once; saw ${trace}`);
+      assert.deepEqual(warnings, [], 'the SDK warned that the server is outdated');
 
-      const validate = events.findIndex((e) => e.path === '/rtc/v1/validate');
-      assert.ok(validate > v1, `no /rtc/v1/validate request after the /rtc/v1 attempt; saw ${trace}`);
-      const v = events[validate];
-      assert.equal(v.kind, 'http', `/rtc/v1/validate failed without an HTTP answer (${v.error}); the SDK then reports the server unreachable`);
-      assert.equal(v.method, 'GET');
-      assert.equal(v.status, 404, `/rtc/v1/validate answered ${v.status}, want 404`);
-
-      const v0 = events.findIndex((e, i) => i > validate && e.kind === 'websocket' && e.path === '/rtc');
-      assert.ok(v0 > validate, `the SDK did not fall back to the /rtc websocket after the 404; saw ${trace}`);
-      assert.match(events[v0].url, /[?&]access_token=/, 'the /rtc websocket carries the access token');
-
-      // The fallback connection is the live one.
-      const state = await page.evaluate(() => window.yunke.room.state);
-      assert.equal(state, 'connected');
+      // One PeerConnection carries both directions, and the session is live.
+      const state = await page.evaluate(() => ({
+        state: window.yunke.room.state,
+        mode: window.yunke.room.engine.pcManager?.mode,
+        published: window.yunke.room.localParticipant.trackPublications.size,
+      }));
+      assert.equal(state.state, 'connected');
+      assert.equal(state.mode, 'publisher-only', 'the SDK did not use a single PeerConnection');
       console.log(`signaling sequence: ${events.map((e) => `${e.kind === 'websocket' ? 'WS' : e.method} ${e.path}${e.status ? ` ${e.status}` : ''}`).join(' -> ')}`);
     });
   } finally {

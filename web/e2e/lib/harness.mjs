@@ -54,14 +54,14 @@ function lineReader(stream, onLine) {
  * database in a temporary folder and a known administrator password, and
  * resolves once its banner names the URL to open.
  */
-export async function startServer({ env = {} } = {}) {
+export async function startServer({ env = {}, args: extraArgs = [] } = {}) {
   const bin = process.env.YUNKE_BIN;
   if (!bin) {
     throw new Error('YUNKE_BIN is not set: point it at a built yunke binary, e.g. YUNKE_BIN=../bin/yunke npm run e2e');
   }
   const binPath = resolve(bin);
   const workDir = mkdtempSync(join(tmpdir(), 'yunke-e2e-'));
-  const args = ['serve', '--dev', '--port', '0', '--udp-port', '0', '--tcp-port', '0', '--database-path', join(workDir, 'yunke.db')];
+  const args = ['serve', '--dev', '--port', '0', '--udp-port', '0', '--tcp-port', '0', '--database-path', join(workDir, 'yunke.db'), ...extraArgs];
   const stdout = new Tail();
   const stderr = new Tail();
   const proc = spawn(binPath, args, {
