@@ -57,7 +57,9 @@ func (b RubricBody) Check() error {
 }
 
 func (sc RubricScale) check(code string) error {
-	bad := func(msg string) error { return &FieldError{Field: "criteria", Message: "criterion " + code + ": " + msg} }
+	bad := func(msg string) error {
+		return &FieldError{Field: "criteria", Message: "criterion " + code + ": " + msg}
+	}
 	switch sc.Kind {
 	case ScaleLevels:
 		if len(sc.Levels) < 2 || len(sc.Levels) > MaxRubricLevels {
