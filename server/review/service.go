@@ -354,7 +354,7 @@ type Reliability struct {
 	Reviews  int              `json:"reviews"`
 	// Total is ICC(2,1) of the weighted totals over the targets every
 	// rater kept scored (null when it cannot be computed).
-	Total    *Coefficient          `json:"total"`
+	Total    *Coefficient           `json:"total"`
 	Criteria []CriterionReliability `json:"criteria"`
 	Experts  []ExpertDeviation      `json:"experts"`
 }
