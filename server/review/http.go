@@ -358,27 +358,22 @@ func (s *Service) handleScheme(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// scopeSchools is the caller's scope for action a as a filter: nil for
-// everywhere, else the schools it covers.
-func (s *Service) scopeSchools(r *http.Request, a authz.Action) (storage.DistrictID, []storage.SchoolID, error) {
-	return httpapi.ScopeFilter(r.Context(), s.p.Store, authz.ScopeOf(me(r), a))
-}
-
-// readScope is the wider of the caller's review.read and review.manage scopes.
+// readFilter narrows f to where the caller may read reviews: the union
+// of their review.read and review.manage scopes.
 func (s *Service) readFilter(r *http.Request, f *storage.AssignmentFilter) error {
-	a := authz.ReviewRead
-	if authz.ScopeOf(me(r), authz.ReviewManage).All || (!authz.ScopeOf(me(r), authz.ReviewManage).Empty() && authz.ScopeOf(me(r), authz.ReviewRead).Empty()) {
-		a = authz.ReviewManage
-	}
-	d, schools, err := s.scopeSchools(r, a)
-	if err != nil {
-		return err
-	}
-	f.DistrictID, f.SchoolIDs = d, schools
-	if f.SchoolIDs == nil && f.DistrictID == 0 && !authz.ScopeOf(me(r), a).All {
+	u := me(r)
+	rd, mg := authz.ScopeOf(u, authz.ReviewRead), authz.ScopeOf(u, authz.ReviewManage)
+	sc := authz.Scope{All: rd.All || mg.All, District: cmpOr(rd.District, mg.District), Schools: append(slices.Clone(rd.Schools), mg.Schools...)}
+	switch {
+	case sc.All:
+		return nil
+	case sc.Empty():
 		f.SchoolIDs = []storage.SchoolID{}
+		return nil
 	}
-	return nil
+	d, schools, err := httpapi.ScopeFilter(r.Context(), s.p.Store, sc)
+	f.DistrictID, f.SchoolIDs = d, schools
+	return err
 }
 
 func (s *Service) handleReliability(w http.ResponseWriter, r *http.Request) error {
