@@ -41,11 +41,16 @@ func addUser(t *testing.T, srv *testServer, admin *api, username string, body ma
 	return c, id(created)
 }
 
-func fileRecording(t *testing.T, st *storage.Store, teacher int64, title string) string {
+func fileRecording(t *testing.T, st *storage.Store, teacher int64, title string, subject ...int64) string {
 	t.Helper()
 	ctx := context.Background()
-	r, err := st.CreateRecording(ctx, storage.Actor{}, storage.RecordingInput{Kind: storage.RecordingClass, Room: "rv-" + title, Title: title,
+	var sub storage.SubjectID
+	if len(subject) > 0 {
+		sub = storage.SubjectID(subject[0])
+	}
+	r, err := st.CreateRecording(ctx, storage.Actor{}, storage.RecordingInput{Kind: storage.RecordingClass, Room: "rv-" + title, Title: title, SubjectID: sub,
 		TeacherID: storage.UserID(teacher), ActivityIntervalMS: 500, StartedAt: time.Now().Add(-time.Hour)})
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,5 +418,88 @@ func TestReviewDraftSurvivesServerRestart(t *testing.T) {
 	if d.Review.Status != "draft" || len(d.Review.Body.Scores) != 2 || d.Review.Body.Scores[1].Value != 6.5 || len(d.Review.Body.Notes) != 1 ||
 		d.Review.Body.Notes[0].Text != "导入自然" || d.Total == nil {
 		t.Fatalf("draft after a restart %+v", d)
+	}
+}
+
+// TestReviewRubricsAndAutoAssign: the shipped rubrics are the system
+// admin's to edit (a district admin copies one into the district first);
+// assignment by rule follows subject, colleagues and calibration.
+func TestReviewRubricsAndAutoAssign(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "yunke.db")
+	srv := reviewServer(t, path)
+	w := newReviewWorld(t, srv, path)
+	sys := w.users["system_admin"]
+	var rubrics struct {
+		Items []map[string]any `json:"items"`
+	}
+	w.district.must(200, "GET", "/api/v1/review/rubrics", nil, &rubrics)
+	var kinder map[string]any
+	for _, r := range rubrics.Items {
+		if r["code"] == "kindergarten-activity" {
+			kinder = r
+		}
+	}
+	if kinder == nil || kinder["district_id"].(float64) != 0 || kinder["builtin"] != true {
+		t.Fatalf("rubrics %v", rubrics.Items)
+	}
+	kid := fmt.Sprintf("/api/v1/review/rubrics/%d", id(kinder))
+	edit := map[string]any{"name": "幼儿园活动（修订）", "body": kinder["body"]}
+	if r := w.district.send("PUT", kid, edit); r.status != 403 {
+		t.Fatalf("a district admin edits an installation-wide rubric: %v", r)
+	}
+	var v2 map[string]any
+	sys.must(200, "PUT", kid, edit, &v2)
+	if v2["version"].(float64) != 2 || v2["name"] != "幼儿园活动（修订）" {
+		t.Fatalf("edited %v", v2)
+	}
+	var v1 map[string]any
+	w.district.must(200, "GET", kid+"?version=1", nil, &v1)
+	if v1["version"].(float64) != 1 || v1["name"] != "幼儿园教育活动评价量表" || v1["current_version"].(float64) != 2 {
+		t.Fatalf("version 1 %v", v1)
+	}
+	var cp map[string]any
+	w.district.must(201, "POST", kid+"/copy", map[string]any{}, &cp)
+	if cp["district_id"].(float64) != float64(w.fixture.district) || cp["code"] != "kindergarten-activity" || cp["version"].(float64) != 1 {
+		t.Fatalf("copy %v", cp)
+	}
+	w.district.must(200, "PUT", fmt.Sprintf("/api/v1/review/rubrics/%d", id(cp)), edit, nil)
+	// JSON export is what creating a rubric takes.
+	var exp map[string]any
+	w.district.must(200, "GET", kid+"/export?format=json", nil, &exp)
+	exp["code"] = "from-json"
+	w.district.must(201, "POST", "/api/v1/review/rubrics", exp, nil)
+	if r := w.users["expert"].send("POST", "/api/v1/review/rubrics", exp); r.status != 403 {
+		t.Fatalf("an expert creates a rubric: %v", r)
+	}
+
+	sc := w.scheme(t)
+	colleague, colleagueID := addUser(t, srv, sys, "expert.a", map[string]any{"roles": []string{"expert"}, "district_id": w.fixture.district,
+		"school_id": w.schoolA, "subject_ids": []int64{w.subject}, "expert_scope": map[string]any{"district": true}})
+	_ = colleague
+	rec := fileRecording(t, w.st, w.userIDs["teacher"], "分数", w.subject)
+	auto := func(body map[string]any) reply {
+		body["scheme_id"], body["target"] = sc.ID, rec
+		return w.district.send("POST", "/api/v1/review/assignments/auto", body)
+	}
+	if r := auto(map[string]any{"count": 1, "match_subject": true, "exclude_colleagues": true}); r.status != 400 || r.errFields()["count"] == nil {
+		t.Fatalf("the only expert of the subject is a colleague: %v", r)
+	}
+	if r := auto(map[string]any{"count": 1, "calibrated_only": true, "round": "c"}); r.status != 400 {
+		t.Fatalf("nobody calibrated: %v", r)
+	}
+	r := auto(map[string]any{"count": 1, "match_subject": true, "round": "s"})
+	if r.status != 201 || r.json()["items"].([]any)[0].(map[string]any)["expert_id"].(float64) != float64(colleagueID) {
+		t.Fatalf("by subject: %v", r)
+	}
+	r = auto(map[string]any{"count": 2, "exclude_colleagues": true, "round": "x"})
+	got := map[float64]bool{}
+	if r.status == 201 {
+		for _, x := range r.json()["items"].([]any) {
+			got[x.(map[string]any)["expert_id"].(float64)] = true
+		}
+	}
+	if r.status != 201 || len(got) != 2 || !got[float64(w.userIDs["expert"])] || !got[float64(w.expert2ID)] {
+		t.Fatalf("without colleagues: %v", r)
 	}
 }

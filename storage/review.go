@@ -143,8 +143,8 @@ func (s *Store) CreateRubric(ctx context.Context, a Actor, in RubricInput) (Rubr
 			VALUES ($1, $2, $3, $4, 1, $5, $6, $6) RETURNING id`, int64(in.DistrictID), in.Code, in.Name, in.Purpose, in.Builtin, now).Scan(&id); err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `INSERT INTO review_rubric_versions (rubric_id, version, body, created_by, created_at) VALUES ($1, 1, $2, $3, $4)`,
-			int64(id), jsonText(in.Body), int64(a.UserID), now); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO review_rubric_versions (rubric_id, version, name, body, created_by, created_at) VALUES ($1, 1, $2, $3, $4, $5)`,
+			int64(id), in.Name, jsonText(in.Body), int64(a.UserID), now); err != nil {
 			return err
 		}
 		return s.logChange(ctx, q, a, Activity{Action: "review.rubric_create", DistrictID: in.DistrictID, Subject: "review_rubric:" + itoa(id)},
@@ -164,6 +164,9 @@ func (s *Store) UpdateRubric(ctx context.Context, a Actor, id RubricID, in Rubri
 		return Rubric{}, err
 	}
 	in.Code = cur.Code
+	if in.Purpose == "" {
+		in.Purpose = cur.Purpose
+	}
 	if err := checkRubricInput(&in); err != nil {
 		return Rubric{}, err
 	}
@@ -177,8 +180,8 @@ func (s *Store) UpdateRubric(ctx context.Context, a Actor, id RubricID, in Rubri
 		if n == 0 {
 			return ErrConflict
 		}
-		if _, err := q.exec(ctx, `INSERT INTO review_rubric_versions (rubric_id, version, body, created_by, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			int64(id), cur.Current+1, jsonText(in.Body), int64(a.UserID), now); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO review_rubric_versions (rubric_id, version, name, body, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			int64(id), cur.Current+1, in.Name, jsonText(in.Body), int64(a.UserID), now); err != nil {
 			return err
 		}
 		return s.logChange(ctx, q, a, Activity{Action: "review.rubric_update", DistrictID: cur.DistrictID, Subject: "review_rubric:" + itoa(id)},
@@ -190,12 +193,13 @@ func (s *Store) UpdateRubric(ctx context.Context, a Actor, id RubricID, in Rubri
 	return s.GetRubric(ctx, id, 0)
 }
 
-// GetRubric reads a rubric at a version (0: the current one).
+// GetRubric reads a rubric at a version (0: the current one), with the
+// name it had then.
 func (s *Store) GetRubric(ctx context.Context, id RubricID, version int) (Rubric, error) {
 	var r Rubric
 	var created, updated, vcreated int64
 	var body string
-	err := s.r().queryRow(ctx, `SELECT r.id, r.district_id, r.code, r.name, r.purpose, r.version, r.builtin, r.created_at, r.updated_at,
+	err := s.r().queryRow(ctx, `SELECT r.id, r.district_id, r.code, v.name, r.purpose, r.version, r.builtin, r.created_at, r.updated_at,
 		v.version, v.body, v.created_by, v.created_at
 		FROM review_rubrics r JOIN review_rubric_versions v ON v.rubric_id = r.id
 		WHERE r.id = $1 AND v.version = CASE WHEN $2 = 0 THEN r.version ELSE $2 END`, int64(id), version).Scan(

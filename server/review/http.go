@@ -26,6 +26,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Path: "/review/rubrics/{id}", Actions: library, Handle: s.handleRubric},
 		{Method: "PUT", Path: "/review/rubrics/{id}", Actions: manage, Handle: s.handleUpdateRubric},
 		{Method: "GET", Path: "/review/rubrics/{id}/export", Actions: library, Handle: s.handleExportRubric},
+		{Method: "POST", Path: "/review/rubrics/{id}/copy", Actions: manage, Handle: s.handleCopyRubric},
 		{Method: "GET", Path: "/review/schemes", Actions: library, Handle: s.handleSchemes},
 		{Method: "POST", Path: "/review/schemes", Actions: manage, Handle: s.handleCreateScheme},
 		{Method: "GET", Path: "/review/schemes/{id}", Actions: library, Handle: s.handleScheme},
@@ -238,6 +239,33 @@ func (s *Service) handleExportRubric(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
+// handleCopyRubric copies a rubric version (a shipped default, say) into
+// the caller's district, where its administrators may edit it.
+func (s *Service) handleCopyRubric(w http.ResponseWriter, r *http.Request) error {
+	rb, err := s.rubric(r)
+	if err != nil {
+		return err
+	}
+	var b rubricBody
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	b.Body, b.Purpose = rb.Body, rb.Purpose
+	if b.Code == "" {
+		b.Code = rb.Code
+	}
+	if b.Name == "" {
+		b.Name = rb.Name
+	}
+	if b.DistrictID == 0 {
+		b.DistrictID = me(r).DistrictID
+	}
+	if b.DistrictID == rb.DistrictID && b.Code == rb.Code {
+		return httpapi.Invalid("code", "a copy in the same place needs another code")
+	}
+	return s.createRubric(w, r, b)
+}
+
 // --- schemes ---
 
 func (s *Service) handleSchemes(w http.ResponseWriter, r *http.Request) error {
@@ -412,6 +440,8 @@ type assignBody struct {
 	Count             int  `json:"count"`
 	MatchSubject      bool `json:"match_subject"`
 	ExcludeColleagues bool `json:"exclude_colleagues"`
+	// CalibratedOnly keeps the experts who passed a calibration clip of the scheme.
+	CalibratedOnly bool `json:"calibrated_only"`
 }
 
 // assignable checks an assignment request: the scheme and the target in
@@ -553,6 +583,15 @@ func (s *Service) handleAutoAssign(w http.ResponseWriter, r *http.Request) error
 		if b.ExcludeColleagues && e.SchoolID != 0 && e.SchoolID == teacherSchool {
 			continue
 		}
+		if b.CalibratedOnly {
+			ok, err := s.calibrated(r, e.ID, sc.ID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+		}
 		open, err := s.p.Store.ListAssignments(r.Context(), storage.AssignmentFilter{ExpertID: e.ID})
 		if err != nil {
 			return err
@@ -590,6 +629,27 @@ func (s *Service) handleAutoAssign(w http.ResponseWriter, r *http.Request) error
 	}
 	httpapi.WriteJSON(w, http.StatusCreated, httpapi.Items[storage.Assignment]{Items: out})
 	return nil
+}
+
+// calibrated reports whether an expert passed a calibration clip of a scheme.
+func (s *Service) calibrated(r *http.Request, expert storage.UserID, scheme storage.SchemeID) (bool, error) {
+	res, err := s.p.Store.CalibrationResults(r.Context(), 0, expert)
+	if err != nil {
+		return false, err
+	}
+	for _, x := range res {
+		if !x.Passed {
+			continue
+		}
+		c, err := s.p.Store.GetCalibration(r.Context(), x.CalibrationID)
+		if err != nil {
+			return false, err
+		}
+		if c.SchemeID == scheme {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func cmpOr[T comparable](a, b T) T {

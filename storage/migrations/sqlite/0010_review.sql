@@ -24,6 +24,7 @@ CREATE TABLE review_rubrics (
 CREATE TABLE review_rubric_versions (
     rubric_id  BIGINT  NOT NULL REFERENCES review_rubrics (id),
     version    INTEGER NOT NULL,
+    name       TEXT    NOT NULL, -- the rubric's name at this version
     body       TEXT    NOT NULL,
     created_by BIGINT  NOT NULL DEFAULT 0,
     created_at BIGINT  NOT NULL,
