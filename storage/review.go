@@ -416,13 +416,13 @@ func (s *Store) GetAssignment(ctx context.Context, id AssignmentID) (Assignment,
 	return x, nil
 }
 
-// ListAssignments lists assignments by due date (none last), then id.
-func (s *Store) ListAssignments(ctx context.Context, f AssignmentFilter) ([]Assignment, error) {
+// assignmentQuery is the WHERE clause and LIMIT of f, with their
+// arguments; none reports a filter that selects nothing.
+func (s *Store) assignmentQuery(f AssignmentFilter) (clause string, args []any, none bool) {
 	if f.SchoolIDs != nil && len(f.SchoolIDs) == 0 {
-		return []Assignment{}, nil
+		return "", nil, true
 	}
 	var where []string
-	var args []any
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where = append(where, fmt.Sprintf(cond, len(args)))
@@ -460,8 +460,16 @@ func (s *Store) ListAssignments(ctx context.Context, f AssignmentFilter) ([]Assi
 		limit = 2000
 	}
 	args = append(args, limit)
-	rs, err := s.r().query(ctx, `SELECT `+assignmentCols+assignmentFrom+whereClause(where)+
-		fmt.Sprintf(` ORDER BY CASE WHEN a.due_at = 0 THEN 1 ELSE 0 END, a.due_at, a.id LIMIT $%d`, len(args)), args...)
+	return whereClause(where) + fmt.Sprintf(` ORDER BY CASE WHEN a.due_at = 0 THEN 1 ELSE 0 END, a.due_at, a.id LIMIT $%d`, len(args)), args, false
+}
+
+// ListAssignments lists assignments by due date (none last), then id; at most 2000.
+func (s *Store) ListAssignments(ctx context.Context, f AssignmentFilter) ([]Assignment, error) {
+	clause, args, none := s.assignmentQuery(f)
+	if none {
+		return []Assignment{}, nil
+	}
+	rs, err := s.r().query(ctx, `SELECT `+assignmentCols+assignmentFrom+clause, args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list assignments: %w", err)
 	}
@@ -616,49 +624,66 @@ func (s *Store) ReopenReview(ctx context.Context, a Actor, id AssignmentID, reas
 	return s.GetReview(ctx, id)
 }
 
-// GetReview reads an assignment's review; one not started yet is an empty draft.
-func (s *Store) GetReview(ctx context.Context, id AssignmentID) (Review, error) {
+const reviewCols = assignmentCols + `, COALESCE(r.body, ''), COALESCE(r.version, 0), COALESCE(r.reopened_reason, ''), COALESCE(r.updated_at, 0)`
+
+func scanReview(rw row) (Review, error) {
 	var rv Review
 	var body string
 	var updated int64
-	x, err := scanAssignment(s.r().queryRow(ctx, `SELECT `+assignmentCols+`, COALESCE(r.body, ''), COALESCE(r.version, 0),
-		COALESCE(r.reopened_reason, ''), COALESCE(r.updated_at, 0)`+assignmentFrom+` WHERE a.id = $1`, int64(id)),
-		&body, &rv.Version, &rv.ReopenedReason, &updated)
+	x, err := scanAssignment(rw, &body, &rv.Version, &rv.ReopenedReason, &updated)
+	if err != nil {
+		return rv, err
+	}
+	rv.Assignment, rv.UpdatedAt = x, fromMSOrZero(updated)
+	rv.Body = ReviewBody{Scores: []ReviewScore{}, Notes: []ReviewNote{}}
+	if body != "" {
+		if err := json.Unmarshal([]byte(body), &rv.Body); err != nil {
+			return rv, err
+		}
+	}
+	return rv, nil
+}
+
+// GetReview reads an assignment's review; one not started yet is an empty draft.
+func (s *Store) GetReview(ctx context.Context, id AssignmentID) (Review, error) {
+	rv, err := scanReview(s.r().queryRow(ctx, `SELECT `+reviewCols+assignmentFrom+` WHERE a.id = $1`, int64(id)))
 	if isNoRows(err) {
 		return rv, fmt.Errorf("storage: review %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return rv, fmt.Errorf("storage: review %d: %w", id, err)
 	}
-	rv.Assignment, rv.UpdatedAt = x, fromMSOrZero(updated)
-	rv.Body = ReviewBody{Scores: []ReviewScore{}, Notes: []ReviewNote{}}
-	if body != "" {
-		if err := json.Unmarshal([]byte(body), &rv.Body); err != nil {
-			return rv, fmt.Errorf("storage: review %d: %w", id, err)
-		}
-	}
 	return rv, nil
 }
 
-// ListReviews reads the reviews of the assignments f selects (without
-// those not started).
+// ListReviews reads, in one query, the reviews of the assignments f
+// selects (without those not started), in ListAssignments' order.
 func (s *Store) ListReviews(ctx context.Context, f AssignmentFilter) ([]Review, error) {
-	as, err := s.ListAssignments(ctx, f)
-	if err != nil {
-		return nil, err
+	clause, args, none := s.assignmentQuery(f)
+	if none {
+		return []Review{}, nil
 	}
+	// "a.status <> 'assigned'" joins the filter's conditions (or starts them).
+	cond := " WHERE a.status <> 'assigned'"
+	if strings.HasPrefix(clause, " WHERE ") {
+		clause = cond + " AND " + strings.TrimPrefix(clause, " WHERE ")
+	} else {
+		clause = cond + clause
+	}
+	rs, err := s.r().query(ctx, `SELECT `+reviewCols+assignmentFrom+clause, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list reviews: %w", err)
+	}
+	defer rs.Close()
 	out := []Review{}
-	for _, x := range as {
-		if x.Status == AssignmentAssigned {
-			continue
-		}
-		rv, err := s.GetReview(ctx, x.ID)
+	for rs.Next() {
+		rv, err := scanReview(rs)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("storage: list reviews: %w", err)
 		}
 		out = append(out, rv)
 	}
-	return out, nil
+	return out, rs.Err()
 }
 
 // CreateCalibration stores a calibration clip and its master scores.
