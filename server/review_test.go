@@ -195,6 +195,9 @@ func TestReviewFlow(t *testing.T) {
 	path1 := fmt.Sprintf("/api/v1/review/assignments/%d/review", mine)
 	expert.must(200, "PUT", path1, draft, &d1)
 	expert.must(200, "PUT", path1, draft, &d2)
+	if v1, v2 := d1["review"].(map[string]any)["version"], d2["review"].(map[string]any)["version"]; v1 != v2 {
+		t.Fatalf("saving the same draft twice: version %v then %v", v1, v2)
+	}
 	if d2["reflection"].(map[string]any)["text"] != "提问太密" || len(d2["review"].(map[string]any)["body"].(map[string]any)["notes"].([]any)) != 2 {
 		t.Fatalf("draft %v", d2)
 	}

@@ -514,7 +514,8 @@ func checkReviewBody(b *ReviewBody) error {
 }
 
 // SaveReviewDraft stores an assignment's review as a draft, whole: saving
-// the same body twice leaves the same review. A submitted review is closed.
+// the same body twice leaves the same review, version included. A
+// submitted review is closed.
 func (s *Store) SaveReviewDraft(ctx context.Context, id AssignmentID, b ReviewBody) (Review, error) {
 	if err := checkReviewBody(&b); err != nil {
 		return Review{}, err
@@ -531,9 +532,20 @@ func (s *Store) SaveReviewDraft(ctx context.Context, id AssignmentID, b ReviewBo
 			return ErrClosed
 		}
 		now := ms(s.now())
-		n, err := q.exec(ctx, `UPDATE reviews SET body = $2, version = version + 1, updated_at = $3 WHERE assignment_id = $1`, int64(id), jsonText(b), now)
+		// The same body again changes nothing, not even the version.
+		n, err := q.exec(ctx, `UPDATE reviews SET body = $2, version = version + 1, updated_at = $3 WHERE assignment_id = $1 AND body <> $2`,
+			int64(id), jsonText(b), now)
 		if err != nil {
 			return err
+		}
+		if n == 0 {
+			var same int
+			if err := q.queryRow(ctx, `SELECT COUNT(*) FROM reviews WHERE assignment_id = $1`, int64(id)).Scan(&same); err != nil {
+				return err
+			}
+			if same > 0 {
+				return nil
+			}
 		}
 		if n == 0 {
 			if _, err := q.exec(ctx, `INSERT INTO reviews (assignment_id, status, body, updated_at) VALUES ($1, 'draft', $2, $3)`,

@@ -129,8 +129,12 @@ func TestReviewLifecycle(t *testing.T) {
 		d1 := must(s.SaveReviewDraft(ctx, id, body))(t)
 		d2 := must(s.SaveReviewDraft(ctx, id, body))(t)
 		if d2.Status != storage.AssignmentDraft || len(d2.Body.Notes) != 2 || d2.Body.Notes[0].EndMS != 75000 || d2.Body.Strengths != "节奏好" ||
-			d2.Version != d1.Version+1 {
+			d2.Version != d1.Version {
 			t.Fatalf("draft %+v", d2)
+		}
+		body.Improve = "留白"
+		if d3 := must(s.SaveReviewDraft(ctx, id, body))(t); d3.Version != d2.Version+1 || d3.Body.Improve != "留白" {
+			t.Fatalf("changed draft %+v", d3)
 		}
 		if l := must(s.ListAssignments(ctx, storage.AssignmentFilter{ExpertID: w.expert.ID}))(t); len(l) != 1 || l[0].Status != storage.AssignmentDraft {
 			t.Fatalf("queue %+v", l)
