@@ -352,6 +352,16 @@ func TestReviewFlow(t *testing.T) {
 		t.Fatalf("another school's admin sees reviews outside their scope: %v", r)
 	}
 
+	// An assignment not started can be withdrawn; a started one cannot.
+	extra := w.assign(t, sc, w.rec2, w.expert2ID)
+	if r := w.adminB.send("DELETE", fmt.Sprintf("/api/v1/review/assignments/%d", extra[0]), nil); r.status != 403 {
+		t.Fatalf("another school's admin withdraws an assignment: %v", r)
+	}
+	w.district.must(204, "DELETE", fmt.Sprintf("/api/v1/review/assignments/%d", extra[0]), nil, nil)
+	if r := w.district.send("DELETE", fmt.Sprintf("/api/v1/review/assignments/%d", mine), nil); r.status != 409 {
+		t.Fatalf("withdrawing a submitted review: %v", r)
+	}
+
 	// Reopening needs a reason; the expert can then edit again.
 	if r := w.district.send("POST", fmt.Sprintf("/api/v1/review/reviews/%d/reopen", mine), map[string]any{"reason": ""}); r.status != 400 {
 		t.Fatalf("reopen without a reason: %v", r)

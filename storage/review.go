@@ -485,6 +485,33 @@ func (s *Store) ListAssignments(ctx context.Context, f AssignmentFilter) ([]Assi
 	return out, rs.Err()
 }
 
+// DeleteAssignment withdraws an assignment the expert has not started
+// (ErrClosed once they have).
+func (s *Store) DeleteAssignment(ctx context.Context, a Actor, id AssignmentID) error {
+	err := s.tx(ctx, func(q querier) error {
+		x, err := scanAssignment(q.queryRow(ctx, `SELECT `+assignmentCols+assignmentFrom+` WHERE a.id = $1`, int64(id)))
+		if isNoRows(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		n, err := q.exec(ctx, `DELETE FROM review_assignments WHERE id = $1 AND status = 'assigned'`, int64(id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrClosed
+		}
+		return s.logChange(ctx, q, a, Activity{Action: "review.unassign", DistrictID: x.DistrictID, SchoolID: x.SchoolID, SubjectID: x.SubjectID,
+			Subject: x.Target}, map[string]any{"assignment": id, "expert": x.ExpertID}, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("storage: delete assignment %d: %w", id, err)
+	}
+	return nil
+}
+
 func checkReviewBody(b *ReviewBody) error {
 	if b.Scores == nil {
 		b.Scores = []ReviewScore{}

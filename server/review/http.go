@@ -34,6 +34,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "POST", Path: "/review/assignments", Actions: manage, Handle: s.handleAssign},
 		{Method: "POST", Path: "/review/assignments/auto", Actions: manage, Handle: s.handleAutoAssign},
 		{Method: "GET", Path: "/review/assignments", Actions: read, Handle: s.handleAssignments},
+		{Method: "DELETE", Path: "/review/assignments/{id}", Actions: manage, Handle: s.handleUnassign},
 		{Method: "GET", Path: "/review/assignments/{id}/review", Actions: a(authz.ReviewScore), Handle: s.handleDraft},
 		{Method: "PUT", Path: "/review/assignments/{id}/review", Actions: a(authz.ReviewScore), Handle: s.handleSaveDraft},
 		{Method: "POST", Path: "/review/assignments/{id}/submit", Actions: a(authz.ReviewScore), Handle: s.handleSubmit},
@@ -685,6 +686,26 @@ func (s *Service) handleAssignments(w http.ResponseWriter, r *http.Request) erro
 		out = append(out, queueItem{Assignment: x, Overdue: overdue(x, now)})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[queueItem]{Items: out})
+	return nil
+}
+
+// handleUnassign withdraws an assignment not started yet.
+func (s *Service) handleUnassign(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpapi.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.p.Store.GetAssignment(r.Context(), storage.AssignmentID(id))
+	if err != nil {
+		return err
+	}
+	if _, err := httpapi.Authorize(r, authz.ReviewManage, httpapi.Place{District: x.DistrictID, School: x.SchoolID}); err != nil {
+		return err
+	}
+	if err := s.p.Store.DeleteAssignment(r.Context(), httpapi.Actor(r), x.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

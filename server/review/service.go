@@ -37,6 +37,7 @@ type Store interface {
 	ListSchemes(ctx context.Context, district storage.DistrictID) ([]storage.Scheme, error)
 	CreateAssignments(ctx context.Context, a storage.Actor, ins []storage.AssignmentInput) ([]storage.Assignment, error)
 	GetAssignment(ctx context.Context, id storage.AssignmentID) (storage.Assignment, error)
+	DeleteAssignment(ctx context.Context, a storage.Actor, id storage.AssignmentID) error
 	ListAssignments(ctx context.Context, f storage.AssignmentFilter) ([]storage.Assignment, error)
 	SaveReviewDraft(ctx context.Context, id storage.AssignmentID, b storage.ReviewBody) (storage.Review, error)
 	SubmitReview(ctx context.Context, a storage.Actor, id storage.AssignmentID, b storage.ReviewBody, total float64) (storage.Review, error)
