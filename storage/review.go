@@ -141,7 +141,8 @@ func (s *Store) CreateRubric(ctx context.Context, a Actor, in RubricInput) (Rubr
 		now := ms(s.now())
 		if err := q.queryRow(ctx, `INSERT INTO review_rubrics (district_id, code, name, purpose, version, builtin, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, 1, $5, $6, $6) RETURNING id`, int64(in.DistrictID), in.Code, in.Name, in.Purpose, in.Builtin, now).Scan(&id); err != nil {
-			return err
+			// Two nodes seeding the defaults at once: the unique code decides.
+			return mapErr(err, map[string]string{"code": in.Code})
 		}
 		if _, err := q.exec(ctx, `INSERT INTO review_rubric_versions (rubric_id, version, name, body, created_by, created_at) VALUES ($1, 1, $2, $3, $4, $5)`,
 			int64(id), in.Name, jsonText(in.Body), int64(a.UserID), now); err != nil {
