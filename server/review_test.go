@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -514,5 +515,33 @@ func TestReviewRubricsAndAutoAssign(t *testing.T) {
 	}
 	if r.status != 201 || len(got) != 2 || !got[float64(w.userIDs["expert"])] || !got[float64(w.expert2ID)] {
 		t.Fatalf("without colleagues: %v", r)
+	}
+}
+
+// TestReviewExpertWithoutScope: an expert whose scope covers no school gets
+// 403 on every review route.
+func TestReviewExpertWithoutScope(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	none, _ := addUser(t, srv, fx.users["system_admin"], "expert.none", map[string]any{"roles": []string{"expert"}, "district_id": fx.district,
+		"expert_scope": map[string]any{"district": false, "school_ids": []int64{}}})
+	n := 0
+	for _, rt := range srv.APIRoutes() {
+		if !strings.HasPrefix(rt.Path, "/api/v1/review/") {
+			continue
+		}
+		n++
+		path := strings.Replace(strings.Replace(rt.Path, "{target}", "recording:1", 1), "{id}", "1", 1)
+		var body any
+		if rt.Method != "GET" {
+			body = "{}"
+		}
+		if r := none.send(rt.Method, path, body); r.status != 403 || r.errCode() != "forbidden" {
+			t.Errorf("%s %s: %v, want 403", rt.Method, rt.Path, r)
+		}
+	}
+	if n < 25 {
+		t.Fatalf("only %d review routes", n)
 	}
 }
