@@ -545,3 +545,42 @@ func TestReviewExpertWithoutScope(t *testing.T) {
 		t.Fatalf("only %d review routes", n)
 	}
 }
+
+// TestReviewMicrolesson: a micro-lesson is a target like a recording; its
+// notes stay within its length.
+func TestReviewMicrolesson(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "yunke.db")
+	srv := reviewServer(t, path)
+	w := newReviewWorld(t, srv, path)
+	ctx := context.Background()
+	teacher := storage.UserID(w.userIDs["teacher"])
+	now := time.Now()
+	if err := w.st.CreateMicrolessonUpload(ctx, storage.MicrolessonUpload{ID: "rv1", UserID: teacher, SizeBytes: 10, Filename: "a.mp4",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, 5, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	m, err := w.st.CreateMicrolesson(ctx, storage.Actor{UserID: teacher}, "rv1", storage.MicrolessonInput{SubjectID: storage.SubjectID(w.subject),
+		Grade: 3, Title: "分数的意义"}, storage.MicrolessonMedia{FileKey: "k", SizeBytes: 10, Container: "mp4", DurationMS: 5 * 60 * 1000}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := fmt.Sprintf("microlesson:%d", m.ID)
+	sc := w.scheme(t)
+	a := w.assign(t, sc, target, w.userIDs["expert"])
+	p := fmt.Sprintf("/api/v1/review/assignments/%d/review", a[0])
+	body := scores(3, 8)
+	body["notes"] = []map[string]any{{"start_ms": 6 * 60 * 1000, "text": "x"}}
+	if r := w.users["expert"].send("PUT", p, body); r.status != 400 {
+		t.Fatalf("a note after the end of the micro-lesson: %v", r)
+	}
+	body["notes"] = []map[string]any{{"start_ms": 100000, "end_ms": 130000, "text": "例子贴近生活"}}
+	w.users["expert"].must(200, "POST", fmt.Sprintf("/api/v1/review/assignments/%d/submit", a[0]), body, nil)
+	var mine struct {
+		Items []map[string]any `json:"items"`
+	}
+	w.users["teacher"].must(200, "GET", "/api/v1/review/mine", nil, &mine)
+	if len(mine.Items) != 1 || mine.Items[0]["target"] != target || mine.Items[0]["title"] != "分数的意义" || mine.Items[0]["status"] != "submitted" {
+		t.Fatalf("the teacher's reviews %+v", mine.Items)
+	}
+}
