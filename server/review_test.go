@@ -308,6 +308,18 @@ func TestReviewFlow(t *testing.T) {
 	if s := fb.Items[0].Suggestions; len(s) != 1 || s[0].Target != w.rec2 || s[0].Title != "一次函数" || len(s[0].Criteria) != 2 {
 		t.Fatalf("suggestions %+v", s)
 	}
+	// The teacher rates how useful a review was; nobody else may.
+	if r := w.teacher2.send("PUT", fmt.Sprintf("/api/v1/review/reviews/%d/rating", mine), map[string]any{"score": 5}); r.status != 403 {
+		t.Fatalf("rating another teacher's review: %v", r)
+	}
+	if r := teacher.send("PUT", fmt.Sprintf("/api/v1/review/reviews/%d/rating", mine), map[string]any{"score": 6}); r.status != 400 {
+		t.Fatalf("a rating of 6: %v", r)
+	}
+	var rated map[string]any
+	teacher.must(200, "PUT", fmt.Sprintf("/api/v1/review/reviews/%d/rating", mine), map[string]any{"score": 4}, &rated)
+	if rated["teacher_rating"].(float64) != 4 || rated["expert_id"].(float64) != 0 {
+		t.Fatalf("rated %v", rated)
+	}
 	teacher.must(204, "POST", "/api/v1/review/feedback/seen", nil, nil)
 	teacher.must(200, "GET", "/api/v1/review/feedback", nil, &fb)
 	if fb.New != 0 {

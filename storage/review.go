@@ -486,6 +486,36 @@ func (s *Store) ListAssignments(ctx context.Context, f AssignmentFilter) ([]Assi
 	return out, rs.Err()
 }
 
+// RateReview keeps how useful the teacher of the lesson found a submitted
+// review (1–5; rating again replaces it), with a review.rate activity row
+// valued at the score: the statistics' review satisfaction.
+func (s *Store) RateReview(ctx context.Context, a Actor, id AssignmentID, score int) (Review, error) {
+	if score < 1 || score > 5 {
+		return Review{}, &FieldError{Field: "score", Message: "1 to 5"}
+	}
+	err := s.tx(ctx, func(q querier) error {
+		x, err := scanAssignment(q.queryRow(ctx, `SELECT `+assignmentCols+assignmentFrom+` WHERE a.id = $1`, int64(id)))
+		if isNoRows(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if x.Status != AssignmentSubmitted {
+			return ErrClosed
+		}
+		if _, err := q.exec(ctx, `UPDATE reviews SET teacher_rating = $2 WHERE assignment_id = $1`, int64(id), score); err != nil {
+			return err
+		}
+		return s.logChange(ctx, q, a, Activity{Action: "review.rate", DistrictID: x.DistrictID, SchoolID: x.SchoolID, SubjectID: x.SubjectID,
+			Subject: x.Target, Value: int64(score)}, map[string]any{"assignment": id}, nil)
+	})
+	if err != nil {
+		return Review{}, fmt.Errorf("storage: rate review %d: %w", id, err)
+	}
+	return s.GetReview(ctx, id)
+}
+
 // DeleteAssignment withdraws an assignment the expert has not started
 // (ErrClosed once they have).
 func (s *Store) DeleteAssignment(ctx context.Context, a Actor, id AssignmentID) error {
@@ -664,13 +694,14 @@ func (s *Store) ReopenReview(ctx context.Context, a Actor, id AssignmentID, reas
 	return s.GetReview(ctx, id)
 }
 
-const reviewCols = assignmentCols + `, COALESCE(r.body, ''), COALESCE(r.version, 0), COALESCE(r.reopened_reason, ''), COALESCE(r.updated_at, 0)`
+const reviewCols = assignmentCols + `, COALESCE(r.body, ''), COALESCE(r.version, 0), COALESCE(r.reopened_reason, ''), COALESCE(r.updated_at, 0),
+	COALESCE(r.teacher_rating, 0)`
 
 func scanReview(rw row) (Review, error) {
 	var rv Review
 	var body string
 	var updated int64
-	x, err := scanAssignment(rw, &body, &rv.Version, &rv.ReopenedReason, &updated)
+	x, err := scanAssignment(rw, &body, &rv.Version, &rv.ReopenedReason, &updated, &rv.TeacherRating)
 	if err != nil {
 		return rv, err
 	}

@@ -150,6 +150,11 @@ func TestReviewLifecycle(t *testing.T) {
 		_, err = s.SubmitReview(ctx, storage.Actor{UserID: w.expert.ID}, id, body, 69)
 		wantErr(t, err, storage.ErrClosed)
 
+		_, err = s.RateReview(ctx, storage.Actor{UserID: w.teacher.ID}, id, 0)
+		wantField(t, err, "score")
+		if rv := must(s.RateReview(ctx, storage.Actor{UserID: w.teacher.ID}, id, 4))(t); rv.TeacherRating != 4 {
+			t.Fatalf("rated %+v", rv)
+		}
 		_, err = s.ReopenReview(ctx, admin, id, "  ")
 		wantField(t, err, "reason")
 		re := must(s.ReopenReview(ctx, admin, id, "分数录错"))(t)
@@ -158,7 +163,9 @@ func TestReviewLifecycle(t *testing.T) {
 		}
 		_, err = s.ReopenReview(ctx, admin, id, "again")
 		wantErr(t, err, storage.ErrClosed)
-		for action, n := range map[string]int{"review.assign": 1, "review.submit": 1, "review.reopen": 1} {
+		_, err = s.RateReview(ctx, storage.Actor{UserID: w.teacher.ID}, id, 5) // reopened: no longer submitted
+		wantErr(t, err, storage.ErrClosed)
+		for action, n := range map[string]int{"review.assign": 1, "review.submit": 1, "review.reopen": 1, "review.rate": 1} {
 			if got := countActivity(t, s, action); got != n {
 				t.Errorf("%s rows = %d, want %d", action, got, n)
 			}

@@ -256,7 +256,9 @@ type Review struct {
 	Body           ReviewBody `json:"body"`
 	Version        int64      `json:"version"`
 	ReopenedReason string     `json:"reopened_reason,omitempty"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// TeacherRating is how useful the lesson's teacher found it (1–5; 0: not rated).
+	TeacherRating int       `json:"teacher_rating"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Calibration is a clip the district scored as the master.

@@ -41,6 +41,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Path: "/review/queue", Actions: a(authz.ReviewScore), Handle: s.handleQueue},
 		{Method: "GET", Path: "/review/reviews/{id}", Actions: a(authz.ReviewRead, authz.ReviewManage, authz.ReviewOwn), Handle: s.handleReview},
 		{Method: "POST", Path: "/review/reviews/{id}/reopen", Actions: manage, Handle: s.handleReopen},
+		{Method: "PUT", Path: "/review/reviews/{id}/rating", Actions: a(authz.ReviewOwn), Handle: s.handleRate},
 		{Method: "GET", Path: "/review/targets/{target}", Actions: a(authz.ReviewScore, authz.ReviewRead, authz.ReviewManage, authz.ReviewOwn), Handle: s.handleTarget},
 		{Method: "PUT", Path: "/review/targets/{target}/reflection", Actions: a(authz.ReviewOwn), Handle: s.handleReflect},
 		{Method: "GET", Path: "/review/mine", Actions: a(authz.ReviewOwn), Handle: s.handleMine},
@@ -931,6 +932,33 @@ func (s *Service) handleReopen(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.p.Logger.Info("review reopened", "assignment", x.ID, "by", me(r).ID)
 	httpapi.WriteJSON(w, http.StatusOK, rv)
+	return nil
+}
+
+// handleRate: the teacher of the lesson rates how useful a submitted review was.
+func (s *Service) handleRate(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpapi.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.p.Store.GetAssignment(r.Context(), storage.AssignmentID(id))
+	if err != nil {
+		return err
+	}
+	if x.TeacherID != me(r).ID || x.CalibrationID != 0 {
+		return httpapi.ErrForbidden
+	}
+	var b struct {
+		Score int `json:"score"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	rv, err := s.p.Store.RateReview(r.Context(), httpapi.Actor(r), x.ID, b.Score)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, anonymous(rv))
 	return nil
 }
 

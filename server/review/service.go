@@ -41,6 +41,7 @@ type Store interface {
 	ListAssignments(ctx context.Context, f storage.AssignmentFilter) ([]storage.Assignment, error)
 	SaveReviewDraft(ctx context.Context, id storage.AssignmentID, b storage.ReviewBody) (storage.Review, error)
 	SubmitReview(ctx context.Context, a storage.Actor, id storage.AssignmentID, b storage.ReviewBody, total float64) (storage.Review, error)
+	RateReview(ctx context.Context, a storage.Actor, id storage.AssignmentID, score int) (storage.Review, error)
 	ReopenReview(ctx context.Context, a storage.Actor, id storage.AssignmentID, reason string) (storage.Review, error)
 	GetReview(ctx context.Context, id storage.AssignmentID) (storage.Review, error)
 	ListReviews(ctx context.Context, f storage.AssignmentFilter) ([]storage.Review, error)

@@ -90,6 +90,7 @@ CREATE TABLE reviews (
     submitted_at    BIGINT  NOT NULL DEFAULT 0,
     reopened_reason TEXT    NOT NULL DEFAULT '',
     reopened_by     BIGINT  NOT NULL DEFAULT 0,
+    teacher_rating  INTEGER NOT NULL DEFAULT 0, -- 1..5: how useful the teacher found it; 0: not rated
     updated_at      BIGINT  NOT NULL
 );
 
