@@ -797,9 +797,6 @@ func (s *Service) draftView(r *http.Request, rv storage.Review, sc storage.Schem
 			v.Total = &tot
 		}
 	}
-	if sc.Blind || rv.CalibrationID != 0 {
-		v.Target.Teacher = "" // a blind or calibration review does not name the teacher
-	}
 	return v, err
 }
 
