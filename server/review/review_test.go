@@ -134,3 +134,21 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestReliabilityKappa: two experts on five targets, levels as in
+// TestWeightedKappa: the criterion's kappa is 0.7727.
+func TestReliabilityKappa(t *testing.T) {
+	s := New(Params{})
+	sc := scheme()
+	var rvs []storage.Review
+	for i, pair := range [][2]float64{{1, 1}, {2, 2}, {3, 2}, {3, 3}, {4, 3}} {
+		tg := "recording:" + string(rune('1'+i))
+		rvs = append(rvs, review(tg, 1, 50, storage.ReviewScore{Criterion: "A", Value: pair[0]}),
+			review(tg, 2, 50, storage.ReviewScore{Criterion: "A", Value: pair[1]}))
+	}
+	rel := s.reliability(sc, "", rvs)
+	k := rel.Criteria[0].Kappa
+	if k == nil || k.Method != "kappa_quadratic" || k.Targets != 5 || math.Abs(k.Value-0.7727) > 0.00005 {
+		t.Fatalf("kappa %+v", k)
+	}
+}

@@ -375,6 +375,9 @@ type CriterionReliability struct {
 	Code        string       `json:"code"`
 	Kind        string       `json:"kind"`
 	Coefficient *Coefficient `json:"coefficient"`
+	// Kappa is Cohen's quadratic-weighted kappa, for a levels criterion
+	// scored by exactly two experts (on the targets both scored).
+	Kappa *Coefficient `json:"kappa,omitempty"`
 }
 
 // ExpertDeviation is how far an expert's totals sit from the others' on
@@ -446,6 +449,9 @@ func (s *Service) reliability(sc storage.Scheme, round string, rvs []storage.Rev
 				}
 				cr.Coefficient = &Coefficient{Method: "alpha_ordinal", Value: a, Targets: n, Raters: len(raters)}
 			}
+			if len(raters) == 2 {
+				cr.Kappa = kappaOf(by, get, len(c.Scale.Levels))
+			}
 		}
 		out.Criteria = append(out.Criteria, cr)
 	}
@@ -479,6 +485,40 @@ func (s *Service) reliability(sc storage.Scheme, round string, rvs []storage.Rev
 	}
 	slices.SortFunc(out.Experts, func(a, b ExpertDeviation) int { return int(a.ExpertID - b.ExpertID) })
 	return out
+}
+
+// kappaOf is the weighted kappa of the two raters of by, on the targets both scored.
+func kappaOf(by map[string]map[storage.UserID]storage.Review, get func(storage.Review) (float64, bool), levels int) *Coefficient {
+	var raters []storage.UserID
+	for _, m := range by {
+		for e, rv := range m {
+			if _, ok := get(rv); ok && !slices.Contains(raters, e) {
+				raters = append(raters, e)
+			}
+		}
+	}
+	if len(raters) != 2 {
+		return nil
+	}
+	slices.Sort(raters)
+	var a, b []int
+	for _, m := range by {
+		x, okx := m[raters[0]]
+		y, oky := m[raters[1]]
+		if !okx || !oky {
+			continue
+		}
+		vx, ok1 := get(x)
+		vy, ok2 := get(y)
+		if ok1 && ok2 {
+			a, b = append(a, int(vx)), append(b, int(vy))
+		}
+	}
+	k, ok := WeightedKappa(a, b, levels)
+	if !ok {
+		return nil
+	}
+	return &Coefficient{Method: "kappa_quadratic", Value: k, Targets: len(a), Raters: 2}
 }
 
 // iccOf builds the largest complete targets × raters matrix it can —
