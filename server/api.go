@@ -18,6 +18,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/qa"
 	"yunke/server/recording"
+	"yunke/server/review"
 	"yunke/server/rooms"
 	"yunke/server/token"
 	"yunke/signaling/events"
@@ -61,6 +62,10 @@ func (s *Server) setupDomains() (err error) {
 		AdoptWindow: time.Duration(s.cfg.QA.AdoptChangeHours) * time.Hour,
 		ClaimFor:    time.Duration(s.cfg.QA.ClaimMinutes) * time.Minute,
 		Logger:      s.log.With("component", "qa"), Now: s.now})
+	s.review = review.New(review.Params{Store: s.store, Logger: s.log.With("component", "review"), Now: s.now})
+	if err == nil {
+		err = s.review.SeedDefaults(context.Background())
+	}
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }
@@ -73,7 +78,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.jobs} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.review, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

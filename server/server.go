@@ -39,6 +39,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/qa"
 	"yunke/server/recording"
+	"yunke/server/review"
 	"yunke/server/rooms"
 	"yunke/server/webhooks"
 	"yunke/sfu"
@@ -139,6 +140,7 @@ type Server struct {
 	microlessons *microlessons.Service
 	qa           *qa.Service
 	qaRouter     *qa.Router
+	review       *review.Service
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.

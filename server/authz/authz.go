@@ -78,6 +78,11 @@ const (
 	RecordingManage Action = "recording.manage" // start and stop the recording of a class in scope (a teacher: of their school)
 	RecordingDelete Action = "recording.delete" // delete recordings in scope
 	JobList         Action = "job.list"         // see the background jobs in scope: their state, attempts and errors
+
+	ReviewScore  Action = "review.score"  // one's review queue: score the recordings and micro-lessons assigned to one, in scope
+	ReviewOwn    Action = "review.own"    // the reviews of one's own recordings: their status, feedback, one's reflection
+	ReviewRead   Action = "review.read"   // reviews, results and reliability of recordings in scope
+	ReviewManage Action = "review.manage" // rubrics, schemes, assignments, calibration and reopening reviews in scope
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -98,6 +103,7 @@ var Actions = []Action{
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete,
 	JobList,
+	ReviewScore, ReviewOwn, ReviewRead, ReviewManage,
 }
 
 // policy is the role × action table. Where a role may act is decided by
@@ -105,10 +111,10 @@ var Actions = []Action{
 var policy = map[storage.Role][]Action{
 	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, QAAsk, ClassAttend, MicrolessonRead},
 	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, QAAnswer, ClassTeach, MicrolessonUpload, MicrolessonRead,
-		RecordingOwn, RecordingManage},
+		RecordingOwn, RecordingManage, ReviewOwn},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
-		MicrolessonRead, MicrolessonReview, RecordingRead,
+		MicrolessonRead, MicrolessonReview, RecordingRead, ReviewScore,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
@@ -116,6 +122,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
+		ReviewRead,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
@@ -124,7 +131,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList,
+		JobList, ReviewRead, ReviewManage,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -134,7 +141,7 @@ var policy = map[storage.Role][]Action{
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList,
+		JobList, ReviewRead, ReviewManage,
 	},
 }
 

@@ -42,6 +42,10 @@ func TestScopeOf(t *testing.T) {
 		{"school admin, not allowed", school, authz.TargetWrite, []place{{1, 10, false}}},
 		{"expert with schools", expertList, authz.SchoolRead, []place{{1, 11, true}, {1, 12, true}, {1, 10, false}, {1, 0, false}}},
 		{"expert with district", expertDist, authz.ActivityRead, []place{{1, 13, true}, {2, 20, false}}},
+		{"expert reviews in their schools", expertList, authz.ReviewScore, []place{{1, 11, true}, {1, 10, false}, {2, 11, true}, {1, 0, false}}},
+		{"district expert reviews in the district", expertDist, authz.ReviewScore, []place{{1, 13, true}, {2, 20, false}}},
+		{"school admin reads reviews of the school", school, authz.ReviewRead, []place{{1, 10, true}, {1, 11, false}}},
+		{"school admin manages no review", school, authz.ReviewManage, []place{{1, 10, false}}},
 		{"inactive", inactive, authz.SchoolRead, []place{{1, 10, false}}},
 	} {
 		s := authz.ScopeOf(c.u, c.a)
