@@ -37,6 +37,7 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/images/{n}", "/images/0", 1)
 		path = strings.Replace(path, "/recordings/{id}", "/recordings/999999", 1)
 		path = strings.Replace(path, "{track_id}", "1", 1)
+		path = strings.Replace(path, "{sample}", "0", 1)
 		path = strings.Replace(path, "/rooms/{room}", "/rooms/s"+itoa(fx.schoolA)+"-walk", 1)
 		path = strings.Replace(path, "/classroom/polls/{id}", "/classroom/polls/999999", 1)
 		path = strings.Replace(path, "/chat/{id}", "/chat/999999", 1)
