@@ -1,0 +1,203 @@
+package server_test
+
+// S-T analysis of a recording through the API, the micro-lesson review
+// flow (assignment, approval, tagging) and the tutoring audit list, with
+// what an expert outside the scope and the other roles get.
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"yunke/server/config"
+	"yunke/storage"
+)
+
+// openStore opens the test server's SQLite database beside it, to file
+// what a real class would have left: a recording and its speaking.
+func openStore(t *testing.T, path string) *storage.Store {
+	t.Helper()
+	st, err := storage.Open(context.Background(), storage.OpenParams{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// scriptedRecording files a finished class recording of teacher whose
+// speech follows codes, one letter per 30 s: T the teacher speaks, S a
+// student does, '.' silence.
+func scriptedRecording(t *testing.T, st *storage.Store, teacher storage.UserID, title, codes string, at time.Time) storage.RecordingID {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := st.CreateRecording(ctx, storage.Actor{UserID: teacher}, storage.RecordingInput{Kind: storage.RecordingClass,
+		Room: "st-" + title, Title: title, TeacherID: teacher, StartedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sp []storage.SpeakingInterval
+	for i, c := range codes {
+		s := int64(i) * 30_000
+		switch c {
+		case 'T':
+			sp = append(sp, storage.SpeakingInterval{Identity: "teacher", Role: "teacher", StartMS: s + 1_000, EndMS: s + 29_000, Level: 0.5})
+		case 'S':
+			sp = append(sp, storage.SpeakingInterval{Identity: "student", Role: "student", StartMS: s, EndMS: s + 25_000, Level: 0.4},
+				storage.SpeakingInterval{Identity: "teacher", Role: "teacher", StartMS: s + 25_000, EndMS: s + 29_000, Level: 0.4})
+		}
+	}
+	d := int64(len(codes)) * 30_000
+	if _, err := st.FinishRecording(ctx, storage.Actor{UserID: teacher}, rec.ID, storage.RecordingFinish{Status: storage.RecordingReady,
+		EndedAt: at.Add(time.Duration(d) * time.Millisecond), DurationMS: d, Speaking: sp}); err != nil {
+		t.Fatal(err)
+	}
+	return rec.ID
+}
+
+type stAnalysis struct {
+	IntervalS int64 `json:"interval_s"`
+	Samples   []struct {
+		Index  int    `json:"index"`
+		Code   string `json:"code"`
+		Auto   string `json:"auto"`
+		Manual *struct {
+			Code     string `json:"code"`
+			AutoCode string `json:"auto_code"`
+		} `json:"manual"`
+	} `json:"samples"`
+	Auto, Result struct {
+		N    int `json:"n"`
+		NT   int `json:"n_t"`
+		Runs int `json:"runs"`
+		Rt   float64
+		Ch   float64
+		Mode string
+	}
+	Curve   []struct{ S, T int }
+	CanCode bool `json:"can_code"`
+}
+
+func (a *stAnalysis) codes() string {
+	var b strings.Builder
+	for _, s := range a.Samples {
+		b.WriteString(s.Code)
+	}
+	return b.String()
+}
+
+func TestSTAnalysis(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "yunke.db")
+	srv := startServer(t, withConfig(func(c *config.Config) { c.Database.Path = db }))
+	fx := newFixture(t, srv)
+	st := openStore(t, db)
+	teacher := storage.UserID(fx.userIDs["teacher"])
+	expert, student, tc := fx.users["expert"], fx.users["student"], fx.users["teacher"]
+	expertB, _ := extraUser(t, fx, "expert.b", map[string]any{"roles": []string{"expert"}, "district_id": fx.district,
+		"expert_scope": map[string]any{"district": false, "school_ids": []int64{fx.schoolB}}})
+
+	now := time.Now()
+	lecture := scriptedRecording(t, st, teacher, "lecture", strings.Repeat("T", 20), now.Add(-3*time.Hour))
+	mix := "TTTTT" + "SS.S" + "TTT" + "SS" + "TTTT" + "S."
+	mixed := scriptedRecording(t, st, teacher, "mix", mix, now.Add(-2*time.Hour))
+	path := "/api/v1/recordings/" + itoa(int64(mixed)) + "/st"
+
+	var a stAnalysis
+	expert.must(200, "GET", path, nil, &a)
+	if a.IntervalS != 30 || a.codes() != "TTTTTSSSSTTTSSTTTTSS" || a.Result.N != 20 || a.Result.NT != 12 || a.Result.Runs != 6 ||
+		a.Result.Rt != 0.6 || a.Result.Ch != 0.25 || a.Result.Mode != "mixed" || !a.CanCode || len(a.Curve) != 21 || a.Curve[20].T != 12 {
+		t.Fatalf("mixed lesson: %s %+v can_code=%v", a.codes(), a.Result, a.CanCode)
+	}
+	// The teacher sees their own, and may not re-code.
+	tc.must(200, "GET", path, nil, &a)
+	if a.CanCode || a.Result.Mode != "mixed" {
+		t.Errorf("teacher's view: %+v", a)
+	}
+	if r := tc.send("PUT", path+"/samples/5", map[string]string{"code": "T"}); r.status != 403 {
+		t.Errorf("teacher re-codes: %v", r)
+	}
+	// Outside the scope, or another role: 403.
+	for name, c := range map[string]*api{"expert of school B": expertB, "student": student} {
+		if r := c.send("GET", path, nil); r.status != 403 {
+			t.Errorf("%s reads the S-T analysis: %v", name, r)
+		}
+		if r := c.send("PUT", path+"/samples/5", map[string]string{"code": "T"}); r.status != 403 {
+			t.Errorf("%s re-codes: %v", name, r)
+		}
+	}
+	// A coarser interval: 60 s, ten samples.
+	expert.must(200, "GET", path+"?interval_s=60", nil, &a)
+	if a.IntervalS != 60 || len(a.Samples) != 10 {
+		t.Errorf("60 s: %d samples", len(a.Samples))
+	}
+	if r := expert.send("GET", path+"?interval_s=1", nil); r.status != 400 {
+		t.Errorf("1 s interval: %v", r)
+	}
+
+	// The expert re-codes samples 5–8 (S) as T: the hand codes count, the
+	// automatic ones stay beside them.
+	for _, i := range []string{"5", "6", "7", "8"} {
+		expert.must(200, "PUT", path+"/samples/"+i, map[string]string{"code": "T"}, &a)
+	}
+	if a.codes() != "TTTTTTTTTTTTSSTTTTSS" || a.Auto.Mode != "mixed" || a.Result.NT != 16 || a.Result.Rt != 0.8 || a.Result.Mode != "lecture" ||
+		a.Samples[5].Auto != "S" || a.Samples[5].Manual == nil || a.Samples[5].Manual.AutoCode != "S" || a.Samples[4].Manual != nil {
+		t.Fatalf("after re-coding: %s auto %+v result %+v", a.codes(), a.Auto, a.Result)
+	}
+	// Back to the automatic code for one; bad codes and samples refused.
+	expert.must(200, "PUT", path+"/samples/8", map[string]string{"code": ""}, &a)
+	if a.Samples[8].Code != "S" || a.Samples[8].Manual != nil || a.Result.NT != 15 {
+		t.Errorf("hand code taken away: %+v", a.Samples[8])
+	}
+	if r := expert.send("PUT", path+"/samples/3", map[string]string{"code": "X"}); r.status != 400 {
+		t.Errorf("code X: %v", r)
+	}
+	if r := expert.send("PUT", path+"/samples/20", map[string]string{"code": "T"}); r.status != 404 {
+		t.Errorf("sample past the end: %v", r)
+	}
+	acts, err := st.RecentActivity(context.Background(), 0, nil, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(slices.DeleteFunc(acts, func(a storage.Activity) bool { return a.Action != "recording.st_code" })); n != 5 {
+		t.Errorf("%d recording.st_code activity rows, want 5", n)
+	}
+
+	// Trends: the teacher's own and the school's; not another school's.
+	var trend struct {
+		Points []struct {
+			RecordingID int64 `json:"recording_id"`
+			Mode        string
+			Rt          float64
+		}
+		Months []struct{ Recordings int }
+		Modes  map[string]int
+		Rt     float64
+	}
+	from := now.AddDate(0, 0, -1).In(storage.Zone).Format("2006-01-02")
+	to := now.AddDate(0, 0, 1).In(storage.Zone).Format("2006-01-02")
+	q := "&from=" + from + "&to=" + to
+	tc.must(200, "GET", "/api/v1/recordings/st-trend?teacher_id="+itoa(int64(teacher))+q, nil, &trend)
+	if len(trend.Points) != 2 || trend.Points[0].RecordingID != int64(lecture) || trend.Points[0].Mode != "lecture" ||
+		trend.Points[1].Mode != "lecture" || trend.Modes["lecture"] != 2 {
+		t.Fatalf("teacher's trend: %+v", trend)
+	}
+	expert.must(200, "GET", "/api/v1/recordings/st-trend?school_id="+itoa(fx.schoolA)+q, nil, &trend)
+	if len(trend.Points) != 2 {
+		t.Errorf("school trend: %+v", trend)
+	}
+	for name, c := range map[string]*api{"expert of school B": expertB, "teacher": tc} {
+		if r := c.send("GET", "/api/v1/recordings/st-trend?school_id="+itoa(fx.schoolA)+q, nil); r.status != 403 {
+			t.Errorf("%s reads school A's trend: %v", name, r)
+		}
+	}
+	if r := expertB.send("GET", "/api/v1/recordings/st-trend?teacher_id="+itoa(int64(teacher))+q, nil); r.status != 403 {
+		t.Errorf("expert of school B reads the teacher's trend: %v", r)
+	}
+	if r := tc.send("GET", "/api/v1/recordings/st-trend", nil); r.status != 400 {
+		t.Errorf("neither teacher nor school: %v", r)
+	}
+}
