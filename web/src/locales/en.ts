@@ -929,6 +929,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'expert.unrated': 'Not rated',
   'expert.more': 'More',
   'ml.status.approved': 'Approved, to be tagged',
+  'ml.reviewer': 'reviewer: {name}',
 };
 
 export default en;

@@ -930,6 +930,7 @@ const zhCN = {
   'expert.unrated': '未评分',
   'expert.more': '更多',
   'ml.status.approved': '已通过，待标注',
+  'ml.reviewer': '评审专家：{name}',
 } as const;
 
 export default zhCN;
