@@ -42,7 +42,8 @@ function fileRecording(db, { teacher, school, district }) {
     BEGIN IMMEDIATE;
     INSERT INTO recordings (kind, room, title, teacher_id, district_id, school_id, started_at, ended_at, duration_ms, status, created_at, updated_at)
       VALUES ('class', 's${school}-st', '七年级数学 · S-T 脚本课', ${teacher}, ${district}, ${school}, ${start}, ${start + duration}, ${duration}, 'ready', ${start}, ${start + duration});
-    INSERT INTO recording_participants (recording_id, identity, user_id, name, role) VALUES (last_insert_rowid(), 'u${teacher}', ${teacher}, '吴老师', 'teacher');
+    INSERT INTO recording_participants (recording_id, identity, user_id, name, role) VALUES (last_insert_rowid(), 'u${teacher}', ${teacher}, '吴老师', 'teacher'),
+      ((SELECT MAX(id) FROM recordings), 'u9001', 0, '林同学', 'student');
     INSERT INTO recording_speaking (recording_id, identity, role, start_ms, end_ms, level) VALUES ${rows.join(', ').replaceAll('ID', `(SELECT MAX(id) FROM recordings)`)};
     COMMIT;
     SELECT MAX(id) FROM recordings;`;
