@@ -205,7 +205,10 @@ func TestSTAnalysis(t *testing.T) {
 func TestMicrolessonReviewFlow(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "yunke.db")
-	srv := startServer(t, withConfig(func(c *config.Config) { c.Database.Path = db; c.Microlessons.Dir = filepath.Join(filepath.Dir(db), "ml") }))
+	srv := startServer(t, withConfig(func(c *config.Config) {
+		c.Database.Path = db
+		c.Microlessons.Dir = filepath.Join(filepath.Dir(db), "ml")
+	}))
 	fx := newFixture(t, srv)
 	st := openStore(t, db)
 	teacher, expert, schoolAdmin, student := fx.users["teacher"], fx.users["expert"], fx.users["school_admin"], fx.users["student"]
