@@ -249,6 +249,19 @@ func TestMicrolessonReviewFlow(t *testing.T) {
 	if r := schoolAdmin.send("POST", p+"/assign", map[string]any{"reviewer_id": fx.userIDs["teacher"]}); r.status != 400 {
 		t.Errorf("assigned to a teacher: %v", r)
 	}
+	var reviewers struct{ Items []struct{ ID int64 } }
+	schoolAdmin.must(200, "GET", "/api/v1/microlessons/reviewers/"+itoa(m.ID), nil, &reviewers)
+	if ids := func() (out []int64) {
+		for _, r := range reviewers.Items {
+			out = append(out, r.ID)
+		}
+		return out
+	}(); !slices.Contains(ids, expert2ID) || !slices.Contains(ids, fx.userIDs["expert"]) || slices.Contains(ids, expertBID) {
+		t.Errorf("reviewers %v: want the experts covering school A only", ids)
+	}
+	if r := expert.send("GET", "/api/v1/microlessons/reviewers/"+itoa(m.ID), nil); r.status != 403 {
+		t.Errorf("an expert lists reviewers: %v", r)
+	}
 	schoolAdmin.must(200, "POST", p+"/assign", map[string]any{"reviewer_id": expert2ID}, &m)
 	if m.Status != "in_review" || m.ReviewerID != expert2ID || m.ReviewerName == "" {
 		t.Fatalf("assigned: %+v", m)

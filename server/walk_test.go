@@ -30,6 +30,7 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/tutoring/sessions/{id}", "/tutoring/sessions/999999", 1)
 		path = strings.Replace(path, "/microlessons/uploads/{id}", "/microlessons/uploads/"+strings.Repeat("0", 32), 1)
 		path = strings.Replace(path, "/microlessons/videos/{id}", "/microlessons/videos/999999", 1)
+		path = strings.Replace(path, "/microlessons/reviewers/{id}", "/microlessons/reviewers/999999", 1)
 		path = strings.Replace(path, "/microlessons/{id}", "/microlessons/999999", 1)
 		path = strings.Replace(path, "/classes/{id}", "/classes/999999", 1)
 		path = strings.Replace(path, "/qa/questions/{id}", "/qa/questions/999999", 1)

@@ -38,6 +38,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "POST", Path: "/microlessons/{id}/publish", Actions: a(publish), Handle: s.handlePublish},
 		{Method: "POST", Path: "/microlessons/{id}/return", Actions: a(review, publish), Handle: s.handleReturn},
 		{Method: "POST", Path: "/microlessons/{id}/assign", Actions: a(publish), Handle: s.handleAssign},
+		{Method: "GET", Path: "/microlessons/reviewers/{id}", Actions: a(publish), Handle: s.handleReviewers},
 		{Method: "POST", Path: "/microlessons/{id}/approve", Actions: a(review, publish), Handle: s.handleApprove},
 		{Method: "POST", Path: "/microlessons/{id}/tag", Actions: a(review, publish), Handle: s.handleTag},
 		{Method: "DELETE", Path: "/microlessons/{id}", Actions: a(up, publish), Handle: s.handleDelete},
@@ -542,6 +543,50 @@ type assignBody struct {
 	ReviewerID storage.UserID `json:"reviewer_id"`
 }
 
+// reviewerRef is an expert a micro-lesson may be assigned to.
+type reviewerRef struct {
+	ID   storage.UserID `json:"id"`
+	Name string         `json:"name"`
+	// Assigned: how many micro-lessons the expert has in review or approved now.
+	Assigned int `json:"assigned"`
+}
+
+// mayReview: an active expert whose review scope covers m, not its teacher.
+func mayReview(u *storage.User, m *storage.Microlesson) bool {
+	return u.Has(storage.RoleExpert) && u.ID != m.TeacherID && authz.ScopeOf(u, authz.MicrolessonReview).Covers(m.DistrictID, m.SchoolID)
+}
+
+// handleReviewers lists the experts an administrator may assign the
+// micro-lesson to (those of its district whose scope covers it), with how
+// many each has in hand.
+func (s *Service) handleReviewers(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.reviewable(r, authz.MicrolessonPublish)
+	if err != nil {
+		return err
+	}
+	active := true
+	experts, _, err := s.p.Store.ListUsers(r.Context(), storage.UserFilter{DistrictID: m.DistrictID, Role: storage.RoleExpert,
+		Active: &active, Limit: 500})
+	if err != nil {
+		return err
+	}
+	out := []reviewerRef{}
+	for i := range experts {
+		u := &experts[i]
+		if !mayReview(u, &m) {
+			continue
+		}
+		_, n, err := s.p.Store.ListMicrolessons(r.Context(), storage.MicrolessonFilter{ReviewerID: u.ID, Limit: 1,
+			Statuses: []storage.MicrolessonStatus{storage.MicrolessonInReview, storage.MicrolessonApproved}})
+		if err != nil {
+			return err
+		}
+		out = append(out, reviewerRef{ID: u.ID, Name: u.Name, Assigned: n})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[reviewerRef]{Items: out})
+	return nil
+}
+
 // handleAssign: an administrator assigns a submitted micro-lesson (or
 // reassigns one in review) to an expert whose scope covers it and who is
 // not its teacher.
@@ -564,7 +609,7 @@ func (s *Service) handleAssign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !u.Has(storage.RoleExpert) || u.ID == m.TeacherID || !authz.ScopeOf(&u, authz.MicrolessonReview).Covers(m.DistrictID, m.SchoolID) {
+	if !mayReview(&u, &m) {
 		return httpapi.Invalid("reviewer_id", "an expert whose scope covers this micro-lesson, not its teacher")
 	}
 	return s.change(w, r, m, storage.MicrolessonChange{To: storage.MicrolessonInReview, Action: "microlesson.assign", Reviewer: u.ID,
