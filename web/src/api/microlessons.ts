@@ -144,3 +144,15 @@ export function tagMicrolesson(id: number, knowledgePointIds: number[]): Promise
 export function assignMicrolesson(id: number, reviewerId: number): Promise<Microlesson> {
   return api.post<Microlesson>(`/api/v1/microlessons/${id}/assign`, { reviewer_id: reviewerId });
 }
+
+export interface Reviewer {
+  id: number;
+  name: string;
+  /** How many micro-lessons the expert has in review or approved now. */
+  assigned: number;
+}
+
+export async function reviewersFor(id: number): Promise<Reviewer[]> {
+  const r = await api.get<{ items: Reviewer[] | null }>(`/api/v1/microlessons/reviewers/${id}`);
+  return r.items ?? [];
+}

@@ -930,6 +930,11 @@ const en: Record<keyof typeof zhCN, string> = {
   'expert.more': 'More',
   'ml.status.approved': 'Approved, to be tagged',
   'ml.reviewer': 'reviewer: {name}',
+  'ml.assign': 'Assign',
+  'ml.assignTitle': 'Assign “{title}” to an expert',
+  'ml.noReviewers': 'No expert’s scope covers this micro-lesson.',
+  'ml.reviewerLoad': '{name} ({n} in hand)',
+  'ml.assignedToast': '“{title}” assigned',
 };
 
 export default en;

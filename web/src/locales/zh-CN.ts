@@ -931,6 +931,11 @@ const zhCN = {
   'expert.more': '更多',
   'ml.status.approved': '已通过，待标注',
   'ml.reviewer': '评审专家：{name}',
+  'ml.assign': '分配',
+  'ml.assignTitle': '将“{title}”分配给专家',
+  'ml.noReviewers': '没有专家的范围覆盖这节微课。',
+  'ml.reviewerLoad': '{name}（手上 {n} 节）',
+  'ml.assignedToast': '“{title}”已分配',
 } as const;
 
 export default zhCN;
