@@ -5,7 +5,8 @@
 // "mixed" (混合型) with Rt 0.60 and Ch 0.25, and re-coding four samples by
 // clicking them makes it a lecture, with the automatic result kept beside.
 // ECharts is loaded by the player page only. The expert's home lists the
-// micro-lessons to review and the tutoring sessions to audit.
+// micro-lessons to review and the tutoring sessions to audit: a micro-lesson
+// an administrator assigned is approved there and tagged, which publishes it.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -91,7 +92,7 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000, skip:
       const school = await sys.must('POST', '/api/v1/schools', { code: 'E2E-STS', name: 'S-T 实验中学', kind: 'junior_secondary', district_id: district.id }, 201);
       const base = { password, district_id: district.id, school_id: school.id };
       const teacher = await sys.must('POST', '/api/v1/users', { ...base, username: 'st-t1', name: '吴老师', roles: ['teacher'], staff_no: 'E2E-ST-1' }, 201);
-      await sys.must('POST', '/api/v1/users', { ...base, username: 'st-e1', name: '郑专家', roles: ['expert'], expert_scope: { district: true, school_ids: [] } }, 201);
+      const expertUser = await sys.must('POST', '/api/v1/users', { ...base, username: 'st-e1', name: '郑专家', roles: ['expert'], expert_scope: { district: true, school_ids: [] } }, 201);
       const expert = await signInApi(url, 'st-e1', password);
       const db = join(readlinkSync(`/proc/${h.server.proc.pid}/cwd`), 'yunke.db');
       assert.ok(existsSync(db), `the server's database at ${db}`);
@@ -101,7 +102,21 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000, skip:
       const st = await expert.client.must('GET', `/api/v1/recordings/${id}/st`);
       assert.equal(st.samples.map((s) => s.code).join(''), 'TTTTTSSSSTTTSSTTTTSS');
       assert.deepEqual([st.result.rt, st.result.ch, st.result.mode], [0.6, 0.25, 'mixed']);
-      fx = { url, id, expert };
+      // A submitted micro-lesson (its row as filing leaves it) and a
+      // knowledge point of its subject; the administrator assigns it.
+      const math = (await sys.must('GET', '/api/v1/subjects')).items.find((x) => x.code === 'math');
+      const now = Date.now();
+      const lesson = Number(
+        execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, `
+          INSERT INTO knowledge_points (subject_id, grade, parent_id, code, name, sort) VALUES (${math.id}, 7, NULL, 'E2E-M7-1', '有理数的加法', 1);
+          INSERT INTO microlessons (teacher_id, district_id, school_id, subject_id, grade, title, search, file_key, size_bytes, container, video_codec,
+            duration_ms, status, status_at, created_at, updated_at)
+            VALUES (${teacher.id}, ${district.id}, ${school.id}, ${math.id}, 7, '有理数的加法', '有理数的加法', 'e2e/st-lesson.mp4', 1, 'mp4', 'h264', 60000, 'submitted', ${now}, ${now}, ${now});
+          SELECT MAX(id) FROM microlessons;`], { encoding: 'utf8' }).trim().split('\n').pop(),
+      );
+      const assigned = await sys.must('POST', `/api/v1/microlessons/${lesson}/assign`, { reviewer_id: expertUser.id });
+      assert.equal(assigned.status, 'in_review');
+      fx = { url, id, expert, lesson, sys };
     }));
     if (!fx) return;
 
@@ -109,10 +124,22 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000, skip:
       const page = await h.newPage('expert');
       await signInUI(page, fx.url, 'st-e1', fx.expert.password);
       await waitForHome(page, 'expert');
-      // The expert's home: the review queue and the tutoring audit (empty here).
-      await page.getByTestId('queue-empty').waitFor();
+      // The expert's home: the micro-lesson assigned, approved, then tagged
+      // (which publishes it); the tutoring audit is empty here.
       await page.getByTestId('audit-empty').waitFor();
+      const item = page.locator(`[data-testid="queue-item"][data-id="${fx.lesson}"]`);
+      await item.locator('xpath=self::*[@data-status="in_review"]').waitFor();
+      await item.getByTestId('queue-approve').click();
+      await page.locator(`[data-testid="queue-item"][data-id="${fx.lesson}"][data-status="approved"]`).waitFor();
+      await item.getByTestId('queue-points').click();
+      await page.locator('.el-select-dropdown__item[data-code="E2E-M7-1"]:visible').click();
+      await page.keyboard.press('Escape');
       await shoot(page, 'expert-home');
+      await item.getByTestId('queue-tag').click();
+      await page.getByTestId('queue-empty').waitFor();
+      const published = await fx.sys.must('GET', `/api/v1/microlessons/${fx.lesson}`);
+      assert.equal(published.status, 'published');
+      assert.deepEqual(published.knowledge_points.map((k) => k.code), ['E2E-M7-1']);
       const loaded = () => page.evaluate(() => performance.getEntriesByType('resource').some((e) => /st-charts/.test(e.name)));
       assert.equal(await loaded(), false, 'ECharts is not loaded before the player');
 
