@@ -157,6 +157,8 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000, skip:
       for (const chart of ['st-curve', 'st-rtch']) {
         assert.ok((await page.locator(`[data-testid="${chart}"] svg path`).count()) > 2, `${chart} has drawn paths`);
       }
+      // The teacher's term beside it: this one lesson so far.
+      assert.equal(await page.getByTestId('st-trend').getAttribute('data-count'), '1');
       const samples = page.getByTestId('st-sample');
       assert.equal(await samples.count(), 20, 'the table of the 20 samples');
       await page.getByTestId('st-card').scrollIntoViewIfNeeded();

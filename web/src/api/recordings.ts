@@ -142,3 +142,19 @@ export function stAnalysis(id: number, intervalS?: number): Promise<STAnalysis> 
 export function setSTCode(id: number, sample: number, code: STCode | '', intervalS: number): Promise<STAnalysis> {
   return api.put<STAnalysis>(`/api/v1/recordings/${id}/st/samples/${sample}`, { code, interval_s: intervalS });
 }
+
+/** The S-T results of a teacher's or a school's class recordings over a term. */
+export interface STTrend {
+  from: string;
+  to: string;
+  points: (STResult & { recording_id: number; title: string; teacher_id: number; teacher_name: string; started_at: string })[];
+  months: { month: string; recordings: number; rt: number; ch: number }[];
+  modes: Partial<Record<STMode, number>>;
+  rt: number;
+  ch: number;
+  truncated: boolean;
+}
+
+export function stTrend(q: { teacher_id?: number; school_id?: number; from?: string; to?: string }): Promise<STTrend> {
+  return api.get<STTrend>(`/api/v1/recordings/st-trend${query(q)}`);
+}

@@ -935,6 +935,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'ml.noReviewers': 'No expert’s scope covers this micro-lesson.',
   'ml.reviewerLoad': '{name} ({n} in hand)',
   'ml.assignedToast': '“{title}” assigned',
+  'st.trend': '{name} this term ({from} – {to}): {n} lessons analysed — {modes}; mean Rt {rt}, Ch {ch}.',
 };
 
 export default en;

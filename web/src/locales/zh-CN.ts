@@ -936,6 +936,7 @@ const zhCN = {
   'ml.noReviewers': '没有专家的范围覆盖这节微课。',
   'ml.reviewerLoad': '{name}（手上 {n} 节）',
   'ml.assignedToast': '“{title}”已分配',
+  'st.trend': '{name}本学期（{from} 至 {to}）已分析 {n} 节课：{modes}；平均 Rt {rt}，Ch {ch}。',
 } as const;
 
 export default zhCN;
