@@ -18,9 +18,10 @@ const module = "yunke"
 
 // shared are the packages of server/ every domain may use: the API
 // plumbing, authentication and authorization, configuration, tokens, text
-// rules, spreadsheet reading and background jobs. Everything else directly under server/
+// rules, spreadsheet reading, background jobs and the S-T computation.
+// Everything else directly under server/
 // (besides the tools below) is a domain.
-var shared = []string{"httpapi", "auth", "authz", "config", "token", "textcheck", "imagecheck", "importer", "jobs"}
+var shared = []string{"httpapi", "auth", "authz", "config", "token", "textcheck", "imagecheck", "importer", "jobs", "stanalysis"}
 
 // tools are programs and load generators, allowed to import anything.
 var tools = []string{"cmd", "loadtest"}

@@ -30,6 +30,7 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/tutoring/sessions/{id}", "/tutoring/sessions/999999", 1)
 		path = strings.Replace(path, "/microlessons/uploads/{id}", "/microlessons/uploads/"+strings.Repeat("0", 32), 1)
 		path = strings.Replace(path, "/microlessons/videos/{id}", "/microlessons/videos/999999", 1)
+		path = strings.Replace(path, "/microlessons/reviewers/{id}", "/microlessons/reviewers/999999", 1)
 		path = strings.Replace(path, "/microlessons/{id}", "/microlessons/999999", 1)
 		path = strings.Replace(path, "/classes/{id}", "/classes/999999", 1)
 		path = strings.Replace(path, "/qa/questions/{id}", "/qa/questions/999999", 1)
@@ -41,6 +42,7 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		}
 		path = strings.Replace(path, "/recordings/{id}", "/recordings/999999", 1)
 		path = strings.Replace(path, "{track_id}", "1", 1)
+		path = strings.Replace(path, "{sample}", "0", 1)
 		path = strings.Replace(path, "/rooms/{room}", "/rooms/s"+itoa(fx.schoolA)+"-walk", 1)
 		path = strings.Replace(path, "/classroom/polls/{id}", "/classroom/polls/999999", 1)
 		path = strings.Replace(path, "/chat/{id}", "/chat/999999", 1)

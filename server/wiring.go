@@ -208,6 +208,7 @@ func (s *Server) recordingParams() recording.Params {
 		FFmpeg:        rc.FFmpeg,
 		Composites:    rc.Composites,
 		SpeakingFlush: time.Duration(rc.SpeakingFlushSeconds) * time.Second,
+		STInterval:    time.Duration(rc.STIntervalSeconds) * time.Second,
 		Retention:     time.Duration(rc.RetentionDays) * 24 * time.Hour,
 		Jobs:          s.jobs,
 		Now:           now,

@@ -329,6 +329,7 @@ func (s *Store) UpdateMicrolesson(ctx context.Context, a Actor, id MicrolessonID
 var microlessonActions = map[MicrolessonStatus]string{
 	MicrolessonSubmitted: "microlesson.submit",
 	MicrolessonInReview:  "microlesson.review",
+	MicrolessonApproved:  "microlesson.approve",
 	MicrolessonPublished: "microlesson.publish",
 	MicrolessonReturned:  "microlesson.return",
 	MicrolessonDeleted:   "microlesson.delete",
@@ -338,13 +339,35 @@ var microlessonActions = map[MicrolessonStatus]string{
 // (ErrClosed otherwise; ErrNotFound for a deleted one) to status to, by
 // a.UserID at at; reason goes with a return. Activity: microlesson.submit
 // (a returned one filed again), .review, .publish, .return or .delete.
+// Taking one into review makes a.UserID its reviewer.
 func (s *Store) SetMicrolessonStatus(ctx context.Context, a Actor, id MicrolessonID, from []MicrolessonStatus, to MicrolessonStatus, reason string, at time.Time) (Microlesson, error) {
-	action, ok := microlessonActions[to]
-	if !ok {
+	c := MicrolessonChange{From: from, To: to, Reason: reason}
+	if to == MicrolessonInReview {
+		c.Reviewer = a.UserID
+	}
+	return s.ChangeMicrolesson(ctx, a, id, c, at)
+}
+
+// ChangeMicrolesson takes one step of a micro-lesson's review (see
+// MicrolessonChange), with its activity row in the same transaction.
+func (s *Store) ChangeMicrolesson(ctx context.Context, a Actor, id MicrolessonID, c MicrolessonChange, at time.Time) (Microlesson, error) {
+	action := c.Action
+	if action == "" {
+		action = microlessonActions[c.To]
+	}
+	if action == "" || !c.To.Valid() {
 		return Microlesson{}, fmt.Errorf("storage: micro-lesson %d: %w", id, &FieldError{Field: "status", Message: "unknown status"})
 	}
-	if to != MicrolessonReturned {
+	reason := c.Reason
+	if c.To != MicrolessonReturned {
 		reason = ""
+	}
+	if c.Points != nil {
+		if len(c.Points) > MaxMicrolessonPoints {
+			return Microlesson{}, fmt.Errorf("storage: micro-lesson %d: %w", id, &FieldError{Field: "knowledge_point_ids",
+				Message: fmt.Sprintf("at most %d knowledge points", MaxMicrolessonPoints)})
+		}
+		c.Points = slices.Compact(slices.Sorted(slices.Values(c.Points)))
 	}
 	err := s.tx(ctx, func(q querier) error {
 		status, _, district, school, subject, teacher, err := s.microlessonRow(ctx, q, id)
@@ -353,39 +376,69 @@ func (s *Store) SetMicrolessonStatus(ctx context.Context, a Actor, id Microlesso
 			return err
 		case status == MicrolessonDeleted:
 			return fmt.Errorf("micro-lesson %d: %w", id, ErrNotFound)
-		case !slices.Contains(from, status):
+		case !slices.Contains(c.From, status):
 			return fmt.Errorf("micro-lesson %d is %s: %w", id, status, ErrClosed)
 		}
+		if c.ExpectReviewer != 0 {
+			var reviewer int64
+			if err := q.queryRow(ctx, `SELECT reviewer_id FROM microlessons WHERE id = $1`, int64(id)).Scan(&reviewer); err != nil {
+				return err
+			}
+			if UserID(reviewer) != c.ExpectReviewer {
+				return fmt.Errorf("micro-lesson %d is assigned to another reviewer: %w", id, ErrConflict)
+			}
+		}
+		if c.Points != nil {
+			if err := checkSubjectAndPoints(ctx, q, SubjectID(subject), c.Points); err != nil {
+				return err
+			}
+			if err := setMicrolessonPoints(ctx, q, id, c.Points); err != nil {
+				return err
+			}
+		}
 		published := "published_at"
-		if to == MicrolessonPublished {
+		if c.To == MicrolessonPublished {
 			published = "$5"
 		}
+		reviewer := "reviewer_id"
+		args := []any{int64(id), string(c.To), reason, int64(a.UserID), ms(at)}
+		if c.Reviewer != 0 {
+			args = append(args, int64(c.Reviewer))
+			reviewer = "$6"
+		}
 		if _, err := q.exec(ctx, `UPDATE microlessons SET status = $2, return_reason = $3, status_by = $4, status_at = $5,
-			published_at = `+published+`, version = version + 1, updated_at = $5 WHERE id = $1`,
-			int64(id), string(to), reason, int64(a.UserID), ms(at)); err != nil {
+			published_at = `+published+`, reviewer_id = `+reviewer+`, version = version + 1, updated_at = $5 WHERE id = $1`,
+			args...); err != nil {
 			return err
 		}
 		detail := map[string]any{"teacher_id": teacher, "from": string(status)}
 		if reason != "" {
 			detail["reason"] = reason
 		}
+		if c.Reviewer != 0 {
+			detail["reviewer_id"] = c.Reviewer
+		}
+		if c.Points != nil {
+			detail["knowledge_point_ids"] = c.Points
+		}
 		return s.logChange(ctx, q, a, Activity{At: at, Action: action, DistrictID: DistrictID(district),
 			SchoolID: SchoolID(school), SubjectID: SubjectID(subject), Subject: microlessonSubject(id)}, detail, nil)
 	})
 	if err != nil {
-		return Microlesson{}, fmt.Errorf("storage: micro-lesson %d to %s: %w", id, to, err)
+		return Microlesson{}, fmt.Errorf("storage: micro-lesson %d to %s: %w", id, c.To, err)
 	}
 	return s.GetMicrolesson(ctx, id)
 }
 
 const microlessonCols = `m.id, m.teacher_id, u.name, m.district_id, m.school_id, COALESCE(sc.name, ''), m.subject_id, sub.code, sub.name,
 	m.grade, m.title, m.description, m.file_key, m.size_bytes, m.container, m.video_codec, m.audio_codec, m.width, m.height,
-	m.duration_ms, m.status, m.return_reason, m.status_by, m.status_at, m.published_at, m.version, m.created_at, m.updated_at`
+	m.duration_ms, m.status, m.return_reason, m.reviewer_id, COALESCE(rv.name, ''), m.status_by, m.status_at, m.published_at, m.version, m.created_at, m.updated_at`
 
 const microlessonFrom = ` FROM microlessons m
 	JOIN users u ON u.id = m.teacher_id
 	JOIN subjects sub ON sub.id = m.subject_id
-	LEFT JOIN schools sc ON sc.id = m.school_id`
+	LEFT JOIN schools sc ON sc.id = m.school_id
+	LEFT JOIN users rv ON rv.id = m.reviewer_id`
 
 func scanMicrolesson(r row) (Microlesson, error) {
 	var m Microlesson
@@ -393,7 +446,7 @@ func scanMicrolesson(r row) (Microlesson, error) {
 	var statusAt, published, created, updated int64
 	err := r.Scan(&m.ID, &m.TeacherID, &m.TeacherName, &m.DistrictID, &m.SchoolID, &m.SchoolName, &m.SubjectID, &m.SubjectCode,
 		&m.SubjectName, &m.Grade, &m.Title, &m.Description, &m.FileKey, &m.SizeBytes, &m.Container, &m.VideoCodec, &m.AudioCodec,
-		&m.Width, &m.Height, &m.DurationMS, &status, &m.ReturnReason, &m.StatusBy, &statusAt, &published, &m.Version,
+		&m.Width, &m.Height, &m.DurationMS, &status, &m.ReturnReason, &m.ReviewerID, &m.ReviewerName, &m.StatusBy, &statusAt, &published, &m.Version,
 		&created, &updated)
 	m.Status = MicrolessonStatus(status)
 	m.StatusAt, m.CreatedAt, m.UpdatedAt = fromMS(statusAt), fromMS(created), fromMS(updated)
@@ -482,6 +535,9 @@ func (s *Store) ListMicrolessons(ctx context.Context, f MicrolessonFilter) ([]Mi
 	}
 	if f.TeacherID != 0 {
 		c.add("m.teacher_id = $%d", int64(f.TeacherID))
+	}
+	if f.ReviewerID != 0 {
+		c.add("m.reviewer_id = $%d", int64(f.ReviewerID))
 	}
 	if f.SchoolID != 0 {
 		c.add("m.school_id = $%d", int64(f.SchoolID))

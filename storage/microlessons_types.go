@@ -14,7 +14,8 @@ type MicrolessonStatus string
 
 const (
 	MicrolessonSubmitted MicrolessonStatus = "submitted" // uploaded, waiting for review
-	MicrolessonInReview  MicrolessonStatus = "in_review" // taken up by a reviewer
+	MicrolessonInReview  MicrolessonStatus = "in_review" // assigned to a reviewer, or taken up by one
+	MicrolessonApproved  MicrolessonStatus = "approved"  // approved by its reviewer, waiting for its knowledge points
 	MicrolessonPublished MicrolessonStatus = "published" // visible to everyone of the district
 	MicrolessonReturned  MicrolessonStatus = "returned"  // sent back to the teacher with a reason
 	MicrolessonDeleted   MicrolessonStatus = "deleted"   // removed; its file is gone, its row stays
@@ -23,7 +24,7 @@ const (
 // Valid reports whether s is a known status.
 func (s MicrolessonStatus) Valid() bool {
 	switch s {
-	case MicrolessonSubmitted, MicrolessonInReview, MicrolessonPublished, MicrolessonReturned, MicrolessonDeleted:
+	case MicrolessonSubmitted, MicrolessonInReview, MicrolessonApproved, MicrolessonPublished, MicrolessonReturned, MicrolessonDeleted:
 		return true
 	}
 	return false
@@ -108,6 +109,9 @@ type Microlesson struct {
 
 	Status       MicrolessonStatus `json:"status"`
 	ReturnReason string            `json:"return_reason,omitempty"`
+	// ReviewerID is the expert it is assigned to (0: none yet).
+	ReviewerID   UserID `json:"reviewer_id"`
+	ReviewerName string `json:"reviewer_name"`
 	// StatusBy made the last change of status (0: the system), at StatusAt.
 	StatusBy    UserID    `json:"status_by"`
 	StatusAt    time.Time `json:"status_at"`
@@ -134,12 +138,29 @@ type MicrolessonFilter struct {
 	SchoolIDs  []SchoolID
 
 	TeacherID UserID
-	SchoolID  SchoolID
-	SubjectID SubjectID
-	Grade     int
+	// ReviewerID: only those assigned to this reviewer.
+	ReviewerID UserID
+	SchoolID   SchoolID
+	SubjectID  SubjectID
+	Grade      int
 	// KnowledgePointID matches the point and every point below it in the tree.
 	KnowledgePointID KnowledgePointID
 	Query            string // a substring of the title
 	Limit            int
 	Offset           int
+}
+
+// MicrolessonChange is one step of a micro-lesson's review: from one of
+// From to To, recorded as activity Action.
+type MicrolessonChange struct {
+	From   []MicrolessonStatus
+	To     MicrolessonStatus
+	Action string // the activity; "" for the one of To (see SetMicrolessonStatus)
+	Reason string // with a return
+	// Reviewer, when not 0, becomes the micro-lesson's reviewer.
+	Reviewer UserID
+	// ExpectReviewer, when not 0, must be its reviewer (ErrConflict otherwise).
+	ExpectReviewer UserID
+	// Points, when not nil, replace its knowledge points.
+	Points []KnowledgePointID
 }

@@ -77,6 +77,7 @@ const (
 	RecordingRead   Action = "recording.read"   // the catalogue of recordings in scope: watch, download
 	RecordingManage Action = "recording.manage" // start and stop the recording of a class in scope (a teacher: of their school)
 	RecordingDelete Action = "recording.delete" // delete recordings in scope
+	RecordingCode   Action = "recording.code"   // re-code single samples of a recording's S-T analysis in scope
 	JobList         Action = "job.list"         // see the background jobs in scope: their state, attempts and errors
 
 	ReviewScore  Action = "review.score"  // one's review queue: score the recordings and micro-lessons assigned to one, in scope
@@ -101,7 +102,7 @@ var Actions = []Action{
 	QAAsk, QAAnswer, QAModerate, QAReview,
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
-	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete,
+	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete, RecordingCode,
 	JobList,
 	ReviewScore, ReviewOwn, ReviewRead, ReviewManage,
 }
@@ -114,7 +115,7 @@ var policy = map[storage.Role][]Action{
 		RecordingOwn, RecordingManage, ReviewOwn},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
-		MicrolessonRead, MicrolessonReview, RecordingRead, ReviewScore,
+		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,

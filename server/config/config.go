@@ -113,6 +113,9 @@ type RecordingConfig struct {
 	// progress is saved this often (0: 10), so that a crash loses at most
 	// that much of it.
 	SpeakingFlushSeconds int `yaml:"speaking_flush_seconds"`
+	// STIntervalSeconds is the default sampling interval of the S-T
+	// analysis of a recording (0: 30 s; 5–600).
+	STIntervalSeconds int `yaml:"st_interval_seconds"`
 	// RetentionDays: recordings that ended this many days ago are deleted
 	// (files and all; the row stays, marked deleted). 0 keeps them.
 	RetentionDays int `yaml:"retention_days"`

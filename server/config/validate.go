@@ -208,6 +208,9 @@ func (c *Config) Validate() error {
 	if n := c.Recording.RetentionDays; n < 0 || n > 36500 {
 		bad("recording.retention_days", "must be 0 (keep) to 36500, not %d", n)
 	}
+	if n := c.Recording.STIntervalSeconds; n != 0 && (n < 5 || n > 600) {
+		bad("recording.st_interval_seconds", "must be 0 (30 s) or 5 to 600, not %d", n)
+	}
 	if n := c.Recording.SpeakingFlushSeconds; n < 0 || n > 300 {
 		bad("recording.speaking_flush_seconds", "must be 0 (10 s) to 300, not %d", n)
 	}

@@ -36,7 +36,11 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "POST", Path: "/microlessons/{id}/resubmit", Actions: a(up), Handle: s.handleResubmit},
 		{Method: "POST", Path: "/microlessons/{id}/review", Actions: a(review), Handle: s.handleReview},
 		{Method: "POST", Path: "/microlessons/{id}/publish", Actions: a(publish), Handle: s.handlePublish},
-		{Method: "POST", Path: "/microlessons/{id}/return", Actions: a(publish), Handle: s.handleReturn},
+		{Method: "POST", Path: "/microlessons/{id}/return", Actions: a(review, publish), Handle: s.handleReturn},
+		{Method: "POST", Path: "/microlessons/{id}/assign", Actions: a(publish), Handle: s.handleAssign},
+		{Method: "GET", Path: "/microlessons/reviewers/{id}", Actions: a(publish), Handle: s.handleReviewers},
+		{Method: "POST", Path: "/microlessons/{id}/approve", Actions: a(review, publish), Handle: s.handleApprove},
+		{Method: "POST", Path: "/microlessons/{id}/tag", Actions: a(review, publish), Handle: s.handleTag},
 		{Method: "DELETE", Path: "/microlessons/{id}", Actions: a(up, publish), Handle: s.handleDelete},
 		// Not /microlessons/{id}/video: it would overlap HEAD /microlessons/uploads/{id}.
 		{Method: "GET", Path: "/microlessons/videos/{id}", Actions: a(read), Handle: s.handleVideo},
@@ -272,11 +276,12 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	}
 	school := storage.SchoolID(httpapi.QueryID(r, "school_id", f))
 	mine := httpapi.QueryBool(r, "mine", f)
+	assigned := httpapi.QueryBool(r, "assigned", f)
 	status := storage.MicrolessonStatus(q.Get("status"))
 	switch {
 	case status == "":
 	case status == storage.MicrolessonDeleted || !status.Valid():
-		f.Add("status", "must be submitted, in_review, published or returned")
+		f.Add("status", "must be submitted, in_review, approved, published or returned")
 	default:
 		filter.Statuses = []storage.MicrolessonStatus{status}
 	}
@@ -284,6 +289,21 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch {
+	case assigned != nil && *assigned:
+		// The reviewer's own queue: assigned to them, in review or approved
+		// and waiting for its knowledge points (or the status asked for).
+		if _, err := httpapi.Authorize(r, authz.MicrolessonReview); err != nil {
+			return err
+		}
+		filter.ReviewerID, filter.SchoolID = p.User.ID, school
+		if status == "" {
+			filter.Statuses = []storage.MicrolessonStatus{storage.MicrolessonInReview, storage.MicrolessonApproved}
+		}
+		sc := authz.ScopeOf(&p.User, authz.MicrolessonReview)
+		var err error
+		if filter.DistrictID, filter.SchoolIDs, err = httpapi.ScopeFilter(r.Context(), s.p.Store, sc); err != nil {
+			return err
+		}
 	case mine != nil && *mine:
 		if _, err := httpapi.Authorize(r, authz.MicrolessonUpload); err != nil {
 			return err
@@ -449,7 +469,7 @@ func (s *Service) handlePublish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.move(w, r, m, []storage.MicrolessonStatus{storage.MicrolessonSubmitted, storage.MicrolessonInReview},
+	return s.move(w, r, m, []storage.MicrolessonStatus{storage.MicrolessonSubmitted, storage.MicrolessonInReview, storage.MicrolessonApproved},
 		storage.MicrolessonPublished, "", "published")
 }
 
@@ -458,7 +478,7 @@ type returnBody struct {
 }
 
 func (s *Service) handleReturn(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.reviewable(r, authz.MicrolessonPublish)
+	m, admin, err := s.reviewerOf(r)
 	if err != nil {
 		return err
 	}
@@ -471,8 +491,173 @@ func (s *Service) handleReturn(w http.ResponseWriter, r *http.Request) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return s.move(w, r, m, []storage.MicrolessonStatus{storage.MicrolessonSubmitted, storage.MicrolessonInReview},
-		storage.MicrolessonReturned, b.Reason, "returned")
+	c := storage.MicrolessonChange{To: storage.MicrolessonReturned, Reason: b.Reason,
+		From: []storage.MicrolessonStatus{storage.MicrolessonSubmitted, storage.MicrolessonInReview, storage.MicrolessonApproved}}
+	if !admin {
+		c.From, c.ExpectReviewer = []storage.MicrolessonStatus{storage.MicrolessonInReview, storage.MicrolessonApproved}, m.ReviewerID
+	}
+	return s.change(w, r, m, c, "returned")
+}
+
+// errNotReviewer: an expert acting on a micro-lesson assigned to another.
+var errNotReviewer = &httpapi.Error{Status: http.StatusForbidden, Code: "not_reviewer",
+	Message: "this micro-lesson is assigned to another reviewer"}
+
+// reviewerOf loads a micro-lesson the caller reviews: an administrator who
+// may publish it (admin true), or the expert it is assigned to.
+func (s *Service) reviewerOf(r *http.Request) (storage.Microlesson, bool, error) {
+	m, err := s.lessonFor(r)
+	if err != nil {
+		return m, false, err
+	}
+	if m2, err := s.reviewable(r, authz.MicrolessonPublish); err == nil {
+		return m2, true, nil
+	}
+	m, err = s.reviewable(r, authz.MicrolessonReview)
+	if err != nil {
+		return m, false, err
+	}
+	if m.ReviewerID != httpapi.PrincipalFrom(r.Context()).User.ID {
+		return m, false, errNotReviewer
+	}
+	return m, false, nil
+}
+
+// change takes a step of the review when the micro-lesson's status allows.
+func (s *Service) change(w http.ResponseWriter, r *http.Request, m storage.Microlesson, c storage.MicrolessonChange, what string) error {
+	if !slices.Contains(c.From, m.Status) {
+		return notNow(m, what)
+	}
+	m, err := s.p.Store.ChangeMicrolesson(r.Context(), httpapi.Actor(r), m.ID, c, s.p.Now())
+	switch {
+	case errors.Is(err, storage.ErrClosed), errors.Is(err, storage.ErrConflict):
+		return &httpapi.Error{Status: http.StatusConflict, Code: "wrong_status", Message: "this micro-lesson changed meanwhile: reload it"}
+	case err != nil:
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+type assignBody struct {
+	ReviewerID storage.UserID `json:"reviewer_id"`
+}
+
+// reviewerRef is an expert a micro-lesson may be assigned to.
+type reviewerRef struct {
+	ID   storage.UserID `json:"id"`
+	Name string         `json:"name"`
+	// Assigned: how many micro-lessons the expert has in review or approved now.
+	Assigned int `json:"assigned"`
+}
+
+// mayReview: an active expert whose review scope covers m, not its teacher.
+func mayReview(u *storage.User, m *storage.Microlesson) bool {
+	return u.Has(storage.RoleExpert) && u.ID != m.TeacherID && authz.ScopeOf(u, authz.MicrolessonReview).Covers(m.DistrictID, m.SchoolID)
+}
+
+// handleReviewers lists the experts an administrator may assign the
+// micro-lesson to (those of its district whose scope covers it), with how
+// many each has in hand.
+func (s *Service) handleReviewers(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.reviewable(r, authz.MicrolessonPublish)
+	if err != nil {
+		return err
+	}
+	active := true
+	experts, _, err := s.p.Store.ListUsers(r.Context(), storage.UserFilter{DistrictID: m.DistrictID, Role: storage.RoleExpert,
+		Active: &active, Limit: 500})
+	if err != nil {
+		return err
+	}
+	out := []reviewerRef{}
+	for i := range experts {
+		u := &experts[i]
+		if !mayReview(u, &m) {
+			continue
+		}
+		_, n, err := s.p.Store.ListMicrolessons(r.Context(), storage.MicrolessonFilter{ReviewerID: u.ID, Limit: 1,
+			Statuses: []storage.MicrolessonStatus{storage.MicrolessonInReview, storage.MicrolessonApproved}})
+		if err != nil {
+			return err
+		}
+		out = append(out, reviewerRef{ID: u.ID, Name: u.Name, Assigned: n})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[reviewerRef]{Items: out})
+	return nil
+}
+
+// handleAssign: an administrator assigns a submitted micro-lesson (or
+// reassigns one in review) to an expert whose scope covers it and who is
+// not its teacher.
+func (s *Service) handleAssign(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.reviewable(r, authz.MicrolessonPublish)
+	if err != nil {
+		return err
+	}
+	var b assignBody
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		return err
+	}
+	if b.ReviewerID <= 0 {
+		return httpapi.Invalid("reviewer_id", "required")
+	}
+	u, err := s.p.Store.GetUser(r.Context(), b.ReviewerID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return httpapi.Invalid("reviewer_id", "no such user")
+	}
+	if err != nil {
+		return err
+	}
+	if !mayReview(&u, &m) {
+		return httpapi.Invalid("reviewer_id", "an expert whose scope covers this micro-lesson, not its teacher")
+	}
+	return s.change(w, r, m, storage.MicrolessonChange{To: storage.MicrolessonInReview, Action: "microlesson.assign", Reviewer: u.ID,
+		From: []storage.MicrolessonStatus{storage.MicrolessonSubmitted, storage.MicrolessonInReview}}, "assigned")
+}
+
+// handleApprove: the reviewer (or an administrator) approves a micro-lesson
+// in review; it waits for its knowledge points.
+func (s *Service) handleApprove(w http.ResponseWriter, r *http.Request) error {
+	m, admin, err := s.reviewerOf(r)
+	if err != nil {
+		return err
+	}
+	c := storage.MicrolessonChange{To: storage.MicrolessonApproved, From: []storage.MicrolessonStatus{storage.MicrolessonInReview}}
+	if !admin {
+		c.ExpectReviewer = m.ReviewerID
+	}
+	return s.change(w, r, m, c, "approved")
+}
+
+type tagBody struct {
+	KnowledgePointIDs []storage.KnowledgePointID `json:"knowledge_point_ids"`
+}
+
+// handleTag: the reviewer (or an administrator) tags an approved
+// micro-lesson with its knowledge points (at least one, of its subject),
+// which publishes it.
+func (s *Service) handleTag(w http.ResponseWriter, r *http.Request) error {
+	m, admin, err := s.reviewerOf(r)
+	if err != nil {
+		return err
+	}
+	var b tagBody
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		return err
+	}
+	switch n := len(b.KnowledgePointIDs); {
+	case n == 0:
+		return httpapi.Invalid("knowledge_point_ids", "at least one knowledge point")
+	case n > storage.MaxMicrolessonPoints:
+		return httpapi.Invalid("knowledge_point_ids", fmt.Sprintf("at most %d knowledge points", storage.MaxMicrolessonPoints))
+	}
+	c := storage.MicrolessonChange{To: storage.MicrolessonPublished, From: []storage.MicrolessonStatus{storage.MicrolessonApproved},
+		Points: b.KnowledgePointIDs}
+	if !admin {
+		c.ExpectReviewer = m.ReviewerID
+	}
+	return s.change(w, r, m, c, "tagged")
 }
 
 // handleDelete removes a micro-lesson and its video: its teacher's while
@@ -483,7 +668,8 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := httpapi.PrincipalFrom(r.Context())
-	from := []storage.MicrolessonStatus{storage.MicrolessonSubmitted, storage.MicrolessonInReview, storage.MicrolessonPublished, storage.MicrolessonReturned}
+	from := []storage.MicrolessonStatus{storage.MicrolessonSubmitted, storage.MicrolessonInReview, storage.MicrolessonApproved,
+		storage.MicrolessonPublished, storage.MicrolessonReturned}
 	if _, err := httpapi.Authorize(r, authz.MicrolessonPublish, httpapi.Place{District: m.DistrictID, School: m.SchoolID}); err != nil {
 		if m.TeacherID != p.User.ID {
 			return err

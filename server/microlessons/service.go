@@ -55,6 +55,9 @@ type Store interface {
 	ListMicrolessons(ctx context.Context, f storage.MicrolessonFilter) ([]storage.Microlesson, int, error)
 	UpdateMicrolesson(ctx context.Context, a storage.Actor, id storage.MicrolessonID, in storage.MicrolessonInput, version int64, editable []storage.MicrolessonStatus, at time.Time) (storage.Microlesson, error)
 	SetMicrolessonStatus(ctx context.Context, a storage.Actor, id storage.MicrolessonID, from []storage.MicrolessonStatus, to storage.MicrolessonStatus, reason string, at time.Time) (storage.Microlesson, error)
+	ChangeMicrolesson(ctx context.Context, a storage.Actor, id storage.MicrolessonID, c storage.MicrolessonChange, at time.Time) (storage.Microlesson, error)
+	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+	ListUsers(ctx context.Context, f storage.UserFilter) ([]storage.User, int, error)
 }
 
 var _ Store = (*storage.Store)(nil)

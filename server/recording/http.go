@@ -36,6 +36,9 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Path: "/recordings/{id}/download", Actions: a(own, read), Handle: s.handleDownload},
 		{Method: "POST", Path: "/recordings/{id}/download", Actions: a(own, read), Handle: s.handleComposite},
 		{Method: "DELETE", Path: "/recordings/{id}", Actions: a(del), Handle: s.handleDelete},
+		{Method: "GET", Path: "/recordings/{id}/st", Actions: a(own, read), Handle: s.handleST},
+		{Method: "PUT", Path: "/recordings/{id}/st/samples/{sample}", Actions: a(authz.RecordingCode), Handle: s.handleSTCode},
+		{Method: "GET", Path: "/recordings/st-trend", Actions: a(own, read), Handle: s.handleSTTrend},
 		{Method: "POST", Path: "/rooms/{room}/recording", Actions: a(manage), Handle: s.handleRoomRecording},
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 
 	"yunke/server/jobs"
+	"yunke/server/stanalysis"
 	"yunke/sfu/recorder"
 	"yunke/signaling"
 	"yunke/signaling/ids"
@@ -54,6 +55,8 @@ type Store interface {
 	UnfinishedRecordings(ctx context.Context) ([]storage.Recording, error)
 	ListRecordings(ctx context.Context, f storage.RecordingFilter) ([]storage.Recording, int, error)
 	ExpiredRecordings(ctx context.Context, endedBefore time.Time, limit int) ([]storage.RecordingRef, error)
+	STCodes(ctx context.Context, id storage.RecordingID, intervalMS int64) ([]storage.STCode, error)
+	SetSTCode(ctx context.Context, a storage.Actor, id storage.RecordingID, intervalMS int64, sample int, code, autoCode string, at time.Time) error
 
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
@@ -89,6 +92,9 @@ type Params struct {
 	// SpeakingFlush is how often the speaking activity of a recording in
 	// progress is saved (default 10 s), so that a crash loses at most that.
 	SpeakingFlush time.Duration
+	// STInterval is the default sampling interval of the S-T analysis
+	// (default 30 s).
+	STInterval time.Duration
 	// Retention: recordings that ended longer ago than this are deleted by
 	// an hourly job (0: kept).
 	Retention time.Duration
@@ -201,6 +207,9 @@ func New(p Params) *Service {
 	}
 	if p.SpeakingFlush <= 0 {
 		s.p.SpeakingFlush = 10 * time.Second
+	}
+	if p.STInterval <= 0 {
+		s.p.STInterval = time.Duration(stanalysis.DefaultInterval) * time.Millisecond
 	}
 	s.renderers = make(chan struct{}, s.p.Composites)
 	s.retry, s.noRetry = context.WithCancel(context.Background())

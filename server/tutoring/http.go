@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"yunke/server/authz"
 	"yunke/server/httpapi"
@@ -46,6 +47,7 @@ func (h *Service) Routes() []httpapi.Route {
 		{Method: "PUT", Path: "/tutoring/sessions/{id}/rating", Actions: a(authz.TutoringAsk), Handle: h.handleRateSession},
 		{Method: "PUT", Path: "/tutoring/sessions/{id}/note", Actions: a(authz.TutoringTeach), Handle: h.handleNoteSession},
 		{Method: "GET", Path: "/tutoring/satisfaction", Actions: a(authz.TutoringReview), Handle: h.handleSatisfaction},
+		{Method: "GET", Path: "/tutoring/audit", Actions: a(authz.TutoringReview), Handle: h.handleAudit},
 	}
 }
 
@@ -379,5 +381,59 @@ func (h *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.Satisfaction]{Items: httpapi.NonNil(items)})
+	return nil
+}
+
+// handleAudit lists the sessions in the caller's review scope (the
+// student's school), newest first, with their ratings, the teachers' notes
+// and, where recorded, the recording. Filters: school_id, teacher_id,
+// rated (true/false), max_score (1–5), from and to (YYYY-MM-DD).
+func (h *Service) handleAudit(w http.ResponseWriter, r *http.Request) error {
+	p := httpapi.PrincipalFrom(r.Context())
+	q := r.URL.Query()
+	f := httpapi.Fields{}
+	filter := storage.TutoringAuditFilter{TeacherID: storage.UserID(httpapi.QueryID(r, "teacher_id", f)),
+		Rated: httpapi.QueryBool(r, "rated", f)}
+	filter.Limit, filter.Offset = httpapi.ListPage(r, f)
+	if v := q.Get("max_score"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 5 {
+			f.Add("max_score", "must be 1–5")
+		}
+		filter.MaxScore = n
+	}
+	day := func(name string) time.Time {
+		v := q.Get(name)
+		if v == "" {
+			return time.Time{}
+		}
+		t, err := time.ParseInLocation("2006-01-02", v, storage.Zone)
+		if err != nil {
+			f.Add(name, "a date, YYYY-MM-DD")
+		}
+		return t
+	}
+	filter.From = day("from")
+	if to := day("to"); !to.IsZero() {
+		filter.To = to.AddDate(0, 0, 1)
+	}
+	school, err := httpapi.ExplicitSchool(r, h.p.Store, authz.TutoringReview, "school_id", f)
+	if err != nil {
+		return err
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if school != 0 {
+		filter.SchoolID = school
+	} else if filter.DistrictID, filter.SchoolIDs, err = httpapi.ScopeFilter(r.Context(), h.p.Store,
+		authz.ScopeOf(&p.User, authz.TutoringReview)); err != nil {
+		return err
+	}
+	items, total, err := h.p.Store.AuditTutoringSessions(r.Context(), filter)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, httpapi.List[storage.TutoringAudit]{Items: httpapi.NonNil(items), Total: total})
 	return nil
 }

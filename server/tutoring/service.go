@@ -34,6 +34,7 @@ import (
 // Store is what tutoring needs of durable storage.
 type Store interface {
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+	AuditTutoringSessions(ctx context.Context, f storage.TutoringAuditFilter) ([]storage.TutoringAudit, int, error)
 	ListSubjects(ctx context.Context) ([]storage.Subject, error)
 
 	CreateTutoringRequest(ctx context.Context, a storage.Actor, in storage.TutoringRequestInput) (storage.TutoringRequest, error)

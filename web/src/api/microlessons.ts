@@ -3,7 +3,7 @@
 
 import { ApiError, api, parseErrorBody, query, requestHeaders, type List } from './http';
 
-export type MicrolessonStatus = 'submitted' | 'in_review' | 'published' | 'returned';
+export type MicrolessonStatus = 'submitted' | 'in_review' | 'approved' | 'published' | 'returned';
 
 export interface Microlesson {
   id: number;
@@ -28,6 +28,8 @@ export interface Microlesson {
   duration_ms: number;
   status: MicrolessonStatus;
   return_reason?: string;
+  reviewer_id: number;
+  reviewer_name: string;
   status_by: number;
   status_at: string;
   published_at?: string;
@@ -94,6 +96,8 @@ export function fileMicrolesson(body: MicrolessonFiling): Promise<Microlesson> {
 
 export interface MicrolessonQuery {
   mine?: boolean;
+  /** The caller's review queue: assigned to them, in review or approved. */
+  assigned?: boolean;
   status?: MicrolessonStatus | '';
   subject_id?: number | '';
   grade?: number | '';
@@ -103,7 +107,7 @@ export interface MicrolessonQuery {
 }
 
 export async function listMicrolessons(q: MicrolessonQuery): Promise<List<Microlesson>> {
-  const r = await api.get<{ items: Microlesson[] | null; total: number }>(`/api/v1/microlessons${query({ ...q, mine: q.mine || undefined })}`);
+  const r = await api.get<{ items: Microlesson[] | null; total: number }>(`/api/v1/microlessons${query({ ...q, mine: q.mine || undefined, assigned: q.assigned || undefined })}`);
   return { items: r.items ?? [], total: r.total };
 }
 
@@ -125,4 +129,30 @@ export function resubmitMicrolesson(id: number): Promise<Microlesson> {
 
 export function videoUrl(id: number, download = false): string {
   return `/api/v1/microlessons/videos/${id}${download ? '?download=1' : ''}`;
+}
+
+/** approveMicrolesson: the assigned expert approves one in review; it then waits for its knowledge points. */
+export function approveMicrolesson(id: number): Promise<Microlesson> {
+  return api.post<Microlesson>(`/api/v1/microlessons/${id}/approve`);
+}
+
+/** tagMicrolesson: the assigned expert tags an approved one with knowledge points, which publishes it. */
+export function tagMicrolesson(id: number, knowledgePointIds: number[]): Promise<Microlesson> {
+  return api.post<Microlesson>(`/api/v1/microlessons/${id}/tag`, { knowledge_point_ids: knowledgePointIds });
+}
+
+export function assignMicrolesson(id: number, reviewerId: number): Promise<Microlesson> {
+  return api.post<Microlesson>(`/api/v1/microlessons/${id}/assign`, { reviewer_id: reviewerId });
+}
+
+export interface Reviewer {
+  id: number;
+  name: string;
+  /** How many micro-lessons the expert has in review or approved now. */
+  assigned: number;
+}
+
+export async function reviewersFor(id: number): Promise<Reviewer[]> {
+  const r = await api.get<{ items: Reviewer[] | null }>(`/api/v1/microlessons/reviewers/${id}`);
+  return r.items ?? [];
 }

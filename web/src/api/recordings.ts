@@ -97,3 +97,64 @@ export function startComposite(id: number): Promise<RecordingDownload> {
 export function downloadUrl(id: number): string {
   return `/api/v1/recordings/${id}/download`;
 }
+
+export type STCode = 'S' | 'T';
+export type STMode = '' | 'practice' | 'lecture' | 'dialogue' | 'mixed';
+
+export interface STResult {
+  n: number;
+  n_t: number;
+  runs: number;
+  rt: number;
+  ch: number;
+  mode: STMode;
+}
+
+export interface STSample {
+  index: number;
+  start_ms: number;
+  end_ms: number;
+  teacher_ms: number;
+  student_ms: number;
+  /** The code that counts: the hand code if any, else the automatic one. */
+  code: STCode;
+  auto: STCode;
+  manual: { code: STCode; auto_code: STCode; coded_by: number; coder_name: string; coded_at: string } | null;
+}
+
+/** The S-T analysis of a recording (docs/st-analysis.md). */
+export interface STAnalysis {
+  recording_id: number;
+  interval_s: number;
+  duration_ms: number;
+  samples: STSample[];
+  auto: STResult;
+  result: STResult;
+  curve: { s: number; t: number }[];
+  can_code: boolean;
+}
+
+export function stAnalysis(id: number, intervalS?: number): Promise<STAnalysis> {
+  return api.get<STAnalysis>(`/api/v1/recordings/${id}/st${query({ interval_s: intervalS })}`);
+}
+
+/** setSTCode re-codes one sample by hand (code '' goes back to the automatic code). */
+export function setSTCode(id: number, sample: number, code: STCode | '', intervalS: number): Promise<STAnalysis> {
+  return api.put<STAnalysis>(`/api/v1/recordings/${id}/st/samples/${sample}`, { code, interval_s: intervalS });
+}
+
+/** The S-T results of a teacher's or a school's class recordings over a term. */
+export interface STTrend {
+  from: string;
+  to: string;
+  points: (STResult & { recording_id: number; title: string; teacher_id: number; teacher_name: string; started_at: string })[];
+  months: { month: string; recordings: number; rt: number; ch: number }[];
+  modes: Partial<Record<STMode, number>>;
+  rt: number;
+  ch: number;
+  truncated: boolean;
+}
+
+export function stTrend(q: { teacher_id?: number; school_id?: number; from?: string; to?: string }): Promise<STTrend> {
+  return api.get<STTrend>(`/api/v1/recordings/st-trend${query(q)}`);
+}

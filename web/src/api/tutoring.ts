@@ -138,3 +138,14 @@ export function rateSession(id: number, body: { score: number; comment: string; 
 export function noteSession(id: number, body: { note: string; knowledge_point_ids: number[] }): Promise<TutoringSession> {
   return api.put<TutoringSession>(`/api/v1/tutoring/sessions/${id}/note`, body);
 }
+
+/** A session as an expert audits it. */
+export interface TutoringAudit extends TutoringSession {
+  school_name: string;
+  subject_name: string;
+  recording_id?: number;
+}
+
+export function auditSessions(q: { limit: number; offset: number; rated?: boolean; max_score?: number }): Promise<List<TutoringAudit>> {
+  return api.get<List<TutoringAudit>>(`/api/v1/tutoring/audit${query(q)}`);
+}

@@ -3,14 +3,14 @@
 import type { MicrolessonStatus } from '@/api/microlessons';
 import { t, type Key } from '@/locales';
 
-export const statusOrder: MicrolessonStatus[] = ['submitted', 'in_review', 'published', 'returned'];
+export const statusOrder: MicrolessonStatus[] = ['submitted', 'in_review', 'approved', 'published', 'returned'];
 
 export function statusText(s: MicrolessonStatus): string {
   return t(`ml.status.${s}` as Key);
 }
 
 export function statusType(s: MicrolessonStatus): 'success' | 'warning' | 'danger' | 'info' {
-  return s === 'published' ? 'success' : s === 'returned' ? 'danger' : s === 'in_review' ? 'warning' : 'info';
+  return s === 'published' ? 'success' : s === 'returned' ? 'danger' : s === 'in_review' || s === 'approved' ? 'warning' : 'info';
 }
 
 export function sizeText(bytes: number): string {
