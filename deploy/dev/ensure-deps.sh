@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Yunke needs and is missing, on Debian:
 # Chromium (Debian's package; browsers are never downloaded), Node.js and npm,
-# ffmpeg (the recorder's tests decode every file they write with it),
+# ffmpeg (the recorder's tests decode every file they write with it), the
+# sqlite3 shell (browser tests file scripted recordings with it),
 # the front end's node modules, and — unless TEST_DATABASE_URL / TEST_REDIS_ADDR
 # point elsewhere — a local PostgreSQL and Redis that the tests can reach on
 # 127.0.0.1 (installed and started when missing). Idempotent, and silent when
@@ -14,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 # A Chinese font, or every Chinese character in a browser-test screenshot is an empty box.
 { fc-list :lang=zh 2>/dev/null | grep -q .; } || dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 
