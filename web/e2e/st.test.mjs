@@ -20,7 +20,6 @@ const password = 'e2e-Passw0rd-1';
 // One letter per 30 s sample: T the teacher speaks, S a student, '.' silence.
 const script = 'TTTTT' + 'SS.S' + 'TTT' + 'SS' + 'TTTT' + 'S.';
 
-
 /** fileRecording writes a finished class recording of teacher and its speaking into the server's database. */
 function fileRecording(db, { teacher, school, district }) {
   const start = Date.now() - 3600_000;
