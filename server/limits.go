@@ -157,12 +157,14 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// limitRTC caps the /rtc signaling WebSockets each client address holds
-// open; the next upgrade is answered 429 before the signaling service sees
-// it. r.RemoteAddr is already the client's (realIP runs first).
+// limitRTC caps the signaling WebSockets (/rtc and /rtc/v1) each client
+// address holds open; the next upgrade is answered 429 before the signaling
+// service sees it. A socket that dropped without a leave keeps its place
+// while its session waits to be resumed (rtc.resume_grace_seconds).
+// r.RemoteAddr is already the client's (realIP runs first).
 func limitRTC(next http.Handler, count *addrCounter, refused *atomic.Uint64, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if count.max <= 0 || r.URL.Path != "/rtc" || !websocket.IsWebSocketUpgrade(r) {
+		if count.max <= 0 || (r.URL.Path != "/rtc" && r.URL.Path != "/rtc/v1") || !websocket.IsWebSocketUpgrade(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -173,13 +173,16 @@ func dialRTC(ctx context.Context, t *testing.T, srv *testServer, identity string
 
 // TestRTCPerAddressCapped: past limits.rtc_per_address the next /rtc
 // upgrade from that client address is answered 429 too_many_sockets;
-// behind a trusted proxy the address is the forwarded client's.
+// behind a trusted proxy the address is the forwarded client's; /rtc/v1
+// counts too; a socket dropped without a leave frees its place when its
+// session's resume grace ends.
 func TestRTCPerAddressCapped(t *testing.T) {
 	t.Parallel()
 	const limit = 2
 	srv := startServer(t, withConfig(func(c *config.Config) {
 		c.Limits.RTCPerAddress = limit
 		c.TrustedProxies = []string{"127.0.0.1"}
+		c.RTC.ResumeGraceSeconds = 1
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -202,6 +205,18 @@ func TestRTCPerAddressCapped(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(body), "too_many_sockets") {
 		t.Errorf("refusal body %q does not name too_many_sockets", body)
+	}
+	// The single-connection endpoint draws on the same allowance.
+	v1, err := client.RTCURL(srv.url, mint(t, "capped", "a-v1", token.RoleStudent), false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 = strings.Replace(v1, "/rtc?", "/rtc/v1?", 1)
+	if !strings.Contains(v1, "/rtc/v1?") {
+		t.Fatalf("no /rtc/v1 URL from %q", v1)
+	}
+	if _, resp, err := websocket.DefaultDialer.DialContext(ctx, v1, from("10.0.0.1")); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("/rtc/v1 socket over the limit: %v (%v), want HTTP 429", err, resp)
 	}
 	if _, _, err := dialRTC(ctx, t, srv, "b0", from("10.0.0.2")); err != nil {
 		t.Errorf("another client address was refused: %v", err)
