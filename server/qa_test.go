@@ -297,6 +297,59 @@ func TestQAStudentsAnswer(t *testing.T) {
 	}
 }
 
+// TestQADistrictSettings: whether students answer is each district's
+// choice, set by its own administrator (another district's gets 403),
+// defaulting to the configuration; the answer route follows the asker's
+// district.
+func TestQADistrictSettings(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	peer, _ := qaUser(t, fx, "qa.peer2", map[string]any{"roles": []string{"student"}, "school_id": fx.schoolB, "student_no": "S-B-8"})
+	otherAdmin, _ := qaUser(t, fx, "qa.east.admin", map[string]any{"roles": []string{"district_admin"}, "district_id": fx.district2})
+	path := "/api/v1/districts/" + itoa(fx.district) + "/qa-settings"
+
+	var set map[string]any
+	fx.users["district_admin"].must(200, "GET", path, nil, &set)
+	if set["students_answer"] != false || set["chosen"] != false {
+		t.Fatalf("default settings %v", set)
+	}
+	var q map[string]any
+	fx.users["student"].must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "2+2=?"}, &q)
+	answers := "/api/v1/qa/questions/" + itoa(id(q)) + "/answers"
+	peer.must(403, "POST", answers, map[string]any{"text": "4"}, nil)
+
+	for name, c := range map[string]*api{"another district's admin": otherAdmin, "school admin": fx.users["school_admin"],
+		"student": fx.users["student"], "teacher": fx.users["teacher"]} {
+		if r := c.send("PUT", path, map[string]any{"students_answer": true}); r.status != 403 {
+			t.Fatalf("%s set the district's settings: %v", name, r)
+		}
+		if r := c.send("GET", path, nil); r.status != 403 {
+			t.Fatalf("%s read the district's settings: %v", name, r)
+		}
+	}
+	if r := fx.users["district_admin"].send("PUT", path, map[string]any{}); r.status != 400 {
+		t.Fatalf("settings without a value: %v", r)
+	}
+	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"students_answer": true}, &set)
+	if set["students_answer"] != true || set["chosen"] != true {
+		t.Fatalf("after setting: %v", set)
+	}
+	peer.must(201, "POST", answers, map[string]any{"text": "4"}, nil)
+	// The other district still has the default; its own admin reads it, and a system admin may set it.
+	path2 := "/api/v1/districts/" + itoa(fx.district2) + "/qa-settings"
+	otherAdmin.must(200, "GET", path2, nil, &set)
+	if set["students_answer"] != false {
+		t.Fatalf("district 2 settings %v", set)
+	}
+	fx.users["system_admin"].must(200, "PUT", path2, map[string]any{"students_answer": true}, nil)
+	fx.users["system_admin"].must(404, "GET", "/api/v1/districts/987654/qa-settings", nil, nil)
+
+	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"students_answer": false}, nil)
+	peer.must(403, "POST", answers, map[string]any{"text": "四"}, nil)
+	fx.users["teacher"].must(201, "POST", answers, map[string]any{"text": "四"}, nil)
+}
+
 // TestQATwoNodes: two servers share Redis and Postgres; a question asked on
 // node A reaches the math teacher whose socket is on node B, and the two
 // teachers' claims race across nodes with one winner.

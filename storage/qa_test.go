@@ -288,3 +288,47 @@ func TestQAClaimRace(t *testing.T) {
 		must0(t, s.ClaimQuestion(ctx, storage.Actor{UserID: other}, q.ID, other, until))
 	})
 }
+
+// TestQASettings: a district keeps the installation's default until its
+// administrator chooses; the choice is per district, can be changed back,
+// and is logged.
+func TestQASettings(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		d1, err := s.CreateDistrict(ctx, storage.Actor{}, "QA1", "一区")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, err := s.CreateDistrict(ctx, storage.Actor{}, "QA2", "二区")
+		if err != nil {
+			t.Fatal(err)
+		}
+		def := storage.QASettings{StudentsAnswer: true}
+		got, err := s.QASettings(ctx, d1.ID, def)
+		if err != nil || !got.StudentsAnswer || got.Chosen || got.DistrictID != d1.ID {
+			t.Fatalf("default: %+v %v", got, err)
+		}
+		if _, err := s.SetQASettings(ctx, storage.Actor{UserID: 0}, storage.QASettings{DistrictID: d1.ID, StudentsAnswer: false}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.QASettings(ctx, d1.ID, def)
+		if err != nil || got.StudentsAnswer || !got.Chosen {
+			t.Fatalf("district 1 chose no: %+v %v", got, err)
+		}
+		if got, _ := s.QASettings(ctx, d2.ID, def); !got.StudentsAnswer || got.Chosen {
+			t.Fatalf("district 2 changed with district 1: %+v", got)
+		}
+		if _, err := s.SetQASettings(ctx, storage.Actor{}, storage.QASettings{DistrictID: d1.ID, StudentsAnswer: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.QASettings(ctx, d1.ID, storage.QASettings{}); !got.StudentsAnswer || !got.Chosen {
+			t.Fatalf("district 1 changed back: %+v", got)
+		}
+		if _, err := s.SetQASettings(ctx, storage.Actor{}, storage.QASettings{DistrictID: 987654}); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("unknown district: %v", err)
+		}
+		if n := countActivity(t, s, "qa.settings"); n != 2 {
+			t.Fatalf("%d qa.settings activity rows, want 2", n)
+		}
+	})
+}

@@ -130,3 +130,14 @@ type QATeacherStats struct {
 	// MedianAnswerSeconds is the median time from a question to this teacher's answer to it.
 	MedianAnswerSeconds int64 `json:"median_answer_s"`
 }
+
+// QASettings are a district's Q&A settings.
+type QASettings struct {
+	DistrictID DistrictID `json:"district_id"`
+	// StudentsAnswer: students of the district may answer its questions.
+	StudentsAnswer bool `json:"students_answer"`
+	// Chosen is false while the district keeps the installation's default.
+	Chosen    bool      `json:"chosen"`
+	UpdatedBy UserID    `json:"updated_by,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}

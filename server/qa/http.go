@@ -1,6 +1,7 @@
 package qa
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -34,6 +35,8 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Path: "/qa/me/stats", Actions: a(authz.QAAnswer), Handle: s.handleMyStats},
 		{Method: "GET", Path: "/qa/satisfaction", Actions: a(authz.QAReview), Handle: s.handleSatisfaction},
 		{Method: "POST", Path: "/qa/answers/{id}/vote", Actions: a(authz.QAAnswer), Handle: s.handleVote},
+		{Method: "GET", Path: "/districts/{id}/qa-settings", Actions: a(authz.QAConfigure), Handle: s.handleGetSettings},
+		{Method: "PUT", Path: "/districts/{id}/qa-settings", Actions: a(authz.QAConfigure), Handle: s.handleSetSettings},
 	}
 }
 
@@ -249,12 +252,74 @@ func (s *Service) handleImage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// canAnswer: teachers answer; students only where the district allows it.
-func (s *Service) canAnswer(p *httpapi.Principal) bool {
+// canAnswer: teachers answer; students only where the question's (the
+// asker's) district allows it.
+func (s *Service) canAnswer(ctx context.Context, p *httpapi.Principal, q storage.Question) (bool, error) {
 	if slices.Contains(p.User.Roles, storage.RoleTeacher) {
-		return true
+		return true, nil
 	}
-	return s.p.StudentsAnswer && slices.Contains(p.User.Roles, storage.RoleStudent)
+	if !slices.Contains(p.User.Roles, storage.RoleStudent) {
+		return false, nil
+	}
+	set, err := s.p.Store.QASettings(ctx, q.DistrictID, s.defaults())
+	return set.StudentsAnswer, err
+}
+
+func (s *Service) defaults() storage.QASettings {
+	return storage.QASettings{StudentsAnswer: s.p.StudentsAnswer}
+}
+
+// settingsDistrict is the district of a settings route, checked against
+// the caller's qa.configure scope: another district's is forbidden.
+func (s *Service) settingsDistrict(r *http.Request) (storage.DistrictID, error) {
+	id, err := httpapi.PathID(r, "id")
+	if err != nil {
+		return 0, err
+	}
+	d := storage.DistrictID(id)
+	if _, err := httpapi.Authorize(r, authz.QAConfigure, httpapi.Place{District: d}); err != nil {
+		return 0, err
+	}
+	if _, err := s.p.Store.GetDistrict(r.Context(), d); err != nil {
+		return 0, err
+	}
+	return d, nil
+}
+
+func (s *Service) handleGetSettings(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.settingsDistrict(r)
+	if err != nil {
+		return err
+	}
+	set, err := s.p.Store.QASettings(r.Context(), d, s.defaults())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, set)
+	return nil
+}
+
+func (s *Service) handleSetSettings(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.settingsDistrict(r)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		StudentsAnswer *bool `json:"students_answer"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		return err
+	}
+	if b.StudentsAnswer == nil {
+		return &storage.FieldError{Field: "students_answer", Message: "is required (true or false)"}
+	}
+	set, err := s.p.Store.SetQASettings(r.Context(), httpapi.Actor(r), storage.QASettings{DistrictID: d, StudentsAnswer: *b.StudentsAnswer})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, set)
+	return nil
 }
 
 func (s *Service) handleClaim(w http.ResponseWriter, r *http.Request) error {
@@ -275,7 +340,9 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !s.canAnswer(p) {
+	if ok, err := s.canAnswer(r.Context(), p, q); err != nil {
+		return err
+	} else if !ok {
 		return &httpapi.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "only teachers answer questions in this district"}
 	}
 	var b postBody

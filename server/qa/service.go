@@ -49,6 +49,9 @@ type Store interface {
 	MarkEscalated(ctx context.Context, a storage.Actor, qid storage.QuestionID, req storage.TutoringRequestID) (storage.Question, error)
 	QuestionImage(ctx context.Context, qid storage.QuestionID, aid storage.AnswerID, n int) (storage.QAImage, error)
 	QuestionImages(ctx context.Context, qid storage.QuestionID, aid storage.AnswerID) ([]storage.QAImage, error)
+	QASettings(ctx context.Context, d storage.DistrictID, def storage.QASettings) (storage.QASettings, error)
+	SetQASettings(ctx context.Context, a storage.Actor, in storage.QASettings) (storage.QASettings, error)
+	GetDistrict(ctx context.Context, id storage.DistrictID) (storage.District, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -80,7 +83,8 @@ type Params struct {
 	AdoptWindow time.Duration
 	// ClaimFor is how long a claim holds a question (default 5 minutes).
 	ClaimFor time.Duration
-	// StudentsAnswer lets students of the district answer (default off).
+	// StudentsAnswer is whether students answer in a district whose
+	// administrator has not chosen (default off).
 	StudentsAnswer bool
 
 	// Limiter bounds each user's questions, answers and comments per
