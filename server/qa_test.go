@@ -153,7 +153,7 @@ func TestQACentre(t *testing.T) {
 	stu.must(200, "PUT", "/api/v1/qa/questions/"+qid+"/adoption", map[string]any{"answer_id": id(a1)}, nil)
 	var rating map[string]any
 	stu.must(200, "PUT", "/api/v1/qa/questions/"+qid+"/rating", map[string]any{"score": 5}, &rating)
-	if rating["teacher_id"] != float64(fx.userIDs["teacher"]) {
+	if rating["teacher_id"] != fx.userIDs["teacher"] {
 		t.Fatalf("rating %v", rating)
 	}
 	var st map[string]any
@@ -348,6 +348,36 @@ func TestQADistrictSettings(t *testing.T) {
 	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"students_answer": false}, nil)
 	peer.must(403, "POST", answers, map[string]any{"text": "四"}, nil)
 	fx.users["teacher"].must(201, "POST", answers, map[string]any{"text": "四"}, nil)
+}
+
+// TestQAMetricsScope: the Q&A figures count the caller's scope only.
+func TestQAMetricsScope(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	otherAdmin, _ := qaUser(t, fx, "qa.east.admin2", map[string]any{"roles": []string{"district_admin"}, "district_id": fx.district2})
+	var q map[string]any
+	fx.users["student"].must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "3+3=?"}, &q)
+	fx.users["teacher"].must(201, "POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "6"}, nil)
+	var m map[string]any
+	fx.users["district_admin"].must(200, "GET", "/api/v1/qa/metrics", nil, &m)
+	if num(m["questions"]) != 1 || num(m["answered"]) != 1 || num(m["answers_per_question"]) != 1 {
+		t.Fatalf("district metrics %v", m)
+	}
+	otherAdmin.must(200, "GET", "/api/v1/qa/metrics", nil, &m)
+	if num(m["questions"]) != 0 {
+		t.Fatalf("another district's admin counted %v", m)
+	}
+	otherAdmin.must(403, "GET", "/api/v1/qa/metrics?school_id="+itoa(fx.schoolA), nil, nil)
+	var ts struct {
+		Items []map[string]any `json:"items"`
+	}
+	fx.users["school_admin"].must(200, "GET", "/api/v1/qa/metrics/teachers", nil, &ts)
+	if len(ts.Items) != 1 || num(ts.Items[0]["teacher_id"]) != fx.userIDs["teacher"] || num(ts.Items[0]["answers"]) != 1 {
+		t.Fatalf("teachers %v", ts.Items)
+	}
+	fx.users["district_admin"].must(200, "GET", "/api/v1/qa/satisfaction?group=band", nil, nil)
+	fx.users["district_admin"].must(400, "GET", "/api/v1/qa/satisfaction?group=planet", nil, nil)
 }
 
 // TestQATwoNodes: two servers share Redis and Postgres; a question asked on

@@ -122,15 +122,6 @@ type QARating struct {
 	RatedAt    time.Time  `json:"rated_at"`
 }
 
-// QATeacherStats are one teacher's answering figures.
-type QATeacherStats struct {
-	Answers      int     `json:"answers"`
-	Adopted      int     `json:"adopted"`
-	AdoptionRate float64 `json:"adoption_rate"` // Adopted / Answers
-	// MedianAnswerSeconds is the median time from a question to this teacher's answer to it.
-	MedianAnswerSeconds int64 `json:"median_answer_s"`
-}
-
 // QASettings are a district's Q&A settings.
 type QASettings struct {
 	DistrictID DistrictID `json:"district_id"`

@@ -34,6 +34,8 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "PUT", Path: "/qa/questions/{id}/hidden", Actions: a(authz.QAModerate), Handle: s.handleHide},
 		{Method: "GET", Path: "/qa/me/stats", Actions: a(authz.QAAnswer), Handle: s.handleMyStats},
 		{Method: "GET", Path: "/qa/satisfaction", Actions: a(authz.QAReview), Handle: s.handleSatisfaction},
+		{Method: "GET", Path: "/qa/metrics", Actions: a(authz.QAReview), Handle: s.handleMetrics},
+		{Method: "GET", Path: "/qa/metrics/teachers", Actions: a(authz.QAReview), Handle: s.handleTeacherMetrics},
 		{Method: "POST", Path: "/qa/answers/{id}/vote", Actions: a(authz.QAAnswer), Handle: s.handleVote},
 		{Method: "GET", Path: "/districts/{id}/qa-settings", Actions: a(authz.QAConfigure), Handle: s.handleGetSettings},
 		{Method: "PUT", Path: "/districts/{id}/qa-settings", Actions: a(authz.QAConfigure), Handle: s.handleSetSettings},
@@ -499,40 +501,13 @@ func (s *Service) handleHide(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleSatisfaction reports Q&A satisfaction in the caller's scope: the
-// share of rated adopted answers scored 4 or 5, by month, teacher, school or subject.
+// handleSatisfaction reports Q&A satisfaction in the caller's scope, in
+// the shape of tutoring's: the share of rated adopted answers scored 4 or
+// 5, by month, teacher, school, subject or grade band.
 func (s *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) error {
-	p, err := httpapi.Authorize(r, authz.QAReview)
+	sq, err := httpapi.SatisfactionQuery(r, s.p.Store, authz.QAReview, s.p.Now(),
+		storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject, storage.ByBand)
 	if err != nil {
-		return err
-	}
-	f := httpapi.Fields{}
-	q := r.URL.Query()
-	now := s.p.Now().In(storage.Zone)
-	sq := storage.SatisfactionQuery{FromMonth: now.Year()*100 + 1, ToMonth: now.Year()*100 + int(now.Month()),
-		GroupBy: storage.SatisfactionGroup(q.Get("group"))}
-	if sq.GroupBy == "" {
-		sq.GroupBy = storage.ByMonth
-	}
-	switch sq.GroupBy {
-	case storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject:
-	default:
-		f.Add("group", "must be month, teacher, school or subject")
-	}
-	if v := q.Get("from"); v != "" {
-		if sq.FromMonth, _ = httpapi.ParseMonth(v); sq.FromMonth == 0 {
-			f.Add("from", "must be YYYY-MM")
-		}
-	}
-	if v := q.Get("to"); v != "" {
-		if sq.ToMonth, _ = httpapi.ParseMonth(v); sq.ToMonth == 0 {
-			f.Add("to", "must be YYYY-MM")
-		}
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	if sq.DistrictID, sq.SchoolIDs, err = httpapi.ScopeFilter(r.Context(), s.p.Store, authz.ScopeOf(&p.User, authz.QAReview)); err != nil {
 		return err
 	}
 	items, err := s.p.Store.QASatisfaction(r.Context(), sq)
@@ -540,6 +515,36 @@ func (s *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.Satisfaction]{Items: httpapi.NonNil(items)})
+	return nil
+}
+
+// handleMetrics reports the figures of the questions asked in the months
+// and scope asked for (from, to, school_id as for satisfaction).
+func (s *Service) handleMetrics(w http.ResponseWriter, r *http.Request) error {
+	sq, err := httpapi.SatisfactionQuery(r, s.p.Store, authz.QAReview, s.p.Now(), "")
+	if err != nil {
+		return err
+	}
+	m, err := s.p.Store.QAMetrics(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// handleTeacherMetrics reports, per answering teacher, the figures over
+// the questions asked in the months and scope asked for.
+func (s *Service) handleTeacherMetrics(w http.ResponseWriter, r *http.Request) error {
+	sq, err := httpapi.SatisfactionQuery(r, s.p.Store, authz.QAReview, s.p.Now(), "")
+	if err != nil {
+		return err
+	}
+	items, err := s.p.Store.QATeacherMetrics(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.QATeacherStats]{Items: httpapi.NonNil(items)})
 	return nil
 }
 

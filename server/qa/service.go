@@ -43,6 +43,8 @@ type Store interface {
 	RateAdopted(ctx context.Context, a storage.Actor, qid storage.QuestionID, score int) (storage.QARating, error)
 	QATeacherStats(ctx context.Context, teacher storage.UserID) (storage.QATeacherStats, error)
 	QASatisfaction(ctx context.Context, q storage.SatisfactionQuery) ([]storage.Satisfaction, error)
+	QAMetrics(ctx context.Context, q storage.SatisfactionQuery) (storage.QAMetrics, error)
+	QATeacherMetrics(ctx context.Context, q storage.SatisfactionQuery) ([]storage.QATeacherStats, error)
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
 	ListSchools(ctx context.Context, f storage.SchoolFilter) ([]storage.School, int, error)
 	HideQuestion(ctx context.Context, a storage.Actor, qid storage.QuestionID, answer storage.AnswerID, reason string) error
