@@ -153,7 +153,7 @@ func TestQACentre(t *testing.T) {
 	stu.must(200, "PUT", "/api/v1/qa/questions/"+qid+"/adoption", map[string]any{"answer_id": id(a1)}, nil)
 	var rating map[string]any
 	stu.must(200, "PUT", "/api/v1/qa/questions/"+qid+"/rating", map[string]any{"score": 5}, &rating)
-	if rating["teacher_id"] != fx.userIDs["teacher"] {
+	if rating["teacher_id"] != float64(fx.userIDs["teacher"]) {
 		t.Fatalf("rating %v", rating)
 	}
 	var st map[string]any
