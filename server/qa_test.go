@@ -380,6 +380,63 @@ func TestQAMetricsScope(t *testing.T) {
 	fx.users["district_admin"].must(400, "GET", "/api/v1/qa/satisfaction?group=planet", nil, nil)
 }
 
+// TestQAHiddenPictures: the pictures of a hidden answer or question are
+// served only to moderators of its school and to their author.
+func TestQAHiddenPictures(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	stu, tea, adm := fx.users["student"], fx.users["teacher"], fx.users["school_admin"]
+	teaB, _ := qaUser(t, fx, "qa.pics.b", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolB, "staff_no": "T-B-7",
+		"subject_ids": []int64{fx.subject}, "grades": []int{3}})
+	admB, _ := qaUser(t, fx, "qa.pics.admin.b", map[string]any{"roles": []string{"school_admin"}, "school_id": fx.schoolB})
+	var q, a map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "看图",
+		"images": [][]byte{jpegWithEXIF()}}, &q)
+	qid := itoa(id(q))
+	tea.must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "见图", "images": [][]byte{jpegWithEXIF()}}, &a)
+	qPic := "/api/v1/qa/questions/" + qid + "/images/0"
+	aPic := qPic + "?answer_id=" + itoa(id(a))
+	expect := func(who string, c *api, path string, want int) {
+		t.Helper()
+		if r := c.send("GET", path, nil); r.status != want {
+			t.Fatalf("%s GET %s: %v, want %d", who, path, r, want)
+		}
+	}
+	for name, c := range map[string]*api{"asker": stu, "author": tea, "teacher B": teaB} {
+		expect(name, c, aPic, 200)
+	}
+	// An answer id of another question is not this question's picture.
+	var q2 map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "另一题"}, &q2)
+	expect("asker", stu, "/api/v1/qa/questions/"+itoa(id(q2))+"/images/0?answer_id="+itoa(id(a)), 404)
+
+	adm.must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"answer_id": id(a), "reason": "广告"}, nil)
+	expect("teacher B", teaB, aPic, 404)
+	expect("asker", stu, aPic, 404)
+	expect("another school's admin", admB, aPic, 404)
+	expect("author", tea, aPic, 200)
+	expect("moderator", adm, aPic, 200)
+	expect("teacher B", teaB, qPic, 200) // the question itself is not hidden
+	var d map[string]any
+	teaB.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if ans := d["answers"].([]any)[0].(map[string]any); num(ans["image_count"]) != 0 {
+		t.Fatalf("hidden answer shows pictures: %v", ans)
+	}
+
+	adm.must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"reason": "无关内容"}, nil)
+	expect("teacher B", teaB, qPic, 404)
+	expect("another school's admin", admB, qPic, 404)
+	expect("answer author", tea, qPic, 404)
+	expect("asker", stu, qPic, 200)
+	expect("moderator", adm, qPic, 200)
+	// Shown again: everyone sees it.
+	adm.must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"reason": ""}, nil)
+	adm.must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"answer_id": id(a), "reason": ""}, nil)
+	expect("teacher B", teaB, qPic, 200)
+	expect("teacher B", teaB, aPic, 200)
+}
+
 // TestQATwoNodes: two servers share Redis and Postgres; a question asked on
 // node A reaches the math teacher whose socket is on node B, and the two
 // teachers' claims race across nodes with one winner.

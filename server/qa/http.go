@@ -228,8 +228,12 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleImage serves picture n of the question, or of its answer ?answer_id=.
+// Pictures of hidden content are served only to moderators whose scope
+// covers the question and to the hidden content's author (the asker, for
+// a hidden question's pictures and those of its answers); anyone else gets
+// 404, as if there were none.
 func (s *Service) handleImage(w http.ResponseWriter, r *http.Request) error {
-	_, q, err := s.question(r)
+	p, q, err := s.question(r)
 	if err != nil {
 		return err
 	}
@@ -242,12 +246,29 @@ func (s *Service) handleImage(w http.ResponseWriter, r *http.Request) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
+	_, modErr := httpapi.Authorize(r, authz.QAModerate, httpapi.Place{District: q.DistrictID, School: q.SchoolID})
+	moderates := modErr == nil
+	var answerAuthor storage.UserID
+	if aid != 0 {
+		a, err := s.p.Store.GetAnswer(r.Context(), aid)
+		if err != nil {
+			return err
+		}
+		if a.QuestionID != q.ID || (a.HiddenReason != "" && !moderates && a.AuthorID != p.User.ID) {
+			return httpapi.ErrNotFound
+		}
+		answerAuthor = a.AuthorID
+	}
+	if q.HiddenReason != "" && !moderates && q.AuthorID != p.User.ID && answerAuthor != p.User.ID {
+		return httpapi.ErrNotFound
+	}
 	im, err := s.p.Store.QuestionImage(r.Context(), q.ID, aid, n)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", im.Type)
-	w.Header().Set("Cache-Control", "private, max-age=3600")
+	// Content can be hidden at any time: the browser asks again each time.
+	w.Header().Set("Cache-Control", "private, no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
 	_, _ = w.Write(im.Data)

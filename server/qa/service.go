@@ -199,14 +199,14 @@ type AnswerView struct {
 // has no text for anyone but moderators and (when hidden) its author.
 func (s *Service) view(q storage.Question, viewer storage.UserID, moderator bool) View {
 	if q.Status == storage.QuestionDeleted || (q.HiddenReason != "" && !moderator && q.AuthorID != viewer) {
-		q.Text = ""
+		q.Text, q.ImageCount = "", 0
 	}
 	return View{Question: q, HTML: s.Render(q.Text)}
 }
 
 func (s *Service) answerView(a storage.Answer, viewer storage.UserID, moderator bool) AnswerView {
 	if a.HiddenReason != "" && !moderator && a.AuthorID != viewer {
-		a.Text = ""
+		a.Text, a.ImageCount = "", 0
 	}
 	return AnswerView{Answer: a, HTML: s.Render(a.Text)}
 }
