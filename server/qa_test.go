@@ -437,6 +437,58 @@ func TestQAHiddenPictures(t *testing.T) {
 	expect("teacher B", teaB, aPic, 200)
 }
 
+// TestQASearchRoute: Chinese words and two characters find questions of
+// the caller's district; status=waiting and similar=1; searches are capped.
+func TestQASearchRoute(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	stu, tea := fx.users["student"], fx.users["teacher"]
+	farStu, _ := qaUser(t, fx, "qa.far.student", map[string]any{"roles": []string{"student"}, "school_id": fx.schoolC, "student_no": "S-C-7"})
+	var q1, q2 map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数的顶点怎么求？"}, &q1)
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数的开口方向"}, &q2)
+	tea.must(201, "POST", "/api/v1/qa/questions/"+itoa(id(q1))+"/answers", map[string]any{"text": "配方"}, nil)
+	farStu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数最值"}, nil)
+	list := func(c *api, query string) []int64 {
+		t.Helper()
+		var l struct {
+			Questions []map[string]any `json:"questions"`
+		}
+		c.must(200, "GET", "/api/v1/qa/questions?"+query, nil, &l)
+		var out []int64
+		for _, q := range l.Questions {
+			out = append(out, id(q))
+		}
+		return out
+	}
+	if got := list(stu, "q="+url.QueryEscape("二次函数")); !slices.Equal(got, []int64{id(q2), id(q1)}) {
+		t.Fatalf("二次函数: %v", got)
+	}
+	if got := list(stu, "q="+url.QueryEscape("二次函数")+"&similar=1"); !slices.Equal(got, []int64{id(q1), id(q2)}) {
+		t.Fatalf("similar: %v, want the answered one first", got)
+	}
+	if got := list(stu, "q="+url.QueryEscape("顶点")); !slices.Equal(got, []int64{id(q1)}) {
+		t.Fatalf("顶点: %v", got)
+	}
+	if got := list(stu, "q="+url.QueryEscape("二次")+"&status=waiting"); !slices.Equal(got, []int64{id(q2)}) {
+		t.Fatalf("waiting: %v", got)
+	}
+	if got := list(stu, "q="+url.QueryEscape("最值")); len(got) != 0 {
+		t.Fatalf("another district's question found: %v", got)
+	}
+	// The cap: 300 searches in 10 minutes per user (5 made above), then 429 with Retry-After.
+	for i := 0; i < 295; i++ {
+		list(stu, "q="+url.QueryEscape("二次"))
+	}
+	r := stu.send("GET", "/api/v1/qa/questions?q="+url.QueryEscape("二次"), nil)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("search 301: %v", r)
+	}
+	list(stu, "mine=true")                // listing without a search is not capped
+	list(tea, "q="+url.QueryEscape("二次")) // nor another user
+}
+
 // TestQATwoNodes: two servers share Redis and Postgres; a question asked on
 // node A reaches the math teacher whose socket is on node B, and the two
 // teachers' claims race across nodes with one winner.

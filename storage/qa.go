@@ -124,6 +124,9 @@ func (s *Store) CreateQuestion(ctx context.Context, a Actor, in QuestionInput) (
 			int64(in.AuthorID), district, school, int64(in.SubjectID), in.Grade, in.Text, len(in.Images), now).Scan(&id); err != nil {
 			return err
 		}
+		if err := s.indexText(ctx, q, district, int64(id), in.Text); err != nil {
+			return err
+		}
 		seen := map[KnowledgePointID]bool{}
 		for _, kp := range in.KnowledgePoints {
 			if seen[kp] {
@@ -213,6 +216,11 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 		add("EXISTS (SELECT 1 FROM qa_question_points p WHERE p.question_id = q.id AND p.knowledge_point_id = $%d)", int64(f.KnowledgePoint))
 	}
 	if f.Search = strings.TrimSpace(f.Search); f.Search != "" {
+		if grams := searchGrams(f.Search); len(grams) > 0 {
+			args = append(args, s.d.listArg(grams))
+			where = append(where, fmt.Sprintf(`q.id IN (SELECT g.question_id FROM qa_search_grams g
+				WHERE g.district_id = $1 AND %s GROUP BY g.question_id HAVING COUNT(*) = %d)`, s.d.inList("g.gram", len(args)), len(grams)))
+		}
 		pat := likePattern(f.Search)
 		add(`(LOWER(q.text) LIKE $%d ESCAPE '\'`, pat)
 		args = append(args, pat)
@@ -221,8 +229,12 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 50
 	}
+	order := "q.id DESC"
+	if f.Similar {
+		order = "CASE q.status WHEN 'adopted' THEN 0 WHEN 'answered' THEN 1 ELSE 2 END, q.id DESC"
+	}
 	rs, err := s.r().query(ctx, "SELECT "+questionCols+questionFrom+" WHERE "+strings.Join(where, " AND ")+
-		fmt.Sprintf(" ORDER BY q.id DESC LIMIT %d", f.Limit), args...)
+		fmt.Sprintf(" ORDER BY %s LIMIT %d", order, f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list questions: %w", err)
 	}
@@ -236,6 +248,42 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 		out = append(out, x)
 	}
 	return out, rs.Err()
+}
+
+// searchGrams are the distinct two-character pieces of text, lower-cased:
+// the n-gram index search uses, which finds Chinese words (written without
+// spaces) without segmenting them.
+func searchGrams(text string) []string {
+	r := []rune(strings.ToLower(text))
+	seen := map[string]bool{}
+	out := []string{}
+	for i := 0; i+1 < len(r); i++ {
+		if g := string(r[i : i+2]); !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// indexText adds text's pieces to the search index of question qid.
+func (s *Store) indexText(ctx context.Context, q querier, district, qid int64, text string) error {
+	grams := searchGrams(text)
+	if len(grams) == 0 {
+		return nil
+	}
+	var err error
+	if s.d.postgres {
+		_, err = q.exec(ctx, `INSERT INTO qa_search_grams (district_id, gram, question_id)
+			SELECT $1, g, $2 FROM unnest($3::text[]) AS g ON CONFLICT DO NOTHING`, district, qid, grams)
+	} else {
+		_, err = q.exec(ctx, `INSERT INTO qa_search_grams (district_id, gram, question_id)
+			SELECT $1, value, $2 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING`, district, qid, s.d.listArg(grams))
+	}
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	return nil
 }
 
 // QuestionImage returns picture n of a question (answer 0) or of one of its answers.
@@ -297,6 +345,11 @@ func (s *Store) EditQuestion(ctx context.Context, a Actor, id QuestionID, text s
 		n, err := q.exec(ctx, `UPDATE qa_questions SET text = $2, updated_at = $3 WHERE id = $1 AND status = 'open'`,
 			int64(id), text, ms(now))
 		if err != nil {
+			return err
+		}
+		// The old text's pieces stay: they only widen the candidates the
+		// substring match then confirms.
+		if err := s.indexText(ctx, q, k.district, int64(id), text); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -424,6 +477,9 @@ func (s *Store) AddAnswer(ctx context.Context, a Actor, qid QuestionID, author U
 		}
 		if err := q.queryRow(ctx, `INSERT INTO qa_answers (question_id, author_id, text, image_count, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, int64(qid), int64(author), text, len(images), now).Scan(&id); err != nil {
+			return err
+		}
+		if err := s.indexText(ctx, q, k.district, int64(qid), text); err != nil {
 			return err
 		}
 		if err := insertQAImages(ctx, q, qid, id, images); err != nil {

@@ -332,3 +332,78 @@ func TestQASettings(t *testing.T) {
 		}
 	})
 }
+
+// TestQASearch: Chinese search through the two-character index — a word
+// of a question or of an answer, a two-character query, one character —
+// with the filters, only in the district, and similar questions ranked
+// adopted, then answered, then waiting.
+func TestQASearch(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedMicro(t, s)
+		stu := storage.Actor{UserID: w.student.ID}
+		ask := func(text string, grade int, kps ...storage.KnowledgePointID) storage.Question {
+			return must(s.CreateQuestion(ctx, stu, storage.QuestionInput{AuthorID: w.student.ID, SubjectID: w.math.ID, Grade: grade,
+				Text: text, KnowledgePoints: kps}))(t)
+		}
+		waiting := ask("二次函数的顶点怎么求？", 7, w.kp["M7.1"])
+		answered := ask("二次函数的图像开口方向", 7)
+		adopted := ask("二次函数与一元二次方程", 8)
+		other := ask("三角形内角和 Triangle", 7)
+		must(s.AddAnswer(ctx, storage.Actor{UserID: w.teacher.ID}, answered.ID, w.teacher.ID, "看二次项系数的符号", nil))(t)
+		a := must(s.AddAnswer(ctx, storage.Actor{UserID: w.teacher.ID}, adopted.ID, w.teacher.ID, "判别式决定根的个数", nil))(t)
+		must(s.AdoptAnswer(ctx, stu, adopted.ID, a.ID, time.Hour))(t)
+		// Edited text is found by its new words.
+		must(s.EditQuestion(ctx, stu, other.ID, "三角形内角和是多少 Triangle", time.Hour))(t)
+
+		ids := func(f storage.QuestionFilter) []storage.QuestionID {
+			t.Helper()
+			f.DistrictID = w.d.ID
+			var out []storage.QuestionID
+			for _, q := range must(s.ListQuestions(ctx, f))(t) {
+				out = append(out, q.ID)
+			}
+			return out
+		}
+		eq := func(name string, got []storage.QuestionID, want ...storage.QuestionID) {
+			t.Helper()
+			if len(got) != len(want) {
+				t.Fatalf("%s: %v, want %v", name, got, want)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s: %v, want %v", name, got, want)
+				}
+			}
+		}
+		eq("二次函数", ids(storage.QuestionFilter{Search: "二次函数"}), adopted.ID, answered.ID, waiting.ID)
+		eq("two characters", ids(storage.QuestionFilter{Search: "顶点"}), waiting.ID)
+		eq("one character", ids(storage.QuestionFilter{Search: "角"}), other.ID)
+		eq("a word of an answer", ids(storage.QuestionFilter{Search: "判别式"}), adopted.ID)
+		eq("the edited text", ids(storage.QuestionFilter{Search: "多少"}), other.ID)
+		eq("any case", ids(storage.QuestionFilter{Search: "triangle"}), other.ID)
+		eq("pieces in another order", ids(storage.QuestionFilter{Search: "函数二次"}))
+		eq("inside a longer word", ids(storage.QuestionFilter{Search: "二次方程"}), adopted.ID)
+		// Every piece of "乙甲乙" ("乙甲", "甲乙") is in "甲乙丙，乙甲", the whole nowhere: the substring match confirms.
+		cyc := ask("甲乙丙，乙甲", 9)
+		eq("all pieces, not together", ids(storage.QuestionFilter{Search: "乙甲乙"}))
+		eq("together", ids(storage.QuestionFilter{Search: "，乙甲"}), cyc.ID)
+		eq("grade", ids(storage.QuestionFilter{Search: "二次函数", Grade: 8}), adopted.ID)
+		eq("knowledge point", ids(storage.QuestionFilter{Search: "二次函数", KnowledgePoint: w.kp["M7.1"]}), waiting.ID)
+		eq("waiting", ids(storage.QuestionFilter{Search: "二次函数", Status: storage.QuestionOpen}), waiting.ID)
+		eq("answered", ids(storage.QuestionFilter{Search: "二次函数", Status: storage.QuestionAnswered}), answered.ID)
+		eq("adopted", ids(storage.QuestionFilter{Search: "二次函数", Status: storage.QuestionAdopted}), adopted.ID)
+		// Newest first, or for similar questions adopted, answered, then waiting.
+		eq("newest first", ids(storage.QuestionFilter{Search: "二次"}), adopted.ID, answered.ID, waiting.ID)
+		newer := ask("二次函数的对称轴", 7)
+		eq("similar", ids(storage.QuestionFilter{Search: "二次函数", Similar: true}), adopted.ID, answered.ID, newer.ID, waiting.ID)
+
+		// Another district's question with the same words is not found here.
+		d2 := must(s.CreateDistrict(ctx, admin, "D9", "九区"))(t)
+		sc := must(s.CreateSchool(ctx, admin, storage.SchoolInput{DistrictID: d2.ID, Code: "S9", Name: "九中", Kind: storage.KindJuniorSecondary, Active: true}))(t)
+		far := must(s.CreateUser(ctx, admin, storage.UserInput{Username: "far", Name: "far", DistrictID: d2.ID, SchoolID: sc.ID,
+			Roles: []storage.Role{storage.RoleStudent}, Active: true, Grade: 7}, "h", false))(t)
+		must(s.CreateQuestion(ctx, storage.Actor{UserID: far.ID}, storage.QuestionInput{AuthorID: far.ID, SubjectID: w.math.ID, Grade: 7, Text: "二次函数最值"}))(t)
+		eq("own district only", ids(storage.QuestionFilter{Search: "最值"}))
+	})
+}

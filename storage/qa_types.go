@@ -84,8 +84,12 @@ type QuestionFilter struct {
 	// it (a substring match, so Chinese needs no word segmentation).
 	Search         string
 	KnowledgePoint KnowledgePointID // 0: any
-	BeforeID       QuestionID
-	Limit          int
+	// Similar ranks adopted questions first, then answered ones, then the
+	// rest (newest first within each): what a student typing a question
+	// should see before asking it again.
+	Similar  bool
+	BeforeID QuestionID
+	Limit    int
 }
 
 // Answer is one answer to a question.

@@ -132,10 +132,13 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 		KnowledgePoint: storage.KnowledgePointID(httpapi.QueryID(r, "knowledge_point_id", f)),
 	}
 	switch flt.Status {
+	case "waiting": // the and the web's word for open
+		flt.Status = storage.QuestionOpen
 	case "", storage.QuestionOpen, storage.QuestionAnswered, storage.QuestionAdopted, storage.QuestionEscalated:
 	default:
-		f.Add("status", "must be open, answered, adopted or escalated")
+		f.Add("status", "must be waiting (open), answered, adopted or escalated")
 	}
+	flt.Similar = boolOf(httpapi.QueryBool(r, "similar", f))
 	flt.WithHidden = boolOf(httpapi.QueryBool(r, "with_hidden", f)) && s.moderator(r)
 	if boolOf(httpapi.QueryBool(r, "mine", f)) {
 		flt.AuthorID = p.User.ID
@@ -146,6 +149,13 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	if p.User.DistrictID == 0 {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"questions": []View{}})
 		return nil
+	}
+	if flt.Search != "" {
+		// Typing asks often (the client waits for a pause); a cap per user
+		// keeps a script from turning search into a load test.
+		if err := s.limit(r.Context(), "searches", p.User.ID, s.p.MaxSearches); err != nil {
+			return err
+		}
 	}
 	qs, err := s.p.Store.ListQuestions(r.Context(), flt)
 	if err != nil {

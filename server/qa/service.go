@@ -95,6 +95,8 @@ type Params struct {
 	Limiter                               Limiter
 	LimitWindow                           time.Duration
 	MaxQuestions, MaxAnswers, MaxComments int
+	// MaxSearches bounds a user's searches (q=) per LimitWindow (default 300).
+	MaxSearches int
 }
 
 // Service is the Q&A centre.
@@ -128,6 +130,7 @@ func New(p Params) *Service {
 	p.MaxQuestions = cmp.Or(p.MaxQuestions, 10)
 	p.MaxAnswers = cmp.Or(p.MaxAnswers, 60)
 	p.MaxComments = cmp.Or(p.MaxComments, 60)
+	p.MaxSearches = cmp.Or(p.MaxSearches, 300)
 	if p.ClaimFor <= 0 {
 		p.ClaimFor = 5 * time.Minute
 	}
