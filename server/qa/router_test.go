@@ -67,7 +67,7 @@ func (m *manualTimers) fire(t *testing.T) {
 	fs[0]()
 }
 
-func redisMatcher(t *testing.T, cfg matching.Config) matching.Matcher {
+func redisMatcher(t testing.TB, cfg matching.Config) matching.Matcher {
 	addr := os.Getenv("TEST_REDIS_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:6379"
