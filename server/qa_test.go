@@ -489,6 +489,31 @@ func TestQASearchRoute(t *testing.T) {
 	list(tea, "q="+url.QueryEscape("二次")) // nor another user
 }
 
+// TestQATeacherResting: a teacher whose socket is open on node B but who
+// never sent a presence message (resting on the home page) is told of a
+// question of their subject and grades asked on node A.
+func TestQATeacherResting(t *testing.T) {
+	t.Parallel()
+	db := storagetest.PostgresParams(t)
+	prefix := redisPrefix(t)
+	shared := func(c *config.Config, p *server.Params) {
+		c.Database.URL = db.URL
+		c.Redis.Address = redisTestAddr()
+		c.Redis.KeyPrefix = prefix
+	}
+	nodeA := startServer(t, shared)
+	nodeB := startServer(t, shared)
+	w := setupTutoring(t, nodeA, 1)
+	resting := openEvents(t, relogin(t, nodeB, "teacher0"))
+	resting.waitFor("hello", nil)
+	resting.waitFor("presence", func(m map[string]any) bool { return m["available"] == false })
+	var q map[string]any
+	w.student.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": w.math, "grade": 8, "text": "我在首页也能看到吗？"}, &q)
+	if ev := resting.waitFor("qa.question", nil); num(ev["question_id"]) != id(q) {
+		t.Fatalf("resting teacher was told %v", ev)
+	}
+}
+
 // TestQATwoNodes: two servers share Redis and Postgres; a question asked on
 // node A reaches the math teacher whose socket is on node B, and the two
 // teachers' claims race across nodes with one winner.
