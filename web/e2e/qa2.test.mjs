@@ -177,8 +177,8 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       const item = teacher.locator(`[data-testid="qa-item"][data-id="${qid}"]`);
       await item.waitFor({ timeout: 20_000 });
       await item.getByTestId('qa-new').waitFor({ timeout: 5_000 });
-      await item.locator('a').click();
-      await teacher.getByTestId('qa-claim').click();
+      // Claimed right from the feed, which opens the question to answer.
+      await item.getByTestId('qa-item-claim').click();
       await teacher.getByTestId('qa-claimed-me').waitFor({ timeout: 10_000 });
       await teacher.getByTestId('qa-answer-text').fill(`配方：y = (x − 3)² − 4，顶点 (3, −4)。（${stamp}）`);
       await teacher.getByTestId('qa-answer-submit').click();
@@ -219,6 +219,7 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       assert.equal(await answerComments.count(), 1);
       assert.match(await answerComments.innerText(), /为什么要配方.*周小红/s);
       assert.match(await student.getByTestId('qa-comments').getByTestId('qa-comment').innerText(), /配方能直接读出顶点.*孙老师/s);
+      await shoot(student, 'question-comments');
     }));
 
     // The asker's rating comes back with the question (GET /qa/questions/{id} "rating"); until

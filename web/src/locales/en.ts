@@ -866,6 +866,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'qa.claimed': 'Claimed: for 5 minutes no other teacher writes the same answer.',
   'qa.claimedByYou': 'Claimed by you',
   'qa.claimedByOther': 'Another teacher is answering',
+  'qa.claimAndAnswer': 'Claim and answer',
   'qa.escalate': 'Ask a teacher live',
   'qa.escalatedLink': 'See the tutoring request',
   'qa.answers': 'Answers ({n})',

@@ -867,6 +867,7 @@ const zhCN = {
   'qa.claimed': '已认领，5 分钟内其他老师不会重复作答。',
   'qa.claimedByYou': '你已认领',
   'qa.claimedByOther': '其他老师正在作答',
+  'qa.claimAndAnswer': '认领并解答',
   'qa.escalate': '请老师在线讲解',
   'qa.escalatedLink': '查看辅导请求',
   'qa.answers': '回答（{n}）',
