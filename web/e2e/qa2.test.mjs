@@ -4,11 +4,11 @@
 // teacher of another subject, online on the open questions, never hears of
 // the math question while the math teacher sees it arrive; a follow-up
 // comment and the asker's rating are still there after a reload; the asker
-// edits and deletes a question nobody answered; a moderator hides an answer
-// with a reason; search filters by text and status; a question escalated to
-// tutoring puts the student and the tutor in the same tutoring room. The
-// ask and search pages are photographed in both languages, on a desktop and
-// at 390 px.
+// adopts another answer instead, edits and deletes a question nobody
+// answered; a moderator hides an answer with a reason; search filters by
+// text and status; a question escalated to tutoring puts the student and the
+// tutor in the same tutoring room. The ask, question and search pages are
+// photographed in both languages, on a desktop and at 390 px.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -231,6 +231,23 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       assert.equal(await student.getByTestId('qa-answer').locator('[data-testid="qa-rate"] .stars').getAttribute('data-value'), '4', 'the stars show the stored rating');
     }));
 
+    await t.test('the asker adopts another answer instead, within the window', () => h.run(async () => {
+      const second = await api('other').must('POST', `/api/v1/qa/questions/${qid}/answers`, { text: `也可以用顶点公式 x = −b/2a = 3。（${stamp}）` }, 201);
+      await student.reload();
+      const other = student.locator(`[data-testid="qa-answer"][data-id="${second.id}"]`);
+      await other.waitFor({ timeout: 10_000 });
+      assert.match(await other.getByTestId('qa-adopt').innerText(), /改为采纳/);
+      await other.getByTestId('qa-adopt').click();
+      await other.getByTestId('qa-adopted').waitFor({ timeout: 10_000 });
+      assert.equal(await student.getByTestId('qa-adopted').count(), 1, 'one adopted answer at a time');
+      const stored = await api('student').must('GET', `/api/v1/qa/questions/${qid}`);
+      assert.equal(stored.adopted_answer_id, second.id);
+      // The new choice is rated afresh.
+      await other.locator('label[for$="-5"]').click();
+      await other.getByTestId('qa-rate-submit').click();
+      await other.locator('[data-testid="qa-rated"][data-score="5"]').waitFor({ timeout: 10_000 });
+    }));
+
     await t.test('the asker edits and deletes a question nobody answered; the server’s refusal is shown', () => h.run(async () => {
       await student.goto(`${url}/#/qa/ask`);
       await student.getByTestId('qa-ask-page').waitFor({ timeout: 10_000 });
@@ -273,7 +290,7 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       await admin.getByTestId('qa-search-text').fill(String(stamp));
       await admin.getByTestId('qa-search-submit').click();
       await admin.locator(`[data-testid="qa-search-item"][data-id="${qid}"]`).locator('a').click();
-      const ans = admin.getByTestId('qa-answer');
+      const ans = admin.getByTestId('qa-answer').first();
       await ans.waitFor({ timeout: 10_000 });
       assert.equal(await admin.getByTestId('qa-comment-open').count(), 0, 'a moderator does not take part');
       await ans.getByTestId('qa-answer-hide').click();
@@ -286,7 +303,7 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
 
       // The asker, who did not write the answer, sees why it is gone and not its text.
       await student.goto(`${url}/#/qa/${qid}`);
-      const seen = student.getByTestId('qa-answer');
+      const seen = student.getByTestId('qa-answer').first();
       await seen.getByTestId('qa-answer-hidden-reason').waitFor({ timeout: 10_000 });
       assert.equal((await seen.getByTestId('qa-answer-html').innerText()).trim(), '', 'the hidden answer’s text is not shown');
     }));
