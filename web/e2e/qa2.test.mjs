@@ -239,7 +239,8 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       assert.match(await other.getByTestId('qa-adopt').innerText(), /改为采纳/);
       await other.getByTestId('qa-adopt').click();
       await other.getByTestId('qa-adopted').waitFor({ timeout: 10_000 });
-      assert.equal(await student.getByTestId('qa-adopted').count(), 1, 'one adopted answer at a time');
+      // The previous choice's tag leaves with a short transition.
+      await waitFor('one adopted answer at a time', async () => (await student.getByTestId('qa-adopted').count()) === 1, { timeoutMs: 5_000 });
       const stored = await api('student').must('GET', `/api/v1/qa/questions/${qid}`);
       assert.equal(stored.adopted_answer_id, second.id);
       // The new choice is rated afresh.
