@@ -118,7 +118,13 @@ func TestQACentre(t *testing.T) {
 	if r := teaB.send("PATCH", "/api/v1/qa/questions/"+qid, map[string]any{"text": "mine now"}); r.status != 403 {
 		t.Fatalf("edit by a teacher: %v", r)
 	}
-	stu.must(200, "PATCH", "/api/v1/qa/questions/"+qid, map[string]any{"text": "**二次函数**的顶点怎么求？"}, nil)
+	var edited map[string]any
+	stu.must(200, "PATCH", "/api/v1/qa/questions/"+qid, map[string]any{"text": "**二次函数**的顶点怎么求？"}, &edited)
+	// The edit window (15 minutes by default) counts from the asking.
+	created, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(edited["created_at"]))
+	if until, err := time.Parse(time.RFC3339Nano, fmt.Sprint(edited["edit_until"])); err != nil || !until.Equal(created.Add(15*time.Minute)) {
+		t.Fatalf("edit_until %v, created %v (%v)", edited["edit_until"], edited["created_at"], err)
+	}
 	if r := fx.users["student"].send("POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "x"}); r.status != 403 {
 		t.Fatalf("student answer: %v", r)
 	}
@@ -155,6 +161,40 @@ func TestQACentre(t *testing.T) {
 	stu.must(200, "PUT", "/api/v1/qa/questions/"+qid+"/rating", map[string]any{"score": 5}, &rating)
 	if rating["teacher_id"] != float64(fx.userIDs["teacher"]) {
 		t.Fatalf("rating %v", rating)
+	}
+	// The asker reads their rating back with the question, and until when
+	// the adoption may change (24 hours by default); a teacher sees no rating.
+	var mine map[string]any
+	stu.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &mine)
+	if r, _ := mine["rating"].(map[string]any); r == nil || r["score"] != float64(5) || num(r["answer_id"]) != id(a1) {
+		t.Fatalf("the asker's question after rating: %v", mine)
+	}
+	until, err := time.Parse(time.RFC3339Nano, fmt.Sprint(mine["adopt_change_until"]))
+	if err != nil || until.Before(time.Now().Add(23*time.Hour)) || until.After(time.Now().Add(25*time.Hour)) {
+		t.Fatalf("adopt_change_until %v (%v)", mine["adopt_change_until"], err)
+	}
+	if mine["edit_until"] != nil || mine["can_answer"] != false {
+		t.Fatalf("an adopted question as its asker sees it: edit_until %v, can_answer %v", mine["edit_until"], mine["can_answer"])
+	}
+	var seen map[string]any
+	teaB.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &seen)
+	if _, ok := seen["rating"]; ok || seen["can_answer"] != true {
+		t.Fatalf("the question as a teacher sees it: rating %v, can_answer %v", seen["rating"], seen["can_answer"])
+	}
+	// A teacher lists the questions they answered; another teacher's list lacks it.
+	var answered struct{ Questions []map[string]any }
+	teaB.must(200, "GET", "/api/v1/qa/questions?answered_by=me", nil, &answered)
+	if len(answered.Questions) != 1 || answered.Questions[0]["id"] != mine["id"] {
+		t.Fatalf("teacher B's answered questions %v", answered.Questions)
+	}
+	teaD, _ := qaUser(t, fx, "qa.teacher.d", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolB, "staff_no": "T-B-8",
+		"subject_ids": []int64{fx.subject}, "grades": []int{3}})
+	teaD.must(200, "GET", "/api/v1/qa/questions?answered_by=me", nil, &answered)
+	if len(answered.Questions) != 0 {
+		t.Fatalf("answered questions of a teacher who answered none: %v", answered.Questions)
+	}
+	if r := teaB.send("GET", "/api/v1/qa/questions?answered_by="+itoa(fx.userIDs["teacher"]), nil); r.status != 400 {
+		t.Fatalf("answered_by another teacher: %v", r)
 	}
 	var st map[string]any
 	tea.must(200, "GET", "/api/v1/qa/me/stats", nil, &st)
@@ -318,6 +358,19 @@ func TestQADistrictSettings(t *testing.T) {
 	fx.users["student"].must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "2+2=?"}, &q)
 	answers := "/api/v1/qa/questions/" + itoa(id(q)) + "/answers"
 	peer.must(403, "POST", answers, map[string]any{"text": "4"}, nil)
+	canAnswer := func(c *api) any {
+		var d map[string]any
+		c.must(200, "GET", "/api/v1/qa/questions/"+itoa(id(q)), nil, &d)
+		var l struct{ Questions []map[string]any }
+		c.must(200, "GET", "/api/v1/qa/questions?limit=1", nil, &l)
+		if len(l.Questions) != 1 || l.Questions[0]["can_answer"] != d["can_answer"] {
+			t.Fatalf("can_answer in the list %v, in the question %v", l.Questions, d["can_answer"])
+		}
+		return d["can_answer"]
+	}
+	if canAnswer(peer) != false || canAnswer(fx.users["teacher"]) != true || canAnswer(fx.users["student"]) != false {
+		t.Fatal("can_answer while students do not answer")
+	}
 
 	for name, c := range map[string]*api{"another district's admin": otherAdmin, "school admin": fx.users["school_admin"],
 		"student": fx.users["student"], "teacher": fx.users["teacher"]} {
@@ -334,6 +387,9 @@ func TestQADistrictSettings(t *testing.T) {
 	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"students_answer": true}, &set)
 	if set["students_answer"] != true || set["chosen"] != true {
 		t.Fatalf("after setting: %v", set)
+	}
+	if canAnswer(peer) != true || canAnswer(fx.users["student"]) != false {
+		t.Fatal("can_answer once students answer: the peer may, the asker never")
 	}
 	peer.must(201, "POST", answers, map[string]any{"text": "4"}, nil)
 	// The other district still has the default; its own admin reads it, and a system admin may set it.

@@ -16,7 +16,8 @@ import (
 
 const questionCols = `q.id, q.author_id, u.name, q.district_id, q.school_id, q.subject_id, sub.code, q.grade, q.text,
 	q.image_count, q.status, q.answer_count, q.adopted_answer_id, q.adopted_at, q.claimed_by, q.claim_expires_at,
-	q.tutoring_request_id, q.first_answer_at, q.hidden_reason, q.created_at, q.updated_at`
+	q.tutoring_request_id, q.first_answer_at, q.hidden_reason, q.created_at, q.updated_at,
+	COALESCE((SELECT ts.teacher_id FROM tutoring_sessions ts WHERE ts.request_id = q.tutoring_request_id AND q.tutoring_request_id <> 0), 0)`
 
 const questionFrom = ` FROM qa_questions q JOIN users u ON u.id = q.author_id JOIN subjects sub ON sub.id = q.subject_id`
 
@@ -26,7 +27,7 @@ func scanQuestion(r row) (Question, error) {
 	var adopted, claimExp, first, created, updated int64
 	err := r.Scan(&x.ID, &x.AuthorID, &x.AuthorName, &x.DistrictID, &x.SchoolID, &x.SubjectID, &x.SubjectCode, &x.Grade,
 		&x.Text, &x.ImageCount, &status, &x.AnswerCount, &x.AdoptedAnswerID, &adopted, &x.ClaimedBy, &claimExp,
-		&x.TutoringRequestID, &first, &x.HiddenReason, &created, &updated)
+		&x.TutoringRequestID, &first, &x.HiddenReason, &created, &updated, &x.TutorID)
 	x.Status = QuestionStatus(status)
 	x.AdoptedAt, x.ClaimExpiresAt, x.FirstAnswerAt = fromMSOrZero(adopted), fromMSOrZero(claimExp), fromMSOrZero(first)
 	x.CreatedAt, x.UpdatedAt = fromMS(created), fromMS(updated)
@@ -193,6 +194,9 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 	}
 	if f.AuthorID != 0 {
 		add("q.author_id = $%d", int64(f.AuthorID))
+	}
+	if f.AnsweredBy != 0 {
+		add("EXISTS (SELECT 1 FROM qa_answers a WHERE a.question_id = q.id AND a.author_id = $%d)", int64(f.AnsweredBy))
 	}
 	if f.SubjectID != 0 {
 		add("q.subject_id = $%d", int64(f.SubjectID))

@@ -118,6 +118,13 @@ func TestQALifecycle(t *testing.T) {
 		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, Search: "用公式"}))(t); len(l) != 1 || l[0].ID != q.ID {
 			t.Fatalf("search in answers: %+v", l)
 		}
+		// The questions a user answered.
+		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, AnsweredBy: w.other.ID}))(t); len(l) != 1 || l[0].ID != q.ID {
+			t.Fatalf("answered by the other teacher: %+v", l)
+		}
+		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, AnsweredBy: w.student.ID}))(t); len(l) != 0 {
+			t.Fatalf("answered by the student: %+v", l)
+		}
 		if err := s.DeleteQuestion(ctx, stu, q.ID); !errors.Is(err, storage.ErrClosed) {
 			t.Fatalf("delete of an answered question: %v", err)
 		}
@@ -221,7 +228,13 @@ func TestQALifecycle(t *testing.T) {
 		// The tutor of the session it became posts the outcome; nobody else.
 		at := time.Now()
 		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.other.ID, 1, at, at.Add(20*time.Second)))
+		if q2 := must(s.GetQuestion(ctx, q2.ID))(t); q2.TutorID != 0 {
+			t.Fatalf("tutor before the request was accepted: %+v", q2)
+		}
 		must(s.AcceptTutoringOffer(ctx, req.ID, w.other.ID, "http://n1", 1, at))(t)
+		if q2 := must(s.GetQuestion(ctx, q2.ID))(t); q2.TutorID != w.other.ID {
+			t.Fatalf("tutor of the escalated question %d, want %d", q2.TutorID, w.other.ID)
+		}
 		must(s.AddAnswer(ctx, storage.Actor{UserID: w.other.ID}, q2.ID, w.other.ID, "课上讲清楚了：配方。", nil))(t)
 		_, err = s.AddAnswer(ctx, tea, q2.ID, w.teacher.ID, "late", nil)
 		wantErr(t, err, storage.ErrClosed)

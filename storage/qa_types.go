@@ -65,16 +65,19 @@ type Question struct {
 	ClaimedBy         UserID             `json:"claimed_by,omitempty"`
 	ClaimExpiresAt    time.Time          `json:"claim_expires_at,omitzero"`
 	TutoringRequestID TutoringRequestID  `json:"tutoring_request_id,omitempty"`
-	FirstAnswerAt     time.Time          `json:"first_answer_at,omitzero"`
-	HiddenReason      string             `json:"hidden_reason,omitempty"` // hidden by a moderator
-	CreatedAt         time.Time          `json:"created_at"`
-	UpdatedAt         time.Time          `json:"updated_at"`
+	// TutorID is the teacher of the tutoring session an escalated question became (0 until matched).
+	TutorID       UserID    `json:"tutor_id,omitempty"`
+	FirstAnswerAt time.Time `json:"first_answer_at,omitzero"`
+	HiddenReason  string    `json:"hidden_reason,omitempty"` // hidden by a moderator
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // QuestionFilter selects questions of one district, newest first.
 type QuestionFilter struct {
 	DistrictID DistrictID
 	AuthorID   UserID         // 0: anyone
+	AnsweredBy UserID         // 0: anyone; else only questions this user answered
 	SubjectID  SubjectID      // 0: any
 	Grade      int            // 0: any
 	Unanswered bool           // only open questions

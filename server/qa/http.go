@@ -2,6 +2,7 @@ package qa
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -143,6 +144,13 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	if boolOf(httpapi.QueryBool(r, "mine", f)) {
 		flt.AuthorID = p.User.ID
 	}
+	switch r.URL.Query().Get("answered_by") {
+	case "":
+	case "me":
+		flt.AnsweredBy = p.User.ID
+	default:
+		f.Add("answered_by", "must be me")
+	}
 	if err := f.Err(); err != nil {
 		return err
 	}
@@ -161,9 +169,15 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	allowed, err := s.mayAnswer(r.Context(), p, p.User.DistrictID)
+	if err != nil {
+		return err
+	}
 	out := make([]View, 0, len(qs))
 	for _, q := range qs {
-		out = append(out, s.view(q, p.User.ID, s.moderator(r)))
+		v := s.view(q, p.User.ID, s.moderator(r))
+		v.CanAnswer = takesAnswer(q, p.User.ID, allowed)
+		out = append(out, v)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"questions": out})
 	return nil
@@ -182,6 +196,20 @@ func (s *Service) detail(r *http.Request, q storage.Question) (detail, error) {
 	p := httpapi.PrincipalFrom(r.Context())
 	mod := s.moderator(r)
 	d := detail{View: s.view(q, p.User.ID, mod), Answers: []AnswerView{}}
+	allowed, err := s.mayAnswer(r.Context(), p, q.DistrictID)
+	if err != nil {
+		return d, err
+	}
+	d.CanAnswer = takesAnswer(q, p.User.ID, allowed)
+	if q.AuthorID == p.User.ID && q.Status == storage.QuestionAdopted {
+		rt, err := s.p.Store.QuestionRating(r.Context(), q.ID)
+		switch {
+		case err == nil:
+			d.Rating = &rt
+		case !errors.Is(err, storage.ErrNotFound):
+			return d, err
+		}
+	}
 	as, err := s.p.Store.ListAnswers(r.Context(), q.ID)
 	if err != nil {
 		return d, err
@@ -285,17 +313,30 @@ func (s *Service) handleImage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// canAnswer: teachers answer; students only where the question's (the
-// asker's) district allows it.
-func (s *Service) canAnswer(ctx context.Context, p *httpapi.Principal, q storage.Question) (bool, error) {
+// mayAnswer: teachers answer; students only where the district (the
+// asker's, which is the caller's) allows it.
+func (s *Service) mayAnswer(ctx context.Context, p *httpapi.Principal, d storage.DistrictID) (bool, error) {
 	if slices.Contains(p.User.Roles, storage.RoleTeacher) {
 		return true, nil
 	}
 	if !slices.Contains(p.User.Roles, storage.RoleStudent) {
 		return false, nil
 	}
-	set, err := s.p.Store.QASettings(ctx, q.DistrictID, s.defaults())
+	set, err := s.p.Store.QASettings(ctx, d, s.defaults())
 	return set.StudentsAnswer, err
+}
+
+// takesAnswer: a caller whom mayAnswer allows can answer q now: not their
+// own, not withdrawn, and once escalated only as the tutor of the session
+// it became (the outcome). Storage decides the rest (another's claim).
+func takesAnswer(q storage.Question, caller storage.UserID, allowed bool) bool {
+	switch {
+	case !allowed || q.AuthorID == caller || q.Status == storage.QuestionDeleted:
+		return false
+	case q.Status == storage.QuestionEscalated:
+		return q.TutorID != 0 && q.TutorID == caller
+	}
+	return true
 }
 
 func (s *Service) defaults() storage.QASettings {
@@ -373,7 +414,7 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := s.canAnswer(r.Context(), p, q); err != nil {
+	if ok, err := s.mayAnswer(r.Context(), p, q.DistrictID); err != nil {
 		return err
 	} else if !ok {
 		return &httpapi.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "only teachers answer questions in this district"}

@@ -51,6 +51,7 @@ type Store interface {
 	MarkEscalated(ctx context.Context, a storage.Actor, qid storage.QuestionID, req storage.TutoringRequestID) (storage.Question, error)
 	QuestionImage(ctx context.Context, qid storage.QuestionID, aid storage.AnswerID, n int) (storage.QAImage, error)
 	QuestionImages(ctx context.Context, qid storage.QuestionID, aid storage.AnswerID) ([]storage.QAImage, error)
+	QuestionRating(ctx context.Context, qid storage.QuestionID) (storage.QARating, error)
 	QASettings(ctx context.Context, d storage.DistrictID, def storage.QASettings) (storage.QASettings, error)
 	SetQASettings(ctx context.Context, a storage.Actor, in storage.QASettings) (storage.QASettings, error)
 	GetDistrict(ctx context.Context, id storage.DistrictID) (storage.District, error)
@@ -186,10 +187,20 @@ func (s *Service) Images(raw [][]byte) ([]storage.QAImage, error) {
 	return out, nil
 }
 
-// View is a question as the API serves it: the source and the sanitized HTML.
+// View is a question as the API serves it: the source and the sanitized
+// HTML, the deadlines of the asker's edit and adoption change, whether the
+// caller may answer it, and (for the asker) the rating they gave.
 type View struct {
 	storage.Question
 	HTML string `json:"html"`
+	// EditUntil is when the asker's edit window closes (while it is open).
+	EditUntil time.Time `json:"edit_until,omitzero"`
+	// AdoptChangeUntil is until when the asker may change the adoption.
+	AdoptChangeUntil time.Time `json:"adopt_change_until,omitzero"`
+	// CanAnswer: the caller may answer it now.
+	CanAnswer bool `json:"can_answer"`
+	// Rating is the asker's rating of the adopted answer, sent to the asker only.
+	Rating *storage.QARating `json:"rating,omitempty"`
 }
 
 // AnswerView is an answer with its sanitized HTML.
@@ -204,7 +215,14 @@ func (s *Service) view(q storage.Question, viewer storage.UserID, moderator bool
 	if q.Status == storage.QuestionDeleted || (q.HiddenReason != "" && !moderator && q.AuthorID != viewer) {
 		q.Text, q.ImageCount = "", 0
 	}
-	return View{Question: q, HTML: s.Render(q.Text)}
+	v := View{Question: q, HTML: s.Render(q.Text)}
+	if q.Status == storage.QuestionOpen {
+		v.EditUntil = q.CreatedAt.Add(s.p.EditWindow).UTC()
+	}
+	if q.Status == storage.QuestionAdopted && !q.AdoptedAt.IsZero() {
+		v.AdoptChangeUntil = q.AdoptedAt.Add(s.p.AdoptWindow).UTC()
+	}
+	return v
 }
 
 func (s *Service) answerView(a storage.Answer, viewer storage.UserID, moderator bool) AnswerView {

@@ -222,10 +222,9 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       await shoot(student, 'question-comments');
     }));
 
-    // The asker's rating comes back with the question (GET /qa/questions/{id} "rating"); until
-    // the server sends that field this part is reported as to do rather than passing unasserted.
-    const sendsRating = qid > 0 && 'rating' in (await api('student').must('GET', `/api/v1/qa/questions/${qid}`));
-    await t.test('the asker’s rating shows after a reload', { todo: sendsRating ? false : 'the server does not send the asker’s rating with the question yet' }, () => h.run(async () => {
+    await t.test('the asker’s rating shows after a reload', () => h.run(async () => {
+      const stored = await api('student').must('GET', `/api/v1/qa/questions/${qid}`);
+      assert.equal(stored.rating?.score, 4, 'the question carries the asker’s rating');
       await student.reload();
       await student.locator('[data-testid="qa-rated"][data-score="4"]').waitFor({ timeout: 10_000 });
       assert.equal(await student.getByTestId('qa-answer').locator('[data-testid="qa-rate"] .stars').getAttribute('data-value'), '4', 'the stars show the stored rating');
@@ -247,6 +246,29 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       await other.locator('label[for$="-5"]').click();
       await other.getByTestId('qa-rate-submit').click();
       await other.locator('[data-testid="qa-rated"][data-score="5"]').waitFor({ timeout: 10_000 });
+    }));
+
+    await t.test('the adoption-change deadline is the server’s: past it, no “adopt this one instead”', () => h.run(async () => {
+      const stored = await api('student').must('GET', `/api/v1/qa/questions/${qid}`);
+      const until = Date.parse(stored.adopt_change_until);
+      assert.ok(until > Date.now() + 23 * 3600_000 && until < Date.now() + 25 * 3600_000, `adopt_change_until ${stored.adopt_change_until}`);
+      assert.equal(stored.edit_until, undefined, 'no edit window once answered');
+      await student.reload();
+      await student.getByTestId('qa-adopt').first().waitFor({ timeout: 10_000 });
+      // The same question as the server would send it once the window has closed.
+      const pattern = `**/api/v1/qa/questions/${qid}`;
+      await student.route(pattern, async (route) => {
+        const res = await route.fetch();
+        const body = await res.json();
+        await route.fulfill({ response: res, json: { ...body, adopt_change_until: new Date(Date.now() - 60_000).toISOString() } });
+      });
+      try {
+        await student.reload();
+        await student.getByTestId('qa-adopted').waitFor({ timeout: 10_000 });
+        assert.equal(await student.getByTestId('qa-adopt').count(), 0, 'no adopt button after the deadline');
+      } finally {
+        await student.unroute(pattern);
+      }
     }));
 
     await t.test('the asker edits and deletes a question nobody answered; the server’s refusal is shown', () => h.run(async () => {

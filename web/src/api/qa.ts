@@ -26,14 +26,18 @@ export interface QAQuestion {
   claimed_by?: number;
   claim_expires_at?: string;
   tutoring_request_id?: number;
+  /** The teacher of the tutoring session an escalated question became. */
+  tutor_id?: number;
   hidden_reason?: string;
   created_at: string;
   updated_at?: string;
-  /** Until when the asker may edit the question, if the server says. */
+  /** Until when the asker may edit the question (absent once it is no longer open). */
   edit_until?: string;
-  /** Until when the asker may change the adoption, if the server says. */
+  /** Until when the asker may change the adoption (absent unless adopted). */
   adopt_change_until?: string;
-  /** The asker's rating of the adopted answer, shown to the asker. */
+  /** The caller may answer this question now. */
+  can_answer: boolean;
+  /** The asker's rating of the adopted answer, sent to the asker only. */
   rating?: QARating | null;
 }
 
@@ -99,6 +103,8 @@ export async function askQuestion(q: { subjectId: number; grade: number; knowled
 /** How the list and the search filter questions; q searches the text of questions and answers. */
 export type QuestionQuery = {
   mine?: boolean;
+  /** Only the questions the caller answered. */
+  answered_by?: 'me';
   unanswered?: boolean;
   subject_id?: number;
   grade?: number;
