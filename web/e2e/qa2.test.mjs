@@ -41,6 +41,8 @@ async function setUp(url) {
     other: { ...base, username: 'qa2-t2', name: '钱老师', roles: ['teacher'], staff_no: 'E2E-Q2T-2', subject_ids: [other.id], grades: [7, 8, 9], trainee: false },
     student: { ...base, username: 'qa2-s1', name: '周小红', roles: ['student'], student_no: 'E2E-Q2S-1', grade: 7, class: '3班' },
     admin: { ...base, username: 'qa2-a1', name: '吴主任', roles: ['school_admin'] },
+    peer: { ...base, username: 'qa2-s2', name: '吴小明', roles: ['student'], student_no: 'E2E-Q2S-2', grade: 7, class: '3班' },
+    district: { password, district_id: district.id, username: 'qa2-d1', name: '郑科长', roles: ['district_admin'] },
   };
   const users = {};
   for (const [key, spec] of Object.entries(specs)) {
@@ -351,6 +353,36 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       await teacher.goto(`${url}/#/qa/search?q=${encodeURIComponent('因式分解')}`);
       await waitFor('the teacher finds the edited question', async () => (await teacher.getByTestId('qa-search-item').count()) === 1, { timeoutMs: 10_000 });
       assert.equal(await teacher.getByTestId('qa-search-item').getAttribute('data-status'), 'answered');
+    }));
+
+    await t.test('a district admin lets students answer; a classmate then answers on the question page', () => h.run(async () => {
+      const peer = await h.newPage('peer');
+      await signInUI(peer, url, users.peer.username, users.peer.password);
+      await waitForHome(peer, 'student');
+      await peer.goto(`${url}/#/qa/${waiting.id}`);
+      await peer.getByTestId('qa-question').waitFor({ timeout: 10_000 });
+      assert.equal(await peer.getByTestId('qa-answer-form').count(), 0, 'no answer form while only teachers answer');
+
+      const admin = await h.newPage('district');
+      await signInUI(admin, url, users.district.username, users.district.password);
+      await waitForHome(admin, 'admin');
+      await admin.goto(`${url}/#/qa/search`);
+      await admin.getByTestId('qa-settings').waitFor({ timeout: 10_000 });
+      await setSwitch(admin, 'qa-students-answer', true);
+      await waitFor('the setting to be stored', async () => (await api('district').must('GET', `/api/v1/districts/${users.district.district_id}/qa-settings`)).students_answer === true);
+      await shoot(admin, 'settings');
+
+      await peer.reload();
+      await peer.getByTestId('qa-answer-form').waitFor({ timeout: 10_000 });
+      await peer.getByTestId('qa-answer-text').fill(`对称轴经过顶点。（${stamp}-p）`);
+      await peer.getByTestId('qa-answer-submit').click();
+      await peer.locator('[data-testid="qa-answer-html"]', { hasText: `（${stamp}-p）` }).waitFor({ timeout: 10_000 });
+      // The asker still has no answer form on their own question.
+      await student.goto(`${url}/#/qa/${waiting.id}`);
+      await student.getByTestId('qa-question').waitFor({ timeout: 10_000 });
+      assert.equal(await student.getByTestId('qa-answer-form').count(), 0, 'the asker does not answer their own question');
+      await api('district').must('PUT', `/api/v1/districts/${users.district.district_id}/qa-settings`, { students_answer: false });
+      await peer.close();
     }));
 
     await t.test('an escalated question puts the student and the tutor in one tutoring room', () => h.run(async () => {

@@ -158,3 +158,17 @@ export interface QAStats {
 }
 
 export const myStats = () => api.get<QAStats>('/api/v1/qa/me/stats');
+
+/** A district's Q&A settings (GET/PUT /districts/{id}/qa-settings, district admins). */
+export interface QASettings {
+  district_id: number;
+  /** Students of the district may answer its questions. */
+  students_answer: boolean;
+  /** False while the district keeps the installation's default. */
+  chosen: boolean;
+  updated_at?: string;
+}
+
+export const qaSettings = (districtId: number) => api.get<QASettings>(`/api/v1/districts/${districtId}/qa-settings`);
+export const setQASettings = (districtId: number, studentsAnswer: boolean) =>
+  api.put<QASettings>(`/api/v1/districts/${districtId}/qa-settings`, { students_answer: studentsAnswer });
