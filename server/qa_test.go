@@ -607,3 +607,51 @@ func TestQATwoNodes(t *testing.T) {
 		t.Fatalf("racing claims answered %v, want one 200 and one 409", codes)
 	}
 }
+
+// TestQAEscalatedOutcome: the session an escalated question became names
+// the question; its tutor may answer it (can_answer) and posts the
+// outcome, while another teacher may not.
+func TestQAEscalatedOutcome(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, tutoringConfig(5))
+	w := setupTutoring(t, srv, 2)
+	tev := goAvailable(t, w.teachers[0])
+
+	var q map[string]any
+	w.student.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": w.math, "grade": 7, "text": "这道应用题怎么列方程？"}, &q)
+	qid := itoa(id(q))
+	w.student.must(200, "POST", "/api/v1/qa/questions/"+qid+"/escalate", nil, &q)
+	var cur map[string]any
+	w.student.must(200, "GET", "/api/v1/tutoring/requests/current", nil, &cur)
+	if num(field(cur, "request", "question_id")) != id(q) {
+		t.Fatalf("the escalated request does not name its question: %v", cur)
+	}
+	offer := tev.waitFor("offer", nil)
+	rid := num(field(offer, "request", "id"))
+	tev.send("accept", map[string]any{"request_id": rid})
+	ready := tev.waitFor("session", func(m map[string]any) bool { return m["status"] == "ready" })
+	sid := itoa(num(field(ready, "session", "id")))
+
+	var sess map[string]any
+	w.teachers[0].must(200, "GET", "/api/v1/tutoring/sessions/"+sid, nil, &sess)
+	if num(sess["question_id"]) != id(q) {
+		t.Fatalf("the session does not name its question: %v", sess)
+	}
+	var d map[string]any
+	w.teachers[0].must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if d["can_answer"] != true || num(d["tutor_id"]) != num(sess["teacher_id"]) {
+		t.Fatalf("the question as its tutor sees it: can_answer %v, tutor_id %v", d["can_answer"], d["tutor_id"])
+	}
+	w.teachers[1].must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if d["can_answer"] != false {
+		t.Fatalf("another teacher may answer an escalated question: %v", d["can_answer"])
+	}
+	if r := w.teachers[1].send("POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "我也来"}); r.status != http.StatusConflict {
+		t.Fatalf("another teacher answers an escalated question: %v", r)
+	}
+	w.teachers[0].must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "课上讲过：设未知数 x，列 2x + 3 = 11。"}, nil)
+	w.student.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if as, _ := d["answers"].([]any); len(as) != 1 {
+		t.Fatalf("the outcome is not among the answers: %v", d["answers"])
+	}
+}

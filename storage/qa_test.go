@@ -231,7 +231,11 @@ func TestQALifecycle(t *testing.T) {
 		if q2 := must(s.GetQuestion(ctx, q2.ID))(t); q2.TutorID != 0 {
 			t.Fatalf("tutor before the request was accepted: %+v", q2)
 		}
-		must(s.AcceptTutoringOffer(ctx, req.ID, w.other.ID, "http://n1", 1, at))(t)
+		sess := must(s.AcceptTutoringOffer(ctx, req.ID, w.other.ID, "http://n1", 1, at))(t)
+		// The request and the session name the question they came from.
+		if got := must(s.GetTutoringRequest(ctx, req.ID))(t); sess.QuestionID != q2.ID || got.QuestionID != q2.ID {
+			t.Fatalf("question of the session %d, of the request %d, want %d", sess.QuestionID, got.QuestionID, q2.ID)
+		}
 		if q2 := must(s.GetQuestion(ctx, q2.ID))(t); q2.TutorID != w.other.ID {
 			t.Fatalf("tutor of the escalated question %d, want %d", q2.TutorID, w.other.ID)
 		}

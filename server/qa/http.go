@@ -59,8 +59,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return httpapi.DecodeJSON(w, r, v)
 }
 
-// question loads a question of the caller's district; another district's
-// (or a deleted one, for anyone but its author) is not found.
+// question loads a question of the caller's district, or one the caller
+// tutored after its escalation; another district's (or a deleted one, for
+// anyone but its author) is not found.
 func (s *Service) question(r *http.Request) (*httpapi.Principal, storage.Question, error) {
 	p := httpapi.PrincipalFrom(r.Context())
 	id, err := httpapi.PathID(r, "id")
@@ -71,7 +72,10 @@ func (s *Service) question(r *http.Request) (*httpapi.Principal, storage.Questio
 	if err != nil {
 		return p, q, err
 	}
-	if q.DistrictID == 0 || q.DistrictID != p.User.DistrictID || (q.Status == storage.QuestionDeleted && q.AuthorID != p.User.ID) {
+	// The tutor of the session an escalated question became reads it (and
+	// posts the outcome) wherever their own school is.
+	tutor := q.TutorID != 0 && q.TutorID == p.User.ID
+	if q.DistrictID == 0 || (q.DistrictID != p.User.DistrictID && !tutor) || (q.Status == storage.QuestionDeleted && q.AuthorID != p.User.ID) {
 		return p, q, httpapi.ErrNotFound
 	}
 	return p, q, nil

@@ -417,6 +417,21 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       }
       assert.equal(rooms[0], rooms[1], 'both are in the same session');
       await student.screenshot({ path: join(screenshotDir, 'yunke-qa-escalated-room.png') });
+
+      // The session links back to the question; the tutor posts the outcome there as an answer.
+      const escalatedId = Number(await student.getByTestId('tutor-question-link').getAttribute('href').then((h) => /#\/qa\/(\d+)/.exec(h ?? '')?.[1]));
+      assert.ok(escalatedId > 0, 'the student’s session links to the question');
+      assert.equal(await student.getByTestId('tutor-outcome-open').count(), 0, 'only the tutor posts the outcome');
+      await teacher.getByTestId('tutor-outcome-open').click();
+      const outcome = `课上讲过：设未知数 x，列方程求解。（${stamp}-o）`;
+      await teacher.getByTestId('tutor-outcome-text').fill(outcome);
+      await teacher.getByTestId('tutor-outcome-submit').click();
+      await teacher.getByTestId('tutor-outcome-dialog').waitFor({ state: 'hidden', timeout: 10_000 });
+      await waitFor('the outcome among the question’s answers', async () => {
+        const d = await api('student').must('GET', `/api/v1/qa/questions/${escalatedId}`);
+        return d.status === 'escalated' && (d.answers ?? []).some((a) => a.text === outcome && a.author_id === users.teacher.id);
+      });
+      await teacher.screenshot({ path: join(screenshotDir, 'yunke-qa-escalated-tutor.png') });
     }));
   } finally {
     await h.close();
