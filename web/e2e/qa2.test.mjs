@@ -356,10 +356,11 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
     }));
 
     await t.test('a district admin lets students answer; a classmate then answers on the question page', () => h.run(async () => {
+      const asked = await api('student').must('POST', '/api/v1/qa/questions', { subject_id: math.id, grade: 7, text: `顶点和对称轴有什么关系？（${stamp}-p）` }, 201);
       const peer = await h.newPage('peer');
       await signInUI(peer, url, users.peer.username, users.peer.password);
       await waitForHome(peer, 'student');
-      await peer.goto(`${url}/#/qa/${waiting.id}`);
+      await peer.goto(`${url}/#/qa/${asked.id}`);
       await peer.getByTestId('qa-question').waitFor({ timeout: 10_000 });
       assert.equal(await peer.getByTestId('qa-answer-form').count(), 0, 'no answer form while only teachers answer');
 
@@ -374,11 +375,11 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
 
       await peer.reload();
       await peer.getByTestId('qa-answer-form').waitFor({ timeout: 10_000 });
-      await peer.getByTestId('qa-answer-text').fill(`对称轴经过顶点。（${stamp}-p）`);
+      await peer.getByTestId('qa-answer-text').fill(`对称轴经过顶点。（${stamp}-pa）`);
       await peer.getByTestId('qa-answer-submit').click();
-      await peer.locator('[data-testid="qa-answer-html"]', { hasText: `（${stamp}-p）` }).waitFor({ timeout: 10_000 });
+      await peer.locator('[data-testid="qa-answer-html"]', { hasText: `（${stamp}-pa）` }).waitFor({ timeout: 10_000 });
       // The asker still has no answer form on their own question.
-      await student.goto(`${url}/#/qa/${waiting.id}`);
+      await student.goto(`${url}/#/qa/${asked.id}`);
       await student.getByTestId('qa-question').waitFor({ timeout: 10_000 });
       assert.equal(await student.getByTestId('qa-answer-form').count(), 0, 'the asker does not answer their own question');
       await api('district').must('PUT', `/api/v1/districts/${users.district.district_id}/qa-settings`, { students_answer: false });
