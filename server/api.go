@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	_ "embed"
 	"errors"
 	"net/http"
@@ -23,7 +22,6 @@ import (
 	"yunke/server/token"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
-	"yunke/storage"
 )
 
 // setupDomains builds every domain of the API and the gate in front of
@@ -44,11 +42,8 @@ func (s *Server) setupDomains() (err error) {
 	var notifier qa.Notifier
 	if presence, ok := s.tutor.matcher.(matching.Notifier); ok {
 		s.qaRouter = qa.NewRouter(qa.RouterParams{Presence: presence, Bus: s.tutor.bus, Question: s.store.GetQuestion,
-			DistrictOf: func(ctx context.Context, id storage.UserID) (storage.DistrictID, error) {
-				u, err := s.store.GetUser(ctx, id)
-				return u.DistrictID, err
-			},
-			Batch: s.cfg.QA.NotifyBatch, Widen: time.Duration(s.cfg.QA.WidenSeconds) * time.Second,
+			SchoolRounds: s.cfg.QA.SchoolRounds,
+			Batch:        s.cfg.QA.NotifyBatch, Widen: time.Duration(s.cfg.QA.WidenSeconds) * time.Second,
 			Logger: s.log.With("component", "qa"), Now: s.now})
 		notifier = s.qaRouter
 	}

@@ -118,7 +118,13 @@ func TestQACentre(t *testing.T) {
 	if r := teaB.send("PATCH", "/api/v1/qa/questions/"+qid, map[string]any{"text": "mine now"}); r.status != 403 {
 		t.Fatalf("edit by a teacher: %v", r)
 	}
-	stu.must(200, "PATCH", "/api/v1/qa/questions/"+qid, map[string]any{"text": "**二次函数**的顶点怎么求？"}, nil)
+	var edited map[string]any
+	stu.must(200, "PATCH", "/api/v1/qa/questions/"+qid, map[string]any{"text": "**二次函数**的顶点怎么求？"}, &edited)
+	// The edit window (15 minutes by default) counts from the asking.
+	created, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(edited["created_at"]))
+	if until, err := time.Parse(time.RFC3339Nano, fmt.Sprint(edited["edit_until"])); err != nil || !until.Equal(created.Add(15*time.Minute)) {
+		t.Fatalf("edit_until %v, created %v (%v)", edited["edit_until"], edited["created_at"], err)
+	}
 	if r := fx.users["student"].send("POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "x"}); r.status != 403 {
 		t.Fatalf("student answer: %v", r)
 	}
@@ -155,6 +161,40 @@ func TestQACentre(t *testing.T) {
 	stu.must(200, "PUT", "/api/v1/qa/questions/"+qid+"/rating", map[string]any{"score": 5}, &rating)
 	if rating["teacher_id"] != float64(fx.userIDs["teacher"]) {
 		t.Fatalf("rating %v", rating)
+	}
+	// The asker reads their rating back with the question, and until when
+	// the adoption may change (24 hours by default); a teacher sees no rating.
+	var mine map[string]any
+	stu.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &mine)
+	if r, _ := mine["rating"].(map[string]any); r == nil || r["score"] != float64(5) || num(r["answer_id"]) != id(a1) {
+		t.Fatalf("the asker's question after rating: %v", mine)
+	}
+	until, err := time.Parse(time.RFC3339Nano, fmt.Sprint(mine["adopt_change_until"]))
+	if err != nil || until.Before(time.Now().Add(23*time.Hour)) || until.After(time.Now().Add(25*time.Hour)) {
+		t.Fatalf("adopt_change_until %v (%v)", mine["adopt_change_until"], err)
+	}
+	if mine["edit_until"] != nil || mine["can_answer"] != false {
+		t.Fatalf("an adopted question as its asker sees it: edit_until %v, can_answer %v", mine["edit_until"], mine["can_answer"])
+	}
+	var seen map[string]any
+	teaB.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &seen)
+	if _, ok := seen["rating"]; ok || seen["can_answer"] != true {
+		t.Fatalf("the question as a teacher sees it: rating %v, can_answer %v", seen["rating"], seen["can_answer"])
+	}
+	// A teacher lists the questions they answered; another teacher's list lacks it.
+	var answered struct{ Questions []map[string]any }
+	teaB.must(200, "GET", "/api/v1/qa/questions?answered_by=me", nil, &answered)
+	if len(answered.Questions) != 1 || answered.Questions[0]["id"] != mine["id"] {
+		t.Fatalf("teacher B's answered questions %v", answered.Questions)
+	}
+	teaD, _ := qaUser(t, fx, "qa.teacher.d", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolB, "staff_no": "T-B-8",
+		"subject_ids": []int64{fx.subject}, "grades": []int{3}})
+	teaD.must(200, "GET", "/api/v1/qa/questions?answered_by=me", nil, &answered)
+	if len(answered.Questions) != 0 {
+		t.Fatalf("answered questions of a teacher who answered none: %v", answered.Questions)
+	}
+	if r := teaB.send("GET", "/api/v1/qa/questions?answered_by="+itoa(fx.userIDs["teacher"]), nil); r.status != 400 {
+		t.Fatalf("answered_by another teacher: %v", r)
 	}
 	var st map[string]any
 	tea.must(200, "GET", "/api/v1/qa/me/stats", nil, &st)
@@ -297,6 +337,239 @@ func TestQAStudentsAnswer(t *testing.T) {
 	}
 }
 
+// TestQADistrictSettings: whether students answer is each district's
+// choice, set by its own administrator (another district's gets 403),
+// defaulting to the configuration; the answer route follows the asker's
+// district.
+func TestQADistrictSettings(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	peer, _ := qaUser(t, fx, "qa.peer2", map[string]any{"roles": []string{"student"}, "school_id": fx.schoolB, "student_no": "S-B-8"})
+	otherAdmin, _ := qaUser(t, fx, "qa.east.admin", map[string]any{"roles": []string{"district_admin"}, "district_id": fx.district2})
+	path := "/api/v1/districts/" + itoa(fx.district) + "/qa-settings"
+
+	var set map[string]any
+	fx.users["district_admin"].must(200, "GET", path, nil, &set)
+	if set["students_answer"] != false || set["chosen"] != false {
+		t.Fatalf("default settings %v", set)
+	}
+	var q map[string]any
+	fx.users["student"].must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "2+2=?"}, &q)
+	answers := "/api/v1/qa/questions/" + itoa(id(q)) + "/answers"
+	peer.must(403, "POST", answers, map[string]any{"text": "4"}, nil)
+	canAnswer := func(c *api) any {
+		var d map[string]any
+		c.must(200, "GET", "/api/v1/qa/questions/"+itoa(id(q)), nil, &d)
+		var l struct{ Questions []map[string]any }
+		c.must(200, "GET", "/api/v1/qa/questions?limit=1", nil, &l)
+		if len(l.Questions) != 1 || l.Questions[0]["can_answer"] != d["can_answer"] {
+			t.Fatalf("can_answer in the list %v, in the question %v", l.Questions, d["can_answer"])
+		}
+		return d["can_answer"]
+	}
+	if canAnswer(peer) != false || canAnswer(fx.users["teacher"]) != true || canAnswer(fx.users["student"]) != false {
+		t.Fatal("can_answer while students do not answer")
+	}
+
+	for name, c := range map[string]*api{"another district's admin": otherAdmin, "school admin": fx.users["school_admin"],
+		"student": fx.users["student"], "teacher": fx.users["teacher"]} {
+		if r := c.send("PUT", path, map[string]any{"students_answer": true}); r.status != 403 {
+			t.Fatalf("%s set the district's settings: %v", name, r)
+		}
+		if r := c.send("GET", path, nil); r.status != 403 {
+			t.Fatalf("%s read the district's settings: %v", name, r)
+		}
+	}
+	if r := fx.users["district_admin"].send("PUT", path, map[string]any{}); r.status != 400 {
+		t.Fatalf("settings without a value: %v", r)
+	}
+	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"students_answer": true}, &set)
+	if set["students_answer"] != true || set["chosen"] != true {
+		t.Fatalf("after setting: %v", set)
+	}
+	if canAnswer(peer) != true || canAnswer(fx.users["student"]) != false {
+		t.Fatal("can_answer once students answer: the peer may, the asker never")
+	}
+	peer.must(201, "POST", answers, map[string]any{"text": "4"}, nil)
+	// The other district still has the default; its own admin reads it, and a system admin may set it.
+	path2 := "/api/v1/districts/" + itoa(fx.district2) + "/qa-settings"
+	otherAdmin.must(200, "GET", path2, nil, &set)
+	if set["students_answer"] != false {
+		t.Fatalf("district 2 settings %v", set)
+	}
+	fx.users["system_admin"].must(200, "PUT", path2, map[string]any{"students_answer": true}, nil)
+	fx.users["system_admin"].must(404, "GET", "/api/v1/districts/987654/qa-settings", nil, nil)
+
+	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"students_answer": false}, nil)
+	peer.must(403, "POST", answers, map[string]any{"text": "四"}, nil)
+	fx.users["teacher"].must(201, "POST", answers, map[string]any{"text": "四"}, nil)
+}
+
+// TestQAMetricsScope: the Q&A figures count the caller's scope only.
+func TestQAMetricsScope(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	otherAdmin, _ := qaUser(t, fx, "qa.east.admin2", map[string]any{"roles": []string{"district_admin"}, "district_id": fx.district2})
+	var q map[string]any
+	fx.users["student"].must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "3+3=?"}, &q)
+	fx.users["teacher"].must(201, "POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "6"}, nil)
+	var m map[string]any
+	fx.users["district_admin"].must(200, "GET", "/api/v1/qa/metrics", nil, &m)
+	if num(m["questions"]) != 1 || num(m["answered"]) != 1 || num(m["answers_per_question"]) != 1 {
+		t.Fatalf("district metrics %v", m)
+	}
+	otherAdmin.must(200, "GET", "/api/v1/qa/metrics", nil, &m)
+	if num(m["questions"]) != 0 {
+		t.Fatalf("another district's admin counted %v", m)
+	}
+	otherAdmin.must(403, "GET", "/api/v1/qa/metrics?school_id="+itoa(fx.schoolA), nil, nil)
+	var ts struct {
+		Items []map[string]any `json:"items"`
+	}
+	fx.users["school_admin"].must(200, "GET", "/api/v1/qa/metrics/teachers", nil, &ts)
+	if len(ts.Items) != 1 || num(ts.Items[0]["teacher_id"]) != fx.userIDs["teacher"] || num(ts.Items[0]["answers"]) != 1 {
+		t.Fatalf("teachers %v", ts.Items)
+	}
+	fx.users["district_admin"].must(200, "GET", "/api/v1/qa/satisfaction?group=band", nil, nil)
+	fx.users["district_admin"].must(400, "GET", "/api/v1/qa/satisfaction?group=planet", nil, nil)
+}
+
+// TestQAHiddenPictures: the pictures of a hidden answer or question are
+// served only to moderators of its school and to their author.
+func TestQAHiddenPictures(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	stu, tea, adm := fx.users["student"], fx.users["teacher"], fx.users["school_admin"]
+	teaB, _ := qaUser(t, fx, "qa.pics.b", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolB, "staff_no": "T-B-7",
+		"subject_ids": []int64{fx.subject}, "grades": []int{3}})
+	admB, _ := qaUser(t, fx, "qa.pics.admin.b", map[string]any{"roles": []string{"school_admin"}, "school_id": fx.schoolB})
+	var q, a map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "看图",
+		"images": [][]byte{jpegWithEXIF()}}, &q)
+	qid := itoa(id(q))
+	tea.must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "见图", "images": [][]byte{jpegWithEXIF()}}, &a)
+	qPic := "/api/v1/qa/questions/" + qid + "/images/0"
+	aPic := qPic + "?answer_id=" + itoa(id(a))
+	expect := func(who string, c *api, path string, want int) {
+		t.Helper()
+		if r := c.send("GET", path, nil); r.status != want {
+			t.Fatalf("%s GET %s: %v, want %d", who, path, r, want)
+		}
+	}
+	for name, c := range map[string]*api{"asker": stu, "author": tea, "teacher B": teaB} {
+		expect(name, c, aPic, 200)
+	}
+	// An answer id of another question is not this question's picture.
+	var q2 map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "另一题"}, &q2)
+	expect("asker", stu, "/api/v1/qa/questions/"+itoa(id(q2))+"/images/0?answer_id="+itoa(id(a)), 404)
+
+	adm.must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"answer_id": id(a), "reason": "广告"}, nil)
+	expect("teacher B", teaB, aPic, 404)
+	expect("asker", stu, aPic, 404)
+	expect("another school's admin", admB, aPic, 404)
+	expect("author", tea, aPic, 200)
+	expect("moderator", adm, aPic, 200)
+	expect("teacher B", teaB, qPic, 200) // the question itself is not hidden
+	var d map[string]any
+	teaB.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if ans := d["answers"].([]any)[0].(map[string]any); num(ans["image_count"]) != 0 {
+		t.Fatalf("hidden answer shows pictures: %v", ans)
+	}
+
+	adm.must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"reason": "无关内容"}, nil)
+	expect("teacher B", teaB, qPic, 404)
+	expect("another school's admin", admB, qPic, 404)
+	expect("answer author", tea, qPic, 404)
+	expect("asker", stu, qPic, 200)
+	expect("moderator", adm, qPic, 200)
+	// Shown again: everyone sees it.
+	adm.must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"reason": ""}, nil)
+	adm.must(204, "PUT", "/api/v1/qa/questions/"+qid+"/hidden", map[string]any{"answer_id": id(a), "reason": ""}, nil)
+	expect("teacher B", teaB, qPic, 200)
+	expect("teacher B", teaB, aPic, 200)
+}
+
+// TestQASearchRoute: Chinese words and two characters find questions of
+// the caller's district; status=waiting and similar=1; searches are capped.
+func TestQASearchRoute(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	stu, tea := fx.users["student"], fx.users["teacher"]
+	farStu, _ := qaUser(t, fx, "qa.far.student", map[string]any{"roles": []string{"student"}, "school_id": fx.schoolC, "student_no": "S-C-7"})
+	var q1, q2 map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数的顶点怎么求？"}, &q1)
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数的开口方向"}, &q2)
+	tea.must(201, "POST", "/api/v1/qa/questions/"+itoa(id(q1))+"/answers", map[string]any{"text": "配方"}, nil)
+	farStu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数最值"}, nil)
+	list := func(c *api, query string) []int64 {
+		t.Helper()
+		var l struct {
+			Questions []map[string]any `json:"questions"`
+		}
+		c.must(200, "GET", "/api/v1/qa/questions?"+query, nil, &l)
+		var out []int64
+		for _, q := range l.Questions {
+			out = append(out, id(q))
+		}
+		return out
+	}
+	if got := list(stu, "q="+url.QueryEscape("二次函数")); !slices.Equal(got, []int64{id(q2), id(q1)}) {
+		t.Fatalf("二次函数: %v", got)
+	}
+	if got := list(stu, "q="+url.QueryEscape("二次函数")+"&similar=1"); !slices.Equal(got, []int64{id(q1), id(q2)}) {
+		t.Fatalf("similar: %v, want the answered one first", got)
+	}
+	if got := list(stu, "q="+url.QueryEscape("顶点")); !slices.Equal(got, []int64{id(q1)}) {
+		t.Fatalf("顶点: %v", got)
+	}
+	if got := list(stu, "q="+url.QueryEscape("二次")+"&status=waiting"); !slices.Equal(got, []int64{id(q2)}) {
+		t.Fatalf("waiting: %v", got)
+	}
+	if got := list(stu, "q="+url.QueryEscape("最值")); len(got) != 0 {
+		t.Fatalf("another district's question found: %v", got)
+	}
+	// The cap: 300 searches in 10 minutes per user (5 made above), then 429 with Retry-After.
+	for i := 0; i < 295; i++ {
+		list(stu, "q="+url.QueryEscape("二次"))
+	}
+	r := stu.send("GET", "/api/v1/qa/questions?q="+url.QueryEscape("二次"), nil)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("search 301: %v", r)
+	}
+	list(stu, "mine=true")                // listing without a search is not capped
+	list(tea, "q="+url.QueryEscape("二次")) // nor another user
+}
+
+// TestQATeacherResting: a teacher whose socket is open on node B but who
+// never sent a presence message (resting on the home page) is told of a
+// question of their subject and grades asked on node A.
+func TestQATeacherResting(t *testing.T) {
+	t.Parallel()
+	db := storagetest.PostgresParams(t)
+	prefix := redisPrefix(t)
+	shared := func(c *config.Config, p *server.Params) {
+		c.Database.URL = db.URL
+		c.Redis.Address = redisTestAddr()
+		c.Redis.KeyPrefix = prefix
+	}
+	nodeA := startServer(t, shared)
+	nodeB := startServer(t, shared)
+	w := setupTutoring(t, nodeA, 1)
+	resting := openEvents(t, relogin(t, nodeB, "teacher0"))
+	resting.waitFor("hello", nil)
+	resting.waitFor("presence", func(m map[string]any) bool { return m["available"] == false })
+	var q map[string]any
+	w.student.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": w.math, "grade": 8, "text": "我在首页也能看到吗？"}, &q)
+	if ev := resting.waitFor("qa.question", nil); num(ev["question_id"]) != id(q) {
+		t.Fatalf("resting teacher was told %v", ev)
+	}
+}
+
 // TestQATwoNodes: two servers share Redis and Postgres; a question asked on
 // node A reaches the math teacher whose socket is on node B, and the two
 // teachers' claims race across nodes with one winner.
@@ -332,5 +605,53 @@ func TestQATwoNodes(t *testing.T) {
 	slices.Sort(codes)
 	if !slices.Equal(codes, []int{200, 409}) {
 		t.Fatalf("racing claims answered %v, want one 200 and one 409", codes)
+	}
+}
+
+// TestQAEscalatedOutcome: the session an escalated question became names
+// the question; its tutor may answer it (can_answer) and posts the
+// outcome, while another teacher may not.
+func TestQAEscalatedOutcome(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, tutoringConfig(5))
+	w := setupTutoring(t, srv, 2)
+	tev := goAvailable(t, w.teachers[0])
+
+	var q map[string]any
+	w.student.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": w.math, "grade": 7, "text": "这道应用题怎么列方程？"}, &q)
+	qid := itoa(id(q))
+	w.student.must(200, "POST", "/api/v1/qa/questions/"+qid+"/escalate", nil, &q)
+	var cur map[string]any
+	w.student.must(200, "GET", "/api/v1/tutoring/requests/current", nil, &cur)
+	if num(field(cur, "request", "question_id")) != id(q) {
+		t.Fatalf("the escalated request does not name its question: %v", cur)
+	}
+	offer := tev.waitFor("offer", nil)
+	rid := num(field(offer, "request", "id"))
+	tev.send("accept", map[string]any{"request_id": rid})
+	ready := tev.waitFor("session", func(m map[string]any) bool { return m["status"] == "ready" })
+	sid := itoa(num(field(ready, "session", "id")))
+
+	var sess map[string]any
+	w.teachers[0].must(200, "GET", "/api/v1/tutoring/sessions/"+sid, nil, &sess)
+	if num(sess["question_id"]) != id(q) {
+		t.Fatalf("the session does not name its question: %v", sess)
+	}
+	var d map[string]any
+	w.teachers[0].must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if d["can_answer"] != true || num(d["tutor_id"]) != num(sess["teacher_id"]) {
+		t.Fatalf("the question as its tutor sees it: can_answer %v, tutor_id %v", d["can_answer"], d["tutor_id"])
+	}
+	w.teachers[1].must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if d["can_answer"] != false {
+		t.Fatalf("another teacher may answer an escalated question: %v", d["can_answer"])
+	}
+	if r := w.teachers[1].send("POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "我也来"}); r.status != http.StatusConflict {
+		t.Fatalf("another teacher answers an escalated question: %v", r)
+	}
+	w.teachers[0].must(201, "POST", "/api/v1/qa/questions/"+qid+"/answers", map[string]any{"text": "课上讲过：设未知数 x，列 2x + 3 = 11。"}, nil)
+	w.student.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if as, _ := d["answers"].([]any); len(as) != 1 {
+		t.Fatalf("the outcome is not among the answers: %v", d["answers"])
 	}
 }

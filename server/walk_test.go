@@ -23,6 +23,7 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		t.Fatalf("only %d API routes", len(routes))
 	}
 	fill := func(path string) string {
+		path = strings.Replace(path, "/districts/{id}", "/districts/"+itoa(fx.district), 1)
 		path = strings.Replace(path, "/schools/{id}", "/schools/"+itoa(fx.schoolA), 1)
 		path = strings.Replace(path, "/users/{id}", "/users/"+itoa(fx.userIDs["student"]), 1)
 		path = strings.Replace(path, "/subjects/{id}", "/subjects/"+itoa(fx.subject), 1)

@@ -16,7 +16,8 @@ import (
 
 const questionCols = `q.id, q.author_id, u.name, q.district_id, q.school_id, q.subject_id, sub.code, q.grade, q.text,
 	q.image_count, q.status, q.answer_count, q.adopted_answer_id, q.adopted_at, q.claimed_by, q.claim_expires_at,
-	q.tutoring_request_id, q.first_answer_at, q.hidden_reason, q.created_at, q.updated_at`
+	q.tutoring_request_id, q.first_answer_at, q.hidden_reason, q.created_at, q.updated_at,
+	COALESCE((SELECT ts.teacher_id FROM tutoring_sessions ts WHERE ts.request_id = q.tutoring_request_id AND q.tutoring_request_id <> 0), 0)`
 
 const questionFrom = ` FROM qa_questions q JOIN users u ON u.id = q.author_id JOIN subjects sub ON sub.id = q.subject_id`
 
@@ -26,7 +27,7 @@ func scanQuestion(r row) (Question, error) {
 	var adopted, claimExp, first, created, updated int64
 	err := r.Scan(&x.ID, &x.AuthorID, &x.AuthorName, &x.DistrictID, &x.SchoolID, &x.SubjectID, &x.SubjectCode, &x.Grade,
 		&x.Text, &x.ImageCount, &status, &x.AnswerCount, &x.AdoptedAnswerID, &adopted, &x.ClaimedBy, &claimExp,
-		&x.TutoringRequestID, &first, &x.HiddenReason, &created, &updated)
+		&x.TutoringRequestID, &first, &x.HiddenReason, &created, &updated, &x.TutorID)
 	x.Status = QuestionStatus(status)
 	x.AdoptedAt, x.ClaimExpiresAt, x.FirstAnswerAt = fromMSOrZero(adopted), fromMSOrZero(claimExp), fromMSOrZero(first)
 	x.CreatedAt, x.UpdatedAt = fromMS(created), fromMS(updated)
@@ -124,6 +125,9 @@ func (s *Store) CreateQuestion(ctx context.Context, a Actor, in QuestionInput) (
 			int64(in.AuthorID), district, school, int64(in.SubjectID), in.Grade, in.Text, len(in.Images), now).Scan(&id); err != nil {
 			return err
 		}
+		if err := s.indexText(ctx, q, district, int64(id), in.Text); err != nil {
+			return err
+		}
 		seen := map[KnowledgePointID]bool{}
 		for _, kp := range in.KnowledgePoints {
 			if seen[kp] {
@@ -191,6 +195,9 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 	if f.AuthorID != 0 {
 		add("q.author_id = $%d", int64(f.AuthorID))
 	}
+	if f.AnsweredBy != 0 {
+		add("EXISTS (SELECT 1 FROM qa_answers a WHERE a.question_id = q.id AND a.author_id = $%d)", int64(f.AnsweredBy))
+	}
 	if f.SubjectID != 0 {
 		add("q.subject_id = $%d", int64(f.SubjectID))
 	}
@@ -213,6 +220,11 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 		add("EXISTS (SELECT 1 FROM qa_question_points p WHERE p.question_id = q.id AND p.knowledge_point_id = $%d)", int64(f.KnowledgePoint))
 	}
 	if f.Search = strings.TrimSpace(f.Search); f.Search != "" {
+		if grams := searchGrams(f.Search); len(grams) > 0 {
+			args = append(args, s.d.listArg(grams))
+			where = append(where, fmt.Sprintf(`q.id IN (SELECT g.question_id FROM qa_search_grams g
+				WHERE g.district_id = $1 AND %s GROUP BY g.question_id HAVING COUNT(*) = %d)`, s.d.inList("g.gram", len(args)), len(grams)))
+		}
 		pat := likePattern(f.Search)
 		add(`(LOWER(q.text) LIKE $%d ESCAPE '\'`, pat)
 		args = append(args, pat)
@@ -221,8 +233,12 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 50
 	}
+	order := "q.id DESC"
+	if f.Similar {
+		order = "CASE q.status WHEN 'adopted' THEN 0 WHEN 'answered' THEN 1 ELSE 2 END, q.id DESC"
+	}
 	rs, err := s.r().query(ctx, "SELECT "+questionCols+questionFrom+" WHERE "+strings.Join(where, " AND ")+
-		fmt.Sprintf(" ORDER BY q.id DESC LIMIT %d", f.Limit), args...)
+		fmt.Sprintf(" ORDER BY %s LIMIT %d", order, f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list questions: %w", err)
 	}
@@ -236,6 +252,42 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 		out = append(out, x)
 	}
 	return out, rs.Err()
+}
+
+// searchGrams are the distinct two-character pieces of text, lower-cased:
+// the n-gram index search uses, which finds Chinese words (written without
+// spaces) without segmenting them.
+func searchGrams(text string) []string {
+	r := []rune(strings.ToLower(text))
+	seen := map[string]bool{}
+	out := []string{}
+	for i := 0; i+1 < len(r); i++ {
+		if g := string(r[i : i+2]); !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// indexText adds text's pieces to the search index of question qid.
+func (s *Store) indexText(ctx context.Context, q querier, district, qid int64, text string) error {
+	grams := searchGrams(text)
+	if len(grams) == 0 {
+		return nil
+	}
+	var err error
+	if s.d.postgres {
+		_, err = q.exec(ctx, `INSERT INTO qa_search_grams (district_id, gram, question_id)
+			SELECT $1, g, $2 FROM unnest($3::text[]) AS g ON CONFLICT DO NOTHING`, district, qid, grams)
+	} else {
+		_, err = q.exec(ctx, `INSERT INTO qa_search_grams (district_id, gram, question_id)
+			SELECT $1, value, $2 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING`, district, qid, s.d.listArg(grams))
+	}
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	return nil
 }
 
 // QuestionImage returns picture n of a question (answer 0) or of one of its answers.
@@ -297,6 +349,11 @@ func (s *Store) EditQuestion(ctx context.Context, a Actor, id QuestionID, text s
 		n, err := q.exec(ctx, `UPDATE qa_questions SET text = $2, updated_at = $3 WHERE id = $1 AND status = 'open'`,
 			int64(id), text, ms(now))
 		if err != nil {
+			return err
+		}
+		// The old text's pieces stay: they only widen the candidates the
+		// substring match then confirms.
+		if err := s.indexText(ctx, q, k.district, int64(id), text); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -424,6 +481,9 @@ func (s *Store) AddAnswer(ctx context.Context, a Actor, qid QuestionID, author U
 		}
 		if err := q.queryRow(ctx, `INSERT INTO qa_answers (question_id, author_id, text, image_count, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, int64(qid), int64(author), text, len(images), now).Scan(&id); err != nil {
+			return err
+		}
+		if err := s.indexText(ctx, q, k.district, int64(qid), text); err != nil {
 			return err
 		}
 		if err := insertQAImages(ctx, q, qid, id, images); err != nil {
@@ -761,98 +821,6 @@ func (s *Store) HideQuestion(ctx context.Context, a Actor, qid QuestionID, answe
 		return fmt.Errorf("storage: hide: %w", err)
 	}
 	return nil
-}
-
-// QASatisfaction groups the ratings of adopted answers as TutoringSatisfaction
-// groups sessions' (Solved stays 0): by teacher (the adopted answer's
-// author), school and subject (the question's), or month (of the question).
-func (s *Store) QASatisfaction(ctx context.Context, q SatisfactionQuery) ([]Satisfaction, error) {
-	var key string
-	switch q.GroupBy {
-	case ByTeacher:
-		key = "teacher_id"
-	case BySchool:
-		key = "school_id"
-	case BySubject:
-		key = "subject_id"
-	case ByMonth, "":
-		key = "month"
-	default:
-		return nil, &FieldError{Field: "group", Message: "must be teacher, school, subject or month"}
-	}
-	conds := []string{"month >= $1", "month <= $2"}
-	args := []any{q.FromMonth, q.ToMonth}
-	if q.ToMonth == 0 {
-		args[1] = 999912
-	}
-	if q.DistrictID != 0 {
-		args = append(args, int64(q.DistrictID))
-		conds = append(conds, fmt.Sprintf("district_id = $%d", len(args)))
-	}
-	if q.SchoolIDs != nil {
-		args = append(args, s.d.listArg(ids(q.SchoolIDs)))
-		conds = append(conds, s.d.inList("school_id", len(args)))
-	}
-	rs, err := s.r().query(ctx, `SELECT `+key+`, COUNT(*), SUM(score),
-		SUM(CASE WHEN score = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN score = 2 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN score = 3 THEN 1 ELSE 0 END), SUM(CASE WHEN score = 4 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN score = 5 THEN 1 ELSE 0 END)
-		FROM qa_ratings WHERE `+strings.Join(conds, " AND ")+` GROUP BY `+key+` ORDER BY `+key, args...)
-	if err != nil {
-		return nil, fmt.Errorf("storage: Q&A satisfaction: %w", err)
-	}
-	defer rs.Close()
-	out := []Satisfaction{}
-	for rs.Next() {
-		var k, sum int64
-		var g Satisfaction
-		d := &g.Distribution
-		if err := rs.Scan(&k, &g.Ratings, &sum, &d[0], &d[1], &d[2], &d[3], &d[4]); err != nil {
-			return nil, fmt.Errorf("storage: Q&A satisfaction: %w", err)
-		}
-		g.Key = itoa(k)
-		g.Satisfied = d[3] + d[4]
-		if g.Ratings > 0 {
-			g.Share = float64(g.Satisfied) / float64(g.Ratings)
-			g.Mean = float64(sum) / float64(g.Ratings)
-		}
-		out = append(out, g)
-	}
-	return out, rs.Err()
-}
-
-// QATeacherStats counts a teacher's answers (to questions not deleted),
-// how many were adopted, and the median time from question to answer.
-func (s *Store) QATeacherStats(ctx context.Context, teacher UserID) (QATeacherStats, error) {
-	rs, err := s.r().query(ctx, `SELECT a.created_at - q.created_at, a.id = q.adopted_answer_id
-		FROM qa_answers a JOIN qa_questions q ON q.id = a.question_id
-		WHERE a.author_id = $1 AND q.status <> 'deleted' ORDER BY 1`, int64(teacher))
-	if err != nil {
-		return QATeacherStats{}, fmt.Errorf("storage: Q&A stats of %d: %w", teacher, err)
-	}
-	defer rs.Close()
-	var st QATeacherStats
-	var waits []int64
-	for rs.Next() {
-		var wait int64
-		var adopted bool
-		if err := rs.Scan(&wait, &adopted); err != nil {
-			return QATeacherStats{}, fmt.Errorf("storage: Q&A stats of %d: %w", teacher, err)
-		}
-		waits = append(waits, wait)
-		if adopted {
-			st.Adopted++
-		}
-	}
-	if err := rs.Err(); err != nil {
-		return QATeacherStats{}, fmt.Errorf("storage: Q&A stats of %d: %w", teacher, err)
-	}
-	st.Answers = len(waits)
-	if st.Answers > 0 {
-		st.AdoptionRate = float64(st.Adopted) / float64(st.Answers)
-		st.MedianAnswerSeconds = waits[len(waits)/2] / 1000
-	}
-	return st, nil
 }
 
 // RecentOpenQuestions lists the open questions (not hidden) asked since,

@@ -118,6 +118,13 @@ func TestQALifecycle(t *testing.T) {
 		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, Search: "用公式"}))(t); len(l) != 1 || l[0].ID != q.ID {
 			t.Fatalf("search in answers: %+v", l)
 		}
+		// The questions a user answered.
+		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, AnsweredBy: w.other.ID}))(t); len(l) != 1 || l[0].ID != q.ID {
+			t.Fatalf("answered by the other teacher: %+v", l)
+		}
+		if l := must(s.ListQuestions(ctx, storage.QuestionFilter{DistrictID: w.d.ID, AnsweredBy: w.student.ID}))(t); len(l) != 0 {
+			t.Fatalf("answered by the student: %+v", l)
+		}
 		if err := s.DeleteQuestion(ctx, stu, q.ID); !errors.Is(err, storage.ErrClosed) {
 			t.Fatalf("delete of an answered question: %v", err)
 		}
@@ -221,7 +228,17 @@ func TestQALifecycle(t *testing.T) {
 		// The tutor of the session it became posts the outcome; nobody else.
 		at := time.Now()
 		must0(t, s.RecordTutoringOffer(ctx, req.ID, w.other.ID, 1, at, at.Add(20*time.Second)))
-		must(s.AcceptTutoringOffer(ctx, req.ID, w.other.ID, "http://n1", 1, at))(t)
+		if q2 := must(s.GetQuestion(ctx, q2.ID))(t); q2.TutorID != 0 {
+			t.Fatalf("tutor before the request was accepted: %+v", q2)
+		}
+		sess := must(s.AcceptTutoringOffer(ctx, req.ID, w.other.ID, "http://n1", 1, at))(t)
+		// The request and the session name the question they came from.
+		if got := must(s.GetTutoringRequest(ctx, req.ID))(t); sess.QuestionID != q2.ID || got.QuestionID != q2.ID {
+			t.Fatalf("question of the session %d, of the request %d, want %d", sess.QuestionID, got.QuestionID, q2.ID)
+		}
+		if q2 := must(s.GetQuestion(ctx, q2.ID))(t); q2.TutorID != w.other.ID {
+			t.Fatalf("tutor of the escalated question %d, want %d", q2.TutorID, w.other.ID)
+		}
 		must(s.AddAnswer(ctx, storage.Actor{UserID: w.other.ID}, q2.ID, w.other.ID, "课上讲清楚了：配方。", nil))(t)
 		_, err = s.AddAnswer(ctx, tea, q2.ID, w.teacher.ID, "late", nil)
 		wantErr(t, err, storage.ErrClosed)
@@ -286,5 +303,124 @@ func TestQAClaimRace(t *testing.T) {
 			other = teachers[1]
 		}
 		must0(t, s.ClaimQuestion(ctx, storage.Actor{UserID: other}, q.ID, other, until))
+	})
+}
+
+// TestQASettings: a district keeps the installation's default until its
+// administrator chooses; the choice is per district, can be changed back,
+// and is logged.
+func TestQASettings(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		d1, err := s.CreateDistrict(ctx, storage.Actor{}, "QA1", "一区")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, err := s.CreateDistrict(ctx, storage.Actor{}, "QA2", "二区")
+		if err != nil {
+			t.Fatal(err)
+		}
+		def := storage.QASettings{StudentsAnswer: true}
+		got, err := s.QASettings(ctx, d1.ID, def)
+		if err != nil || !got.StudentsAnswer || got.Chosen || got.DistrictID != d1.ID {
+			t.Fatalf("default: %+v %v", got, err)
+		}
+		if _, err := s.SetQASettings(ctx, storage.Actor{UserID: 0}, storage.QASettings{DistrictID: d1.ID, StudentsAnswer: false}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.QASettings(ctx, d1.ID, def)
+		if err != nil || got.StudentsAnswer || !got.Chosen {
+			t.Fatalf("district 1 chose no: %+v %v", got, err)
+		}
+		if got, _ := s.QASettings(ctx, d2.ID, def); !got.StudentsAnswer || got.Chosen {
+			t.Fatalf("district 2 changed with district 1: %+v", got)
+		}
+		if _, err := s.SetQASettings(ctx, storage.Actor{}, storage.QASettings{DistrictID: d1.ID, StudentsAnswer: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.QASettings(ctx, d1.ID, storage.QASettings{}); !got.StudentsAnswer || !got.Chosen {
+			t.Fatalf("district 1 changed back: %+v", got)
+		}
+		if _, err := s.SetQASettings(ctx, storage.Actor{}, storage.QASettings{DistrictID: 987654}); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("unknown district: %v", err)
+		}
+		if n := countActivity(t, s, "qa.settings"); n != 2 {
+			t.Fatalf("%d qa.settings activity rows, want 2", n)
+		}
+	})
+}
+
+// TestQASearch: Chinese search through the two-character index — a word
+// of a question or of an answer, a two-character query, one character —
+// with the filters, only in the district, and similar questions ranked
+// adopted, then answered, then waiting.
+func TestQASearch(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedMicro(t, s)
+		stu := storage.Actor{UserID: w.student.ID}
+		ask := func(text string, grade int, kps ...storage.KnowledgePointID) storage.Question {
+			return must(s.CreateQuestion(ctx, stu, storage.QuestionInput{AuthorID: w.student.ID, SubjectID: w.math.ID, Grade: grade,
+				Text: text, KnowledgePoints: kps}))(t)
+		}
+		waiting := ask("二次函数的顶点怎么求？", 7, w.kp["M7.1"])
+		answered := ask("二次函数的图像开口方向", 7)
+		adopted := ask("二次函数与一元二次方程", 8)
+		other := ask("三角形内角和 Triangle", 7)
+		must(s.AddAnswer(ctx, storage.Actor{UserID: w.teacher.ID}, answered.ID, w.teacher.ID, "看二次项系数的符号", nil))(t)
+		a := must(s.AddAnswer(ctx, storage.Actor{UserID: w.teacher.ID}, adopted.ID, w.teacher.ID, "判别式决定根的个数", nil))(t)
+		must(s.AdoptAnswer(ctx, stu, adopted.ID, a.ID, time.Hour))(t)
+		// Edited text is found by its new words.
+		must(s.EditQuestion(ctx, stu, other.ID, "三角形内角和是多少 Triangle", time.Hour))(t)
+
+		ids := func(f storage.QuestionFilter) []storage.QuestionID {
+			t.Helper()
+			f.DistrictID = w.d.ID
+			var out []storage.QuestionID
+			for _, q := range must(s.ListQuestions(ctx, f))(t) {
+				out = append(out, q.ID)
+			}
+			return out
+		}
+		eq := func(name string, got []storage.QuestionID, want ...storage.QuestionID) {
+			t.Helper()
+			if len(got) != len(want) {
+				t.Fatalf("%s: %v, want %v", name, got, want)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s: %v, want %v", name, got, want)
+				}
+			}
+		}
+		eq("二次函数", ids(storage.QuestionFilter{Search: "二次函数"}), adopted.ID, answered.ID, waiting.ID)
+		eq("two characters", ids(storage.QuestionFilter{Search: "顶点"}), waiting.ID)
+		eq("one character", ids(storage.QuestionFilter{Search: "角"}), other.ID)
+		eq("a word of an answer", ids(storage.QuestionFilter{Search: "判别式"}), adopted.ID)
+		eq("the edited text", ids(storage.QuestionFilter{Search: "多少"}), other.ID)
+		eq("any case", ids(storage.QuestionFilter{Search: "triangle"}), other.ID)
+		eq("pieces in another order", ids(storage.QuestionFilter{Search: "函数二次"}))
+		eq("inside a longer word", ids(storage.QuestionFilter{Search: "二次方程"}), adopted.ID)
+		// Every piece of "乙甲乙" ("乙甲", "甲乙") is in "甲乙丙，乙甲", the whole nowhere: the substring match confirms.
+		cyc := ask("甲乙丙，乙甲", 9)
+		eq("all pieces, not together", ids(storage.QuestionFilter{Search: "乙甲乙"}))
+		eq("together", ids(storage.QuestionFilter{Search: "，乙甲"}), cyc.ID)
+		eq("grade", ids(storage.QuestionFilter{Search: "二次函数", Grade: 8}), adopted.ID)
+		eq("knowledge point", ids(storage.QuestionFilter{Search: "二次函数", KnowledgePoint: w.kp["M7.1"]}), waiting.ID)
+		eq("waiting", ids(storage.QuestionFilter{Search: "二次函数", Status: storage.QuestionOpen}), waiting.ID)
+		eq("answered", ids(storage.QuestionFilter{Search: "二次函数", Status: storage.QuestionAnswered}), answered.ID)
+		eq("adopted", ids(storage.QuestionFilter{Search: "二次函数", Status: storage.QuestionAdopted}), adopted.ID)
+		// Newest first, or for similar questions adopted, answered, then waiting.
+		eq("newest first", ids(storage.QuestionFilter{Search: "二次"}), adopted.ID, answered.ID, waiting.ID)
+		newer := ask("二次函数的对称轴", 7)
+		eq("similar", ids(storage.QuestionFilter{Search: "二次函数", Similar: true}), adopted.ID, answered.ID, newer.ID, waiting.ID)
+
+		// Another district's question with the same words is not found here.
+		d2 := must(s.CreateDistrict(ctx, admin, "D9", "九区"))(t)
+		sc := must(s.CreateSchool(ctx, admin, storage.SchoolInput{DistrictID: d2.ID, Code: "S9", Name: "九中", Kind: storage.KindJuniorSecondary, Active: true}))(t)
+		far := must(s.CreateUser(ctx, admin, storage.UserInput{Username: "far", Name: "far", DistrictID: d2.ID, SchoolID: sc.ID,
+			Roles: []storage.Role{storage.RoleStudent}, Active: true, Grade: 7}, "h", false))(t)
+		must(s.CreateQuestion(ctx, storage.Actor{UserID: far.ID}, storage.QuestionInput{AuthorID: far.ID, SubjectID: w.math.ID, Grade: 7, Text: "二次函数最值"}))(t)
+		eq("own district only", ids(storage.QuestionFilter{Search: "最值"}))
 	})
 }

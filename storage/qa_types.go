@@ -65,16 +65,19 @@ type Question struct {
 	ClaimedBy         UserID             `json:"claimed_by,omitempty"`
 	ClaimExpiresAt    time.Time          `json:"claim_expires_at,omitzero"`
 	TutoringRequestID TutoringRequestID  `json:"tutoring_request_id,omitempty"`
-	FirstAnswerAt     time.Time          `json:"first_answer_at,omitzero"`
-	HiddenReason      string             `json:"hidden_reason,omitempty"` // hidden by a moderator
-	CreatedAt         time.Time          `json:"created_at"`
-	UpdatedAt         time.Time          `json:"updated_at"`
+	// TutorID is the teacher of the tutoring session an escalated question became (0 until matched).
+	TutorID       UserID    `json:"tutor_id,omitempty"`
+	FirstAnswerAt time.Time `json:"first_answer_at,omitzero"`
+	HiddenReason  string    `json:"hidden_reason,omitempty"` // hidden by a moderator
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // QuestionFilter selects questions of one district, newest first.
 type QuestionFilter struct {
 	DistrictID DistrictID
 	AuthorID   UserID         // 0: anyone
+	AnsweredBy UserID         // 0: anyone; else only questions this user answered
 	SubjectID  SubjectID      // 0: any
 	Grade      int            // 0: any
 	Unanswered bool           // only open questions
@@ -84,8 +87,12 @@ type QuestionFilter struct {
 	// it (a substring match, so Chinese needs no word segmentation).
 	Search         string
 	KnowledgePoint KnowledgePointID // 0: any
-	BeforeID       QuestionID
-	Limit          int
+	// Similar ranks adopted questions first, then answered ones, then the
+	// rest (newest first within each): what a student typing a question
+	// should see before asking it again.
+	Similar  bool
+	BeforeID QuestionID
+	Limit    int
 }
 
 // Answer is one answer to a question.
@@ -122,11 +129,13 @@ type QARating struct {
 	RatedAt    time.Time  `json:"rated_at"`
 }
 
-// QATeacherStats are one teacher's answering figures.
-type QATeacherStats struct {
-	Answers      int     `json:"answers"`
-	Adopted      int     `json:"adopted"`
-	AdoptionRate float64 `json:"adoption_rate"` // Adopted / Answers
-	// MedianAnswerSeconds is the median time from a question to this teacher's answer to it.
-	MedianAnswerSeconds int64 `json:"median_answer_s"`
+// QASettings are a district's Q&A settings.
+type QASettings struct {
+	DistrictID DistrictID `json:"district_id"`
+	// StudentsAnswer: students of the district may answer its questions.
+	StudentsAnswer bool `json:"students_answer"`
+	// Chosen is false while the district keeps the installation's default.
+	Chosen    bool      `json:"chosen"`
+	UpdatedBy UserID    `json:"updated_by,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }

@@ -31,7 +31,8 @@ var ErrClosed = errors.New("no longer open")
 var ErrBusy = errors.New("teacher busy")
 
 const requestCols = `r.id, r.student_id, u.name, r.school_id, r.subject_id, sub.code, r.grade, r.knowledge_point_id,
-	r.text, r.has_image, r.status, r.session_id, r.created_at, r.updated_at`
+	r.text, r.has_image, r.status, r.session_id, r.created_at, r.updated_at,
+	COALESCE((SELECT MIN(x.id) FROM qa_questions x WHERE x.author_id = r.student_id AND x.tutoring_request_id = r.id), 0)`
 
 const requestFrom = ` FROM tutoring_requests r JOIN users u ON u.id = r.student_id JOIN subjects sub ON sub.id = r.subject_id`
 
@@ -41,7 +42,7 @@ func scanRequest(r row, extra ...any) (TutoringRequest, error) {
 	var created, updated int64
 	var status string
 	err := r.Scan(append(extra, &t.ID, &t.StudentID, &t.StudentName, &t.SchoolID, &t.SubjectID, &t.SubjectCode, &t.Grade,
-		&t.KnowledgePointID, &t.Text, &t.HasImage, &status, &t.SessionID, &created, &updated)...)
+		&t.KnowledgePointID, &t.Text, &t.HasImage, &status, &t.SessionID, &created, &updated, &t.QuestionID)...)
 	t.Status = RequestStatus(status)
 	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
 	return t, err
@@ -391,7 +392,8 @@ func (s *Store) AcceptTutoringOffer(ctx context.Context, id TutoringRequestID, t
 const sessionCols = `ts.id, ts.request_id, ts.student_id, su.name, ts.teacher_id, tu.name, ts.school_id, ts.subject_id, ts.grade,
 	ts.node_url, ts.created_at, ts.started_at, ts.ended_at, ts.duration_s, ts.end_reason,
 	COALESCE(tr.score, 0), COALESCE(tr.comment, ''), COALESCE(tr.solved, FALSE), COALESCE(tr.rated_at, 0), COALESCE(tr.updated_at, 0),
-	COALESCE(tn.note, ''), COALESCE(tn.updated_at, 0)`
+	COALESCE(tn.note, ''), COALESCE(tn.updated_at, 0),
+	COALESCE((SELECT MIN(x.id) FROM qa_questions x WHERE x.author_id = ts.student_id AND x.tutoring_request_id = ts.request_id), 0)`
 
 const sessionFrom = ` FROM tutoring_sessions ts
 	JOIN users su ON su.id = ts.student_id
@@ -406,7 +408,7 @@ func scanSession(r row) (TutoringSession, error) {
 	var note TeacherNote
 	err := r.Scan(&t.ID, &t.RequestID, &t.StudentID, &t.StudentName, &t.TeacherID, &t.TeacherName, &t.SchoolID,
 		&t.SubjectID, &t.Grade, &t.NodeURL, &created, &started, &ended, &t.DurationS, &t.EndReason,
-		&rating.Score, &rating.Comment, &rating.Solved, &ratedAt, &ratingUpdated, &note.Note, &noteUpdated)
+		&rating.Score, &rating.Comment, &rating.Solved, &ratedAt, &ratingUpdated, &note.Note, &noteUpdated, &t.QuestionID)
 	if err != nil {
 		return t, err
 	}

@@ -55,8 +55,10 @@ type TutoringRequest struct {
 	HasImage         bool              `json:"has_image"`
 	Status           RequestStatus     `json:"status"`
 	SessionID        TutoringSessionID `json:"session_id,omitempty"`
-	CreatedAt        time.Time         `json:"created_at"`
-	UpdatedAt        time.Time         `json:"updated_at"`
+	// QuestionID is the Q&A question escalated into this request (0 if none).
+	QuestionID QuestionID `json:"question_id,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // TutoringSession is the private room a matched pair meets in.
@@ -71,6 +73,8 @@ type TutoringSession struct {
 	SubjectID   SubjectID         `json:"subject_id"`
 	Grade       int               `json:"grade"`
 	Room        string            `json:"room"`
+	// QuestionID is the Q&A question the request came from (0 if none).
+	QuestionID QuestionID `json:"question_id,omitempty"`
 	// NodeURL is the node that hosts the room; both browsers connect there.
 	NodeURL   string    `json:"node_url"`
 	CreatedAt time.Time `json:"created_at"` // accepted

@@ -58,10 +58,11 @@ const (
 	TutoringHistory Action = "tutoring.history" // one's own sessions
 	TutoringReview  Action = "tutoring.review"  // sessions and satisfaction in scope
 
-	QAAsk      Action = "qa.ask"      // ask questions of one's district, adopt, rate, escalate one's own
-	QAAnswer   Action = "qa.answer"   // claim, answer and up-vote questions of one's district
-	QAModerate Action = "qa.moderate" // read and hide questions and answers asked in scope
-	QAReview   Action = "qa.review"   // Q&A satisfaction in scope
+	QAAsk       Action = "qa.ask"       // ask questions of one's district, adopt, rate, escalate one's own
+	QAAnswer    Action = "qa.answer"    // claim, answer and up-vote questions of one's district
+	QAModerate  Action = "qa.moderate"  // read and hide questions and answers asked in scope
+	QAReview    Action = "qa.review"    // Q&A satisfaction in scope
+	QAConfigure Action = "qa.configure" // a district's Q&A settings (whether students answer)
 
 	ClassAttend   Action = "class.attend"   // one's timetable of classes; join the classes of one's audience, rate them
 	ClassTeach    Action = "class.teach"    // the classes one teaches or assists: timetable, join, end, record
@@ -99,7 +100,7 @@ var Actions = []Action{
 	ClassroomTakePart, ClassroomModerate, ClassroomOversee,
 	ActivityRead,
 	TutoringAsk, TutoringTeach, TutoringHistory, TutoringReview,
-	QAAsk, QAAnswer, QAModerate, QAReview,
+	QAAsk, QAAnswer, QAModerate, QAReview, QAConfigure,
 	ClassAttend, ClassTeach, ClassSchedule, ClassReview,
 	MicrolessonUpload, MicrolessonRead, MicrolessonReview, MicrolessonPublish,
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete, RecordingCode,
@@ -129,7 +130,7 @@ var policy = map[storage.Role][]Action{
 		DistrictList,
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
-		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
+		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList, ReviewRead, ReviewManage,
@@ -139,7 +140,7 @@ var policy = map[storage.Role][]Action{
 		SchoolList, SchoolRead, SchoolCreate, SchoolUpdate,
 		UserList, UserRead, UserCreate, UserUpdate, UserResetPassword,
 		SubjectList, SubjectCreate, SubjectUpdate, KnowledgeList, KnowledgeImport,
-		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
+		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
 		JobList, ReviewRead, ReviewManage,

@@ -251,7 +251,8 @@ type TutoringConfig struct {
 
 // QAConfig tunes the Q&A centre.
 type QAConfig struct {
-	// StudentsAnswer lets students answer their district's questions (default false: teachers only).
+	// StudentsAnswer lets students answer their district's questions (default false: teachers
+	// only); the default of districts that have not chosen.
 	StudentsAnswer bool `yaml:"students_answer"`
 	// MaxImages bounds the pictures of a question or an answer (1–4).
 	MaxImages int `yaml:"max_images"`
@@ -265,6 +266,9 @@ type QAConfig struct {
 	NotifyBatch int `yaml:"notify_batch"`
 	// WidenSeconds is how long a batch has before the next is told.
 	WidenSeconds int `yaml:"widen_seconds"`
+	// SchoolRounds is how many first batches go to teachers of the
+	// question's school only, before the rest of the district.
+	SchoolRounds int `yaml:"school_rounds"`
 }
 
 // DatabaseConfig chooses the durable store: Postgres when URL is set,

@@ -71,7 +71,7 @@ func Default() *Config {
 			OfferSeconds: 20, PresenceSeconds: 15, MaxLapses: 2, Capacity: 1,
 			GraceSeconds: 30, MaxMinutes: 60, RatingEditMinutes: 30,
 		},
-		QA: QAConfig{MaxImages: 4, EditMinutes: 15, AdoptChangeHours: 24, ClaimMinutes: 5, NotifyBatch: 5, WidenSeconds: 60},
+		QA: QAConfig{MaxImages: 4, EditMinutes: 15, AdoptChangeHours: 24, ClaimMinutes: 5, NotifyBatch: 5, WidenSeconds: 60, SchoolRounds: 2},
 		Classes: ClassesConfig{JoinEarlyMinutes: 10, EmptyGraceSeconds: 120, OverrunMinutes: 60, RatingDays: 7,
 			RatingEditMinutes: 30, SeenSeconds: 5},
 		Limits:  LimitsConfig{ConnectionsPerAddress: 1000, RTCPerAddress: 500, SocketsPerUser: 8},

@@ -157,6 +157,7 @@ func (c *Config) Validate() error {
 	positive("qa.claim_minutes", c.QA.ClaimMinutes, 60)
 	positive("qa.notify_batch", c.QA.NotifyBatch, 100)
 	positive("qa.widen_seconds", c.QA.WidenSeconds, 3600)
+	positive("qa.school_rounds", c.QA.SchoolRounds, 4)
 	positive("tutoring.offer_seconds", c.Tutoring.OfferSeconds, 600)
 	positive("tutoring.presence_seconds", c.Tutoring.PresenceSeconds, 600)
 	positive("tutoring.max_lapses", c.Tutoring.MaxLapses, 100)

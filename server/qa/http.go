@@ -1,6 +1,8 @@
 package qa
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,7 +35,11 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "PUT", Path: "/qa/questions/{id}/hidden", Actions: a(authz.QAModerate), Handle: s.handleHide},
 		{Method: "GET", Path: "/qa/me/stats", Actions: a(authz.QAAnswer), Handle: s.handleMyStats},
 		{Method: "GET", Path: "/qa/satisfaction", Actions: a(authz.QAReview), Handle: s.handleSatisfaction},
+		{Method: "GET", Path: "/qa/metrics", Actions: a(authz.QAReview), Handle: s.handleMetrics},
+		{Method: "GET", Path: "/qa/metrics/teachers", Actions: a(authz.QAReview), Handle: s.handleTeacherMetrics},
 		{Method: "POST", Path: "/qa/answers/{id}/vote", Actions: a(authz.QAAnswer), Handle: s.handleVote},
+		{Method: "GET", Path: "/districts/{id}/qa-settings", Actions: a(authz.QAConfigure), Handle: s.handleGetSettings},
+		{Method: "PUT", Path: "/districts/{id}/qa-settings", Actions: a(authz.QAConfigure), Handle: s.handleSetSettings},
 	}
 }
 
@@ -53,8 +59,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return httpapi.DecodeJSON(w, r, v)
 }
 
-// question loads a question of the caller's district; another district's
-// (or a deleted one, for anyone but its author) is not found.
+// question loads a question of the caller's district, or one the caller
+// tutored after its escalation; another district's (or a deleted one, for
+// anyone but its author) is not found.
 func (s *Service) question(r *http.Request) (*httpapi.Principal, storage.Question, error) {
 	p := httpapi.PrincipalFrom(r.Context())
 	id, err := httpapi.PathID(r, "id")
@@ -65,7 +72,10 @@ func (s *Service) question(r *http.Request) (*httpapi.Principal, storage.Questio
 	if err != nil {
 		return p, q, err
 	}
-	if q.DistrictID == 0 || q.DistrictID != p.User.DistrictID || (q.Status == storage.QuestionDeleted && q.AuthorID != p.User.ID) {
+	// The tutor of the session an escalated question became reads it (and
+	// posts the outcome) wherever their own school is.
+	tutor := q.TutorID != 0 && q.TutorID == p.User.ID
+	if q.DistrictID == 0 || (q.DistrictID != p.User.DistrictID && !tutor) || (q.Status == storage.QuestionDeleted && q.AuthorID != p.User.ID) {
 		return p, q, httpapi.ErrNotFound
 	}
 	return p, q, nil
@@ -127,13 +137,23 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 		KnowledgePoint: storage.KnowledgePointID(httpapi.QueryID(r, "knowledge_point_id", f)),
 	}
 	switch flt.Status {
+	case "waiting": // the issue's and the web's word for open
+		flt.Status = storage.QuestionOpen
 	case "", storage.QuestionOpen, storage.QuestionAnswered, storage.QuestionAdopted, storage.QuestionEscalated:
 	default:
-		f.Add("status", "must be open, answered, adopted or escalated")
+		f.Add("status", "must be waiting (open), answered, adopted or escalated")
 	}
+	flt.Similar = boolOf(httpapi.QueryBool(r, "similar", f))
 	flt.WithHidden = boolOf(httpapi.QueryBool(r, "with_hidden", f)) && s.moderator(r)
 	if boolOf(httpapi.QueryBool(r, "mine", f)) {
 		flt.AuthorID = p.User.ID
+	}
+	switch r.URL.Query().Get("answered_by") {
+	case "":
+	case "me":
+		flt.AnsweredBy = p.User.ID
+	default:
+		f.Add("answered_by", "must be me")
 	}
 	if err := f.Err(); err != nil {
 		return err
@@ -142,13 +162,26 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"questions": []View{}})
 		return nil
 	}
+	if flt.Search != "" {
+		// Typing asks often (the client waits for a pause); a cap per user
+		// keeps a script from turning search into a load test.
+		if err := s.limit(r.Context(), "searches", p.User.ID, s.p.MaxSearches); err != nil {
+			return err
+		}
+	}
 	qs, err := s.p.Store.ListQuestions(r.Context(), flt)
+	if err != nil {
+		return err
+	}
+	allowed, err := s.mayAnswer(r.Context(), p, p.User.DistrictID)
 	if err != nil {
 		return err
 	}
 	out := make([]View, 0, len(qs))
 	for _, q := range qs {
-		out = append(out, s.view(q, p.User.ID, s.moderator(r)))
+		v := s.view(q, p.User.ID, s.moderator(r))
+		v.CanAnswer = takesAnswer(q, p.User.ID, allowed)
+		out = append(out, v)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"questions": out})
 	return nil
@@ -167,6 +200,20 @@ func (s *Service) detail(r *http.Request, q storage.Question) (detail, error) {
 	p := httpapi.PrincipalFrom(r.Context())
 	mod := s.moderator(r)
 	d := detail{View: s.view(q, p.User.ID, mod), Answers: []AnswerView{}}
+	allowed, err := s.mayAnswer(r.Context(), p, q.DistrictID)
+	if err != nil {
+		return d, err
+	}
+	d.CanAnswer = takesAnswer(q, p.User.ID, allowed)
+	if q.AuthorID == p.User.ID && q.Status == storage.QuestionAdopted {
+		rt, err := s.p.Store.QuestionRating(r.Context(), q.ID)
+		switch {
+		case err == nil:
+			d.Rating = &rt
+		case !errors.Is(err, storage.ErrNotFound):
+			return d, err
+		}
+	}
 	as, err := s.p.Store.ListAnswers(r.Context(), q.ID)
 	if err != nil {
 		return d, err
@@ -223,8 +270,12 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleImage serves picture n of the question, or of its answer ?answer_id=.
+// Pictures of hidden content are served only to moderators whose scope
+// covers the question and to the hidden content's author (the asker, for
+// a hidden question's pictures and those of its answers); anyone else gets
+// 404, as if there were none.
 func (s *Service) handleImage(w http.ResponseWriter, r *http.Request) error {
-	_, q, err := s.question(r)
+	p, q, err := s.question(r)
 	if err != nil {
 		return err
 	}
@@ -237,24 +288,116 @@ func (s *Service) handleImage(w http.ResponseWriter, r *http.Request) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
+	_, modErr := httpapi.Authorize(r, authz.QAModerate, httpapi.Place{District: q.DistrictID, School: q.SchoolID})
+	moderates := modErr == nil
+	var answerAuthor storage.UserID
+	if aid != 0 {
+		a, err := s.p.Store.GetAnswer(r.Context(), aid)
+		if err != nil {
+			return err
+		}
+		if a.QuestionID != q.ID || (a.HiddenReason != "" && !moderates && a.AuthorID != p.User.ID) {
+			return httpapi.ErrNotFound
+		}
+		answerAuthor = a.AuthorID
+	}
+	if q.HiddenReason != "" && !moderates && q.AuthorID != p.User.ID && answerAuthor != p.User.ID {
+		return httpapi.ErrNotFound
+	}
 	im, err := s.p.Store.QuestionImage(r.Context(), q.ID, aid, n)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", im.Type)
-	w.Header().Set("Cache-Control", "private, max-age=3600")
+	// Content can be hidden at any time: the browser asks again each time.
+	w.Header().Set("Cache-Control", "private, no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
 	_, _ = w.Write(im.Data)
 	return nil
 }
 
-// canAnswer: teachers answer; students only where the district allows it.
-func (s *Service) canAnswer(p *httpapi.Principal) bool {
+// mayAnswer: teachers answer; students only where the district (the
+// asker's, which is the caller's) allows it.
+func (s *Service) mayAnswer(ctx context.Context, p *httpapi.Principal, d storage.DistrictID) (bool, error) {
 	if slices.Contains(p.User.Roles, storage.RoleTeacher) {
-		return true
+		return true, nil
 	}
-	return s.p.StudentsAnswer && slices.Contains(p.User.Roles, storage.RoleStudent)
+	if !slices.Contains(p.User.Roles, storage.RoleStudent) {
+		return false, nil
+	}
+	set, err := s.p.Store.QASettings(ctx, d, s.defaults())
+	return set.StudentsAnswer, err
+}
+
+// takesAnswer: a caller whom mayAnswer allows can answer q now: not their
+// own, not withdrawn, and once escalated only as the tutor of the session
+// it became (the outcome). Storage decides the rest (another's claim).
+func takesAnswer(q storage.Question, caller storage.UserID, allowed bool) bool {
+	switch {
+	case !allowed || q.AuthorID == caller || q.Status == storage.QuestionDeleted:
+		return false
+	case q.Status == storage.QuestionEscalated:
+		return q.TutorID != 0 && q.TutorID == caller
+	}
+	return true
+}
+
+func (s *Service) defaults() storage.QASettings {
+	return storage.QASettings{StudentsAnswer: s.p.StudentsAnswer}
+}
+
+// settingsDistrict is the district of a settings route, checked against
+// the caller's qa.configure scope: another district's is forbidden.
+func (s *Service) settingsDistrict(r *http.Request) (storage.DistrictID, error) {
+	id, err := httpapi.PathID(r, "id")
+	if err != nil {
+		return 0, err
+	}
+	d := storage.DistrictID(id)
+	if _, err := httpapi.Authorize(r, authz.QAConfigure, httpapi.Place{District: d}); err != nil {
+		return 0, err
+	}
+	if _, err := s.p.Store.GetDistrict(r.Context(), d); err != nil {
+		return 0, err
+	}
+	return d, nil
+}
+
+func (s *Service) handleGetSettings(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.settingsDistrict(r)
+	if err != nil {
+		return err
+	}
+	set, err := s.p.Store.QASettings(r.Context(), d, s.defaults())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, set)
+	return nil
+}
+
+func (s *Service) handleSetSettings(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.settingsDistrict(r)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		StudentsAnswer *bool `json:"students_answer"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		return err
+	}
+	if b.StudentsAnswer == nil {
+		return &storage.FieldError{Field: "students_answer", Message: "is required (true or false)"}
+	}
+	set, err := s.p.Store.SetQASettings(r.Context(), httpapi.Actor(r), storage.QASettings{DistrictID: d, StudentsAnswer: *b.StudentsAnswer})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, set)
+	return nil
 }
 
 func (s *Service) handleClaim(w http.ResponseWriter, r *http.Request) error {
@@ -275,7 +418,9 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !s.canAnswer(p) {
+	if ok, err := s.mayAnswer(r.Context(), p, q.DistrictID); err != nil {
+		return err
+	} else if !ok {
 		return &httpapi.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "only teachers answer questions in this district"}
 	}
 	var b postBody
@@ -432,40 +577,13 @@ func (s *Service) handleHide(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleSatisfaction reports Q&A satisfaction in the caller's scope: the
-// share of rated adopted answers scored 4 or 5, by month, teacher, school or subject.
+// handleSatisfaction reports Q&A satisfaction in the caller's scope, in
+// the shape of tutoring's: the share of rated adopted answers scored 4 or
+// 5, by month, teacher, school, subject or grade band.
 func (s *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) error {
-	p, err := httpapi.Authorize(r, authz.QAReview)
+	sq, err := httpapi.SatisfactionQuery(r, s.p.Store, authz.QAReview, s.p.Now(),
+		storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject, storage.ByBand)
 	if err != nil {
-		return err
-	}
-	f := httpapi.Fields{}
-	q := r.URL.Query()
-	now := s.p.Now().In(storage.Zone)
-	sq := storage.SatisfactionQuery{FromMonth: now.Year()*100 + 1, ToMonth: now.Year()*100 + int(now.Month()),
-		GroupBy: storage.SatisfactionGroup(q.Get("group"))}
-	if sq.GroupBy == "" {
-		sq.GroupBy = storage.ByMonth
-	}
-	switch sq.GroupBy {
-	case storage.ByMonth, storage.ByTeacher, storage.BySchool, storage.BySubject:
-	default:
-		f.Add("group", "must be month, teacher, school or subject")
-	}
-	if v := q.Get("from"); v != "" {
-		if sq.FromMonth, _ = httpapi.ParseMonth(v); sq.FromMonth == 0 {
-			f.Add("from", "must be YYYY-MM")
-		}
-	}
-	if v := q.Get("to"); v != "" {
-		if sq.ToMonth, _ = httpapi.ParseMonth(v); sq.ToMonth == 0 {
-			f.Add("to", "must be YYYY-MM")
-		}
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	if sq.DistrictID, sq.SchoolIDs, err = httpapi.ScopeFilter(r.Context(), s.p.Store, authz.ScopeOf(&p.User, authz.QAReview)); err != nil {
 		return err
 	}
 	items, err := s.p.Store.QASatisfaction(r.Context(), sq)
@@ -473,6 +591,36 @@ func (s *Service) handleSatisfaction(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.Satisfaction]{Items: httpapi.NonNil(items)})
+	return nil
+}
+
+// handleMetrics reports the figures of the questions asked in the months
+// and scope asked for (from, to, school_id as for satisfaction).
+func (s *Service) handleMetrics(w http.ResponseWriter, r *http.Request) error {
+	sq, err := httpapi.SatisfactionQuery(r, s.p.Store, authz.QAReview, s.p.Now(), "")
+	if err != nil {
+		return err
+	}
+	m, err := s.p.Store.QAMetrics(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// handleTeacherMetrics reports, per answering teacher, the figures over
+// the questions asked in the months and scope asked for.
+func (s *Service) handleTeacherMetrics(w http.ResponseWriter, r *http.Request) error {
+	sq, err := httpapi.SatisfactionQuery(r, s.p.Store, authz.QAReview, s.p.Now(), "")
+	if err != nil {
+		return err
+	}
+	items, err := s.p.Store.QATeacherMetrics(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[storage.QATeacherStats]{Items: httpapi.NonNil(items)})
 	return nil
 }
 

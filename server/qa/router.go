@@ -23,11 +23,12 @@ type RouterParams struct {
 	Bus      events.Bus
 	// Question re-reads a question before widening (nil: widening stops after the first batch).
 	Question func(ctx context.Context, id storage.QuestionID) (storage.Question, error)
-	// DistrictOf is a teacher's district: only teachers of the question's district are told
-	// (nil: everyone picked is told).
-	DistrictOf func(ctx context.Context, id storage.UserID) (storage.DistrictID, error)
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// SchoolRounds is how many first batches go only to teachers of the
+	// question's school (default 2); later ones reach the whole district.
+	// A school round that finds nobody online widens at once.
+	SchoolRounds int
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// AfterFunc schedules the widening (default time.AfterFunc).
 	AfterFunc func(d time.Duration, f func()) func() bool
 	// Batch is how many teachers are told at a time (default 5).
@@ -40,7 +41,8 @@ type RouterParams struct {
 
 // Router offers new questions to online teachers of their subject and
 // grade band over the event socket: the least recently notified first, a
-// batch at a time, then — while nobody claims or answers it — the next
+// batch at a time — of the question's school first, then of its district —,
+// then — while nobody claims or answers it — the next
 // batch after a delay, up to a bounded number of rounds. The node that took
 // the question drives its widening; which teachers each batch reaches is
 // decided atomically by the shared presence, so nodes never tell a teacher
@@ -73,6 +75,9 @@ func NewRouter(p RouterParams) *Router {
 	}
 	if p.Rounds <= 0 {
 		p.Rounds = 4
+	}
+	if p.SchoolRounds <= 0 {
+		p.SchoolRounds = 2
 	}
 	return &Router{p: p, pending: map[storage.QuestionID]func() bool{}}
 }
@@ -107,40 +112,40 @@ func (r *Router) round(ctx context.Context, q storage.Question, told []matching.
 	}
 	ev := events.Event{Type: EventQuestion, Data: map[string]any{"question_id": q.ID, "subject_id": q.SubjectID,
 		"subject_code": q.SubjectCode, "grade": q.Grade, "text": string(text), "image_count": q.ImageCount, "round": n}}
-	// Presence spans the installation; only teachers of the question's
-	// district may see it. Others picked are passed over (and asked again
-	// for the rest of the batch, a bounded number of times).
+	// Presence spans the installation; teachers heartbeat with their
+	// district and school as scopes, and only those of the question's
+	// school (first rounds) or district (later) are picked.
 	skip := append(slices.Clone(told), matching.TeacherID(strconv.FormatInt(int64(q.AuthorID), 10)))
-	var ids []matching.TeacherID
-	for try := 0; try < 4 && len(ids) < r.p.Batch; try++ {
-		picked, err := r.p.Presence.NotifyTeachers(ctx, key, q.Grade, r.p.Batch-len(ids), skip, r.p.Now())
-		if err != nil {
-			r.p.Logger.Warn("picking teachers", "question", q.ID, "err", err)
-			break
-		}
-		if len(picked) == 0 {
-			break
-		}
-		skip = append(skip, picked...)
-		for _, id := range picked {
-			uid, err := strconv.ParseInt(string(id), 10, 64)
-			if err != nil {
-				continue
-			}
-			if r.p.DistrictOf != nil {
-				d, err := r.p.DistrictOf(ctx, storage.UserID(uid))
-				if err != nil || d != q.DistrictID {
-					continue
-				}
-			}
-			ids = append(ids, id)
-			if err := r.p.Bus.Publish(ctx, events.UserID(uid), ev); err != nil {
-				r.p.Logger.Warn("telling a teacher", "question", q.ID, "teacher", uid, "err", err)
-			}
+	scopes := []string{""}
+	if q.DistrictID != 0 {
+		scopes = []string{matching.DistrictScope(int64(q.DistrictID))}
+		if q.SchoolID != 0 && n <= r.p.SchoolRounds {
+			scopes = []string{matching.SchoolScope(int64(q.SchoolID)), scopes[0]}
 		}
 	}
-	told = skip // those told, the asker, and those of other districts passed over
-	r.p.Logger.Debug("question offered", "question", q.ID, "round", n, "teachers", len(ids))
+	var picked []matching.TeacherID
+	for _, scope := range scopes {
+		var err error
+		picked, err = r.p.Presence.NotifyTeachers(ctx, key, q.Grade, scope, r.p.Batch, skip, r.p.Now())
+		if err != nil {
+			r.p.Logger.Warn("picking teachers", "question", q.ID, "err", err)
+		}
+		if len(picked) > 0 {
+			break
+		}
+	}
+	skip = append(skip, picked...)
+	for _, id := range picked {
+		uid, err := strconv.ParseInt(string(id), 10, 64)
+		if err != nil {
+			continue
+		}
+		if err := r.p.Bus.Publish(ctx, events.UserID(uid), ev); err != nil {
+			r.p.Logger.Warn("telling a teacher", "question", q.ID, "teacher", uid, "err", err)
+		}
+	}
+	told = skip // those told, and the asker
+	r.p.Logger.Debug("question offered", "question", q.ID, "round", n, "teachers", len(picked))
 	if n >= r.p.Rounds || r.p.Question == nil {
 		return
 	}

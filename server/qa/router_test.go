@@ -67,7 +67,7 @@ func (m *manualTimers) fire(t *testing.T) {
 	fs[0]()
 }
 
-func redisMatcher(t *testing.T, cfg matching.Config) matching.Matcher {
+func redisMatcher(t testing.TB, cfg matching.Config) matching.Matcher {
 	addr := os.Getenv("TEST_REDIS_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:6379"
@@ -116,10 +116,10 @@ func TestRouter(t *testing.T) {
 
 			// Earlier questions: everyone told two hours ago, teacher 11 again an hour ago.
 			n := m.(matching.Notifier)
-			if got, err := n.NotifyTeachers(ctx, math, 7, 10, nil, now.Add(-2*time.Hour)); err != nil || len(got) != 5 {
+			if got, err := n.NotifyTeachers(ctx, math, 7, "", 10, nil, now.Add(-2*time.Hour)); err != nil || len(got) != 5 {
 				t.Fatalf("earlier question: %v %v", got, err)
 			}
-			if got, _ := n.NotifyTeachers(ctx, math, 7, 1, []matching.TeacherID{"12", "13", "14", "15"}, now.Add(-time.Hour)); !slices.Equal(got, []matching.TeacherID{"11"}) {
+			if got, _ := n.NotifyTeachers(ctx, math, 7, "", 1, []matching.TeacherID{"12", "13", "14", "15"}, now.Add(-time.Hour)); !slices.Equal(got, []matching.TeacherID{"11"}) {
 				t.Fatalf("earlier question: %v", got)
 			}
 
@@ -191,26 +191,47 @@ func TestRouter(t *testing.T) {
 				t.Fatalf("widened an answered question: %v", got)
 			}
 
-			// Only teachers of the question's district are told: 11 and 13 teach elsewhere.
+			// Teachers heartbeat with their district and school: the first
+			// round reaches the question's school only, the next the rest of
+			// its district; 11 and 13 teach in another district and are never told.
+			for id, scopes := range map[string][]string{"11": {"d2", "s9"}, "12": {"d1", "s1"}, "13": {"d2", "s9"}, "14": {"d1", "s2"}, "15": {"d1", "s3"}} {
+				if err := m.Heartbeat(ctx, matching.Teacher{ID: matching.TeacherID(id), Keys: []matching.Key{math}, Available: true, Scopes: scopes}, now); err != nil {
+					t.Fatal(err)
+				}
+			}
 			bus3 := &fakeBus{got: map[events.UserID][]events.Event{}}
-			r3 := qa.NewRouter(qa.RouterParams{Presence: m.(matching.Notifier), Bus: bus3, Batch: 2,
-				Now: func() time.Time { return now.Add(2 * time.Second) },
-				DistrictOf: func(_ context.Context, id storage.UserID) (storage.DistrictID, error) {
-					if id == 11 || id == 13 {
-						return 2, nil
-					}
-					return 1, nil
-				}})
+			q9 := storage.Question{ID: 9, AuthorID: 97, DistrictID: 1, SchoolID: 1, SubjectCode: "math", Grade: 7, Status: storage.QuestionOpen}
+			r3 := qa.NewRouter(qa.RouterParams{Presence: m.(matching.Notifier), Bus: bus3, Batch: 2, SchoolRounds: 1,
+				Now: func() time.Time { return now.Add(2 * time.Second) }, AfterFunc: timers.after,
+				Question: func(context.Context, storage.QuestionID) (storage.Question, error) { return q9, nil }})
 			defer r3.Close()
-			r3.QuestionAsked(ctx, storage.Question{ID: 9, AuthorID: 97, DistrictID: 1, SubjectCode: "math", Grade: 7, Status: storage.QuestionOpen})
-			if got := bus3.told(); !slices.Equal(got, []events.UserID{14, 15}) {
-				t.Fatalf("district 1 question told %v", got)
+			r3.QuestionAsked(ctx, q9)
+			if got := bus3.told(); !slices.Equal(got, []events.UserID{12}) {
+				t.Fatalf("school round told %v", got)
+			}
+			timers.fire(t)
+			if got := bus3.told(); !slices.Equal(got, []events.UserID{12, 14, 15}) {
+				t.Fatalf("district round told %v", got)
+			}
+			timers.fire(t)
+			if got := bus3.told(); len(got) != 3 {
+				t.Fatalf("told beyond the district: %v", got)
+			}
+			timers.fire(t)
+			// A school with nobody online widens to the district at once.
+			bus5 := &fakeBus{got: map[events.UserID][]events.Event{}}
+			r5 := qa.NewRouter(qa.RouterParams{Presence: m.(matching.Notifier), Bus: bus5, Batch: 5,
+				Now: func() time.Time { return now.Add(3 * time.Second) }})
+			defer r5.Close()
+			r5.QuestionAsked(ctx, storage.Question{ID: 11, AuthorID: 95, DistrictID: 1, SchoolID: 7, SubjectCode: "math", Grade: 7, Status: storage.QuestionOpen})
+			if got := bus5.told(); !slices.Equal(got, []events.UserID{12, 14, 15}) {
+				t.Fatalf("empty school widened to %v", got)
 			}
 
 			// After a restart, Resume routes open questions again from a first batch.
 			bus4 := &fakeBus{got: map[events.UserID][]events.Event{}}
 			r4 := qa.NewRouter(qa.RouterParams{Presence: m.(matching.Notifier), Bus: bus4, Batch: 1,
-				Now: func() time.Time { return now.Add(3 * time.Second) }})
+				Now: func() time.Time { return now.Add(4 * time.Second) }})
 			defer r4.Close()
 			if r4.Horizon() != 4*time.Minute {
 				t.Fatalf("horizon %v", r4.Horizon())

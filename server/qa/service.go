@@ -43,12 +43,18 @@ type Store interface {
 	RateAdopted(ctx context.Context, a storage.Actor, qid storage.QuestionID, score int) (storage.QARating, error)
 	QATeacherStats(ctx context.Context, teacher storage.UserID) (storage.QATeacherStats, error)
 	QASatisfaction(ctx context.Context, q storage.SatisfactionQuery) ([]storage.Satisfaction, error)
+	QAMetrics(ctx context.Context, q storage.SatisfactionQuery) (storage.QAMetrics, error)
+	QATeacherMetrics(ctx context.Context, q storage.SatisfactionQuery) ([]storage.QATeacherStats, error)
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
 	ListSchools(ctx context.Context, f storage.SchoolFilter) ([]storage.School, int, error)
 	HideQuestion(ctx context.Context, a storage.Actor, qid storage.QuestionID, answer storage.AnswerID, reason string) error
 	MarkEscalated(ctx context.Context, a storage.Actor, qid storage.QuestionID, req storage.TutoringRequestID) (storage.Question, error)
 	QuestionImage(ctx context.Context, qid storage.QuestionID, aid storage.AnswerID, n int) (storage.QAImage, error)
 	QuestionImages(ctx context.Context, qid storage.QuestionID, aid storage.AnswerID) ([]storage.QAImage, error)
+	QuestionRating(ctx context.Context, qid storage.QuestionID) (storage.QARating, error)
+	QASettings(ctx context.Context, d storage.DistrictID, def storage.QASettings) (storage.QASettings, error)
+	SetQASettings(ctx context.Context, a storage.Actor, in storage.QASettings) (storage.QASettings, error)
+	GetDistrict(ctx context.Context, id storage.DistrictID) (storage.District, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -80,7 +86,8 @@ type Params struct {
 	AdoptWindow time.Duration
 	// ClaimFor is how long a claim holds a question (default 5 minutes).
 	ClaimFor time.Duration
-	// StudentsAnswer lets students of the district answer (default off).
+	// StudentsAnswer is whether students answer in a district whose
+	// administrator has not chosen (default off).
 	StudentsAnswer bool
 
 	// Limiter bounds each user's questions, answers and comments per
@@ -89,6 +96,8 @@ type Params struct {
 	Limiter                               Limiter
 	LimitWindow                           time.Duration
 	MaxQuestions, MaxAnswers, MaxComments int
+	// MaxSearches bounds a user's searches (q=) per LimitWindow (default 300).
+	MaxSearches int
 }
 
 // Service is the Q&A centre.
@@ -122,6 +131,7 @@ func New(p Params) *Service {
 	p.MaxQuestions = cmp.Or(p.MaxQuestions, 10)
 	p.MaxAnswers = cmp.Or(p.MaxAnswers, 60)
 	p.MaxComments = cmp.Or(p.MaxComments, 60)
+	p.MaxSearches = cmp.Or(p.MaxSearches, 300)
 	if p.ClaimFor <= 0 {
 		p.ClaimFor = 5 * time.Minute
 	}
@@ -177,10 +187,20 @@ func (s *Service) Images(raw [][]byte) ([]storage.QAImage, error) {
 	return out, nil
 }
 
-// View is a question as the API serves it: the source and the sanitized HTML.
+// View is a question as the API serves it: the source and the sanitized
+// HTML, the deadlines of the asker's edit and adoption change, whether the
+// caller may answer it, and (for the asker) the rating they gave.
 type View struct {
 	storage.Question
 	HTML string `json:"html"`
+	// EditUntil is when the asker's edit window closes (while it is open).
+	EditUntil time.Time `json:"edit_until,omitzero"`
+	// AdoptChangeUntil is until when the asker may change the adoption.
+	AdoptChangeUntil time.Time `json:"adopt_change_until,omitzero"`
+	// CanAnswer: the caller may answer it now.
+	CanAnswer bool `json:"can_answer"`
+	// Rating is the asker's rating of the adopted answer, sent to the asker only.
+	Rating *storage.QARating `json:"rating,omitempty"`
 }
 
 // AnswerView is an answer with its sanitized HTML.
@@ -193,14 +213,21 @@ type AnswerView struct {
 // has no text for anyone but moderators and (when hidden) its author.
 func (s *Service) view(q storage.Question, viewer storage.UserID, moderator bool) View {
 	if q.Status == storage.QuestionDeleted || (q.HiddenReason != "" && !moderator && q.AuthorID != viewer) {
-		q.Text = ""
+		q.Text, q.ImageCount = "", 0
 	}
-	return View{Question: q, HTML: s.Render(q.Text)}
+	v := View{Question: q, HTML: s.Render(q.Text)}
+	if q.Status == storage.QuestionOpen {
+		v.EditUntil = q.CreatedAt.Add(s.p.EditWindow).UTC()
+	}
+	if q.Status == storage.QuestionAdopted && !q.AdoptedAt.IsZero() {
+		v.AdoptChangeUntil = q.AdoptedAt.Add(s.p.AdoptWindow).UTC()
+	}
+	return v
 }
 
 func (s *Service) answerView(a storage.Answer, viewer storage.UserID, moderator bool) AnswerView {
 	if a.HiddenReason != "" && !moderator && a.AuthorID != viewer {
-		a.Text = ""
+		a.Text, a.ImageCount = "", 0
 	}
 	return AnswerView{Answer: a, HTML: s.Render(a.Text)}
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,6 +172,11 @@ type teacherState struct {
 	subjects  []string
 	grades    []int
 	keys      []matching.Key
+	scopes    []string // district and school, for Q&A routing
+	// implicit: no presence message yet; online in the queues of the
+	// account's subjects and grades (told of Q&A questions), not available
+	// for tutoring, and reported with no choices of its own.
+	implicit bool
 }
 
 // liveSession tracks a session hosted on this node.
@@ -464,6 +470,9 @@ type presenceEvent struct {
 }
 
 func (ts *teacherState) event(reason string) events.Event {
+	if ts.implicit {
+		return events.Event{Type: "presence", Data: presenceEvent{Online: true, Subjects: []string{}, Grades: []int{}, Reason: reason}}
+	}
 	return events.Event{Type: "presence", Data: presenceEvent{Online: true, Available: ts.available,
 		Subjects: nonNil(ts.subjects), Grades: nonNilInts(ts.grades), Reason: reason}}
 }
@@ -513,6 +522,10 @@ func (s *Service) setPresence(ctx context.Context, u storage.User, m presenceMsg
 	if m.Available && (len(codes) == 0 || len(grades) == 0) {
 		return clientErr("invalid", "choose at least one subject and one grade to take students")
 	}
+	keyGrades := grades
+	if len(keyGrades) == 0 && !m.Available {
+		keyGrades = []int{1, 7, 10} // no grades set: every band, for Q&A routing
+	}
 	var keys []matching.Key
 	seen := map[matching.Key]bool{}
 	for _, c := range codes {
@@ -523,7 +536,7 @@ func (s *Service) setPresence(ctx context.Context, u storage.User, m presenceMsg
 		if len(u.Subjects) > 0 && !containsID(u.Subjects, sub.ID) {
 			return clientErr("invalid", "%s is not one of your subjects", sub.Name)
 		}
-		for _, g := range grades {
+		for _, g := range keyGrades {
 			k, ok := keyOf(c, g)
 			if !ok {
 				return clientErr("invalid", "grade %d is not 1–12", g)
@@ -534,7 +547,7 @@ func (s *Service) setPresence(ctx context.Context, u storage.User, m presenceMsg
 			}
 		}
 	}
-	ts := &teacherState{available: m.Available, subjects: codes, grades: grades, keys: keys}
+	ts := &teacherState{available: m.Available, subjects: codes, grades: grades, keys: keys, scopes: Scopes(u)}
 	s.mu.Lock()
 	s.teachers[u.ID] = ts
 	s.mu.Unlock()
@@ -557,6 +570,50 @@ func (s *Service) setPresence(ctx context.Context, u storage.User, m presenceMsg
 	return nil
 }
 
+// Scopes are the presence scopes of a teacher: their district and school,
+// which Q&A routing asks for.
+func Scopes(u storage.User) []string {
+	var out []string
+	if u.DistrictID != 0 {
+		out = append(out, matching.DistrictScope(int64(u.DistrictID)))
+	}
+	if u.SchoolID != 0 {
+		out = append(out, matching.SchoolScope(int64(u.SchoolID)))
+	}
+	return out
+}
+
+// accountState is a teacher's presence before any presence message: the
+// queues of the account's subjects and grades (every grade when none is
+// set), online but not available for tutoring.
+func (s *Service) accountState(ctx context.Context, u storage.User) (*teacherState, error) {
+	ts := &teacherState{implicit: true, grades: slices.Clone(u.Grades), scopes: Scopes(u)}
+	if len(u.Subjects) == 0 {
+		return ts, nil
+	}
+	subjects, err := s.p.Store.ListSubjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	grades := u.Grades
+	if len(grades) == 0 {
+		grades = []int{1, 7, 10} // one grade of each band
+	}
+	seen := map[matching.Key]bool{}
+	for _, sub := range subjects {
+		if !sub.Active || !containsID(u.Subjects, sub.ID) {
+			continue
+		}
+		for _, g := range grades {
+			if k, ok := keyOf(sub.Code, g); ok && !seen[k] {
+				seen[k] = true
+				ts.keys = append(ts.keys, k)
+			}
+		}
+	}
+	return ts, nil
+}
+
 func containsID(ids []storage.SubjectID, id storage.SubjectID) bool {
 	for _, x := range ids {
 		if x == id {
@@ -567,7 +624,8 @@ func containsID(ids []storage.SubjectID, id storage.SubjectID) bool {
 }
 
 func (s *Service) heartbeat(ctx context.Context, u storage.UserID, ts *teacherState) error {
-	return s.p.Matcher.Heartbeat(ctx, matching.Teacher{ID: teacherID(u), Keys: ts.keys, Grades: ts.grades, Capacity: s.p.Capacity, Available: ts.available}, s.p.Clock.Now())
+	return s.p.Matcher.Heartbeat(ctx, matching.Teacher{ID: teacherID(u), Keys: ts.keys, Grades: ts.grades, Capacity: s.p.Capacity,
+		Available: ts.available, Scopes: ts.scopes}, s.p.Clock.Now())
 }
 
 // revoked tells the teachers and students of offers taken back.
@@ -1240,14 +1298,27 @@ func (s *Service) Connected(ctx context.Context, user events.UserID) []events.Ev
 	}
 	out := []events.Event{{Type: "hello", Data: helloEvent{UserID: u.ID, Roles: u.Roles}}}
 	if u.Has(storage.RoleTeacher) {
+		// A teacher with a socket is online for Q&A routing from the first
+		// moment, in the queues of their account, before (and without) any
+		// presence message; a presence message replaces that.
+		fresh, err := s.accountState(ctx, u)
+		if err != nil {
+			s.log.Warn("teacher's queues", "teacher", u.ID, "err", err)
+			fresh = &teacherState{implicit: true}
+		}
 		s.mu.Lock()
 		ts := s.teachers[u.ID]
 		if ts == nil {
-			ts = &teacherState{}
+			ts = fresh
 			s.teachers[u.ID] = ts
 		}
 		ev := ts.event("")
 		s.mu.Unlock()
+		if ts == fresh && len(ts.keys) > 0 {
+			if err := s.heartbeat(ctx, u.ID, ts); err != nil {
+				s.log.Warn("teacher online", "teacher", u.ID, "err", err)
+			}
+		}
 		out = append(out, ev)
 		if req, exp, err := s.p.Store.PendingTutoringOffer(ctx, u.ID); err == nil && exp.After(s.p.Clock.Now()) {
 			out = append(out, events.Event{Type: "offer", Data: offerEvent{Request: req, ExpiresAt: exp,

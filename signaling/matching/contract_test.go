@@ -110,6 +110,7 @@ func TestContract(t *testing.T) {
 		"FinishIsIdempotent":              testFinishIdempotent,
 		"SyncWithRecord":                  testSync,
 		"NotifyLeastRecentlyNotified":     testNotify,
+		"NotifyWithinScope":               testNotifyScope,
 	}
 	// Cases that start from a state nobody has restored yet.
 	rawCases := map[string]func(t *testing.T, nodes func() matching.Matcher){

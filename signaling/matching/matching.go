@@ -99,6 +99,9 @@ type Teacher struct {
 	Capacity int
 	// Available is false when the teacher is online but not taking students.
 	Available bool
+	// Scopes tag where the teacher works (a district, a school); a
+	// NotifyTeachers call may require one. Tutoring matching ignores them.
+	Scopes []string
 }
 
 // Offer is a request offered to one teacher until ExpiresAt.

@@ -45,6 +45,7 @@ type memTeacher struct {
 	id        TeacherID
 	keys      []Key
 	grades    []int // empty: every grade of its bands
+	scopes    []string
 	capacity  int
 	available bool
 	heartbeat int64
@@ -108,6 +109,7 @@ func (m *Memory) Heartbeat(_ context.Context, t Teacher, now time.Time) error {
 	}
 	mt.keys = slices.Clone(t.Keys)
 	mt.grades = slices.Clone(t.Grades)
+	mt.scopes = slices.Clone(t.Scopes)
 	mt.capacity = max(t.Capacity, 1)
 	mt.available = t.Available
 	mt.heartbeat = ms(now)

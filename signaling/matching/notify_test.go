@@ -35,26 +35,26 @@ func testNotify(t *testing.T, nodes func() matching.Matcher) {
 			t.Fatal(err)
 		}
 	}
-	got, err := a.NotifyTeachers(ctx, math7, 7, 2, nil, now)
+	got, err := a.NotifyTeachers(ctx, math7, 7, "", 2, nil, now)
 	if err != nil || !slices.Equal(got, []matching.TeacherID{"t1", "t2"}) {
 		t.Fatalf("first batch %v %v", got, err)
 	}
 	// Widening: the next ones, skipping those told; t5 teaches grade 9 only, t7 English.
-	got, _ = b.NotifyTeachers(ctx, math7, 7, 10, []matching.TeacherID{"t1", "t2"}, now.Add(time.Second))
+	got, _ = b.NotifyTeachers(ctx, math7, 7, "", 10, []matching.TeacherID{"t1", "t2"}, now.Add(time.Second))
 	if !slices.Equal(got, []matching.TeacherID{"t3", "t4", "t6"}) {
 		t.Fatalf("widened %v", got)
 	}
 	// A new question goes to the least recently notified first.
-	got, _ = a.NotifyTeachers(ctx, math7, 7, 2, nil, now.Add(2*time.Second))
+	got, _ = a.NotifyTeachers(ctx, math7, 7, "", 2, nil, now.Add(2*time.Second))
 	if !slices.Equal(got, []matching.TeacherID{"t1", "t2"}) {
 		t.Fatalf("second question %v", got)
 	}
-	got, _ = b.NotifyTeachers(ctx, math7, 7, 2, nil, now.Add(3*time.Second))
+	got, _ = b.NotifyTeachers(ctx, math7, 7, "", 2, nil, now.Add(3*time.Second))
 	if !slices.Equal(got, []matching.TeacherID{"t3", "t4"}) {
 		t.Fatalf("third question %v", got)
 	}
 	// Teachers not heard from within the presence TTL are not online.
-	if got, _ = a.NotifyTeachers(ctx, math7, 7, 10, nil, now.Add(time.Minute)); len(got) != 0 {
+	if got, _ = a.NotifyTeachers(ctx, math7, 7, "", 10, nil, now.Add(time.Minute)); len(got) != 0 {
 		t.Fatalf("offline teachers told: %v", got)
 	}
 
@@ -74,7 +74,7 @@ func testNotify(t *testing.T, nodes func() matching.Matcher) {
 			n = b
 		}
 		wg.Go(func() {
-			got, err := n.NotifyTeachers(ctx, math7, 7, 1, nil, later)
+			got, err := n.NotifyTeachers(ctx, math7, 7, "", 1, nil, later)
 			if err != nil {
 				t.Error(err)
 			}
@@ -87,6 +87,43 @@ func testNotify(t *testing.T, nodes func() matching.Matcher) {
 	slices.Sort(all)
 	if !slices.Equal(all, []matching.TeacherID{"t1", "t2", "t3", "t4", "t6"}) {
 		t.Fatalf("concurrent picks %v", all)
+	}
+}
+
+// testNotifyScope: a required scope narrows the pick to the teachers whose
+// heartbeat carried it (a school first, then the district); teachers of
+// other scopes are neither picked nor marked as notified.
+func testNotifyScope(t *testing.T, nodes func() matching.Matcher) {
+	ctx := context.Background()
+	m := nodes()
+	n := nodes().(matching.Notifier)
+	now := time.Now()
+	for id, scopes := range map[string][]string{"t1": {"d1", "s1"}, "t2": {"d1", "s2"}, "t3": {"d1", "s1"}, "t4": {"d2", "s3"}, "t5": nil} {
+		x := teacher(id, math7)
+		x.Scopes = scopes
+		if err := m.Heartbeat(ctx, x, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := n.NotifyTeachers(ctx, math7, 7, "s1", 5, nil, now); err != nil || !slices.Equal(got, []matching.TeacherID{"t1", "t3"}) {
+		t.Fatalf("school s1: %v %v", got, err)
+	}
+	if got, _ := n.NotifyTeachers(ctx, math7, 7, "d1", 5, []matching.TeacherID{"t1", "t3"}, now); !slices.Equal(got, []matching.TeacherID{"t2"}) {
+		t.Fatalf("district d1 widened: %v", got)
+	}
+	// t4 and t5 were never picked, so they are the least recently notified now.
+	if got, _ := n.NotifyTeachers(ctx, math7, 7, "", 2, nil, now.Add(time.Second)); !slices.Equal(got, []matching.TeacherID{"t4", "t5"}) {
+		t.Fatalf("any scope: %v", got)
+	}
+	if got, _ := n.NotifyTeachers(ctx, math7, 7, "s9", 5, nil, now); len(got) != 0 {
+		t.Fatalf("unknown school: %v", got)
+	}
+	// A heartbeat without scopes clears them.
+	if err := m.Heartbeat(ctx, teacher("t1", math7), now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := n.NotifyTeachers(ctx, math7, 7, "s1", 5, nil, now.Add(2*time.Second)); !slices.Equal(got, []matching.TeacherID{"t3"}) {
+		t.Fatalf("after t1 dropped its scopes: %v", got)
 	}
 }
 
@@ -137,7 +174,7 @@ func benchNotify(b *testing.B, mk factory) {
 					}
 					k := keys[qi%int64(len(keys))]
 					start := time.Now()
-					got, err := n.NotifyTeachers(ctx, k, grade[k.Band], 5, nil, now.Add(time.Duration(qi)*time.Millisecond))
+					got, err := n.NotifyTeachers(ctx, k, grade[k.Band], "", 5, nil, now.Add(time.Duration(qi)*time.Millisecond))
 					local = append(local, time.Since(start))
 					if err != nil || len(got) != 5 {
 						b.Errorf("question %d: %v %v", qi, got, err)

@@ -23,7 +23,8 @@ var _ Matcher = (*Redis)(nil)
 //	q:<queue>    sorted set of waiting request ids, scored by enqueue time (ms)
 //	r:<request>  hash: student, key, grade, score, state (w waiting, o offered), teacher, expires
 //	rd:<request> set of teachers who declined or let the request lapse
-//	t:<teacher>  hash: keys, grades (",7,8," or empty for all), cap, avail, hb (heartbeat ms), lapses, last (assigned ms)
+//	t:<teacher>  hash: keys, grades (",7,8," or empty for all), cap, avail, hb (heartbeat ms), lapses, last (assigned ms),
+//	             scopes (",d1,s12,")
 //	tk:<queue>   sorted set of the queue's teachers, scored by last assignment
 //	to:<teacher> set of requests offered to the teacher
 //	ts:<teacher> sorted set of the teacher's running sessions (by request),
@@ -105,7 +106,7 @@ if old then
   end
 end
 for k, _ in pairs(new) do redis.call('ZADD', P..'tk:'..k, last, id) end
-redis.call('HSET', t, 'keys', ARGV[6], 'cap', ARGV[3], 'avail', ARGV[4], 'hb', ARGV[5], 'grades', ARGV[7])
+redis.call('HSET', t, 'keys', ARGV[6], 'cap', ARGV[3], 'avail', ARGV[4], 'hb', ARGV[5], 'grades', ARGV[7], 'scopes', ARGV[8])
 return 1`)
 
 	scriptNext = redis.NewScript(`
@@ -353,7 +354,11 @@ func (m *Redis) Heartbeat(ctx context.Context, t Teacher, now time.Time) error {
 		}
 		grades = "," + strings.Join(parts, ",") + ","
 	}
-	_, err := m.run(ctx, scriptHeartbeat, string(t.ID), max(t.Capacity, 1), avail, ms(now), joinKeys(t.Keys), grades)
+	scopes := ""
+	if len(t.Scopes) > 0 {
+		scopes = "," + strings.Join(t.Scopes, ",") + ","
+	}
+	_, err := m.run(ctx, scriptHeartbeat, string(t.ID), max(t.Capacity, 1), avail, ms(now), joinKeys(t.Keys), grades, scopes)
 	return err
 }
 

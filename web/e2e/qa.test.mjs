@@ -130,6 +130,17 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
       // The teacher's record counts the adopted answer.
       await teacher.goto(`${h.server.url}/#/qa`);
       await waitFor('the teacher’s record', async () => /1.*1.*100%/.test(await teacher.getByTestId('qa-stats').innerText().catch(() => '')));
+      // Beside it, the questions this teacher answered, adopted ones included, without claim buttons.
+      await teacher.getByTestId('qa-view-answered').click();
+      await teacher.locator(`[data-testid="qa-item"][data-id="${qid}"]`).waitFor({ timeout: 10_000 });
+      assert.equal(await teacher.getByTestId('qa-item').count(), 1, 'only the question this teacher answered');
+      assert.equal(await teacher.locator('[data-testid="qa-item"] [data-testid="qa-status"]').innerText(), '已采纳');
+      assert.equal(await teacher.getByTestId('qa-item-claim').count(), 0);
+      await teacher.locator('[data-testid="qa-view-answered"].is-active').waitFor();
+      await teacher.evaluate(() => document.querySelectorAll('.el-message').forEach((m) => m.remove()));
+      await teacher.setViewportSize({ width: 390, height: 844 });
+      await teacher.screenshot({ path: join(screenshotDir, 'yunke-qa-teacher-answered-phone.png'), fullPage: true, animations: 'disabled' });
+      await teacher.setViewportSize({ width: 1280, height: 800 });
 
       // The question page in both languages, on a desktop and at 390 px.
       await student.evaluate(() => document.querySelectorAll('.el-message').forEach((m) => m.remove()));

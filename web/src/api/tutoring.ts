@@ -19,6 +19,8 @@ export interface TutoringRequest {
   has_image: boolean;
   status: RequestStatus;
   session_id?: number;
+  /** The Q&A question escalated into this request. */
+  question_id?: number;
   created_at: string;
   updated_at: string;
 }
@@ -59,6 +61,8 @@ export interface TutoringSession {
   subject_id: number;
   grade: number;
   room: string;
+  /** The Q&A question this session's request was escalated from. */
+  question_id?: number;
   node_url: string;
   created_at: string;
   started_at?: string;

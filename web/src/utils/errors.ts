@@ -13,6 +13,8 @@ export function errorMessage(err: unknown): Message {
       return { key: 'error.badResponse', params: { status: err.status } };
     case 'conflict':
       return { key: 'error.conflict' };
+    case 'closed':
+      return { key: 'error.closed' };
     case 'forbidden':
       return { key: 'error.forbidden', params: { message: err.message } };
     case 'not_found':
