@@ -253,7 +253,17 @@ func (p *Participant) publisherPC() (*webrtc.PeerConnection, error) {
 	if p.pub != nil {
 		return p.pub, nil
 	}
-	pc, err := p.svc.p.API.NewPeerConnection(webrtc.Configuration{})
+	var (
+		pc  *webrtc.PeerConnection
+		err error
+	)
+	if p.opts.single {
+		// The single PeerConnection also sends: it gets the subscriber's
+		// estimator and allocator.
+		pc, err = p.newSubscriberPC()
+	} else {
+		pc, err = p.svc.p.API.NewPeerConnection(webrtc.Configuration{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("publisher peer connection: %w", err)
 	}
