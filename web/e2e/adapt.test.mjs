@@ -39,6 +39,20 @@ function teacherTopWidth(page) {
   });
 }
 
+/** teacherAudioCodec is the codec the teacher's microphone goes out in. */
+function teacherAudioCodec(page) {
+  return page.evaluate(async () => {
+    let codec = '';
+    for (const pub of window.yunke.room.localParticipant.audioTrackPublications.values()) {
+      const report = await pub.track?.sender?.getStats();
+      report?.forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'audio') codec = report.get(s.codecId)?.mimeType ?? '';
+      });
+    }
+    return codec;
+  });
+}
+
 /** received reads the student's inbound media counters. */
 function received(page) {
   return page.evaluate(async () => {
@@ -57,7 +71,7 @@ function received(page) {
           } else if (s.kind === 'audio') {
             out.concealed += s.concealedSamples ?? 0;
             out.samples += s.totalSamplesReceived ?? 0;
-            out.audio = { nackCount: s.nackCount, packetsLost: s.packetsLost, packetsReceived: s.packetsReceived,
+            out.audio = { codec: report.get(s.codecId)?.mimeType, nackCount: s.nackCount, packetsLost: s.packetsLost, packetsReceived: s.packetsReceived,
               jitterBufferMs: s.jitterBufferEmittedCount ? Math.round((s.jitterBufferDelay * 1000) / s.jitterBufferEmittedCount) : 0 };
           }
         });
@@ -132,6 +146,7 @@ test('a student on a 600 kbit/s lossy link decodes a lower layer smoothly with c
         framesPerSecond: samples.slice(1).map((s, i) => s.framesDecoded - samples[i].framesDecoded),
         videoStats: last.video,
         audioStats: last.audio,
+        teacherAudioCodec: await teacherAudioCodec(teacher),
         signaling: [...new Set(sockets)],
       };
       console.log(`adapt figures: ${JSON.stringify(figures)}`);
@@ -142,6 +157,10 @@ test('a student on a 600 kbit/s lossy link decodes a lower layer smoothly with c
       assert.ok(fps >= 10, `the student decoded ${fps.toFixed(1)} fps over the window, want at least 10`);
       assert.ok(last.frameWidth > 0 && last.frameWidth < top, `the student decodes ${last.frameWidth} px wide, want a layer below the top (${top} px)`);
       assert.ok(last.samples - first.samples > 0.5 * 48_000 * secs, 'the student received too little audio to judge');
+      // The server receives plain Opus and sends the student RED (each
+      // packet with the one before), which is what keeps the audio clean.
+      assert.equal(figures.teacherAudioCodec.toLowerCase(), 'audio/opus');
+      assert.equal(last.audio.codec?.toLowerCase(), 'audio/red');
       assert.ok(concealedPct < 2, `${concealedPct.toFixed(2)} % of the student audio was concealed, want under 2 %`);
     });
   } finally {
