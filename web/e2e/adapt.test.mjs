@@ -154,13 +154,18 @@ test('a student on a 600 kbit/s lossy link decodes a lower layer smoothly with c
 
       assert.ok(sockets.includes('/rtc/v1'), `the student did not join on /rtc/v1: ${sockets}`);
       assert.ok(shaped.down.stats.bytes > (link.kbps * 1000 * 0.2 * secs) / 8, 'little of the student media went through the shaped link');
+      // The link's queue could hold 2 s; the server's sending must keep it
+      // far from that (the issue saw it grow to 10 s).
+      assert.ok(down.max < 1000, `the link queue held a packet ${down.max} ms, want under 1 s`);
       assert.ok(fps >= 10, `the student decoded ${fps.toFixed(1)} fps over the window, want at least 10`);
       assert.ok(last.frameWidth > 0 && last.frameWidth < top, `the student decodes ${last.frameWidth} px wide, want a layer below the top (${top} px)`);
       assert.ok(last.samples - first.samples > 0.5 * 48_000 * secs, 'the student received too little audio to judge');
       // The server receives plain Opus and sends the student RED (each
-      // packet with the one before), which is what keeps the audio clean.
+      // packet with the one before): the link loses audio packets, yet
+      // almost none of the audio is concealed.
       assert.equal(figures.teacherAudioCodec.toLowerCase(), 'audio/opus');
-      assert.equal(last.audio.codec?.toLowerCase(), 'audio/red');
+      const audioLossPct = (last.audio.packetsLost * 100) / (last.audio.packetsLost + last.audio.packetsReceived);
+      assert.ok(audioLossPct >= 1, `the link lost only ${audioLossPct.toFixed(2)} % of the audio packets: too little to judge concealment`);
       assert.ok(concealedPct < 2, `${concealedPct.toFixed(2)} % of the student audio was concealed, want under 2 %`);
     });
   } finally {
