@@ -147,11 +147,14 @@ test('a student on a 600 kbit/s lossy link decodes a lower layer smoothly with c
         videoStats: last.video,
         audioStats: last.audio,
         teacherAudioCodec: await teacherAudioCodec(teacher),
+        studentConnectionQuality: await student.evaluate(() => window.yunke.room.localParticipant.connectionQuality),
         signaling: [...new Set(sockets)],
       };
       console.log(`adapt figures: ${JSON.stringify(figures)}`);
       await student.screenshot({ path: join(screenshotDir, 'yunke-adapt-student.png') });
 
+      // Connection quality is computed for the single PeerConnection too.
+      assert.ok(['excellent', 'good', 'poor'].includes(figures.studentConnectionQuality), `the student's connection quality: ${figures.studentConnectionQuality}`);
       assert.ok(sockets.includes('/rtc/v1'), `the student did not join on /rtc/v1: ${sockets}`);
       assert.ok(shaped.down.stats.bytes > (link.kbps * 1000 * 0.2 * secs) / 8, 'little of the student media went through the shaped link');
       // The link's queue could hold 2 s; the server's sending must keep it
