@@ -241,6 +241,10 @@ func (s *Subscriber) Kick() {
 // any feedback).
 func (s *Subscriber) Estimate() int { return int(s.estimate.Load()) }
 
+// Estimating reports whether the subscriber has a send-side (TWCC)
+// estimator; without one it relies on REMB.
+func (s *Subscriber) Estimating() bool { return s.p.Estimator != nil }
+
 // Budget is what the allocator last spent over the tracks, in bits/s.
 func (s *Subscriber) Budget() int { return int(s.budget.Load()) }
 

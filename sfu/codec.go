@@ -94,6 +94,29 @@ func h264KeyframeStart(b []byte) bool {
 	return false
 }
 
+// MimeTypeRED is redundant audio (RFC 2198) carrying Opus: subscribers
+// that accept it receive each Opus packet together with the previous one,
+// so that a single lost packet costs no concealment. Publishers are kept
+// to plain Opus (see ReceiveCodecs), so every Track is Opus.
+const MimeTypeRED = "audio/red"
+
+// opusPT is Opus's payload type, which the RED format line names.
+const opusPT = 111
+
+// ReceiveCodecs is what a publisher may send of kind: the codecs without
+// RED, so that what the server receives, records and forwards is plain
+// Opus; RED is made per subscriber (see DownTrack).
+func ReceiveCodecs(kind webrtc.RTPCodecType) []webrtc.RTPCodecParameters {
+	var out []webrtc.RTPCodecParameters
+	for _, c := range Codecs() {
+		audio := strings.HasPrefix(c.MimeType, "audio/")
+		if audio == (kind == webrtc.RTPCodecTypeAudio) && !strings.EqualFold(c.MimeType, MimeTypeRED) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Codecs returns the codecs Yunke negotiates, in preference order. RTX is
 // deliberately absent: publishers then retransmit on the media SSRC, and
 // subscribers' NACKs are answered from the packet cache.
@@ -105,7 +128,8 @@ func Codecs() []webrtc.RTPCodecParameters {
 		{Type: webrtc.TypeRTCPFBGoogREMB},
 	}
 	return []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: opusPT},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeTypeRED, ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"}, PayloadType: 63},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB}, PayloadType: 96},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", RTCPFeedback: videoFB}, PayloadType: 125},
 	}

@@ -22,7 +22,12 @@
 // frames) has shown the link carries the step. Track.SubscribedLayers is
 // what dynacast pauses at the publisher, and video that waited in a
 // subscriber's queue longer than maxQueueDelay is dropped to the next
-// keyframe.
+// keyframe. The same API makes /rtc/v1's single PeerConnection, which
+// both receives the participant's media and sends it what it subscribed to.
+//
+// Audio: publishers send plain Opus (ReceiveCodecs); a subscriber that
+// accepts RED (RFC 2198, as browsers do) receives each Opus packet with the
+// previous one as redundancy, so a single lost packet costs no concealment.
 //
 // Hot-path rules: every received packet is stored once in a pooled,
 // reference-counted Packet and shared by the cache, taps and every

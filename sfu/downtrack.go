@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,11 @@ type binding struct {
 	ssrc   uint32
 	pt     uint8
 	writer webrtc.TrackLocalWriter
+	// red: Opus is sent as RED (RFC 2198) with payload type pt, each
+	// packet carrying the previous one; opusPT is Opus's payload type
+	// inside it.
+	red    bool
+	opusPT uint8
 }
 
 type writerState struct {
@@ -128,6 +134,47 @@ type writerState struct {
 	windowResent int
 	batch        [batchSize]entry
 	frameEnded   bool // the last packet forwarded ended a frame (marker)
+	// RED: the last Opus payload sent, for the next packet's redundancy.
+	redPrev    [redMaxBlock]byte
+	redPrevLen int
+	redPrevSeq uint16
+	redPrevTS  uint32
+	redPrevOK  bool
+	redBuf     [redMaxPayload]byte
+}
+
+// RED bounds: a redundant block's length has 10 bits and its timestamp
+// offset 14 (RFC 2198 §3); a RED payload stays well inside the MTU.
+const (
+	redMaxBlock   = 1023
+	redMaxOffset  = 1 << 14
+	redMaxPayload = 1200
+)
+
+// encodeRED wraps an Opus payload sent as seq/ts in RED, with the
+// previous packet as redundancy when it is the one just before (a resend
+// or a packet after a gap goes alone).
+func (w *writerState) encodeRED(opus []byte, seq uint16, ts uint32, pt uint8) []byte {
+	out := w.redBuf[:0]
+	prev := w.redPrev[:w.redPrevLen]
+	if off := ts - w.redPrevTS; w.redPrevOK && w.redPrevSeq == seq-1 && off > 0 && off < redMaxOffset &&
+		5+len(prev)+len(opus) <= redMaxPayload {
+		n := len(prev)
+		out = append(out, 0x80|pt, byte(off>>6), byte(off<<2)|byte(n>>8), byte(n), pt)
+		out = append(out, prev...)
+	} else {
+		out = append(out, pt)
+	}
+	if len(out)+len(opus) > redMaxPayload {
+		return nil
+	}
+	out = append(out, opus...)
+	if !w.redPrevOK || int16(seq-w.redPrevSeq) > 0 {
+		w.redPrevOK = len(opus) <= redMaxBlock
+		w.redPrevLen = copy(w.redPrev[:], opus)
+		w.redPrevSeq, w.redPrevTS = seq, ts
+	}
+	return out
 }
 
 // sent remembers how one output sequence number maps to its input packet.
@@ -190,6 +237,12 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.t.p.Kind }
 
 // Bind implements webrtc.TrackLocal: the subscriber's transport is ready.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	if c, opus, ok := redFor(d.t.p.Codec.MimeType, ctx.CodecParameters()); ok {
+		d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream(), red: true, opusPT: opus})
+		d.reselect.Store(true)
+		d.nudge()
+		return c, nil
+	}
 	for _, c := range ctx.CodecParameters() {
 		if strings.EqualFold(c.MimeType, d.t.p.Codec.MimeType) {
 			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream()})
@@ -199,6 +252,32 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		}
 	}
 	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// redFor finds, for an Opus track, the RED codec the subscriber accepts
+// over Opus (its format line names Opus's payload type) and that type.
+func redFor(mime string, codecs []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, uint8, bool) {
+	if !strings.EqualFold(mime, webrtc.MimeTypeOpus) {
+		return webrtc.RTPCodecParameters{}, 0, false
+	}
+	var red *webrtc.RTPCodecParameters
+	opus := -1
+	for i, c := range codecs {
+		switch {
+		case strings.EqualFold(c.MimeType, MimeTypeRED):
+			red = &codecs[i]
+		case strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus) && opus < 0:
+			opus = int(c.PayloadType)
+		}
+	}
+	if red == nil || opus < 0 {
+		return webrtc.RTPCodecParameters{}, 0, false
+	}
+	pt := strconv.Itoa(opus)
+	if red.SDPFmtpLine != pt+"/"+pt {
+		return webrtc.RTPCodecParameters{}, 0, false
+	}
+	return *red, uint8(opus), true
 }
 
 // Unbind implements webrtc.TrackLocal.
@@ -621,12 +700,19 @@ func (d *DownTrack) write(b *binding, p *Packet, seq uint16, ts uint32) bool {
 	h.SequenceNumber = seq
 	h.Timestamp = ts
 	h.SSRC = b.ssrc
-	if _, err := b.writer.WriteRTP(h, p.Payload); err != nil {
+	payload := p.Payload
+	if b.red {
+		if payload = d.w.encodeRED(payload, seq, ts, b.opusPT); payload == nil {
+			d.m.drop(DropWriteError)
+			return false
+		}
+	}
+	if _, err := b.writer.WriteRTP(h, payload); err != nil {
 		d.m.drop(DropWriteError)
 		return false
 	}
 	d.m.PacketsOut.Add(1)
-	d.m.BytesOut.Add(uint64(len(p.Payload) + 12))
+	d.m.BytesOut.Add(uint64(len(payload) + 12))
 	return true
 }
 

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/pion/ice/v4"
@@ -112,7 +113,7 @@ func newAPI(p EngineParams, bwe *cc.InterceptorFactory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range Codecs() {
 		kind := webrtc.RTPCodecTypeVideo
-		if c.MimeType == webrtc.MimeTypeOpus {
+		if strings.HasPrefix(c.MimeType, "audio/") {
 			kind = webrtc.RTPCodecTypeAudio
 		}
 		if err := m.RegisterCodec(c, kind); err != nil {

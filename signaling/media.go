@@ -253,7 +253,17 @@ func (p *Participant) publisherPC() (*webrtc.PeerConnection, error) {
 	if p.pub != nil {
 		return p.pub, nil
 	}
-	pc, err := p.svc.p.API.NewPeerConnection(webrtc.Configuration{})
+	var (
+		pc  *webrtc.PeerConnection
+		err error
+	)
+	if p.opts.single {
+		// The single PeerConnection also sends: it gets the subscriber's
+		// estimator and allocator.
+		pc, err = p.newSubscriberPC()
+	} else {
+		pc, err = p.svc.p.API.NewPeerConnection(webrtc.Configuration{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("publisher peer connection: %w", err)
 	}
@@ -293,6 +303,7 @@ func (p *Participant) handlePublisherOffer(sd *livekit.SessionDescription) {
 		p.log.Warn("publisher offer refused", "err", err)
 		return
 	}
+	receivePlainOpus(pc)
 	for _, c := range p.pubCandidates {
 		if err := pc.AddICECandidate(c); err != nil {
 			p.log.Debug("add publisher candidate", "err", err)
@@ -313,6 +324,17 @@ func (p *Participant) handlePublisherOffer(sd *livekit.SessionDescription) {
 		resp.MidToTrackId = midToTrackID(pc)
 	}
 	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Answer{Answer: resp}})
+}
+
+// receivePlainOpus keeps the audio a client publishes to plain Opus (no
+// RED), so that tracks, recordings and every subscriber get Opus; RED is
+// made per subscriber on the way out.
+func receivePlainOpus(pc *webrtc.PeerConnection) {
+	for _, t := range pc.GetTransceivers() {
+		if t.Kind() == webrtc.RTPCodecTypeAudio && t.Direction() == webrtc.RTPTransceiverDirectionRecvonly {
+			_ = t.SetCodecPreferences(sfu.ReceiveCodecs(webrtc.RTPCodecTypeAudio))
+		}
+	}
 }
 
 func (p *Participant) handleAddTrack(req *livekit.AddTrackRequest) {

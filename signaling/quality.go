@@ -26,9 +26,13 @@ const (
 	dynacastDelay = 2 * time.Second
 )
 
-// newSubscriberPC makes the subscriber PeerConnection, with its bandwidth
-// estimator when the service has a subscriber API, and the allocator that
-// spends the estimate over the subscribed tracks.
+// newSubscriberPC makes the PeerConnection that sends the participant
+// its subscribed media (the subscriber PeerConnection on /rtc, the single
+// one on /rtc/v1), with its bandwidth estimator when the service has a
+// subscriber API, and the allocator that spends the estimate over the
+// subscribed tracks. The subscriber API's interceptors are the plain API's
+// plus the estimator's, so a single PeerConnection made from it receives
+// the participant's own media as a publisher PeerConnection does.
 func (p *Participant) newSubscriberPC() (*webrtc.PeerConnection, error) {
 	var (
 		pc  *webrtc.PeerConnection

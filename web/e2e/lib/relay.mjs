@@ -71,8 +71,10 @@ export class UdpRelay {
   static async start(listenHost, port, targetHost, targetPort) {
     const r = new UdpRelay();
     r.flows = new Map(); // "addr:port" -> upstream socket
+    r.links = new Map(); // "addr:port" -> { down, up } Shapers of a shaped client
     r.dropped = 0;
     r.isCut = () => false;
+    r.shapeFor = () => null;
     r.front = dgram.createSocket('udp4');
     r.front.on('message', (msg, rinfo) => {
       const key = `${rinfo.address}:${rinfo.port}`;
@@ -84,17 +86,29 @@ export class UdpRelay {
       if (!up) {
         up = dgram.createSocket('udp4');
         up.bind(0, '127.0.0.1');
+        const toClient = (b) => r.front.send(b, rinfo.port, rinfo.address);
+        const toServer = (b) => up.send(b, targetPort, targetHost);
+        const shape = r.shapeFor(key);
+        if (shape) {
+          const link = { down: new Shaper(shape, toClient), up: new Shaper(shape, toServer) };
+          r.links.set(key, link);
+          up.forward = (b) => link.up.push(b);
+          up.backward = (b) => link.down.push(b);
+        } else {
+          up.forward = toServer;
+          up.backward = toClient;
+        }
         up.on('message', (back) => {
           if (r.isCut(key)) {
             r.dropped++;
             return;
           }
-          r.front.send(back, rinfo.port, rinfo.address);
+          up.backward(back);
         });
         up.on('error', () => {});
         r.flows.set(key, up);
       }
-      up.send(msg, targetPort, targetHost);
+      up.forward(msg);
     });
     await new Promise((res, rej) => {
       r.front.once('error', rej);
@@ -102,6 +116,13 @@ export class UdpRelay {
     });
     r.port = r.front.address().port;
     return r;
+  }
+  /**
+   * shape(pred, params) puts the clients pred selects, from their first
+   * datagram on, behind a Shaper with params in each direction.
+   */
+  shape(pred, params) {
+    this.shapeFor = (key) => (pred(key) ? params : null);
   }
   /** clients lists the client addresses seen so far. */
   clients() {
@@ -114,8 +135,86 @@ export class UdpRelay {
     this.isCut = () => false;
   }
   close() {
+    for (const l of this.links.values()) {
+      l.down.close();
+      l.up.close();
+    }
     for (const s of this.flows.values()) s.close();
     this.front.close();
+  }
+}
+
+/**
+ * Shaper is one direction of a constrained link: random loss, then a
+ * drop-tail queue bounded in bytes (queueMs at the link rate) drained by a
+ * token bucket at kbps, then a fixed propagation delay. It records how the
+ * queue behaved: the longest queue seen and each packet's time in it.
+ */
+export class Shaper {
+  constructor({ kbps, lossPct = 0, delayMs = 0, queueMs = 1000 }, deliver) {
+    this.rate = (kbps * 1000) / 8 / 1000; // bytes per ms
+    this.lossPct = lossPct;
+    this.delayMs = delayMs;
+    this.limit = Math.round(this.rate * queueMs);
+    this.deliver = deliver;
+    this.burst = 3000; // bucket depth, bytes: two full packets
+    this.tokens = this.burst;
+    this.last = performance.now();
+    this.queue = [];
+    this.queued = 0;
+    this.timer = null;
+    this.closed = false;
+    this.stats = { packets: 0, bytes: 0, lost: 0, tailDropped: 0, maxQueuedBytes: 0 };
+    this.waits = []; // [departure time, ms spent queued]
+  }
+  push(buf) {
+    if (this.closed) return;
+    this.stats.packets++;
+    if (Math.random() * 100 < this.lossPct) {
+      this.stats.lost++;
+      return;
+    }
+    if (this.queued + buf.length > this.limit) {
+      this.stats.tailDropped++;
+      return;
+    }
+    this.queue.push({ buf, at: performance.now() });
+    this.queued += buf.length;
+    this.stats.maxQueuedBytes = Math.max(this.stats.maxQueuedBytes, this.queued);
+    this.pump();
+  }
+  pump() {
+    if (this.timer || this.closed) return;
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.rate);
+    this.last = now;
+    while (this.queue.length > 0 && this.tokens >= this.queue[0].buf.length) {
+      const { buf, at } = this.queue.shift();
+      this.queued -= buf.length;
+      this.tokens -= buf.length;
+      this.stats.bytes += buf.length;
+      this.waits.push([now, now - at]);
+      if (this.waits.length > 100_000) this.waits.splice(0, 50_000);
+      setTimeout(() => this.closed || this.deliver(buf), this.delayMs);
+    }
+    if (this.queue.length > 0) {
+      const wait = Math.max(1, (this.queue[0].buf.length - this.tokens) / this.rate);
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.pump();
+      }, wait);
+    }
+  }
+  /** queueDelay summarises the time packets that left since `since` (performance.now()) spent queued. */
+  queueDelay(since = 0) {
+    const w = this.waits.filter(([t]) => t >= since).map(([, d]) => d).sort((a, b) => a - b);
+    if (w.length === 0) return { packets: 0, p50: 0, p95: 0, max: 0 };
+    const at = (q) => w[Math.min(w.length - 1, Math.floor(q * w.length))];
+    return { packets: w.length, p50: Math.round(at(0.5)), p95: Math.round(at(0.95)), max: Math.round(w[w.length - 1]) };
+  }
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
   }
 }
 
