@@ -184,9 +184,18 @@ func (s *Store) GetQuestion(ctx context.Context, id QuestionID) (Question, error
 	return x, rs.Err()
 }
 
-// ListQuestions lists a district's questions (never deleted ones), newest first.
+// sharingDistricts selects the districts that share their questions.
+const sharingDistricts = `SELECT district_id FROM qa_district_settings WHERE shares_questions`
+
+// ListQuestions lists a district's questions (never deleted ones), newest
+// first; with f.WithShared also the visible ones of districts that share.
 func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question, error) {
 	where := []string{"q.district_id = $1", "q.status <> 'deleted'"}
+	gramDistrict := "g.district_id = $1"
+	if f.WithShared {
+		where[0] = "(q.district_id = $1 OR (q.hidden_reason = '' AND q.district_id IN (" + sharingDistricts + ")))"
+		gramDistrict = "(g.district_id = $1 OR g.district_id IN (" + sharingDistricts + "))"
+	}
 	args := []any{int64(f.DistrictID)}
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -223,7 +232,7 @@ func (s *Store) ListQuestions(ctx context.Context, f QuestionFilter) ([]Question
 		if grams := searchGrams(f.Search); len(grams) > 0 {
 			args = append(args, s.d.listArg(grams))
 			where = append(where, fmt.Sprintf(`q.id IN (SELECT g.question_id FROM qa_search_grams g
-				WHERE g.district_id = $1 AND %s GROUP BY g.question_id HAVING COUNT(*) = %d)`, s.d.inList("g.gram", len(args)), len(grams)))
+				WHERE %s AND %s GROUP BY g.question_id HAVING COUNT(*) = %d)`, gramDistrict, s.d.inList("g.gram", len(args)), len(grams)))
 		}
 		pat := likePattern(f.Search)
 		add(`(LOWER(q.text) LIKE $%d ESCAPE '\'`, pat)
@@ -288,6 +297,17 @@ func (s *Store) indexText(ctx context.Context, q querier, district, qid int64, t
 		return fmt.Errorf("search index: %w", err)
 	}
 	return nil
+}
+
+// SharesQuestions reports whether district d shares its questions with
+// other districts' students and teachers.
+func (s *Store) SharesQuestions(ctx context.Context, d DistrictID) (bool, error) {
+	var n int
+	if err := s.r().queryRow(ctx, `SELECT COUNT(*) FROM qa_district_settings WHERE district_id = $1 AND shares_questions`,
+		int64(d)).Scan(&n); err != nil {
+		return false, fmt.Errorf("storage: does district %d share questions: %w", d, err)
+	}
+	return n > 0, nil
 }
 
 // QuestionImage returns picture n of a question (answer 0) or of one of its answers.

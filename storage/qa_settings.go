@@ -11,8 +11,8 @@ func (s *Store) QASettings(ctx context.Context, d DistrictID, def QASettings) (Q
 	out := QASettings{DistrictID: d, Chosen: true}
 	var by *int64
 	var at int64
-	err := s.r().queryRow(ctx, `SELECT students_answer, updated_by, updated_at FROM qa_district_settings WHERE district_id = $1`,
-		int64(d)).Scan(&out.StudentsAnswer, &by, &at)
+	err := s.r().queryRow(ctx, `SELECT students_answer, shares_questions, updated_by, updated_at FROM qa_district_settings WHERE district_id = $1`,
+		int64(d)).Scan(&out.StudentsAnswer, &out.SharesQuestions, &by, &at)
 	if isNoRows(err) {
 		def.DistrictID, def.Chosen = d, false
 		return def, nil
@@ -44,19 +44,22 @@ func (s *Store) SetQASettings(ctx context.Context, a Actor, in QASettings) (QASe
 		if n == 0 {
 			return ErrNotFound
 		}
-		if _, err := q.exec(ctx, `INSERT INTO qa_district_settings (district_id, students_answer, updated_by, updated_at)
-			VALUES ($1, $2, $3, $4)
+		if _, err := q.exec(ctx, `INSERT INTO qa_district_settings (district_id, students_answer, shares_questions, updated_by, updated_at)
+			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (district_id) DO UPDATE SET students_answer = excluded.students_answer,
+				shares_questions = excluded.shares_questions,
 				updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-			int64(in.DistrictID), in.StudentsAnswer, by, ms(now)); err != nil {
+			int64(in.DistrictID), in.StudentsAnswer, in.SharesQuestions, by, ms(now)); err != nil {
 			return err
 		}
 		return s.logChange(ctx, q, a, Activity{Action: "qa.settings", DistrictID: in.DistrictID,
-			Subject: "district:" + itoa(in.DistrictID)}, map[string]any{"students_answer": in.StudentsAnswer}, nil)
+			Subject: "district:" + itoa(in.DistrictID)}, map[string]any{"students_answer": in.StudentsAnswer,
+			"shares_questions": in.SharesQuestions}, nil)
 	})
 	if err != nil {
 		return QASettings{}, fmt.Errorf("storage: set Q&A settings of district %d: %w", in.DistrictID, err)
 	}
-	return QASettings{DistrictID: in.DistrictID, StudentsAnswer: in.StudentsAnswer, Chosen: true, UpdatedBy: a.UserID,
+	return QASettings{DistrictID: in.DistrictID, StudentsAnswer: in.StudentsAnswer, SharesQuestions: in.SharesQuestions,
+		Chosen: true, UpdatedBy: a.UserID,
 		UpdatedAt: fromMS(ms(now))}, nil
 }

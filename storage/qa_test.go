@@ -424,3 +424,82 @@ func TestQASearch(t *testing.T) {
 		eq("own district only", ids(storage.QuestionFilter{Search: "最值"}))
 	})
 }
+
+// TestQAShare: a district's questions reach other districts' lists and
+// search (WithShared) only once it shares them, never the hidden ones, and
+// a district that does not share stays invisible.
+func TestQAShare(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedMicro(t, s)
+		mine := must(s.CreateQuestion(ctx, storage.Actor{UserID: w.student.ID}, storage.QuestionInput{AuthorID: w.student.ID,
+			SubjectID: w.math.ID, Grade: 7, Text: "二次函数的顶点"}))(t)
+		d2 := must(s.CreateDistrict(ctx, admin, "D9", "九区"))(t)
+		sc := must(s.CreateSchool(ctx, admin, storage.SchoolInput{DistrictID: d2.ID, Code: "S9", Name: "九中", Kind: storage.KindJuniorSecondary, Active: true}))(t)
+		far := must(s.CreateUser(ctx, admin, storage.UserInput{Username: "far", Name: "far", DistrictID: d2.ID, SchoolID: sc.ID,
+			Roles: []storage.Role{storage.RoleStudent}, Active: true, Grade: 7}, "h", false))(t)
+		farAsk := func(text string) storage.Question {
+			return must(s.CreateQuestion(ctx, storage.Actor{UserID: far.ID}, storage.QuestionInput{AuthorID: far.ID, SubjectID: w.math.ID,
+				Grade: 7, Text: text}))(t)
+		}
+		shared := farAsk("二次函数最值")
+		hidden := farAsk("二次函数的零点")
+		must0(t, s.HideQuestion(ctx, admin, hidden.ID, 0, "spam"))
+
+		ids := func(f storage.QuestionFilter) map[storage.QuestionID]bool {
+			t.Helper()
+			out := map[storage.QuestionID]bool{}
+			for _, q := range must(s.ListQuestions(ctx, f))(t) {
+				out[q.ID] = true
+			}
+			return out
+		}
+		here := storage.QuestionFilter{DistrictID: w.d.ID, WithShared: true}
+		search := here
+		search.Search = "二次函数"
+		similar := search
+		similar.Similar = true
+		for name, f := range map[string]storage.QuestionFilter{"list": here, "search": search, "similar": similar} {
+			if got := ids(f); len(got) != 1 || !got[mine.ID] {
+				t.Fatalf("%s before sharing: %v", name, got)
+			}
+		}
+		if sh := must(s.SharesQuestions(ctx, d2.ID))(t); sh {
+			t.Fatal("district 2 shares by default")
+		}
+
+		set := must(s.SetQASettings(ctx, admin, storage.QASettings{DistrictID: d2.ID, StudentsAnswer: true, SharesQuestions: true}))(t)
+		if !set.SharesQuestions || !set.StudentsAnswer {
+			t.Fatalf("set %+v", set)
+		}
+		if got := must(s.QASettings(ctx, d2.ID, storage.QASettings{}))(t); !got.SharesQuestions || !got.StudentsAnswer || !got.Chosen {
+			t.Fatalf("read back %+v", got)
+		}
+		if sh := must(s.SharesQuestions(ctx, d2.ID))(t); !sh {
+			t.Fatal("district 2 does not share after choosing to")
+		}
+		withHidden := here
+		withHidden.WithHidden = true
+		for name, f := range map[string]storage.QuestionFilter{"list": here, "search": search, "similar": similar, "with hidden": withHidden} {
+			if got := ids(f); len(got) != 2 || !got[mine.ID] || !got[shared.ID] {
+				t.Fatalf("%s after sharing: %v (hidden %d)", name, got, hidden.ID)
+			}
+		}
+		if got := ids(storage.QuestionFilter{DistrictID: w.d.ID, Search: "最值", WithShared: true}); len(got) != 1 || !got[shared.ID] {
+			t.Fatalf("search a shared word: %v", got)
+		}
+		if got := ids(storage.QuestionFilter{DistrictID: w.d.ID, Search: "最值"}); len(got) != 0 {
+			t.Fatalf("without WithShared: %v", got)
+		}
+		// District 1 does not share: district 2 still sees only its own.
+		if got := ids(storage.QuestionFilter{DistrictID: d2.ID, WithShared: true, WithHidden: true}); len(got) != 2 || got[mine.ID] {
+			t.Fatalf("district 2 lists %v", got)
+		}
+
+		// Sharing off again: gone.
+		must(s.SetQASettings(ctx, admin, storage.QASettings{DistrictID: d2.ID, StudentsAnswer: true}))(t)
+		if got := ids(search); len(got) != 1 || !got[mine.ID] {
+			t.Fatalf("after unsharing: %v", got)
+		}
+	})
+}

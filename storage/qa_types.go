@@ -76,6 +76,9 @@ type Question struct {
 // QuestionFilter selects questions of one district, newest first.
 type QuestionFilter struct {
 	DistrictID DistrictID
+	// WithShared adds the questions of other districts that share theirs
+	// (never hidden ones, whatever WithHidden says).
+	WithShared bool
 	AuthorID   UserID         // 0: anyone
 	AnsweredBy UserID         // 0: anyone; else only questions this user answered
 	SubjectID  SubjectID      // 0: any
@@ -134,6 +137,9 @@ type QASettings struct {
 	DistrictID DistrictID `json:"district_id"`
 	// StudentsAnswer: students of the district may answer its questions.
 	StudentsAnswer bool `json:"students_answer"`
+	// SharesQuestions: students and teachers of other districts read the
+	// district's questions (they never answer, comment on or vote there).
+	SharesQuestions bool `json:"shares_questions"`
 	// Chosen is false while the district keeps the installation's default.
 	Chosen    bool      `json:"chosen"`
 	UpdatedBy UserID    `json:"updated_by,omitempty"`
