@@ -655,3 +655,124 @@ func TestQAEscalatedOutcome(t *testing.T) {
 		t.Fatalf("the outcome is not among the answers: %v", d["answers"])
 	}
 }
+
+// TestQAShareQuestions: a district that shares its questions is read —
+// list, search, similar, the question, its pictures — by students and
+// teachers of another district, who may not answer, claim, comment, vote
+// or adopt there; a district that does not share stays invisible (even by
+// id), and so do the shared district's hidden questions.
+func TestQAShareQuestions(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	fx := newFixture(t, srv)
+	stu, tea := fx.users["student"], fx.users["teacher"]
+	farStu, _ := qaUser(t, fx, "qa.share.student", map[string]any{"roles": []string{"student"}, "school_id": fx.schoolC, "student_no": "S-C-6"})
+	farTea, _ := qaUser(t, fx, "qa.share.teacher", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolC})
+	farAdmin, _ := qaUser(t, fx, "qa.share.admin", map[string]any{"roles": []string{"district_admin"}, "district_id": fx.district2})
+
+	var q, hidden, far map[string]any
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数的顶点怎么求？",
+		"images": [][]byte{jpegWithEXIF()}}, &q)
+	stu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数的零点"}, &hidden)
+	var a map[string]any
+	tea.must(201, "POST", "/api/v1/qa/questions/"+itoa(id(q))+"/answers", map[string]any{"text": "配方"}, &a)
+	fx.users["district_admin"].must(204, "PUT", "/api/v1/qa/questions/"+itoa(id(hidden))+"/hidden", map[string]any{"reason": "spam"}, nil)
+	farStu.must(201, "POST", "/api/v1/qa/questions", map[string]any{"subject_id": fx.subject, "grade": 3, "text": "二次函数最值"}, &far)
+	qid, farID := itoa(id(q)), itoa(id(far))
+
+	list := func(c *api, query string) map[int64]map[string]any {
+		t.Helper()
+		var l struct {
+			Questions []map[string]any `json:"questions"`
+		}
+		c.must(200, "GET", "/api/v1/qa/questions?"+query, nil, &l)
+		out := map[int64]map[string]any{}
+		for _, x := range l.Questions {
+			out[id(x)] = x
+		}
+		return out
+	}
+	search := "q=" + url.QueryEscape("二次函数")
+	// Nothing is shared yet: each district sees its own only, and a direct GET is 404.
+	for _, c := range []*api{farStu, farTea} {
+		if got := list(c, search); len(got) != 1 || got[id(far)] == nil {
+			t.Fatalf("before sharing: %v", got)
+		}
+		c.must(404, "GET", "/api/v1/qa/questions/"+qid, nil, nil)
+		c.must(404, "GET", "/api/v1/qa/questions/"+qid+"/images/0", nil, nil)
+	}
+
+	// Only the district's own administrator turns sharing on.
+	path := "/api/v1/districts/" + itoa(fx.district) + "/qa-settings"
+	if r := farAdmin.send("PUT", path, map[string]any{"shares_questions": true}); r.status != 403 {
+		t.Fatalf("another district's admin shared: %v", r)
+	}
+	var set map[string]any
+	fx.users["district_admin"].must(200, "GET", path, nil, &set)
+	if set["shares_questions"] != false {
+		t.Fatalf("default settings %v", set)
+	}
+	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"students_answer": true}, nil)
+	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"shares_questions": true}, &set)
+	if set["shares_questions"] != true || set["students_answer"] != true {
+		t.Fatalf("after sharing (students_answer kept): %v", set)
+	}
+
+	for name, c := range map[string]*api{"student": farStu, "teacher": farTea} {
+		for _, query := range []string{"", search, search + "&similar=1", "q=" + url.QueryEscape("顶点")} {
+			got := list(c, query)
+			if got[id(q)] == nil || got[id(hidden)] != nil {
+				t.Fatalf("%s lists %q: %v", name, query, got)
+			}
+			if x := got[id(q)]; x["other_district"] != true || x["can_answer"] != false || x["text"] == "" {
+				t.Fatalf("%s sees the shared question as %v", name, x)
+			}
+			if x := got[id(far)]; query != "q="+url.QueryEscape("顶点") && (x == nil || x["other_district"] != false) {
+				t.Fatalf("%s sees its own question as %v", name, x)
+			}
+		}
+		// The teacher's feed of open questions to take holds no other district's.
+		if got := list(c, "unanswered=1"); got[id(q)] != nil {
+			t.Fatalf("%s feed: %v", name, got)
+		}
+		var d map[string]any
+		c.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+		if d["other_district"] != true || d["can_answer"] != false || len(d["answers"].([]any)) != 1 {
+			t.Fatalf("%s reads %v", name, d)
+		}
+		if r := c.send("GET", "/api/v1/qa/questions/"+qid+"/images/0", nil); r.status != 200 {
+			t.Fatalf("%s picture: %v", name, r)
+		}
+		c.must(404, "GET", "/api/v1/qa/questions/"+itoa(id(hidden)), nil, nil)
+		// Read-only.
+		for _, w := range []struct{ method, path string }{
+			{"POST", "/api/v1/qa/questions/" + qid + "/answers"},
+			{"POST", "/api/v1/qa/questions/" + qid + "/claim"},
+			{"POST", "/api/v1/qa/questions/" + qid + "/comments"},
+			{"PUT", "/api/v1/qa/questions/" + qid + "/adoption"},
+			{"POST", "/api/v1/qa/answers/" + itoa(id(a)) + "/vote"},
+		} {
+			if r := c.send(w.method, w.path, map[string]any{"text": "抄一下", "answer_id": id(a)}); r.status != 403 && r.status != 404 {
+				t.Fatalf("%s %s %s: %v", name, w.method, w.path, r)
+			}
+		}
+	}
+	var d map[string]any
+	stu.must(200, "GET", "/api/v1/qa/questions/"+qid, nil, &d)
+	if len(d["answers"].([]any)) != 1 || len(d["comments"].([]any)) != 0 || d["other_district"] != false {
+		t.Fatalf("after the other district's attempts: %v", d)
+	}
+	// District 2 does not share: its question stays invisible to district 1.
+	if got := list(stu, search); got[id(far)] != nil {
+		t.Fatalf("district 1 sees district 2's question: %v", got)
+	}
+	stu.must(404, "GET", "/api/v1/qa/questions/"+farID, nil, nil)
+	tea.must(404, "GET", "/api/v1/qa/questions/"+farID, nil, nil)
+
+	// Sharing off: invisible again.
+	fx.users["district_admin"].must(200, "PUT", path, map[string]any{"shares_questions": false}, nil)
+	farStu.must(404, "GET", "/api/v1/qa/questions/"+qid, nil, nil)
+	if got := list(farStu, search); got[id(q)] != nil {
+		t.Fatalf("after unsharing: %v", got)
+	}
+}

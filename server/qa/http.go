@@ -13,8 +13,10 @@ import (
 )
 
 // Routes are the Q&A API routes. Students and teachers see the questions
-// of their own district (wider than their school scope); every handler
-// checks the district of the question it touches.
+// of their own district (wider than their school scope) and read those of
+// districts that share theirs; every handler checks the district of the
+// question it touches, and only their own district's take answers,
+// claims, comments, votes and adoptions.
 func (s *Service) Routes() []httpapi.Route {
 	a := func(as ...authz.Action) []authz.Action { return as }
 	read := a(authz.QAAsk, authz.QAAnswer, authz.QAModerate)
@@ -81,6 +83,30 @@ func (s *Service) question(r *http.Request) (*httpapi.Principal, storage.Questio
 	return p, q, nil
 }
 
+// readable loads a question as question does, or, for a student or a
+// teacher, a visible question of another district that shares its
+// questions: read-only (only get and pictures use it).
+func (s *Service) readable(r *http.Request) (*httpapi.Principal, storage.Question, error) {
+	p, q, err := s.question(r)
+	if !errors.Is(err, httpapi.ErrNotFound) || q.ID == 0 || !readsShared(p) || p.User.DistrictID == 0 ||
+		q.DistrictID == 0 || q.Status == storage.QuestionDeleted || q.HiddenReason != "" {
+		return p, q, err
+	}
+	shares, serr := s.p.Store.SharesQuestions(r.Context(), q.DistrictID)
+	if serr != nil {
+		return p, q, serr
+	}
+	if !shares {
+		return p, q, err
+	}
+	return p, q, nil
+}
+
+// readsShared: students and teachers read the questions other districts share.
+func readsShared(p *httpapi.Principal) bool {
+	return slices.Contains(p.User.Roles, storage.RoleStudent) || slices.Contains(p.User.Roles, storage.RoleTeacher)
+}
+
 // own loads a question the caller asked.
 func (s *Service) own(r *http.Request) (*httpapi.Principal, storage.Question, error) {
 	p, q, err := s.question(r)
@@ -145,6 +171,9 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	}
 	flt.Similar = boolOf(httpapi.QueryBool(r, "similar", f))
 	flt.WithHidden = boolOf(httpapi.QueryBool(r, "with_hidden", f)) && s.moderator(r)
+	// Other districts' shared questions are for reading and searching, not
+	// for the feed of open questions a teacher takes.
+	flt.WithShared = readsShared(p) && !flt.Unanswered
 	if boolOf(httpapi.QueryBool(r, "mine", f)) {
 		flt.AuthorID = p.User.ID
 	}
@@ -179,6 +208,12 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]View, 0, len(qs))
 	for _, q := range qs {
+		if q.DistrictID != p.User.DistrictID {
+			v := s.view(q, p.User.ID, false)
+			v.OtherDistrict = true
+			out = append(out, v)
+			continue
+		}
 		v := s.view(q, p.User.ID, s.moderator(r))
 		v.CanAnswer = takesAnswer(q, p.User.ID, allowed)
 		out = append(out, v)
@@ -198,13 +233,17 @@ type detail struct {
 
 func (s *Service) detail(r *http.Request, q storage.Question) (detail, error) {
 	p := httpapi.PrincipalFrom(r.Context())
-	mod := s.moderator(r)
+	// Another district's shared question: read-only, and its moderators'
+	// hidden content stays hidden from this district's.
+	other := q.DistrictID != p.User.DistrictID && (q.TutorID == 0 || q.TutorID != p.User.ID)
+	mod := s.moderator(r) && !other
 	d := detail{View: s.view(q, p.User.ID, mod), Answers: []AnswerView{}}
+	d.OtherDistrict = other
 	allowed, err := s.mayAnswer(r.Context(), p, q.DistrictID)
 	if err != nil {
 		return d, err
 	}
-	d.CanAnswer = takesAnswer(q, p.User.ID, allowed)
+	d.CanAnswer = !other && takesAnswer(q, p.User.ID, allowed)
 	if q.AuthorID == p.User.ID && q.Status == storage.QuestionAdopted {
 		rt, err := s.p.Store.QuestionRating(r.Context(), q.ID)
 		switch {
@@ -226,7 +265,7 @@ func (s *Service) detail(r *http.Request, q storage.Question) (detail, error) {
 }
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
-	_, q, err := s.question(r)
+	_, q, err := s.readable(r)
 	if err != nil {
 		return err
 	}
@@ -275,7 +314,7 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 // a hidden question's pictures and those of its answers); anyone else gets
 // 404, as if there were none.
 func (s *Service) handleImage(w http.ResponseWriter, r *http.Request) error {
-	p, q, err := s.question(r)
+	p, q, err := s.readable(r)
 	if err != nil {
 		return err
 	}
@@ -377,22 +416,36 @@ func (s *Service) handleGetSettings(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// handleSetSettings stores the district's choices; a field left out keeps
+// its current value (or the installation's default).
 func (s *Service) handleSetSettings(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.settingsDistrict(r)
 	if err != nil {
 		return err
 	}
 	var b struct {
-		StudentsAnswer *bool `json:"students_answer"`
+		StudentsAnswer  *bool `json:"students_answer"`
+		SharesQuestions *bool `json:"shares_questions"`
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
 		return err
 	}
-	if b.StudentsAnswer == nil {
-		return &storage.FieldError{Field: "students_answer", Message: "is required (true or false)"}
+	if b.StudentsAnswer == nil && b.SharesQuestions == nil {
+		return &storage.FieldError{Field: "students_answer", Message: "give students_answer, shares_questions or both (true or false)"}
 	}
-	set, err := s.p.Store.SetQASettings(r.Context(), httpapi.Actor(r), storage.QASettings{DistrictID: d, StudentsAnswer: *b.StudentsAnswer})
+	set, err := s.p.Store.QASettings(r.Context(), d, s.defaults())
+	if err != nil {
+		return err
+	}
+	if b.StudentsAnswer != nil {
+		set.StudentsAnswer = *b.StudentsAnswer
+	}
+	if b.SharesQuestions != nil {
+		set.SharesQuestions = *b.SharesQuestions
+	}
+	set, err = s.p.Store.SetQASettings(r.Context(), httpapi.Actor(r), storage.QASettings{DistrictID: d,
+		StudentsAnswer: set.StudentsAnswer, SharesQuestions: set.SharesQuestions})
 	if err != nil {
 		return err
 	}

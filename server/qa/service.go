@@ -55,6 +55,7 @@ type Store interface {
 	QASettings(ctx context.Context, d storage.DistrictID, def storage.QASettings) (storage.QASettings, error)
 	SetQASettings(ctx context.Context, a storage.Actor, in storage.QASettings) (storage.QASettings, error)
 	GetDistrict(ctx context.Context, id storage.DistrictID) (storage.District, error)
+	SharesQuestions(ctx context.Context, d storage.DistrictID) (bool, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -199,6 +200,9 @@ type View struct {
 	AdoptChangeUntil time.Time `json:"adopt_change_until,omitzero"`
 	// CanAnswer: the caller may answer it now.
 	CanAnswer bool `json:"can_answer"`
+	// OtherDistrict: the question is of another district, which shares its
+	// questions; the caller reads it and nothing more.
+	OtherDistrict bool `json:"other_district"`
 	// Rating is the asker's rating of the adopted answer, sent to the asker only.
 	Rating *storage.QARating `json:"rating,omitempty"`
 }
