@@ -37,6 +37,8 @@ export interface QAQuestion {
   adopt_change_until?: string;
   /** The caller may answer this question now. */
   can_answer: boolean;
+  /** The question is of another district that shares its questions: read-only. */
+  other_district?: boolean;
   /** The asker's rating of the adopted answer, sent to the asker only. */
   rating?: QARating | null;
 }
@@ -164,11 +166,14 @@ export interface QASettings {
   district_id: number;
   /** Students of the district may answer its questions. */
   students_answer: boolean;
+  /** Students and teachers of other districts read the district's questions. */
+  shares_questions: boolean;
   /** False while the district keeps the installation's default. */
   chosen: boolean;
   updated_at?: string;
 }
 
 export const qaSettings = (districtId: number) => api.get<QASettings>(`/api/v1/districts/${districtId}/qa-settings`);
-export const setQASettings = (districtId: number, studentsAnswer: boolean) =>
-  api.put<QASettings>(`/api/v1/districts/${districtId}/qa-settings`, { students_answer: studentsAnswer });
+/** setQASettings changes the settings given; one left out keeps its value. */
+export const setQASettings = (districtId: number, change: Partial<Pick<QASettings, 'students_answer' | 'shares_questions'>>) =>
+  api.put<QASettings>(`/api/v1/districts/${districtId}/qa-settings`, change);
