@@ -371,6 +371,12 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       await admin.getByTestId('qa-settings').waitFor({ timeout: 10_000 });
       await setSwitch(admin, 'qa-students-answer', true);
       await waitFor('the setting to be stored', async () => (await api('district').must('GET', `/api/v1/districts/${users.district.district_id}/qa-settings`)).students_answer === true);
+      // The second switch shares the district's questions with other districts (read-only), keeping the first.
+      await setSwitch(admin, 'qa-shares-questions', true);
+      await waitFor('sharing to be stored', async () => {
+        const set = await api('district').must('GET', `/api/v1/districts/${users.district.district_id}/qa-settings`);
+        return set.shares_questions === true && set.students_answer === true;
+      });
       await shoot(admin, 'settings');
 
       await peer.reload();
@@ -382,7 +388,7 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       await student.goto(`${url}/#/qa/${asked.id}`);
       await student.getByTestId('qa-question').waitFor({ timeout: 10_000 });
       assert.equal(await student.getByTestId('qa-answer-form').count(), 0, 'the asker does not answer their own question');
-      await api('district').must('PUT', `/api/v1/districts/${users.district.district_id}/qa-settings`, { students_answer: false });
+      await api('district').must('PUT', `/api/v1/districts/${users.district.district_id}/qa-settings`, { students_answer: false, shares_questions: false });
       await peer.close();
     }));
 
