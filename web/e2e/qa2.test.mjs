@@ -379,6 +379,25 @@ test('Q&A: similar questions, paste, comments, rating, edit, delete, hide, searc
       });
       await shoot(admin, 'settings');
 
+      // A student of another district now finds the question, tagged, and reads it with no way to answer or comment.
+      const sys = await adminClient(url);
+      const d3 = await sys.must('POST', '/api/v1/districts', { code: 'E2E-QD3', name: '答疑三测试区' }, 201);
+      const s3 = await sys.must('POST', '/api/v1/schools', { code: 'E2E-QS3', name: '答疑三中学', kind: 'junior_secondary', district_id: d3.id }, 201);
+      const farSpec = { password, district_id: d3.id, school_id: s3.id, username: 'qa2-s3', name: '林小远', roles: ['student'], student_no: 'E2E-Q3S-1', grade: 7, class: '1班' };
+      await sys.must('POST', '/api/v1/users', farSpec, 201);
+      const settled = await signInApi(url, farSpec.username, farSpec.password);
+      const far = await h.newPage('far');
+      await signInUI(far, url, farSpec.username, settled.password);
+      await waitForHome(far, 'student');
+      await far.goto(`${url}/#/qa/search?q=${encodeURIComponent(`（${stamp}-p）`)}`);
+      await far.locator(`[data-testid="qa-search-item"][data-id="${asked.id}"] [data-testid="qa-other-district"]`).waitFor({ timeout: 10_000 });
+      await shoot(far, 'shared-search');
+      await far.goto(`${url}/#/qa/${asked.id}`);
+      await far.getByTestId('qa-other-district').waitFor({ timeout: 10_000 });
+      assert.equal(await far.getByTestId('qa-answer-form').count(), 0, 'no answer form on another district\'s question');
+      assert.equal(await far.getByTestId('qa-comment-open').count(), 0, 'no comments on another district\'s question');
+      await far.close();
+
       await peer.reload();
       await peer.getByTestId('qa-answer-form').waitFor({ timeout: 10_000 });
       await peer.getByTestId('qa-answer-text').fill(`对称轴经过顶点。（${stamp}-pa）`);
