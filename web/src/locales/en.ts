@@ -1027,6 +1027,8 @@ const en: Record<keyof typeof zhCN, string> = {
   'rv.reopened': 'Reopened: {reason}',
   'rv.results': 'Results',
   'rv.reviewsCount': 'reviews: {n}',
+  'rv.pending': 'Reviews of your lessons in progress: {n}',
+  'rv.pendingOverdue': '{n} past due',
   'rv.notEnough': 'Not enough lessons scored by the same experts to compute yet.',
   'rv.round': 'Round',
   'rv.roundHint': 'e.g. 2026 spring',

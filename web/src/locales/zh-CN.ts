@@ -1028,6 +1028,8 @@ const zhCN = {
   'rv.reopened': '已被重新打开：{reason}',
   'rv.results': '评课结果',
   'rv.reviewsCount': '{n} 份评课',
+  'rv.pending': '你的课例有 {n} 份评课正在进行',
+  'rv.pendingOverdue': '{n} 份已逾期',
   'rv.notEnough': '同一批专家共同评分的课例还不够，暂时无法计算。',
   'rv.round': '轮次',
   'rv.roundHint': '如 2026春',
