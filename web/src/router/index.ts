@@ -15,6 +15,7 @@ import { classroomRoutes } from './modules/classroom';
 import { expertRoutes } from './modules/expert';
 import { mediaRoutes } from './modules/media';
 import { qaRoutes } from './modules/qa';
+import { reviewRoutes } from './modules/review';
 import { studentRoutes } from './modules/student';
 import { teacherRoutes } from './modules/teacher';
 import { tutoringRoutes } from './modules/tutoring';
@@ -50,6 +51,7 @@ export const router = createRouter({
     ...tutoringRoutes,
     ...mediaRoutes,
     ...qaRoutes,
+    ...reviewRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],
 });
