@@ -12,6 +12,12 @@ export const mediaRoutes: RouteRecordRaw[] = [
     meta: { roles: ['teacher', 'expert', 'school_admin', 'district_admin', 'system_admin'] },
   },
   {
+    path: '/recordings/compare',
+    name: 'recordings-compare',
+    component: () => import('@/views/recordings/compare/index.vue'),
+    meta: { roles: ['teacher', 'expert', 'school_admin', 'district_admin', 'system_admin'] },
+  },
+  {
     path: '/recordings/:id(\\d+)',
     name: 'recording-player',
     component: () => import('@/views/recordings/player/index.vue'),
