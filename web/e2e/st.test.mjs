@@ -107,7 +107,7 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, asy
       );
       const assigned = await sys.must('POST', `/api/v1/microlessons/${lesson}/assign`, { reviewer_id: expertUser.id });
       assert.equal(assigned.status, 'in_review');
-      fx = { url, id, expert, lesson, sys };
+      fx = { url, id, expert, lesson, sys, db, teacher: teacher.id, school: school.id, district: district.id };
     }));
     if (!fx) return;
 
@@ -178,6 +178,31 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, asy
       await page.reload();
       await page.locator('[data-testid="st-sample"][data-index="7"][data-manual="T"]').waitFor();
       assert.equal(await page.getByTestId('st-rt').innerText(), '0.75');
+    }));
+
+    await t.test('two recordings of the lesson, picked in the catalogue, side by side with their modes', () => h.run(async () => {
+      const other = fileRecording(fx.db, { teacher: fx.teacher, school: fx.school, district: fx.district });
+      const page = await h.newPage('expert');
+      await signInUI(page, fx.url, 'st-e1', fx.expert.password);
+      await waitForHome(page, 'expert');
+      await page.goto(`${fx.url}/#/recordings`);
+      const compare = page.getByTestId('rec-compare');
+      await page.locator(`[data-testid="recordings-table"] tr[data-id="${other}"]`).waitFor();
+      assert.equal(await compare.isDisabled(), true, 'one recording is not enough to compare');
+      for (const id of [fx.id, other]) await page.locator(`tr[data-id="${id}"] [data-testid="rec-pick"]`).click();
+      await compare.click();
+      await page.waitForURL(new RegExp(`#/recordings/compare\\?ids=${fx.id}(,|%2C)${other}$`));
+      // A third, unknown recording fails its own column only.
+      await page.goto(`${fx.url}/#/recordings/compare?ids=${fx.id},${other},999999`);
+      for (const id of [fx.id, other]) {
+        const want = (await fx.expert.client.must('GET', `/api/v1/recordings/${id}/st`)).result.mode;
+        await page.locator(`[data-testid="compare-column"][data-id="${id}"] [data-testid="compare-st"][data-mode="${want}"]`).waitFor();
+        await page.locator(`[data-testid="compare-column"][data-id="${id}"] [data-testid="compare-unreviewed"]`).waitFor();
+      }
+      await page.locator('[data-testid="compare-column"][data-id="999999"] [data-testid="compare-error"]').waitFor();
+      await shoot(page, 'compare', async (lang) => {
+        assert.match(await page.locator(`[data-testid="compare-column"][data-id="${other}"] [data-testid="compare-st"]`).innerText(), lang === 'en' ? /Mixed/ : /混合型/);
+      });
     }));
   } finally {
     await h.close();
