@@ -316,6 +316,14 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await page.getByTestId('results-icc').waitFor();
       assert.equal(await page.getByTestId('results-expert').count(), 2);
       await shoot(page, 'admin-results');
+
+      // Both lessons compared side by side: the scheme's criteria line up in rows.
+      await page.goto(`${fx.url}/#/recordings/compare?ids=${fx.rec},${fx.quality}`);
+      const col = (id) => page.locator(`[data-testid="compare-column"][data-id="${id}"]`);
+      for (const id of [fx.rec, fx.quality]) await col(id).locator(`[data-testid="compare-scheme"][data-scheme="${fx.scheme.id}"] [data-testid="compare-total"]`).waitFor();
+      const top = async (id) => (await col(id).locator('.cmp-crit[data-code="P2"]').boundingBox())?.y;
+      assert.equal(await top(fx.rec), await top(fx.quality), 'a criterion sits on the same row in both columns');
+      await shoot(page, 'compare');
     }));
   } finally {
     await h.close();
