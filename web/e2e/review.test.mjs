@@ -332,7 +332,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await page.getByTestId('reopen-send').click();
       await page.getByTestId('reopen-dialog').getByRole('alert').waitFor();
       assert.equal((await fx.login['rv-da'].client.must('GET', `/api/v1/review/reviews/${id}`)).status, 'submitted', 'no reason, nothing reopened');
-      await page.getByTestId('reopen-reason').locator('textarea').fill('评分与录像时间不符');
+      await page.getByTestId('reopen-reason').fill('评分与录像时间不符');
       await shoot(page, 'admin-reopen');
       await page.getByTestId('reopen-send').click();
       await page.locator(`[data-testid="results-review"][data-id="${id}"]:not([data-status="submitted"]) [data-testid="results-reopened"]`).waitFor();
