@@ -325,6 +325,36 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       assert.equal(await top(fx.rec), await top(fx.quality), 'a criterion sits on the same row in both columns');
       await shoot(page, 'compare');
     }));
+
+    await t.test('the administrator reopens a submitted review with a reason', () => h.run(async () => {
+      const page = await h.newPage('admin-reopen');
+      await signInUI(page, fx.url, 'rv-da', fx.login['rv-da'].password);
+      await waitForHome(page, 'admin');
+      await page.goto(`${fx.url}/#/admin/review`);
+      await page.locator('#tab-results').click();
+      await selectOption(page, 'results-recording', fx.rec);
+      const row = page.locator('[data-testid="results-review"][data-status="submitted"]').first();
+      const id = await row.getAttribute('data-id');
+      await row.getByTestId('results-reopen').click();
+      await page.getByTestId('reopen-dialog').waitFor();
+      await page.getByTestId('reopen-send').click();
+      await page.getByTestId('reopen-dialog').getByRole('alert').waitFor();
+      assert.equal((await fx.login['rv-da'].client.must('GET', `/api/v1/review/reviews/${id}`)).status, 'submitted', 'no reason, nothing reopened');
+      await page.getByTestId('reopen-reason').fill('评分与录像时间不符');
+      await shoot(page, 'admin-reopen');
+      await page.getByTestId('reopen-send').click();
+      await page.locator(`[data-testid="results-review"][data-id="${id}"]:not([data-status="submitted"]) [data-testid="results-reopened"]`).waitFor();
+      const rv = await fx.login['rv-da'].client.must('GET', `/api/v1/review/reviews/${id}`);
+      assert.notEqual(rv.status, 'submitted');
+      assert.equal(rv.reopened_reason, '评分与录像时间不符');
+
+      await page.locator('#tab-calibration').click();
+      await page.getByTestId('calibration-tab').waitFor();
+      await page.getByTestId('cal-new').click();
+      await selectOption(page, 'cal-scheme', fx.scheme.id);
+      await page.getByTestId('cal-master').first().waitFor();
+      await shoot(page, 'admin-calibration');
+    }));
   } finally {
     await h.close();
   }

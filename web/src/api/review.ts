@@ -299,3 +299,41 @@ export function targetRecording(target: string): number {
   const m = /^recording:(\d+)$/.exec(target);
   return m ? Number(m[1]) : 0;
 }
+
+// ---- editing the library, reopening, calibration ----
+
+export const updateRubric = (id: number, b: { name: string; purpose?: string; body: { domains: RubricDomain[] } }) =>
+  api.put<Rubric>(`${base}/rubrics/${id}`, b);
+export const copyRubric = (id: number, b: { code?: string; name?: string } = {}) => api.post<Rubric>(`${base}/rubrics/${id}/copy`, b);
+export const reopenReview = (id: number, reason: string) => api.post<Review>(`${base}/reviews/${id}/reopen`, { reason });
+
+export interface Calibration {
+  id: number;
+  scheme_id: number;
+  district_id: number;
+  target: string;
+  round: string;
+  master: ReviewScore[];
+  created_at: string;
+}
+
+export interface CalibrationResult {
+  calibration_id: number;
+  expert_id: number;
+  expert_name: string;
+  agreement: number;
+  passed: boolean;
+  at: string;
+}
+
+export interface CalibrationView {
+  calibration: Calibration;
+  results: CalibrationResult[] | null;
+  pass_agreement: number;
+}
+
+export const createCalibration = (b: { scheme_id: number; target: string; round?: string; master: ReviewScore[] }) =>
+  api.post<Calibration>(`${base}/calibrations`, b);
+export const getCalibration = (id: number) => api.get<CalibrationView>(`${base}/calibrations/${id}`);
+export const assignCalibration = (id: number, b: { expert_ids: number[]; due_at?: string }) =>
+  api.post<List<Assignment>>(`${base}/calibrations/${id}/assignments`, b);
