@@ -9,77 +9,16 @@
 // The administrator reads the results with their reliability.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { adminClient, Harness, screenshotDir, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
+import { adminClient, Harness, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
+import { fileScriptedRecording, shootBothLanguages } from './lib/recordings.mjs';
 
 const password = 'e2e-Passw0rd-1';
 // One letter per 30 s sample: T the teacher speaks, S a student, '.' silence.
 const script = 'TTTTT' + 'SS.S' + 'TTT' + 'SS' + 'TTTT' + 'S.';
-
-function sqliteAvailable() {
-  try {
-    execFileSync('sqlite3', ['-version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** fileRecording writes a finished class recording of teacher and its speaking into the server's database. */
-function fileRecording(db, { teacher, teacherName, school, district, title, room }) {
-  const start = Date.now() - 3600_000;
-  const duration = script.length * 30_000;
-  const rows = [];
-  [...script].forEach((c, i) => {
-    const s = i * 30_000;
-    if (c === 'T') rows.push(`(ID, 'u${teacher}', 'teacher', ${s + 1000}, ${s + 29000}, 0.6)`);
-    if (c === 'S') rows.push(`(ID, 'u9001', 'student', ${s}, ${s + 25000}, 0.4)`);
-  });
-  const sql = `
-    BEGIN IMMEDIATE;
-    INSERT INTO recordings (kind, room, title, teacher_id, district_id, school_id, started_at, ended_at, duration_ms, status, created_at, updated_at)
-      VALUES ('class', '${room}', '${title}', ${teacher}, ${district}, ${school}, ${start}, ${start + duration}, ${duration}, 'ready', ${start}, ${start + duration});
-    INSERT INTO recording_participants (recording_id, identity, user_id, name, role) VALUES (last_insert_rowid(), 'u${teacher}', ${teacher}, '${teacherName}', 'teacher'),
-      ((SELECT MAX(id) FROM recordings), 'u9001', 0, '林同学', 'student');
-    INSERT INTO recording_speaking (recording_id, identity, role, start_ms, end_ms, level) VALUES ${rows.join(', ').replaceAll('ID', `(SELECT MAX(id) FROM recordings)`)};
-    COMMIT;
-    SELECT MAX(id) FROM recordings;`;
-  const out = execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, sql], { encoding: 'utf8' });
-  return Number(out.trim().split('\n').pop());
-}
-
-/** shoot saves the page in both languages, on a desktop and on a phone (390 px), checking nothing overflows the phone. */
-async function shoot(page, name, check) {
-  for (const lang of ['zh-CN', 'en']) {
-    if ((await page.evaluate(() => document.documentElement.lang)) !== lang) {
-      await page.getByTestId('lang-toggle').dispatchEvent('click');
-      await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-    }
-    for (const [size, vp] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
-      await page.setViewportSize(vp);
-      await page.waitForTimeout(400);
-      if (check) await check(lang, size);
-      if (size === 'phone') {
-        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-        const culprits = wide <= 392 ? [] : await page.evaluate(() =>
-          [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > 392 && e.getBoundingClientRect().width > 0)
-            .slice(0, 8)
-            .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}[${e.getAttribute('data-testid') ?? ''}] ${Math.round(e.getBoundingClientRect().right)}`),
-        );
-        assert.ok(wide <= 392, `${name} (${lang}) is ${wide} px wide on a 390 px phone: ${culprits.join(', ')}`);
-      }
-      await page.screenshot({ path: join(screenshotDir, `yunke-review-${name}-${lang}-${size}.png`), fullPage: true });
-    }
-  }
-  await page.getByTestId('lang-toggle').dispatchEvent('click');
-  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 /** selectOption opens the select testId, picks the option whose data-id is id, and waits until the select holds it. */
 async function selectOption(page, testId, id) {
@@ -96,7 +35,7 @@ async function playerAt(page, seconds) {
   await page.locator(`[data-testid="player-time"][data-seconds="${seconds.toFixed(2)}"]`).waitFor();
 }
 
-test('lesson review: scheme, assignment, scoring with notes, feedback to the teacher', { timeout: 400_000, skip: !sqliteAvailable() && 'no sqlite3 to file the recordings' }, async (t) => {
+test('lesson review: scheme, assignment, scoring with notes, feedback to the teacher', { timeout: 400_000 }, async (t) => {
   const h = await Harness.start();
   try {
     let fx;
@@ -116,8 +55,8 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       for (const u of ['rv-t1', 'rv-t2', 'rv-e1', 'rv-e2', 'rv-da']) login[u] = await signInApi(url, u, password);
       const db = join(readlinkSync(`/proc/${h.server.proc.pid}/cwd`), 'yunke.db');
       assert.ok(existsSync(db), `the server's database at ${db}`);
-      const rec = fileRecording(db, { teacher: teacher.id, teacherName: '吴老师', school: schoolA.id, district: district.id, title: '七年级数学 · 有理数的加法', room: `s${schoolA.id}-rv1` });
-      const quality = fileRecording(db, { teacher: other.id, teacherName: '高老师', school: schoolB.id, district: district.id, title: '七年级数学 · 优质课示范', room: `s${schoolB.id}-rv2` });
+      const rec = fileScriptedRecording(db, { script, teacher: teacher.id, teacherName: '吴老师', school: schoolA.id, district: district.id, title: '七年级数学 · 有理数的加法', room: `s${schoolA.id}-rv1` });
+      const quality = fileScriptedRecording(db, { script, teacher: other.id, teacherName: '高老师', school: schoolB.id, district: district.id, title: '七年级数学 · 优质课示范', room: `s${schoolB.id}-rv2` });
       assert.ok(rec > 0 && quality > rec, 'both recordings are filed');
       fx = { url, sys, login, rec, quality, expert, expert2, teacher };
     }));
@@ -132,7 +71,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await row.waitFor();
       await row.getByTestId('rubric-view').click();
       await page.locator('[data-testid="rubric-criterion"][data-code="P2"]').waitFor();
-      await shoot(page, 'admin-rubric');
+      await shootBothLanguages(page, 'review', 'admin-rubric');
       await page.keyboard.press('Escape');
       await page.getByTestId('rubric-dialog').waitFor({ state: 'hidden' });
 
@@ -149,7 +88,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       const g1 = page.locator('[data-testid="scheme-criterion"][data-code="G1"]').locator('[data-testid="scheme-weight"] input, input[data-testid="scheme-weight"]').first();
       await g1.fill('20');
       await g1.press('Tab');
-      await shoot(page, 'admin-scheme-new');
+      await shootBothLanguages(page, 'review', 'admin-scheme-new');
       await page.getByTestId('scheme-create').click();
       await page.getByTestId('scheme-row').first().waitFor();
       const schemes = (await fx.login['rv-da'].client.must('GET', '/api/v1/review/schemes')).items;
@@ -167,7 +106,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await page.getByTestId('assign-experts').click();
       await page.locator(`.el-select-dropdown__item[data-id="${fx.expert.id}"]:visible`).click();
       await page.keyboard.press('Escape');
-      await shoot(page, 'admin-assign');
+      await shootBothLanguages(page, 'review', 'admin-assign');
       await page.getByTestId('assign-send').click();
       await page.locator('[data-testid="assignment-row"][data-status="assigned"]').waitFor();
       const as = (await fx.login['rv-da'].client.must('GET', `/api/v1/review/assignments?target=recording:${fx.rec}`)).items;
@@ -175,7 +114,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       assert.equal(as[0].expert_id, fx.expert.id);
       assert.equal(as[0].round, '2026春');
       assert.ok(as[0].due_at, 'the due date is kept');
-      await shoot(page, 'admin-assignments');
+      await shootBothLanguages(page, 'review', 'admin-assignments');
 
       // The quality lesson: another expert scores the other teacher's lesson
       // high, through the API; and an overdue assignment for the queue.
@@ -200,7 +139,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       assert.equal(await item.getAttribute('data-status'), 'assigned');
       await page.locator('[data-testid="review-queue-item"][data-overdue="true"]').waitFor();
       await page.getByTestId('review-queue').scrollIntoViewIfNeeded();
-      await shoot(page, 'expert-queue');
+      await shootBothLanguages(page, 'review', 'expert-queue');
       await item.getByTestId('review-queue-open').click();
       await page.locator(`[data-testid="recording-player"][data-id="${fx.rec}"]`).waitFor();
       const panel = page.getByTestId('review-panel');
@@ -240,7 +179,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await panel.locator('[data-testid="review-note"][data-ms="60000"] [data-testid="review-note-seek"]').click();
       await playerAt(page, 60);
       await page.getByTestId('review-panel').scrollIntoViewIfNeeded();
-      await shoot(page, 'expert-scoring');
+      await shootBothLanguages(page, 'review', 'expert-scoring');
 
       // The draft is kept: a deep link to the second note opens it there.
       await page.goto(`${fx.url}/#/recordings/${fx.rec}?assignment=${fx.assignment}&t=210.0`);
@@ -259,7 +198,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       assert.equal(rv.status, 'submitted');
       assert.equal(rv.total.toFixed(1), '49.5');
       assert.deepEqual(rv.body.notes.map((n) => [n.start_ms, n.end_ms ?? 0, n.criterion ?? '']), [[60000, 0, ''], [210000, 240000, 'P2']]);
-      await shoot(page, 'expert-submitted');
+      await shootBothLanguages(page, 'review', 'expert-submitted');
     }));
 
     await t.test('the teacher sees the feedback, a quality lesson to watch and the notes on the timeline', () => h.run(async () => {
@@ -267,7 +206,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await signInUI(page, fx.url, 'rv-t1', fx.login['rv-t1'].password);
       await waitForHome(page, 'teacher');
       await page.locator('[data-testid="feedback-card"][data-new="1"]').waitFor();
-      await shoot(page, 'teacher-home');
+      await shootBothLanguages(page, 'review', 'teacher-home');
       await page.getByTestId('feedback-open').click();
       const item = page.locator(`[data-testid="feedback-item"][data-target="recording:${fx.rec}"]`);
       await item.waitFor();
@@ -283,7 +222,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
         const r = await fetch(`/api/v1/review/targets/${target}`).then((x) => x.json());
         return r.reflection?.text?.startsWith('提问面');
       }, `recording:${fx.rec}`);
-      await shoot(page, 'teacher-feedback');
+      await shootBothLanguages(page, 'review', 'teacher-feedback');
       const seen = await fx.login['rv-t1'].client.must('GET', '/api/v1/review/feedback');
       assert.equal(seen.new, 0, 'opening the feedback marks it seen');
 
@@ -294,7 +233,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await page.locator('[data-testid="note-marker"][data-ms="210000"]').click();
       await playerAt(page, 210);
       await page.getByTestId('feedback-notes').scrollIntoViewIfNeeded();
-      await shoot(page, 'teacher-notes');
+      await shootBothLanguages(page, 'review', 'teacher-notes');
 
       await sugg.count();
       await page.goBack();
@@ -315,7 +254,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await page.getByTestId('results-reliability').click();
       await page.getByTestId('results-icc').waitFor();
       assert.equal(await page.getByTestId('results-expert').count(), 2);
-      await shoot(page, 'admin-results');
+      await shootBothLanguages(page, 'review', 'admin-results');
 
       // Both lessons compared side by side: the scheme's criteria line up in rows.
       await page.goto(`${fx.url}/#/recordings/compare?ids=${fx.rec},${fx.quality}`);
@@ -323,7 +262,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       for (const id of [fx.rec, fx.quality]) await col(id).locator(`[data-testid="compare-scheme"][data-scheme="${fx.scheme.id}"] [data-testid="compare-total"]`).waitFor();
       const top = async (id) => (await col(id).locator('.cmp-crit[data-code="P2"]').boundingBox())?.y;
       assert.equal(await top(fx.rec), await top(fx.quality), 'a criterion sits on the same row in both columns');
-      await shoot(page, 'compare');
+      await shootBothLanguages(page, 'review', 'compare');
     }));
 
     await t.test('the administrator reopens a submitted review with a reason', () => h.run(async () => {
@@ -341,7 +280,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await page.getByTestId('reopen-dialog').getByRole('alert').waitFor();
       assert.equal((await fx.login['rv-da'].client.must('GET', `/api/v1/review/reviews/${id}`)).status, 'submitted', 'no reason, nothing reopened');
       await page.getByTestId('reopen-reason').fill('评分与录像时间不符');
-      await shoot(page, 'admin-reopen');
+      await shootBothLanguages(page, 'review', 'admin-reopen');
       await page.getByTestId('reopen-send').click();
       await page.locator(`[data-testid="results-review"][data-id="${id}"]:not([data-status="submitted"]) [data-testid="results-reopened"]`).waitFor();
       const rv = await fx.login['rv-da'].client.must('GET', `/api/v1/review/reviews/${id}`);
@@ -353,7 +292,7 @@ test('lesson review: scheme, assignment, scoring with notes, feedback to the tea
       await page.getByTestId('cal-new').click();
       await selectOption(page, 'cal-scheme', fx.scheme.id);
       await page.getByTestId('cal-master').first().waitFor();
-      await shoot(page, 'admin-calibration');
+      await shootBothLanguages(page, 'review', 'admin-calibration');
     }));
   } finally {
     await h.close();

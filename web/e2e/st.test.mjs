@@ -14,63 +14,12 @@ import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { adminClient, Harness, screenshotDir, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
+import { adminClient, Harness, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
+import { fileScriptedRecording, shootBothLanguages } from './lib/recordings.mjs';
 
 const password = 'e2e-Passw0rd-1';
 // One letter per 30 s sample: T the teacher speaks, S a student, '.' silence.
 const script = 'TTTTT' + 'SS.S' + 'TTT' + 'SS' + 'TTTT' + 'S.';
-
-/** fileRecording writes a finished class recording of teacher and its speaking into the server's database. */
-function fileRecording(db, { teacher, school, district }) {
-  const start = Date.now() - 3600_000;
-  const duration = script.length * 30_000;
-  const rows = [];
-  [...script].forEach((c, i) => {
-    const s = i * 30_000;
-    if (c === 'T') rows.push(`(ID, 'u${teacher}', 'teacher', ${s + 1000}, ${s + 29000}, 0.6)`);
-    if (c === 'S') rows.push(`(ID, 'u9001', 'student', ${s}, ${s + 25000}, 0.4)`, `(ID, 'u${teacher}', 'teacher', ${s + 25000}, ${s + 29000}, 0.3)`);
-  });
-  const sql = `
-    BEGIN IMMEDIATE;
-    INSERT INTO recordings (kind, room, title, teacher_id, district_id, school_id, started_at, ended_at, duration_ms, status, created_at, updated_at)
-      VALUES ('class', 's${school}-st', '七年级数学 · S-T 脚本课', ${teacher}, ${district}, ${school}, ${start}, ${start + duration}, ${duration}, 'ready', ${start}, ${start + duration});
-    INSERT INTO recording_participants (recording_id, identity, user_id, name, role) VALUES (last_insert_rowid(), 'u${teacher}', ${teacher}, '吴老师', 'teacher'),
-      ((SELECT MAX(id) FROM recordings), 'u9001', 0, '林同学', 'student');
-    INSERT INTO recording_speaking (recording_id, identity, role, start_ms, end_ms, level) VALUES ${rows.join(', ').replaceAll('ID', `(SELECT MAX(id) FROM recordings)`)};
-    COMMIT;
-    SELECT MAX(id) FROM recordings;`;
-  const out = execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, sql], { encoding: 'utf8' });
-  return Number(out.trim().split('\n').pop());
-}
-
-/** shoot saves the page in both languages, on a desktop and on a phone (390 px), checking nothing overflows the phone. */
-async function shoot(page, name, check) {
-  for (const lang of ['zh-CN', 'en']) {
-    if ((await page.evaluate(() => document.documentElement.lang)) !== lang) {
-      await page.getByTestId('lang-toggle').dispatchEvent('click');
-      await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-    }
-    for (const [size, vp] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
-      await page.setViewportSize(vp);
-      await page.waitForTimeout(400);
-      if (check) await check(lang, size);
-      if (size === 'phone') {
-        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-        const culprits = wide <= 392 ? [] : await page.evaluate(() =>
-          [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > 392 && e.getBoundingClientRect().width > 0)
-            .slice(0, 8)
-            .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}[${e.getAttribute('data-testid') ?? ''}] ${Math.round(e.getBoundingClientRect().right)}`),
-        );
-        assert.ok(wide <= 392, `${name} (${lang}) is ${wide} px wide on a 390 px phone: ${culprits.join(', ')}`);
-      }
-      await page.screenshot({ path: join(screenshotDir, `yunke-st-${name}-${lang}-${size}.png`), fullPage: true });
-    }
-  }
-  await page.getByTestId('lang-toggle').dispatchEvent('click');
-  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, async (t) => {
   const h = await Harness.start();
@@ -87,7 +36,7 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, asy
       const expert = await signInApi(url, 'st-e1', password);
       const db = join(readlinkSync(`/proc/${h.server.proc.pid}/cwd`), 'yunke.db');
       assert.ok(existsSync(db), `the server's database at ${db}`);
-      const id = fileRecording(db, { teacher: teacher.id, school: school.id, district: district.id });
+      const id = fileScriptedRecording(db, { script, teacher: teacher.id, school: school.id, district: district.id, title: '七年级数学 · S-T 脚本课', room: `s${school.id}-st`, teacherTail: true });
       assert.ok(id > 0, 'the scripted recording is filed');
       // The API's own answer first: the expected codes, Rt, Ch and mode.
       const st = await expert.client.must('GET', `/api/v1/recordings/${id}/st`);
@@ -125,7 +74,7 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, asy
       await item.getByTestId('queue-points').click();
       await page.locator('.el-select-dropdown__item[data-code="E2E-M7-1"]:visible').click();
       await page.keyboard.press('Escape');
-      await shoot(page, 'expert-home');
+      await shootBothLanguages(page, 'st', 'expert-home');
       await item.getByTestId('queue-tag').click();
       await page.getByTestId('queue-empty').waitFor();
       const published = await fx.sys.must('GET', `/api/v1/microlessons/${fx.lesson}`);
@@ -153,7 +102,7 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, asy
       const samples = page.getByTestId('st-sample');
       assert.equal(await samples.count(), 20, 'the table of the 20 samples');
       await page.getByTestId('st-card').scrollIntoViewIfNeeded();
-      await shoot(page, 'player-mixed', async (lang) => {
+      await shootBothLanguages(page, 'st', 'player-mixed', async (lang) => {
         assert.match(await mode.innerText(), lang === 'en' ? /Mixed/ : /混合型/);
       });
 
@@ -167,7 +116,7 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, asy
       assert.equal(await mode.getAttribute('data-auto-mode'), 'mixed', 'the automatic coding is kept beside');
       assert.equal(await page.getByTestId('st-rt').innerText(), '0.80');
       await page.getByTestId('st-auto-note').waitFor();
-      await shoot(page, 'player-recoded', async (lang) => {
+      await shootBothLanguages(page, 'st', 'player-recoded', async (lang) => {
         assert.match(await mode.innerText(), lang === 'en' ? /Lecture/ : /讲授型/);
       });
 
@@ -181,7 +130,7 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, asy
     }));
 
     await t.test('two recordings of the lesson, picked in the catalogue, side by side with their modes', () => h.run(async () => {
-      const other = fileRecording(fx.db, { teacher: fx.teacher, school: fx.school, district: fx.district });
+      const other = fileScriptedRecording(fx.db, { script, teacher: fx.teacher, school: fx.school, district: fx.district, title: '七年级数学 · S-T 脚本课', room: `s${fx.school}-st`, teacherTail: true });
       const page = await h.newPage('expert');
       await signInUI(page, fx.url, 'st-e1', fx.expert.password);
       await waitForHome(page, 'expert');
@@ -200,7 +149,7 @@ test('S-T analysis of a scripted class on the player', { timeout: 240_000 }, asy
         await page.locator(`[data-testid="compare-column"][data-id="${id}"] [data-testid="compare-unreviewed"]`).waitFor();
       }
       await page.locator('[data-testid="compare-column"][data-id="999999"] [data-testid="compare-error"]').waitFor();
-      await shoot(page, 'compare', async (lang) => {
+      await shootBothLanguages(page, 'st', 'compare', async (lang) => {
         assert.match(await page.locator(`[data-testid="compare-column"][data-id="${other}"] [data-testid="compare-st"]`).innerText(), lang === 'en' ? /Mixed/ : /混合型/);
       });
     }));
