@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { adminClient, Harness, screenshotDir, selectOption, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
+import { adminClient, Harness, screenshotDir, selectOption, settled, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
 
 const password = 'e2e-Passw0rd-1';
 
@@ -151,6 +151,7 @@ test('Q&A: ask with a picture, a live teacher claims and answers, adopt and rate
         }
         for (const [size, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
           await student.setViewportSize(viewport);
+          await settled(student);
           const overflow = await student.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
           assert.ok(overflow <= 1, `no sideways scrolling at ${size} in ${lang} (${overflow}px)`);
           await student.screenshot({ path: join(screenshotDir, `yunke-qa-question-${lang}-${size}.png`), fullPage: true });

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { adminClient, Harness, screenshotDir, selectOption, setSwitch, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
+import { adminClient, Harness, screenshotDir, selectOption, settled, setSwitch, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
 
 const password = 'e2e-Passw0rd-1';
 
@@ -77,6 +77,7 @@ async function shoot(page, name) {
     await setLang(page, lang);
     for (const [size, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
       await page.setViewportSize(viewport);
+      await settled(page);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `${name}: no sideways scrolling at ${size} in ${lang} (${overflow}px)`);
       await page.screenshot({ path: join(screenshotDir, `yunke-qa-${name}-${lang}-${size}.png`), fullPage: true });

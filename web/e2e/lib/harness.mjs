@@ -441,3 +441,11 @@ export async function setSwitch(page, testId, on) {
 export function fileInput(page, testId) {
   return page.getByTestId(testId).locator('input[type="file"]');
 }
+
+/**
+ * settled waits until no Vue transition is running on the page (a closing dropdown or dialog
+ * still takes space while it fades out), so that a layout measurement sees the page at rest.
+ */
+export async function settled(page) {
+  await page.waitForFunction(() => !document.querySelector('[class*="-leave-active"], [class*="-enter-active"]'), null, { timeout: 5_000 });
+}

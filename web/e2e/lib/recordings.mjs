@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-import { screenshotDir } from './harness.mjs';
+import { screenshotDir, settled } from './harness.mjs';
 
 /**
  * fileScriptedRecording writes a finished ten-minute-scale class recording of teacher into the
@@ -50,6 +50,7 @@ export async function shootBothLanguages(page, prefix, name, check) {
     for (const [size, vp] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
       await page.setViewportSize(vp);
       await page.waitForTimeout(400);
+      await settled(page);
       if (check) await check(lang, size);
       if (size === 'phone') {
         const wide = await page.evaluate(() => document.documentElement.scrollWidth);
