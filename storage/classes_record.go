@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -293,43 +292,7 @@ func (s *Store) ClassSatisfaction(ctx context.Context, q SatisfactionQuery) ([]S
 	default:
 		return nil, &FieldError{Field: "group", Message: "must be teacher, school, subject, month or premium"}
 	}
-	conds := []string{"month >= $1", "month <= $2"}
-	args := []any{q.FromMonth, q.ToMonth}
-	if q.ToMonth == 0 {
-		args[1] = 999912
-	}
-	if q.DistrictID != 0 {
-		args = append(args, int64(q.DistrictID))
-		conds = append(conds, fmt.Sprintf("district_id = $%d", len(args)))
-	}
-	if q.SchoolIDs != nil {
-		args = append(args, s.d.listArg(ids(q.SchoolIDs)))
-		conds = append(conds, s.d.inList("school_id", len(args)))
-	}
-	rs, err := s.r().query(ctx, `SELECT `+key+`, COUNT(*), SUM(score),
-		SUM(CASE WHEN score = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN score = 2 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN score = 3 THEN 1 ELSE 0 END), SUM(CASE WHEN score = 4 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN score = 5 THEN 1 ELSE 0 END)
-		FROM class_ratings WHERE `+strings.Join(conds, " AND ")+` GROUP BY 1 ORDER BY 1`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("storage: class satisfaction: %w", err)
-	}
-	defer rs.Close()
-	var out []Satisfaction
-	for rs.Next() {
-		var k, sum int64
-		var g Satisfaction
-		d := &g.Distribution
-		if err := rs.Scan(&k, &g.Ratings, &sum, &d[0], &d[1], &d[2], &d[3], &d[4]); err != nil {
-			return nil, fmt.Errorf("storage: class satisfaction: %w", err)
-		}
-		g.Key = itoa(k)
-		g.Satisfied = d[3] + d[4]
-		if g.Ratings > 0 {
-			g.Share = float64(g.Satisfied) / float64(g.Ratings)
-			g.Mean = float64(sum) / float64(g.Ratings)
-		}
-		out = append(out, g)
-	}
-	return out, rs.Err()
+	conds, args := s.satisfactionConds(q, "")
+	return s.satisfaction(ctx, ratingGroups{what: "class satisfaction", key: key, score: "score",
+		from: "class_ratings", conds: conds, args: args})
 }

@@ -228,49 +228,17 @@ func (s *Store) QASatisfaction(ctx context.Context, q SatisfactionQuery) ([]Sati
 	default:
 		return nil, &FieldError{Field: "group", Message: "must be teacher, school, subject, band or month"}
 	}
-	conds := []string{"r.month >= $1", "r.month <= $2"}
-	args := []any{q.FromMonth, q.ToMonth}
-	if q.ToMonth == 0 {
-		args[1] = 999912
-	}
-	if q.DistrictID != 0 {
-		args = append(args, int64(q.DistrictID))
-		conds = append(conds, fmt.Sprintf("r.district_id = $%d", len(args)))
-	}
-	if q.SchoolIDs != nil {
-		args = append(args, s.d.listArg(ids(q.SchoolIDs)))
-		conds = append(conds, s.d.inList("r.school_id", len(args)))
-	}
+	conds, args := s.satisfactionConds(q, "r.")
 	return s.qaSatisfaction(ctx, key, conds, args)
 }
 
 // qaSatisfaction groups the ratings of the questions (alias q, ratings r)
 // meeting conds by key.
 func (s *Store) qaSatisfaction(ctx context.Context, key string, conds []string, args []any) ([]Satisfaction, error) {
-	rs, err := s.r().query(ctx, `SELECT CAST(`+key+` AS TEXT), COUNT(*), SUM(r.score),
-		SUM(CASE WHEN r.score = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.score = 2 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.score = 3 THEN 1 ELSE 0 END), SUM(CASE WHEN r.score = 4 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN r.score = 5 THEN 1 ELSE 0 END)
-		FROM qa_ratings r JOIN qa_questions q ON q.id = r.question_id
-		WHERE `+strings.Join(conds, " AND ")+` GROUP BY 1 ORDER BY 1`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("storage: Q&A satisfaction: %w", err)
+	out, err := s.satisfaction(ctx, ratingGroups{what: "Q&A satisfaction", key: "CAST(" + key + " AS TEXT)", score: "r.score",
+		from: "qa_ratings r JOIN qa_questions q ON q.id = r.question_id", conds: conds, args: args})
+	if out == nil && err == nil {
+		out = []Satisfaction{}
 	}
-	defer rs.Close()
-	out := []Satisfaction{}
-	for rs.Next() {
-		var sum int64
-		var g Satisfaction
-		d := &g.Distribution
-		if err := rs.Scan(&g.Key, &g.Ratings, &sum, &d[0], &d[1], &d[2], &d[3], &d[4]); err != nil {
-			return nil, fmt.Errorf("storage: Q&A satisfaction: %w", err)
-		}
-		g.Satisfied = d[3] + d[4]
-		if g.Ratings > 0 {
-			g.Share = float64(g.Satisfied) / float64(g.Ratings)
-			g.Mean = float64(sum) / float64(g.Ratings)
-		}
-		out = append(out, g)
-	}
-	return out, rs.Err()
+	return out, err
 }

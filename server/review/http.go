@@ -690,13 +690,19 @@ func (s *Service) handleAssignments(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// handleUnassign withdraws an assignment not started yet.
-func (s *Service) handleUnassign(w http.ResponseWriter, r *http.Request) error {
+// assignment loads the assignment named by the path's {id}; the caller
+// checks who may touch it.
+func (s *Service) assignment(r *http.Request) (storage.Assignment, error) {
 	id, err := httpapi.PathID(r, "id")
 	if err != nil {
-		return err
+		return storage.Assignment{}, err
 	}
-	x, err := s.p.Store.GetAssignment(r.Context(), storage.AssignmentID(id))
+	return s.p.Store.GetAssignment(r.Context(), storage.AssignmentID(id))
+}
+
+// handleUnassign withdraws an assignment not started yet.
+func (s *Service) handleUnassign(w http.ResponseWriter, r *http.Request) error {
+	x, err := s.assignment(r)
 	if err != nil {
 		return err
 	}
@@ -758,11 +764,7 @@ func (s *Service) handleQueue(w http.ResponseWriter, r *http.Request) error {
 // mine loads an assignment of the calling expert whose target lies in
 // their scope, with its scheme and target.
 func (s *Service) mine(r *http.Request) (storage.Assignment, storage.Scheme, Target, error) {
-	id, err := httpapi.PathID(r, "id")
-	if err != nil {
-		return storage.Assignment{}, storage.Scheme{}, Target{}, err
-	}
-	x, err := s.p.Store.GetAssignment(r.Context(), storage.AssignmentID(id))
+	x, err := s.assignment(r)
 	if err != nil {
 		return x, storage.Scheme{}, Target{}, err
 	}
@@ -800,6 +802,16 @@ func (s *Service) draftView(r *http.Request, rv storage.Review, sc storage.Schem
 	return v, err
 }
 
+// writeDraft answers with the draft view of rv.
+func (s *Service) writeDraft(w http.ResponseWriter, r *http.Request, rv storage.Review, sc storage.Scheme, t Target) error {
+	v, err := s.draftView(r, rv, sc, t)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
 func (s *Service) handleDraft(w http.ResponseWriter, r *http.Request) error {
 	x, sc, t, err := s.mine(r)
 	if err != nil {
@@ -809,12 +821,7 @@ func (s *Service) handleDraft(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.draftView(r, rv, sc, t)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, v)
-	return nil
+	return s.writeDraft(w, r, rv, sc, t)
 }
 
 func (s *Service) handleSaveDraft(w http.ResponseWriter, r *http.Request) error {
@@ -833,12 +840,7 @@ func (s *Service) handleSaveDraft(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	v, err := s.draftView(r, rv, sc, t)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, v)
-	return nil
+	return s.writeDraft(w, r, rv, sc, t)
 }
 
 func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -875,6 +877,12 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) error {
 
 // --- reading reviews ---
 
+// oversees reports whether u reads or manages the reviews of a place:
+// the scope every admin and reader route checks beside the teacher's own.
+func oversees(u *storage.User, district storage.DistrictID, school storage.SchoolID) bool {
+	return authz.ScopeOf(u, authz.ReviewRead).Covers(district, school) || authz.ScopeOf(u, authz.ReviewManage).Covers(district, school)
+}
+
 // anonymous is a review as the teacher of its target sees it: without the expert.
 func anonymous(rv storage.Review) storage.Review {
 	rv.ExpertID, rv.ExpertName, rv.AssignedBy = 0, "", 0
@@ -892,7 +900,7 @@ func (s *Service) handleReview(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := me(r)
 	switch {
-	case authz.ScopeOf(u, authz.ReviewRead).Covers(rv.DistrictID, rv.SchoolID), authz.ScopeOf(u, authz.ReviewManage).Covers(rv.DistrictID, rv.SchoolID):
+	case oversees(u, rv.DistrictID, rv.SchoolID):
 	case can(r, authz.ReviewOwn) && rv.TeacherID == u.ID && rv.CalibrationID == 0:
 		if rv.Status != storage.AssignmentSubmitted {
 			return httpapi.ErrNotFound
@@ -906,11 +914,7 @@ func (s *Service) handleReview(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleReopen(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpapi.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	x, err := s.p.Store.GetAssignment(r.Context(), storage.AssignmentID(id))
+	x, err := s.assignment(r)
 	if err != nil {
 		return err
 	}
@@ -934,11 +938,7 @@ func (s *Service) handleReopen(w http.ResponseWriter, r *http.Request) error {
 
 // handleRate: the teacher of the lesson rates how useful a submitted review was.
 func (s *Service) handleRate(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpapi.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	x, err := s.p.Store.GetAssignment(r.Context(), storage.AssignmentID(id))
+	x, err := s.assignment(r)
 	if err != nil {
 		return err
 	}
@@ -991,7 +991,7 @@ func (s *Service) handleTarget(w http.ResponseWriter, r *http.Request) error {
 	v := targetView{Target: t, Reviews: []storage.Review{}, Aggregates: []Aggregate{}}
 	var shown []storage.Review
 	switch {
-	case authz.ScopeOf(u, authz.ReviewRead).Covers(t.DistrictID, t.SchoolID), authz.ScopeOf(u, authz.ReviewManage).Covers(t.DistrictID, t.SchoolID):
+	case oversees(u, t.DistrictID, t.SchoolID):
 		shown = all
 	case can(r, authz.ReviewOwn) && t.TeacherID == u.ID:
 		for _, rv := range all {
@@ -1204,7 +1204,7 @@ func (s *Service) calibration(r *http.Request) (storage.Calibration, Target, err
 		return c, t, err
 	}
 	u := me(r)
-	if !authz.ScopeOf(u, authz.ReviewRead).Covers(t.DistrictID, t.SchoolID) && !authz.ScopeOf(u, authz.ReviewManage).Covers(t.DistrictID, t.SchoolID) {
+	if !oversees(u, t.DistrictID, t.SchoolID) {
 		return c, t, httpapi.ErrForbidden
 	}
 	return c, t, nil
