@@ -405,6 +405,98 @@ func TestReviewFlow(t *testing.T) {
 	if r := w.adminB.send("GET", fmt.Sprintf("/api/v1/review/calibrations/%d", id(cal)), nil); r.status != 403 {
 		t.Fatalf("another school's admin reads a calibration: %v", r)
 	}
+	// The list: the district admin sees the clip with every expert's result;
+	// the expert theirs; another school's admin and an expert not assigned nothing.
+	type calList struct {
+		Items []struct {
+			Calibration struct {
+				ID int64 `json:"id"`
+			} `json:"calibration"`
+			Target struct {
+				Title string `json:"title"`
+			} `json:"target"`
+			Results []struct {
+				ExpertID  int64   `json:"expert_id"`
+				Agreement float64 `json:"agreement"`
+				Passed    bool    `json:"passed"`
+			} `json:"results"`
+		} `json:"items"`
+		PassAgreement float64 `json:"pass_agreement"`
+	}
+	var cl calList
+	w.district.must(200, "GET", "/api/v1/review/calibrations", nil, &cl)
+	if len(cl.Items) != 1 || cl.Items[0].Calibration.ID != id(cal) || cl.Items[0].Target.Title == "" || cl.PassAgreement != 80 ||
+		len(cl.Items[0].Results) != 1 || cl.Items[0].Results[0].ExpertID != w.userIDs["expert"] || cl.Items[0].Results[0].Agreement != 50 || cl.Items[0].Results[0].Passed {
+		t.Fatalf("district admin's calibrations %+v", cl)
+	}
+	expert.must(200, "GET", "/api/v1/review/calibrations", nil, &cl)
+	if len(cl.Items) != 1 || len(cl.Items[0].Results) != 1 || cl.Items[0].Results[0].Agreement != 50 {
+		t.Fatalf("expert's calibrations %+v", cl)
+	}
+	for name, c := range map[string]*api{"another school's admin": w.adminB, "an expert not assigned": w.expert2} {
+		cl = calList{}
+		c.must(200, "GET", "/api/v1/review/calibrations", nil, &cl)
+		if len(cl.Items) != 0 {
+			t.Errorf("%s lists calibrations %+v", name, cl)
+		}
+	}
+	// The second expert takes the clip too: the expert still sees only their own result.
+	w.district.must(201, "POST", fmt.Sprintf("/api/v1/review/calibrations/%d/assignments", id(cal)), map[string]any{"expert_ids": []int64{w.expert2ID}}, &ca)
+	w.expert2.must(200, "POST", fmt.Sprintf("/api/v1/review/assignments/%d/submit", id(ca.Items[0])), scores(3, 7), nil)
+	w.district.must(200, "GET", "/api/v1/review/calibrations", nil, &cl)
+	if len(cl.Items) != 1 || len(cl.Items[0].Results) != 2 {
+		t.Fatalf("after a second expert: %+v", cl)
+	}
+	expert.must(200, "GET", "/api/v1/review/calibrations", nil, &cl)
+	if len(cl.Items) != 1 || len(cl.Items[0].Results) != 1 || cl.Items[0].Results[0].ExpertID != w.userIDs["expert"] {
+		t.Fatalf("the expert sees another expert's result: %+v", cl)
+	}
+	w.expert2.must(200, "GET", "/api/v1/review/calibrations", nil, &cl)
+	if len(cl.Items) != 1 || len(cl.Items[0].Results) != 1 || cl.Items[0].Results[0].Agreement != 100 || !cl.Items[0].Results[0].Passed {
+		t.Fatalf("second expert's calibrations: %+v", cl)
+	}
+}
+
+// TestReviewDraftSavesLimited: an expert saving drafts faster than the
+// limit gets 429 with Retry-After; the draft saved last before it stays.
+func TestReviewDraftSavesLimited(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "yunke.db")
+	srv := reviewServer(t, path)
+	w := newReviewWorld(t, srv, path)
+	sc := w.scheme(t)
+	a := w.assign(t, sc, w.rec1, w.userIDs["expert"])
+	p := fmt.Sprintf("/api/v1/review/assignments/%d/review", a[0])
+	expert := w.users["expert"]
+	for i := 1; ; i++ {
+		draft := scores(2, 4)
+		draft["improve"] = fmt.Sprint("save ", i)
+		r := expert.send("PUT", p, draft)
+		if r.status == 200 {
+			if i > 60 {
+				t.Fatalf("save %d passed the limit of 60 a minute", i)
+			}
+			continue
+		}
+		if i != 61 || r.status != 429 || r.errCode() != "rate_limited" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("save %d: %v (Retry-After %q), want the 61st to answer 429 rate_limited with Retry-After", i, r, r.header.Get("Retry-After"))
+		}
+		break
+	}
+	var d struct {
+		Review struct {
+			Body struct {
+				Improve string `json:"improve"`
+			} `json:"body"`
+		} `json:"review"`
+	}
+	expert.must(200, "GET", p, nil, &d)
+	if d.Review.Body.Improve != "save 60" {
+		t.Fatalf("draft after the limit: %q, want the 60th save", d.Review.Body.Improve)
+	}
+	// Another expert's window is their own.
+	b := w.assign(t, sc, w.rec1, w.expert2ID)
+	w.expert2.must(200, "PUT", fmt.Sprintf("/api/v1/review/assignments/%d/review", b[0]), scores(1, 1), nil)
 }
 
 // TestReviewDraftSurvivesServerRestart: an expert's draft saved, the
@@ -531,11 +623,18 @@ func TestReviewRubricsAndAutoAssign(t *testing.T) {
 }
 
 // TestReviewExpertWithoutScope: an expert whose scope covers no school gets
-// 403 on every review route.
+// 403 on every review route, on the S-T routes of a recording in a school
+// and on the tutoring audit of a school; so does an expert of school B on
+// those of school A.
 func TestReviewExpertWithoutScope(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	db := filepath.Join(t.TempDir(), "yunke.db")
+	srv := reviewServer(t, db)
 	fx := newFixture(t, srv)
+	teacher := fx.userIDs["teacher"]
+	rec := scriptedRecording(t, openStore(t, db), storage.UserID(teacher), "scope", "TTSS", time.Now().Add(-time.Hour))
+	expertB, _ := addUser(t, srv, fx.users["system_admin"], "expert.b", map[string]any{"roles": []string{"expert"}, "district_id": fx.district,
+		"expert_scope": map[string]any{"district": false, "school_ids": []int64{fx.schoolB}}})
 	none, _ := addUser(t, srv, fx.users["system_admin"], "expert.none", map[string]any{"roles": []string{"expert"}, "district_id": fx.district,
 		"expert_scope": map[string]any{"district": false, "school_ids": []int64{}}})
 	n := 0
@@ -556,6 +655,45 @@ func TestReviewExpertWithoutScope(t *testing.T) {
 	if n < 25 {
 		t.Fatalf("only %d review routes", n)
 	}
+	recPath := "/api/v1/recordings/" + itoa(int64(rec))
+	others := map[string]bool{} // the S-T and audit routes, each to be walked
+	for _, rt := range srv.APIRoutes() {
+		if strings.HasPrefix(rt.Path, "/api/v1/recordings/") && (strings.HasSuffix(rt.Path, "/st") || strings.Contains(rt.Path, "/st/") || strings.Contains(rt.Path, "/st-")) ||
+			rt.Path == "/api/v1/tutoring/audit" {
+			others[rt.Method+" "+rt.Path] = false
+		}
+	}
+	for _, c := range []struct{ method, route, path string }{
+		{"GET", "/api/v1/recordings/{id}/st", recPath + "/st"},
+		{"PUT", "/api/v1/recordings/{id}/st/samples/{sample}", recPath + "/st/samples/1"},
+		{"GET", "/api/v1/recordings/st-trend", "/api/v1/recordings/st-trend?teacher_id=" + itoa(teacher)},
+		{"GET", "/api/v1/recordings/st-trend", "/api/v1/recordings/st-trend?school_id=" + itoa(fx.schoolA)},
+		{"GET", "/api/v1/tutoring/audit", "/api/v1/tutoring/audit?school_id=" + itoa(fx.schoolA)},
+	} {
+		if _, ok := others[c.method+" "+c.route]; !ok {
+			t.Fatalf("no route %s %s", c.method, c.route)
+		}
+		others[c.method+" "+c.route] = true
+		var body any
+		if c.method != "GET" {
+			body = map[string]string{"code": "T"}
+		}
+		for name, e := range map[string]*api{"expert without scope": none, "expert of school B": expertB} {
+			if r := e.send(c.method, c.path, body); r.status != 403 || r.errCode() != "forbidden" {
+				t.Errorf("%s: %s %s: %v, want 403", name, c.method, c.path, r)
+			}
+		}
+	}
+	for rt, walked := range others {
+		if !walked {
+			t.Errorf("route %s not walked", rt)
+		}
+	}
+	// In scope, the same calls answer.
+	ex := fx.users["expert"]
+	ex.must(200, "GET", recPath+"/st", nil, nil)
+	ex.must(200, "GET", "/api/v1/recordings/st-trend?school_id="+itoa(fx.schoolA), nil, nil)
+	ex.must(200, "GET", "/api/v1/tutoring/audit?school_id="+itoa(fx.schoolA), nil, nil)
 }
 
 // TestReviewMicrolesson: a micro-lesson is a target like a recording; its

@@ -185,9 +185,30 @@ func TestSTAnalysis(t *testing.T) {
 		trend.Points[1].Mode != "lecture" || trend.Modes["lecture"] != 2 {
 		t.Fatalf("teacher's trend: %+v", trend)
 	}
+	// Per teacher: the means of Rt and Ch and the mode they describe
+	// (lecture Rt 1, Ch 0; the re-coded lesson Rt 0.75, Ch 0.25).
+	type teacherRow struct {
+		TeacherID  int64 `json:"teacher_id"`
+		Recordings int
+		Rt, Ch     float64
+		Mode       string
+	}
+	var rows struct{ Teachers []teacherRow }
+	tc.must(200, "GET", "/api/v1/recordings/st-trend?teacher_id="+itoa(int64(teacher))+q, nil, &rows)
+	if want := (teacherRow{int64(teacher), 2, 0.875, 0.125, "lecture"}); len(rows.Teachers) != 1 || rows.Teachers[0] != want {
+		t.Fatalf("teacher's row: %+v, want %+v", rows.Teachers, want)
+	}
+	// A colleague's practice lesson joins the school's trend as a second row.
+	_, colleague := extraUser(t, fx, "teacher.st2", map[string]any{"roles": []string{"teacher"}, "district_id": fx.district, "school_id": fx.schoolA})
+	scriptedRecording(t, st, storage.UserID(colleague), "practice", strings.Repeat("S", 10), now.Add(-time.Hour))
 	expert.must(200, "GET", "/api/v1/recordings/st-trend?school_id="+itoa(fx.schoolA)+q, nil, &trend)
-	if len(trend.Points) != 2 {
+	if len(trend.Points) != 3 || trend.Modes["practice"] != 1 || trend.Modes["lecture"] != 2 {
 		t.Errorf("school trend: %+v", trend)
+	}
+	expert.must(200, "GET", "/api/v1/recordings/st-trend?school_id="+itoa(fx.schoolA)+q, nil, &rows)
+	if len(rows.Teachers) != 2 || rows.Teachers[0].TeacherID != int64(teacher) ||
+		rows.Teachers[1] != (teacherRow{colleague, 1, 0, 0, "practice"}) {
+		t.Errorf("school trend per teacher: %+v", rows.Teachers)
 	}
 	for name, c := range map[string]*api{"expert of school B": expertB, "teacher": tc} {
 		if r := c.send("GET", "/api/v1/recordings/st-trend?school_id="+itoa(fx.schoolA)+q, nil); r.status != 403 {

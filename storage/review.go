@@ -798,6 +798,54 @@ func (s *Store) GetCalibration(ctx context.Context, id CalibrationID) (Calibrati
 	return c, json.Unmarshal([]byte(body), &c.Master)
 }
 
+// ListCalibrations lists calibration clips, newest first: of one district
+// (0: every district), or only those named by ids (nil: no limit), at most
+// limit (1–200, default 100).
+func (s *Store) ListCalibrations(ctx context.Context, district DistrictID, ids []CalibrationID, limit int) ([]Calibration, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 100
+	}
+	conds := []string{"1 = 1"}
+	args := []any{}
+	if district != 0 {
+		args = append(args, int64(district))
+		conds = append(conds, fmt.Sprintf("district_id = $%d", len(args)))
+	}
+	if ids != nil {
+		list := make([]int64, len(ids))
+		for i, id := range ids {
+			list[i] = int64(id)
+		}
+		args = append(args, s.d.listArg(list))
+		conds = append(conds, s.d.inList("id", len(args)))
+	}
+	args = append(args, limit)
+	rs, err := s.r().query(ctx, `SELECT id, scheme_id, district_id, target, round, body, created_by, created_at FROM review_calibrations
+		WHERE `+strings.Join(conds, " AND ")+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: calibrations: %w", err)
+	}
+	defer rs.Close()
+	out := []Calibration{}
+	for rs.Next() {
+		var c Calibration
+		var body string
+		var created int64
+		if err := rs.Scan(&c.ID, &c.SchemeID, &c.DistrictID, &c.Target, &c.Round, &body, &c.CreatedBy, &created); err != nil {
+			return nil, fmt.Errorf("storage: calibrations: %w", err)
+		}
+		c.CreatedAt = fromMS(created)
+		if err := json.Unmarshal([]byte(body), &c.Master); err != nil {
+			return nil, fmt.Errorf("storage: calibration %d: %w", c.ID, err)
+		}
+		out = append(out, c)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("storage: calibrations: %w", err)
+	}
+	return out, nil
+}
+
 // SaveCalibrationResult keeps an expert's agreement with a calibration's
 // master (the latest attempt replaces an earlier one).
 func (s *Store) SaveCalibrationResult(ctx context.Context, r CalibrationResult) error {

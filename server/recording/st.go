@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -207,14 +208,27 @@ type trendMonth struct {
 	Ch    float64 `json:"ch"` // mean
 }
 
+// trendTeacher is one teacher's share of a trend: their recordings, the
+// means of Rt and Ch, and the mode those means describe.
+type trendTeacher struct {
+	TeacherID   storage.UserID  `json:"teacher_id"`
+	TeacherName string          `json:"teacher_name"`
+	N           int             `json:"recordings"`
+	Rt          float64         `json:"rt"`
+	Ch          float64         `json:"ch"`
+	Mode        stanalysis.Mode `json:"mode"`
+}
+
 type trendView struct {
 	From   string                  `json:"from"`
 	To     string                  `json:"to"`
 	Points []trendPoint            `json:"points"` // oldest first
 	Months []trendMonth            `json:"months"`
 	Modes  map[stanalysis.Mode]int `json:"modes"`
-	Rt     float64                 `json:"rt"` // mean over the recordings
-	Ch     float64                 `json:"ch"`
+	// Teachers: per teacher, most recordings first (one row for a teacher's trend).
+	Teachers []trendTeacher `json:"teachers"`
+	Rt       float64        `json:"rt"` // mean over the recordings
+	Ch       float64        `json:"ch"`
 	// Truncated: more recordings matched than maxTrend; the latest were analysed.
 	Truncated bool `json:"truncated"`
 }
@@ -307,7 +321,8 @@ func (s *Service) handleSTTrend(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := trendView{From: from.Format("2006-01-02"), To: to.AddDate(0, 0, -1).Format("2006-01-02"), Points: []trendPoint{},
-		Months: []trendMonth{}, Modes: map[stanalysis.Mode]int{}, Truncated: total > len(recs)}
+		Months: []trendMonth{}, Modes: map[stanalysis.Mode]int{}, Teachers: []trendTeacher{}, Truncated: total > len(recs)}
+	byTeacher := map[storage.UserID]int{} // index in v.Teachers
 	for i := len(recs) - 1; i >= 0; i-- { // oldest first
 		rec := recs[i]
 		a, err := s.analyse(r.Context(), rec, interval)
@@ -324,6 +339,16 @@ func (s *Service) handleSTTrend(w http.ResponseWriter, r *http.Request) error {
 		if k := len(v.Months) - 1; k < 0 || v.Months[k].Month != month {
 			v.Months = append(v.Months, trendMonth{Month: month})
 		}
+		k, ok := byTeacher[rec.TeacherID]
+		if !ok {
+			k = len(v.Teachers)
+			byTeacher[rec.TeacherID] = k
+			v.Teachers = append(v.Teachers, trendTeacher{TeacherID: rec.TeacherID, TeacherName: rec.TeacherName})
+		}
+		tt := &v.Teachers[k]
+		tt.N++
+		tt.Rt += a.Result.Rt
+		tt.Ch += a.Result.Ch
 		m := &v.Months[len(v.Months)-1]
 		m.N++
 		m.Rt += a.Result.Rt
@@ -335,6 +360,13 @@ func (s *Service) handleSTTrend(w http.ResponseWriter, r *http.Request) error {
 		v.Months[i].Rt /= float64(v.Months[i].N)
 		v.Months[i].Ch /= float64(v.Months[i].N)
 	}
+	for i := range v.Teachers {
+		tt := &v.Teachers[i]
+		tt.Rt /= float64(tt.N)
+		tt.Ch /= float64(tt.N)
+		tt.Mode = stanalysis.ModeOf(tt.Rt, tt.Ch)
+	}
+	slices.SortStableFunc(v.Teachers, func(a, b trendTeacher) int { return b.N - a.N })
 	if n := len(v.Points); n > 0 {
 		v.Rt /= float64(n)
 		v.Ch /= float64(n)

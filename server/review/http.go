@@ -1,6 +1,8 @@
 package review
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -48,6 +50,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Path: "/review/feedback", Actions: a(authz.ReviewOwn), Handle: s.handleFeedback},
 		{Method: "POST", Path: "/review/feedback/seen", Actions: a(authz.ReviewOwn), Handle: s.handleFeedbackSeen},
 		{Method: "POST", Path: "/review/calibrations", Actions: manage, Handle: s.handleCreateCalibration},
+		{Method: "GET", Path: "/review/calibrations", Actions: a(authz.ReviewRead, authz.ReviewManage, authz.ReviewScore), Handle: s.handleCalibrations},
 		{Method: "GET", Path: "/review/calibrations/mine", Actions: a(authz.ReviewScore), Handle: s.handleMyCalibrations},
 		{Method: "GET", Path: "/review/calibrations/{id}", Actions: read, Handle: s.handleCalibration},
 		{Method: "POST", Path: "/review/calibrations/{id}/assignments", Actions: manage, Handle: s.handleAssignCalibration},
@@ -802,6 +805,23 @@ func (s *Service) draftView(r *http.Request, rv storage.Review, sc storage.Schem
 	return v, err
 }
 
+// limitDraft takes a place in the expert's window of draft saves, or
+// answers 429 with Retry-After.
+func (s *Service) limitDraft(ctx context.Context, expert storage.UserID) error {
+	if s.p.Limiter == nil {
+		return nil
+	}
+	ok, retry, err := s.p.Limiter.Allow(ctx, fmt.Sprintf("review:draft:%d", expert), s.p.DraftSaves, s.p.DraftWindow)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &httpapi.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: max(retry, time.Second),
+			Message: fmt.Sprintf("at most %d draft saves in %s: try again later", s.p.DraftSaves, s.p.DraftWindow)}
+	}
+	return nil
+}
+
 // writeDraft answers with the draft view of rv.
 func (s *Service) writeDraft(w http.ResponseWriter, r *http.Request, rv storage.Review, sc storage.Scheme, t Target) error {
 	v, err := s.draftView(r, rv, sc, t)
@@ -827,6 +847,9 @@ func (s *Service) handleDraft(w http.ResponseWriter, r *http.Request) error {
 func (s *Service) handleSaveDraft(w http.ResponseWriter, r *http.Request) error {
 	x, sc, t, err := s.mine(r)
 	if err != nil {
+		return err
+	}
+	if err := s.limitDraft(r.Context(), x.ExpertID); err != nil {
 		return err
 	}
 	var b storage.ReviewBody
@@ -1271,5 +1294,67 @@ func (s *Service) handleMyCalibrations(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": res, "pass_agreement": s.p.PassAgreement})
+	return nil
+}
+
+// calibrationItem is a calibration clip with its target and the agreements
+// kept for it.
+type calibrationItem struct {
+	Calibration storage.Calibration         `json:"calibration"`
+	Target      Target                      `json:"target"`
+	Results     []storage.CalibrationResult `json:"results"`
+}
+
+// handleCalibrations lists calibration clips, newest first, with each
+// expert's agreement with the master. Administrators and readers see the
+// clips whose recording is in their scope with every expert's result; an
+// expert sees the clips assigned to them with their own result only.
+func (s *Service) handleCalibrations(w http.ResponseWriter, r *http.Request) error {
+	u := me(r)
+	over := !authz.ScopeOf(u, authz.ReviewRead).Empty() || !authz.ScopeOf(u, authz.ReviewManage).Empty()
+	var cals []storage.Calibration
+	var err error
+	expert := storage.UserID(0)
+	if over {
+		district := u.DistrictID
+		if authz.ScopeOf(u, authz.ReviewRead).All || authz.ScopeOf(u, authz.ReviewManage).All {
+			district = 0
+		}
+		cals, err = s.p.Store.ListCalibrations(r.Context(), district, nil, 100)
+	} else {
+		expert = u.ID
+		var as []storage.Assignment
+		if as, err = s.p.Store.ListAssignments(r.Context(), storage.AssignmentFilter{ExpertID: u.ID, Limit: 500}); err != nil {
+			return err
+		}
+		ids := []storage.CalibrationID{}
+		for _, x := range as {
+			if x.CalibrationID != 0 && !slices.Contains(ids, x.CalibrationID) {
+				ids = append(ids, x.CalibrationID)
+			}
+		}
+		if len(ids) > 0 {
+			cals, err = s.p.Store.ListCalibrations(r.Context(), 0, ids, 100)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	out := []calibrationItem{}
+	for _, c := range cals {
+		t, err := s.target(r.Context(), c.Target)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		if over && (err != nil || !oversees(u, t.DistrictID, t.SchoolID)) {
+			continue
+		}
+		res, err := s.p.Store.CalibrationResults(r.Context(), c.ID, expert)
+		if err != nil {
+			return err
+		}
+		out = append(out, calibrationItem{Calibration: c, Target: t, Results: res})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": out, "pass_agreement": s.p.PassAgreement})
 	return nil
 }

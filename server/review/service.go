@@ -47,6 +47,7 @@ type Store interface {
 	ListReviews(ctx context.Context, f storage.AssignmentFilter) ([]storage.Review, error)
 	CreateCalibration(ctx context.Context, a storage.Actor, c storage.Calibration) (storage.Calibration, error)
 	GetCalibration(ctx context.Context, id storage.CalibrationID) (storage.Calibration, error)
+	ListCalibrations(ctx context.Context, district storage.DistrictID, ids []storage.CalibrationID, limit int) ([]storage.Calibration, error)
 	SaveCalibrationResult(ctx context.Context, r storage.CalibrationResult) error
 	CalibrationResults(ctx context.Context, cal storage.CalibrationID, expert storage.UserID) ([]storage.CalibrationResult, error)
 	SetReflection(ctx context.Context, a storage.Actor, r storage.Reflection, district storage.DistrictID, school storage.SchoolID) (storage.Reflection, error)
@@ -77,6 +78,17 @@ type Params struct {
 	// FlagPoints is how far (in total points, 0..100) an expert's mean
 	// deviation from the other experts may go before it is flagged (default 15).
 	FlagPoints float64
+	// Limiter bounds each expert's draft saves: at most DraftSaves
+	// (default 60) in DraftWindow (default a minute); nil for no bound.
+	Limiter     Limiter
+	DraftSaves  int
+	DraftWindow time.Duration
+}
+
+// Limiter counts a user's actions of one kind in fixed windows; the Q&A
+// centre's memory and Redis limiters serve.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
 }
 
 // Service is lesson review.
@@ -99,6 +111,12 @@ func New(p Params) *Service {
 	}
 	if p.FlagPoints <= 0 {
 		p.FlagPoints = 15
+	}
+	if p.DraftSaves <= 0 {
+		p.DraftSaves = 60
+	}
+	if p.DraftWindow <= 0 {
+		p.DraftWindow = time.Minute
 	}
 	return &Service{p: p}
 }
