@@ -150,6 +150,8 @@ export interface STTrend {
   points: (STResult & { recording_id: number; title: string; teacher_id: number; teacher_name: string; started_at: string })[];
   months: { month: string; recordings: number; rt: number; ch: number }[];
   modes: Partial<Record<STMode, number>>;
+  /** Per teacher, most recordings first: the means and the mode they describe. */
+  teachers: { teacher_id: number; teacher_name: string; recordings: number; rt: number; ch: number; mode: STMode }[];
   rt: number;
   ch: number;
   truncated: boolean;

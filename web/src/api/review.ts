@@ -334,6 +334,15 @@ export interface CalibrationView {
 
 export const createCalibration = (b: { scheme_id: number; target: string; round?: string; master: ReviewScore[] }) =>
   api.post<Calibration>(`${base}/calibrations`, b);
+/** A calibration clip with its target and the agreements kept for it. */
+export interface CalibrationItem {
+  calibration: Calibration;
+  target: { target: string; title: string; teacher_name: string; school_name: string };
+  results: CalibrationResult[];
+}
+
+/** listCalibrations: admins the clips in scope with every result; an expert theirs with their own result. */
+export const listCalibrations = () => api.get<{ items: CalibrationItem[]; pass_agreement: number }>(`${base}/calibrations`);
 export const getCalibration = (id: number) => api.get<CalibrationView>(`${base}/calibrations/${id}`);
 export const assignCalibration = (id: number, b: { expert_ids: number[]; due_at?: string }) =>
   api.post<List<Assignment>>(`${base}/calibrations/${id}/assignments`, b);

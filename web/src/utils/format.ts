@@ -9,6 +9,11 @@ export function formatDateTime(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** formatDate is the YYYY-MM-DD of an ISO time. */
+export function formatDate(iso: string): string {
+  return formatDateTime(iso).slice(0, 10);
+}
+
 /** formatTime is hh:mm of a millisecond timestamp. */
 export function formatTime(ts: number): string {
   const d = new Date(ts);
