@@ -190,6 +190,22 @@ func TestReviewLifecycle(t *testing.T) {
 		if l := must(s.CalibrationResults(ctx, 0, w.expert.ID))(t); len(l) != 1 || l[0].Agreement != 100 || !l[0].Passed || l[0].ExpertName != "专家" {
 			t.Fatalf("calibration results %+v", l)
 		}
+		// Listed newest first, by district and by ids.
+		cal2 := must(s.CreateCalibration(ctx, admin, storage.Calibration{SchemeID: w.scheme.ID, DistrictID: w.d.ID, Target: target, Round: "r2",
+			Master: []storage.ReviewScore{{Criterion: "A", Value: 2}, {Criterion: "B", Value: 5}}}))(t)
+		if l := must(s.ListCalibrations(ctx, w.d.ID, nil, 0))(t); len(l) != 2 || l[0].ID != cal2.ID || l[1].ID != cal.ID || l[0].Round != "r2" ||
+			len(l[1].Master) != 2 || l[1].Master[1].Value != 7 || l[0].CreatedAt.IsZero() {
+			t.Fatalf("calibrations of the district %+v", l)
+		}
+		if l := must(s.ListCalibrations(ctx, 0, []storage.CalibrationID{cal.ID}, 0))(t); len(l) != 1 || l[0].ID != cal.ID {
+			t.Fatalf("calibrations by id %+v", l)
+		}
+		if l := must(s.ListCalibrations(ctx, w.d.ID+1000, nil, 0))(t); len(l) != 0 {
+			t.Fatalf("another district's calibrations %+v", l)
+		}
+		if l := must(s.ListCalibrations(ctx, w.d.ID, nil, 1))(t); len(l) != 1 || l[0].ID != cal2.ID {
+			t.Fatalf("one calibration %+v", l)
+		}
 
 		if at := must(s.FeedbackSeen(ctx, w.teacher.ID))(t); !at.IsZero() {
 			t.Fatalf("feedback seen %v before any", at)
