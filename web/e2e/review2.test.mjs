@@ -7,9 +7,12 @@
 // teacher sees their own trend and the status of the review of their
 // lesson on their feedback page. A calibration clip the expert scored is
 // listed with its agreement on the expert's home and on the administrator's
-// calibration tab. ECharts is loaded only by the pages that chart.
+// calibration tab. Two finished tutoring sessions of the school are listed
+// for the expert's audit with their ratings, the teacher's note and, for the
+// recorded one, its recording. ECharts is loaded only by the pages that chart.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -59,7 +62,27 @@ test('S-T trends, calibration results and the teacher’s review status', { time
       const done = await login['tr-e1'].client.must('POST', `/api/v1/review/assignments/${ca.items[0].id}/submit`,
         { scores: [{ criterion: 'G1', value: 3 }, { criterion: 'C2', value: 4 }] });
       assert.equal(done.calibration.agreement, 50);
-      fx = { url, login, school, teacher, colleague, recs, cal };
+      // Two finished tutoring sessions of the school, filed as the tutoring
+      // domain leaves them: one rated 2 with a note and recorded, one rated 5.
+      const student = await mk({ school_id: school.id, username: 'tr-s1', name: '林同学', roles: ['student'], student_no: 'E2E-TR-S1', grade: 8, class: '1班' });
+      const physics = (await sys.must('GET', '/api/v1/subjects')).items[0];
+      const now = Date.now();
+      const month = Number(new Date(now + 8 * 3600_000).toISOString().slice(0, 7).replace('-', ''));
+      const session = (n, score, comment, note, recorded) => `
+        INSERT INTO tutoring_requests (student_id, district_id, school_id, subject_id, grade, status, created_at, updated_at)
+          VALUES (${student.id}, ${district.id}, ${school.id}, ${physics.id}, 8, 'matched', ${now - n * 60_000}, ${now - n * 60_000});
+        INSERT INTO tutoring_sessions (request_id, student_id, teacher_id, district_id, school_id, subject_id, grade, created_at, started_at, ended_at, duration_s, end_reason)
+          VALUES (last_insert_rowid(), ${student.id}, ${teacher.id}, ${district.id}, ${school.id}, ${physics.id}, 8, ${now - n * 60_000}, ${now - n * 60_000}, ${now - n * 60_000 + 600_000}, 600, 'hangup');
+        INSERT INTO tutoring_ratings (session_id, district_id, school_id, subject_id, teacher_id, month, score, comment, rated_at, updated_at)
+          VALUES ((SELECT MAX(id) FROM tutoring_sessions), ${district.id}, ${school.id}, ${physics.id}, ${teacher.id}, ${month}, ${score}, '${comment}', ${now}, ${now});
+        ${note ? `INSERT INTO tutoring_notes (session_id, note, updated_at) VALUES ((SELECT MAX(id) FROM tutoring_sessions), '${note}', ${now});` : ''}
+        ${recorded ? `INSERT INTO recordings (kind, room, title, teacher_id, district_id, school_id, tutoring_session_id, started_at, ended_at, duration_ms, status, created_at, updated_at)
+          VALUES ('tutoring', 'tutoring-e2e', '一对一辅导', ${teacher.id}, ${district.id}, ${school.id}, (SELECT MAX(id) FROM tutoring_sessions), ${now - n * 60_000}, ${now - n * 60_000 + 600_000}, 600000, 'ready', ${now}, ${now});` : ''}`;
+      execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, `BEGIN IMMEDIATE; ${session(90, 2, '没听懂', '受力分析需要再讲一遍', true)} ${session(30, 5, '很清楚', '', false)} COMMIT;`]);
+      const audit = await login['tr-e1'].client.must('GET', '/api/v1/tutoring/audit');
+      assert.deepEqual(audit.items.map((s) => s.rating?.score), [5, 2], 'newest first');
+      assert.ok(audit.items[1].recording_id > 0 && !audit.items[0].recording_id, 'the recorded one has its recording');
+      fx = { url, login, school, teacher, colleague, recs, cal, audit: audit.items };
     }));
     if (!fx) return;
 
@@ -73,6 +96,19 @@ test('S-T trends, calibration results and the teacher’s review status', { time
       assert.match(await item.innerText(), /50%[\s\S]*未通过/);
       await item.scrollIntoViewIfNeeded();
       await shootBothLanguages(page, 'review2', 'expert-home');
+      // The tutoring audit: both sessions with their ratings; the low one
+      // with the teacher's note and its recording; the filter keeps it alone.
+      const audit = page.getByTestId('expert-audit');
+      await audit.locator('[data-testid="audit-item"]').nth(1).waitFor();
+      const low = audit.locator(`[data-testid="audit-item"][data-id="${fx.audit[1].id}"]`);
+      assert.equal(await low.getAttribute('data-score'), '2');
+      assert.match(await low.innerText(), /林同学 → 吴老师[\s\S]*没听懂[\s\S]*受力分析需要再讲一遍/);
+      assert.equal(await low.getByTestId('audit-recording').getAttribute('href'), `#/recordings/${fx.audit[1].recording_id}`);
+      assert.equal(await audit.locator(`[data-testid="audit-item"][data-id="${fx.audit[0].id}"] [data-testid="audit-recording"]`).count(), 0);
+      await audit.getByTestId('audit-low').click();
+      await audit.locator('[data-testid="audit-item"]').nth(1).waitFor({ state: 'detached' });
+      assert.equal(await audit.locator('[data-testid="audit-item"]').count(), 1);
+      assert.equal(await audit.locator('[data-testid="audit-item"]').getAttribute('data-id'), String(fx.audit[1].id));
       const charted = () => page.evaluate(() => performance.getEntriesByType('resource').some((e) => /trend-chart/.test(e.name)));
       assert.equal(await charted(), false, 'the home does not load ECharts');
 
