@@ -1308,7 +1308,8 @@ type calibrationItem struct {
 // handleCalibrations lists calibration clips, newest first, with each
 // expert's agreement with the master. Administrators and readers see the
 // clips whose recording is in their scope with every expert's result; an
-// expert sees the clips assigned to them with their own result only.
+// expert sees the clips assigned to them (whose recording is still in
+// their scope) with their own result only.
 func (s *Service) handleCalibrations(w http.ResponseWriter, r *http.Request) error {
 	u := me(r)
 	over := !authz.ScopeOf(u, authz.ReviewRead).Empty() || !authz.ScopeOf(u, authz.ReviewManage).Empty()
@@ -1327,10 +1328,20 @@ func (s *Service) handleCalibrations(w http.ResponseWriter, r *http.Request) err
 		if as, err = s.p.Store.ListAssignments(r.Context(), storage.AssignmentFilter{ExpertID: u.ID, Limit: 500}); err != nil {
 			return err
 		}
+		// The clips assigned to the expert: scored (their results kept) or not yet.
+		var done []storage.CalibrationResult
+		if done, err = s.p.Store.CalibrationResults(r.Context(), 0, u.ID); err != nil {
+			return err
+		}
 		ids := []storage.CalibrationID{}
 		for _, x := range as {
 			if x.CalibrationID != 0 && !slices.Contains(ids, x.CalibrationID) {
 				ids = append(ids, x.CalibrationID)
+			}
+		}
+		for _, d := range done {
+			if !slices.Contains(ids, d.CalibrationID) {
+				ids = append(ids, d.CalibrationID)
 			}
 		}
 		if len(ids) > 0 {
@@ -1346,8 +1357,9 @@ func (s *Service) handleCalibrations(w http.ResponseWriter, r *http.Request) err
 		if err != nil && !isNotFound(err) {
 			return err
 		}
-		if over && (err != nil || !oversees(u, t.DistrictID, t.SchoolID)) {
-			continue
+		if err != nil || over && !oversees(u, t.DistrictID, t.SchoolID) ||
+			!over && !authz.ScopeOf(u, authz.ReviewScore).Covers(t.DistrictID, t.SchoolID) {
+			continue // a clip whose recording is gone or outside the caller's scope
 		}
 		res, err := s.p.Store.CalibrationResults(r.Context(), c.ID, expert)
 		if err != nil {
