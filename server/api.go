@@ -58,7 +58,11 @@ func (s *Server) setupDomains() (err error) {
 		AdoptWindow: time.Duration(s.cfg.QA.AdoptChangeHours) * time.Hour,
 		ClaimFor:    time.Duration(s.cfg.QA.ClaimMinutes) * time.Minute,
 		Logger:      s.log.With("component", "qa"), Now: s.now})
-	s.review = review.New(review.Params{Store: s.store, Logger: s.log.With("component", "review"), Now: s.now, Limiter: limiter})
+	var drafts review.Limiter = &qa.MemoryLimiter{Now: s.now}
+	if rdb != nil {
+		drafts = &qa.RedisLimiter{Client: rdb, Prefix: s.cfg.Redis.KeyPrefix + ":review-limit:"}
+	}
+	s.review = review.New(review.Params{Store: s.store, Logger: s.log.With("component", "review"), Now: s.now, Limiter: drafts})
 	if err == nil {
 		err = s.review.SeedDefaults(context.Background())
 	}
