@@ -255,8 +255,14 @@ func (s *Store) CreateResearchActivity(ctx context.Context, a Actor, in Research
 // MaxResearchRecordings; adding one twice is a duplicate).
 func (s *Store) AddResearchRecording(ctx context.Context, a Actor, id ResearchActivityID, rec RecordingID) (ResearchActivity, error) {
 	err := s.tx(ctx, func(q querier) error {
+		// The activity's row is locked (Postgres; SQLite writes one at a
+		// time) so that parallel adds cannot pass the limit together.
+		query := `SELECT group_id FROM research_activities WHERE id = $1`
+		if s.d.postgres {
+			query += " FOR UPDATE"
+		}
 		var group ResearchGroupID
-		if err := q.queryRow(ctx, `SELECT group_id FROM research_activities WHERE id = $1`, int64(id)).Scan(&group); err != nil {
+		if err := q.queryRow(ctx, query, int64(id)).Scan(&group); err != nil {
 			if isNoRows(err) {
 				return ErrNotFound
 			}

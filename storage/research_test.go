@@ -3,7 +3,10 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,6 +113,28 @@ func TestResearchActivityAndDiscussion(t *testing.T) {
 			t.Fatalf("comment count = %d", a.Comments)
 		}
 
+		// Parallel adds never pass the limit.
+		empty := must(s.CreateResearchActivity(ctx, tea, storage.ResearchActivityInput{GroupID: g.ID, Topic: "并发"}))(t)
+		var recs []storage.RecordingID
+		for i := range storage.MaxResearchRecordings + 4 {
+			recs = append(recs, mkRec(fmt.Sprintf("p%d", i), w.teacher.ID).ID)
+		}
+		var wg sync.WaitGroup
+		var added atomic.Int32
+		for _, id := range recs {
+			wg.Go(func() {
+				if _, err := s.AddResearchRecording(ctx, tea, empty.ID, id); err == nil {
+					added.Add(1)
+				} else if !errors.As(err, new(*storage.FieldError)) {
+					t.Errorf("parallel add: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := len(must(s.GetResearchActivity(ctx, empty.ID))(t).RecordingIDs); n != storage.MaxResearchRecordings || int(added.Load()) != n {
+			t.Fatalf("parallel adds: %d recordings, %d added; want %d", n, added.Load(), storage.MaxResearchRecordings)
+		}
+
 		// Every change wrote its activity row in the group's school.
 		rows := must(s.RecentActivity(ctx, w.d.ID, nil, 100))(t)
 		count := map[string]int{}
@@ -121,8 +146,8 @@ func TestResearchActivityAndDiscussion(t *testing.T) {
 				}
 			}
 		}
-		want := map[string]int{"research.group_create": 2, "research.members": 2, "research.activity_create": 1,
-			"research.recording_add": 1, "research.comment": 2, "research.comment_delete": 1}
+		want := map[string]int{"research.group_create": 2, "research.members": 2, "research.activity_create": 2,
+			"research.recording_add": 1 + storage.MaxResearchRecordings, "research.comment": 2, "research.comment_delete": 1}
 		for k, n := range want {
 			if count[k] != n {
 				t.Fatalf("activity rows = %v; want %v", count, want)
