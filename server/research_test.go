@@ -29,6 +29,7 @@ func TestResearchScope(t *testing.T) {
 	sa.must(403, "POST", "/api/v1/research/groups", map[string]any{"name": "区数学组"}, nil)
 	sa.must(400, "POST", "/api/v1/research/groups", map[string]any{"name": "数学组", "school_id": w.schoolA, "member_ids": []int64{teacherBID}}, nil)
 	sa.must(400, "POST", "/api/v1/research/groups", map[string]any{"name": strings.Repeat("组", 101), "school_id": w.schoolA}, nil)
+	sa.must(400, "POST", "/api/v1/research/groups", map[string]any{"name": "数学组", "school_id": w.schoolA, "subject_id": 999999}, nil)
 	teacher.must(403, "POST", "/api/v1/research/groups", map[string]any{"name": "x", "school_id": w.schoolA}, nil)
 	var g map[string]any
 	sa.must(201, "POST", "/api/v1/research/groups", map[string]any{"name": "甲校数学组", "school_id": w.schoolA,

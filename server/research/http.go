@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"yunke/server/authz"
@@ -149,6 +150,15 @@ func (s *Service) handleCreateGroup(w http.ResponseWriter, r *http.Request) erro
 	}
 	if !manages(u, g) {
 		return httpapi.ErrForbidden
+	}
+	if b.SubjectID != 0 {
+		subjects, err := s.p.Store.ListSubjects(r.Context())
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(subjects, func(x storage.Subject) bool { return x.ID == b.SubjectID }) {
+			return httpapi.Invalid("subject_id", "no such subject")
+		}
 	}
 	if err := s.checkMembers(r.Context(), g, b.MemberIDs); err != nil {
 		return err

@@ -51,6 +51,7 @@ type Store interface {
 	GetScheme(ctx context.Context, id storage.SchemeID) (storage.Scheme, error)
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
+	ListSubjects(ctx context.Context) ([]storage.Subject, error)
 }
 
 var _ Store = (*storage.Store)(nil)

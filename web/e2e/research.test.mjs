@@ -12,7 +12,7 @@ import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { adminClient, Harness, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
+import { adminClient, Harness, selectOption, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
 import { fileScriptedRecording, shootBothLanguages } from './lib/recordings.mjs';
 
 const password = 'e2e-Passw0rd-1';
@@ -61,6 +61,8 @@ test('teaching research: a group, an activity on two lessons, a pinned comment, 
       await page.getByTestId('research-no-groups').waitFor();
       await page.getByTestId('research-new-group').click();
       await page.getByTestId('research-group-name').fill('初中数学教研组');
+      const math = (await fx.login['rs-sa'].client.must('GET', '/api/v1/subjects')).items.find((x) => x.code === 'math');
+      await selectOption(page, 'research-group-subject', math.id);
       await page.getByTestId('research-group-members').click();
       for (const name of ['吴老师', '高老师']) await page.locator('.el-select-dropdown__item:visible', { hasText: name }).click();
       await page.keyboard.press('Escape');
@@ -71,6 +73,7 @@ test('teaching research: a group, an activity on two lessons, a pinned comment, 
       assert.equal(groups.length, 1);
       const g = await fx.login['rs-sa'].client.must('GET', `/api/v1/research/groups/${groups[0].id}`);
       assert.deepEqual(g.members.map((m) => m.name).sort(), ['吴老师', '高老师'].sort());
+      assert.equal(g.subject_id, math.id);
       fx.group = g.id;
     }));
     if (!fx.group) return;

@@ -767,6 +767,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'rs.groupName': 'Name',
   'rs.groupNameHint': 'e.g. Junior maths group',
   'rs.place': 'School',
+  'rs.anySubject': 'Every subject',
   'rs.districtGroup': 'District group',
   'rs.members': 'Members',
   'rs.pickMembers': 'Teachers and experts',

@@ -768,6 +768,7 @@ const zhCN = {
   'rs.groupName': '名称',
   'rs.groupNameHint': '如：初中数学教研组',
   'rs.place': '学校',
+  'rs.anySubject': '不限学科',
   'rs.districtGroup': '区级教研组',
   'rs.members': '成员',
   'rs.pickMembers': '选择教师和专家',
