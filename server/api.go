@@ -18,6 +18,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/qa"
 	"yunke/server/recording"
+	"yunke/server/research"
 	"yunke/server/review"
 	"yunke/server/rooms"
 	"yunke/server/token"
@@ -39,6 +40,11 @@ func (s *Server) setupDomains() (err error) {
 	s.rooms = rooms.New(rooms.Params{Store: s.store, Key: token.FirstKey(s.cfg.Keys), Development: s.cfg.Development})
 	s.classes = classes.New(classesParams(s))
 	s.microlessons, err = microlessons.New(s.microlessonParams())
+	var limiter qa.Limiter = &qa.MemoryLimiter{Now: s.now}
+	if rdb != nil {
+		limiter = &qa.RedisLimiter{Client: rdb, Prefix: s.cfg.Redis.KeyPrefix + ":qa-limit:"}
+	}
+	s.research = research.New(research.Params{Store: s.store, Limiter: limiter, Logger: s.log.With("component", "research"), Now: s.now})
 	s.recording = recording.New(s.recordingParams())
 	var notifier qa.Notifier
 	if presence, ok := s.tutor.matcher.(matching.Notifier); ok {
@@ -47,10 +53,6 @@ func (s *Server) setupDomains() (err error) {
 			Batch:        s.cfg.QA.NotifyBatch, Widen: time.Duration(s.cfg.QA.WidenSeconds) * time.Second,
 			Logger: s.log.With("component", "qa"), Now: s.now})
 		notifier = s.qaRouter
-	}
-	var limiter qa.Limiter = &qa.MemoryLimiter{Now: s.now}
-	if rdb != nil {
-		limiter = &qa.RedisLimiter{Client: rdb, Prefix: s.cfg.Redis.KeyPrefix + ":qa-limit:"}
 	}
 	s.qa = qa.New(qa.Params{Store: s.store, Tutoring: s.tutor.service, Notifier: notifier, Limiter: limiter,
 		StudentsAnswer: s.cfg.QA.StudentsAnswer, MaxImages: s.cfg.QA.MaxImages,
@@ -78,7 +80,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.review, s.jobs} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.review, s.research, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

@@ -39,6 +39,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/qa"
 	"yunke/server/recording"
+	"yunke/server/research"
 	"yunke/server/review"
 	"yunke/server/rooms"
 	"yunke/server/webhooks"
@@ -141,6 +142,7 @@ type Server struct {
 	qa           *qa.Service
 	qaRouter     *qa.Router
 	review       *review.Service
+	research     *research.Service
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.

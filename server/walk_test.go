@@ -38,7 +38,7 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		path = strings.Replace(path, "/qa/answers/{id}", "/qa/answers/999999", 1)
 		path = strings.Replace(path, "/images/{n}", "/images/0", 1)
 		path = strings.Replace(path, "/review/targets/{target}", "/review/targets/recording:999999", 1)
-		if strings.HasPrefix(path, "/api/v1/review/") {
+		if strings.HasPrefix(path, "/api/v1/review/") || strings.HasPrefix(path, "/api/v1/research/") {
 			path = strings.Replace(path, "{id}", "999999", 1)
 		}
 		path = strings.Replace(path, "/recordings/{id}", "/recordings/999999", 1)

@@ -211,6 +211,7 @@ func (s *Server) recordingParams() recording.Params {
 		STInterval:    time.Duration(rc.STIntervalSeconds) * time.Second,
 		Retention:     time.Duration(rc.RetentionDays) * 24 * time.Hour,
 		Jobs:          s.jobs,
+		Grants:        s.research,
 		Now:           now,
 		Logger:        log,
 		Egress:        egress,

@@ -85,6 +85,9 @@ const (
 	ReviewOwn    Action = "review.own"    // the reviews of one's own recordings: their status, feedback, one's reflection
 	ReviewRead   Action = "review.read"   // reviews, results and reliability of recordings in scope
 	ReviewManage Action = "review.manage" // rubrics, schemes, assignments, calibration and reopening reviews in scope
+
+	ResearchTakePart Action = "research.take_part" // in the research groups one is a member of: activities, recordings, discussion
+	ResearchManage   Action = "research.manage"    // research groups in scope: create them, choose their members, moderate their discussions
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -106,6 +109,7 @@ var Actions = []Action{
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete, RecordingCode,
 	JobList,
 	ReviewScore, ReviewOwn, ReviewRead, ReviewManage,
+	ResearchTakePart, ResearchManage,
 }
 
 // policy is the role × action table. Where a role may act is decided by
@@ -113,10 +117,10 @@ var Actions = []Action{
 var policy = map[storage.Role][]Action{
 	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, QAAsk, ClassAttend, MicrolessonRead},
 	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, QAAnswer, ClassTeach, MicrolessonUpload, MicrolessonRead,
-		RecordingOwn, RecordingManage, ReviewOwn},
+		RecordingOwn, RecordingManage, ReviewOwn, ResearchTakePart},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
-		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore,
+		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore, ResearchTakePart,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
@@ -124,7 +128,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		ReviewRead,
+		ReviewRead, ResearchManage,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
@@ -133,7 +137,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage,
+		JobList, ReviewRead, ReviewManage, ResearchManage,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -143,7 +147,7 @@ var policy = map[storage.Role][]Action{
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage,
+		JobList, ReviewRead, ReviewManage, ResearchManage,
 	},
 }
 

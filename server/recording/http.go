@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -154,6 +155,17 @@ func mayRead(u *storage.User, rec storage.Recording) bool {
 	return authz.ScopeOf(u, authz.RecordingRead).Covers(rec.DistrictID, rec.SchoolID)
 }
 
+// mayWatch: mayRead, or a grant (a research group's member).
+func (s *Service) mayWatch(ctx context.Context, u *storage.User, rec storage.Recording) (bool, error) {
+	if mayRead(u, rec) {
+		return true, nil
+	}
+	if s.p.Grants == nil || !u.Active {
+		return false, nil
+	}
+	return s.p.Grants.MayWatch(ctx, u, rec)
+}
+
 // readable loads a recording the caller may read; anything else is 404.
 func (s *Service) readable(r *http.Request) (storage.Recording, error) {
 	p := httpapi.PrincipalFrom(r.Context())
@@ -165,8 +177,11 @@ func (s *Service) readable(r *http.Request) (storage.Recording, error) {
 	if err != nil {
 		return rec, err
 	}
-	if rec.Status == storage.RecordingDeleted || p == nil || !mayRead(&p.User, rec) {
+	if rec.Status == storage.RecordingDeleted || p == nil {
 		return storage.Recording{}, httpapi.ErrNotFound
+	}
+	if ok, err := s.mayWatch(r.Context(), &p.User, rec); err != nil || !ok {
+		return storage.Recording{}, cmp.Or(err, error(httpapi.ErrNotFound))
 	}
 	return rec, nil
 }

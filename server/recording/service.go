@@ -109,6 +109,16 @@ type Params struct {
 	// Egress, when set, hears each recording as LiveKit's egress events
 	// (EgressStarted, EgressUpdated, EgressEnded); it must not block.
 	Egress func(ctx context.Context, event string, info *livekit.EgressInfo)
+	// Grants, when set, lets users watch recordings beyond their own
+	// rules (a research group's members, the recordings its activities
+	// study).
+	Grants Grants
+}
+
+// Grants says whether u may watch rec through something other than their
+// role and scope; it must not fail open.
+type Grants interface {
+	MayWatch(ctx context.Context, u *storage.User, rec storage.Recording) (bool, error)
 }
 
 // A recording's life as LiveKit's egress events: started when it starts

@@ -104,7 +104,9 @@ func (s *Service) stRecording(r *http.Request) (storage.Recording, error) {
 	if rec.Status == storage.RecordingDeleted {
 		return storage.Recording{}, httpapi.ErrNotFound
 	}
-	if !mayRead(&p.User, rec) {
+	if ok, err := s.mayWatch(r.Context(), &p.User, rec); err != nil {
+		return storage.Recording{}, err
+	} else if !ok {
 		return storage.Recording{}, httpapi.ErrForbidden
 	}
 	return rec, nil

@@ -15,6 +15,7 @@ import { classroomRoutes } from './modules/classroom';
 import { expertRoutes } from './modules/expert';
 import { mediaRoutes } from './modules/media';
 import { qaRoutes } from './modules/qa';
+import { researchRoutes } from './modules/research';
 import { reviewRoutes } from './modules/review';
 import { studentRoutes } from './modules/student';
 import { teacherRoutes } from './modules/teacher';
@@ -52,6 +53,7 @@ export const router = createRouter({
     ...mediaRoutes,
     ...qaRoutes,
     ...reviewRoutes,
+    ...researchRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],
 });

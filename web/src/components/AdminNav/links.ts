@@ -20,6 +20,7 @@ export const adminLinks: AdminLink[] = [
   { path: '/admin/microlessons', key: 'nav.microlessons', hint: 'nav.microlessonsHint', show: () => true },
   { path: '/qa/search', key: 'qa.moderateNav', hint: 'qa.moderateNavHint', show: () => has('school_admin') || has('district_admin') },
   { path: '/admin/review', key: 'nav.review', hint: 'nav.reviewHint', show: () => true },
+  { path: '/research', key: 'rs.title', hint: 'rs.navHint', show: () => true },
   { path: '/recordings', key: 'nav.recordings', hint: 'nav.recordingsHint', show: () => true },
   { path: '/admin/jobs', key: 'nav.jobs', hint: 'nav.jobsHint', show: () => has('system_admin') || has('district_admin') },
   { path: '/admin/districts', key: 'nav.districts', hint: 'nav.districtsHint', show: () => has('system_admin') },

@@ -1,0 +1,138 @@
+package server_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestResearchScope: research groups, activities and their discussions are
+// reached only by the group's members and the administrators of its place;
+// anyone else gets 404 on every route, members watch the recordings their
+// activities study, and comments are bounded and rate limited.
+func TestResearchScope(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "yunke.db")
+	srv := reviewServer(t, path)
+	w := newReviewWorld(t, srv, path)
+	sys := w.users["system_admin"]
+	teacher, sa, da := w.users["teacher"], w.users["school_admin"], w.users["district_admin"]
+	teacherB, teacherBID := addUser(t, srv, sys, "research.tb", map[string]any{"roles": []string{"teacher"}, "school_id": w.schoolB, "staff_no": "T-B-R"})
+	daC, _ := addUser(t, srv, sys, "research.dac", map[string]any{"roles": []string{"district_admin"}, "district_id": w.district2})
+	recID := func(target string) string { return strings.TrimPrefix(target, "recording:") }
+	rec1, rec2 := recID(w.rec1), recID(w.rec2)
+
+	// Who creates which group.
+	sa.must(403, "POST", "/api/v1/research/groups", map[string]any{"name": "乙校数学组", "school_id": w.schoolB}, nil)
+	sa.must(403, "POST", "/api/v1/research/groups", map[string]any{"name": "区数学组"}, nil)
+	sa.must(400, "POST", "/api/v1/research/groups", map[string]any{"name": "数学组", "school_id": w.schoolA, "member_ids": []int64{teacherBID}}, nil)
+	sa.must(400, "POST", "/api/v1/research/groups", map[string]any{"name": strings.Repeat("组", 101), "school_id": w.schoolA}, nil)
+	sa.must(400, "POST", "/api/v1/research/groups", map[string]any{"name": "数学组", "school_id": w.schoolA, "subject_id": 999999}, nil)
+	teacher.must(403, "POST", "/api/v1/research/groups", map[string]any{"name": "x", "school_id": w.schoolA}, nil)
+	var g map[string]any
+	sa.must(201, "POST", "/api/v1/research/groups", map[string]any{"name": "甲校数学组", "school_id": w.schoolA,
+		"member_ids": []int64{w.userIDs["teacher"], w.teacher2ID}}, &g)
+	gid := itoa(id(g))
+	var dg map[string]any
+	da.must(201, "POST", "/api/v1/research/groups", map[string]any{"name": "区数学组", "member_ids": []int64{w.userIDs["teacher"], teacherBID}}, &dg)
+	daC.must(403, "POST", "/api/v1/research/groups", map[string]any{"name": "x", "school_id": w.schoolA}, nil)
+
+	// Activities: a member adds only recordings they may watch themselves.
+	teacher.must(400, "POST", "/api/v1/research/groups/"+gid+"/activities", map[string]any{"topic": "同课异构", "recording_ids": []string{rec1, rec2}}, nil)
+	teacher.must(400, "POST", "/api/v1/research/groups/"+gid+"/activities", map[string]any{"topic": "x", "recording_ids": []int{1, 2, 3, 4, 5, 6, 7}}, nil)
+	var act map[string]any
+	teacher.must(201, "POST", "/api/v1/research/groups/"+gid+"/activities", map[string]any{"topic": "同课异构：函数", "recording_ids": []any{recNum(rec1)}}, &act)
+	aid := itoa(id(act))
+	w.teacher2.must(200, "POST", "/api/v1/research/activities/"+aid+"/recordings", map[string]any{"recording_id": recNum(rec2)}, nil)
+	w.teacher2.must(409, "POST", "/api/v1/research/activities/"+aid+"/recordings", map[string]any{"recording_id": recNum(rec2)}, nil)
+	w.teacher2.must(400, "POST", "/api/v1/research/activities/"+aid+"/recordings", map[string]any{"recording_id": recNum(recID(w.recB))}, nil)
+
+	// Members watch both recordings; others do not.
+	teacher.must(200, "GET", "/api/v1/recordings/"+rec2, nil, nil)
+	teacher.must(200, "GET", "/api/v1/recordings/"+rec2+"/st", nil, nil)
+	teacherB.must(404, "GET", "/api/v1/recordings/"+rec2, nil, nil)
+
+	// The discussion: pinned comments, bounded.
+	var c1 map[string]any
+	teacher.must(201, "POST", "/api/v1/research/activities/"+aid+"/comments", map[string]any{"text": "这里的提问很好", "recording_id": recNum(rec2), "start_ms": 12000}, &c1)
+	teacher.must(400, "POST", "/api/v1/research/activities/"+aid+"/comments", map[string]any{"text": "x", "recording_id": recNum(rec2), "start_ms": 41 * 60 * 1000}, nil)
+	teacher.must(400, "POST", "/api/v1/research/activities/"+aid+"/comments", map[string]any{"text": "x", "recording_id": recNum(recID(w.recB))}, nil)
+	teacher.must(400, "POST", "/api/v1/research/activities/"+aid+"/comments", map[string]any{"text": strings.Repeat("评", 2001)}, nil)
+	var list struct {
+		Items []map[string]any `json:"items"`
+	}
+	w.teacher2.must(200, "GET", "/api/v1/research/activities/"+aid+"/comments?recording_id="+rec2, nil, &list)
+	if len(list.Items) != 1 || list.Items[0]["text"] != "这里的提问很好" || list.Items[0]["start_ms"] != float64(12000) || list.Items[0]["can_delete"] != false {
+		t.Fatalf("comments on rec2 for teacher2: %+v", list.Items)
+	}
+	cid := itoa(id(c1))
+
+	// Everyone outside the group and its place: 404 on every route.
+	for name, c := range map[string]*api{"teacher of school B": teacherB, "school B's admin": w.adminB, "expert of school B": w.expertB,
+		"another district's admin": daC} {
+		for _, rt := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/api/v1/research/groups/" + gid, nil},
+			{"PUT", "/api/v1/research/groups/" + gid + "/members", map[string]any{"member_ids": []int64{}}},
+			{"POST", "/api/v1/research/groups/" + gid + "/activities", map[string]any{"topic": "x"}},
+			{"GET", "/api/v1/research/activities/" + aid, nil},
+			{"POST", "/api/v1/research/activities/" + aid + "/recordings", map[string]any{"recording_id": recNum(rec1)}},
+			{"GET", "/api/v1/research/activities/" + aid + "/comments", nil},
+			{"POST", "/api/v1/research/activities/" + aid + "/comments", map[string]any{"text": "x"}},
+			{"DELETE", "/api/v1/research/comments/" + cid, nil},
+		} {
+			if r := c.send(rt.method, rt.path, rt.body); r.status != 404 && r.status != 403 {
+				t.Errorf("%s: %s %s = %v, want 404 (or 403 for a role that may not)", name, rt.method, rt.path, r)
+			} else if r.status == 403 && rt.method == "GET" {
+				t.Errorf("%s: %s %s = 403; want 404", name, rt.method, rt.path)
+			}
+		}
+		var gs struct {
+			Items []map[string]any `json:"items"`
+		}
+		c.must(200, "GET", "/api/v1/research/groups", nil, &gs)
+		for _, x := range gs.Items {
+			if itoa(id(x)) == gid {
+				t.Errorf("%s lists the group of school A", name)
+			}
+		}
+	}
+	// A member is not the group's admin.
+	teacher.must(403, "PUT", "/api/v1/research/groups/"+gid+"/members", map[string]any{"member_ids": []int64{}}, nil)
+
+	// Deleting: not another member's comment; the author or an admin, softly.
+	w.teacher2.must(403, "DELETE", "/api/v1/research/comments/"+cid, nil, nil)
+	sa.must(204, "DELETE", "/api/v1/research/comments/"+cid, nil, nil)
+	sa.must(404, "DELETE", "/api/v1/research/comments/"+cid, nil, nil)
+	teacher.must(200, "GET", "/api/v1/research/activities/"+aid+"/comments", nil, &list)
+	if len(list.Items) != 1 || list.Items[0]["deleted"] != true || list.Items[0]["text"] != "" {
+		t.Fatalf("after the delete: %+v", list.Items)
+	}
+
+	// Removed from the group: no more access, to the recording either.
+	sa.must(200, "PUT", "/api/v1/research/groups/"+gid+"/members", map[string]any{"member_ids": []int64{w.teacher2ID}}, nil)
+	teacher.must(404, "GET", "/api/v1/research/activities/"+aid, nil, nil)
+	teacher.must(404, "GET", "/api/v1/recordings/"+rec2, nil, nil)
+
+	// Flooding: at most 20 comments in 5 minutes, then 429 with Retry-After.
+	var r reply
+	for i := range 25 {
+		r = w.teacher2.send("POST", "/api/v1/research/activities/"+aid+"/comments", map[string]any{"text": fmt.Sprintf("评论 %d", i)})
+		if r.status != 201 {
+			break
+		}
+	}
+	if r.status != 429 || r.errCode() != "rate_limited" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("comment flood: %v (Retry-After %q), want 429 with Retry-After", r, r.header.Get("Retry-After"))
+	}
+}
+
+// recNum is a recording id as the number a JSON body carries.
+func recNum(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
