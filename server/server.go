@@ -41,6 +41,7 @@ import (
 	"yunke/server/recording"
 	"yunke/server/review"
 	"yunke/server/rooms"
+	"yunke/server/selection"
 	"yunke/server/webhooks"
 	"yunke/sfu"
 	"yunke/signaling"
@@ -141,6 +142,7 @@ type Server struct {
 	qa           *qa.Service
 	qaRouter     *qa.Router
 	review       *review.Service
+	selection    *selection.Service
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.

@@ -85,6 +85,11 @@ const (
 	ReviewOwn    Action = "review.own"    // the reviews of one's own recordings: their status, feedback, one's reflection
 	ReviewRead   Action = "review.read"   // reviews, results and reliability of recordings in scope
 	ReviewManage Action = "review.manage" // rubrics, schemes, assignments, calibration and reopening reviews in scope
+
+	SelectionManage   Action = "selection.manage"   // selection rounds of one's district: create, follow, shortlist, select, publish
+	SelectionNominate Action = "selection.nominate" // nominate recordings of one's school to the district's open rounds
+	LibraryRead       Action = "library.read"       // browse and watch the shared library of one's district
+	ConsentManage     Action = "consent.manage"     // record a school's consent to share its lessons in full
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -106,17 +111,18 @@ var Actions = []Action{
 	RecordingOwn, RecordingRead, RecordingManage, RecordingDelete, RecordingCode,
 	JobList,
 	ReviewScore, ReviewOwn, ReviewRead, ReviewManage,
+	SelectionManage, SelectionNominate, LibraryRead, ConsentManage,
 }
 
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, QAAsk, ClassAttend, MicrolessonRead},
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, QAAsk, ClassAttend, MicrolessonRead, LibraryRead},
 	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, QAAnswer, ClassTeach, MicrolessonUpload, MicrolessonRead,
-		RecordingOwn, RecordingManage, ReviewOwn},
+		RecordingOwn, RecordingManage, ReviewOwn, LibraryRead},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
-		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore,
+		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore, LibraryRead,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
@@ -124,7 +130,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		ReviewRead,
+		ReviewRead, SelectionNominate, LibraryRead, ConsentManage,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
@@ -133,7 +139,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage,
+		JobList, ReviewRead, ReviewManage, SelectionManage, LibraryRead,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -143,7 +149,7 @@ var policy = map[storage.Role][]Action{
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage,
+		JobList, ReviewRead, ReviewManage, SelectionManage, LibraryRead, ConsentManage,
 	},
 }
 
