@@ -16,6 +16,7 @@ import { expertRoutes } from './modules/expert';
 import { mediaRoutes } from './modules/media';
 import { qaRoutes } from './modules/qa';
 import { reviewRoutes } from './modules/review';
+import { selectionRoutes } from './modules/selection';
 import { studentRoutes } from './modules/student';
 import { teacherRoutes } from './modules/teacher';
 import { tutoringRoutes } from './modules/tutoring';
@@ -52,6 +53,7 @@ export const router = createRouter({
     ...mediaRoutes,
     ...qaRoutes,
     ...reviewRoutes,
+    ...selectionRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],
 });
