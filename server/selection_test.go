@@ -338,6 +338,13 @@ func TestSelectionToLibrary(t *testing.T) {
 		t.Fatalf("after consent student B sees %+v", detail)
 	}
 	studentB.must(200, "GET", media(tracks["student-camera"]), nil, nil)
+	// Withdrawn, the district is back to the teacher-only version at once.
+	saA.must(200, "PUT", fmt.Sprintf("/api/v1/schools/%d/consent", w.schoolA), map[string]any{"granted": false, "note": "撤回"}, &consent)
+	teacherB.must(200, "GET", lesson, nil, &detail)
+	onlyTeacher("teacher B after the consent is withdrawn")
+	if r := studentB.send("GET", media(tracks["student-camera"]), nil); r.status != 404 {
+		t.Fatalf("a student track after the consent is withdrawn: %v", r)
+	}
 	var acts struct {
 		Items []struct {
 			Action string `json:"action"`
@@ -352,6 +359,9 @@ func TestSelectionToLibrary(t *testing.T) {
 		if seen[a] == 0 {
 			t.Errorf("no %s activity row (%v)", a, seen)
 		}
+	}
+	if seen["school.consent"] != 2 {
+		t.Errorf("school.consent rows = %d, want 2", seen["school.consent"])
 	}
 	if seen["library.play"] != 2 {
 		t.Errorf("library.play rows = %d, want 2", seen["library.play"])
