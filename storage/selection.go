@@ -359,7 +359,12 @@ func (s *Store) ListLibrary(ctx context.Context, f LibraryFilter) ([]LibraryLess
 		c.add("l.grade = $%d", f.Grade)
 	}
 	if f.KnowledgePointID != 0 {
-		c.add("l.recording_id IN (SELECT recording_id FROM recording_points WHERE knowledge_point_id = $%d)", int64(f.KnowledgePointID))
+		// The point and every point below it.
+		c.add(`l.recording_id IN (SELECT rp.recording_id FROM recording_points rp WHERE rp.knowledge_point_id IN (
+			WITH RECURSIVE below(id) AS (
+				SELECT CAST($%d AS BIGINT)
+				UNION SELECT kp.id FROM knowledge_points kp JOIN below b ON kp.parent_id = b.id)
+			SELECT id FROM below))`, int64(f.KnowledgePointID))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		c.add(`LOWER(l.title) LIKE $%d ESCAPE '\'`, likePattern(q))

@@ -21,6 +21,7 @@ func TestSelectionRoundToLibrary(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		w := seedReview(t, s)
+		mw := seedMicroPoints(t, s)
 		da := storage.Actor{UserID: w.expert.ID}
 		now := time.Now()
 		_, err := s.CreateSelectionRound(ctx, da, storage.SelectionRound{DistrictID: w.d.ID, Name: "x", SchemeID: w.scheme.ID,
@@ -43,7 +44,8 @@ func TestSelectionRoundToLibrary(t *testing.T) {
 		var recs []storage.Recording
 		for i := range 4 {
 			r := must(s.CreateRecording(ctx, admin, storage.RecordingInput{Kind: storage.RecordingClass, Room: "rr" + itoaT(int64(i)), Title: "函数 " + itoaT(int64(i)),
-				TeacherID: w.teacher.ID, SubjectID: w.math.ID, Grade: 7, ActivityIntervalMS: 500, StartedAt: now}))(t)
+				TeacherID: w.teacher.ID, SubjectID: w.math.ID, Grade: 7, ActivityIntervalMS: 500, StartedAt: now,
+				KnowledgePoints: []storage.KnowledgePointID{mw["M7.1.1"]}}))(t)
 			recs = append(recs, r)
 		}
 		assign := func(r storage.Recording) []storage.AssignmentInput {
@@ -123,6 +125,9 @@ func TestSelectionRoundToLibrary(t *testing.T) {
 		}
 
 		l := must(s.GetLibraryLesson(ctx, ids[0]))(t)
+		if len(l.KnowledgePointIDs) != 1 || l.KnowledgePointIDs[0] != mw["M7.1.1"] {
+			t.Fatalf("lesson's knowledge points = %v", l.KnowledgePointIDs)
+		}
 		if l.Score != 87.5 || l.Reviews != 3 || l.SubjectName == "" || l.TeacherName != "tea" || l.Plays != 0 {
 			t.Fatalf("lesson = %+v", l)
 		}
@@ -136,7 +141,10 @@ func TestSelectionRoundToLibrary(t *testing.T) {
 			{storage.LibraryFilter{DistrictID: w.d.ID, Grade: 8}, 0},
 			{storage.LibraryFilter{DistrictID: w.d.ID, Query: "函数"}, 1},
 			{storage.LibraryFilter{DistrictID: w.d.ID, Query: "%"}, 0},
-			{storage.LibraryFilter{DistrictID: w.d.ID, KnowledgePointID: 999}, 0},
+			{storage.LibraryFilter{DistrictID: w.d.ID, KnowledgePointID: 999999}, 0},
+			{storage.LibraryFilter{DistrictID: w.d.ID, KnowledgePointID: mw["M7.1.1"]}, 1},
+			{storage.LibraryFilter{DistrictID: w.d.ID, KnowledgePointID: mw["M7"]}, 1}, // a point above it
+			{storage.LibraryFilter{DistrictID: w.d.ID, KnowledgePointID: mw["M7.2"]}, 0},
 		} {
 			if _, n := must2(s.ListLibrary(ctx, c.f))(t); n != c.want {
 				t.Errorf("ListLibrary(%+v) = %d lessons; want %d", c.f, n, c.want)
@@ -199,3 +207,22 @@ func TestSelectionRoundToLibrary(t *testing.T) {
 }
 
 func itoaT(v int64) string { return strconv.FormatInt(v, 10) }
+
+// seedMicroPoints imports a small tree of grade-7 mathematics knowledge points.
+func seedMicroPoints(t *testing.T, s *storage.Store) map[string]storage.KnowledgePointID {
+	t.Helper()
+	ctx := context.Background()
+	must(s.ImportKnowledgePoints(ctx, admin, []storage.KnowledgePointRow{
+		{SubjectCode: "math", Grade: 7, Code: "M7", Name: "七年级数学"},
+		{SubjectCode: "math", Grade: 7, Code: "M7.1", ParentCode: "M7", Name: "有理数"},
+		{SubjectCode: "math", Grade: 7, Code: "M7.1.1", ParentCode: "M7.1", Name: "正数和负数"},
+		{SubjectCode: "math", Grade: 7, Code: "M7.2", ParentCode: "M7", Name: "整式"},
+	}))(t)
+	out := map[string]storage.KnowledgePointID{}
+	for _, sub := range must(s.ListSubjects(ctx))(t) {
+		for _, k := range must(s.ListKnowledgePoints(ctx, sub.ID, 0))(t) {
+			out[k.Code] = k.ID
+		}
+	}
+	return out
+}

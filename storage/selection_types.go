@@ -102,8 +102,8 @@ type LibraryFilter struct {
 	DistrictID       DistrictID
 	SubjectID        SubjectID
 	Grade            int
-	KnowledgePointID KnowledgePointID
-	Query            string // a substring of the title
+	KnowledgePointID KnowledgePointID // the point and every point below it
+	Query            string           // a substring of the title
 	Limit, Offset    int
 }
 
