@@ -112,7 +112,11 @@ func (s *Service) view(r *http.Request, rd storage.SelectionRound, withEntries b
 	if sc, err := s.p.Store.GetScheme(ctx, rd.SchemeID); err == nil {
 		v.SchemeName = sc.Name
 	}
+	// The list leaves the experts' names out (expert_ids has them).
 	for _, id := range rd.Experts {
+		if !withEntries {
+			break
+		}
 		name := ""
 		if x, err := s.p.Store.GetUser(ctx, id); err == nil {
 			name = x.Name
