@@ -143,11 +143,20 @@ func TestSelectionToLibrary(t *testing.T) {
 			t.Errorf("%s: %v, want HTTP %d", c.name, r, c.want)
 		}
 	}
+	// A nomination taken back frees the quota: school B's admin may not, school A's may.
+	da.must(200, "GET", base, nil, &rd)
+	first := rd.Entries[0].ID
+	if r := w.adminB.send("DELETE", fmt.Sprintf("%s/entries/%d", base, first), nil); r.status != 403 {
+		t.Fatalf("school B's admin withdraws school A's entry: %v", r)
+	}
+	saA.must(204, "DELETE", fmt.Sprintf("%s/entries/%d", base, first), nil, nil)
+	saA.must(201, "POST", base+"/entries", map[string]any{"recording_id": rec}, nil)
 	var rounds struct{ Items []map[string]any }
 	otherDA.must(200, "GET", "/api/v1/selection/rounds", nil, &rounds)
 	if len(rounds.Items) != 0 {
 		t.Fatalf("another district's admin lists %v", rounds.Items)
 	}
+	rd.Entries = nil
 	w.adminB.must(200, "GET", base, nil, &rd)
 	if len(rd.Entries) != 0 || rd.SchoolEntries == nil || *rd.SchoolEntries != 0 {
 		t.Fatalf("school B's admin sees %+v", rd)

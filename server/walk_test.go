@@ -43,6 +43,7 @@ func TestWalkRoutesAndRoles(t *testing.T) {
 		}
 		path = strings.Replace(path, "/recordings/{id}", "/recordings/999999", 1)
 		path = strings.Replace(path, "/selection/rounds/{id}", "/selection/rounds/999999", 1)
+		path = strings.Replace(path, "{entry_id}", "1", 1)
 		path = strings.Replace(path, "/library/{id}", "/library/999999", 1)
 		path = strings.Replace(path, "{track_id}", "1", 1)
 		path = strings.Replace(path, "{sample}", "0", 1)

@@ -479,3 +479,78 @@ func (s *Store) SetSchoolConsent(ctx context.Context, a Actor, district District
 	}
 	return s.GetSchoolConsent(ctx, c.SchoolID)
 }
+
+// WithdrawEntry takes a nomination back while the round is open: the
+// entry goes, with its review assignments of the round (review.unassign
+// rows) and a selection.withdraw row. Once one of its experts has started
+// (a draft or a submitted review) it is ErrClosed.
+func (s *Store) WithdrawEntry(ctx context.Context, a Actor, round SelectionRound, id SelectionEntryID) error {
+	err := s.tx(ctx, func(q querier) error {
+		n, err := q.exec(ctx, `UPDATE selection_rounds SET version = version + 1 WHERE id = $1 AND status = 'open'`, int64(round.ID))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrClosed
+		}
+		var rec RecordingID
+		var school SchoolID
+		var subject SubjectID
+		err = q.queryRow(ctx, `SELECT e.recording_id, e.school_id, r.subject_id FROM selection_entries e JOIN recordings r ON r.id = e.recording_id
+			WHERE e.id = $1 AND e.round_id = $2`, int64(id), int64(round.ID)).Scan(&rec, &school, &subject)
+		if isNoRows(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		target := recordingSubject(rec)
+		var started int
+		if err := q.queryRow(ctx, `SELECT COUNT(*) FROM review_assignments WHERE round = $1 AND target = $2 AND status <> 'assigned'`,
+			round.ReviewRound(), target).Scan(&started); err != nil {
+			return err
+		}
+		if started > 0 {
+			return ErrClosed
+		}
+		rs, err := q.query(ctx, `SELECT id, expert_id FROM review_assignments WHERE round = $1 AND target = $2 ORDER BY id`, round.ReviewRound(), target)
+		if err != nil {
+			return err
+		}
+		type ax struct {
+			id     AssignmentID
+			expert UserID
+		}
+		var xs []ax
+		for rs.Next() {
+			var x ax
+			if err := rs.Scan(&x.id, &x.expert); err != nil {
+				rs.Close()
+				return err
+			}
+			xs = append(xs, x)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+		for _, x := range xs {
+			if _, err := q.exec(ctx, `DELETE FROM review_assignments WHERE id = $1`, int64(x.id)); err != nil {
+				return err
+			}
+			if err := s.logChange(ctx, q, a, Activity{Action: "review.unassign", DistrictID: round.DistrictID, SchoolID: school, SubjectID: subject,
+				Subject: target}, map[string]any{"assignment": x.id, "expert": x.expert}, nil); err != nil {
+				return err
+			}
+		}
+		if _, err := q.exec(ctx, `DELETE FROM selection_entries WHERE id = $1`, int64(id)); err != nil {
+			return err
+		}
+		return s.logChange(ctx, q, a, Activity{Action: "selection.withdraw", DistrictID: round.DistrictID, SchoolID: school, SubjectID: subject,
+			Subject: target}, map[string]any{"round": round.ID, "entry": id}, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("storage: withdraw entry %d: %w", id, err)
+	}
+	return nil
+}

@@ -99,6 +99,27 @@ func TestSelectionRoundToLibrary(t *testing.T) {
 			t.Fatalf("nominating twice: %v", err)
 		}
 
+		// A nomination is taken back with its assignments, freeing the quota;
+		// once an expert has started, it stays.
+		if err := s.WithdrawEntry(ctx, sa, round, entries[0].ID+1000); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("withdrawing no entry: %v", err)
+		}
+		must0(t, s.WithdrawEntry(ctx, sa, round, entries[0].ID))
+		if xs := must(s.ListAssignments(ctx, storage.AssignmentFilter{Round: &rr}))(t); len(xs) != 1 || countActivity(t, s, "selection.withdraw") != 1 ||
+			countActivity(t, s, "review.unassign") != 1 {
+			t.Fatalf("after withdrawing: assignments %+v", xs)
+		}
+		again := must(s.Nominate(ctx, sa, round, must(s.GetRecording(ctx, entries[0].RecordingID))(t), assign(must(s.GetRecording(ctx, entries[0].RecordingID))(t))))(t)
+		xs = must(s.ListAssignments(ctx, storage.AssignmentFilter{Round: &rr, Target: "recording:" + itoaT(int64(again.RecordingID))}))(t)
+		must(s.SaveReviewDraft(ctx, xs[0].ID, storage.ReviewBody{}))(t)
+		if err := s.WithdrawEntry(ctx, sa, round, again.ID); !errors.Is(err, storage.ErrClosed) {
+			t.Fatalf("withdrawing an entry under review: %v", err)
+		}
+		entries = must(s.ListSelectionEntries(ctx, round.ID))(t)
+		if len(entries) != 2 {
+			t.Fatalf("entries after withdrawing and nominating again: %+v", entries)
+		}
+
 		must0(t, s.SetSelection(ctx, da, round, []storage.SelectionEntryID{entries[1].ID}))
 		must0(t, s.SetSelection(ctx, da, round, []storage.SelectionEntryID{entries[1].ID})) // idempotent
 		entries = must(s.ListSelectionEntries(ctx, round.ID))(t)

@@ -25,6 +25,7 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "POST", Path: "/selection/rounds", Actions: a(manage), Handle: s.handleCreateRound},
 		{Method: "GET", Path: "/selection/rounds/{id}", Actions: a(manage, nominate), Handle: s.handleRound},
 		{Method: "POST", Path: "/selection/rounds/{id}/entries", Actions: a(nominate), Handle: s.handleNominate},
+		{Method: "DELETE", Path: "/selection/rounds/{id}/entries/{entry_id}", Actions: a(nominate, manage), Handle: s.handleWithdraw},
 		{Method: "PUT", Path: "/selection/rounds/{id}/selection", Actions: a(manage), Handle: s.handleSelect},
 		{Method: "POST", Path: "/selection/rounds/{id}/publish", Actions: a(manage), Handle: s.handlePublish},
 		{Method: "GET", Path: "/library", Actions: a(library), Handle: s.handleLibrary},
@@ -344,6 +345,46 @@ func (s *Service) handleNominate(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.p.Logger.Info("recording nominated", "round", rd.ID, "recording", rec.ID, "school", rec.SchoolID)
 	httpapi.WriteJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+// handleWithdraw takes a nomination back: its school's admin before the
+// nomination deadline, the district while the round is open; never once
+// one of its experts has started reviewing it.
+func (s *Service) handleWithdraw(w http.ResponseWriter, r *http.Request) error {
+	rd, err := s.round(r)
+	if err != nil {
+		return err
+	}
+	eid, err := httpapi.PathID(r, "entry_id")
+	if err != nil {
+		return err
+	}
+	entries, err := s.p.Store.ListSelectionEntries(r.Context(), rd.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(entries, func(e storage.SelectionEntry) bool { return int64(e.ID) == eid })
+	if i < 0 {
+		return httpapi.ErrNotFound
+	}
+	u := me(r)
+	if !manages(u, rd.DistrictID) {
+		if !authz.ScopeOf(u, authz.SelectionNominate).Covers(rd.DistrictID, entries[i].SchoolID) {
+			return httpapi.ErrForbidden
+		}
+		if !s.p.Now().Before(rd.NominateBy) {
+			return errNominationClosed
+		}
+	}
+	err = s.p.Store.WithdrawEntry(r.Context(), httpapi.Actor(r), rd, entries[i].ID)
+	if errors.Is(err, storage.ErrClosed) {
+		return &httpapi.Error{Status: http.StatusConflict, Code: "closed", Message: "this entry is under review or the round is published"}
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

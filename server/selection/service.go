@@ -33,6 +33,7 @@ type Store interface {
 	ListSelectionRounds(ctx context.Context, district storage.DistrictID) ([]storage.SelectionRound, error)
 	Nominate(ctx context.Context, a storage.Actor, round storage.SelectionRound, rec storage.Recording, assign []storage.AssignmentInput) (storage.SelectionEntry, error)
 	ListSelectionEntries(ctx context.Context, round storage.SelectionRoundID) ([]storage.SelectionEntry, error)
+	WithdrawEntry(ctx context.Context, a storage.Actor, round storage.SelectionRound, id storage.SelectionEntryID) error
 	SetSelection(ctx context.Context, a storage.Actor, round storage.SelectionRound, selected []storage.SelectionEntryID) error
 	PublishRound(ctx context.Context, a storage.Actor, round storage.SelectionRound, lessons []storage.LibraryLesson) ([]storage.LibraryLessonID, error)
 	GetLibraryLesson(ctx context.Context, id storage.LibraryLessonID) (storage.LibraryLesson, error)

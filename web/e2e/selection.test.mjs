@@ -100,6 +100,12 @@ test('quality-lesson selection: a round from creation to the library, played tea
       await pick(page, 'nominate-recording', fx.rec);
       await page.getByTestId('nominate-send').click();
       await page.locator('[data-testid="entry-row"]').waitFor();
+      // Taken back before anyone reviewed it, then nominated again.
+      await page.getByTestId('entry-withdraw').click();
+      await page.getByTestId('entries-empty').waitFor();
+      await pick(page, 'nominate-recording', fx.rec);
+      await page.getByTestId('nominate-send').click();
+      await page.locator('[data-testid="entry-row"]').waitFor();
       await shootBothLanguages(page, 'selection', 'nominate');
       const rd = await fx.login['sel-sa'].client.must('GET', `/api/v1/selection/rounds/${fx.round}`);
       assert.equal(rd.school_entries, 1);

@@ -1,7 +1,7 @@
 // Quality-lesson selection rounds, the shared library and school consent
 // (docs/library.md; routes in docs/api.md).
 
-import { api, query } from './http';
+import { api, query, request } from './http';
 import type { RecordingTrack } from './recordings';
 
 export type RoundPhase = 'nominating' | 'reviewing' | 'selecting' | 'published';
@@ -104,6 +104,7 @@ export async function listRounds(): Promise<SelectionRound[]> {
 export const getRound = (id: number) => api.get<SelectionRound>(`${base}/${id}`);
 export const createRound = (b: RoundInput) => api.post<SelectionRound>(base, b);
 export const nominate = (id: number, recordingId: number) => api.post<SelectionEntry>(`${base}/${id}/entries`, { recording_id: recordingId });
+export const withdrawEntry = (id: number, entryId: number) => request<unknown>('DELETE', `${base}/${id}/entries/${entryId}`);
 export const setSelection = (id: number, entryIds: number[]) => api.put<SelectionRound>(`${base}/${id}/selection`, { entry_ids: entryIds });
 export const publishRound = (id: number) => api.post<{ lesson_ids: number[] }>(`${base}/${id}/publish`);
 

@@ -1247,6 +1247,8 @@ const en: Record<keyof typeof zhCN, string> = {
   'sel.consentGranted': 'Consent recorded',
   'sel.consentWithdrawn': 'No consent',
   'sel.consentSaved': 'Saved and written to the activity log',
+  'sel.withdraw': 'Withdraw',
+  'sel.withdrawn': 'Nomination withdrawn',
 };
 
 export default en;

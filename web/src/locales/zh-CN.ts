@@ -1248,6 +1248,8 @@ const zhCN = {
   'sel.consentGranted': '已登记同意',
   'sel.consentWithdrawn': '未同意',
   'sel.consentSaved': '已保存，并记入操作日志',
+  'sel.withdraw': '撤回',
+  'sel.withdrawn': '已撤回推荐',
 } as const;
 
 export default zhCN;
