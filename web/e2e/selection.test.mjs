@@ -95,6 +95,7 @@ test('quality-lesson selection: a round from creation to the library, played tea
       await page.goto(`${fx.url}/#/admin/selection`);
       await page.getByTestId('consent-card').waitFor();
       assert.equal(await page.getByTestId('consent-card').getAttribute('data-granted'), 'false');
+      await shootBothLanguages(page, 'selection', 'school-rounds');
       await page.locator(`[data-testid="round-row"][data-id="${fx.round}"] [data-testid="round-open"]`).click();
       await page.getByTestId('nominate-card').waitFor();
       await pick(page, 'nominate-recording', fx.rec);
