@@ -4,7 +4,8 @@
 // the shortlist and publishes it to the library. A teacher of another
 // school opens the library lesson from their home: the player holds only
 // the teacher's tracks (the students' camera and voice are left out), the
-// teacher-only badge shows, and the play count goes up.
+// teacher-only badge shows, and the play count goes up. Once the school
+// records its consent, the same teacher gets the full version.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -184,6 +185,27 @@ test('quality-lesson selection: a round from creation to the library, played tea
 
       await page.getByRole('link', { name: /返回精品课|Back to the library/ }).first().click();
       await page.locator(`[data-testid="lib-card"][data-id="${fx.lesson}"] [data-testid="lib-card-plays"][data-plays="1"]`).waitFor();
+    }));
+
+    await t.test('once the school records its consent, the library plays the full version', () => h.run(async () => {
+      const admin = await h.newPage('school-admin-consent');
+      await signInUI(admin, fx.url, 'sel-sa', fx.login['sel-sa'].password);
+      await waitForHome(admin, 'admin');
+      await admin.goto(`${fx.url}/#/admin/selection`);
+      await admin.getByTestId('consent-card').waitFor();
+      await admin.getByTestId('consent-granted').click();
+      await admin.getByTestId('consent-note').fill('家长知情同意书已于 2026-09 收齐');
+      await admin.getByTestId('consent-save').click();
+      await admin.locator('[data-testid="consent-card"][data-granted="true"]').waitFor();
+      await admin.getByTestId('consent-recorded').waitFor();
+
+      const page = await h.newPage('teacher-b-full');
+      await signInUI(page, fx.url, 'sel-t2', fx.login['sel-t2'].password);
+      await waitForHome(page, 'teacher');
+      await page.goto(`${fx.url}/#/library/${fx.lesson}`);
+      await page.locator('[data-testid="lib-version"][data-version="full"]').waitFor();
+      await page.locator('[data-testid="player-tile"][data-role="student"]').waitFor();
+      assert.equal(await page.getByTestId('player-audio').count(), 2, 'the teacher\'s and the student\'s voices');
     }));
 
     await t.test('students and experts reach the library from their homes', () => h.run(async () => {
