@@ -21,6 +21,7 @@ import (
 	"yunke/server/research"
 	"yunke/server/review"
 	"yunke/server/rooms"
+	"yunke/server/selection"
 	"yunke/server/token"
 	"yunke/signaling/events"
 	"yunke/signaling/matching"
@@ -68,6 +69,7 @@ func (s *Server) setupDomains() (err error) {
 	if err == nil {
 		err = s.review.SeedDefaults(context.Background())
 	}
+	s.selection = selection.New(selection.Params{Store: s.store, Media: s.recording, Logger: s.log.With("component", "selection"), Now: s.now})
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }
@@ -80,7 +82,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.review, s.research, s.jobs} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.review, s.research, s.selection, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

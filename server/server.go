@@ -42,6 +42,7 @@ import (
 	"yunke/server/research"
 	"yunke/server/review"
 	"yunke/server/rooms"
+	"yunke/server/selection"
 	"yunke/server/webhooks"
 	"yunke/sfu"
 	"yunke/signaling"
@@ -143,6 +144,7 @@ type Server struct {
 	qaRouter     *qa.Router
 	review       *review.Service
 	research     *research.Service
+	selection    *selection.Service
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.

@@ -343,38 +343,9 @@ func (s *Store) ListSchemes(ctx context.Context, district DistrictID) ([]Scheme,
 func (s *Store) CreateAssignments(ctx context.Context, a Actor, ins []AssignmentInput) ([]Assignment, error) {
 	var idl []AssignmentID
 	err := s.tx(ctx, func(q querier) error {
-		idl = idl[:0]
-		now := ms(s.now())
-		for _, in := range ins {
-			if len(in.Round) > 60 {
-				return &FieldError{Field: "round", Message: "at most 60 characters"}
-			}
-			var n int
-			if err := q.queryRow(ctx, `SELECT COUNT(*) FROM review_assignments WHERE scheme_id = $1 AND target = $2 AND round = $3 AND expert_id = $4`,
-				int64(in.SchemeID), in.Target, in.Round, int64(in.ExpertID)).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return &DuplicateError{Field: "expert_ids", Value: itoa(in.ExpertID)}
-			}
-			var due int64
-			if !in.DueAt.IsZero() {
-				due = ms(in.DueAt)
-			}
-			var id AssignmentID
-			if err := q.queryRow(ctx, `INSERT INTO review_assignments (scheme_id, target, round, expert_id, teacher_id, district_id, school_id,
-				subject_id, calibration_id, due_at, status, assigned_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'assigned', $11, $12)
-				RETURNING id`, int64(in.SchemeID), in.Target, in.Round, int64(in.ExpertID), int64(in.TeacherID), int64(in.DistrictID),
-				int64(in.SchoolID), int64(in.SubjectID), int64(in.CalibrationID), due, int64(a.UserID), now).Scan(&id); err != nil {
-				return err
-			}
-			idl = append(idl, id)
-			if err := s.logChange(ctx, q, a, Activity{Action: "review.assign", DistrictID: in.DistrictID, SchoolID: in.SchoolID,
-				SubjectID: in.SubjectID, Subject: in.Target}, map[string]any{"assignment": id, "expert": in.ExpertID}, nil); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		idl, err = s.insertAssignments(ctx, q, a, ins)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: assign reviews: %w", err)
@@ -388,6 +359,43 @@ func (s *Store) CreateAssignments(ctx context.Context, a Actor, ins []Assignment
 		out = append(out, x)
 	}
 	return out, nil
+}
+
+// insertAssignments adds assignments with their review.assign activity
+// rows inside the caller's transaction.
+func (s *Store) insertAssignments(ctx context.Context, q querier, a Actor, ins []AssignmentInput) ([]AssignmentID, error) {
+	var idl []AssignmentID
+	now := ms(s.now())
+	for _, in := range ins {
+		if len(in.Round) > 60 {
+			return nil, &FieldError{Field: "round", Message: "at most 60 characters"}
+		}
+		var n int
+		if err := q.queryRow(ctx, `SELECT COUNT(*) FROM review_assignments WHERE scheme_id = $1 AND target = $2 AND round = $3 AND expert_id = $4`,
+			int64(in.SchemeID), in.Target, in.Round, int64(in.ExpertID)).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return nil, &DuplicateError{Field: "expert_ids", Value: itoa(in.ExpertID)}
+		}
+		var due int64
+		if !in.DueAt.IsZero() {
+			due = ms(in.DueAt)
+		}
+		var id AssignmentID
+		if err := q.queryRow(ctx, `INSERT INTO review_assignments (scheme_id, target, round, expert_id, teacher_id, district_id, school_id,
+			subject_id, calibration_id, due_at, status, assigned_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'assigned', $11, $12)
+			RETURNING id`, int64(in.SchemeID), in.Target, in.Round, int64(in.ExpertID), int64(in.TeacherID), int64(in.DistrictID),
+			int64(in.SchoolID), int64(in.SubjectID), int64(in.CalibrationID), due, int64(a.UserID), now).Scan(&id); err != nil {
+			return nil, err
+		}
+		idl = append(idl, id)
+		if err := s.logChange(ctx, q, a, Activity{Action: "review.assign", DistrictID: in.DistrictID, SchoolID: in.SchoolID,
+			SubjectID: in.SubjectID, Subject: in.Target}, map[string]any{"assignment": id, "expert": in.ExpertID}, nil); err != nil {
+			return nil, err
+		}
+	}
+	return idl, nil
 }
 
 const assignmentCols = `a.id, a.scheme_id, a.target, a.round, a.expert_id, u.name, a.teacher_id, a.district_id, a.school_id, a.subject_id,

@@ -86,8 +86,12 @@ const (
 	ReviewRead   Action = "review.read"   // reviews, results and reliability of recordings in scope
 	ReviewManage Action = "review.manage" // rubrics, schemes, assignments, calibration and reopening reviews in scope
 
-	ResearchTakePart Action = "research.take_part" // in the research groups one is a member of: activities, recordings, discussion
-	ResearchManage   Action = "research.manage"    // research groups in scope: create them, choose their members, moderate their discussions
+	ResearchTakePart  Action = "research.take_part" // in the research groups one is a member of: activities, recordings, discussion
+	ResearchManage    Action = "research.manage"    // research groups in scope: create them, choose their members, moderate their discussions
+	SelectionManage   Action = "selection.manage"   // selection rounds of one's district: create, follow, shortlist, select, publish
+	SelectionNominate Action = "selection.nominate" // nominate recordings of one's school to the district's open rounds
+	LibraryRead       Action = "library.read"       // browse and watch the shared library of one's district
+	ConsentManage     Action = "consent.manage"     // record a school's consent to share its lessons in full
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -110,17 +114,18 @@ var Actions = []Action{
 	JobList,
 	ReviewScore, ReviewOwn, ReviewRead, ReviewManage,
 	ResearchTakePart, ResearchManage,
+	SelectionManage, SelectionNominate, LibraryRead, ConsentManage,
 }
 
 // policy is the role × action table. Where a role may act is decided by
 // scopeOfRole; what users an administrator may manage by CanManageUser.
 var policy = map[storage.Role][]Action{
-	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, QAAsk, ClassAttend, MicrolessonRead},
+	storage.RoleStudent: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, TutoringAsk, TutoringHistory, QAAsk, ClassAttend, MicrolessonRead, LibraryRead},
 	storage.RoleTeacher: {SubjectList, KnowledgeList, RoomJoin, ClassroomTakePart, ClassroomModerate, TutoringTeach, TutoringHistory, QAAnswer, ClassTeach, MicrolessonUpload, MicrolessonRead,
-		RecordingOwn, RecordingManage, ReviewOwn, ResearchTakePart},
+		RecordingOwn, RecordingManage, ReviewOwn, ResearchTakePart, LibraryRead},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
-		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore, ResearchTakePart,
+		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore, ResearchTakePart, LibraryRead,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
@@ -128,7 +133,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		ReviewRead, ResearchManage,
+		ReviewRead, ResearchManage, SelectionNominate, LibraryRead, ConsentManage,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
@@ -137,7 +142,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage, ResearchManage,
+		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -147,7 +152,7 @@ var policy = map[storage.Role][]Action{
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage, ResearchManage,
+		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead, ConsentManage,
 	},
 }
 

@@ -319,7 +319,13 @@ func (s *Service) handleMedia(w http.ResponseWriter, r *http.Request) error {
 	if i < 0 {
 		return httpapi.ErrNotFound
 	}
-	t := rec.Tracks[i]
+	return s.ServeTrack(w, r, rec, rec.Tracks[i])
+}
+
+// ServeTrack answers with one track's file of rec (the caller has checked
+// that the viewer may have it): from the working directory while it is not
+// yet stored, else by a short-lived signed URL or from the media store.
+func (s *Service) ServeTrack(w http.ResponseWriter, r *http.Request, rec storage.Recording, t storage.RecordingTrack) error {
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	if !t.Stored {
 		// Still in the working directory: being recorded, or not yet uploaded.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"yunke/server/httpapi"
 	"yunke/storage"
@@ -18,11 +19,14 @@ type NoteView struct {
 
 // Suggestion is a quality lesson to watch: another teacher's lesson of the
 // district that scored high on criteria where this one is below threshold.
+// Lessons of the shared library come first: the teacher can watch them.
 type Suggestion struct {
-	Target   string   `json:"target"`
-	Title    string   `json:"title"`
-	Teacher  string   `json:"teacher_name"`
-	Criteria []string `json:"criteria"` // the weak criteria it scored high on
+	Target string `json:"target"`
+	// LibraryID is the lesson's id in the shared library (0: not in it).
+	LibraryID storage.LibraryLessonID `json:"library_id,omitempty"`
+	Title     string                  `json:"title"`
+	Teacher   string                  `json:"teacher_name"`
+	Criteria  []string                `json:"criteria"` // the weak criteria it scored high on
 	// Score is its mean normalized score on those criteria (0..1).
 	Score float64 `json:"score"`
 }
@@ -99,6 +103,16 @@ func (s *Service) handleFeedback(w http.ResponseWriter, r *http.Request) error {
 			others[k] = append(others[k], rv)
 		}
 	}
+	lib := map[string]storage.LibraryLessonID{}
+	if u.DistrictID != 0 {
+		byRec, err := s.p.Store.LibraryRecordings(ctx, u.DistrictID)
+		if err != nil {
+			return err
+		}
+		for rec, id := range byRec {
+			lib[storage.TargetRecording+":"+strconv.FormatInt(int64(rec), 10)] = id
+		}
+	}
 	otherAgg := map[aggKey]Aggregate{}
 	for k, rvs := range others {
 		sc, err := scheme(k.scheme)
@@ -149,7 +163,7 @@ func (s *Service) handleFeedback(w http.ResponseWriter, r *http.Request) error {
 				}
 			}
 		}
-		if it.Suggestions, err = s.suggest(ctx, weak, otherAgg, tg); err != nil {
+		if it.Suggestions, err = s.suggest(ctx, weak, otherAgg, lib, tg); err != nil {
 			return err
 		}
 		fb.Items = append(fb.Items, it)
@@ -159,9 +173,9 @@ func (s *Service) handleFeedback(w http.ResponseWriter, r *http.Request) error {
 }
 
 // suggest picks other lessons whose mean normalized score reaches HighMark
-// on the weak criteria: those covering the most weak criteria first, then
-// the highest scoring.
-func (s *Service) suggest(ctx context.Context, weak map[string]bool, others map[aggKey]Aggregate, self string) ([]Suggestion, error) {
+// on the weak criteria: lessons of the shared library (lib) first, then
+// those covering the most weak criteria, then the highest scoring.
+func (s *Service) suggest(ctx context.Context, weak map[string]bool, others map[aggKey]Aggregate, lib map[string]storage.LibraryLessonID, self string) ([]Suggestion, error) {
 	out := []Suggestion{}
 	if len(weak) == 0 {
 		return out, nil
@@ -182,7 +196,7 @@ func (s *Service) suggest(ctx context.Context, weak map[string]bool, others map[
 		if len(codes) == 0 {
 			continue
 		}
-		sg := Suggestion{Target: k.target, Criteria: codes, Score: sum / float64(len(codes))}
+		sg := Suggestion{Target: k.target, LibraryID: lib[k.target], Criteria: codes, Score: sum / float64(len(codes))}
 		if cur, ok := best[k.target]; !ok || len(codes) > len(cur.Criteria) || (len(codes) == len(cur.Criteria) && sg.Score > cur.Score) {
 			best[k.target] = sg
 		}
@@ -191,6 +205,12 @@ func (s *Service) suggest(ctx context.Context, weak map[string]bool, others map[
 		out = append(out, sg)
 	}
 	slices.SortFunc(out, func(a, b Suggestion) int {
+		if (a.LibraryID != 0) != (b.LibraryID != 0) {
+			if a.LibraryID != 0 {
+				return -1
+			}
+			return 1
+		}
 		if c := cmp.Compare(len(b.Criteria), len(a.Criteria)); c != 0 {
 			return c
 		}

@@ -43,6 +43,7 @@ type Store interface {
 	SubmitReview(ctx context.Context, a storage.Actor, id storage.AssignmentID, b storage.ReviewBody, total float64) (storage.Review, error)
 	RateReview(ctx context.Context, a storage.Actor, id storage.AssignmentID, score int) (storage.Review, error)
 	ReopenReview(ctx context.Context, a storage.Actor, id storage.AssignmentID, reason string) (storage.Review, error)
+	LibraryRecordings(ctx context.Context, district storage.DistrictID) (map[storage.RecordingID]storage.LibraryLessonID, error)
 	GetReview(ctx context.Context, id storage.AssignmentID) (storage.Review, error)
 	ListReviews(ctx context.Context, f storage.AssignmentFilter) ([]storage.Review, error)
 	CreateCalibration(ctx context.Context, a storage.Actor, c storage.Calibration) (storage.Calibration, error)

@@ -201,6 +201,8 @@ export interface FeedbackNote extends ReviewNote {
 
 export interface Suggestion {
   target: string;
+  /** The lesson's id in the shared library (absent: not in it); library lessons come first. */
+  library_id?: number;
   title: string;
   teacher_name: string;
   criteria: string[];

@@ -17,6 +17,7 @@ import { mediaRoutes } from './modules/media';
 import { qaRoutes } from './modules/qa';
 import { researchRoutes } from './modules/research';
 import { reviewRoutes } from './modules/review';
+import { selectionRoutes } from './modules/selection';
 import { studentRoutes } from './modules/student';
 import { teacherRoutes } from './modules/teacher';
 import { tutoringRoutes } from './modules/tutoring';
@@ -54,6 +55,7 @@ export const router = createRouter({
     ...qaRoutes,
     ...reviewRoutes,
     ...researchRoutes,
+    ...selectionRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/not-found/index.vue') },
   ],
 });
