@@ -136,3 +136,128 @@ func recNum(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
 }
+
+// TestResearchTeacherOnly: in a district group, a member of another school
+// who watches a recording only through the group gets its teacher-only
+// version — the teacher's tracks and the teacher among the participants
+// and speakers, 404 for a student's track, no download — until the
+// recording's school records its consent; a member of its school, and its
+// own teacher, always get the full version.
+func TestResearchTeacherOnly(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "yunke.db")
+	srv := reviewServer(t, path)
+	w := newReviewWorld(t, srv, path)
+	sys, da, saA, teacherA := w.users["system_admin"], w.district, w.users["school_admin"], w.users["teacher"]
+	teacherB, teacherBID := addUser(t, srv, sys, "rs.tb", map[string]any{"roles": []string{"teacher"}, "school_id": w.schoolB, "staff_no": "T-B-RS"})
+	outsider, _ := addUser(t, srv, sys, "rs.tb2", map[string]any{"roles": []string{"teacher"}, "school_id": w.schoolB, "staff_no": "T-B-RS2"})
+	rec, tracks := classWithTracks(t, w.st, path, w.userIDs["teacher"], w.userIDs["student"], "勾股定理", w.subject)
+	tu := fmt.Sprintf("u%d", w.userIDs["teacher"])
+
+	var g map[string]any
+	da.must(201, "POST", "/api/v1/research/groups", map[string]any{"name": "区数学教研组",
+		"member_ids": []int64{w.userIDs["teacher"], w.teacher2ID, teacherBID}}, &g)
+	teacherA.must(201, "POST", "/api/v1/research/groups/"+itoa(id(g))+"/activities",
+		map[string]any{"topic": "勾股定理的引入", "recording_ids": []any{int64(rec)}}, nil)
+
+	recPath := fmt.Sprintf("/api/v1/recordings/%d", rec)
+	media := func(k string) string { return fmt.Sprintf("%s/tracks/%d/media", recPath, tracks[k]) }
+	type detail struct {
+		Version       string `json:"version"`
+		FullAvailable bool   `json:"full_available"`
+		Tracks        []struct {
+			ID   int64  `json:"id"`
+			Role string `json:"role"`
+			URL  string `json:"url"`
+		} `json:"tracks"`
+		Participants []struct {
+			Identity string `json:"identity"`
+			Role     string `json:"role"`
+		} `json:"participants"`
+	}
+	type speakers struct {
+		Participants []struct {
+			Identity string `json:"identity"`
+			Name     string `json:"name"`
+		} `json:"participants"`
+	}
+	teacherOnly := func(who string, a *api) {
+		t.Helper()
+		var d detail
+		a.must(200, "GET", recPath, nil, &d)
+		if d.Version != "teacher_only" || d.FullAvailable || len(d.Tracks) != 3 || len(d.Participants) != 1 || d.Participants[0].Identity != tu {
+			t.Fatalf("%s sees %+v; want the teacher-only version", who, d)
+		}
+		for _, tr := range d.Tracks {
+			if tr.Role != "teacher" {
+				t.Fatalf("%s is given a %s track: %+v", who, tr.Role, d.Tracks)
+			}
+		}
+		if r := a.send("GET", recPath+"?version=full", nil); r.status != 403 || r.errCode() != "teacher_only" {
+			t.Fatalf("%s asks for the full version: %v", who, r)
+		}
+		if r := a.must(200, "GET", media("teacher-camera"), nil, nil); string(r.body) != "media of teacher-camera.webm" {
+			t.Fatalf("%s: the teacher's camera is %q", who, r.body)
+		}
+		for _, k := range []string{"student-camera", "student-microphone"} {
+			if r := a.send("GET", media(k), nil); r.status != 404 {
+				t.Fatalf("%s fetches the %s track: %v", who, k, r)
+			}
+		}
+		var sp speakers
+		a.must(200, "GET", recPath+"/speaking", nil, &sp)
+		if len(sp.Participants) != 1 || sp.Participants[0].Identity != tu {
+			t.Fatalf("%s hears the speakers %+v; want the teacher only", who, sp)
+		}
+		a.must(200, "GET", recPath+"/st", nil, nil) // S-T names nobody
+		for _, m := range []string{"GET", "POST"} {
+			if r := a.send(m, recPath+"/download", nil); r.status != 403 || r.errCode() != "teacher_only" {
+				t.Fatalf("%s: %s download = %v; want 403 teacher_only", who, m, r)
+			}
+		}
+	}
+	full := func(who string, a *api) {
+		t.Helper()
+		var d detail
+		a.must(200, "GET", recPath, nil, &d)
+		if d.Version != "full" || !d.FullAvailable || len(d.Tracks) != 5 || len(d.Participants) != 2 {
+			t.Fatalf("%s sees %+v; want the full version", who, d)
+		}
+		if r := a.must(200, "GET", media("student-camera"), nil, nil); string(r.body) != "media of student-camera.webm" {
+			t.Fatalf("%s: the student's camera is %q", who, r.body)
+		}
+		var sp speakers
+		a.must(200, "GET", recPath+"/speaking", nil, &sp)
+		if len(sp.Participants) != 2 {
+			t.Fatalf("%s hears the speakers %+v; want both", who, sp)
+		}
+		// The download is not refused for privacy (the made-up tracks
+		// have no Opus microphone to remux: 409 no_camera).
+		if r := a.send("GET", recPath+"/download", nil); r.errCode() == "teacher_only" || r.status == 404 || r.status == 403 {
+			t.Fatalf("%s downloads: %v", who, r)
+		}
+		var tv detail
+		a.must(200, "GET", recPath+"?version=teacher_only", nil, &tv)
+		if tv.Version != "teacher_only" || !tv.FullAvailable || len(tv.Tracks) != 3 {
+			t.Fatalf("%s asks for the teacher-only version: %+v", who, tv)
+		}
+	}
+
+	teacherOnly("a member of another school", teacherB)
+	full("a member of the recording's school", w.teacher2)
+	full("the recording's teacher", teacherA)
+	if r := outsider.send("GET", recPath, nil); r.status != 404 {
+		t.Fatalf("a teacher of school B outside the group: %v", r)
+	}
+
+	// The school records its consent: the full version for every member;
+	// withdrawn, the teacher-only version again at once.
+	saA.must(200, "PUT", fmt.Sprintf("/api/v1/schools/%d/consent", w.schoolA), map[string]any{"granted": true, "note": "家长同意书已收齐"}, nil)
+	full("a member of another school after the consent", teacherB)
+	if r := outsider.send("GET", media("teacher-camera"), nil); r.status != 404 {
+		t.Fatalf("consent opens nothing to a teacher outside the group: %v", r)
+	}
+	saA.must(200, "PUT", fmt.Sprintf("/api/v1/schools/%d/consent", w.schoolA), map[string]any{"granted": false, "note": "撤回"}, nil)
+	teacherOnly("a member of another school after the consent is withdrawn", teacherB)
+	full("a member of the recording's school after the consent is withdrawn", w.teacher2)
+}

@@ -16,7 +16,8 @@ import (
 
 // classWithTracks files a finished class recording of teacher with the
 // teacher's camera, microphone and screen share and a student's camera and
-// microphone, each track's file in the recording's working directory. It
+// microphone, each track's file in the recording's working directory, and
+// each of them speaking once (the teacher 0–20 s, the student 30–50 s). It
 // returns the recording and its track ids by source ("teacher-camera" …).
 func classWithTracks(t *testing.T, st *storage.Store, dbPath string, teacher, student int64, title string, subject int64) (storage.RecordingID, map[string]int64) {
 	t.Helper()
@@ -56,7 +57,9 @@ func classWithTracks(t *testing.T, st *storage.Store, dbPath string, teacher, st
 		results = append(results, storage.RecordingTrackResult{ID: tid, SizeBytes: 20, DurationMS: 60_000, Status: storage.TrackReady})
 	}
 	if _, err := st.FinishRecording(ctx, storage.Actor{}, r.ID, storage.RecordingFinish{Status: storage.RecordingReady, EndedAt: time.Now(),
-		DurationMS: 60_000, Tracks: results}); err != nil {
+		DurationMS: 60_000, Tracks: results, Speaking: []storage.SpeakingInterval{
+			{Identity: tu, Role: "teacher", StartMS: 0, EndMS: 20_000, Level: 0.5},
+			{Identity: su, Role: "student", StartMS: 30_000, EndMS: 50_000, Level: 0.4}}}); err != nil {
 		t.Fatal(err)
 	}
 	return r.ID, ids

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"slices"
 	"strconv"
 	"time"
 )
@@ -224,4 +225,62 @@ type RecordingFilter struct {
 	Trainee *bool
 	Limit   int
 	Offset  int
+}
+
+// Versions of a recording one viewer gets. The students in a class are
+// minors: beyond its school, a recording is played in its teacher-only
+// version unless the school has recorded its consent or the viewer may
+// read the recording in their own right (docs/library.md, "Minors: the
+// teacher-only version"; the shared library and research groups apply it).
+const (
+	VersionFull        = "full"
+	VersionTeacherOnly = "teacher_only"
+)
+
+// teacherSources are the tracks a teacher-only version keeps.
+var teacherSources = []string{"camera", "microphone", "screen_share", "screen_share_audio"}
+
+// isTeacher reports whether p is the recording's own teacher.
+func (r Recording) isTeacher(p RecordingParticipant) bool {
+	return p.UserID == r.TeacherID && p.UserID != 0 && p.Role == "teacher"
+}
+
+// TeacherTracks keeps the tracks of the recording's own teacher — camera,
+// microphone, screen share — and drops everybody else's (students'
+// pictures and voices, and any other participant's). A track counts as the
+// teacher's when its role is teacher and its participant is the
+// recording's teacher by user id; a track of an unknown participant is
+// dropped.
+func (r Recording) TeacherTracks() []RecordingTrack {
+	teacher := map[string]bool{}
+	for _, p := range r.Participants {
+		if r.isTeacher(p) {
+			teacher[p.Identity] = true
+		}
+	}
+	out := []RecordingTrack{}
+	for _, t := range r.Tracks {
+		if t.Role == "teacher" && teacher[t.Participant] && slices.Contains(teacherSources, t.Source) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TeacherParticipants keeps the recording's teacher among its participants.
+func (r Recording) TeacherParticipants() []RecordingParticipant {
+	out := []RecordingParticipant{}
+	for _, p := range r.Participants {
+		if r.isTeacher(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TeacherOnly is r in its teacher-only version: its tracks and
+// participants cut down to the teacher's.
+func (r Recording) TeacherOnly() Recording {
+	r.Tracks, r.Participants = r.TeacherTracks(), r.TeacherParticipants()
+	return r
 }

@@ -89,11 +89,17 @@ type recordingView struct {
 	Download          downloadView               `json:"download"`
 }
 
-// fullView is a recording with its participants and tracks.
+// fullView is a recording with its participants and tracks, in the
+// version the viewer gets.
 type fullView struct {
 	recordingView
-	Participants []storage.RecordingParticipant `json:"participants"`
-	Tracks       []trackView                    `json:"tracks"`
+	// Version is storage.VersionFull, or storage.VersionTeacherOnly: the
+	// recording's teacher's tracks and the teacher among the participants.
+	Version string `json:"version"`
+	// FullAvailable: the viewer may have the full version.
+	FullAvailable bool                           `json:"full_available"`
+	Participants  []storage.RecordingParticipant `json:"participants"`
+	Tracks        []trackView                    `json:"tracks"`
 }
 
 func (s *Service) view(r storage.Recording) recordingView {
@@ -131,9 +137,14 @@ func (s *Service) view(r storage.Recording) recordingView {
 	return v
 }
 
-// full is the recording with its participants and tracks.
-func (s *Service) full(r storage.Recording) fullView {
-	v := fullView{recordingView: s.view(r), Participants: httpapi.NonNil(r.Participants), Tracks: []trackView{}}
+// full is the recording with its participants and tracks in version
+// (storage.VersionFull or storage.VersionTeacherOnly).
+func (s *Service) full(r storage.Recording, version string) fullView {
+	if version != storage.VersionFull {
+		version, r = storage.VersionTeacherOnly, r.TeacherOnly()
+	}
+	v := fullView{recordingView: s.view(r), Version: version, FullAvailable: version == storage.VersionFull,
+		Participants: httpapi.NonNil(r.Participants), Tracks: []trackView{}}
 	base := httpapi.Prefix + "/recordings/" + strconv.FormatInt(int64(r.ID), 10)
 	for _, t := range r.Tracks {
 		v.Tracks = append(v.Tracks, trackView{t, base + "/tracks/" + strconv.FormatInt(int64(t.ID), 10) + "/media"})
@@ -155,36 +166,61 @@ func mayRead(u *storage.User, rec storage.Recording) bool {
 	return authz.ScopeOf(u, authz.RecordingRead).Covers(rec.DistrictID, rec.SchoolID)
 }
 
-// mayWatch: mayRead, or a grant (a research group's member).
-func (s *Service) mayWatch(ctx context.Context, u *storage.User, rec storage.Recording) (bool, error) {
+// mayWatch says which version of rec u may watch: the full one when
+// mayRead; through a grant (a research group's member), the full one when
+// u is of the recording's school or the school has recorded its consent,
+// else the teacher-only one (the students are minors: docs/library.md);
+// "" when u may not watch it at all.
+func (s *Service) mayWatch(ctx context.Context, u *storage.User, rec storage.Recording) (string, error) {
 	if mayRead(u, rec) {
-		return true, nil
+		return storage.VersionFull, nil
 	}
 	if s.p.Grants == nil || !u.Active {
-		return false, nil
+		return "", nil
 	}
-	return s.p.Grants.MayWatch(ctx, u, rec)
+	if ok, err := s.p.Grants.MayWatch(ctx, u, rec); err != nil || !ok {
+		return "", err
+	}
+	if u.SchoolID != 0 && u.SchoolID == rec.SchoolID {
+		return storage.VersionFull, nil
+	}
+	c, err := s.p.Store.GetSchoolConsent(ctx, rec.SchoolID)
+	if err != nil {
+		return "", err
+	}
+	if c.Granted {
+		return storage.VersionFull, nil
+	}
+	return storage.VersionTeacherOnly, nil
 }
 
-// readable loads a recording the caller may read; anything else is 404.
-func (s *Service) readable(r *http.Request) (storage.Recording, error) {
+// readable loads a recording the caller may watch, with the version they
+// get; anything else is 404.
+func (s *Service) readable(r *http.Request) (storage.Recording, string, error) {
 	p := httpapi.PrincipalFrom(r.Context())
 	id, err := httpapi.PathID(r, "id")
 	if err != nil {
-		return storage.Recording{}, err
+		return storage.Recording{}, "", err
 	}
 	rec, err := s.p.Store.GetRecording(r.Context(), storage.RecordingID(id))
 	if err != nil {
-		return rec, err
+		return rec, "", err
 	}
 	if rec.Status == storage.RecordingDeleted || p == nil {
-		return storage.Recording{}, httpapi.ErrNotFound
+		return storage.Recording{}, "", httpapi.ErrNotFound
 	}
-	if ok, err := s.mayWatch(r.Context(), &p.User, rec); err != nil || !ok {
-		return storage.Recording{}, cmp.Or(err, error(httpapi.ErrNotFound))
+	version, err := s.mayWatch(r.Context(), &p.User, rec)
+	if err != nil || version == "" {
+		return storage.Recording{}, "", cmp.Or(err, error(httpapi.ErrNotFound))
 	}
-	return rec, nil
+	return rec, version, nil
 }
+
+// errTeacherOnly: the caller watches the recording in its teacher-only
+// version, which has no full version and no download for them.
+var errTeacherOnly = &httpapi.Error{Status: http.StatusForbidden, Code: "teacher_only",
+	Message: "this recording is shared with you in its teacher-only version (the students are minors); " +
+		"the full version and the download need the school's recorded consent"}
 
 // ---- catalogue
 
@@ -285,12 +321,28 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// handleGet answers the recording in the version the caller gets;
+// ?version=teacher_only asks for the teacher-only version anyway, and
+// ?version=full is 403 teacher_only for someone who may not have it.
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
-	rec, err := s.readable(r)
+	rec, version, err := s.readable(r)
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, s.full(rec))
+	v := s.full(rec, version)
+	switch r.URL.Query().Get("version") {
+	case "":
+	case storage.VersionFull:
+		if version != storage.VersionFull {
+			return errTeacherOnly
+		}
+	case storage.VersionTeacherOnly:
+		v = s.full(rec, storage.VersionTeacherOnly)
+		v.FullAvailable = version == storage.VersionFull
+	default:
+		return httpapi.Invalid("version", "teacher_only or full")
+	}
+	httpapi.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -307,7 +359,7 @@ func contentType(t storage.RecordingTrack) string {
 }
 
 func (s *Service) handleMedia(w http.ResponseWriter, r *http.Request) error {
-	rec, err := s.readable(r)
+	rec, version, err := s.readable(r)
 	if err != nil {
 		return err
 	}
@@ -315,11 +367,15 @@ func (s *Service) handleMedia(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(rec.Tracks, func(t storage.RecordingTrack) bool { return int64(t.ID) == tid })
+	tracks := rec.Tracks
+	if version != storage.VersionFull {
+		tracks = rec.TeacherTracks() // a student's track is not part of this viewer's version
+	}
+	i := slices.IndexFunc(tracks, func(t storage.RecordingTrack) bool { return int64(t.ID) == tid })
 	if i < 0 {
 		return httpapi.ErrNotFound
 	}
-	return s.ServeTrack(w, r, rec, rec.Tracks[i])
+	return s.ServeTrack(w, r, rec, tracks[i])
 }
 
 // ServeTrack answers with one track's file of rec (the caller has checked
@@ -368,14 +424,20 @@ type speakingParticipant struct {
 	Intervals []storage.SpeakingInterval `json:"intervals"`
 }
 
+// handleSpeaking answers who spoke when, by participant. In the
+// teacher-only version only the teacher's speech is listed: the others'
+// identities and names are left out (the S-T analysis names nobody).
 func (s *Service) handleSpeaking(w http.ResponseWriter, r *http.Request) error {
-	rec, err := s.readable(r)
+	rec, version, err := s.readable(r)
 	if err != nil {
 		return err
 	}
 	sp, err := s.p.Store.RecordingSpeaking(r.Context(), rec.ID)
 	if err != nil {
 		return err
+	}
+	if version != storage.VersionFull {
+		rec = rec.TeacherOnly()
 	}
 	names := map[string]string{}
 	for _, p := range rec.Participants {
@@ -384,6 +446,9 @@ func (s *Service) handleSpeaking(w http.ResponseWriter, r *http.Request) error {
 	out := []*speakingParticipant{}
 	byID := map[string]*speakingParticipant{}
 	for _, iv := range sp {
+		if _, ok := names[iv.Identity]; !ok && version != storage.VersionFull {
+			continue
+		}
 		p := byID[iv.Identity]
 		if p == nil {
 			p = &speakingParticipant{Identity: iv.Identity, Name: names[iv.Identity], Role: iv.Role, Intervals: []storage.SpeakingInterval{}}
@@ -410,9 +475,12 @@ var errNotFinished = &httpapi.Error{Status: http.StatusConflict, Code: "recordin
 	Message: "the recording is still in progress"}
 
 func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request) error {
-	rec, err := s.readable(r)
+	rec, version, err := s.readable(r)
 	if err != nil {
 		return err
+	}
+	if version != storage.VersionFull {
+		return errTeacherOnly
 	}
 	if rec.Status == storage.RecordingInProgress {
 		return errNotFinished
@@ -527,9 +595,12 @@ func (s *Service) cameraDownload(ctx context.Context, rec storage.Recording) (st
 }
 
 func (s *Service) handleComposite(w http.ResponseWriter, r *http.Request) error {
-	rec, err := s.readable(r)
+	rec, version, err := s.readable(r)
 	if err != nil {
 		return err
+	}
+	if version != storage.VersionFull {
+		return errTeacherOnly
 	}
 	if rec.Status == storage.RecordingInProgress {
 		return errNotFinished
@@ -557,7 +628,7 @@ func (s *Service) handleComposite(w http.ResponseWriter, r *http.Request) error 
 // ---- delete
 
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
-	rec, err := s.readable(r)
+	rec, _, err := s.readable(r)
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,7 @@ type Store interface {
 	ListSchools(ctx context.Context, f storage.SchoolFilter) ([]storage.School, int, error)
 	GetTutoringSession(ctx context.Context, id storage.TutoringSessionID) (storage.TutoringSession, error)
 	GetClass(ctx context.Context, id storage.ClassID) (storage.Class, error)
+	GetSchoolConsent(ctx context.Context, school storage.SchoolID) (storage.SchoolConsent, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -116,7 +117,9 @@ type Params struct {
 }
 
 // Grants says whether u may watch rec through something other than their
-// role and scope; it must not fail open.
+// role and scope; it must not fail open. Someone who watches only through
+// a grant and is not of the recording's school gets its teacher-only
+// version unless the school has recorded its consent.
 type Grants interface {
 	MayWatch(ctx context.Context, u *storage.User, rec storage.Recording) (bool, error)
 }

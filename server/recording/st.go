@@ -104,9 +104,11 @@ func (s *Service) stRecording(r *http.Request) (storage.Recording, error) {
 	if rec.Status == storage.RecordingDeleted {
 		return storage.Recording{}, httpapi.ErrNotFound
 	}
-	if ok, err := s.mayWatch(r.Context(), &p.User, rec); err != nil {
+	// Either version: the S-T analysis names nobody (samples, the
+	// teacher's and the students' speaking time, the experts' codes).
+	if version, err := s.mayWatch(r.Context(), &p.User, rec); err != nil {
 		return storage.Recording{}, err
-	} else if !ok {
+	} else if version == "" {
 		return storage.Recording{}, httpapi.ErrForbidden
 	}
 	return rec, nil

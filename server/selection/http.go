@@ -493,8 +493,8 @@ func (s *Service) handlePublish(w http.ResponseWriter, r *http.Request) error {
 
 // Versions of a library lesson.
 const (
-	VersionTeacherOnly = "teacher_only"
-	VersionFull        = "full"
+	VersionTeacherOnly = storage.VersionTeacherOnly
+	VersionFull        = storage.VersionFull
 )
 
 // lessonView is a library lesson as one viewer may see it.
@@ -659,7 +659,7 @@ func (s *Service) handleLesson(w http.ResponseWriter, r *http.Request) error {
 	d := lessonDetail{lessonView: v, StartedAt: rec.StartedAt, Tracks: []trackView{}}
 	tracks, people := rec.Tracks, httpapi.NonNil(rec.Participants)
 	if v.Version == VersionTeacherOnly {
-		tracks, people = TeacherTracks(rec), TeacherParticipants(rec)
+		tracks, people = rec.TeacherTracks(), rec.TeacherParticipants()
 	}
 	d.Participants = people
 	base := httpapi.Prefix + "/library/" + itoa(int64(v.ID)) + "/tracks/"
@@ -684,7 +684,7 @@ func (s *Service) handleMedia(w http.ResponseWriter, r *http.Request) error {
 	}
 	allowed := rec.Tracks
 	if !v.FullAvailable {
-		allowed = TeacherTracks(rec)
+		allowed = rec.TeacherTracks()
 	}
 	i := slices.IndexFunc(allowed, func(t storage.RecordingTrack) bool { return int64(t.ID) == tid })
 	if i < 0 {

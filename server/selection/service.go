@@ -170,37 +170,3 @@ func median(xs []float64) float64 {
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
-
-// teacherSources are the tracks a teacher-only version keeps.
-var teacherSources = []string{"camera", "microphone", "screen_share", "screen_share_audio"}
-
-// TeacherTracks keeps the tracks of the recording's own teacher — camera,
-// microphone, screen share — and drops everybody else's (students'
-// pictures and voices, and any other participant's). A track whose
-// participant is not known to be the teacher is dropped.
-func TeacherTracks(rec storage.Recording) []storage.RecordingTrack {
-	teacher := map[string]bool{}
-	for _, p := range rec.Participants {
-		if p.UserID == rec.TeacherID && p.UserID != 0 && p.Role == "teacher" {
-			teacher[p.Identity] = true
-		}
-	}
-	out := []storage.RecordingTrack{}
-	for _, t := range rec.Tracks {
-		if t.Role == "teacher" && teacher[t.Participant] && slices.Contains(teacherSources, t.Source) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// TeacherParticipants keeps the recording's teacher among its participants.
-func TeacherParticipants(rec storage.Recording) []storage.RecordingParticipant {
-	out := []storage.RecordingParticipant{}
-	for _, p := range rec.Participants {
-		if p.UserID == rec.TeacherID && p.UserID != 0 && p.Role == "teacher" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
