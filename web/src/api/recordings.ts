@@ -46,6 +46,13 @@ export interface Recording {
   duration_ms: number;
   status: RecordingStatus;
   status_reason: string;
+  /**
+   * Detail only: the version the caller gets. teacher_only (a research group's
+   * member of another school, without the school's consent): only the
+   * teacher's tracks, participant and speech, and no download.
+   */
+  version?: 'full' | 'teacher_only';
+  full_available?: boolean;
   participants?: { identity: string; name: string; role: ParticipantRole }[] | null;
   tracks?: RecordingTrack[] | null;
   download?: RecordingDownload;
