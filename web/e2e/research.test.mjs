@@ -5,7 +5,8 @@
 // moment of the second; the other member follows the comment's link into
 // the player, where the comment sits on the timeline at that moment, and
 // compares the two lessons side by side with their S-T modes and the
-// reviewed one's score.
+// reviewed one's score. In a district group, a teacher of another school
+// gets the teacher-only version of a lesson until its school consents.
 
 import assert from 'node:assert/strict';
 import { existsSync, readlinkSync } from 'node:fs';
@@ -49,7 +50,7 @@ test('teaching research: a group, an activity on two lessons, a pinned comment, 
         scores: [{ criterion: 'G1', value: 4 }, { criterion: 'C2', value: 9 }, { criterion: 'P2', value: 4 }], notes: [], strengths: '讲解清楚', improve: '',
       });
       assert.ok(review.total > 0, 'the review has a total');
-      fx = { url, login, lecture, dialogue, total: review.total, school };
+      fx = { url, login, lecture, dialogue, total: review.total, school, t1: t1.id };
     }));
     if (!fx) return;
 
@@ -155,11 +156,39 @@ test('teaching research: a group, an activity on two lessons, a pinned comment, 
     await t.test('someone of another school gets nothing', () => h.run(async () => {
       const sys = await adminClient(fx.url);
       const other = await sys.must('POST', '/api/v1/schools', { code: 'E2E-RSB', name: '另一所中学', kind: 'junior_secondary', district_id: fx.school.district_id }, 201);
-      await sys.must('POST', '/api/v1/users', { password, district_id: fx.school.district_id, school_id: other.id, username: 'rs-t3', name: '外校老师', roles: ['teacher'], staff_no: 'E2E-RS-3' }, 201);
-      const outsider = (await signInApi(fx.url, 'rs-t3', password)).client;
+      const t3 = await sys.must('POST', '/api/v1/users', { password, district_id: fx.school.district_id, school_id: other.id, username: 'rs-t3', name: '外校老师', roles: ['teacher'], staff_no: 'E2E-RS-3' }, 201);
+      const outsiderLogin = await signInApi(fx.url, 'rs-t3', password);
+      const outsider = outsiderLogin.client;
+      fx.outsiderPassword = outsiderLogin.password;
       await outsider.must('GET', `/api/v1/research/activities/${fx.activity}`, undefined, 404);
       await outsider.must('GET', `/api/v1/recordings/${fx.dialogue}`, undefined, 404);
       assert.equal((await outsider.must('GET', '/api/v1/research/groups')).items.length, 0);
+      fx.outsider = t3.id;
+    }));
+    if (!fx.outsider) return;
+
+    await t.test('in a district group, a member of another school gets the teacher-only version until the school consents', () => h.run(async () => {
+      const da = fx.login['rs-da'].client;
+      const g = await da.must('POST', '/api/v1/research/groups', { name: '区数学教研组', member_ids: [fx.t1, fx.outsider] }, 201);
+      await fx.login['rs-t1'].client.must('POST', `/api/v1/research/groups/${g.id}/activities`, { topic: '对话教学', recording_ids: [fx.dialogue] }, 201);
+
+      const page = await h.newPage('other-school');
+      await signInUI(page, fx.url, 'rs-t3', fx.outsiderPassword);
+      await waitForHome(page, 'teacher');
+      await page.goto(`${fx.url}/#/recordings/${fx.dialogue}`);
+      await page.getByTestId('recording-player').waitFor();
+      await page.getByTestId('rec-version').waitFor();
+      await page.locator('[data-testid="speaking-row"]').first().waitFor();
+      assert.deepEqual(await page.locator('[data-testid="speaking-row"]').evaluateAll((els) => els.map((e) => e.dataset.identity)), [`u${fx.t1}`],
+        'only the teacher speaks in the teacher-only version');
+      assert.equal(await page.getByTestId('download-card').count(), 0, 'no download in the teacher-only version');
+      await shootBothLanguages(page, 'research', 'teacher-only');
+
+      await fx.login['rs-sa'].client.must('PUT', `/api/v1/schools/${fx.school.id}/consent`, { granted: true, note: '家长同意书已收齐' });
+      await page.reload();
+      await page.getByTestId('download-card').waitFor();
+      await page.locator('[data-testid="speaking-row"][data-identity="u9001"]').waitFor();
+      assert.equal(await page.getByTestId('rec-version').count(), 0, 'the full version has no badge');
     }));
   } finally {
     await h.close();
