@@ -43,6 +43,7 @@ import (
 	"yunke/server/rooms"
 	"yunke/server/webhooks"
 	"yunke/sfu"
+	"yunke/sfu/udpbatch"
 	"yunke/signaling"
 	"yunke/signaling/turn"
 	"yunke/storage"
@@ -244,6 +245,19 @@ func New(p Params) (_ *Server, err error) {
 			}
 			if err := uc.SetWriteBuffer(udpSocketBuffer); err != nil {
 				log.Warn("rtc udp send buffer", "err", err)
+			}
+			// A class's fan-out writes each packet to every subscriber
+			// at once: many datagrams per sendmmsg call, and a frame's
+			// packets to one peer as one segmented send (UDP GSO).
+			if cfg.RTC.UDPBatchSize > 1 {
+				bc, err := udpbatch.New(uc, udpbatch.Params{Size: cfg.RTC.UDPBatchSize,
+					FlushInterval: time.Duration(cfg.RTC.UDPBatchFlushMicros) * time.Microsecond,
+					GSO:           cfg.RTC.UDPGSO, Logger: log.With("component", "udpbatch")})
+				if err != nil {
+					return nil, fmt.Errorf("rtc udp batching: %w", err)
+				}
+				s.udpConn = bc
+				log.Info("rtc udp batching", "size", cfg.RTC.UDPBatchSize, "flush_us", cfg.RTC.UDPBatchFlushMicros, "gso", bc.Stats().GSO)
 			}
 		}
 		s.udpMux = webrtc.NewICEUDPMux(pionLog.NewLogger("udpmux"), s.udpConn)
