@@ -218,7 +218,7 @@ func New(p Params) (_ *Server, err error) {
 	}
 	loopback := rtcHost != "" && net.ParseIP(rtcHost) != nil && net.ParseIP(rtcHost).IsLoopback()
 	pionLog := logging.NewDefaultLoggerFactory()
-	engine := sfu.EngineParams{IncludeLoopback: loopback}
+	engine := sfu.EngineParams{IncludeLoopback: loopback, NoSendSideBWE: !cfg.RTC.SendSideBWE}
 	if cfg.RTC.NodeIP != "" {
 		engine.NAT1To1IPs = []string{cfg.RTC.NodeIP}
 	}
@@ -336,6 +336,9 @@ func New(p Params) (_ *Server, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(newCollector(s.metrics, s.sig, &s.refused), newRecorderCollector(s.recording.Metrics()))
+	if bc, ok := s.udpConn.(*udpbatch.Conn); ok {
+		reg.MustRegister(newUDPCollector(bc))
+	}
 	s.promHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	idle, request := p.IdleTimeout, p.RequestTimeout
 	if idle <= 0 {

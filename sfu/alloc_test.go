@@ -186,3 +186,24 @@ func TestAllocatorsShareOneGoroutine(t *testing.T) {
 		return !allocators.running
 	})
 }
+
+// TestSendSideBWEOff: with NoSendSideBWE a subscriber's PeerConnection has
+// no estimator (the allocator then relies on REMB); by default it has one.
+func TestSendSideBWEOff(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		api, err := NewSubscriberAPI(EngineParams{NoSendSideBWE: off})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, est, err := api.NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (est == nil) != off {
+			t.Errorf("NoSendSideBWE %v: estimator %v", off, est != nil)
+		}
+		if err := pc.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

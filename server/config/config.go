@@ -326,6 +326,10 @@ type RTCConfig struct {
 	// UDPGSO sends runs of equal-sized datagrams to one peer as one
 	// segmented send where the kernel supports UDP_SEGMENT (with batching on).
 	UDPGSO bool `yaml:"udp_gso"`
+	// SendSideBWE runs Google Congestion Control on every subscriber's
+	// PeerConnection from its transport-wide feedback. Off, the allocator
+	// relies on the clients' REMB and loss reports.
+	SendSideBWE bool `yaml:"send_side_bwe"`
 	// ResumeGraceSeconds is how long a participant whose signaling socket
 	// dropped is kept for the client to resume its session. 0 disables
 	// resume: clients then rejoin.

@@ -62,6 +62,7 @@ func Default() *Config {
 			UDPBatchSize:        64,
 			UDPBatchFlushMicros: 500,
 			UDPGSO:              true,
+			SendSideBWE:         true,
 			ResumeGraceSeconds:  15,
 			TURN:                TURNConfig{UDPPort: 3478, TCPPort: 3478, CredentialTTLSeconds: 600},
 		},
