@@ -8,7 +8,7 @@
 #
 # Loads: fan:N is one room of one publisher (VP8 at BITRATE plus Opus) and N
 # subscribers; rooms:K is K rooms of one publisher and one subscriber (a
-# one-to-one tutoring room), each its own load-tool process. For each round
+# one-to-one tutoring room), all in one load-tool process (--rooms). For each round
 # and load, both servers run in turn (the order flips every round), each
 # fresh, pinned to SERVER_CORE with GOMAXPROCS=1; the load tools run on
 # LOAD_CORE. Once every participant has joined (JOIN_WAIT s after the start,
@@ -90,17 +90,14 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 one() {
 	local name=$1 load=$2 round=$3 kind=${2%%:*} n=${2##*:} rooms subs wait dur i
 	if [ "$kind" = fan ]; then rooms=1 subs=$n; else rooms=$n subs=1; fi
-	wait=$((JOIN_WAIT + (rooms * (1 + subs)) / 50))
+	wait=$((JOIN_WAIT + (rooms * (1 + subs)) / 40))
 	dur=$((wait + WINDOW + 4))
 	start "$name"
-	lt_pids=()
-	for i in $(seq "$rooms"); do
-		taskset -c "$LOAD_CORE" "$BIN" loadtest --url "$url" --api-key devkey --api-secret "$SECRET" \
-			--room "v-$kind-$n-$round-$i" --publishers 1 --subscribers "$subs" --join-rate 50 \
-			--connect-timeout 20s --duration "${dur}s" --video-bitrate "$BITRATE" --ice-loopback --json \
-			>"$OUT/lt.$i.json" 2>"$OUT/lt.$i.log" &
-		lt_pids+=($!)
-	done
+	taskset -c "$LOAD_CORE" "$BIN" loadtest --url "$url" --api-key devkey --api-secret "$SECRET" \
+		--room "v-$kind-$n-$round" --rooms "$rooms" --publishers 1 --subscribers "$subs" --join-rate 50 \
+		--connect-timeout 20s --duration "${dur}s" --video-bitrate "$BITRATE" --ice-loopback --json \
+		>"$OUT/lt.json" 2>"$OUT/lt.log" &
+	lt_pids=($!)
 	sleep "$wait"
 	local l0 t0 c0 t1 c1
 	l0=$(cut -d' ' -f1 /proc/loadavg)
@@ -121,9 +118,9 @@ one() {
 		 pps: (map(if .steady_seconds > 0 then .steady_packets_received / .steady_seconds else 0 end) | add),
 		 loss: (map(.steady_loss_percent) | max),
 		 cpu: $cpu}
-		| . + {us_per_pkt: (if .pps > 0 then .cpu * 1e6 / .pps else null end)}' "$OUT"/lt.*.json \
+		| . + {us_per_pkt: (if .pps > 0 then .cpu * 1e6 / .pps else null end)}' "$OUT/lt.json" \
 		| tee -a "$OUT/results.jsonl"
-	rm -f "$OUT"/lt.*.json
+	rm -f "$OUT/lt.json"
 }
 
 for r in $(seq "$ROUNDS"); do
