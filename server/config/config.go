@@ -318,7 +318,7 @@ type RTCConfig struct {
 	// PacketBufferSize is the per-track packet cache length (packets) for NACK answers.
 	PacketBufferSize int `yaml:"packet_buffer_size"`
 	// UDPBatchSize is how many datagrams the shared UDP port sends per
-	// sendmmsg call (Linux). 0 or 1: one write per datagram.
+	// sendmmsg call (Linux). 0 or 1 (the default): one write per datagram.
 	UDPBatchSize int `yaml:"udp_batch_size"`
 	// UDPBatchFlushMicros bounds, in microseconds, how long a datagram waits
 	// for its batch to fill.
