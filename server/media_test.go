@@ -18,6 +18,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"yunke/server"
+	"yunke/server/config"
 	"yunke/server/token"
 	"yunke/signaling/client"
 )
@@ -386,7 +388,19 @@ func checkStream(ctx context.Context, rt *client.RemoteTrack, log *sentLog, vide
 // in order.
 func TestMediaFanout(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	testMediaFanout(t, startServer(t))
+}
+
+// TestMediaFanoutBatched: the same with the media port's sends batched
+// (sendmmsg) and segmented (UDP GSO, where the kernel has it).
+func TestMediaFanoutBatched(t *testing.T) {
+	t.Parallel()
+	testMediaFanout(t, startServer(t, func(c *config.Config, _ *server.Params) {
+		c.RTC.UDPBatchSize, c.RTC.UDPBatchFlushMicros, c.RTC.UDPGSO = 64, 500, true
+	}))
+}
+
+func testMediaFanout(t *testing.T, srv *testServer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	pub := join(t, ctx, srv, mint(t, "fanout", "teacher", token.RoleTeacher), client.Options{})

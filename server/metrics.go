@@ -9,6 +9,7 @@ import (
 
 	"yunke/sfu"
 	"yunke/sfu/recorder"
+	"yunke/sfu/udpbatch"
 	"yunke/signaling"
 )
 
@@ -147,4 +148,49 @@ func (c *recorderCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.skipped, c.m.Skipped.Load())
 	counter(c.keyframes, c.m.KeyframeRequests.Load())
 	counter(c.failures, c.m.Failures.Load())
+}
+
+// udpCollector exports the media UDP port's send batching (see
+// rtc.udp_batch_size): how many datagrams went out in how many system
+// calls, and how many as GSO segments.
+type udpCollector struct {
+	c                                 *udpbatch.Conn
+	datagrams, sends, segmented, errs *prometheus.Desc
+	gso                               *prometheus.Desc
+}
+
+func newUDPCollector(c *udpbatch.Conn) *udpCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("yunke_udp_"+name, help, nil, nil)
+	}
+	return &udpCollector{
+		c:         c,
+		datagrams: d("datagrams_sent_total", "Datagrams sent on the media UDP port through the send batch."),
+		sends:     d("send_calls_total", "System calls (sendmmsg, or single writes) that carried them."),
+		segmented: d("gso_segments_total", "Datagrams sent as segments of a UDP GSO send."),
+		errs:      d("send_errors_total", "Datagrams the kernel refused (dropped)."),
+		gso:       d("gso_enabled", "1 while UDP generic segmentation offload is in use."),
+	}
+}
+
+func (c *udpCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.datagrams, c.sends, c.segmented, c.errs, c.gso} {
+		ch <- d
+	}
+}
+
+func (c *udpCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.c.Stats()
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(c.datagrams, st.Datagrams)
+	counter(c.sends, st.Sends)
+	counter(c.segmented, st.Segmented)
+	counter(c.errs, st.Errors)
+	gso := 0.0
+	if st.GSO {
+		gso = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.gso, prometheus.GaugeValue, gso)
 }

@@ -45,6 +45,7 @@ import (
 	"yunke/server/selection"
 	"yunke/server/webhooks"
 	"yunke/sfu"
+	"yunke/sfu/udpbatch"
 	"yunke/signaling"
 	"yunke/signaling/turn"
 	"yunke/storage"
@@ -221,7 +222,7 @@ func New(p Params) (_ *Server, err error) {
 	}
 	loopback := rtcHost != "" && net.ParseIP(rtcHost) != nil && net.ParseIP(rtcHost).IsLoopback()
 	pionLog := logging.NewDefaultLoggerFactory()
-	engine := sfu.EngineParams{IncludeLoopback: loopback}
+	engine := sfu.EngineParams{IncludeLoopback: loopback, NoSendSideBWE: !cfg.RTC.SendSideBWE}
 	if cfg.RTC.NodeIP != "" {
 		engine.NAT1To1IPs = []string{cfg.RTC.NodeIP}
 	}
@@ -248,6 +249,19 @@ func New(p Params) (_ *Server, err error) {
 			}
 			if err := uc.SetWriteBuffer(udpSocketBuffer); err != nil {
 				log.Warn("rtc udp send buffer", "err", err)
+			}
+			// A class's fan-out writes each packet to every subscriber
+			// at once: many datagrams per sendmmsg call, and a frame's
+			// packets to one peer as one segmented send (UDP GSO).
+			if cfg.RTC.UDPBatchSize > 1 {
+				bc, err := udpbatch.New(uc, udpbatch.Params{Size: cfg.RTC.UDPBatchSize,
+					FlushInterval: time.Duration(cfg.RTC.UDPBatchFlushMicros) * time.Microsecond,
+					GSO:           cfg.RTC.UDPGSO, Logger: log.With("component", "udpbatch")})
+				if err != nil {
+					return nil, fmt.Errorf("rtc udp batching: %w", err)
+				}
+				s.udpConn = bc
+				log.Info("rtc udp batching", "size", cfg.RTC.UDPBatchSize, "flush_us", cfg.RTC.UDPBatchFlushMicros, "gso", bc.Stats().GSO)
 			}
 		}
 		s.udpMux = webrtc.NewICEUDPMux(pionLog.NewLogger("udpmux"), s.udpConn)
@@ -326,6 +340,9 @@ func New(p Params) (_ *Server, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(newCollector(s.metrics, s.sig, &s.refused), newRecorderCollector(s.recording.Metrics()))
+	if bc, ok := s.udpConn.(*udpbatch.Conn); ok {
+		reg.MustRegister(newUDPCollector(bc))
+	}
 	s.promHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	idle, request := p.IdleTimeout, p.RequestTimeout
 	if idle <= 0 {

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,5 +144,66 @@ func TestAllocatorRespectsTheClientsChoice(t *testing.T) {
 	time.Sleep(5 * allocTick * allocEvery)
 	if d.Allocated() != 1 {
 		t.Errorf("allocated layer %d, the client asked for at most 1", d.Allocated())
+	}
+}
+
+// TestAllocatorsShareOneGoroutine: subscribers' allocators run on one
+// shared loop, not a goroutine each; each still allocates (a kick reaches
+// its track), and the loop ends with the last subscriber.
+func TestAllocatorsShareOneGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	const n = 40
+	subs := make([]*Subscriber, n)
+	for i := range subs {
+		est := &fixedEstimator{}
+		est.bps.Store(2_000_000)
+		subs[i] = NewSubscriber(SubscriberParams{Estimator: est})
+		subs[i].onTWCC()
+	}
+	if got := runtime.NumGoroutine() - before; got > 1 {
+		t.Errorf("%d subscribers added %d goroutines, want at most 1", n, got)
+	}
+	// The last subscriber's allocation still runs: its camera leaves the
+	// lowest layer it starts on.
+	cam := simulcastTrack(t, "TR_cam")
+	d, err := cam.NewDownTrack(DownTrackParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	if _, err := d.Bind(fakeBind{codec: vp8Codec, ssrc: 9, w: newFakeWriter()}); err != nil {
+		t.Fatal(err)
+	}
+	subs[n-1].Add(d, PriorityOther)
+	d.Start(newFakeSender())
+	waitUntil(t, "the camera allocated above its lowest layer", func() bool { subs[n-1].onTWCC(); return d.Allocated() > 0 })
+	for _, s := range subs {
+		s.Close()
+	}
+	waitUntil(t, "the shared loop ends with the last subscriber", func() bool {
+		allocators.mu.Lock()
+		defer allocators.mu.Unlock()
+		return !allocators.running
+	})
+}
+
+// TestSendSideBWEOff: with NoSendSideBWE a subscriber's PeerConnection has
+// no estimator (the allocator then relies on REMB); by default it has one.
+func TestSendSideBWEOff(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		api, err := NewSubscriberAPI(EngineParams{NoSendSideBWE: off})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, est, err := api.NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (est == nil) != off {
+			t.Errorf("NoSendSideBWE %v: estimator %v", off, est != nil)
+		}
+		if err := pc.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -83,7 +83,7 @@ type SubscriberParams struct {
 	// Estimator is the TWCC-based estimate of the subscriber's
 	// PeerConnection; nil when the client only sends REMB.
 	Estimator Estimator
-	// OnStreamState is called, on the allocator's goroutine, when a video
+	// OnStreamState is called, on the allocators' goroutine, when a video
 	// DownTrack is paused because even its lowest layer does not fit the
 	// subscriber's bandwidth (paused true), and when it resumes.
 	OnStreamState func(d *DownTrack, paused bool)
@@ -105,7 +105,8 @@ type Subscriber struct {
 
 	mu     sync.Mutex
 	tracks []*allocTrack
-	kick   chan struct{}
+	// kicked asks the shared loop for an allocation before the next tick.
+	kicked atomic.Bool
 
 	// Feedback seen by the DownTracks' RTCP readers.
 	remb   atomic.Int64
@@ -115,10 +116,12 @@ type Subscriber struct {
 	estimate atomic.Int64 // last estimate used, bits/s
 	budget   atomic.Int64 // last budget spent, bits/s
 
-	done chan struct{}
-	wg   sync.WaitGroup
+	// runMu is held while the shared loop works for this subscriber;
+	// closed (under it) ends that work for good.
+	runMu  sync.Mutex
+	closed bool
 
-	// Allocator-goroutine state.
+	// Allocator-loop state (the shared loop, under runMu).
 	verified      int   // the rate the link has been shown to carry
 	probing       bool  // a probe is running
 	probeGoal     int   // rate the probe must sustain
@@ -166,25 +169,23 @@ func NewSubscriber(p SubscriberParams) *Subscriber {
 	s := &Subscriber{
 		p:        p,
 		log:      p.Logger,
-		kick:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
 		verified: p.StartBitrate,
 		backoff:  probeBackoffMin,
 	}
-	s.wg.Add(1)
-	go s.run()
+	allocators.add(s)
 	return s
 }
 
-// Close stops the allocator. The DownTracks are left as they are.
+// Close stops the allocator; once it returns, no allocation for s runs.
+// The DownTracks are left as they are.
 func (s *Subscriber) Close() {
-	select {
-	case <-s.done:
-		return
-	default:
+	s.runMu.Lock()
+	was := s.closed
+	s.closed = true
+	s.runMu.Unlock()
+	if !was {
+		allocators.remove(s)
 	}
-	close(s.done)
-	s.wg.Wait()
 }
 
 var allocOrder atomic.Uint64
@@ -231,9 +232,8 @@ func (s *Subscriber) SetPriority(d *DownTrack, prio Priority) {
 
 // Kick asks for a new allocation soon (a client changed what it wants).
 func (s *Subscriber) Kick() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
+	if !s.kicked.Swap(true) {
+		allocators.kick()
 	}
 }
 
@@ -259,26 +259,28 @@ func (s *Subscriber) onREMB(bps float32) {
 
 func (s *Subscriber) onTWCC() { s.twccAt.Store(nanotime()) }
 
-func (s *Subscriber) run() {
-	defer s.wg.Done()
-	tk := time.NewTicker(allocTick)
-	defer tk.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.kick:
-			s.allocate(nanotime())
-		case <-tk.C:
-			now := nanotime()
-			if s.tickCounter++; s.tickCounter%allocEvery == 0 {
-				s.allocate(now)
-			}
-			s.sampleCongestion()
-			if s.probing {
-				s.pad(now)
-			}
+// tick is the subscriber's share of one allocTick of the shared loop:
+// pace a running probe's padding, sample congestion, and every allocEvery
+// ticks (or when kicked) allocate.
+func (s *Subscriber) tick(now int64, ticked bool) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.closed {
+		return
+	}
+	kicked := s.kicked.Swap(false)
+	if !ticked {
+		if kicked {
+			s.allocate(now)
 		}
+		return
+	}
+	if s.tickCounter++; kicked || s.tickCounter%allocEvery == 0 {
+		s.allocate(now)
+	}
+	s.sampleCongestion()
+	if s.probing {
+		s.pad(now)
 	}
 }
 

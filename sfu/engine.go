@@ -30,6 +30,11 @@ type EngineParams struct {
 	IncludeLoopback bool
 	// Net replaces the operating system's network (tests use Pion's vnet).
 	Net transport.Net
+	// NoSendSideBWE leaves GCC and transport-wide sequence numbers off
+	// subscribers' PeerConnections: the allocator then relies on the
+	// clients' REMB and receiver reports, and forwarding skips the
+	// estimator's bookkeeping of every sent packet.
+	NoSendSideBWE bool
 }
 
 // Bandwidth-estimation bounds for subscribers' PeerConnections.
@@ -68,6 +73,13 @@ type SubscriberAPI struct {
 // NewSubscriberAPI builds the API for subscribers' PeerConnections.
 func NewSubscriberAPI(p EngineParams) (*SubscriberAPI, error) {
 	s := &SubscriberAPI{}
+	if p.NoSendSideBWE {
+		var err error
+		if s.api, err = newAPI(p, nil); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		// No pacer of GCC's own: a DownTrack's writer already bounds its
 		// queue in time and drops stale video to the next keyframe.

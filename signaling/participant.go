@@ -363,9 +363,8 @@ func (p *Participant) serve() {
 		return
 	}
 	p.log.Info("joined", "others", nOthers, "sdk", p.opts.sdk, "protocol", p.opts.protocol)
-	p.writerW.Add(2)
-	go p.refreshLoop()
-	go p.qualityLoop()
+	p.writerW.Add(1)
+	go p.timerLoop()
 	p.room.broadcastUpdate(p, p.info())
 	if p.autoSubscribe() {
 		for _, o := range p.room.list() {

@@ -281,47 +281,46 @@ func scoreQuality(lossPct, jitterMs float64) (livekit.ConnectionQuality, float32
 	}
 }
 
-// qualityLoop computes p's connection quality every qualityInterval and
-// sends p, in one ConnectionQualityUpdate, the qualities that changed since
-// it was last told among those it sees: its own and the visible others'.
-func (p *Participant) qualityLoop() {
-	defer p.writerW.Done()
-	tk := time.NewTicker(qualityInterval)
-	defer tk.Stop()
-	var st qualityState
-	told := make(map[ParticipantID]livekit.ConnectionQuality)
-	for {
-		select {
-		case <-p.done:
-			return
-		case <-tk.C:
+// qualityLoopState is what the quality ticks keep between them.
+type qualityLoopState struct {
+	st   qualityState
+	told map[ParticipantID]livekit.ConnectionQuality
+}
+
+// qualityTick, every qualityInterval (see timerLoop), computes p's
+// connection quality and sends p, in one ConnectionQualityUpdate, the
+// qualities that changed since it was last told among those it sees: its
+// own and the visible others'.
+func (p *Participant) qualityTick(q *qualityLoopState) {
+	if q.told == nil {
+		q.told = make(map[ParticipantID]livekit.ConnectionQuality)
+	}
+	told := q.told
+	level, score := p.connectionQuality(&q.st)
+	p.quality.Store(&connQuality{level: level, score: score})
+	var updates []*livekit.ConnectionQualityInfo
+	seen := make(map[ParticipantID]bool, len(told))
+	for _, o := range p.room.list() {
+		q := o.quality.Load()
+		if q == nil || (o != p && o.hidden()) {
+			continue
 		}
-		level, score := p.connectionQuality(&st)
-		p.quality.Store(&connQuality{level: level, score: score})
-		var updates []*livekit.ConnectionQualityInfo
-		seen := make(map[ParticipantID]bool, len(told))
-		for _, o := range p.room.list() {
-			q := o.quality.Load()
-			if q == nil || (o != p && o.hidden()) {
-				continue
-			}
-			seen[o.sid] = true
-			if prev, ok := told[o.sid]; ok && prev == q.level {
-				continue
-			}
-			told[o.sid] = q.level
-			updates = append(updates, &livekit.ConnectionQualityInfo{ParticipantSid: string(o.sid), Quality: q.level, Score: q.score})
+		seen[o.sid] = true
+		if prev, ok := told[o.sid]; ok && prev == q.level {
+			continue
 		}
-		for sid := range told {
-			if !seen[sid] {
-				delete(told, sid)
-			}
+		told[o.sid] = q.level
+		updates = append(updates, &livekit.ConnectionQualityInfo{ParticipantSid: string(o.sid), Quality: q.level, Score: q.score})
+	}
+	for sid := range told {
+		if !seen[sid] {
+			delete(told, sid)
 		}
-		if len(updates) > 0 {
-			p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_ConnectionQuality{ConnectionQuality: &livekit.ConnectionQualityUpdate{
-				Updates: updates,
-			}}})
-		}
+	}
+	if len(updates) > 0 {
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_ConnectionQuality{ConnectionQuality: &livekit.ConnectionQualityUpdate{
+			Updates: updates,
+		}}})
 	}
 }
 

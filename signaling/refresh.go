@@ -14,25 +14,44 @@ import (
 // admissionTimeout bounds one Admission check at refresh time.
 const admissionTimeout = 10 * time.Second
 
-// refreshLoop sends the client a fresh access token every
-// TokenRefreshInterval, valid for twice that, as LiveKit's server does: the
-// SDKs keep the latest token and rejoin with it, so join tokens need only
-// live long enough to connect. Before each refresh the Admission is asked
-// again, so that a participant whose account was deactivated meanwhile is
-// removed rather than kept in the room.
-func (p *Participant) refreshLoop() {
+// refresh sends the client a fresh access token, valid for twice
+// TokenRefreshInterval, as LiveKit's server does every such interval (see
+// timerLoop): the SDKs keep the latest token and rejoin with it, so join
+// tokens need only live long enough to connect. Before each refresh the
+// Admission is asked again, so that a participant whose account was
+// deactivated meanwhile is removed rather than kept in the room. It reports
+// whether p is still admitted.
+func (p *Participant) refresh() bool {
+	if !p.stillAdmitted() {
+		return false
+	}
+	p.sendRefreshedToken()
+	return true
+}
+
+// timerLoop is the participant's one goroutine for periodic work: token
+// refresh and connection quality. One loop instead of one per job keeps the
+// goroutines per participant down.
+func (p *Participant) timerLoop() {
 	defer p.writerW.Done()
-	t := time.NewTicker(p.svc.p.TokenRefreshInterval)
-	defer t.Stop()
+	rt := time.NewTicker(p.svc.p.TokenRefreshInterval)
+	defer rt.Stop()
+	qt := time.NewTicker(qualityInterval)
+	defer qt.Stop()
+	refresh := rt.C
+	var q qualityLoopState
 	for {
 		select {
 		case <-p.done:
 			return
-		case <-t.C:
-			if !p.stillAdmitted() {
-				return
+		case <-refresh:
+			if !p.refresh() {
+				// Removed: no more tokens; quality runs until done.
+				rt.Stop()
+				refresh = nil
 			}
-			p.sendRefreshedToken()
+		case <-qt.C:
+			p.qualityTick(&q)
 		}
 	}
 }

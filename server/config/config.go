@@ -317,6 +317,19 @@ type RTCConfig struct {
 	NodeIP string `yaml:"node_ip"`
 	// PacketBufferSize is the per-track packet cache length (packets) for NACK answers.
 	PacketBufferSize int `yaml:"packet_buffer_size"`
+	// UDPBatchSize is how many datagrams the shared UDP port sends per
+	// sendmmsg call (Linux). 0 or 1 (the default): one write per datagram.
+	UDPBatchSize int `yaml:"udp_batch_size"`
+	// UDPBatchFlushMicros bounds, in microseconds, how long a datagram waits
+	// for its batch to fill.
+	UDPBatchFlushMicros int `yaml:"udp_batch_flush_us"`
+	// UDPGSO sends runs of equal-sized datagrams to one peer as one
+	// segmented send where the kernel supports UDP_SEGMENT (with batching on).
+	UDPGSO bool `yaml:"udp_gso"`
+	// SendSideBWE runs Google Congestion Control on every subscriber's
+	// PeerConnection from its transport-wide feedback. Off, the allocator
+	// relies on the clients' REMB and loss reports.
+	SendSideBWE bool `yaml:"send_side_bwe"`
 	// ResumeGraceSeconds is how long a participant whose signaling socket
 	// dropped is kept for the client to resume its session. 0 disables
 	// resume: clients then rejoin.

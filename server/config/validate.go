@@ -78,6 +78,12 @@ func (c *Config) Validate() error {
 	if c.RTC.PacketBufferSize <= 0 {
 		bad("rtc.packet_buffer_size", "must be positive, not %d", c.RTC.PacketBufferSize)
 	}
+	if c.RTC.UDPBatchSize < 0 || c.RTC.UDPBatchSize > 1024 {
+		bad("rtc.udp_batch_size", "must be 0 to 1024, not %d", c.RTC.UDPBatchSize)
+	}
+	if c.RTC.UDPBatchSize > 1 && (c.RTC.UDPBatchFlushMicros < 1 || c.RTC.UDPBatchFlushMicros > 20000) {
+		bad("rtc.udp_batch_flush_us", "must be 1 to 20000 (20 ms), not %d", c.RTC.UDPBatchFlushMicros)
+	}
 	if c.RTC.NodeIP != "" {
 		if _, err := netip.ParseAddr(c.RTC.NodeIP); err != nil {
 			bad("rtc.node_ip", "%q is not an IP address", c.RTC.NodeIP)

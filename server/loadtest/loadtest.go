@@ -92,7 +92,7 @@ type Config struct {
 
 // Command runs `yunke loadtest`. It returns flag.ErrHelp after printing help.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseFlags(args, stderr)
+	cfg, rooms, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -101,6 +101,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if rooms > 1 {
+		return runRooms(ctx, cfg, rooms, log, stdout)
+	}
 	sum, err := Run(ctx, cfg, log)
 	if sum != nil {
 		if cfg.JSON {
@@ -113,8 +116,46 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return err
 }
 
-func parseFlags(args []string, stderr io.Writer) (Config, error) {
+// runRooms runs the same load in rooms rooms at once (named room-1 …), one
+// Run each in this process, and prints each room's summary as it ends (one
+// JSON line each with --json). Each room's server CPU figure covers its own
+// steady window; the per-packet figure across rooms is the server's CPU
+// over the summed packet rates.
+func runRooms(ctx context.Context, cfg Config, rooms int, log *slog.Logger, stdout io.Writer) error {
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+	)
+	for i := range rooms {
+		c := cfg
+		c.Room = fmt.Sprintf("%s-%d", cfg.Room, i+1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sum, err := Run(ctx, c, log.With("room", c.Room))
+			mu.Lock()
+			defer mu.Unlock()
+			if sum != nil {
+				if cfg.JSON {
+					b, _ := json.Marshal(sum)
+					fmt.Fprintln(stdout, string(b))
+				} else {
+					sum.Print(stdout)
+				}
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("room %s: %w", c.Room, err))
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func parseFlags(args []string, stderr io.Writer) (Config, int, error) {
 	cfg := Config{}
+	rooms := 1
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -138,6 +179,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Room, "room", "loadtest", "room name")
 	fs.IntVar(&cfg.Publishers, "publishers", 1, "number of publishers")
 	fs.IntVar(&cfg.Subscribers, "subscribers", 10, "number of subscribers")
+	fs.IntVar(&rooms, "rooms", 1, "run the load in this many rooms at once (named <room>-1 …), e.g. --rooms 25 --subscribers 1 for one-to-one tutoring rooms; one summary per room")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "steady phase, after every subscriber has joined")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "wait after the last join before the steady phase (its figures then exclude joins and first keyframes)")
 	fs.StringVar(&bitrate, "video-bitrate", bitrate, "video bitrate per publisher, e.g. 800k, 1.5M; 0 for no video")
@@ -165,24 +207,27 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.Hands, "hands", 30, "with --class: students who raise a hand")
 	fs.Float64Var(&cfg.ChatRate, "chat-rate", 1, "with --class: chat messages per second from the students")
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, rooms, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
+		return cfg, rooms, fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
 	}
 	var err error
 	if cfg.VideoBitrate, err = ParseBitrate(bitrate); err != nil {
-		return cfg, err
+		return cfg, rooms, err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	cfg.Simulcast = *simulcast || !set["simulcast"] && cfg.Class
 	if *screen || !set["screen"] && cfg.Class {
 		if cfg.ScreenBitrate, err = ParseBitrate(screenBitrate); err != nil {
-			return cfg, err
+			return cfg, rooms, err
 		}
 	}
-	return cfg, cfg.validate()
+	if rooms < 1 || rooms > 1000 || rooms > 1 && cfg.Class {
+		return cfg, rooms, errors.New("loadtest: --rooms must be 1 to 1000, and 1 with --class")
+	}
+	return cfg, rooms, cfg.validate()
 }
 
 func (c *Config) validate() error {

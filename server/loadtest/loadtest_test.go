@@ -144,20 +144,20 @@ func TestParseBitrate(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	cfg, err := parseFlags([]string{"--publishers", "2", "--subscribers", "100", "--video-bitrate", "2M", "--audio=false", "--duration", "5s"}, io.Discard)
+	cfg, rooms, err := parseFlags([]string{"--publishers", "2", "--subscribers", "100", "--video-bitrate", "2M", "--audio=false", "--duration", "5s", "--rooms", "25"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Publishers != 2 || cfg.Subscribers != 100 || cfg.VideoBitrate != 2_000_000 || cfg.Audio || cfg.Duration != 5*time.Second {
+	if rooms != 25 || cfg.Publishers != 2 || cfg.Subscribers != 100 || cfg.VideoBitrate != 2_000_000 || cfg.Audio || cfg.Duration != 5*time.Second {
 		t.Fatalf("cfg = %+v", cfg)
 	}
-	for _, bad := range [][]string{{"--publishers", "0"}, {"--video-bitrate", "0", "--audio=false"}, {"extra"}, {"--join-rate", "0"}} {
-		if _, err := parseFlags(bad, io.Discard); err == nil {
+	for _, bad := range [][]string{{"--publishers", "0"}, {"--video-bitrate", "0", "--audio=false"}, {"extra"}, {"--join-rate", "0"}, {"--rooms", "0"}} {
+		if _, _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
 		}
 	}
 	var help bytes.Buffer
-	if _, err := parseFlags([]string{"-h"}, &help); !errors.Is(err, flag.ErrHelp) || !bytes.Contains(help.Bytes(), []byte("--video-bitrate")) && !bytes.Contains(help.Bytes(), []byte("-video-bitrate")) {
+	if _, _, err := parseFlags([]string{"-h"}, &help); !errors.Is(err, flag.ErrHelp) || !bytes.Contains(help.Bytes(), []byte("--video-bitrate")) && !bytes.Contains(help.Bytes(), []byte("-video-bitrate")) {
 		t.Fatalf("help: %v\n%s", err, help.String())
 	}
 }
@@ -237,7 +237,7 @@ func TestSteadyWindowAccounting(t *testing.T) {
 // teacher) and a steady window long enough for hands, stage and poll.
 func TestClassFlags(t *testing.T) {
 	t.Setenv("YUNKE_LOADTEST_ADMIN_PASSWORD", "")
-	cfg, err := parseFlags([]string{"--class", "--admin-password", "pw", "--subscribers", "300", "--hands", "20", "--chat-rate", "2"}, io.Discard)
+	cfg, _, err := parseFlags([]string{"--class", "--admin-password", "pw", "--subscribers", "300", "--hands", "20", "--chat-rate", "2"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestClassFlags(t *testing.T) {
 	}
 	for _, bad := range [][]string{{"--class"}, {"--class", "--admin-password", "pw", "--publishers", "2"},
 		{"--class", "--admin-password", "pw", "--duration", "5s"}, {"--class", "--admin-password", "pw", "--hands", "-1"}} {
-		if _, err := parseFlags(bad, io.Discard); err == nil {
+		if _, _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
 		}
 	}
@@ -377,7 +377,7 @@ func TestMediaFlags(t *testing.T) {
 		{nil, false, 0},
 		{[]string{"--simulcast", "--screen"}, true, 500_000},
 	} {
-		cfg, err := parseFlags(c.args, io.Discard)
+		cfg, _, err := parseFlags(c.args, io.Discard)
 		if err != nil {
 			t.Fatalf("%q: %v", c.args, err)
 		}
@@ -385,13 +385,13 @@ func TestMediaFlags(t *testing.T) {
 			t.Errorf("%q: simulcast %v, screen %d at %d fps", c.args, cfg.Simulcast, cfg.ScreenBitrate, cfg.ScreenFPS)
 		}
 	}
-	if _, err := parseFlags([]string{"--screen", "--screen-fps", "0"}, io.Discard); err == nil {
+	if _, _, err := parseFlags([]string{"--screen", "--screen-fps", "0"}, io.Discard); err == nil {
 		t.Error("--screen-fps 0 accepted")
 	}
-	if _, err := parseFlags([]string{"--simulcast", "--layer-switch", "-1s"}, io.Discard); err == nil {
+	if _, _, err := parseFlags([]string{"--simulcast", "--layer-switch", "-1s"}, io.Discard); err == nil {
 		t.Error("--layer-switch -1s accepted")
 	}
-	if cfg, err := parseFlags([]string{"--simulcast", "--layer-switch", "2s"}, io.Discard); err != nil || cfg.LayerSwitch != 2*time.Second {
+	if cfg, _, err := parseFlags([]string{"--simulcast", "--layer-switch", "2s"}, io.Discard); err != nil || cfg.LayerSwitch != 2*time.Second {
 		t.Errorf("--layer-switch 2s: %v, %v", cfg.LayerSwitch, err)
 	}
 }

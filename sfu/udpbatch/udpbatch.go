@@ -1,0 +1,330 @@
+// Package udpbatch sends the SFU's UDP datagrams in batches: many
+// datagrams per sendmmsg(2) call, and, where the kernel supports UDP
+// generic segmentation offload (UDP_SEGMENT, Linux 4.18+), consecutive
+// equal-sized datagrams to one peer as a single send that the kernel cuts
+// into datagrams.
+//
+// Conn wraps the one UDP socket every peer shares (the ICE UDP mux). Pion
+// writes each RTP, RTCP, STUN and DTLS datagram with WriteToAddrPort; Conn
+// copies it into a fixed slot and returns. The slots go out together when
+// the batch is full, when FlushInterval has passed since its first
+// datagram, or on Close. A class's fan-out writes each packet to every
+// subscriber in a burst, so batches fill at once there and the interval
+// bounds the delay only for the last, partial batch of a burst.
+//
+// GSO applies to runs of datagrams to the same address that are adjacent
+// in the batch: a subscriber's writer drains its queue in one go, so the
+// packets of a video frame to one subscriber (as in a one-to-one tutoring
+// room) are such a run. A run is one segment size followed by at most one
+// shorter datagram, as UDP_SEGMENT requires. Where the kernel refuses a
+// segmented send, Conn turns GSO off for good and sends the segments one by
+// one; where sendmmsg is missing (not Linux), each datagram is written on
+// its own.
+package udpbatch
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/ipv4"
+)
+
+// slotSize is the largest datagram a slot holds; larger ones (never RTP at
+// our MTU) are written directly, after the pending batch so that order holds.
+const slotSize = 1500
+
+// maxSegments is the most datagrams the kernel accepts in one UDP_SEGMENT
+// send (UDP_MAX_SEGMENTS, 64 since Linux 4.18), maxGSOBytes the most bytes.
+const (
+	maxSegments = 64
+	maxGSOBytes = 65000
+)
+
+// Params configures a Conn.
+type Params struct {
+	// Size is how many datagrams one sendmmsg carries at most (≥ 2).
+	Size int
+	// FlushInterval bounds how long a datagram waits for its batch to fill.
+	FlushInterval time.Duration
+	// GSO lets Conn segment runs of datagrams to one peer in the kernel,
+	// where it supports UDP_SEGMENT.
+	GSO bool
+	// Logger receives the one-time notice that GSO was turned off.
+	Logger *slog.Logger
+}
+
+// Stats are Conn's counters since it was opened.
+type Stats struct {
+	// Datagrams written through the batch; Sends the sendmmsg calls and
+	// single writes that carried them; Segmented the datagrams that went as
+	// GSO segments of a larger send.
+	Datagrams, Sends, Segmented uint64
+	// Errors counts datagrams the kernel refused (dropped, as a full socket
+	// buffer would).
+	Errors uint64
+	// GSO reports whether segmentation is in use.
+	GSO bool
+}
+
+type slot struct {
+	buf  [slotSize]byte
+	n    int
+	addr netip.AddrPort
+}
+
+// Conn is a net.PacketConn whose writes are batched. It also implements
+// ReadFromAddrPort and WriteToAddrPort, the allocation-free pair Pion's UDP
+// mux looks for.
+type Conn struct {
+	*net.UDPConn
+	p   Params
+	log *slog.Logger
+	bw  batchWriter // nil: no sendmmsg here, write one by one
+
+	mu     sync.Mutex
+	slots  []slot
+	n      int
+	closed bool
+	// Per message of a flush, reused: the messages, their addresses (IP
+	// backing arrays kept), the GSO control message and segment lists.
+	msgs  []ipv4.Message
+	addrs []net.UDPAddr
+	oobs  [][]byte
+	segs  [][][]byte
+
+	gso  atomic.Bool
+	kick chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	datagrams, sends, segmented, errs atomic.Uint64
+}
+
+type batchWriter interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// New wraps c. Close closes c.
+func New(c *net.UDPConn, p Params) (*Conn, error) {
+	if p.Size < 2 {
+		return nil, fmt.Errorf("udpbatch: size %d, want at least 2", p.Size)
+	}
+	if p.FlushInterval <= 0 {
+		return nil, fmt.Errorf("udpbatch: flush interval %v, want > 0", p.FlushInterval)
+	}
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Conn{
+		UDPConn: c, p: p, log: log,
+		slots: make([]slot, p.Size),
+		msgs:  make([]ipv4.Message, p.Size),
+		addrs: make([]net.UDPAddr, p.Size),
+		oobs:  make([][]byte, p.Size),
+		segs:  make([][][]byte, p.Size),
+		kick:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+	}
+	for i := range b.addrs {
+		b.addrs[i].IP = make(net.IP, 0, net.IPv6len)
+		b.oobs[i] = make([]byte, 0, gsoControlSize)
+		b.segs[i] = make([][]byte, 0, maxSegments)
+	}
+	if runtime.GOOS == "linux" {
+		b.bw = ipv4.NewPacketConn(c)
+	}
+	b.gso.Store(p.GSO && b.bw != nil && gsoSupported(c))
+	b.wg.Add(1)
+	go b.flusher()
+	return b, nil
+}
+
+// Stats returns the counters.
+func (b *Conn) Stats() Stats {
+	return Stats{Datagrams: b.datagrams.Load(), Sends: b.sends.Load(), Segmented: b.segmented.Load(),
+		Errors: b.errs.Load(), GSO: b.gso.Load()}
+}
+
+// ReadFromAddrPort reads one datagram (reads are not batched).
+func (b *Conn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	return b.ReadFromUDPAddrPort(p)
+}
+
+// WriteTo queues p for addr, a *net.UDPAddr.
+func (b *Conn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, fmt.Errorf("udpbatch: address %T, want *net.UDPAddr", addr)
+	}
+	return b.WriteToAddrPort(p, ua.AddrPort())
+}
+
+// WriteToAddrPort queues p for addr. It never blocks on the network for
+// longer than one batch's send, and reports the kernel's refusals only in
+// Stats: a UDP send is fire-and-forget either way.
+func (b *Conn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, net.ErrClosed
+	}
+	if len(p) > slotSize {
+		b.flushLocked()
+		b.sends.Add(1)
+		b.datagrams.Add(1)
+		return b.UDPConn.WriteToUDPAddrPort(p, addr)
+	}
+	s := &b.slots[b.n]
+	s.n = copy(s.buf[:], p)
+	s.addr = addr
+	b.n++
+	switch {
+	case b.n == len(b.slots):
+		b.flushLocked()
+	case b.n == 1:
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// Flush sends what is queued now.
+func (b *Conn) Flush() {
+	b.mu.Lock()
+	b.flushLocked()
+	b.mu.Unlock()
+}
+
+// Close sends what is queued, then closes the socket.
+func (b *Conn) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return net.ErrClosed
+	}
+	b.flushLocked()
+	b.closed = true
+	b.mu.Unlock()
+	close(b.done)
+	b.wg.Wait()
+	return b.UDPConn.Close()
+}
+
+// flusher sends a partial batch FlushInterval after its first datagram.
+func (b *Conn) flusher() {
+	defer b.wg.Done()
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-b.kick:
+		}
+		t.Reset(b.p.FlushInterval)
+		select {
+		case <-b.done:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		b.Flush()
+	}
+}
+
+// flushLocked sends the queued slots: adjacent runs to one address as GSO
+// sends where allowed, everything in as few sendmmsg calls as the kernel
+// takes.
+func (b *Conn) flushLocked() {
+	if b.n == 0 {
+		return
+	}
+	gso := b.gso.Load()
+	m := 0
+	segSize, runBytes, runOpen := 0, 0, false
+	for i := range b.n {
+		s := &b.slots[i]
+		data := s.buf[:s.n]
+		if gso && m > 0 && runOpen && s.addr == b.slots[i-1].addr && s.n <= segSize &&
+			len(b.segs[m-1]) < maxSegments && runBytes+s.n <= maxGSOBytes {
+			b.segs[m-1] = append(b.segs[m-1], data)
+			b.msgs[m-1].Buffers = b.segs[m-1]
+			runBytes += s.n
+			runOpen = s.n == segSize // a shorter datagram ends the run
+			continue
+		}
+		a := &b.addrs[m]
+		a.IP = append(a.IP[:0], s.addr.Addr().AsSlice()...)
+		a.Port = int(s.addr.Port())
+		b.segs[m] = append(b.segs[m][:0], data)
+		b.msgs[m] = ipv4.Message{Buffers: b.segs[m], Addr: a}
+		segSize, runBytes, runOpen = s.n, s.n, true
+		m++
+	}
+	for i := range m {
+		if k := len(b.segs[i]); k > 1 {
+			b.oobs[i] = appendGSOControl(b.oobs[i][:0], uint16(len(b.segs[i][0])))
+			b.msgs[i].OOB = b.oobs[i]
+			b.segmented.Add(uint64(k))
+		}
+	}
+	b.datagrams.Add(uint64(b.n))
+	b.send(b.msgs[:m])
+	for i := range m {
+		b.msgs[i] = ipv4.Message{}
+		b.segs[i] = b.segs[i][:0]
+	}
+	b.n = 0
+}
+
+// send writes ms, skipping a message the kernel refuses; a refused GSO
+// message turns GSO off and goes out one datagram at a time.
+func (b *Conn) send(ms []ipv4.Message) {
+	if b.bw == nil {
+		for i := range ms {
+			b.writeEach(&ms[i])
+		}
+		return
+	}
+	for len(ms) > 0 {
+		n, err := b.bw.WriteBatch(ms, 0)
+		b.sends.Add(1)
+		if n > 0 {
+			ms = ms[n:]
+			continue
+		}
+		if err == nil || errors.Is(err, net.ErrClosed) {
+			// Nothing sent and nothing to retry: the socket is gone.
+			for i := range ms {
+				b.errs.Add(uint64(len(ms[i].Buffers)))
+			}
+			return
+		}
+		if len(ms[0].OOB) > 0 && b.gso.Swap(false) {
+			b.log.Warn("udp segmentation offload refused; sending datagrams one by one", "err", err)
+		}
+		b.writeEach(&ms[0])
+		ms = ms[1:]
+	}
+}
+
+// writeEach sends each segment of m as its own datagram.
+func (b *Conn) writeEach(m *ipv4.Message) {
+	a, _ := m.Addr.(*net.UDPAddr)
+	for _, seg := range m.Buffers {
+		b.sends.Add(1)
+		if _, err := b.UDPConn.WriteToUDP(seg, a); err != nil {
+			b.errs.Add(1)
+		}
+	}
+}
