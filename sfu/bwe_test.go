@@ -523,9 +523,6 @@ func TestBandwidthAdaptation(t *testing.T) {
 	if wt.audio < int(end1-start-int64(3*time.Second))/int(20*time.Millisecond)*8/10 {
 		t.Errorf("the 120 kbit/s student's audio was not kept: %d packets", wt.audio)
 	}
-	if late := tiny.window(start+int64(8*time.Second), end1); late.frames > 0 {
-		t.Errorf("the 120 kbit/s student still received %d video frames once paused", late.frames)
-	}
 	if ws.layers[MaxLayers-1] > 0 {
 		t.Errorf("the 600 kbit/s student received %d top-layer frames after settling", ws.layers[MaxLayers-1])
 	}
@@ -537,6 +534,11 @@ func TestBandwidthAdaptation(t *testing.T) {
 	// reads a starved scheduler as a congested link (so would a browser's).
 	if wc.maxQueue > hostJitter {
 		t.Skipf("host too busy to judge timing: the clean link itself queued %v (limit %v)", wc.maxQueue, hostJitter)
+	}
+	// Frames the link still held when the pause came arrive late on a
+	// starved host, so this is judged only where time is kept.
+	if late := tiny.window(start+int64(8*time.Second), end1); late.frames > 0 {
+		t.Errorf("the 120 kbit/s student still received %d video frames once paused", late.frames)
 	}
 	if ws.frames < int(limited-settle)/int(time.Second)*testFPS/2 {
 		t.Errorf("the 600 kbit/s student saw only %d frames in %v after settling", ws.frames, limited-settle)
