@@ -39,6 +39,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/qa"
 	"yunke/server/recording"
+	"yunke/server/reports"
 	"yunke/server/research"
 	"yunke/server/review"
 	"yunke/server/rooms"
@@ -143,6 +144,7 @@ type Server struct {
 	qaRouter     *qa.Router
 	review       *review.Service
 	research     *research.Service
+	reports      *reports.Service
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.

@@ -88,6 +88,8 @@ const (
 
 	ResearchTakePart Action = "research.take_part" // in the research groups one is a member of: activities, recordings, discussion
 	ResearchManage   Action = "research.manage"    // research groups in scope: create them, choose their members, moderate their discussions
+
+	ReportRead Action = "report.read" // statistics, targets and imbalance of the schools in scope; their exports
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -110,6 +112,7 @@ var Actions = []Action{
 	JobList,
 	ReviewScore, ReviewOwn, ReviewRead, ReviewManage,
 	ResearchTakePart, ResearchManage,
+	ReportRead,
 }
 
 // policy is the role × action table. Where a role may act is decided by
@@ -120,7 +123,7 @@ var policy = map[storage.Role][]Action{
 		RecordingOwn, RecordingManage, ReviewOwn, ResearchTakePart},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
-		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore, ResearchTakePart,
+		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore, ResearchTakePart, ReportRead,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
@@ -128,7 +131,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		ReviewRead, ResearchManage,
+		ReviewRead, ResearchManage, ReportRead,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
@@ -137,7 +140,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage, ResearchManage,
+		JobList, ReviewRead, ReviewManage, ResearchManage, ReportRead,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -147,7 +150,7 @@ var policy = map[storage.Role][]Action{
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage, ResearchManage,
+		JobList, ReviewRead, ReviewManage, ResearchManage, ReportRead,
 	},
 }
 
