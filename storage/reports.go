@@ -296,10 +296,17 @@ func (s *Store) ReportFact(ctx context.Context, q FactQuery) ([]FactValue, error
 	var query string
 	switch {
 	case d.values != "" && d.per != "":
+		group := d.per
+		if q.By != DimNone {
+			group = key + ", " + d.per
+		}
 		query = "SELECT k, v FROM (SELECT " + key + " AS k, " + d.values + " AS v FROM " + from + whereClause(where) +
-			" GROUP BY " + key + ", " + d.per + ") x ORDER BY k, v"
+			" GROUP BY " + group + ") x ORDER BY k, v"
 	case d.values != "":
 		query = "SELECT " + key + " AS k, " + d.values + " AS v FROM " + from + whereClause(where) + " ORDER BY k, v"
+	case q.By == DimNone:
+		// One row, even over no rows: COUNT 0, SUM NULL (read as 0).
+		query = "SELECT '' AS k, CAST(" + d.agg + " AS DOUBLE PRECISION) FROM " + from + whereClause(where)
 	default:
 		query = "SELECT " + key + " AS k, CAST(" + d.agg + " AS DOUBLE PRECISION) FROM " + from + whereClause(where) +
 			" GROUP BY " + key + " ORDER BY k"
