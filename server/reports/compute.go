@@ -57,8 +57,9 @@ func (c *computer) fact(ctx context.Context, f storage.Fact, p Period, by storag
 	return m, nil
 }
 
-// compute is in's numbers over p, per group of by.
-func (c *computer) compute(ctx context.Context, in Indicator, p Period, by storage.Dimension) (Values, error) {
+// compute is in's numbers over p, per group of by: the groups with rows,
+// and the extra ones (schools without activity, say).
+func (c *computer) compute(ctx context.Context, in Indicator, p Period, by storage.Dimension, extra ...string) (Values, error) {
 	got := map[storage.Fact]map[string]storage.FactValue{}
 	keys := map[string]bool{}
 	for _, f := range in.calc.facts {
@@ -73,6 +74,9 @@ func (c *computer) compute(ctx context.Context, in Indicator, p Period, by stora
 	}
 	if by == storage.DimNone {
 		keys[""] = true
+	}
+	for _, k := range extra {
+		keys[k] = true
 	}
 	out := Values{}
 	for k := range keys {

@@ -283,10 +283,10 @@ func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
 }
 
 // exportHeaderRows is how many lines come before the indicators.
-const exportHeaderRows = 5
+const exportHeaderRows = 4
 
 // ExportRows is the dashboard as the lines of its exports: the period,
-// the previous period and the scope, a blank line, the column names, and
+// the previous period and the scope, the column names, and
 // one line per indicator in the dashboard's order. Numbers are written
 // as the API answers them (full precision); no number is an empty cell.
 func ExportRows(d Dashboard) [][]string {
@@ -296,7 +296,6 @@ func ExportRows(d Dashboard) [][]string {
 		{"周期 Period", string(d.Period.Kind), d.Period.Label, day(d.Period.Start), last(d.Period)},
 		{"上一周期 Previous", string(d.Previous.Kind), d.Previous.Label, day(d.Previous.Start), last(d.Previous)},
 		{"范围 Scope", d.Scope.Level, d.Scope.Name()},
-		{},
 		{"key", "指标", "indicator", "unit", "current", "previous", "target"},
 	}
 	for _, r := range d.Rows {

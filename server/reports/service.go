@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -195,11 +196,22 @@ func (s *Service) Breakdown(ctx context.Context, in Indicator, by storage.Dimens
 	c := newComputer(s.p.Store, sc.place)
 	prev := p.Previous(s.p.Terms)
 	b := Breakdown{Indicator: in, By: by, Period: p, Previous: prev, Scope: sc, Rows: []BreakdownRow{}}
-	cur, err := c.compute(ctx, in, p, by)
+	var extra []string
+	if by == storage.DimSchool {
+		// Every school of the place shows, those without activity too.
+		schools, err := s.schoolsOf(ctx, sc)
+		if err != nil {
+			return b, err
+		}
+		for _, sch := range schools {
+			extra = append(extra, fmt.Sprint(int64(sch.ID)))
+		}
+	}
+	cur, err := c.compute(ctx, in, p, by, extra...)
 	if err != nil {
 		return b, err
 	}
-	pv, err := c.compute(ctx, in, prev, by)
+	pv, err := c.compute(ctx, in, prev, by, extra...)
 	if err != nil {
 		return b, err
 	}
@@ -219,15 +231,14 @@ func (s *Service) Breakdown(ctx context.Context, in Indicator, by storage.Dimens
 	for k := range pv {
 		keys[k] = true
 	}
-	if by == storage.DimSchool {
-		// Every school of the place shows, those without activity too.
-		schools, err := s.schoolsOf(ctx, sc)
-		if err != nil {
-			return b, err
-		}
-		for _, sch := range schools {
-			keys[fmt.Sprint(int64(sch.ID))] = true
-		}
+	// A group with rows in one period only has a number in the other too
+	// (the facts are cached: this asks the store nothing more).
+	all := slices.Collect(maps.Keys(keys))
+	if cur, err = c.compute(ctx, in, p, by, all...); err != nil {
+		return b, err
+	}
+	if pv, err = c.compute(ctx, in, prev, by, all...); err != nil {
+		return b, err
 	}
 	names, err := s.names(ctx, by, keys)
 	if err != nil {

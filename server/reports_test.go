@@ -1,0 +1,251 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"yunke/storage"
+	"yunke/storage/storagetest"
+)
+
+type reportRow struct {
+	Key      string   `json:"key"`
+	Unit     string   `json:"unit"`
+	Current  *float64 `json:"current"`
+	Previous *float64 `json:"previous"`
+	Target   *float64 `json:"target"`
+}
+
+type dashboardReply struct {
+	Period struct {
+		Label string `json:"label"`
+	} `json:"period"`
+	Scope struct {
+		Level        string `json:"level"`
+		DistrictName string `json:"district_name"`
+		SchoolID     int64  `json:"school_id"`
+		SchoolName   string `json:"school_name"`
+	} `json:"scope"`
+	Indicators []reportRow `json:"indicators"`
+}
+
+func (d dashboardReply) value(t *testing.T, key string) reportRow {
+	t.Helper()
+	for _, r := range d.Indicators {
+		if r.Key == key {
+			return r
+		}
+	}
+	t.Fatalf("no indicator %s", key)
+	return reportRow{}
+}
+
+func fnum(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*p, 'f', -1, 64)
+}
+
+// TestReportsScopeAndExport: the statistics API counts a hand-made
+// November, names schools and teachers, keeps every caller to their scope
+// (a school admin never sees another school nor the district; ids of
+// another district answer 403), refuses bad periods, and its CSV and XLSX
+// carry exactly the dashboard's numbers in its order.
+func TestReportsScopeAndExport(t *testing.T) {
+	t.Parallel()
+	st := storagetest.OpenSQLite(t)
+	srv := startServer(t, withStore(st))
+	fx := newFixture(t, srv)
+	ctx := context.Background()
+	sys, da, sa, expert := fx.users["system_admin"], fx.users["district_admin"], fx.users["school_admin"], fx.users["expert"]
+	teacherID := storage.UserID(fx.userIDs["teacher"])
+
+	// Two lessons of school A's teacher in November 2026 (Shanghai), one in October.
+	for _, at := range []time.Time{
+		time.Date(2026, 11, 10, 10, 0, 0, 0, storage.Zone),
+		time.Date(2026, 11, 30, 23, 30, 0, 0, storage.Zone),
+		time.Date(2026, 10, 31, 23, 59, 0, 0, storage.Zone),
+	} {
+		rec, err := st.CreateRecording(ctx, storage.Actor{}, storage.RecordingInput{Kind: storage.RecordingClass, Room: "r", TeacherID: teacherID, StartedAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.FinishRecording(ctx, storage.Actor{}, rec.ID, storage.RecordingFinish{Status: storage.RecordingReady, EndedAt: at.Add(40 * time.Minute), DurationMS: 2400000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nov := "period=month&date=2026-11-15"
+
+	var d dashboardReply
+	da.must(200, "GET", "/api/v1/reports/dashboard?"+nov, nil, &d)
+	if d.Period.Label != "2026-11" || d.Scope.Level != "district" || d.Scope.DistrictName == "" {
+		t.Fatalf("district dashboard: %+v", d)
+	}
+	if r := d.value(t, "recording.lessons"); fnum(r.Current) != "2" || fnum(r.Previous) != "1" {
+		t.Errorf("lessons: %+v", r)
+	}
+	// The district has 2 teachers (teacher and teacher+school_admin): 1 of 2 recorded.
+	if r := d.value(t, "recording.teacher_share"); fnum(r.Current) != "50" {
+		t.Errorf("share of teachers: %s", fnum(r.Current))
+	}
+	if r := d.value(t, "recording.review_coverage"); r.Current != nil && *r.Current != 0 {
+		t.Errorf("review coverage: %+v", r)
+	}
+	if r := d.value(t, "tutoring.satisfaction"); r.Current != nil {
+		t.Errorf("satisfaction without ratings: %s, want none", fnum(r.Current))
+	}
+
+	// Drill down: by school (every school of the district, named), then a school's teachers.
+	var b struct {
+		Rows []struct {
+			Key     string   `json:"key"`
+			Name    string   `json:"name"`
+			Current *float64 `json:"current"`
+		} `json:"rows"`
+	}
+	da.must(200, "GET", "/api/v1/reports/breakdown?indicator=recording.lessons&by=school&"+nov, nil, &b)
+	if len(b.Rows) != 2 || b.Rows[0].Name != "学校 A" || fnum(b.Rows[0].Current) != "2" || b.Rows[1].Name != "学校 B" || fnum(b.Rows[1].Current) != "0" {
+		t.Errorf("lessons by school: %+v", b.Rows)
+	}
+	da.must(400, "GET", "/api/v1/reports/breakdown?indicator=recording.lessons&by=teacher&"+nov, nil, nil)
+	da.must(200, "GET", "/api/v1/reports/breakdown?indicator=recording.lessons&by=teacher&school_id="+itoa(fx.schoolA)+"&"+nov, nil, &b)
+	if len(b.Rows) != 1 || b.Rows[0].Name != "用户 teacher" || fnum(b.Rows[0].Current) != "2" {
+		t.Errorf("lessons by teacher: %+v", b.Rows)
+	}
+
+	// Scope: a school admin sees their school only.
+	sa.must(200, "GET", "/api/v1/reports/dashboard?"+nov, nil, &d)
+	if d.Scope.Level != "school" || d.Scope.SchoolID != fx.schoolA || fnum(d.value(t, "recording.lessons").Current) != "2" {
+		t.Errorf("school admin's dashboard: %+v", d.Scope)
+	}
+	for _, q := range []string{"school_id=" + itoa(fx.schoolB), "school_id=" + itoa(fx.schoolC), "district_id=" + itoa(fx.district)} {
+		sa.must(403, "GET", "/api/v1/reports/dashboard?"+q, nil, nil)
+		sa.must(403, "GET", "/api/v1/reports/breakdown?indicator=recording.lessons&by=school&"+q, nil, nil)
+		sa.must(403, "GET", "/api/v1/reports/export?format=csv&"+q, nil, nil)
+		sa.must(403, "GET", "/api/v1/reports/targets?"+q, nil, nil)
+	}
+	// A district admin: not another district, nor its school.
+	da.must(403, "GET", "/api/v1/reports/dashboard?district_id="+itoa(fx.district2), nil, nil)
+	da.must(403, "GET", "/api/v1/reports/dashboard?school_id="+itoa(fx.schoolC), nil, nil)
+	da.must(404, "GET", "/api/v1/reports/dashboard?school_id=999999", nil, nil)
+	// An expert of school A: that school, not the district.
+	expert.must(403, "GET", "/api/v1/reports/dashboard?district_id="+itoa(fx.district), nil, nil)
+	expert.must(200, "GET", "/api/v1/reports/dashboard?"+nov, nil, &d)
+	if d.Scope.Level != "school" || d.Scope.SchoolID != fx.schoolA {
+		t.Errorf("expert's dashboard: %+v", d.Scope)
+	}
+	fx.users["teacher"].must(403, "GET", "/api/v1/reports/dashboard", nil, nil)
+	sys.must(200, "GET", "/api/v1/reports/dashboard?district_id="+itoa(fx.district2), nil, nil)
+
+	// Bad input.
+	for _, q := range []string{"period=decade", "date=1900-01-01", "date=2026-13-01", "school_id=abc"} {
+		da.must(400, "GET", "/api/v1/reports/dashboard?"+q, nil, nil)
+	}
+	da.must(400, "GET", "/api/v1/reports/breakdown?indicator=nope&by=school", nil, nil)
+	da.must(400, "GET", "/api/v1/reports/breakdown?indicator=recording.teacher_share&by=subject", nil, nil)
+	da.must(400, "GET", "/api/v1/reports/export?format=pdf", nil, nil)
+	da.must(400, "GET", "/api/v1/reports/targets?year=99999", nil, nil)
+
+	// Parallel calls all answer, and the same.
+	var wg sync.WaitGroup
+	errs := make(chan string, 12)
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := da.send("GET", "/api/v1/reports/dashboard?"+nov, nil)
+			if r.status != 200 {
+				errs <- r.String()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error("parallel dashboard:", e)
+	}
+
+	// Exports: the dashboard's numbers in its order, the period and scope on top.
+	var dd dashboardReply
+	da.must(200, "GET", "/api/v1/reports/dashboard?"+nov, nil, &dd)
+	r := da.must(200, "GET", "/api/v1/reports/export?format=csv&"+nov, nil, nil)
+	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.body, []byte("\ufeff"))))
+	cr.FieldsPerRecord = -1 // the head lines are shorter
+	lines, err := cr.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines[0][2] != "2026-11" || lines[0][3] != "2026-11-01" || lines[0][4] != "2026-11-30" || lines[2][2] != dd.Scope.DistrictName {
+		t.Errorf("CSV head: %q", lines[:3])
+	}
+	if len(lines) != 4+len(dd.Indicators) {
+		t.Fatalf("CSV has %d lines for %d indicators", len(lines), len(dd.Indicators))
+	}
+	for i, row := range dd.Indicators {
+		got := lines[4+i]
+		if got[0] != row.Key || got[4] != fnum(row.Current) || got[5] != fnum(row.Previous) || got[6] != fnum(row.Target) {
+			t.Errorf("CSV line %d = %q; dashboard %+v", 4+i, got, row)
+		}
+	}
+	r = da.must(200, "GET", "/api/v1/reports/export?format=xlsx&"+nov, nil, nil)
+	x, err := excelize.OpenReader(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	rows, err := x.GetRows(x.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, row := range dd.Indicators {
+		got := rows[4+i]
+		for len(got) < 7 {
+			got = append(got, "")
+		}
+		if got[0] != row.Key || got[4] != fnum(row.Current) || got[5] != fnum(row.Previous) {
+			t.Errorf("XLSX row %d = %q; dashboard %+v", 4+i, got, row)
+		}
+	}
+	if rows[0][2] != "2026-11" || rows[2][2] != dd.Scope.DistrictName {
+		t.Errorf("XLSX head: %q", rows[:3])
+	}
+
+	// Targets: school A wants 4 lessons in 2026 and has 3.
+	da.must(200, "PUT", "/api/v1/schools/"+itoa(fx.schoolA)+"/targets/2026", map[string]any{"lessons_recorded": 4, "teachers_participating": 2, "trainee_coverage_pct": 0, "version": 0}, nil)
+	var tg struct {
+		Schools []struct {
+			SchoolName string `json:"school_name"`
+			Items      []struct {
+				Key           string  `json:"key"`
+				Target        float64 `json:"target"`
+				Done          float64 `json:"done"`
+				AttainmentPct float64 `json:"attainment_pct"`
+			} `json:"items"`
+		} `json:"schools"`
+		Imbalance struct {
+			Schools       int     `json:"schools"`
+			TopTenthShare float64 `json:"top_tenth_share_pct"`
+		} `json:"imbalance"`
+	}
+	da.must(200, "GET", "/api/v1/reports/targets?year=2026", nil, &tg)
+	if len(tg.Schools) != 1 || tg.Schools[0].SchoolName != "学校 A" || tg.Schools[0].Items[0].Done != 3 || tg.Schools[0].Items[0].AttainmentPct != 75 ||
+		tg.Schools[0].Items[1].Done != 1 || tg.Schools[0].Items[1].AttainmentPct != 50 {
+		t.Errorf("targets: %+v", tg.Schools)
+	}
+	// All 3 lessons are school A's; A has teachers, B none.
+	if tg.Imbalance.TopTenthShare != 100 || tg.Imbalance.Schools != 1 {
+		t.Errorf("imbalance: %+v", tg.Imbalance)
+	}
+	da.must(200, "GET", "/api/v1/reports/dashboard?period=year&date=2026-06-01", nil, &d)
+	if r := d.value(t, "recording.lessons"); fnum(r.Target) != "4" || fnum(r.Current) != "3" {
+		t.Errorf("yearly lessons against the target: %+v", r)
+	}
+}
