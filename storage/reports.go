@@ -198,6 +198,16 @@ var facts = map[Fact]factDef{
 	"users.active_teachers":   {src: srcActiveTeachers, agg: "COUNT(DISTINCT t.id)"},
 }
 
+// Facts lists every fact the store computes, sorted.
+func Facts() []Fact {
+	out := make([]Fact, 0, len(facts))
+	for f := range facts {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // KnownFact reports whether the store can compute f.
 func KnownFact(f Fact) bool { _, ok := facts[f]; return ok }
 

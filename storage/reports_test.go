@@ -250,3 +250,25 @@ func mapsEqual(a, b map[string]float64) bool {
 	}
 	return true
 }
+
+// TestReportFactsRun: every fact runs on both backends, on every dimension
+// it offers, with and without a list of schools.
+func TestReportFactsRun(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedReportWorld(t, s)
+		for _, f := range storage.Facts() {
+			for _, dim := range storage.FactDimensions(f) {
+				for _, q := range []storage.FactQuery{
+					{Fact: f, From: w.year[0], To: w.year[1], By: dim},
+					{Fact: f, From: w.year[0], To: w.year[1], By: dim, DistrictID: w.d1},
+					{Fact: f, From: w.year[0], To: w.year[1], By: dim, SchoolIDs: []storage.SchoolID{w.a, w.k}},
+				} {
+					if _, err := s.ReportFact(ctx, q); err != nil {
+						t.Errorf("%s by %q: %v", f, dim, err)
+					}
+				}
+			}
+		}
+	})
+}
