@@ -272,3 +272,93 @@ func TestReportFactsRun(t *testing.T) {
 		}
 	})
 }
+
+// TestReportFactsClassesMicrolessonsUsers: classes (premium apart, every
+// stay of a student summed), micro-lessons and active users, hand-counted.
+func TestReportFactsClassesMicrolessonsUsers(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedReportWorld(t, s)
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if err := s.ExecForTest(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		class := func(id int, at time.Time, premium bool, status string) {
+			exec(`INSERT INTO classes (id, district_id, school_id, subject_id, grade, title, teacher_id, audience, starts_at, planned_minutes,
+				premium, status, started_at, ended_at, created_at, updated_at)
+				VALUES ($1, $2, $3, 2, 3, 'c', $4, 'school', $5, 45, $6, $7, $5, $8, $5, $5)`,
+				id, int64(w.d1), int64(w.a), int64(w.t1), msOf(at), premium, status, msOf(at.Add(time.Hour)))
+		}
+		stay := func(class int, u storage.UserID, role string, from, to time.Time) {
+			exec(`INSERT INTO class_attendance (class_id, user_id, role, joined_at, left_at, seen_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+				class, int64(u), role, msOf(from), msOf(to))
+		}
+		rate := func(class int, u storage.UserID, premium bool, score int) {
+			exec(`INSERT INTO class_ratings (class_id, student_id, district_id, school_id, subject_id, teacher_id, premium, month, score, rated_at, updated_at)
+				VALUES ($1, $2, $3, $4, 2, $5, $6, 202611, $7, 0, 0)`, class, int64(u), int64(w.d1), int64(w.a), int64(w.t1), premium, score)
+		}
+		c1 := cst(2026, 11, 12, 10, 0, 0)
+		class(1, c1, false, "ended")
+		class(2, cst(2026, 11, 13, 10, 0, 0), true, "ended")
+		class(3, cst(2026, 11, 14, 10, 0, 0), false, "cancelled")
+		stay(1, w.s1, "student", c1, c1.Add(20*time.Minute))
+		stay(1, w.s1, "student", c1.Add(25*time.Minute), c1.Add(45*time.Minute))
+		stay(1, w.s2, "student", c1, c1.Add(30*time.Minute))
+		stay(1, w.t1, "teacher", c1, c1.Add(50*time.Minute))
+		stay(2, w.s1, "student", c1.Add(24*time.Hour), c1.Add(25*time.Hour))
+		rate(1, w.s1, false, 5)
+		rate(1, w.s2, false, 3)
+		rate(2, w.s1, true, 1)
+
+		micro := func(id int, at time.Time, status string, published time.Time) {
+			var pub int64
+			if !published.IsZero() {
+				pub = msOf(published)
+			}
+			exec(`INSERT INTO microlessons (id, teacher_id, district_id, school_id, subject_id, grade, title, file_key, size_bytes, container,
+				video_codec, duration_ms, status, status_at, published_at, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, 2, 3, 'm', $5, 1, 'mp4', 'h264', 1000, $6, $7, $8, $7, $7)`,
+				id, int64(w.t1), int64(w.d1), int64(w.a), fmt.Sprint("k", id), status, msOf(at), pub)
+		}
+		micro(1, cst(2026, 11, 2, 9, 0, 0), "published", cst(2026, 11, 20, 9, 0, 0))
+		micro(2, cst(2026, 11, 3, 9, 0, 0), "returned", time.Time{})
+		act := func(at time.Time, actor storage.UserID, action, subject string) {
+			if err := s.RecordActivity(ctx, storage.Activity{At: at, ActorID: actor, Action: action, Subject: subject, DistrictID: w.d1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		act(cst(2026, 11, 15, 9, 0, 0), 0, "microlesson.approve", "microlesson:1")
+		act(cst(2026, 11, 16, 9, 0, 0), 0, "microlesson.return", "microlesson:2")
+		act(cst(2026, 11, 5, 9, 0, 0), w.s1, "auth.signin", "")
+		act(cst(2026, 11, 6, 9, 0, 0), w.s1, "auth.signin", "")
+		act(cst(2026, 11, 7, 9, 0, 0), w.t1, "auth.signin", "")
+		act(cst(2026, 10, 7, 9, 0, 0), w.s2, "auth.signin", "")
+
+		one := func(f storage.Fact, span [2]time.Time) storage.FactValue {
+			t.Helper()
+			rows := must(s.ReportFact(ctx, storage.FactQuery{Fact: f, From: span[0], To: span[1], DistrictID: w.d1}))(t)
+			if len(rows) != 1 {
+				t.Fatalf("%s: %+v", f, rows)
+			}
+			return rows[0]
+		}
+		for f, want := range map[storage.Fact]float64{
+			"class.held": 1, "class.premium_held": 1, "class.attendance": 2,
+			"class.ratings": 2, "class.ratings_good": 1, "class.rating_sum": 8,
+			"microlesson.submitted": 2, "microlesson.reviewed": 2, "microlesson.published": 1,
+			"users.active_students": 1, "users.active_teachers": 1,
+		} {
+			if got := one(f, w.nov).Value; got != want {
+				t.Errorf("%s in November = %v; want %v", f, got, want)
+			}
+		}
+		if got := one("class.minutes_present", w.nov).Values; !slices.Equal(got, []float64{30, 40}) {
+			t.Errorf("minutes present = %v; want [30 40] (s1's two stays summed)", got)
+		}
+		if got := one("users.active_students", w.year).Value; got != 2 {
+			t.Errorf("active students in 2026 = %v; want 2", got)
+		}
+	})
+}
