@@ -362,3 +362,48 @@ func TestReportFactsClassesMicrolessonsUsers(t *testing.T) {
 		}
 	})
 }
+
+// TestReportFactsReviews: reviews of recorded lessons count when
+// submitted (drafts aside); coverage counts the period's lessons with a
+// submitted review.
+func TestReportFactsReviews(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedReportWorld(t, s)
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if err := s.ExecForTest(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		exec(`INSERT INTO review_rubrics (id, code, name, version, created_at, updated_at) VALUES (1, 'r', 'r', 1, 0, 0)`)
+		exec(`INSERT INTO review_schemes (id, name, rubric_id, rubric_version, body, created_at) VALUES (1, 's', 1, 1, '{}', 0)`)
+		review := func(id int, recording int, expert storage.UserID, status string, at time.Time, total float64) {
+			exec(`INSERT INTO review_assignments (id, scheme_id, target, expert_id, status, created_at) VALUES ($1, 1, $2, $3, $4, 0)`,
+				id, fmt.Sprint("recording:", recording), int64(expert), status)
+			sub := int64(0)
+			if status == "submitted" {
+				sub = msOf(at)
+			}
+			exec(`INSERT INTO reviews (assignment_id, status, body, total, submitted_at, updated_at) VALUES ($1, $2, '{}', $3, $4, 0)`,
+				id, status, total, sub)
+		}
+		// Recordings 1 and 2 are t1's November lessons, 3 t2's, 5 t4's October lesson.
+		review(1, 1, w.t2, "submitted", cst(2026, 11, 10, 9, 0, 0), 80)
+		review(2, 1, w.t4, "submitted", cst(2026, 11, 11, 9, 0, 0), 90)
+		review(3, 5, w.t2, "submitted", cst(2026, 11, 12, 9, 0, 0), 70)
+		review(4, 2, w.t2, "draft", time.Time{}, 0)
+		one := func(f storage.Fact) float64 {
+			t.Helper()
+			rows := must(s.ReportFact(ctx, storage.FactQuery{Fact: f, From: w.nov[0], To: w.nov[1], DistrictID: w.d1}))(t)
+			return rows[0].Value
+		}
+		for f, want := range map[storage.Fact]float64{
+			"review.reviews": 3, "review.score_sum": 240, "review.lessons": 2, "recording.lessons_reviewed": 1, "recording.lessons": 3,
+		} {
+			if got := one(f); got != want {
+				t.Errorf("%s in November = %v; want %v", f, got, want)
+			}
+		}
+	})
+}
