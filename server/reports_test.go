@@ -84,6 +84,18 @@ func TestReportsScopeAndExport(t *testing.T) {
 	}
 	nov := "period=month&date=2026-11-15"
 
+	var cat struct {
+		Indicators []struct {
+			Key        string   `json:"key"`
+			Dimensions []string `json:"dimensions"`
+		} `json:"indicators"`
+		TermStarts []string `json:"term_starts"`
+	}
+	expert.must(200, "GET", "/api/v1/reports/indicators", nil, &cat)
+	if len(cat.Indicators) < 30 || cat.Indicators[0].Key != "recording.lessons" || len(cat.TermStarts) != 2 || cat.TermStarts[1] != "09-01" {
+		t.Errorf("catalog: %+v", cat)
+	}
+
 	var d dashboardReply
 	da.must(200, "GET", "/api/v1/reports/dashboard?"+nov, nil, &d)
 	if d.Period.Label != "2026-11" || d.Scope.Level != "district" || d.Scope.DistrictName == "" {
@@ -141,6 +153,30 @@ func TestReportsScopeAndExport(t *testing.T) {
 	expert.must(200, "GET", "/api/v1/reports/dashboard?"+nov, nil, &d)
 	if d.Scope.Level != "school" || d.Scope.SchoolID != fx.schoolA {
 		t.Errorf("expert's dashboard: %+v", d.Scope)
+	}
+	// An expert of two schools: both, as a list.
+	expert2, _ := addUser(t, srv, sys, "reports.expert2", map[string]any{"roles": []string{"expert"}, "district_id": fx.district,
+		"expert_scope": map[string]any{"district": false, "school_ids": []int64{fx.schoolA, fx.schoolB}}})
+	expert2.must(200, "GET", "/api/v1/reports/dashboard?"+nov, nil, &d)
+	if d.Scope.Level != "schools" || fnum(d.value(t, "recording.lessons").Current) != "2" {
+		t.Errorf("expert of two schools: %+v", d.Scope)
+	}
+	expert2.must(403, "GET", "/api/v1/reports/dashboard?school_id="+itoa(fx.schoolC), nil, nil)
+	// Named groups: districts, school kinds, subjects.
+	var nb struct {
+		Rows []struct {
+			Name    string   `json:"name"`
+			NameEn  string   `json:"name_en"`
+			Current *float64 `json:"current"`
+		} `json:"rows"`
+	}
+	sys.must(200, "GET", "/api/v1/reports/breakdown?indicator=recording.lessons&by=district&"+nov, nil, &nb)
+	if len(nb.Rows) != 1 || nb.Rows[0].Name == "" || fnum(nb.Rows[0].Current) != "2" {
+		t.Errorf("lessons by district: %+v", nb.Rows)
+	}
+	da.must(200, "GET", "/api/v1/reports/breakdown?indicator=recording.lessons&by=kind&"+nov, nil, &nb)
+	if len(nb.Rows) != 1 || nb.Rows[0].Name != "小学" || nb.Rows[0].NameEn != "Primary" {
+		t.Errorf("lessons by kind: %+v", nb.Rows)
 	}
 	fx.users["teacher"].must(403, "GET", "/api/v1/reports/dashboard", nil, nil)
 	sys.must(200, "GET", "/api/v1/reports/dashboard?district_id="+itoa(fx.district2), nil, nil)
@@ -247,5 +283,23 @@ func TestReportsScopeAndExport(t *testing.T) {
 	da.must(200, "GET", "/api/v1/reports/dashboard?period=year&date=2026-06-01", nil, &d)
 	if r := d.value(t, "recording.lessons"); fnum(r.Target) != "4" || fnum(r.Current) != "3" {
 		t.Errorf("yearly lessons against the target: %+v", r)
+	}
+
+	// The district's only trainee teacher records once: trainee coverage 100 %.
+	_, trainee := addUser(t, srv, sys, "reports.trainee", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolA, "trainee": true})
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, storage.Zone)
+	rec, err := st.CreateRecording(ctx, storage.Actor{}, storage.RecordingInput{Kind: storage.RecordingClass, Room: "t", TeacherID: storage.UserID(trainee), StartedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.FinishRecording(ctx, storage.Actor{}, rec.ID, storage.RecordingFinish{Status: storage.RecordingInterrupted, EndedAt: at.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	da.must(200, "GET", "/api/v1/reports/dashboard?"+nov, nil, &d)
+	if r := d.value(t, "recording.trainee_coverage"); fnum(r.Current) != "100" || r.Previous != nil && *r.Previous != 0 {
+		t.Errorf("trainee coverage: %+v", r)
+	}
+	if r := d.value(t, "recording.trainees"); fnum(r.Current) != "1" {
+		t.Errorf("trainees recording: %s", fnum(r.Current))
 	}
 }

@@ -66,9 +66,14 @@ func (s *Service) handleIndicators(w http.ResponseWriter, r *http.Request) error
 	for _, in := range registry {
 		out = append(out, catalogEntry{in, in.Dimensions()})
 	}
+	terms := []string{}
+	for _, t := range s.p.Terms {
+		terms = append(terms, fmt.Sprintf("%02d-%02d", int(t.Month), t.Day))
+	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
-		"indicators": out,
-		"periods":    []PeriodKind{Week, Month, Term, Year},
+		"indicators":  out,
+		"periods":     []PeriodKind{Week, Month, Term, Year},
+		"term_starts": terms,
 	})
 	return nil
 }

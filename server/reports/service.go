@@ -197,10 +197,10 @@ func (s *Service) Breakdown(ctx context.Context, in Indicator, by storage.Dimens
 	prev := p.Previous(s.p.Terms)
 	b := Breakdown{Indicator: in, By: by, Period: p, Previous: prev, Scope: sc, Rows: []BreakdownRow{}}
 	var extra []string
+	var schools []storage.School
 	if by == storage.DimSchool {
 		// Every school of the place shows, those without activity too.
-		schools, err := s.schoolsOf(ctx, sc)
-		if err != nil {
+		if schools, err = s.schoolsOf(ctx, sc); err != nil {
 			return b, err
 		}
 		for _, sch := range schools {
@@ -240,7 +240,7 @@ func (s *Service) Breakdown(ctx context.Context, in Indicator, by storage.Dimens
 	if pv, err = c.compute(ctx, in, prev, by, all...); err != nil {
 		return b, err
 	}
-	names, err := s.names(ctx, by, keys)
+	names, err := s.names(ctx, by, keys, schools)
 	if err != nil {
 		return b, err
 	}
@@ -312,15 +312,24 @@ var kindNames = map[storage.SchoolKind][2]string{
 	storage.KindKindergarten:      {"幼儿园", "Kindergarten"},
 }
 
-// names names the groups of a breakdown (zh, en).
-func (s *Service) names(ctx context.Context, by storage.Dimension, keys map[string]bool) (map[string][2]string, error) {
+// names names the groups of a breakdown (zh, en); schools are those of
+// the place, already listed.
+func (s *Service) names(ctx context.Context, by storage.Dimension, keys map[string]bool, schools []storage.School) (map[string][2]string, error) {
 	out := map[string][2]string{}
 	switch by {
 	case storage.DimSchool:
+		known := map[string]string{}
+		for _, sch := range schools {
+			known[fmt.Sprint(int64(sch.ID))] = sch.Name
+		}
 		for k := range keys {
 			id := storage.ParseKey(k)
 			if id == 0 {
 				out[k] = [2]string{"区级", "District-wide"}
+				continue
+			}
+			if n, ok := known[k]; ok {
+				out[k] = [2]string{n, n}
 				continue
 			}
 			sch, err := s.p.Store.GetSchool(ctx, storage.SchoolID(id))
