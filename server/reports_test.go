@@ -271,9 +271,18 @@ func TestReportsScopeAndExport(t *testing.T) {
 			TopTenthShare float64 `json:"top_tenth_share_pct"`
 		} `json:"imbalance"`
 	}
+	// A client that does not know lessons_reviewed keeps it.
+	da.must(200, "PUT", "/api/v1/schools/"+itoa(fx.schoolA)+"/targets/2026", map[string]any{"lessons_recorded": 4, "teachers_participating": 2, "trainee_coverage_pct": 0, "lessons_reviewed": 3, "version": 0}, nil)
+	var kept map[string]any
+	da.must(200, "PUT", "/api/v1/schools/"+itoa(fx.schoolA)+"/targets/2026", map[string]any{"lessons_recorded": 4, "teachers_participating": 2, "trainee_coverage_pct": 0, "version": 0}, &kept)
+	if kept["lessons_reviewed"] != float64(3) {
+		t.Errorf("lessons_reviewed not kept: %v", kept)
+	}
+	da.must(400, "PUT", "/api/v1/schools/"+itoa(fx.schoolA)+"/targets/2026", map[string]any{"lessons_reviewed": -1, "version": 0}, nil)
 	da.must(200, "GET", "/api/v1/reports/targets?year=2026", nil, &tg)
 	if len(tg.Schools) != 1 || tg.Schools[0].SchoolName != "学校 A" || tg.Schools[0].Items[0].Done != 3 || tg.Schools[0].Items[0].AttainmentPct != 75 ||
-		tg.Schools[0].Items[1].Done != 1 || tg.Schools[0].Items[1].AttainmentPct != 50 {
+		tg.Schools[0].Items[1].Done != 1 || tg.Schools[0].Items[1].AttainmentPct != 50 ||
+		len(tg.Schools[0].Items) != 4 || tg.Schools[0].Items[3].Key != "recording.lessons_reviewed" || tg.Schools[0].Items[3].Target != 3 || tg.Schools[0].Items[3].Done != 0 {
 		t.Errorf("targets: %+v", tg.Schools)
 	}
 	// All 3 lessons are school A's; A has teachers, B none.

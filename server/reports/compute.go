@@ -145,7 +145,7 @@ type TargetRow struct {
 	Behind     bool             `json:"behind"` // some item is below the pace the year asks
 }
 
-// TargetItem is one target of a school: lessons, teachers or trainee coverage.
+// TargetItem is one target of a school: lessons, teachers, trainee coverage or lessons reviewed.
 type TargetItem struct {
 	Key    string  `json:"key"`    // the indicator measured
 	Target float64 `json:"target"` // for the year
@@ -167,6 +167,7 @@ var targetIndicators = []struct {
 	{"recording.lessons", func(t storage.Target) int { return t.LessonsRecorded }},
 	{"recording.teachers", func(t storage.Target) int { return t.TeachersParticipating }},
 	{"recording.trainee_coverage", func(t storage.Target) int { return t.TraineeCoveragePct }},
+	{"recording.lessons_reviewed", func(t storage.Target) int { return t.LessonsReviewed }},
 }
 
 // targetItem measures done against a yearly target at elapsed (0–1) of

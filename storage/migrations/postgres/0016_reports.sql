@@ -11,3 +11,7 @@ CREATE INDEX microlessons_district_time_idx ON microlessons (district_id, create
 CREATE INDEX microlessons_published_idx ON microlessons (district_id, published_at) WHERE published_at > 0;
 -- Active users: the actors of a period's activity rows.
 CREATE INDEX activity_log_at_idx ON activity_log (at_ms, actor_id);
+
+-- A school's yearly target of lessons reviewed (measured by the report
+-- indicator recording.lessons_reviewed).
+ALTER TABLE school_targets ADD COLUMN lessons_reviewed INTEGER NOT NULL DEFAULT 0;
