@@ -45,10 +45,26 @@ func (s *Service) Routes() []httpapi.Route {
 	read := []authz.Action{authz.ReportRead}
 	return []httpapi.Route{
 		{Method: "GET", Path: "/reports/indicators", Actions: read, Handle: s.handleIndicators},
-		{Method: "GET", Path: "/reports/dashboard", Actions: read, Handle: s.handleDashboard},
-		{Method: "GET", Path: "/reports/breakdown", Actions: read, Handle: s.handleBreakdown},
-		{Method: "GET", Path: "/reports/targets", Actions: read, Handle: s.handleTargets},
-		{Method: "GET", Path: "/reports/export", Actions: read, Handle: s.handleExport},
+		{Method: "GET", Path: "/reports/dashboard", Actions: read, Handle: s.limited(s.handleDashboard)},
+		{Method: "GET", Path: "/reports/breakdown", Actions: read, Handle: s.limited(s.handleBreakdown)},
+		{Method: "GET", Path: "/reports/targets", Actions: read, Handle: s.limited(s.handleTargets)},
+		{Method: "GET", Path: "/reports/export", Actions: read, Handle: s.limited(s.handleExport)},
+	}
+}
+
+// limited runs h while the caller has fewer than PerUser reports in flight.
+func (s *Service) limited(h httpapi.HandlerFunc) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := httpapi.Authorize(r, authz.ReportRead)
+		if err != nil {
+			return err
+		}
+		done, err := s.admit(p.User.ID)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return h(w, r)
 	}
 }
 

@@ -146,3 +146,35 @@ func TestRegistry(t *testing.T) {
 		t.Error("an indicator without its facts is listed")
 	}
 }
+
+// TestAdmit: one user has at most PerUser reports in flight; others are
+// not held up by them.
+func TestAdmit(t *testing.T) {
+	s := New(Params{PerUser: 2})
+	a1, err := s.admit(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := s.admit(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.admit(1); err != errTooMany {
+		t.Fatalf("third report of one user: %v, want 429", err)
+	}
+	b, err := s.admit(2)
+	if err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+	a1()
+	a3, err := s.admit(1)
+	if err != nil {
+		t.Fatalf("after one finished: %v", err)
+	}
+	a2()
+	a3()
+	b()
+	if len(s.inFlight) != 0 {
+		t.Errorf("in flight after all finished: %v", s.inFlight)
+	}
+}

@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"yunke/server/httpapi"
@@ -41,18 +43,27 @@ type Params struct {
 	// Concurrent bounds the reports computed at once (default 4); a
 	// request waits for a slot as long as its client does.
 	Concurrent int
+	// PerUser bounds one user's reports in flight (default 2); more answer
+	// 429, so that one account cannot hold every slot.
+	PerUser int
 }
 
 // Service computes reports and serves them.
 type Service struct {
 	p   Params
 	sem chan struct{}
+
+	mu       sync.Mutex
+	inFlight map[storage.UserID]int
 }
 
 // New builds the service.
 func New(p Params) *Service {
 	if p.Concurrent <= 0 {
 		p.Concurrent = 4
+	}
+	if p.PerUser <= 0 {
+		p.PerUser = 2
 	}
 	if len(p.Terms) == 0 {
 		p.Terms = Terms{{time.February, 1}, {time.September, 1}}
@@ -63,7 +74,28 @@ func New(p Params) *Service {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	return &Service{p: p, sem: make(chan struct{}, p.Concurrent)}
+	return &Service{p: p, sem: make(chan struct{}, p.Concurrent), inFlight: map[storage.UserID]int{}}
+}
+
+// errTooMany answers a user asking for more reports at once than PerUser.
+var errTooMany = &httpapi.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: time.Second,
+	Message: "your other reports are still being computed: try again when they are done"}
+
+// admit counts one more report in flight for user, or refuses it.
+func (s *Service) admit(user storage.UserID) (func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inFlight[user] >= s.p.PerUser {
+		return nil, errTooMany
+	}
+	s.inFlight[user]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.inFlight[user]--; s.inFlight[user] <= 0 {
+			delete(s.inFlight, user)
+		}
+	}, nil
 }
 
 // acquire takes a computing slot, or gives up with the request.
