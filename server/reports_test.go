@@ -47,6 +47,15 @@ func (d dashboardReply) value(t *testing.T, key string) reportRow {
 	return reportRow{}
 }
 
+// sameNumber: a spreadsheet cell holds exactly the number (or is empty for none).
+func sameNumber(cell string, p *float64) bool {
+	if p == nil {
+		return cell == ""
+	}
+	f, err := strconv.ParseFloat(cell, 64)
+	return err == nil && f == *p
+}
+
 func fnum(p *float64) string {
 	if p == nil {
 		return ""
@@ -178,6 +187,24 @@ func TestReportsScopeAndExport(t *testing.T) {
 	if len(nb.Rows) != 1 || nb.Rows[0].Name != "小学" || nb.Rows[0].NameEn != "Primary" {
 		t.Errorf("lessons by kind: %+v", nb.Rows)
 	}
+	// Down to one teacher: their indicators only (questions are the students').
+	tq := "teacher_id=" + itoa(fx.userIDs["teacher"]) + "&" + nov
+	sa.must(200, "GET", "/api/v1/reports/dashboard?"+tq, nil, &d)
+	if d.Scope.Level != "teacher" || d.Scope.SchoolID != fx.schoolA || fnum(d.value(t, "recording.lessons").Current) != "2" {
+		t.Errorf("a teacher's dashboard: %+v", d.Scope)
+	}
+	for _, r := range d.Indicators {
+		if r.Key == "qa.questions" {
+			t.Error("a teacher's dashboard lists questions")
+		}
+	}
+	_, teacherB := addUser(t, srv, sys, "reports.tb", map[string]any{"roles": []string{"teacher"}, "school_id": fx.schoolB})
+	sa.must(403, "GET", "/api/v1/reports/dashboard?teacher_id="+itoa(teacherB), nil, nil)
+	expert.must(403, "GET", "/api/v1/reports/dashboard?teacher_id="+itoa(teacherB), nil, nil)
+	sa.must(400, "GET", "/api/v1/reports/dashboard?teacher_id="+itoa(fx.userIDs["student"]), nil, nil)
+	sa.must(404, "GET", "/api/v1/reports/dashboard?teacher_id=999999", nil, nil)
+	sa.must(400, "GET", "/api/v1/reports/breakdown?indicator=qa.questions&by=school&"+tq, nil, nil)
+	sa.must(400, "GET", "/api/v1/reports/targets?"+tq, nil, nil)
 	fx.users["teacher"].must(403, "GET", "/api/v1/reports/dashboard", nil, nil)
 	sys.must(200, "GET", "/api/v1/reports/dashboard?district_id="+itoa(fx.district2), nil, nil)
 
@@ -245,7 +272,7 @@ func TestReportsScopeAndExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	rows, err := x.GetRows(x.GetSheetName(0))
+	rows, err := x.GetRows(x.GetSheetName(0), excelize.Options{RawCellValue: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +281,7 @@ func TestReportsScopeAndExport(t *testing.T) {
 		for len(got) < 7 {
 			got = append(got, "")
 		}
-		if got[0] != row.Key || got[4] != fnum(row.Current) || got[5] != fnum(row.Previous) {
+		if got[0] != row.Key || !sameNumber(got[4], row.Current) || !sameNumber(got[5], row.Previous) || !sameNumber(got[6], row.Target) {
 			t.Errorf("XLSX row %d = %q; dashboard %+v", 4+i, got, row)
 		}
 	}
@@ -276,6 +303,7 @@ func TestReportsScopeAndExport(t *testing.T) {
 		} `json:"schools"`
 		Imbalance struct {
 			Schools       int     `json:"schools"`
+			Gini          float64 `json:"gini_lessons_per_teacher"`
 			TopTenthShare float64 `json:"top_tenth_share_pct"`
 		} `json:"imbalance"`
 	}
@@ -293,8 +321,9 @@ func TestReportsScopeAndExport(t *testing.T) {
 		len(tg.Schools[0].Items) != 4 || tg.Schools[0].Items[3].Key != "recording.lessons_reviewed" || tg.Schools[0].Items[3].Target != 3 || tg.Schools[0].Items[3].Done != 0 {
 		t.Errorf("targets: %+v", tg.Schools)
 	}
-	// All 3 lessons are school A's; A has teachers, B none.
-	if tg.Imbalance.TopTenthShare != 100 || tg.Imbalance.Schools != 1 {
+	// All 3 lessons are school A's (2 teachers: 1.5 each), none of B's (1 teacher):
+	// Gini = 2·|1.5 − 0| / (2 · 2² · 0.75) = 0.5.
+	if tg.Imbalance.TopTenthShare != 100 || tg.Imbalance.Schools != 2 || tg.Imbalance.Gini != 0.5 {
 		t.Errorf("imbalance: %+v", tg.Imbalance)
 	}
 	da.must(200, "GET", "/api/v1/reports/dashboard?period=year&date=2026-06-01", nil, &d)

@@ -242,7 +242,10 @@ type FactQuery struct {
 	From, To   time.Time
 	DistrictID DistrictID
 	SchoolIDs  []SchoolID
-	By         Dimension
+	// TeacherID narrows to one teacher's rows (a fact without a teacher
+	// dimension refuses it).
+	TeacherID UserID
+	By        Dimension
 }
 
 // FactValue is a fact for one group: its key (the id or the kind; "" with
@@ -262,6 +265,9 @@ func (s *Store) ReportFact(ctx context.Context, q FactQuery) ([]FactValue, error
 	}
 	if !slices.Contains(FactDimensions(q.Fact), q.By) {
 		return nil, fmt.Errorf("storage: report fact %q: %w", q.Fact, &FieldError{Field: "by", Message: "does not apply"})
+	}
+	if q.TeacherID != 0 && d.src.teacher == "" {
+		return nil, fmt.Errorf("storage: report fact %q: %w", q.Fact, &FieldError{Field: "teacher_id", Message: "does not apply"})
 	}
 	if q.SchoolIDs != nil && len(q.SchoolIDs) == 0 {
 		return []FactValue{}, nil
@@ -302,6 +308,10 @@ func (s *Store) ReportFact(ctx context.Context, q FactQuery) ([]FactValue, error
 	if q.SchoolIDs != nil {
 		args = append(args, s.d.listArg(ids(q.SchoolIDs)))
 		where = append(where, s.d.inList(src.school, len(args)))
+	}
+	if q.TeacherID != 0 {
+		args = append(args, int64(q.TeacherID))
+		where = append(where, fmt.Sprintf("%s = $%d", src.teacher, len(args)))
 	}
 	var query string
 	switch {

@@ -225,6 +225,16 @@ func TestReportFacts(t *testing.T) {
 			t.Errorf("first answers = %+v; want %v", first, w.firstAnswerMins)
 		}
 
+		// One teacher: t1 recorded two lessons in November, t2 one.
+		for teacher, want := range map[storage.UserID]float64{w.t1: 2, w.t2: 1, w.t4: 0} {
+			rows := must(s.ReportFact(ctx, storage.FactQuery{Fact: "recording.lessons", From: w.nov[0], To: w.nov[1], DistrictID: w.d1, TeacherID: teacher}))(t)
+			if rows[0].Value != want {
+				t.Errorf("lessons of teacher %d = %v; want %v", teacher, rows[0].Value, want)
+			}
+		}
+		if _, err := s.ReportFact(ctx, storage.FactQuery{Fact: "qa.questions", TeacherID: w.t1}); err == nil {
+			t.Error("questions of a teacher: no error")
+		}
 		// A dimension a fact does not have, and an unknown fact, are refused.
 		if _, err := s.ReportFact(ctx, storage.FactQuery{Fact: "users.teachers", By: storage.DimSubject}); err == nil {
 			t.Error("teachers by subject: no error")

@@ -15,6 +15,7 @@ import (
 type Place struct {
 	DistrictID storage.DistrictID
 	SchoolIDs  []storage.SchoolID // nil: every school of the district (or everywhere)
+	TeacherID  storage.UserID     // one teacher's rows only (0: everyone's)
 }
 
 // Values are an indicator's numbers per group key ("" without a breakdown);
@@ -45,7 +46,7 @@ func (c *computer) fact(ctx context.Context, f storage.Fact, p Period, by storag
 		return v, nil
 	}
 	rows, err := c.st.ReportFact(ctx, storage.FactQuery{Fact: f, From: p.Start, To: p.End,
-		DistrictID: c.place.DistrictID, SchoolIDs: c.place.SchoolIDs, By: by})
+		DistrictID: c.place.DistrictID, SchoolIDs: c.place.SchoolIDs, TeacherID: c.place.TeacherID, By: by})
 	if err != nil {
 		return nil, err
 	}

@@ -18,11 +18,13 @@ import (
 
 // Scope is the place a report covers, named.
 type Scope struct {
-	Level        string             `json:"level"` // all, district, school, schools
+	Level        string             `json:"level"` // all, district, school, schools, teacher
 	DistrictID   storage.DistrictID `json:"district_id,omitempty"`
 	DistrictName string             `json:"district_name,omitempty"`
 	SchoolID     storage.SchoolID   `json:"school_id,omitempty"`
 	SchoolName   string             `json:"school_name,omitempty"`
+	TeacherID    storage.UserID     `json:"teacher_id,omitempty"`
+	TeacherName  string             `json:"teacher_name,omitempty"`
 	place        Place
 }
 
@@ -33,6 +35,8 @@ func (sc Scope) Name() string {
 		return sc.DistrictName
 	case "school":
 		return sc.SchoolName
+	case "teacher":
+		return sc.SchoolName + " · " + sc.TeacherName
 	case "schools":
 		return "所辖学校 / schools in scope"
 	}
@@ -95,19 +99,43 @@ func (s *Service) handleIndicators(w http.ResponseWriter, r *http.Request) error
 }
 
 // scope is the place a request asks about, checked against the caller:
-// school_id — that school (403 outside the caller's scope); district_id —
-// that district (403 unless the caller's scope holds the whole district,
-// so never for a school admin); neither — all the caller may see.
+// teacher_id — that teacher (403 unless their school is in the caller's
+// scope); school_id — that school (403 outside the caller's scope);
+// district_id — that district (403 unless the caller's scope holds the
+// whole district, so never for a school admin); none — all the caller may see.
 func (s *Service) scope(r *http.Request, f httpapi.Fields) (Scope, error) {
 	p, err := httpapi.Authorize(r, authz.ReportRead)
 	if err != nil {
 		return Scope{}, err
 	}
 	ctx := r.Context()
+	teacher := storage.UserID(httpapi.QueryID(r, "teacher_id", f))
 	school := storage.SchoolID(httpapi.QueryID(r, "school_id", f))
 	district := storage.DistrictID(httpapi.QueryID(r, "district_id", f))
 	if err := f.Err(); err != nil {
 		return Scope{}, err
+	}
+	if teacher != 0 {
+		u, err := s.p.Store.GetUser(ctx, teacher)
+		if err != nil {
+			return Scope{}, err
+		}
+		if _, err := httpapi.Authorize(r, authz.ReportRead, httpapi.Place{District: u.DistrictID, School: u.SchoolID}); err != nil {
+			return Scope{}, err
+		}
+		if !u.Has(storage.RoleTeacher) {
+			return Scope{}, httpapi.Invalid("teacher_id", "is not a teacher")
+		}
+		sc := Scope{Level: "teacher", DistrictID: u.DistrictID, TeacherID: u.ID, TeacherName: u.Name,
+			place: Place{DistrictID: u.DistrictID, TeacherID: u.ID}}
+		if u.SchoolID != 0 {
+			sch, err := s.p.Store.GetSchool(ctx, u.SchoolID)
+			if err != nil {
+				return Scope{}, err
+			}
+			sc.SchoolID, sc.SchoolName = sch.ID, sch.Name
+		}
+		return sc, nil
 	}
 	if school != 0 {
 		sch, err := s.p.Store.GetSchool(ctx, school)
@@ -228,6 +256,9 @@ func (s *Service) handleBreakdown(w http.ResponseWriter, r *http.Request) error 
 	if by == storage.DimTeacher && sc.Level != "school" {
 		return httpapi.Invalid("by", "teachers are listed for one school: give school_id")
 	}
+	if sc.Level == "teacher" && !slices.Contains(in.Dimensions(), storage.DimTeacher) {
+		return httpapi.Invalid("indicator", "is not counted per teacher")
+	}
 	b, err := s.Breakdown(r.Context(), in, by, p, sc)
 	if err != nil {
 		return err
@@ -249,6 +280,9 @@ func (s *Service) handleTargets(w http.ResponseWriter, r *http.Request) error {
 	sc, err := s.scope(r, f)
 	if err != nil {
 		return err
+	}
+	if sc.Level == "teacher" {
+		return httpapi.Invalid("teacher_id", "targets are set per school")
 	}
 	t, err := s.Targets(r.Context(), year, sc)
 	if err != nil {

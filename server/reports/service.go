@@ -30,6 +30,7 @@ type Store interface {
 	GetDistrict(ctx context.Context, id storage.DistrictID) (storage.District, error)
 	ListSubjects(ctx context.Context) ([]storage.Subject, error)
 	UserNames(ctx context.Context, users []storage.UserID) (map[storage.UserID]string, error)
+	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -142,6 +143,9 @@ func (s *Service) Dashboard(ctx context.Context, p Period, sc Scope) (Dashboard,
 	}
 	d := Dashboard{Period: p, Previous: prev, Scope: sc}
 	for _, in := range registry {
+		if sc.place.TeacherID != 0 && !slices.Contains(in.Dimensions(), storage.DimTeacher) {
+			continue // not counted per teacher (questions are the students')
+		}
 		cur, err := c.compute(ctx, in, p, storage.DimNone)
 		if err != nil {
 			return Dashboard{}, err
@@ -155,8 +159,12 @@ func (s *Service) Dashboard(ctx context.Context, p Period, sc Scope) (Dashboard,
 	return d, nil
 }
 
-// placeTargets sums the yearly targets of the schools of a place, by indicator.
+// placeTargets sums the yearly targets of the schools of a place, by
+// indicator; a teacher has none.
 func (s *Service) placeTargets(ctx context.Context, sc Scope, year int) (map[string]*float64, error) {
+	if sc.place.TeacherID != 0 {
+		return map[string]*float64{}, nil
+	}
 	ts, err := s.p.Store.ListTargets(ctx, year, sc.place.SchoolIDs)
 	if err != nil {
 		return nil, err
