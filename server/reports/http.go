@@ -332,6 +332,16 @@ func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	// Readable as opened: the labels wide enough, the column names bold
+	// and kept in view while scrolling.
+	_ = x.SetColWidth(sheet, "A", "A", 30)
+	_ = x.SetColWidth(sheet, "B", "C", 32)
+	_ = x.SetColWidth(sheet, "D", "G", 14)
+	if bold, err := x.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}}); err == nil {
+		last, _ := excelize.CoordinatesToCellName(7, exportHeaderRows)
+		_ = x.SetCellStyle(sheet, "A1", last, bold)
+	}
+	_ = x.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: exportHeaderRows, TopLeftCell: fmt.Sprintf("A%d", exportHeaderRows+1), ActivePane: "bottomLeft"})
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
 	return x.Write(w)
