@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"yunke/storage"
@@ -33,7 +34,66 @@ type factKey struct {
 type computer struct {
 	st    Store
 	place Place
+	mu    sync.Mutex
 	cache map[factKey]map[string]storage.FactValue
+}
+
+// prefetchWorkers is how many facts one report asks the store at once.
+const prefetchWorkers = 4
+
+// prefetch asks the store the facts of inds over every period, a few at
+// a time, so that a dashboard waits for its slowest facts rather than
+// for the sum of them all.
+func (c *computer) prefetch(ctx context.Context, inds []Indicator, ps []Period, by storage.Dimension) error {
+	type job struct {
+		f storage.Fact
+		p Period
+	}
+	var jobs []job
+	seen := map[factKey]bool{}
+	for _, in := range inds {
+		for _, f := range in.calc.facts {
+			for _, p := range ps {
+				if k := (factKey{f, p.Start, by}); !seen[k] {
+					seen[k] = true
+					jobs = append(jobs, job{f, p})
+				}
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan job)
+	errs := make(chan error, prefetchWorkers)
+	var wg sync.WaitGroup
+	for range prefetchWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				if _, err := c.fact(ctx, j.f, j.p, by); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 func newComputer(st Store, place Place) *computer {
@@ -42,7 +102,10 @@ func newComputer(st Store, place Place) *computer {
 
 func (c *computer) fact(ctx context.Context, f storage.Fact, p Period, by storage.Dimension) (map[string]storage.FactValue, error) {
 	k := factKey{f, p.Start, by}
-	if v, ok := c.cache[k]; ok {
+	c.mu.Lock()
+	v, ok := c.cache[k]
+	c.mu.Unlock()
+	if ok {
 		return v, nil
 	}
 	rows, err := c.st.ReportFact(ctx, storage.FactQuery{Fact: f, From: p.Start, To: p.End,
@@ -54,7 +117,9 @@ func (c *computer) fact(ctx context.Context, f storage.Fact, p Period, by storag
 	for _, r := range rows {
 		m[r.Key] = r
 	}
+	c.mu.Lock()
 	c.cache[k] = m
+	c.mu.Unlock()
 	return m, nil
 }
 

@@ -1,7 +1,10 @@
 package reports
 
 import (
+	"context"
+	"errors"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,5 +179,64 @@ func TestAdmit(t *testing.T) {
 	b()
 	if len(s.inFlight) != 0 {
 		t.Errorf("in flight after all finished: %v", s.inFlight)
+	}
+}
+
+// factStore answers every fact with its call count; failing makes one fail.
+type factStore struct {
+	Store   // nil: only ReportFact is called
+	mu      sync.Mutex
+	calls   map[storage.Fact]int
+	running int
+	most    int
+	failing storage.Fact
+}
+
+func (f *factStore) ReportFact(ctx context.Context, q storage.FactQuery) ([]storage.FactValue, error) {
+	f.mu.Lock()
+	f.calls[q.Fact]++
+	f.running++
+	f.most = max(f.most, f.running)
+	f.mu.Unlock()
+	time.Sleep(time.Millisecond) // overlap the workers
+	f.mu.Lock()
+	f.running--
+	f.mu.Unlock()
+	if q.Fact == f.failing {
+		return nil, errors.New("broken")
+	}
+	return []storage.FactValue{{Value: 1}}, nil
+}
+
+// TestPrefetch: every fact of a dashboard is asked once per period, at
+// most prefetchWorkers at a time, and a failure stops the report.
+func TestPrefetch(t *testing.T) {
+	st := &factStore{calls: map[storage.Fact]int{}}
+	c := newComputer(st, Place{})
+	ps := []Period{{Start: day(2026, 11, 1), End: day(2026, 12, 1)}, {Start: day(2026, 10, 1), End: day(2026, 11, 1)}}
+	if err := c.prefetch(context.Background(), Indicators(), ps, storage.DimNone); err != nil {
+		t.Fatal(err)
+	}
+	facts := map[storage.Fact]bool{}
+	for _, in := range Indicators() {
+		for _, f := range in.Facts() {
+			facts[f] = true
+		}
+	}
+	for f := range facts {
+		if st.calls[f] != 2 {
+			t.Errorf("%s asked %d times; want 2", f, st.calls[f])
+		}
+	}
+	if st.most > prefetchWorkers || st.most < 2 {
+		t.Errorf("at most %d facts at once; want 2..%d", st.most, prefetchWorkers)
+	}
+	v, err := c.compute(context.Background(), registry[0], ps[0], storage.DimNone)
+	if err != nil || *v[""] != 1 || st.calls[registry[0].calc.facts[0]] != 2 {
+		t.Errorf("compute after prefetch: %v %v, calls %d", v, err, st.calls[registry[0].calc.facts[0]])
+	}
+	bad := &factStore{calls: map[storage.Fact]int{}, failing: "qa.answers"}
+	if err := newComputer(bad, Place{}).prefetch(context.Background(), Indicators(), ps, storage.DimNone); err == nil {
+		t.Error("a failing fact: no error")
 	}
 }

@@ -142,10 +142,17 @@ func (s *Service) Dashboard(ctx context.Context, p Period, sc Scope) (Dashboard,
 		return Dashboard{}, err
 	}
 	d := Dashboard{Period: p, Previous: prev, Scope: sc}
+	var inds []Indicator
 	for _, in := range registry {
 		if sc.place.TeacherID != 0 && !slices.Contains(in.Dimensions(), storage.DimTeacher) {
 			continue // not counted per teacher (questions are the students')
 		}
+		inds = append(inds, in)
+	}
+	if err := c.prefetch(ctx, inds, []Period{p, prev}, storage.DimNone); err != nil {
+		return Dashboard{}, err
+	}
+	for _, in := range inds {
 		cur, err := c.compute(ctx, in, p, storage.DimNone)
 		if err != nil {
 			return Dashboard{}, err
