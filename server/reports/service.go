@@ -429,7 +429,11 @@ func (s *Service) names(ctx context.Context, by storage.Dimension, keys map[stri
 		}
 	case storage.DimKind:
 		for k := range keys {
-			out[k] = kindNames[storage.SchoolKind(k)]
+			if n, ok := kindNames[storage.SchoolKind(k)]; ok {
+				out[k] = n
+			} else {
+				out[k] = [2]string{"区级", "District-wide"} // no school
+			}
 		}
 	}
 	return out, nil
