@@ -205,6 +205,10 @@ func TestReportsScopeAndExport(t *testing.T) {
 	sa.must(404, "GET", "/api/v1/reports/dashboard?teacher_id=999999", nil, nil)
 	sa.must(400, "GET", "/api/v1/reports/breakdown?indicator=qa.questions&by=school&"+tq, nil, nil)
 	sa.must(400, "GET", "/api/v1/reports/targets?"+tq, nil, nil)
+	da.must(200, "GET", "/api/v1/reports/breakdown?indicator=qa.questions&by=knowledge_point&"+nov, nil, &nb)
+	if len(nb.Rows) != 0 {
+		t.Errorf("questions by knowledge point, none asked: %+v", nb.Rows)
+	}
 	fx.users["teacher"].must(403, "GET", "/api/v1/reports/dashboard", nil, nil)
 	sys.must(200, "GET", "/api/v1/reports/dashboard?district_id="+itoa(fx.district2), nil, nil)
 

@@ -29,6 +29,7 @@ const (
 	DimTeacher  Dimension = "teacher"
 	DimSubject  Dimension = "subject"
 	DimGrade    Dimension = "grade"
+	DimPoint    Dimension = "knowledge_point" // a row with several points counts in each
 )
 
 // factSource is one table (with its joins and filters) facts count rows
@@ -44,6 +45,10 @@ type factSource struct {
 	teacher  string
 	subject  string
 	grade    string
+	// pointJoin joins the row's knowledge points as kp (empty: point is a
+	// column of the row); point is the knowledge point's id.
+	pointJoin string
+	point     string
 }
 
 // factDef is one fact: an aggregate over a source, or (values) one value
@@ -63,6 +68,7 @@ var (
 		where: "t.kind = 'class' AND t.status IN ('ready', 'interrupted', 'deleted')",
 		at:    "t.started_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN recording_points kp ON kp.recording_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcTeachers = factSource{
 		from:     "users t JOIN user_roles ur ON ur.user_id = t.id AND ur.role = 'teacher'",
@@ -76,67 +82,80 @@ var (
 		where: "a.calibration_id = 0",
 		at:    "rv.submitted_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN recording_points kp ON kp.recording_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcClasses = factSource{
 		from: "classes t", where: "t.status = 'ended'",
 		at: "t.started_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN class_points kp ON kp.class_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcAttendance = factSource{
 		from:  "class_attendance a JOIN classes t ON t.id = a.class_id",
 		where: "t.status = 'ended' AND t.premium = FALSE AND a.role = 'student'",
 		at:    "t.started_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN class_points kp ON kp.class_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcClassRatings = factSource{
 		from: "class_ratings r JOIN classes t ON t.id = r.class_id", where: "t.premium = FALSE",
 		at: "t.started_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN class_points kp ON kp.class_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcRequests = factSource{
 		from: "tutoring_requests t",
 		at:   "t.created_at", district: "t.district_id", school: "t.school_id", subject: "t.subject_id", grade: "t.grade",
+		point: "t.knowledge_point_id",
 	}
 	srcWaits = factSource{
 		from: "tutoring_sessions s JOIN tutoring_requests t ON t.id = s.request_id",
 		at:   "t.created_at", district: "t.district_id", school: "t.school_id", teacher: "s.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		point: "t.knowledge_point_id",
 	}
 	// A tutoring session counts, with all its minutes, in the period it started in.
 	srcSessions = factSource{
 		from: "tutoring_sessions t", where: "t.started_at > 0",
 		at: "t.started_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN tutoring_note_points kp ON kp.session_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcSessionRatings = factSource{
 		from: "tutoring_ratings r JOIN tutoring_sessions t ON t.id = r.session_id", where: "t.started_at > 0",
 		at: "t.started_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN tutoring_note_points kp ON kp.session_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcQuestions = factSource{
 		from: "qa_questions t", where: "t.status <> 'deleted'",
 		at: "t.created_at", district: "t.district_id", school: "t.school_id", subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN qa_question_points kp ON kp.question_id = t.id", point: "kp.knowledge_point_id",
 	}
 	// Answers count with their question: the answers to the questions asked in the period.
 	srcAnswers = factSource{
 		from: "qa_answers a JOIN qa_questions t ON t.id = a.question_id", where: "t.status <> 'deleted'",
 		at: "t.created_at", district: "t.district_id", school: "t.school_id", teacher: "a.author_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN qa_question_points kp ON kp.question_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcQARatings = factSource{
 		from: "qa_ratings r JOIN qa_questions t ON t.id = r.question_id", where: "t.status <> 'deleted'",
 		at: "t.created_at", district: "t.district_id", school: "t.school_id", teacher: "r.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN qa_question_points kp ON kp.question_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcMicrolessons = factSource{
 		from: "microlessons t",
 		at:   "t.created_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN microlesson_points kp ON kp.microlesson_id = t.id", point: "kp.knowledge_point_id",
 	}
 	srcMicroPublished = factSource{
 		from: "microlessons t", where: "t.published_at > 0 AND t.status = 'published'",
 		at: "t.published_at", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN microlesson_points kp ON kp.microlesson_id = t.id", point: "kp.knowledge_point_id",
 	}
 	// A review of a micro-lesson ends when it is approved or returned.
 	srcMicroReviewed = factSource{
@@ -144,6 +163,7 @@ var (
 		where: "l.action IN ('microlesson.approve', 'microlesson.return')",
 		at:    "l.at_ms", district: "t.district_id", school: "t.school_id", teacher: "t.teacher_id",
 		subject: "t.subject_id", grade: "t.grade",
+		pointJoin: "JOIN microlesson_points kp ON kp.microlesson_id = t.id", point: "kp.knowledge_point_id",
 	}
 	// A user is active in a period when they acted (signed in, asked, …):
 	// an activity row with them as the actor. They count at their own school.
@@ -224,7 +244,7 @@ func FactDimensions(f Fact) []Dimension {
 	for _, c := range []struct {
 		col string
 		dim Dimension
-	}{{d.src.teacher, DimTeacher}, {d.src.subject, DimSubject}, {d.src.grade, DimGrade}} {
+	}{{d.src.teacher, DimTeacher}, {d.src.subject, DimSubject}, {d.src.grade, DimGrade}, {d.src.point, DimPoint}} {
 		if c.col != "" {
 			out = append(out, c.dim)
 		}
@@ -289,6 +309,11 @@ func (s *Store) ReportFact(ctx context.Context, q FactQuery) ([]FactValue, error
 		key = "CAST(" + src.subject + " AS TEXT)"
 	case DimGrade:
 		key = "CAST(" + src.grade + " AS TEXT)"
+	case DimPoint:
+		if src.pointJoin != "" {
+			from += " " + src.pointJoin
+		}
+		key = "CAST(" + src.point + " AS TEXT)"
 	}
 	var where []string
 	var args []any
@@ -389,6 +414,31 @@ func (s *Store) UserNames(ctx context.Context, users []UserID) (map[UserID]strin
 	}
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("storage: user names: %w", err)
+	}
+	return out, nil
+}
+
+// KnowledgePointNames maps knowledge point ids to names; unknown ids are left out.
+func (s *Store) KnowledgePointNames(ctx context.Context, points []KnowledgePointID) (map[KnowledgePointID]string, error) {
+	out := map[KnowledgePointID]string{}
+	if len(points) == 0 {
+		return out, nil
+	}
+	r, err := s.r().query(ctx, "SELECT id, name FROM knowledge_points WHERE "+s.d.inList("id", 1), s.d.listArg(ids(points)))
+	if err != nil {
+		return nil, fmt.Errorf("storage: knowledge point names: %w", err)
+	}
+	defer r.Close()
+	for r.Next() {
+		var id int64
+		var name string
+		if err := r.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("storage: knowledge point names: %w", err)
+		}
+		out[KnowledgePointID(id)] = name
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("storage: knowledge point names: %w", err)
 	}
 	return out, nil
 }

@@ -225,6 +225,30 @@ func TestReportFacts(t *testing.T) {
 			t.Errorf("first answers = %+v; want %v", first, w.firstAnswerMins)
 		}
 
+		// By knowledge point: lesson 1 treats points 1 and 2, lesson 2 point 1;
+		// a question of November point 2. A row counts in each of its points.
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if err := s.ExecForTest(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		exec(`INSERT INTO knowledge_points (id, subject_id, grade, code, name) VALUES (1, 2, 3, 'p1', '分数'), (2, 2, 3, 'p2', '小数')`)
+		exec(`INSERT INTO recording_points (recording_id, knowledge_point_id) VALUES (1, 1), (1, 2), (2, 1)`)
+		exec(`INSERT INTO qa_question_points (question_id, knowledge_point_id) VALUES (1, 2)`)
+		if got, want := by("recording.lessons", w.nov, w.d1, storage.DimPoint), map[string]float64{"1": 2, "2": 1}; !mapsEqual(got, want) {
+			t.Errorf("lessons by point = %v; want %v", got, want)
+		}
+		if got, want := by("qa.answers", w.nov, w.d1, storage.DimPoint), map[string]float64{"2": 2}; !mapsEqual(got, want) {
+			t.Errorf("answers by point = %v; want %v", got, want)
+		}
+		if got, want := by("tutoring.requests", w.nov, w.d1, storage.DimPoint), map[string]float64{"0": 2}; !mapsEqual(got, want) {
+			t.Errorf("requests by point = %v; want %v", got, want)
+		}
+		if kp := must(s.KnowledgePointNames(ctx, []storage.KnowledgePointID{1, 2, 99}))(t); len(kp) != 2 || kp[1] != "分数" {
+			t.Errorf("KnowledgePointNames = %v", kp)
+		}
+
 		// One teacher: t1 recorded two lessons in November, t2 one.
 		for teacher, want := range map[storage.UserID]float64{w.t1: 2, w.t2: 1, w.t4: 0} {
 			rows := must(s.ReportFact(ctx, storage.FactQuery{Fact: "recording.lessons", From: w.nov[0], To: w.nov[1], DistrictID: w.d1, TeacherID: teacher}))(t)

@@ -142,7 +142,7 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 	lessons, _ := Lookup("recording.lessons")
-	if got := lessons.Dimensions(); len(got) != 6 {
+	if got := lessons.Dimensions(); len(got) != 7 || got[6] != storage.DimPoint {
 		t.Errorf("lessons break down by %v", got)
 	}
 	if _, ok := Lookup("recording.st_mode"); ok {

@@ -31,6 +31,7 @@ type Store interface {
 	ListSubjects(ctx context.Context) ([]storage.Subject, error)
 	UserNames(ctx context.Context, users []storage.UserID) (map[storage.UserID]string, error)
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
+	KnowledgePointNames(ctx context.Context, points []storage.KnowledgePointID) (map[storage.KnowledgePointID]string, error)
 }
 
 var _ Store = (*storage.Store)(nil)
@@ -423,6 +424,22 @@ func (s *Service) names(ctx context.Context, by storage.Dimension, keys map[stri
 		for k := range keys {
 			if g := storage.ParseKey(k); g > 0 {
 				out[k] = [2]string{fmt.Sprintf("%d年级", g), fmt.Sprintf("Grade %d", g)}
+			} else {
+				out[k] = [2]string{"未注明", "Not given"}
+			}
+		}
+	case storage.DimPoint:
+		var ids []storage.KnowledgePointID
+		for k := range keys {
+			ids = append(ids, storage.KnowledgePointID(storage.ParseKey(k)))
+		}
+		m, err := s.p.Store.KnowledgePointNames(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for k := range keys {
+			if n, ok := m[storage.KnowledgePointID(storage.ParseKey(k))]; ok {
+				out[k] = [2]string{n, n}
 			} else {
 				out[k] = [2]string{"未注明", "Not given"}
 			}
