@@ -34,8 +34,12 @@ type MonthDay struct {
 	Day   int
 }
 
-// ParseTerms reads "MM-DD" term starts (config.ValidTermStarts checked them).
+// ParseTerms reads "MM-DD" term starts (config.ValidTermStarts checked
+// them); none gives nil, which New takes as the default terms.
 func ParseTerms(starts []string) (Terms, error) {
+	if len(starts) == 0 {
+		return nil, nil
+	}
 	out := Terms{}
 	for _, s := range starts {
 		t, err := time.Parse("01-02", s)
@@ -43,9 +47,6 @@ func ParseTerms(starts []string) (Terms, error) {
 			return nil, fmt.Errorf("reports: term start %q: %w", s, err)
 		}
 		out = append(out, MonthDay{t.Month(), t.Day()})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("reports: no term starts")
 	}
 	return out, nil
 }

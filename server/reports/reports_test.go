@@ -47,6 +47,12 @@ func TestPeriods(t *testing.T) {
 			t.Errorf("%s before %s = %+v; want from %s", c.kind, p.Label, prev, c.prevStart)
 		}
 	}
+	if ts, err := ParseTerms(nil); err != nil || ts != nil || len(New(Params{}).p.Terms) != 2 {
+		t.Errorf("no terms: %v %v, want the default two", ts, err)
+	}
+	if _, err := ParseTerms([]string{"13-01"}); err == nil {
+		t.Error("month 13: no error")
+	}
 	if _, err := PeriodOf("decade", day(2026, 1, 1), terms); err == nil {
 		t.Error("unknown period: no error")
 	}
