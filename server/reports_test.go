@@ -305,6 +305,9 @@ func TestReportsScopeAndExport(t *testing.T) {
 				AttainmentPct float64 `json:"attainment_pct"`
 			} `json:"items"`
 		} `json:"schools"`
+		Behind []struct {
+			SchoolName string `json:"school_name"`
+		} `json:"behind"`
 		Imbalance struct {
 			Schools       int     `json:"schools"`
 			Gini          float64 `json:"gini_lessons_per_teacher"`
@@ -324,6 +327,10 @@ func TestReportsScopeAndExport(t *testing.T) {
 		tg.Schools[0].Items[1].Done != 1 || tg.Schools[0].Items[1].AttainmentPct != 50 ||
 		len(tg.Schools[0].Items) != 4 || tg.Schools[0].Items[3].Key != "recording.lessons_reviewed" || tg.Schools[0].Items[3].Target != 3 || tg.Schools[0].Items[3].Done != 0 {
 		t.Errorf("targets: %+v", tg.Schools)
+	}
+	// In December (or later) 3 of 4 lessons is below an even pace.
+	if len(tg.Behind) != 1 || tg.Behind[0].SchoolName != "学校 A" {
+		t.Errorf("schools behind: %+v", tg.Behind)
 	}
 	// All 3 lessons are school A's (2 teachers: 1.5 each), none of B's (1 teacher):
 	// Gini = 2·|1.5 − 0| / (2 · 2² · 0.75) = 0.5.
