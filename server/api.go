@@ -18,6 +18,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/qa"
 	"yunke/server/recording"
+	"yunke/server/reports"
 	"yunke/server/research"
 	"yunke/server/review"
 	"yunke/server/rooms"
@@ -70,6 +71,11 @@ func (s *Server) setupDomains() (err error) {
 		err = s.review.SeedDefaults(context.Background())
 	}
 	s.selection = selection.New(selection.Params{Store: s.store, Media: s.recording, Logger: s.log.With("component", "selection"), Now: s.now})
+	terms, terr := reports.ParseTerms(s.cfg.Reports.TermStarts)
+	if err == nil {
+		err = terr
+	}
+	s.reports = reports.New(reports.Params{Store: s.store, Terms: terms, Now: s.now, Logger: s.log.With("component", "reports")})
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }
@@ -82,7 +88,7 @@ func (s *Server) apiRoutes() []httpapi.Route {
 		{Method: "GET", Path: "/openapi.json", Public: true, Handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/ws", Handle: s.handleEvents},
 	}
-	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.review, s.research, s.selection, s.jobs} {
+	for _, d := range []interface{ Routes() []httpapi.Route }{s.account, s.directory, s.activity, s.rooms, s.classroom, s.tutor.service, s.classes, s.microlessons, s.recording, s.qa, s.review, s.research, s.selection, s.reports, s.jobs} {
 		routes = append(routes, d.Routes()...)
 	}
 	return routes

@@ -39,6 +39,7 @@ import (
 	"yunke/server/microlessons"
 	"yunke/server/qa"
 	"yunke/server/recording"
+	"yunke/server/reports"
 	"yunke/server/research"
 	"yunke/server/review"
 	"yunke/server/rooms"
@@ -146,6 +147,7 @@ type Server struct {
 	review       *review.Service
 	research     *research.Service
 	selection    *selection.Service
+	reports      *reports.Service
 	classes      *classes.Service
 	recording    *recording.Service
 	// jobs runs the domains' durable background work.

@@ -5,11 +5,11 @@ import (
 	"fmt"
 )
 
-const targetCols = `school_id, year, lessons_recorded, teachers_participating, trainee_coverage_pct, version`
+const targetCols = `school_id, year, lessons_recorded, teachers_participating, trainee_coverage_pct, lessons_reviewed, version`
 
 func scanTarget(r row) (Target, error) {
 	var t Target
-	err := r.Scan((*int64)(&t.SchoolID), &t.Year, &t.LessonsRecorded, &t.TeachersParticipating, &t.TraineeCoveragePct, &t.Version)
+	err := r.Scan((*int64)(&t.SchoolID), &t.Year, &t.LessonsRecorded, &t.TeachersParticipating, &t.TraineeCoveragePct, &t.LessonsReviewed, &t.Version)
 	return t, err
 }
 
@@ -54,6 +54,8 @@ func (s *Store) SetTarget(ctx context.Context, a Actor, t Target) (Target, error
 		return Target{}, fmt.Errorf("storage: set target: %w", &FieldError{Field: "lessons_recorded", Message: "must not be negative"})
 	case t.TeachersParticipating < 0:
 		return Target{}, fmt.Errorf("storage: set target: %w", &FieldError{Field: "teachers_participating", Message: "must not be negative"})
+	case t.LessonsReviewed < 0:
+		return Target{}, fmt.Errorf("storage: set target: %w", &FieldError{Field: "lessons_reviewed", Message: "must not be negative"})
 	case t.TraineeCoveragePct < 0 || t.TraineeCoveragePct > 100:
 		return Target{}, fmt.Errorf("storage: set target: %w", &FieldError{Field: "trainee_coverage_pct", Message: "must be between 0 and 100"})
 	}
@@ -70,18 +72,19 @@ func (s *Store) SetTarget(ctx context.Context, a Actor, t Target) (Target, error
 		now := ms(s.now())
 		if t.Version == 0 {
 			out, err = scanTarget(q.queryRow(ctx, `INSERT INTO school_targets (`+targetCols+`, updated_at)
-				VALUES ($1, $2, $3, $4, $5, 1, $6)
+				VALUES ($1, $2, $3, $4, $5, $7, 1, $6)
 				ON CONFLICT (school_id, year) DO UPDATE SET lessons_recorded = excluded.lessons_recorded,
 					teachers_participating = excluded.teachers_participating,
 					trainee_coverage_pct = excluded.trainee_coverage_pct,
+					lessons_reviewed = excluded.lessons_reviewed,
 					version = school_targets.version + 1, updated_at = excluded.updated_at
 				RETURNING `+targetCols,
-				int64(t.SchoolID), t.Year, t.LessonsRecorded, t.TeachersParticipating, t.TraineeCoveragePct, now))
+				int64(t.SchoolID), t.Year, t.LessonsRecorded, t.TeachersParticipating, t.TraineeCoveragePct, now, t.LessonsReviewed))
 		} else {
 			out, err = scanTarget(q.queryRow(ctx, `UPDATE school_targets SET lessons_recorded = $4, teachers_participating = $5,
-				trainee_coverage_pct = $6, version = version + 1, updated_at = $7
+				trainee_coverage_pct = $6, lessons_reviewed = $8, version = version + 1, updated_at = $7
 				WHERE school_id = $1 AND year = $2 AND version = $3 RETURNING `+targetCols,
-				int64(t.SchoolID), t.Year, t.Version, t.LessonsRecorded, t.TeachersParticipating, t.TraineeCoveragePct, now))
+				int64(t.SchoolID), t.Year, t.Version, t.LessonsRecorded, t.TeachersParticipating, t.TraineeCoveragePct, now, t.LessonsReviewed))
 			if isNoRows(err) {
 				return ErrConflict
 			}

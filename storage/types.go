@@ -277,6 +277,7 @@ type Target struct {
 	LessonsRecorded       int      `json:"lessons_recorded"`
 	TeachersParticipating int      `json:"teachers_participating"`
 	TraineeCoveragePct    int      `json:"trainee_coverage_pct"` // 0–100
+	LessonsReviewed       int      `json:"lessons_reviewed"`
 	Version               int64    `json:"version"`
 }
 

@@ -92,6 +92,8 @@ const (
 	SelectionNominate Action = "selection.nominate" // nominate recordings of one's school to the district's open rounds
 	LibraryRead       Action = "library.read"       // browse and watch the shared library of one's district
 	ConsentManage     Action = "consent.manage"     // record a school's consent to share its lessons in full
+
+	ReportRead Action = "report.read" // statistics, targets and imbalance of the schools in scope; their exports
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -115,6 +117,7 @@ var Actions = []Action{
 	ReviewScore, ReviewOwn, ReviewRead, ReviewManage,
 	ResearchTakePart, ResearchManage,
 	SelectionManage, SelectionNominate, LibraryRead, ConsentManage,
+	ReportRead,
 }
 
 // policy is the role × action table. Where a role may act is decided by
@@ -125,7 +128,7 @@ var policy = map[storage.Role][]Action{
 		RecordingOwn, RecordingManage, ReviewOwn, ResearchTakePart, LibraryRead},
 	storage.RoleExpert: {
 		SchoolList, SchoolRead, SubjectList, KnowledgeList, TargetRead, RoomObserve, ActivityRead, TutoringReview, QAReview, ClassReview,
-		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore, ResearchTakePart, LibraryRead,
+		MicrolessonRead, MicrolessonReview, RecordingRead, RecordingCode, ReviewScore, ResearchTakePart, LibraryRead, ReportRead,
 	},
 	storage.RoleSchoolAdmin: {
 		SchoolList, SchoolRead,
@@ -133,7 +136,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		ReviewRead, ResearchManage, SelectionNominate, LibraryRead, ConsentManage,
+		ReviewRead, ResearchManage, SelectionNominate, LibraryRead, ConsentManage, ReportRead,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
@@ -142,7 +145,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead,
+		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead, ReportRead,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -152,7 +155,7 @@ var policy = map[storage.Role][]Action{
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead, ConsentManage,
+		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead, ConsentManage, ReportRead,
 	},
 }
 

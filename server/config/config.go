@@ -52,6 +52,16 @@ type Config struct {
 	Media        MediaConfig        `yaml:"media"`
 	// Webhook sends LiveKit-format webhooks (the same keys as LiveKit's).
 	Webhook WebhookConfig `yaml:"webhook"`
+	// Reports configures the statistics: the school terms.
+	Reports ReportsConfig `yaml:"reports"`
+}
+
+// ReportsConfig configures statistics. A term begins on each of
+// TermStarts ("MM-DD", in Asia/Shanghai) and lasts until the next one
+// begins, so the terms cover the whole year. Default: "02-01" (the spring
+// term, 第二学期) and "09-01" (the autumn term, 第一学期).
+type ReportsConfig struct {
+	TermStarts []string `yaml:"term_starts"`
 }
 
 // WebhookConfig sends LiveKit-format webhooks of rooms, participants,

@@ -531,3 +531,16 @@ func TestDocsComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestValidTermStarts(t *testing.T) {
+	for _, ok := range [][]string{{"02-01", "09-01"}, {"09-01"}, {"01-01", "03-01", "06-30", "12-31"}} {
+		if err := ValidTermStarts(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range [][]string{nil, {"09-01", "02-01"}, {"02-30"}, {"2-1"}, {"02-01", "02-01"}, {"01-01", "02-01", "03-01", "04-01", "05-01"}} {
+		if err := ValidTermStarts(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

@@ -80,6 +80,7 @@ func Default() *Config {
 			RatingEditMinutes: 30, SeenSeconds: 5},
 		Limits:  LimitsConfig{ConnectionsPerAddress: 1000, RTCPerAddress: 500, SocketsPerUser: 8},
 		Metrics: MetricsConfig{Address: DefaultMetricsAddress},
+		Reports: ReportsConfig{TermStarts: []string{"02-01", "09-01"}},
 		Microlessons: MicrolessonsConfig{MaxBytes: 2 << 30, MaxMinutes: 30, UploadsPerUser: 3, UploadHours: 24,
 			StagingMaxBytes: 50 << 30},
 		Recording: RecordingConfig{Classes: true},

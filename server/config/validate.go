@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validate reports every problem in c at once, each naming its YAML key.
@@ -243,6 +244,9 @@ func (c *Config) Validate() error {
 	default:
 		bad("media.store", "%q is neither local nor s3", c.Media.Store)
 	}
+	if err := ValidTermStarts(c.Reports.TermStarts); err != nil {
+		bad("reports.term_starts", "%v", err)
+	}
 	for _, u := range c.Webhook.URLs {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			bad("webhook.urls", "an entry is not an http or https URL such as https://hooks.example.edu/livekit")
@@ -340,4 +344,23 @@ func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// ValidTermStarts checks term starts: one to four "MM-DD" dates of a
+// non-leap calendar, in increasing order.
+func ValidTermStarts(starts []string) error {
+	if len(starts) == 0 || len(starts) > 4 {
+		return fmt.Errorf("give one to four term starts, not %d", len(starts))
+	}
+	prev := ""
+	for _, s := range starts {
+		if _, err := time.Parse("2006-01-02", "2001-"+s); err != nil || len(s) != 5 {
+			return fmt.Errorf("%q is not a MM-DD date", s)
+		}
+		if s <= prev {
+			return fmt.Errorf("%q does not come after %q", s, prev)
+		}
+		prev = s
+	}
+	return nil
 }

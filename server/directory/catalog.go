@@ -193,10 +193,12 @@ func (h *Handler) handleListTargets(w http.ResponseWriter, r *http.Request) erro
 }
 
 type targetBody struct {
-	LessonsRecorded       int    `json:"lessons_recorded"`
-	TeachersParticipating int    `json:"teachers_participating"`
-	TraineeCoveragePct    int    `json:"trainee_coverage_pct"`
-	Version               *int64 `json:"version"`
+	LessonsRecorded       int `json:"lessons_recorded"`
+	TeachersParticipating int `json:"teachers_participating"`
+	TraineeCoveragePct    int `json:"trainee_coverage_pct"`
+	// LessonsReviewed absent keeps the stored value (clients that predate it).
+	LessonsReviewed *int   `json:"lessons_reviewed"`
+	Version         *int64 `json:"version"`
 }
 
 func (h *Handler) handleSetTarget(w http.ResponseWriter, r *http.Request) error {
@@ -225,6 +227,9 @@ func (h *Handler) handleSetTarget(w http.ResponseWriter, r *http.Request) error 
 	if b.TraineeCoveragePct < 0 || b.TraineeCoveragePct > 100 {
 		f.Add("trainee_coverage_pct", "must be 0 to 100")
 	}
+	if b.LessonsReviewed != nil && (*b.LessonsReviewed < 0 || *b.LessonsReviewed > 1_000_000) {
+		f.Add("lessons_reviewed", "must be 0 to 1000000")
+	}
 	if b.Version == nil {
 		f.Add("version", "required (0 for a new target)")
 	} else if *b.Version < 0 {
@@ -233,9 +238,22 @@ func (h *Handler) handleSetTarget(w http.ResponseWriter, r *http.Request) error 
 	if err := f.Err(); err != nil {
 		return err
 	}
+	reviewed := 0
+	if b.LessonsReviewed != nil {
+		reviewed = *b.LessonsReviewed
+	} else {
+		ts, err := h.store.ListTargets(r.Context(), year, []storage.SchoolID{sc.ID})
+		if err != nil {
+			return err
+		}
+		if len(ts) == 1 {
+			reviewed = ts[0].LessonsReviewed
+		}
+	}
 	t, err := h.store.SetTarget(r.Context(), httpapi.Actor(r), storage.Target{
 		SchoolID: sc.ID, Year: year, LessonsRecorded: b.LessonsRecorded,
-		TeachersParticipating: b.TeachersParticipating, TraineeCoveragePct: b.TraineeCoveragePct, Version: *b.Version,
+		TeachersParticipating: b.TeachersParticipating, TraineeCoveragePct: b.TraineeCoveragePct,
+		LessonsReviewed: reviewed, Version: *b.Version,
 	})
 	if err != nil {
 		return err
