@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,9 +12,11 @@ import (
 
 // Demonstration data (yunke demo-data) is written by a BulkLoader: rows of
 // any table, with ids chosen by the caller, buffered per table and written
-// in one transaction — COPY on Postgres, multi-row INSERTs on SQLite. Its
-// activity rows go through the same rollup bookkeeping as an import's, so
-// activity_monthly is exactly activity_log summed up afterwards too.
+// in one transaction — COPY on Postgres, INSERT … SELECT from a JSON array
+// on SQLite. As BulkLoadActivity does, it brings the rollup up to date at
+// the end with one grouped statement over the activity rows it loaded, in
+// the same transaction, so activity_monthly is exactly activity_log summed
+// up afterwards too.
 
 // DemoDistrictPrefix starts the code of every district demo-data creates;
 // it is how a database holding only demonstration data is recognised.
@@ -63,7 +66,6 @@ type BulkLoader struct {
 	buf    map[string][][]any
 	next   map[string]int64
 	counts map[string]int64
-	rollup activityBatch
 	total  int
 }
 
@@ -77,7 +79,18 @@ func (s *Store) Bulk(ctx context.Context, fn func(b *BulkLoader) error) (map[str
 	var counts map[string]int64
 	err := s.tx(ctx, func(q querier) error {
 		b := &BulkLoader{s: s, q: q, ctx: ctx, cols: map[string][]string{}, buf: map[string][][]any{},
-			next: map[string]int64{}, counts: map[string]int64{}, rollup: activityBatch{}}
+			next: map[string]int64{}, counts: map[string]int64{}}
+		if s.d.postgres {
+			// Keep other writers of the log out until the end, so the rows
+			// after "before" are exactly the ones loaded here.
+			if _, err := q.exec(ctx, "LOCK TABLE activity_log IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+				return err
+			}
+		}
+		var before int64
+		if err := q.queryRow(ctx, "SELECT COALESCE(MAX(id), 0) FROM activity_log").Scan(&before); err != nil {
+			return err
+		}
 		b.Table("activity_log", "at_ms", "month", "actor_id", "action", "district_id", "school_id", "subject_id",
 			"subject", "room_id", "session_id", "value", "detail")
 		if err := fn(b); err != nil {
@@ -86,7 +99,9 @@ func (s *Store) Bulk(ctx context.Context, fn func(b *BulkLoader) error) (map[str
 		if err := b.flush(); err != nil {
 			return err
 		}
-		if err := flushRollup(ctx, q, b.rollup); err != nil {
+		// The rollup increments of the loaded rows, in one grouped statement
+		// rather than an upsert per key.
+		if err := rollupSince(ctx, q, before); err != nil {
 			return err
 		}
 		if s.d.postgres {
@@ -97,7 +112,8 @@ func (s *Store) Bulk(ctx context.Context, fn func(b *BulkLoader) error) (map[str
 					return fmt.Errorf("identity of %s: %w", t, err)
 				}
 			}
-			if _, err := q.exec(ctx, "ANALYZE"); err != nil {
+			// Fresh statistics, so the planner knows the tables are large now.
+			if _, err := q.exec(ctx, "ANALYZE "+strings.Join(append(b.order, "activity_monthly"), ", ")); err != nil {
 				return err
 			}
 		}
@@ -150,17 +166,12 @@ func (b *BulkLoader) Add(table string, row ...any) error {
 }
 
 // Activity buffers an activity row as the live paths write it (act.At is
-// required) and adds it to the rollup.
+// required); the rollup takes it in when the load ends.
 func (b *BulkLoader) Activity(act Activity) error {
 	if act.At.IsZero() || act.Action == "" {
 		return fmt.Errorf("bulk load: activity needs a time and an action")
 	}
 	month := b.s.Month(act.At)
-	k := rollupKey{act.DistrictID, month, act.SchoolID, act.SubjectID, act.Action}
-	sum := b.rollup[k]
-	sum.N++
-	sum.Total += act.Value
-	b.rollup[k] = sum
 	return b.Add("activity_log", ms(act.At), month, int64(act.ActorID), act.Action, int64(act.DistrictID),
 		int64(act.SchoolID), int64(act.SubjectID), act.Subject, act.RoomID, act.SessionID, act.Value, act.Detail)
 }
@@ -203,6 +214,11 @@ func (b *BulkLoader) flush() error {
 	return nil
 }
 
+// sqliteJSONRows is how many rows one SQLite statement carries as a JSON
+// array: one parameter, so the statement is parsed once per chunk and
+// binding costs nothing however many rows it holds.
+const sqliteJSONRows = 5000
+
 func (b *BulkLoader) write(table string, rows [][]any) error {
 	cols := b.cols[table]
 	if pq, ok := b.q.(pgQ); ok {
@@ -211,7 +227,37 @@ func (b *BulkLoader) write(table string, rows [][]any) error {
 			return err
 		}
 	}
-	return insertMany(b.ctx, b.q, b.s.d, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+")", rows)
+	var sel strings.Builder
+	for i := range cols {
+		if i > 0 {
+			sel.WriteString(", ")
+		}
+		fmt.Fprintf(&sel, "json_extract(value, '$[%d]')", i)
+	}
+	query := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") SELECT " + sel.String() + " FROM json_each($1)"
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), sqliteJSONRows)]
+		rows = rows[len(chunk):]
+		data, err := json.Marshal(chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := b.q.exec(b.ctx, query, string(data)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rollupSince adds the activity rows after id before to the rollup.
+func rollupSince(ctx context.Context, q querier, before int64) error {
+	_, err := q.exec(ctx, `INSERT INTO activity_monthly (district_id, month, school_id, subject_id, action, n, total)
+		SELECT district_id, month, school_id, subject_id, action, COUNT(*), CAST(SUM(value) AS BIGINT)
+		FROM activity_log WHERE id > $1
+		GROUP BY district_id, month, school_id, subject_id, action
+		ON CONFLICT (district_id, month, school_id, subject_id, action)
+		DO UPDATE SET n = activity_monthly.n + excluded.n, total = activity_monthly.total + excluded.total`, before)
+	return err
 }
 
 // Tables lists the declared tables in order.
