@@ -59,8 +59,9 @@ func indexOf(list []*teacher, t *teacher) int {
 }
 
 var askTexts = []string{"这道题怎么做？", "这个步骤看不懂", "为什么答案是这样？", "请讲一下思路", "这个公式怎么用？", "能举个例子吗？"}
-var answerTexts = []string{"先画图，找出已知条件。", "把公式代进去算一遍。", "注意单位换算。", "回到课本的例题看看。",
-	"先列方程再求解。", "抓住关键词理解题意。"}
+// Answers are short: each answer's text goes into its question's search
+// index, two characters a row, as answering does.
+var answerTexts = []string{"先画图分析", "代入公式", "注意单位", "看课本例题", "先列方程", "找关键词"}
 
 // tutoring makes the year's one-to-one tutoring: requests from home in
 // the evenings and at weekends, matched after a short wait, sessions of a
