@@ -77,7 +77,12 @@ const flushAt = 50_000
 // returns the number of rows written per table.
 func (s *Store) Bulk(ctx context.Context, fn func(b *BulkLoader) error) (map[string]int64, error) {
 	var counts map[string]int64
-	err := s.tx(ctx, func(q querier) error {
+	// One attempt: a load of minutes is not run again behind the caller's back.
+	once := s.sqliteTx
+	if s.d.postgres {
+		once = s.pgTx
+	}
+	err := once(ctx, func(q querier) error {
 		b := &BulkLoader{s: s, q: q, ctx: ctx, cols: map[string][]string{}, buf: map[string][][]any{},
 			next: map[string]int64{}, counts: map[string]int64{}}
 		if s.d.postgres {

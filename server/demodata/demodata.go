@@ -161,10 +161,13 @@ func Generate(ctx context.Context, st *storage.Store, p Params) (Summary, error)
 	if len(subs) == 0 {
 		return Summary{}, errors.New("demodata: no active subjects")
 	}
-	g := &gen{p: p, cal: newCalendar(p.Year), subjects: subs, loc: storage.Zone}
-	g.sum = Summary{Seed: p.Seed, Scale: p.Scale, Year: p.Year, Districts: 1}
+	cal := newCalendar(p.Year)
+	var g *gen
 	rows, err := st.Bulk(ctx, func(b *storage.BulkLoader) error {
-		g.b = b
+		// From the start on every attempt: the store retries a transaction
+		// that collided with another.
+		g = &gen{p: p, b: b, cal: cal, subjects: subs, loc: storage.Zone}
+		g.sum = Summary{Seed: p.Seed, Scale: p.Scale, Year: p.Year, Districts: 1}
 		return g.run()
 	})
 	if err != nil {
