@@ -98,8 +98,7 @@ func pick(r *rand.Rand, cum []float64) int {
 	return sort.SearchFloat64s(cum, x)
 }
 
-// lesson is a moment in school hours of a school day, within [from, to)
-// days of the year when to > from.
+// lesson is a moment in school hours of a school day of the year.
 func (c *calendar) lesson(r *rand.Rand) time.Time {
 	d := c.days[pick(r, c.school)]
 	h := pick(r, schoolHours)

@@ -40,7 +40,6 @@ var givenNames = []rune("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀�
 // school (about 209 teachers), two with two teachers, a kindergarten with
 // one, the others drawn from a skewed distribution.
 func (g *gen) places() error {
-	r := g.rng(1)
 	b := g.b
 	id, err := b.NextID("districts")
 	if err != nil {
@@ -89,7 +88,6 @@ func (g *gen) places() error {
 		}
 		g.schools = append(g.schools, sc)
 	}
-	_ = r
 	return nil
 }
 
