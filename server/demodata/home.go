@@ -59,6 +59,7 @@ func indexOf(list []*teacher, t *teacher) int {
 }
 
 var askTexts = []string{"这道题怎么做？", "这个步骤看不懂", "为什么答案是这样？", "请讲一下思路", "这个公式怎么用？", "能举个例子吗？"}
+
 // Answers are short: each answer's text goes into its question's search
 // index, two characters a row, as answering does.
 var answerTexts = []string{"先画图分析", "代入公式", "注意单位", "看课本例题", "先列方程", "找关键词"}
