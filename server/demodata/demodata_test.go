@@ -244,11 +244,19 @@ func TestGenerateDeterministic(t *testing.T) {
 }
 
 // TestGenerateRefusesRealData: a database with a district of its own is
-// left alone unless forced; forced, demo data goes in beside it.
+// left alone unless forced; forced, demo data goes in beside it. The
+// system administrator a first start creates is no reason to refuse.
 func TestGenerateRefusesRealData(t *testing.T) {
 	t.Parallel()
 	storagetest.ForEachBackend(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
+		if _, err := st.CreateUser(ctx, storage.Actor{}, storage.UserInput{Username: "admin", Name: "admin", Active: true,
+			Roles: []storage.Role{storage.RoleSystemAdmin}}, fakeHash, true); err != nil {
+			t.Fatal(err)
+		}
+		if have, err := st.DataPresence(ctx); err != nil || have.Real() {
+			t.Fatalf("with only a system administrator: %+v, %v", have, err)
+		}
 		if _, err := st.CreateDistrict(ctx, storage.Actor{}, "D1", "城关区"); err != nil {
 			t.Fatal(err)
 		}
