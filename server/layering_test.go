@@ -23,8 +23,9 @@ const module = "yunke"
 // (besides the tools below) is a domain.
 var shared = []string{"httpapi", "auth", "authz", "config", "token", "textcheck", "imagecheck", "importer", "jobs", "stanalysis"}
 
-// tools are programs and load generators, allowed to import anything.
-var tools = []string{"cmd", "loadtest"}
+// tools are programs, load and demonstration-data generators, allowed to
+// import anything.
+var tools = []string{"cmd", "loadtest", "demodata"}
 
 // TestLayering fails when a package imports what its layer may not:
 //   - sfu and storage import nothing of the module (their own subpackages

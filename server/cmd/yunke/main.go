@@ -6,6 +6,7 @@
 //	yunke backup --out F    copy the SQLite database
 //	yunke migrate           apply database migrations
 //	yunke admin …           account repairs, such as reset-password
+//	yunke demo-data [flags]  fill the database with demonstration data
 //	yunke version           print the version
 //	yunke help [command]    show help
 //
@@ -56,6 +57,7 @@ func commands() []command {
 		{"backup", "copy the SQLite database to a file", backupCommand},
 		{"migrate", "apply database migrations and print the schema version", migrateCommand},
 		{"admin", "account repairs (reset-password)", adminCommand},
+		{"demo-data", "fill the database with a district's year of demonstration data", demoDataCommand},
 		{"loadtest", "drive simulated classes against a server", loadtest.Command},
 		{"version", "print the version", versionCommand},
 		{"help", "show help for yunke or one command", helpCommand},
