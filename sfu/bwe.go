@@ -72,6 +72,9 @@ const (
 	// probeOvershoot pads slightly above the goal so that a success leaves
 	// room for the step up.
 	probeOvershoot = 1.1
+	// rembProbeGrowth: a probe succeeds on a receiver-side estimate that
+	// grew to this share (%) of what it was when the probe started.
+	rembProbeGrowth = 104
 	// lossCapThreshold: with more receiver-reported loss than this the
 	// estimate is capped at what we send, reduced (GCC's loss rule,
 	// draft-ietf-rmcat-gcc-02 §6).
@@ -352,10 +355,10 @@ func (s *Subscriber) allocate(now int64) {
 	// estimate falls), and succeeds if it has not by the end.
 	if s.probing {
 		switch {
-		case raw < s.probeStartEst*9/10:
+		case s.probeFailed(raw):
 			s.endProbe(now, false, raw)
 		case now >= s.probeUntil:
-			s.endProbe(now, true, raw)
+			s.endProbe(now, s.probeGrew(raw), raw)
 		}
 	}
 	// A rate a probe proved counts even while GCC's own estimate, which
@@ -382,8 +385,10 @@ func (s *Subscriber) allocate(now int64) {
 	// and then on a link with room to spare. A subscriber whose link keeps
 	// up with what it is sent (no sustained queue growth, little loss) is
 	// not cut below what it receives now; otherwise each spurious cut would
-	// lower the rate the next one is taken from.
-	if ok && sending > 0 && !s.congested() && s.lossBelowCap(now, tracks) {
+	// lower the rate the next one is taken from. A browser's REMB is made
+	// on the browser's clock, and it is the only sign of congestion the
+	// server has then: it is followed as it is.
+	if ok && sending > 0 && s.p.Estimator != nil && !s.congested() && s.lossBelowCap(now, tracks) {
 		est = max(est, sending)
 	}
 
@@ -544,7 +549,14 @@ func (a *allocTrack) apply(s *Subscriber, l int, paused bool) {
 // estimator believes it fits; endProbe then decides.
 func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*allocTrack) {
 	goal := used + step
-	if est < goal*probeReach/100 {
+	reach := est
+	if s.p.Estimator == nil {
+		// A receiver-side estimate (REMB) grows to at most 1.5 times the
+		// rate received (draft-ietf-rmcat-gcc-02 §5.5): it can only come
+		// near a larger step's goal while a probe raises that rate.
+		reach = est * 3 / 2
+	}
+	if reach < goal*probeReach/100 {
 		return // the estimator is far from it: wait for it to grow
 	}
 	var pad *DownTrack
@@ -584,6 +596,29 @@ func (s *Subscriber) endProbe(now int64, won bool, raw int) {
 	s.probesLost.Add(1)
 	s.nextProbe = now + int64(s.backoff)
 	s.backoff = min(s.backoff*2, probeBackoffMax)
+}
+
+// probeFailed reports whether the estimate fell enough since the running
+// probe started to show that the probe congested the link. GCC's estimate
+// saws on a busy host, so it must fall by a tenth; a receiver-side one
+// (REMB) falls only on overuse, so any real fall counts.
+func (s *Subscriber) probeFailed(est int) bool {
+	if s.p.Estimator == nil {
+		return est < s.probeStartEst*97/100
+	}
+	return est < s.probeStartEst*9/10
+}
+
+// probeGrew decides a probe that did not fail: with a send-side estimator
+// it succeeded. A receiver-side estimate (REMB) does not fall when a probe
+// fills a link faster than it had been used (it holds at 85 % of the rate
+// received), but it grows, by up to 8 % a second, while the link carries
+// the padded rate: that growth is the probe's success.
+func (s *Subscriber) probeGrew(est int) bool {
+	if s.p.Estimator == nil {
+		return est >= s.probeStartEst*rembProbeGrowth/100
+	}
+	return true
 }
 
 // congestionStats is implemented by GCC's estimator: its delay-based
@@ -639,7 +674,7 @@ func (s *Subscriber) pad(now int64) {
 	if s.probePad == nil || now >= s.probeUntil {
 		return
 	}
-	if s.overusing() {
+	if s.overusing() || (s.p.Estimator == nil && s.probeFailed(int(s.remb.Load()))) {
 		s.endProbe(now, false, 0)
 		return
 	}
