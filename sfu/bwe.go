@@ -46,6 +46,10 @@ const (
 	// this long after media started does not do congestion control (a
 	// recorder, a test client); it is not limited.
 	feedbackGrace = 3 * time.Second
+	// rembGrace is feedbackGrace for a client expected to send REMB: a
+	// browser reports its first receiver-side estimate only once it has
+	// measured the incoming rate for a few seconds (or on congestion).
+	rembGrace = 8 * time.Second
 	// A flowing video is paused only when the estimate stays under
 	// pauseTolerance % of its lowest layer's cost for pauseHold.
 	pauseTolerance = 75
@@ -339,7 +343,7 @@ func (s *Subscriber) allocate(now int64) {
 	case ok:
 		s.everFed = true
 		s.estimate.Store(int64(est))
-	case !s.everFed && s.firstMedia != 0 && now-s.firstMedia > int64(feedbackGrace):
+	case !s.everFed && s.firstMedia != 0 && now-s.firstMedia > int64(s.grace()):
 		est = unlimited
 		s.verified = unlimited
 	case s.everFed:
@@ -464,7 +468,10 @@ func (s *Subscriber) allocate(now int64) {
 		a.apply(s, l, false)
 	}
 
-	if !s.probing && nextStep > 0 && now >= s.nextProbe {
+	// A receiver-side estimate is made from what arrives: probing before
+	// the first one would be judged against the start bitrate, not a
+	// measurement.
+	if !s.probing && nextStep > 0 && now >= s.nextProbe && (ok || s.p.Estimator != nil) {
 		s.startProbe(now, est, raw, budget-max(avail, 0), nextStep, tracks)
 	}
 }
@@ -598,6 +605,15 @@ func (s *Subscriber) endProbe(now int64, won bool, raw int) {
 	s.backoff = min(s.backoff*2, probeBackoffMax)
 }
 
+// grace is how long after media started a client that sent no congestion
+// feedback is taken not to do congestion control.
+func (s *Subscriber) grace() time.Duration {
+	if s.p.Estimator == nil {
+		return rembGrace
+	}
+	return feedbackGrace
+}
+
 // probeFailed reports whether the estimate fell enough since the running
 // probe started to show that the probe congested the link. GCC's estimate
 // saws on a busy host, so it must fall by a tenth; a receiver-side one
@@ -619,6 +635,21 @@ func (s *Subscriber) probeGrew(est int) bool {
 		return est >= s.probeStartEst*rembProbeGrowth/100
 	}
 	return true
+}
+
+// rembProbeStalled reports, for a receiver-side estimate, a probe to give
+// up early: the estimate fell, or by two fifths of the probe's time it
+// has not grown a quarter as much as success needs (two of a browser's
+// REMB updates, 200 ms apart, each up to 1.6 % higher). The receiver's estimate holds
+// rather than falls while the probe fills the link's queue, so waiting for
+// the probe's end would leave that queue to grow for the whole probe.
+func (s *Subscriber) rembProbeStalled(now int64) bool {
+	est := int(s.remb.Load())
+	if s.probeFailed(est) {
+		return true
+	}
+	early := s.probeUntil - int64(probeDuration)*3/5
+	return now >= early && est < s.probeStartEst*(100+(rembProbeGrowth-100)/4)/100
 }
 
 // congestionStats is implemented by GCC's estimator: its delay-based
@@ -674,7 +705,7 @@ func (s *Subscriber) pad(now int64) {
 	if s.probePad == nil || now >= s.probeUntil {
 		return
 	}
-	if s.overusing() || (s.p.Estimator == nil && s.probeFailed(int(s.remb.Load()))) {
+	if s.overusing() || (s.p.Estimator == nil && s.rembProbeStalled(now)) {
 		s.endProbe(now, false, 0)
 		return
 	}
