@@ -224,7 +224,8 @@ func New(p Params) (_ *Server, err error) {
 	}
 	loopback := rtcHost != "" && net.ParseIP(rtcHost) != nil && net.ParseIP(rtcHost).IsLoopback()
 	pionLog := logging.NewDefaultLoggerFactory()
-	engine := sfu.EngineParams{IncludeLoopback: loopback, NoSendSideBWE: !cfg.RTC.SendSideBWE}
+	engine := sfu.EngineParams{IncludeLoopback: loopback, NoSendSideBWE: !cfg.RTC.SendSideBWE,
+		ReceiverSideBWE: cfg.RTC.DownlinkBWE == "remb"}
 	if cfg.RTC.NodeIP != "" {
 		engine.NAT1To1IPs = []string{cfg.RTC.NodeIP}
 	}

@@ -46,6 +46,10 @@ const (
 	// this long after media started does not do congestion control (a
 	// recorder, a test client); it is not limited.
 	feedbackGrace = 3 * time.Second
+	// rembGrace is feedbackGrace for a client expected to send REMB: a
+	// browser reports its first receiver-side estimate only once it has
+	// measured the incoming rate for a few seconds (or on congestion).
+	rembGrace = 8 * time.Second
 	// A flowing video is paused only when the estimate stays under
 	// pauseTolerance % of its lowest layer's cost for pauseHold.
 	pauseTolerance = 75
@@ -72,6 +76,9 @@ const (
 	// probeOvershoot pads slightly above the goal so that a success leaves
 	// room for the step up.
 	probeOvershoot = 1.1
+	// rembProbeGrowth: a probe succeeds on a receiver-side estimate that
+	// grew to this share (%) of what it was when the probe started.
+	rembProbeGrowth = 104
 	// lossCapThreshold: with more receiver-reported loss than this the
 	// estimate is capped at what we send, reduced (GCC's loss rule,
 	// draft-ietf-rmcat-gcc-02 §6).
@@ -336,7 +343,7 @@ func (s *Subscriber) allocate(now int64) {
 	case ok:
 		s.everFed = true
 		s.estimate.Store(int64(est))
-	case !s.everFed && s.firstMedia != 0 && now-s.firstMedia > int64(feedbackGrace):
+	case !s.everFed && s.firstMedia != 0 && now-s.firstMedia > int64(s.grace()):
 		est = unlimited
 		s.verified = unlimited
 	case s.everFed:
@@ -352,10 +359,10 @@ func (s *Subscriber) allocate(now int64) {
 	// estimate falls), and succeeds if it has not by the end.
 	if s.probing {
 		switch {
-		case raw < s.probeStartEst*9/10:
+		case s.probeFailed(raw):
 			s.endProbe(now, false, raw)
 		case now >= s.probeUntil:
-			s.endProbe(now, true, raw)
+			s.endProbe(now, s.probeGrew(raw), raw)
 		}
 	}
 	// A rate a probe proved counts even while GCC's own estimate, which
@@ -382,8 +389,10 @@ func (s *Subscriber) allocate(now int64) {
 	// and then on a link with room to spare. A subscriber whose link keeps
 	// up with what it is sent (no sustained queue growth, little loss) is
 	// not cut below what it receives now; otherwise each spurious cut would
-	// lower the rate the next one is taken from.
-	if ok && sending > 0 && !s.congested() && s.lossBelowCap(now, tracks) {
+	// lower the rate the next one is taken from. A browser's REMB is made
+	// on the browser's clock, and it is the only sign of congestion the
+	// server has then: it is followed as it is.
+	if ok && sending > 0 && s.p.Estimator != nil && !s.congested() && s.lossBelowCap(now, tracks) {
 		est = max(est, sending)
 	}
 
@@ -459,7 +468,10 @@ func (s *Subscriber) allocate(now int64) {
 		a.apply(s, l, false)
 	}
 
-	if !s.probing && nextStep > 0 && now >= s.nextProbe {
+	// A receiver-side estimate is made from what arrives: probing before
+	// the first one would be judged against the start bitrate, not a
+	// measurement.
+	if !s.probing && nextStep > 0 && now >= s.nextProbe && (ok || s.p.Estimator != nil) {
 		s.startProbe(now, est, raw, budget-max(avail, 0), nextStep, tracks)
 	}
 }
@@ -544,7 +556,14 @@ func (a *allocTrack) apply(s *Subscriber, l int, paused bool) {
 // estimator believes it fits; endProbe then decides.
 func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*allocTrack) {
 	goal := used + step
-	if est < goal*probeReach/100 {
+	reach := est
+	if s.p.Estimator == nil {
+		// A receiver-side estimate (REMB) grows to at most 1.5 times the
+		// rate received (draft-ietf-rmcat-gcc-02 §5.5): it can only come
+		// near a larger step's goal while a probe raises that rate.
+		reach = est * 3 / 2
+	}
+	if reach < goal*probeReach/100 {
 		return // the estimator is far from it: wait for it to grow
 	}
 	var pad *DownTrack
@@ -584,6 +603,53 @@ func (s *Subscriber) endProbe(now int64, won bool, raw int) {
 	s.probesLost.Add(1)
 	s.nextProbe = now + int64(s.backoff)
 	s.backoff = min(s.backoff*2, probeBackoffMax)
+}
+
+// grace is how long after media started a client that sent no congestion
+// feedback is taken not to do congestion control.
+func (s *Subscriber) grace() time.Duration {
+	if s.p.Estimator == nil {
+		return rembGrace
+	}
+	return feedbackGrace
+}
+
+// probeFailed reports whether the estimate fell enough since the running
+// probe started to show that the probe congested the link. GCC's estimate
+// saws on a busy host, so it must fall by a tenth; a receiver-side one
+// (REMB) falls only on overuse, so any real fall counts.
+func (s *Subscriber) probeFailed(est int) bool {
+	if s.p.Estimator == nil {
+		return est < s.probeStartEst*97/100
+	}
+	return est < s.probeStartEst*9/10
+}
+
+// probeGrew decides a probe that did not fail: with a send-side estimator
+// it succeeded. A receiver-side estimate (REMB) does not fall when a probe
+// fills a link faster than it had been used (it holds at 85 % of the rate
+// received), but it grows, by up to 8 % a second, while the link carries
+// the padded rate: that growth is the probe's success.
+func (s *Subscriber) probeGrew(est int) bool {
+	if s.p.Estimator == nil {
+		return est >= s.probeStartEst*rembProbeGrowth/100
+	}
+	return true
+}
+
+// rembProbeStalled reports, for a receiver-side estimate, a probe to give
+// up early: the estimate fell, or by two fifths of the probe's time it
+// has not grown a quarter as much as success needs (two of a browser's
+// REMB updates, 200 ms apart, each up to 1.6 % higher). The receiver's estimate holds
+// rather than falls while the probe fills the link's queue, so waiting for
+// the probe's end would leave that queue to grow for the whole probe.
+func (s *Subscriber) rembProbeStalled(now int64) bool {
+	est := int(s.remb.Load())
+	if s.probeFailed(est) {
+		return true
+	}
+	early := s.probeUntil - int64(probeDuration)*3/5
+	return now >= early && est < s.probeStartEst*(100+(rembProbeGrowth-100)/4)/100
 }
 
 // congestionStats is implemented by GCC's estimator: its delay-based
@@ -639,7 +705,7 @@ func (s *Subscriber) pad(now int64) {
 	if s.probePad == nil || now >= s.probeUntil {
 		return
 	}
-	if s.overusing() {
+	if s.overusing() || (s.p.Estimator == nil && s.rembProbeStalled(now)) {
 		s.endProbe(now, false, 0)
 		return
 	}

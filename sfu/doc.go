@@ -13,7 +13,10 @@
 // Bandwidth: each subscriber's PeerConnection (NewSubscriberAPI) stamps
 // transport-wide sequence numbers on what it sends and runs Pion's GCC on
 // the subscriber's TWCC feedback; REMB stands in for clients without TWCC
-// and receiver reports' loss caps both. A Subscriber spends that estimate
+// and receiver reports' loss caps both. With EngineParams.ReceiverSideBWE
+// the server instead stamps absolute send times on the video it sends, and
+// the subscriber's browser estimates its downstream bandwidth itself and
+// reports it in REMB (cheaper per packet, slower to climb). A Subscriber spends that estimate
 // over the subscriber's DownTracks: audio first, then screen shares, then
 // the speaking or pinned participant, then the others; each video gets the
 // highest layer that fits and that the client asked for, or is paused

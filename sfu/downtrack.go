@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -112,6 +113,10 @@ type binding struct {
 	// inside it.
 	red    bool
 	opusPT uint8
+	// absSendTime is the negotiated ID of the absolute send time header
+	// extension (0: none), which a subscriber's receiver-side bandwidth
+	// estimate is made from.
+	absSendTime uint8
 }
 
 type writerState struct {
@@ -127,6 +132,7 @@ type writerState struct {
 	baseSeq         [MaxLayers]uint16 // first input sequence after the last re-base, per layer
 	lastPLI         int64
 	hdr             rtp.Header
+	absSendTime     [3]byte // the header's absolute send time extension
 	history         [historySize]sent
 	// Resend budget over the current window.
 	windowStart  int64
@@ -238,20 +244,45 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.t.p.Kind }
 // Bind implements webrtc.TrackLocal: the subscriber's transport is ready.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	if c, opus, ok := redFor(d.t.p.Codec.MimeType, ctx.CodecParameters()); ok {
-		d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream(), red: true, opusPT: opus})
+		d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream(), red: true, opusPT: opus,
+			absSendTime: absSendTimeID(ctx)})
 		d.reselect.Store(true)
 		d.nudge()
 		return c, nil
 	}
 	for _, c := range ctx.CodecParameters() {
 		if strings.EqualFold(c.MimeType, d.t.p.Codec.MimeType) {
-			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream()})
+			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream(),
+				absSendTime: absSendTimeID(ctx)})
 			d.reselect.Store(true)
 			d.nudge()
 			return c, nil
 		}
 	}
 	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// absSendTimeID is the ID the absolute send time extension was negotiated
+// with for this track, or 0.
+func absSendTimeID(ctx webrtc.TrackLocalContext) uint8 {
+	for _, e := range ctx.HeaderExtensions() {
+		if e.URI == sdp.ABSSendTimeURI && e.ID > 0 && e.ID < 15 {
+			return uint8(e.ID)
+		}
+	}
+	return 0
+}
+
+// stampSendTime sets the header's absolute send time (seconds in 6.18
+// fixed point, modulo 64 s) to now, when the subscriber negotiated it.
+func (w *writerState) stampSendTime(b *binding) {
+	if b.absSendTime == 0 {
+		return
+	}
+	now := nanotime()
+	v := uint64(now/int64(time.Second))&63<<18 | uint64(now%int64(time.Second))<<18/uint64(time.Second)
+	w.absSendTime = [3]byte{byte(v >> 16), byte(v >> 8), byte(v)}
+	_ = w.hdr.SetExtension(b.absSendTime, w.absSendTime[:])
 }
 
 // redFor finds, for an Opus track, the RED codec the subscriber accepts
@@ -655,6 +686,7 @@ func (d *DownTrack) sendPadding() {
 	sent := 0
 	for range n {
 		h.SequenceNumber = w.lastSeq + 1
+		w.stampSendTime(b)
 		if _, err := b.writer.WriteRTP(h, paddingPayload[:]); err != nil {
 			d.m.drop(DropWriteError)
 			break
@@ -700,6 +732,7 @@ func (d *DownTrack) write(b *binding, p *Packet, seq uint16, ts uint32) bool {
 	h.SequenceNumber = seq
 	h.Timestamp = ts
 	h.SSRC = b.ssrc
+	d.w.stampSendTime(b)
 	payload := p.Payload
 	if b.red {
 		if payload = d.w.encodeRED(payload, seq, ts, b.opusPT); payload == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
@@ -35,6 +36,14 @@ type EngineParams struct {
 	// clients' REMB and receiver reports, and forwarding skips the
 	// estimator's bookkeeping of every sent packet.
 	NoSendSideBWE bool
+	// ReceiverSideBWE lets subscribers' browsers estimate their own
+	// downstream bandwidth and report it in REMB: the media sent to them
+	// carries absolute send times instead of transport-wide sequence
+	// numbers, and no send-side estimator runs. Media received (a
+	// publisher's, also on /rtc/v1's single PeerConnection) keeps
+	// transport-wide feedback, so the publisher's own estimate still works.
+	// It implies NoSendSideBWE.
+	ReceiverSideBWE bool
 }
 
 // Bandwidth-estimation bounds for subscribers' PeerConnections.
@@ -73,7 +82,7 @@ type SubscriberAPI struct {
 // NewSubscriberAPI builds the API for subscribers' PeerConnections.
 func NewSubscriberAPI(p EngineParams) (*SubscriberAPI, error) {
 	s := &SubscriberAPI{}
-	if p.NoSendSideBWE {
+	if p.NoSendSideBWE || p.ReceiverSideBWE {
 		var err error
 		if s.api, err = newAPI(p, nil); err != nil {
 			return nil, err
@@ -152,7 +161,11 @@ func newAPI(p EngineParams, bwe *cc.InterceptorFactory) (*webrtc.API, error) {
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, fmt.Errorf("rtcp reports: %w", err)
 	}
-	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+	if p.ReceiverSideBWE {
+		if err := configureReceiverSideBWE(m, reg); err != nil {
+			return nil, err
+		}
+	} else if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, fmt.Errorf("twcc: %w", err)
 	}
 	if bwe != nil {
@@ -190,4 +203,32 @@ func newAPI(p EngineParams, bwe *cc.InterceptorFactory) (*webrtc.API, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// configureReceiverSideBWE negotiates transport-wide sequence numbers only
+// on media the server receives (and answers them with TWCC feedback), and
+// absolute send times on video it sends. A browser receiving video without
+// transport-wide sequence numbers estimates its downstream bandwidth itself
+// from the packets' send and arrival times and reports it in REMB
+// (goog-remb, see Codecs). Subscribed tracks must therefore go out on
+// send-only transceivers: a send-receive one would offer the receive
+// direction's extensions too.
+func configureReceiverSideBWE(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind,
+			webrtc.RTPTransceiverDirectionRecvonly); err != nil {
+			return fmt.Errorf("register extension %s: %w", sdp.TransportCCURI, err)
+		}
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.ABSSendTimeURI}, webrtc.RTPCodecTypeVideo,
+		webrtc.RTPTransceiverDirectionSendonly); err != nil {
+		return fmt.Errorf("register extension %s: %w", sdp.ABSSendTimeURI, err)
+	}
+	gen, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return fmt.Errorf("twcc: %w", err)
+	}
+	reg.Add(gen)
+	return nil
 }

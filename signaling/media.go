@@ -149,7 +149,7 @@ func (p *Participant) subscribe(t *sfu.Track) {
 		p.subMu.Unlock()
 		return // the track ended meanwhile
 	}
-	sender, err := p.sub.AddTrack(dt)
+	sender, err := addSendOnly(p.sub, dt)
 	if err != nil {
 		p.subMu.Unlock()
 		dt.Close()
@@ -168,6 +168,18 @@ func (p *Participant) subscribe(t *sfu.Track) {
 	p.subMu.Unlock()
 	t.OnClose(func() { p.unsubscribe(id) })
 	p.negotiate()
+}
+
+// addSendOnly adds a subscribed track on a send-only transceiver: its
+// m-line then offers only the sending direction's header extensions (with
+// rtc.downlink_bwe remb, absolute send times rather than transport-wide
+// sequence numbers, so that the browser reports REMB).
+func addSendOnly(pc *webrtc.PeerConnection, dt *sfu.DownTrack) (*webrtc.RTPSender, error) {
+	tr, err := pc.AddTransceiverFromTrack(dt, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, err
+	}
+	return tr.Sender(), nil
 }
 
 func (p *Participant) unsubscribe(id TrackID) {

@@ -340,6 +340,11 @@ type RTCConfig struct {
 	// PeerConnection from its transport-wide feedback. Off, the allocator
 	// relies on the clients' REMB and loss reports.
 	SendSideBWE bool `yaml:"send_side_bwe"`
+	// DownlinkBWE is who estimates a subscriber's downstream bandwidth:
+	// "gcc", the server (Google Congestion Control over transport-wide
+	// feedback, subject to SendSideBWE), or "remb", the subscriber's
+	// browser, which reports its estimate in REMB.
+	DownlinkBWE string `yaml:"downlink_bwe"`
 	// ResumeGraceSeconds is how long a participant whose signaling socket
 	// dropped is kept for the client to resume its session. 0 disables
 	// resume: clients then rejoin.

@@ -64,7 +64,7 @@ func TestDefaultValues(t *testing.T) {
 	d := Default()
 	if d.Port != 7880 || d.RTC.UDPPort != 7882 || d.RTC.TCPPort != 7881 ||
 		d.Logging.Level != "info" || d.RTC.PacketBufferSize != 500 || d.Room.EmptyTimeout != 300 ||
-		d.RTC.UDPBatchSize != 0 || d.RTC.UDPBatchFlushMicros != 500 || !d.RTC.UDPGSO || !d.RTC.SendSideBWE {
+		d.RTC.UDPBatchSize != 0 || d.RTC.UDPBatchFlushMicros != 500 || !d.RTC.UDPGSO || !d.RTC.SendSideBWE || d.RTC.DownlinkBWE != "gcc" {
 		t.Errorf("unexpected defaults: %+v", d)
 	}
 	// Metrics are served apart from the app, on loopback; the limits are on.
@@ -387,6 +387,7 @@ func TestValidate(t *testing.T) {
 		{"bad node ip", func(c *Config) { c.RTC.NodeIP = "example.com" }, "rtc.node_ip"},
 		{"bad bind", func(c *Config) { c.BindAddresses = []string{"localhost"} }, "bind_addresses"},
 		{"zero buffer", func(c *Config) { c.RTC.PacketBufferSize = 0 }, "rtc.packet_buffer_size"},
+		{"unknown downlink estimator", func(c *Config) { c.RTC.DownlinkBWE = "tfrc" }, "rtc.downlink_bwe"},
 		{"huge udp batch", func(c *Config) { c.RTC.UDPBatchSize = 5000 }, "rtc.udp_batch_size"},
 		{"udp batch never flushed", func(c *Config) { c.RTC.UDPBatchSize, c.RTC.UDPBatchFlushMicros = 64, 0 }, "rtc.udp_batch_flush_us"},
 		{"negative timeout", func(c *Config) { c.Room.EmptyTimeout = -1 }, "room.empty_timeout"},

@@ -45,6 +45,9 @@ func (c *Config) Validate() error {
 			bad("rtc.udp_port", "is %d, so the port range %d-%d would be ignored: set udp_port to 0 to use the range", c.RTC.UDPPort, start, end)
 		}
 	}
+	if b := c.RTC.DownlinkBWE; b != "" && b != "gcc" && b != "remb" {
+		bad("rtc.downlink_bwe", "is %q: want gcc or remb", b)
+	}
 	if g := c.RTC.ResumeGraceSeconds; g < 0 || g > 300 {
 		bad("rtc.resume_grace_seconds", "must be 0 (off) to 300, not %d", g)
 	}

@@ -42,6 +42,12 @@ func (c *Client) newAPI() (*webrtc.API, error) {
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
+	// Absolute send time, which browsers accept on video they receive and
+	// a server estimating downstream bandwidth on the receiver's side
+	// stamps on every video packet.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.ABSSendTimeURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
 	reg := &interceptor.Registry{}
 	var err error
 	if c.opts.Interceptors != nil {
