@@ -587,8 +587,8 @@ func testBandwidthAdaptation(t *testing.T, remb bool) {
 	}
 	n, worst := stalls()
 	t.Logf("host: %d timer wake-ups over 25 ms late, the worst by %v", n, worst.Round(time.Millisecond))
-	if n > 5 || worst > hostJitter {
-		t.Skipf("host too busy to judge timing: %d timer wake-ups were over 25 ms late, the worst by %v (limit %v)", n, worst, hostJitter)
+	if n > 0 {
+		t.Skipf("host too busy to judge timing: %d timer wake-ups were over 25 ms late, the worst by %v", n, worst)
 	}
 	// Frames the link still held when the pause came arrive late on a
 	// starved host, so this is judged only where time is kept.
