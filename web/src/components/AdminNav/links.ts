@@ -15,6 +15,7 @@ export const adminLinks: AdminLink[] = [
   { path: '/admin/users', key: 'nav.users', hint: 'nav.usersHint', show: () => true },
   { path: '/admin/import', key: 'nav.import', hint: 'nav.importHint', show: () => true },
   { path: '/admin/classes', key: 'classes.nav', hint: 'classes.navHint', show: () => true },
+  { path: '/admin/reports', key: 'nav.reports', hint: 'nav.reportsHint', show: () => has('school_admin') || has('district_admin') || has('system_admin') },
   { path: '/admin/targets', key: 'nav.targets', hint: 'nav.targetsHint', show: () => true },
   { path: '/admin/subjects', key: 'nav.subjects', hint: 'nav.subjectsHint', show: () => true },
   { path: '/admin/microlessons', key: 'nav.microlessons', hint: 'nav.microlessonsHint', show: () => true },

@@ -10,6 +10,12 @@ export const adminRoutes: RouteRecordRaw[] = [
   { path: '/admin/targets', name: 'admin-targets', component: () => import('@/views/admin/targets/index.vue'), meta: { admin: true } },
   { path: '/admin/subjects', name: 'admin-subjects', component: () => import('@/views/admin/subjects/index.vue'), meta: { admin: true } },
   {
+    path: '/admin/reports',
+    name: 'admin-reports',
+    component: () => import('@/views/admin/reports/index.vue'),
+    meta: { roles: ['system_admin', 'district_admin', 'school_admin', 'expert'] },
+  },
+  {
     path: '/admin/jobs',
     name: 'admin-jobs',
     component: () => import('@/views/admin/jobs/index.vue'),
