@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 
-import { Harness, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
+import { Harness, screenshotDir, selectOption, signInApi, signInUI, waitFor, waitForHome } from './lib/harness.mjs';
 import { shootBothLanguages } from './lib/recordings.mjs';
 
 const demoPassword = 'Yunke-Demo-2026';
@@ -128,7 +128,12 @@ async function download(page, testId) {
 async function openReports(page, url) {
   await page.goto(`${url}/#/admin/reports`);
   await page.getByTestId('reports-page').waitFor();
-  await page.locator('[data-testid="rp-chart"][data-drawn]').waitFor({ timeout: 30_000 });
+  try {
+    await page.locator('[data-testid="rp-chart"][data-drawn]').waitFor({ timeout: 30_000 });
+  } catch (err) {
+    await page.screenshot({ path: join(screenshotDir, 'yunke-reports-failed.png'), fullPage: true });
+    throw err;
+  }
 }
 
 test('statistics dashboard: chart and table, drill-down, exports, school scope', { timeout: 300_000 }, async (t) => {
@@ -155,8 +160,9 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
     await t.test('a district administrator sees a chart and the table behind it', () => h.run(async () => {
       await signInUI(page, url, 'demo-admin', demoPassword);
       await waitForHome(page, 'admin');
-      await page.locator('nav.subnav a[href="#/admin/reports"]').first().waitFor();
+      await page.locator('a[href="#/admin/reports"]').first().waitFor();
       await openReports(page, url);
+      await page.locator('nav.subnav a[href="#/admin/reports"]').waitFor();
       assert.equal(await page.getByTestId('reports-page').getAttribute('data-level'), 'district');
       assert.equal(await page.getByTestId('rp-here').innerText(), api.scope.district_name);
       const rows = page.locator('[data-testid="rp-breakdown-table"] [data-testid="rp-row"]');
@@ -226,7 +232,11 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
       const sp = await h.newPage('school admin');
       await signInUI(sp, url, 'demo-school-admin', demoPassword);
       await waitForHome(sp, 'admin');
-      await openReports(sp, url);
+      await sp.goto(`${url}/#/admin/reports`);
+      await sp.getByTestId('reports-page').waitFor();
+      // The whole year, so that the school's teachers have lessons to chart.
+      await selectOption(sp, 'rp-kind', 'year');
+      await sp.locator('[data-testid="rp-breakdown"] [data-testid="rp-chart"][data-drawn]').waitFor({ timeout: 30_000 });
       assert.equal(await sp.getByTestId('reports-page').getAttribute('data-level'), 'school');
       assert.equal(await sp.getByTestId('rp-here').innerText(), own.scope.school_name);
       assert.equal(await sp.locator('[data-testid="rp-breakdown"]').getAttribute('data-by'), 'teacher', 'the widest view is the school’s teachers');

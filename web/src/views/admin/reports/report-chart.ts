@@ -23,7 +23,7 @@ export interface Bar {
  * barChart draws horizontal bars, the first bar on top, so that long
  * school names stay readable on a phone.
  */
-export function barChart(el: HTMLElement, bars: Bar[], names: { current: string; previous: string }): ECharts {
+export function barChart(el: HTMLElement, bars: Bar[], names: { current: string; previous: string; integer: boolean }): ECharts {
   const chart = init(el, undefined, { renderer: 'svg' });
   const rev = [...bars].reverse();
   const short = (s: string) => (s.length > 10 ? `${s.slice(0, 9)}…` : s);
@@ -32,11 +32,11 @@ export function barChart(el: HTMLElement, bars: Bar[], names: { current: string;
     grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
     legend: { top: 0, data: [names.current, names.previous] },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    xAxis: { type: 'value' },
+    xAxis: { type: 'value', minInterval: names.integer ? 1 : 0 },
     yAxis: { type: 'category', data: rev.map((b) => b.name), axisLabel: { formatter: short } },
     series: [
-      { type: 'bar', name: names.previous, data: rev.map((b) => b.previous), itemStyle: { color: '#cbd5e1' } },
-      { type: 'bar', name: names.current, data: rev.map((b) => b.current), itemStyle: { color: '#2563eb' } },
+      { type: 'bar', name: names.previous, data: rev.map((b) => b.previous), itemStyle: { color: '#cbd5e1' }, barMaxWidth: 14 },
+      { type: 'bar', name: names.current, data: rev.map((b) => b.current), itemStyle: { color: '#2563eb' }, barMaxWidth: 14 },
     ],
   };
   chart.setOption(option);
