@@ -161,7 +161,10 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
       await signInUI(page, url, 'demo-admin', demoPassword);
       await waitForHome(page, 'admin');
       await page.locator('a[href="#/admin/reports"]').first().waitFor();
+      const charts = () => page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /report-chart|installSVGRenderer/.test(e.name)).length);
+      assert.equal(await charts(), 0, 'ECharts is not loaded before the statistics page');
       await openReports(page, url);
+      assert.ok((await charts()) >= 2, 'the statistics page loads ECharts');
       await page.locator('nav.subnav a[href="#/admin/reports"]').waitFor();
       assert.equal(await page.getByTestId('reports-page').getAttribute('data-level'), 'district');
       assert.equal(await page.getByTestId('rp-here').innerText(), api.scope.district_name);
