@@ -1365,7 +1365,7 @@ const zhCN = {
   'rp.change': '变化',
   'rp.target': '年度目标',
   'rp.total': '合计',
-  'rp.points': '个百分点',
+  'rp.points': '百分点',
   'rp.unit.minutes': '{n} 分钟',
   'rp.unit.seconds': '{n} 秒',
   'rp.group.recording': '录课',
