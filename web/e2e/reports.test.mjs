@@ -249,6 +249,16 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
       assert.ok(!text.includes(api.scope.district_name), 'the district is not offered');
       await shootBothLanguages(sp, 'reports', 'school');
     }));
+
+    await t.test('an expert opens the statistics from their home', () => h.run(async () => {
+      const ep = await h.newPage('expert');
+      await signInUI(ep, url, 'demo-expert', demoPassword);
+      await waitForHome(ep, 'expert');
+      await ep.getByTestId('home-reports').click();
+      await ep.locator('[data-testid="reports-page"][data-level]:not([data-level=""])').waitFor();
+      await ep.getByTestId('rp-group').first().waitFor();
+      assert.equal(await ep.locator('nav.subnav').count(), 0, 'no admin menu for an expert');
+    }));
   } finally {
     await h.close();
     rmSync(dir, { recursive: true, force: true });
