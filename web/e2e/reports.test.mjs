@@ -179,7 +179,11 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
       assert.equal(await page.locator('[data-testid="rp-indicator-row"][data-key="recording.lessons"]').getAttribute('data-current'), String(lessons.current));
       assert.ok((await page.locator('[data-testid="rp-group"]').count()) >= 5, 'indicator groups are shown');
       await page.getByTestId('rp-targets').waitFor();
-      assert.ok((await page.locator('[data-testid="rp-target-row"]').count()) > 0, 'the targets card lists schools');
+      const tg = await district.must('GET', `/api/v1/reports/targets?year=${year}`);
+      assert.equal(await page.locator('[data-testid="rp-target-row"]').count(), tg.schools.length, 'the targets card lists every school with a target');
+      assert.equal(await page.locator('[data-testid="rp-target-row"][data-behind="true"]').count(), tg.behind.length, 'and marks those behind');
+      assert.equal(await page.getByTestId('rp-gini').innerText(), tg.imbalance.gini_lessons_per_teacher.toFixed(3));
+      assert.equal(await page.getByTestId('rp-top-tenth').innerText(), `${tg.imbalance.top_tenth_share_pct.toFixed(1)}%`);
       await shootBothLanguages(page, 'reports', 'district');
     }));
 
