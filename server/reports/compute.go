@@ -236,16 +236,30 @@ var targetIndicators = []struct {
 	{"recording.lessons_reviewed", func(t storage.Target) int { return t.LessonsReviewed }},
 }
 
-// targetItem measures done against a yearly target at elapsed (0–1) of
-// the year with weeksLeft weeks to go.
-func targetItem(key string, target, done, elapsed, weeksLeft float64) TargetItem {
-	it := TargetItem{Key: key, Target: target, Done: done, Expected: target * elapsed}
-	if target > 0 {
-		it.AttainmentPct = done / target * 100
+// hasTarget reports whether some target of t is set (above 0).
+func hasTarget(t storage.Target) bool {
+	for _, ti := range targetIndicators {
+		if ti.target(t) > 0 {
+			return true
+		}
 	}
+	return false
+}
+
+// targetItem measures done against a yearly target at elapsed (0–1) of
+// the year with weeksLeft weeks to go. A target of 0 is no target: no
+// attainment, nothing expected or needed, never behind.
+func targetItem(key string, target, done, elapsed, weeksLeft float64) TargetItem {
+	it := TargetItem{Key: key, Target: target, Done: done}
+	if target <= 0 {
+		it.Target = 0
+		return it
+	}
+	it.Expected = target * elapsed
+	it.AttainmentPct = done / target * 100
 	if left := target - done; left > 0 {
 		it.NeededPerWeek = left / math.Max(weeksLeft, 1)
 	}
-	it.Behind = target > 0 && done < it.Expected
+	it.Behind = done < it.Expected
 	return it
 }

@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -244,5 +245,76 @@ func TestPrefetch(t *testing.T) {
 	bad := &factStore{calls: map[storage.Fact]int{}, failing: "qa.answers"}
 	if err := newComputer(bad, Place{}).prefetch(context.Background(), Indicators(), ps, storage.DimNone); err == nil {
 		t.Error("a failing fact: no error")
+	}
+}
+
+// targetStore holds three schools' targets and lessons recorded: school 1
+// has a lessons target of 0, school 2 only targets of 0, school 3 a
+// lessons target it is behind on.
+type targetStore struct {
+	Store // nil: only what Targets and Dashboard's targets ask
+}
+
+func (targetStore) GetSchool(_ context.Context, id storage.SchoolID) (storage.School, error) {
+	return storage.School{ID: id, Name: fmt.Sprintf("School %d", id)}, nil
+}
+
+func (targetStore) ListTargets(_ context.Context, year int, _ []storage.SchoolID) ([]storage.Target, error) {
+	return []storage.Target{
+		{SchoolID: 1, Year: year, LessonsRecorded: 0, TeachersParticipating: 2, TraineeCoveragePct: 80},
+		{SchoolID: 2, Year: year},
+		{SchoolID: 3, Year: year, LessonsRecorded: 10, TraineeCoveragePct: 0},
+	}, nil
+}
+
+func (targetStore) ReportFact(_ context.Context, q storage.FactQuery) ([]storage.FactValue, error) {
+	switch q.Fact {
+	case "recording.lessons":
+		return []storage.FactValue{{Key: "1", Value: 2}, {Key: "2", Value: 5}}, nil
+	case "recording.teachers", "users.teachers":
+		return []storage.FactValue{{Key: "1", Value: 2}, {Key: "2", Value: 1}, {Key: "3", Value: 1}}, nil
+	case "recording.trainees", "users.trainees":
+		return []storage.FactValue{{Key: "1", Value: 1}}, nil
+	}
+	return nil, nil
+}
+
+// TestTargetZero: a target of 0 is no target — no attainment, not behind
+// (school 1's 2 lessons against 0); a school whose targets are all 0 has
+// none and is not counted; a place's target leaves the 0s out of its sum
+// and its mean, and has none where every school's is 0.
+func TestTargetZero(t *testing.T) {
+	s := New(Params{Store: targetStore{}, Now: func() time.Time { return day(2026, 7, 2) }})
+	sc := Scope{Level: "schools", place: Place{SchoolIDs: []storage.SchoolID{1, 2, 3}}}
+	tg, err := s.Targets(context.Background(), 2026, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.Schools) != 2 || tg.Schools[0].SchoolID != 1 || tg.Schools[1].SchoolID != 3 {
+		t.Fatalf("schools with a target: %+v; want 1 and 3", tg.Schools)
+	}
+	lessons := tg.Schools[0].Items[0]
+	if lessons.Key != "recording.lessons" || lessons.Target != 0 || lessons.Done != 2 || lessons.AttainmentPct != 0 ||
+		lessons.Expected != 0 || lessons.NeededPerWeek != 0 || lessons.Behind {
+		t.Errorf("a lessons target of 0 with 2 recorded: %+v", lessons)
+	}
+	if tg.Schools[0].Behind {
+		t.Errorf("school 1 is behind: %+v", tg.Schools[0])
+	}
+	if len(tg.Behind) != 1 || tg.Behind[0].SchoolID != 3 || !tg.Behind[0].Items[0].Behind || tg.Behind[0].Items[2].Behind {
+		t.Errorf("behind: %+v; want school 3, on lessons only", tg.Behind)
+	}
+	got, err := s.placeTargets(context.Background(), sc, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"recording.lessons": 10, "recording.teachers": 2, "recording.trainee_coverage": 80}
+	for k, w := range want {
+		if got[k] == nil || *got[k] != w {
+			t.Errorf("place target %s = %v; want %v", k, got[k], w)
+		}
+	}
+	if v, ok := got["recording.lessons_reviewed"]; ok {
+		t.Errorf("lessons reviewed: every target 0, place target %v; want none", *v)
 	}
 }

@@ -188,22 +188,27 @@ func (s *Service) placeTargets(ctx context.Context, sc Scope, year int) (map[str
 			inDistrict[id] = true
 		}
 	}
+	// A target of 0 is no target: it adds nothing to the sum and is not
+	// part of the mean; with none set the place has no target (nil).
 	out := map[string]*float64{}
 	sums := map[string]float64{}
-	n := 0
+	set := map[string]int{}
 	for _, t := range ts {
 		if inDistrict != nil && !inDistrict[t.SchoolID] {
 			continue
 		}
-		n++
 		for _, ti := range targetIndicators {
-			sums[ti.key] += float64(ti.target(t))
+			if v := ti.target(t); v > 0 {
+				sums[ti.key] += float64(v)
+				set[ti.key]++
+			}
 		}
 	}
-	if n == 0 {
-		return out, nil
-	}
 	for _, ti := range targetIndicators {
+		n := set[ti.key]
+		if n == 0 {
+			continue
+		}
 		v := sums[ti.key]
 		if ti.key == "recording.trainee_coverage" {
 			v /= float64(n)
@@ -461,7 +466,7 @@ type Targets struct {
 	Year      int         `json:"year"`
 	Scope     Scope       `json:"scope"`
 	Elapsed   float64     `json:"elapsed"` // the part of the year passed, 0–1
-	Schools   []TargetRow `json:"schools"` // every school with a target
+	Schools   []TargetRow `json:"schools"` // every school with a target above 0
 	Behind    []TargetRow `json:"behind"`  // those below the pace
 	Imbalance Imbalance   `json:"imbalance"`
 }
@@ -514,8 +519,8 @@ func (s *Service) Targets(ctx context.Context, year int, sc Scope) (Targets, err
 	}
 	for _, sch := range schools {
 		t, ok := tByID[sch.ID]
-		if !ok {
-			continue
+		if !ok || !hasTarget(t) {
+			continue // every target 0: the school has none
 		}
 		k := fmt.Sprint(int64(sch.ID))
 		row := TargetRow{SchoolID: sch.ID, SchoolName: sch.Name, Year: year}
