@@ -56,7 +56,7 @@ export interface BreakdownRow {
 
 export interface Breakdown {
   indicator: Indicator;
-  by: string;
+  by: Dimension;
   period: Period;
   previous: Period;
   scope: Scope;
@@ -91,8 +91,9 @@ export interface Targets {
   imbalance: { schools: number; gini_lessons_per_teacher: number; top_tenth_share_pct: number };
 }
 
-/** Where: a school, a teacher, or nothing for all the caller's scope. */
+/** Where: a district, a school, a teacher, or nothing for all the caller's scope. */
 export interface Where {
+  district_id?: number;
   school_id?: number;
   teacher_id?: number;
 }
@@ -106,7 +107,10 @@ export function dashboard(when: When, where: Where): Promise<Dashboard> {
   return api.get<Dashboard>(`/api/v1/reports/dashboard${query({ ...when, ...where })}`);
 }
 
-export function breakdown(indicator: string, by: 'school' | 'teacher', when: When, where: Where): Promise<Breakdown> {
+/** The dimensions a breakdown may group by (GET /reports/indicators tells which apply to an indicator). */
+export type Dimension = 'district' | 'school' | 'kind' | 'teacher' | 'subject' | 'grade' | 'knowledge_point';
+
+export function breakdown(indicator: string, by: Dimension, when: When, where: Where): Promise<Breakdown> {
   return api.get<Breakdown>(`/api/v1/reports/breakdown${query({ indicator, by, ...when, ...where })}`);
 }
 
@@ -120,7 +124,7 @@ export function exportUrl(format: 'csv' | 'xlsx', when: When, where: Where): str
 }
 
 export interface Catalog {
-  indicators: (Indicator & { dimensions: string[] })[];
+  indicators: (Indicator & { dimensions: Dimension[] })[];
   periods: PeriodKind[];
   /** MM-DD of each term's first day. */
   term_starts: string[];
