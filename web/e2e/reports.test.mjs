@@ -1,8 +1,12 @@
 // The statistics dashboard in the browser, on a small demonstration district
 // (`yunke demo-data`): a district administrator sees a chart and the table
 // behind it, drills down to a school and back, and downloads the XLSX and
-// CSV, whose numbers are the page's; a school administrator sees their
-// school only — another school's numbers answer 403 and are not on the page.
+// CSV, whose numbers are the page's; the view (period, place, indicator,
+// breakdown) is the URL, through a reload, back and forward, and a wrong
+// URL shows the default view; a breakdown by subject (and by school kind,
+// grade, knowledge point) lists the API's numbers under names; a target of
+// 0 shows as no target; a school administrator sees their school only —
+// another school's numbers answer 403 and are not on the page.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -120,6 +124,33 @@ function sameNumbers(fileRows, pageRows, what) {
   assert.equal(lines.length, pageRows.length, `${what} has as many indicators as the page`);
 }
 
+/** breakdownRows answers the breakdown table as the page holds it: [key, current, previous, text]. */
+function breakdownRows(page) {
+  return page.locator('[data-testid="rp-breakdown-table"] [data-testid="rp-row"]').evaluateAll((rows) =>
+    rows.map((r) => [r.dataset.key, r.dataset.current ?? '', r.dataset.previous ?? '', r.querySelector('td')?.textContent?.trim() ?? '']),
+  );
+}
+
+/** sameBreakdown waits until the page's breakdown is the API's b, row for row, each named. */
+async function sameBreakdown(page, b, what) {
+  await page.locator(`[data-testid="rp-breakdown"][data-by="${b.by}"][data-indicator="${b.indicator.key}"]`).waitFor();
+  const num = (v) => (v === null ? '' : String(v));
+  await waitFor(`${what}: the rows of the API`, async () => {
+    const rows = await breakdownRows(page);
+    return rows.length === b.rows.length && b.rows.every((r, i) => rows[i][0] === r.key && rows[i][1] === num(r.current) && rows[i][2] === num(r.previous));
+  });
+  const rows = await breakdownRows(page);
+  for (const [i, r] of b.rows.entries()) {
+    assert.equal(rows[i][3], r.name, `${what}: row ${r.key} is named ${r.name}`);
+  }
+}
+
+/** viewQuery is the query of the page's URL (after the hash). */
+function viewQuery(page) {
+  const hash = new URL(page.url()).hash;
+  return Object.fromEntries(new URLSearchParams(hash.slice(hash.indexOf('?') + 1)));
+}
+
 async function download(page, testId) {
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
   return readFileSync(await dl.path());
@@ -184,6 +215,18 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
       assert.equal(await page.locator('[data-testid="rp-target-row"][data-behind="true"]').count(), tg.behind.length, 'and marks those behind');
       assert.equal(await page.getByTestId('rp-gini').innerText(), tg.imbalance.gini_lessons_per_teacher.toFixed(3));
       assert.equal(await page.getByTestId('rp-top-tenth').innerText(), `${tg.imbalance.top_tenth_share_pct.toFixed(1)}%`);
+      // The demonstration sets no target for lessons reviewed (0): "no target", not "n / 0", never behind on it.
+      const zeros = tg.schools.flatMap((s) => s.items.filter((it) => it.target === 0).map((it) => [s.school_id, it]));
+      assert.ok(zeros.length > 0, 'some school has a target of 0');
+      for (const [school, it] of zeros) {
+        assert.equal(it.behind, false, `a target of 0 is never behind (${school} ${it.key})`);
+        const cell = page.locator(`[data-testid="rp-target-row"][data-school="${school}"] [data-testid="rp-target-item"][data-key="${it.key}"]`);
+        assert.equal(await cell.getByTestId('rp-no-target').innerText(), '未设目标');
+        assert.ok(!(await cell.innerText()).includes('/ 0'), 'no "n / 0"');
+      }
+      assert.equal(await page.locator('[data-testid="rp-no-target"]').count(), zeros.length);
+      assert.equal(await page.locator('[data-testid="rp-indicator-row"][data-key="recording.lessons_reviewed"]').getAttribute('data-target'), '', 'the district has no lessons-reviewed target');
+      assert.equal(api.indicators.find((r) => r.key === 'recording.lessons_reviewed').target, null);
       await shootBothLanguages(page, 'reports', 'district');
     }));
 
@@ -201,6 +244,7 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
       await page.locator(`[data-testid="rp-row"][data-key="${busiest.key}"] [data-testid="rp-drill"]`).click();
       await page.locator('[data-testid="reports-page"][data-level="school"]').waitFor();
       assert.equal(await page.getByTestId('rp-here').innerText(), busiest.name);
+      assert.equal(viewQuery(page).school, busiest.key, 'the school is in the URL');
       await page.locator('[data-testid="rp-breakdown"][data-by="teacher"] [data-testid="rp-chart"][data-drawn]').waitFor();
       await waitFor('the school’s lessons on the page', async () =>
         (await page.locator('[data-testid="rp-indicator-row"][data-key="recording.lessons"]').getAttribute('data-current')) === String(busiest.current));
@@ -215,11 +259,102 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
       await teacher.click();
       await page.locator('[data-testid="reports-page"][data-level="teacher"]').waitFor();
       assert.equal(await page.getByTestId('rp-here').innerText(), teacherName);
-      assert.equal(await page.getByTestId('rp-breakdown').count(), 0);
+      // A teacher's numbers break down by subject, grade or knowledge point, no further down.
+      await page.locator('[data-testid="rp-breakdown"][data-by="subject"]').waitFor();
+      assert.equal(await page.locator('[data-testid="rp-drill"]').count(), 0);
+      const q = viewQuery(page);
+      assert.equal(q.school, busiest.key);
+      assert.ok(Number(q.teacher) > 0, 'the teacher is in the URL');
+
+      // Back goes up to the school, forward down to the teacher again, a reload stays there.
+      await page.goBack();
+      await page.locator('[data-testid="reports-page"][data-level="school"]').waitFor();
+      assert.equal(await page.getByTestId('rp-here').innerText(), busiest.name);
+      await page.goForward();
+      await page.locator('[data-testid="reports-page"][data-level="teacher"]').waitFor();
+      await page.reload();
+      await page.locator('[data-testid="reports-page"][data-level="teacher"]').waitFor();
+      assert.equal(await page.getByTestId('rp-here').innerText(), teacherName);
+      assert.equal(await page.getByTestId('rp-crumb').count(), 2, 'the district and the school above, named');
+      assert.equal(await page.getByTestId('rp-crumb').nth(1).innerText(), busiest.name);
+      assert.equal(await page.getByTestId('rp-crumb').first().innerText(), api.scope.district_name);
 
       await page.getByTestId('rp-crumb').first().click();
       await page.locator('[data-testid="reports-page"][data-level="district"]').waitFor();
       assert.equal(await page.getByTestId('rp-crumb').count(), 0);
+      assert.equal(viewQuery(page).school, undefined);
+    }));
+
+    await t.test('breakdowns by subject, school kind, grade and knowledge point; the view survives a reload, back and forward', () => h.run(async () => {
+      await selectOption(page, 'rp-kind', 'year');
+      await page.locator('[data-testid="rp-breakdown"][data-by="school"] [data-testid="rp-chart"][data-drawn]').waitFor();
+      const date = await page.getByTestId('rp-date').getAttribute('data-value');
+      const ask = (by) => district.must('GET', `/api/v1/reports/breakdown?indicator=recording.lessons&by=${by}&period=year&date=${date}`);
+      const bySubject = await ask('subject');
+      assert.ok(bySubject.rows.filter((r) => r.current > 0).length >= 2, 'lessons in two subjects or more this year');
+      await selectOption(page, 'rp-by', 'subject');
+      await sameBreakdown(page, bySubject, 'by subject');
+      assert.deepEqual(viewQuery(page), { period: 'year', date, indicator: 'recording.lessons', by: 'subject' });
+
+      await page.reload();
+      await page.getByTestId('reports-page').waitFor();
+      await sameBreakdown(page, bySubject, 'by subject after a reload');
+      assert.equal(await page.getByTestId('rp-kind').getAttribute('data-value'), 'year');
+      assert.equal(await page.getByTestId('rp-date').getAttribute('data-value'), date);
+      await page.goBack();
+      await page.locator('[data-testid="rp-breakdown"][data-by="school"]').waitFor();
+      await page.goForward();
+      await sameBreakdown(page, bySubject, 'by subject, back and forward');
+
+      // Named, not numbered: school kinds, grades and knowledge points as the API names them.
+      const cat = await district.must('GET', '/api/v1/reports/indicators');
+      for (const by of ['kind', 'grade', 'knowledge_point']) {
+        // The first indicator with rows by it this year (knowledge points are those of questions, classes, …).
+        let b = null;
+        for (const i of cat.indicators.filter((x) => x.dimensions.includes(by) && x.group !== 'users')) {
+          b = await district.must('GET', `/api/v1/reports/breakdown?indicator=${i.key}&by=${by}&period=year&date=${date}`);
+          if (b.rows.length) break;
+        }
+        assert.ok(b?.rows.length, `something by ${by}`);
+        await selectOption(page, 'rp-indicator', b.indicator.key);
+        await selectOption(page, 'rp-by', by);
+        await sameBreakdown(page, b, `${b.indicator.key} by ${by}`);
+        for (const [, , , name] of await breakdownRows(page)) assert.ok(!/^\d+$/.test(name), `${by}: "${name}" is a name`);
+      }
+      await selectOption(page, 'rp-indicator', 'recording.lessons');
+      const kinds = await ask('kind');
+      await selectOption(page, 'rp-by', 'kind');
+      await shootBothLanguages(page, 'reports', 'by-kind', async (lang) => {
+        const names = (await breakdownRows(page)).map((r) => r[3]);
+        assert.deepEqual(names, kinds.rows.map((r) => (lang === 'en' ? r.name_en : r.name)), `school kinds named in ${lang}`);
+      });
+
+      // Only the dimensions an indicator has: the share of teachers has no subject.
+      await selectOption(page, 'rp-indicator', 'recording.teacher_share');
+      await page.locator('[data-testid="rp-breakdown"][data-indicator="recording.teacher_share"]').waitFor();
+      await page.getByTestId('rp-by').click();
+      await page.locator('.reports-by-popper .el-select-dropdown__item').first().waitFor();
+      const offered = await page.locator('.reports-by-popper .el-select-dropdown__item').evaluateAll((xs) => xs.map((x) => x.dataset.value));
+      await page.keyboard.press('Escape');
+      const dims = cat.indicators.find((i) => i.key === 'recording.teacher_share').dimensions;
+      assert.ok(offered.length > 0 && offered.every((d) => dims.includes(d)), `offered ${offered} ⊆ ${dims}`);
+      assert.ok(!offered.includes('subject'));
+    }));
+
+    await t.test('a wrong URL shows the default view, without an error', () => h.run(async () => {
+      await page.goto(`${url}/#/admin/reports?period=decade&date=2026-13-45&school=abc&by=nonsense&indicator=no.such`);
+      await page.locator('[data-testid="reports-page"][data-level="district"]').waitFor();
+      await page.locator('[data-testid="rp-breakdown"][data-by="school"][data-indicator="recording.lessons"]').waitFor();
+      assert.equal(await page.getByTestId('rp-kind').getAttribute('data-value'), 'month');
+      await waitFor('the URL corrected', async () => viewQuery(page).period === 'month' && viewQuery(page).by === 'school');
+      assert.equal(viewQuery(page).school, undefined);
+      // A school that does not exist: the caller's own view.
+      await page.goto(`${url}/#/admin/reports?period=year&school=999999&indicator=recording.lessons&by=teacher`);
+      await waitFor('back to the district', async () => viewQuery(page).school === undefined && viewQuery(page).period === 'year');
+      await page.locator('[data-testid="reports-page"][data-level="district"]').waitFor();
+      await page.locator('[data-testid="rp-breakdown"][data-by="school"]').waitFor();
+      assert.equal(await page.getByTestId('rp-crumb').count(), 0);
+      assert.equal(await page.getByTestId('banner-error').count(), 0, 'no error shown');
     }));
 
     await t.test('a school administrator sees their school only', () => h.run(async () => {
@@ -251,6 +386,13 @@ test('statistics dashboard: chart and table, drill-down, exports, school scope',
       const text = await sp.getByTestId('reports-page').innerText();
       assert.ok(!text.includes(other.name), `${other.name} is not on the school administrator's page`);
       assert.ok(!text.includes(api.scope.district_name), 'the district is not offered');
+      // Another school in the URL is not theirs: their own school instead, no error.
+      await sp.goto(`${url}/#/admin/reports?period=year&school=${other.key}`);
+      await waitFor('the other school dropped from the URL', async () => viewQuery(sp).school === undefined);
+      await sp.locator('[data-testid="rp-breakdown"][data-by="teacher"]').waitFor();
+      assert.equal(await sp.getByTestId('rp-here').innerText(), own.scope.school_name);
+      assert.ok(!(await sp.getByTestId('reports-page').innerText()).includes(other.name));
+      assert.equal(await sp.getByTestId('banner-error').count(), 0, 'no error shown');
       await shootBothLanguages(sp, 'reports', 'school');
     }));
 
