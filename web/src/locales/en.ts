@@ -786,7 +786,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'rs.groupSaved': 'Research group saved',
   'rs.deleteGroup': 'Delete group',
   'rs.deleteGroupTitle': 'Delete “{name}”?',
-  'rs.deleteGroupText': 'The group, its {n} activities and their discussions disappear for every member at once, and the members no longer watch the recordings shared through it. The record is kept for audit.',
+  'rs.deleteGroupText': 'The group, its activities ({n}) and their discussions disappear for every member at once, and the members no longer watch the recordings shared through it. The record is kept for audit.',
   'rs.groupDeleted': 'Research group deleted',
   'rs.activities': 'Activities',
   'rs.noActivities': 'No activities yet: start one below.',

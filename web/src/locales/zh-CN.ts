@@ -787,7 +787,7 @@ const zhCN = {
   'rs.groupSaved': '教研组已保存',
   'rs.deleteGroup': '删除教研组',
   'rs.deleteGroupTitle': '删除“{name}”？',
-  'rs.deleteGroupText': '教研组及其 {n} 个活动和讨论将立即对所有成员不可见，成员也不能再通过它观看录像。记录会保留以备审计。',
+  'rs.deleteGroupText': '教研组及其活动（{n} 个）和讨论将立即对所有成员不可见，成员也不能再通过它观看录像。记录会保留以备审计。',
   'rs.groupDeleted': '教研组已删除',
   'rs.activities': '教研活动',
   'rs.noActivities': '还没有活动：在下方发起一个。',
