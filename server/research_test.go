@@ -261,3 +261,112 @@ func TestResearchTeacherOnly(t *testing.T) {
 	teacherOnly("a member of another school after the consent is withdrawn", teacherB)
 	full("a member of the recording's school after the consent is withdrawn", w.teacher2)
 }
+
+// TestResearchGroupEditDelete: the administrators of a group's place edit
+// and delete it; a member (or any role that may not manage groups) gets
+// 403, another school's or district's admin 404; a deleted group, its
+// activities and the recordings they shared are gone at once.
+func TestResearchGroupEditDelete(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "yunke.db")
+	srv := reviewServer(t, path)
+	w := newReviewWorld(t, srv, path)
+	sys := w.users["system_admin"]
+	teacher, sa, da := w.users["teacher"], w.users["school_admin"], w.users["district_admin"]
+	teacherB, teacherBID := addUser(t, srv, sys, "rge.tb", map[string]any{"roles": []string{"teacher"}, "school_id": w.schoolB, "staff_no": "T-B-RGE"})
+	daC, _ := addUser(t, srv, sys, "rge.dac", map[string]any{"roles": []string{"district_admin"}, "district_id": w.district2})
+	rec2 := recNum(strings.TrimPrefix(w.rec2, "recording:"))
+
+	var g, dg map[string]any
+	sa.must(201, "POST", "/api/v1/research/groups", map[string]any{"name": "甲校数学组", "description": "每周三", "school_id": w.schoolA,
+		"member_ids": []int64{w.userIDs["teacher"], w.teacher2ID}}, &g)
+	if g["description"] != "每周三" {
+		t.Fatalf("created group: %+v", g)
+	}
+	gp := "/api/v1/research/groups/" + itoa(id(g))
+	da.must(201, "POST", "/api/v1/research/groups", map[string]any{"name": "区数学组", "member_ids": []int64{w.userIDs["teacher"], teacherBID}}, &dg)
+	dgp := "/api/v1/research/groups/" + itoa(id(dg))
+	edit := map[string]any{"name": "甲校初中数学组", "description": "每周三下午", "subject_id": w.subject}
+
+	// Who edits and deletes which group.
+	for _, c := range []struct {
+		who  string
+		a    *api
+		path string
+		want int
+	}{
+		{"a member", teacher, gp, 403},
+		{"a member of the district group", teacher, dgp, 403},
+		{"school B's admin", w.adminB, gp, 404},
+		{"a teacher of school B, member of the district group only", teacherB, gp, 403},
+		{"an expert of school B", w.expertB, gp, 403},
+		{"another district's admin", daC, gp, 404},
+		{"another district's admin, the district group", daC, dgp, 404},
+		{"school A's admin, the district group", sa, dgp, 404},
+		{"a student", w.users["student"], gp, 403},
+	} {
+		if r := c.a.send("PATCH", c.path, edit); r.status != c.want {
+			t.Errorf("%s edits %s: %v, want %d", c.who, c.path, r, c.want)
+		}
+		if r := c.a.send("DELETE", c.path, nil); r.status != c.want {
+			t.Errorf("%s deletes %s: %v, want %d", c.who, c.path, r, c.want)
+		}
+	}
+	sa.must(400, "PATCH", gp, map[string]any{"name": " "}, nil)
+	sa.must(400, "PATCH", gp, map[string]any{"name": "x", "description": strings.Repeat("述", 501)}, nil)
+	sa.must(400, "PATCH", gp, map[string]any{"name": "x", "subject_id": 999999}, nil)
+	var out map[string]any
+	sa.must(200, "PATCH", gp, edit, &out)
+	if out["name"] != "甲校初中数学组" || out["description"] != "每周三下午" || out["subject_id"] != float64(w.subject) {
+		t.Fatalf("edited: %+v", out)
+	}
+	da.must(200, "PATCH", gp, map[string]any{"name": "甲校数学教研组", "description": ""}, &out)
+	teacher.must(200, "GET", gp, nil, &out)
+	if out["name"] != "甲校数学教研组" || out["description"] != "" || out["subject_id"] != float64(0) {
+		t.Fatalf("the member reads: %+v", out)
+	}
+
+	// Deleted: the group, its activities and the recordings shared through it are gone.
+	var act map[string]any
+	w.teacher2.must(201, "POST", gp+"/activities", map[string]any{"topic": "同课异构", "recording_ids": []any{rec2}}, &act)
+	aid := "/api/v1/research/activities/" + itoa(id(act))
+	teacher.must(200, "GET", fmt.Sprintf("/api/v1/recordings/%d", rec2), nil, nil)
+	sa.must(204, "DELETE", gp, nil, nil)
+	sa.must(404, "DELETE", gp, nil, nil)
+	for who, a := range map[string]*api{"a member": teacher, "its admin": sa, "the district admin": da} {
+		for _, p := range []string{gp, aid, aid + "/comments"} {
+			if r := a.send("GET", p, nil); r.status != 404 {
+				t.Errorf("%s reads %s after the delete: %v", who, p, r)
+			}
+		}
+		var gs struct {
+			Items []map[string]any `json:"items"`
+		}
+		a.must(200, "GET", "/api/v1/research/groups", nil, &gs)
+		for _, x := range gs.Items {
+			if id(x) == id(g) {
+				t.Errorf("%s still lists the deleted group", who)
+			}
+		}
+	}
+	teacher.must(404, "POST", aid+"/comments", map[string]any{"text": "x"}, nil)
+	teacher.must(404, "GET", fmt.Sprintf("/api/v1/recordings/%d", rec2), nil, nil)
+	da.must(404, "PATCH", gp, edit, nil)
+	// The district admin deletes the district group.
+	da.must(204, "DELETE", dgp, nil, nil)
+
+	var acts struct {
+		Items []struct {
+			Action   string `json:"action"`
+			SchoolID int64  `json:"school_id"`
+		} `json:"items"`
+	}
+	sys.must(200, "GET", "/api/v1/activity/recent?limit=200", nil, &acts)
+	seen := map[string]int{}
+	for _, a := range acts.Items {
+		seen[a.Action]++
+	}
+	if seen["research.group_edit"] != 2 || seen["research.group_delete"] != 2 {
+		t.Errorf("activity rows: %v", seen)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -397,5 +398,85 @@ func TestSelectionToLibrary(t *testing.T) {
 	if len(fb.Items) != 1 || len(fb.Items[0].Suggestions) != 2 || fb.Items[0].Suggestions[0].LibraryID != pub.LessonIDs[0] ||
 		fb.Items[0].Suggestions[1].Target != w.rec1 || fb.Items[0].Suggestions[1].LibraryID != 0 {
 		t.Fatalf("suggestions: %+v", fb.Items)
+	}
+
+	// Withdrawing: the district's admin only, with a reason; the lesson
+	// leaves the listing and its play routes at once, and comes back when
+	// published again, with its plays.
+	for _, c := range []struct {
+		who  string
+		a    *api
+		want int
+	}{
+		{"another district's admin", otherDA, 404}, {"its school's admin", saA, 403}, {"its teacher", teacherA, 403},
+		{"a student", studentB, 403}, {"an expert", w.users["expert"], 403},
+	} {
+		if r := c.a.send("POST", lesson+"/withdraw", map[string]any{"reason": "x"}); r.status != c.want {
+			t.Errorf("%s withdraws the lesson: %v, want %d", c.who, r, c.want)
+		}
+		if r := c.a.send("POST", lesson+"/republish", nil); r.status != c.want {
+			t.Errorf("%s publishes the lesson again: %v, want %d", c.who, r, c.want)
+		}
+	}
+	if r := da.send("POST", lesson+"/withdraw", map[string]any{"reason": "  "}); r.status != 400 || r.errFields()["reason"] == nil {
+		t.Fatalf("withdrawing without a reason: %v", r)
+	}
+	if r := da.send("POST", lesson+"/republish", nil); r.status != 409 || r.errCode() != "closed" {
+		t.Fatalf("publishing a lesson in the library again: %v", r)
+	}
+	var wl storage.LibraryLesson
+	da.must(200, "POST", lesson+"/withdraw", map[string]any{"reason": "课件版权待确认"}, &wl)
+	if !wl.Withdrawn || wl.WithdrawReason != "课件版权待确认" || wl.WithdrawnBy == 0 || wl.Plays != 2 {
+		t.Fatalf("withdrawn lesson: %+v", wl)
+	}
+	if r := da.send("POST", lesson+"/withdraw", map[string]any{"reason": "again"}); r.status != 409 {
+		t.Fatalf("withdrawing twice: %v", r)
+	}
+	for _, c := range []struct {
+		method, path string
+	}{{"GET", lesson}, {"GET", media(tracks["teacher-camera"])}, {"POST", lesson + "/plays"}} {
+		for who, a := range map[string]*api{"teacher B": teacherB, "its teacher": teacherA, "the district admin": da} {
+			if r := a.send(c.method, c.path, nil); r.status != 404 {
+				t.Errorf("%s %s after the withdrawal as %s: %v, want 404", c.method, c.path, who, r)
+			}
+		}
+	}
+	teacherB.must(200, "GET", "/api/v1/library", nil, &list)
+	if list.Total != 0 {
+		t.Fatalf("the library after the withdrawal: %+v", list)
+	}
+	if r := teacherB.send("GET", "/api/v1/library?withdrawn=true", nil); r.status != 403 {
+		t.Fatalf("a teacher lists the withdrawn lessons: %v", r)
+	}
+	da.must(200, "GET", "/api/v1/library?withdrawn=true", nil, &list)
+	if list.Total != 1 || list.Items[0].ID != pub.LessonIDs[0] {
+		t.Fatalf("the withdrawn lessons: %+v", list)
+	}
+	otherDA.must(200, "GET", "/api/v1/library?withdrawn=true", nil, &list)
+	if list.Total != 0 {
+		t.Fatalf("another district's withdrawn lessons: %+v", list)
+	}
+	fb.Items = nil // (decoding into the old items would keep their library_id)
+	w.teacher2.must(200, "GET", "/api/v1/review/feedback", nil, &fb)
+	if len(fb.Items) != 1 || slices.ContainsFunc(fb.Items[0].Suggestions, func(x struct {
+		Target    string `json:"target"`
+		LibraryID int64  `json:"library_id"`
+	}) bool {
+		return x.LibraryID != 0
+	}) {
+		t.Fatalf("suggestions after the withdrawal: %+v", fb.Items)
+	}
+	da.must(200, "POST", lesson+"/republish", nil, &wl)
+	if wl.Withdrawn || wl.Plays != 2 {
+		t.Fatalf("published again: %+v", wl)
+	}
+	teacherB.must(200, "GET", lesson, nil, &detail)
+	sys.must(200, "GET", "/api/v1/activity/recent?limit=200", nil, &acts)
+	seen = map[string]int{}
+	for _, a := range acts.Items {
+		seen[a.Action]++
+	}
+	if seen["library.withdraw"] != 1 || seen["library.republish"] != 1 {
+		t.Errorf("withdraw and republish rows: %v", seen)
 	}
 }

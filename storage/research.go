@@ -11,9 +11,11 @@ import (
 // Teaching research (网络教研): research groups and their members, research
 // activities with the recordings they study, and each activity's
 // discussion, whose comments may pin to a moment of one of its recordings.
-// Creating a group, changing its members, creating an activity, adding a
-// recording, commenting and deleting a comment write their activity rows in
-// the same transaction, in the group's district and school.
+// Creating, editing or deleting a group, changing its members, creating an
+// activity, adding a recording, commenting and deleting a comment write
+// their activity rows in the same transaction, in the group's district and
+// school. A deleted group keeps its rows (deleted_at) and is served no more:
+// reads answer ErrNotFound and writes into it fail.
 
 func checkResearchText(field string, s string, min, max int) error {
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
@@ -29,7 +31,11 @@ func checkResearchText(field string, s string, min, max int) error {
 // CreateResearchGroup stores a group with its first members.
 func (s *Store) CreateResearchGroup(ctx context.Context, a Actor, in ResearchGroupInput) (ResearchGroup, error) {
 	in.Name = strings.TrimSpace(in.Name)
+	in.Description = strings.TrimSpace(in.Description)
 	if err := checkResearchText("name", in.Name, 1, MaxResearchName); err != nil {
+		return ResearchGroup{}, err
+	}
+	if err := checkResearchText("description", in.Description, 0, MaxResearchGroupText); err != nil {
 		return ResearchGroup{}, err
 	}
 	if in.DistrictID == 0 {
@@ -42,9 +48,9 @@ func (s *Store) CreateResearchGroup(ctx context.Context, a Actor, in ResearchGro
 	var id ResearchGroupID
 	err := s.tx(ctx, func(q querier) error {
 		now := ms(s.now())
-		if err := q.queryRow(ctx, `INSERT INTO research_groups (district_id, school_id, subject_id, name, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, int64(in.DistrictID), int64(in.SchoolID), int64(in.SubjectID), in.Name,
-			int64(a.UserID), now).Scan(&id); err != nil {
+		if err := q.queryRow(ctx, `INSERT INTO research_groups (district_id, school_id, subject_id, name, description, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, int64(in.DistrictID), int64(in.SchoolID), int64(in.SubjectID), in.Name,
+			in.Description, int64(a.UserID), now).Scan(&id); err != nil {
 			return err
 		}
 		for _, m := range members {
@@ -78,11 +84,8 @@ func (s *Store) SetResearchMembers(ctx context.Context, a Actor, id ResearchGrou
 		return ResearchGroup{}, &FieldError{Field: "members", Message: fmt.Sprintf("at most %d members", MaxResearchMembers)}
 	}
 	err := s.tx(ctx, func(q querier) error {
-		var d, sc, subj int64
-		if err := q.queryRow(ctx, `SELECT district_id, school_id, subject_id FROM research_groups WHERE id = $1`, int64(id)).Scan(&d, &sc, &subj); err != nil {
-			if isNoRows(err) {
-				return ErrNotFound
-			}
+		d, sc, subj, err := groupPlace(ctx, q, id)
+		if err != nil {
 			return err
 		}
 		if _, err := q.exec(ctx, `DELETE FROM research_members WHERE group_id = $1`, int64(id)); err != nil {
@@ -94,8 +97,8 @@ func (s *Store) SetResearchMembers(ctx context.Context, a Actor, id ResearchGrou
 				return err
 			}
 		}
-		return s.logChange(ctx, q, a, Activity{Action: "research.members", DistrictID: DistrictID(d), SchoolID: SchoolID(sc),
-			SubjectID: SubjectID(subj), Value: int64(len(members))}, map[string]any{"group": id}, nil)
+		return s.logChange(ctx, q, a, Activity{Action: "research.members", DistrictID: d, SchoolID: sc,
+			SubjectID: subj, Value: int64(len(members))}, map[string]any{"group": id}, nil)
 	})
 	if err != nil {
 		return ResearchGroup{}, fmt.Errorf("storage: research group %d members: %w", id, err)
@@ -103,20 +106,80 @@ func (s *Store) SetResearchMembers(ctx context.Context, a Actor, id ResearchGrou
 	return s.GetResearchGroup(ctx, id)
 }
 
-const researchGroupCols = `g.id, g.district_id, g.school_id, COALESCE(sc.name, ''), g.subject_id, g.name, g.created_by, g.created_at
+// UpdateResearchGroup changes a group's name, description and subject.
+func (s *Store) UpdateResearchGroup(ctx context.Context, a Actor, id ResearchGroupID, in ResearchGroupEdit) (ResearchGroup, error) {
+	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
+	if err := checkResearchText("name", in.Name, 1, MaxResearchName); err != nil {
+		return ResearchGroup{}, err
+	}
+	if err := checkResearchText("description", in.Description, 0, MaxResearchGroupText); err != nil {
+		return ResearchGroup{}, err
+	}
+	err := s.tx(ctx, func(q querier) error {
+		d, sc, _, err := groupPlace(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if _, err := q.exec(ctx, `UPDATE research_groups SET name = $2, description = $3, subject_id = $4 WHERE id = $1`,
+			int64(id), in.Name, in.Description, int64(in.SubjectID)); err != nil {
+			return err
+		}
+		return s.logChange(ctx, q, a, Activity{Action: "research.group_edit", DistrictID: d, SchoolID: sc, SubjectID: in.SubjectID},
+			map[string]any{"group": id, "name": in.Name}, nil)
+	})
+	if err != nil {
+		return ResearchGroup{}, fmt.Errorf("storage: edit research group %d: %w", id, err)
+	}
+	return s.GetResearchGroup(ctx, id)
+}
+
+// DeleteResearchGroup deletes a group softly: its row, members, activities
+// and discussion stay, marked with who deleted it, and the
+// research.group_delete activity row names it. A group deleted already is
+// ErrNotFound.
+func (s *Store) DeleteResearchGroup(ctx context.Context, a Actor, id ResearchGroupID) error {
+	err := s.tx(ctx, func(q querier) error {
+		d, sc, subj, err := groupPlace(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		var name string
+		var acts int64
+		if err := q.queryRow(ctx, `SELECT g.name, (SELECT COUNT(*) FROM research_activities a WHERE a.group_id = g.id)
+			FROM research_groups g WHERE g.id = $1`, int64(id)).Scan(&name, &acts); err != nil {
+			return err
+		}
+		n, err := q.exec(ctx, `UPDATE research_groups SET deleted_at = $2, deleted_by = $3 WHERE id = $1 AND deleted_at = 0`,
+			int64(id), ms(s.now()), int64(a.UserID))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound // deleted meanwhile
+		}
+		return s.logChange(ctx, q, a, Activity{Action: "research.group_delete", DistrictID: d, SchoolID: sc, SubjectID: subj, Value: acts},
+			map[string]any{"group": id, "name": name}, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("storage: delete research group %d: %w", id, err)
+	}
+	return nil
+}
+
+const researchGroupCols = `g.id, g.district_id, g.school_id, COALESCE(sc.name, ''), g.subject_id, g.name, g.description, g.created_by, g.created_at
 	FROM research_groups g LEFT JOIN schools sc ON sc.id = g.school_id`
 
 func scanResearchGroup(row interface{ Scan(...any) error }) (ResearchGroup, error) {
 	var g ResearchGroup
 	var at int64
-	err := row.Scan(&g.ID, &g.DistrictID, &g.SchoolID, &g.SchoolName, &g.SubjectID, &g.Name, &g.CreatedBy, &at)
+	err := row.Scan(&g.ID, &g.DistrictID, &g.SchoolID, &g.SchoolName, &g.SubjectID, &g.Name, &g.Description, &g.CreatedBy, &at)
 	g.CreatedAt = fromMS(at)
 	return g, err
 }
 
-// GetResearchGroup reads a group with its members.
+// GetResearchGroup reads a group with its members; a deleted group is ErrNotFound.
 func (s *Store) GetResearchGroup(ctx context.Context, id ResearchGroupID) (ResearchGroup, error) {
-	g, err := scanResearchGroup(s.r().queryRow(ctx, `SELECT `+researchGroupCols+` WHERE g.id = $1`, int64(id)))
+	g, err := scanResearchGroup(s.r().queryRow(ctx, `SELECT `+researchGroupCols+` WHERE g.id = $1 AND g.deleted_at = 0`, int64(id)))
 	if isNoRows(err) {
 		return g, fmt.Errorf("storage: research group %d: %w", id, ErrNotFound)
 	}
@@ -155,7 +218,7 @@ func (s *Store) ListResearchGroups(ctx context.Context, f ResearchGroupFilter) (
 		args = append(args, s.d.listArg(ids(f.ManageSchools)))
 		or = append(or, "(g.school_id <> 0 AND "+s.d.inList("g.school_id", len(args))+")")
 	}
-	rs, err := s.r().query(ctx, `SELECT `+researchGroupCols+` WHERE `+strings.Join(or, " OR ")+` ORDER BY g.id DESC LIMIT 500`, args...)
+	rs, err := s.r().query(ctx, `SELECT `+researchGroupCols+` WHERE g.deleted_at = 0 AND (`+strings.Join(or, " OR ")+`) ORDER BY g.id DESC LIMIT 500`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: research groups: %w", err)
 	}
@@ -187,6 +250,7 @@ func (s *Store) ResearchGroupsWatching(ctx context.Context, user UserID, rec Rec
 	rs, err := s.r().query(ctx, `SELECT DISTINCT a.group_id FROM research_activity_recordings ar
 		JOIN research_activities a ON a.id = ar.activity_id
 		JOIN research_members m ON m.group_id = a.group_id AND m.user_id = $1
+		JOIN research_groups g ON g.id = a.group_id AND g.deleted_at = 0
 		WHERE ar.recording_id = $2 ORDER BY a.group_id`, int64(user), int64(rec))
 	if err != nil {
 		return nil, fmt.Errorf("storage: research recordings: %w", err)
@@ -203,9 +267,10 @@ func (s *Store) ResearchGroupsWatching(ctx context.Context, user UserID, rec Rec
 	return out, rs.Err()
 }
 
-// groupPlace reads a group's district, school and subject inside q.
+// groupPlace reads a group's district, school and subject inside q; a
+// deleted group is ErrNotFound, so nothing is written into it.
 func groupPlace(ctx context.Context, q querier, id ResearchGroupID) (d DistrictID, sc SchoolID, subj SubjectID, err error) {
-	err = q.queryRow(ctx, `SELECT district_id, school_id, subject_id FROM research_groups WHERE id = $1`, int64(id)).Scan(&d, &sc, &subj)
+	err = q.queryRow(ctx, `SELECT district_id, school_id, subject_id FROM research_groups WHERE id = $1 AND deleted_at = 0`, int64(id)).Scan(&d, &sc, &subj)
 	if isNoRows(err) {
 		err = ErrNotFound
 	}

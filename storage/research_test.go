@@ -135,19 +135,62 @@ func TestResearchActivityAndDiscussion(t *testing.T) {
 			t.Fatalf("parallel adds: %d recordings, %d added; want %d", n, added.Load(), storage.MaxResearchRecordings)
 		}
 
+		// Editing: name, description and subject, checked; a deleted group
+		// is gone for every read and write, its rows kept.
+		_, err = s.UpdateResearchGroup(ctx, admin, g2.ID, storage.ResearchGroupEdit{Name: " "})
+		wantField(t, err, "name")
+		_, err = s.UpdateResearchGroup(ctx, admin, g2.ID, storage.ResearchGroupEdit{Name: "x", Description: strings.Repeat("述", storage.MaxResearchGroupText+1)})
+		wantField(t, err, "description")
+		g2 = must(s.UpdateResearchGroup(ctx, admin, g2.ID, storage.ResearchGroupEdit{Name: " 区初中数学组 ", Description: "每月一次", SubjectID: w.math.ID}))(t)
+		if g2.Name != "区初中数学组" || g2.Description != "每月一次" || g2.SubjectID != w.math.ID {
+			t.Fatalf("edited group = %+v", g2)
+		}
+		gone := must(s.CreateResearchGroup(ctx, admin, storage.ResearchGroupInput{DistrictID: w.d.ID, SchoolID: w.s2.ID, Name: "待删组",
+			Description: "临时", Members: []storage.UserID{w.teacher.ID}}))(t)
+		goneAct := must(s.CreateResearchActivity(ctx, tea, storage.ResearchActivityInput{GroupID: gone.ID, Topic: "x", RecordingIDs: []storage.RecordingID{r1.ID}}))(t)
+		if gone.Description != "临时" {
+			t.Fatalf("created group = %+v", gone)
+		}
+		must0(t, s.DeleteResearchGroup(ctx, admin, gone.ID))
+		if err := s.DeleteResearchGroup(ctx, admin, gone.ID); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("deleted twice: %v", err)
+		}
+		if _, err := s.GetResearchGroup(ctx, gone.ID); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("reading a deleted group: %v", err)
+		}
+		if _, err := s.UpdateResearchGroup(ctx, admin, gone.ID, storage.ResearchGroupEdit{Name: "x"}); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("editing a deleted group: %v", err)
+		}
+		if _, err := s.SetResearchMembers(ctx, admin, gone.ID, nil); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("members of a deleted group: %v", err)
+		}
+		if _, err := s.AddResearchComment(ctx, tea, storage.ResearchComment{ActivityID: goneAct.ID, AuthorID: w.teacher.ID, Text: "x"}); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("commenting in a deleted group: %v", err)
+		}
+		if gs := must(s.ListResearchGroups(ctx, storage.ResearchGroupFilter{MemberID: w.teacher.ID, ManageDistrict: w.d.ID}))(t); len(gs) != 2 {
+			t.Fatalf("groups after the delete = %+v", gs)
+		}
+		if gs := must(s.ResearchGroupsWatching(ctx, w.teacher.ID, r1.ID))(t); len(gs) != 1 || gs[0] != g.ID {
+			t.Fatalf("watching through a deleted group: %v", gs)
+		}
+		if ok := must(s.IsResearchMember(ctx, gone.ID, w.teacher.ID))(t); !ok {
+			t.Fatal("the deleted group's members were dropped")
+		}
+
 		// Every change wrote its activity row in the group's school.
 		rows := must(s.RecentActivity(ctx, w.d.ID, nil, 100))(t)
 		count := map[string]int{}
 		for _, r := range rows {
 			if strings.HasPrefix(r.Action, "research.") {
 				count[r.Action]++
-				if r.Action != "research.group_create" && r.SchoolID != w.s2.ID {
+				if r.Action != "research.group_create" && r.Action != "research.group_edit" && r.SchoolID != w.s2.ID {
 					t.Fatalf("%s in school %d", r.Action, r.SchoolID)
 				}
 			}
 		}
-		want := map[string]int{"research.group_create": 2, "research.members": 2, "research.activity_create": 2,
-			"research.recording_add": 1 + storage.MaxResearchRecordings, "research.comment": 2, "research.comment_delete": 1}
+		want := map[string]int{"research.group_create": 3, "research.members": 2, "research.activity_create": 3,
+			"research.recording_add": 1 + storage.MaxResearchRecordings, "research.comment": 2, "research.comment_delete": 1,
+			"research.group_edit": 1, "research.group_delete": 1}
 		for k, n := range want {
 			if count[k] != n {
 				t.Fatalf("activity rows = %v; want %v", count, want)

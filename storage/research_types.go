@@ -16,21 +16,23 @@ const (
 	MaxResearchName       = 100  // a group's name or an activity's topic, in characters
 	MaxResearchText       = 2000 // an activity's description or a comment, in characters
 	MaxResearchMembers    = 200
-	MaxResearchRecordings = 6 // recordings studied by one activity
+	MaxResearchRecordings = 6   // recordings studied by one activity
+	MaxResearchGroupText  = 500 // a group's description, in characters
 )
 
 // ResearchGroup is a school's subject group (SchoolID set) or a district
 // group (SchoolID 0); its members are teachers and experts.
 type ResearchGroup struct {
-	ID         ResearchGroupID  `json:"id"`
-	DistrictID DistrictID       `json:"district_id"`
-	SchoolID   SchoolID         `json:"school_id"` // 0: a district group
-	SchoolName string           `json:"school_name"`
-	SubjectID  SubjectID        `json:"subject_id"` // 0: every subject
-	Name       string           `json:"name"`
-	CreatedBy  UserID           `json:"created_by"`
-	CreatedAt  time.Time        `json:"created_at"`
-	Members    []ResearchMember `json:"members"`
+	ID          ResearchGroupID  `json:"id"`
+	DistrictID  DistrictID       `json:"district_id"`
+	SchoolID    SchoolID         `json:"school_id"` // 0: a district group
+	SchoolName  string           `json:"school_name"`
+	SubjectID   SubjectID        `json:"subject_id"` // 0: every subject
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	CreatedBy   UserID           `json:"created_by"`
+	CreatedAt   time.Time        `json:"created_at"`
+	Members     []ResearchMember `json:"members"`
 }
 
 // ResearchMember is one member of a group.
@@ -43,11 +45,19 @@ type ResearchMember struct {
 
 // ResearchGroupInput creates a group.
 type ResearchGroupInput struct {
-	DistrictID DistrictID
-	SchoolID   SchoolID
-	SubjectID  SubjectID
-	Name       string
-	Members    []UserID
+	DistrictID  DistrictID
+	SchoolID    SchoolID
+	SubjectID   SubjectID
+	Name        string
+	Description string
+	Members     []UserID
+}
+
+// ResearchGroupEdit changes a group's name, description and subject.
+type ResearchGroupEdit struct {
+	Name        string
+	Description string
+	SubjectID   SubjectID
 }
 
 // ResearchGroupFilter lists the groups a user has a part in: those they are

@@ -286,7 +286,8 @@ func (s *Store) PublishRound(ctx context.Context, a Actor, round SelectionRound,
 }
 
 const lessonCols = `l.id, l.recording_id, l.round_id, l.district_id, l.school_id, COALESCE(sc.name, ''), l.teacher_id, COALESCE(u.name, ''),
-	l.subject_id, COALESCE(sub.name, ''), l.grade, l.title, l.score, l.reviews, l.plays, r.duration_ms, l.published_by, l.published_at`
+	l.subject_id, COALESCE(sub.name, ''), l.grade, l.title, l.score, l.reviews, l.plays, r.duration_ms, l.published_by, l.published_at,
+	l.withdrawn_at, l.withdrawn_by, l.withdraw_reason`
 
 const lessonFrom = ` FROM library_lessons l JOIN recordings r ON r.id = l.recording_id
 	LEFT JOIN users u ON u.id = l.teacher_id LEFT JOIN schools sc ON sc.id = l.school_id LEFT JOIN subjects sub ON sub.id = l.subject_id`
@@ -301,13 +302,17 @@ func (s *Store) readLessons(ctx context.Context, where string, args ...any) ([]L
 	var list []int64
 	for rs.Next() {
 		var l LibraryLesson
-		var at int64
+		var at, wat int64
 		if err := rs.Scan(&l.ID, &l.RecordingID, &l.RoundID, &l.DistrictID, &l.SchoolID, &l.SchoolName, &l.TeacherID, &l.TeacherName,
-			&l.SubjectID, &l.SubjectName, &l.Grade, &l.Title, &l.Score, &l.Reviews, &l.Plays, &l.DurationMS, &l.PublishedBy, &at); err != nil {
+			&l.SubjectID, &l.SubjectName, &l.Grade, &l.Title, &l.Score, &l.Reviews, &l.Plays, &l.DurationMS, &l.PublishedBy, &at,
+			&wat, &l.WithdrawnBy, &l.WithdrawReason); err != nil {
 			rs.Close()
 			return nil, err
 		}
 		l.PublishedAt, l.KnowledgePointIDs = fromMS(at), []KnowledgePointID{}
+		if wat != 0 {
+			l.Withdrawn, l.WithdrawnAt = true, fromMS(wat)
+		}
 		idx[l.RecordingID] = len(out)
 		list = append(list, int64(l.RecordingID))
 		out = append(out, l)
@@ -333,7 +338,8 @@ func (s *Store) readLessons(ctx context.Context, where string, args ...any) ([]L
 	return out, ps.Err()
 }
 
-// GetLibraryLesson reads a library lesson; one whose recording was deleted is not found.
+// GetLibraryLesson reads a library lesson, withdrawn or not (Withdrawn
+// says); one whose recording was deleted is not found.
 func (s *Store) GetLibraryLesson(ctx context.Context, id LibraryLessonID) (LibraryLesson, error) {
 	out, err := s.readLessons(ctx, `l.id = $1 AND r.status <> 'deleted'`, int64(id))
 	if err != nil {
@@ -345,10 +351,16 @@ func (s *Store) GetLibraryLesson(ctx context.Context, id LibraryLessonID) (Libra
 	return out[0], nil
 }
 
-// ListLibrary lists library lessons, newest first, with the total matching.
+// ListLibrary lists library lessons, newest first, with the total
+// matching: the published ones, or the withdrawn ones (f.Withdrawn).
 func (s *Store) ListLibrary(ctx context.Context, f LibraryFilter) ([]LibraryLesson, int, error) {
 	c := &filter{d: s.d}
 	c.add("r.status <> $%d", string(RecordingDeleted))
+	if f.Withdrawn {
+		c.where = append(c.where, "l.withdrawn_at <> 0")
+	} else {
+		c.where = append(c.where, "l.withdrawn_at = 0")
+	}
 	if f.DistrictID != 0 {
 		c.add("l.district_id = $%d", int64(f.DistrictID))
 	}
@@ -386,10 +398,10 @@ func (s *Store) ListLibrary(ctx context.Context, f LibraryFilter) ([]LibraryLess
 }
 
 // LibraryRecordings maps the recordings of a district's library (0: every
-// district's) to their lessons.
+// district's) to their lessons; withdrawn lessons are left out.
 func (s *Store) LibraryRecordings(ctx context.Context, district DistrictID) (map[RecordingID]LibraryLessonID, error) {
 	rs, err := s.r().query(ctx, `SELECT l.recording_id, l.id FROM library_lessons l JOIN recordings r ON r.id = l.recording_id
-		WHERE ($1 = 0 OR l.district_id = $1) AND r.status <> 'deleted'`, int64(district))
+		WHERE ($1 = 0 OR l.district_id = $1) AND r.status <> 'deleted' AND l.withdrawn_at = 0`, int64(district))
 	if err != nil {
 		return nil, fmt.Errorf("storage: library recordings: %w", err)
 	}
@@ -435,6 +447,66 @@ func (s *Store) CountPlay(ctx context.Context, a Actor, l LibraryLesson, viewer 
 		return false, 0, fmt.Errorf("storage: count play of lesson %d: %w", l.ID, err)
 	}
 	return counted, plays, nil
+}
+
+// WithdrawLesson takes a lesson out of the library: it is no longer listed
+// nor played, and keeps its row, plays and the withdrawal (who, when, the
+// reason); a library.withdraw activity row holds the reason. A lesson
+// withdrawn already is ErrClosed.
+func (s *Store) WithdrawLesson(ctx context.Context, a Actor, id LibraryLessonID, reason string) (LibraryLesson, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || tooLong(reason, MaxWithdrawReason) {
+		return LibraryLesson{}, &FieldError{Field: "reason", Message: fmt.Sprintf("1 to %d characters", MaxWithdrawReason)}
+	}
+	err := s.setWithdrawn(ctx, a, id, true, reason)
+	if err != nil {
+		return LibraryLesson{}, fmt.Errorf("storage: withdraw lesson %d: %w", id, err)
+	}
+	return s.GetLibraryLesson(ctx, id)
+}
+
+// RepublishLesson returns a withdrawn lesson to the library, with its
+// plays, and writes a library.republish activity row. A lesson that is not
+// withdrawn is ErrClosed.
+func (s *Store) RepublishLesson(ctx context.Context, a Actor, id LibraryLessonID) (LibraryLesson, error) {
+	if err := s.setWithdrawn(ctx, a, id, false, ""); err != nil {
+		return LibraryLesson{}, fmt.Errorf("storage: republish lesson %d: %w", id, err)
+	}
+	return s.GetLibraryLesson(ctx, id)
+}
+
+func (s *Store) setWithdrawn(ctx context.Context, a Actor, id LibraryLessonID, withdraw bool, reason string) error {
+	return s.tx(ctx, func(q querier) error {
+		var l LibraryLesson
+		var wat int64
+		if err := q.queryRow(ctx, `SELECT district_id, school_id, subject_id, recording_id, withdrawn_at FROM library_lessons WHERE id = $1`,
+			int64(id)).Scan(&l.DistrictID, &l.SchoolID, &l.SubjectID, &l.RecordingID, &wat); err != nil {
+			if isNoRows(err) {
+				return ErrNotFound
+			}
+			return err
+		}
+		var n int64
+		var err error
+		action, detail := "library.republish", map[string]any{"lesson": id}
+		if withdraw {
+			action, detail["reason"] = "library.withdraw", reason
+			n, err = q.exec(ctx, `UPDATE library_lessons SET withdrawn_at = $2, withdrawn_by = $3, withdraw_reason = $4
+				WHERE id = $1 AND withdrawn_at = 0`, int64(id), ms(s.now()), int64(a.UserID), reason)
+		} else {
+			detail["withdrawn_at"] = wat
+			n, err = q.exec(ctx, `UPDATE library_lessons SET withdrawn_at = 0, withdrawn_by = 0, withdraw_reason = ''
+				WHERE id = $1 AND withdrawn_at <> 0`, int64(id))
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrClosed
+		}
+		return s.logChange(ctx, q, a, Activity{Action: action, DistrictID: l.DistrictID, SchoolID: l.SchoolID,
+			SubjectID: l.SubjectID, Subject: recordingSubject(l.RecordingID)}, detail, nil)
+	})
 }
 
 // GetSchoolConsent reads a school's consent (not granted when none was recorded).

@@ -213,6 +213,45 @@ func TestSelectionRoundToLibrary(t *testing.T) {
 			t.Fatalf("library.play rows = %d", n)
 		}
 
+		// Withdrawn: out of the listing and the suggestions at once, the row,
+		// plays and reason kept; withdrawing twice is closed; published again
+		// with its plays.
+		if _, err := s.WithdrawLesson(ctx, da, l.ID, "  "); !errors.As(err, new(*storage.FieldError)) {
+			t.Fatalf("withdrawing without a reason: %v", err)
+		}
+		if _, err := s.WithdrawLesson(ctx, da, l.ID+1000, "x"); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("withdrawing no lesson: %v", err)
+		}
+		wl := must(s.WithdrawLesson(ctx, da, l.ID, " 版权问题 "))(t)
+		if !wl.Withdrawn || wl.WithdrawReason != "版权问题" || wl.WithdrawnAt.IsZero() || wl.Plays != 3 {
+			t.Fatalf("withdrawn lesson = %+v", wl)
+		}
+		if _, err := s.WithdrawLesson(ctx, da, l.ID, "again"); !errors.Is(err, storage.ErrClosed) {
+			t.Fatalf("withdrawing twice: %v", err)
+		}
+		if _, n := must2(s.ListLibrary(ctx, storage.LibraryFilter{DistrictID: w.d.ID}))(t); n != 0 {
+			t.Fatalf("the library lists %d lessons after the withdrawal", n)
+		}
+		if ls, n := must2(s.ListLibrary(ctx, storage.LibraryFilter{DistrictID: w.d.ID, Withdrawn: true}))(t); n != 1 || ls[0].WithdrawReason != "版权问题" {
+			t.Fatalf("withdrawn lessons = %+v", ls)
+		}
+		if m := must(s.LibraryRecordings(ctx, w.d.ID))(t); len(m) != 0 {
+			t.Fatalf("library recordings after the withdrawal = %v", m)
+		}
+		if n := countActivity(t, s, "library.withdraw"); n != 1 {
+			t.Fatalf("library.withdraw rows = %d", n)
+		}
+		rl := must(s.RepublishLesson(ctx, da, l.ID))(t)
+		if rl.Withdrawn || rl.WithdrawReason != "" || rl.Plays != 3 || countActivity(t, s, "library.republish") != 1 {
+			t.Fatalf("republished lesson = %+v", rl)
+		}
+		if _, err := s.RepublishLesson(ctx, da, l.ID); !errors.Is(err, storage.ErrClosed) {
+			t.Fatalf("republishing a published lesson: %v", err)
+		}
+		if _, n := must2(s.ListLibrary(ctx, storage.LibraryFilter{DistrictID: w.d.ID}))(t); n != 1 {
+			t.Fatalf("the library lists %d lessons after publishing again", n)
+		}
+
 		if c := must(s.GetSchoolConsent(ctx, w.s2.ID))(t); c.Granted || !c.RecordedAt.IsZero() {
 			t.Fatalf("consent before any = %+v", c)
 		}

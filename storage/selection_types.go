@@ -26,6 +26,7 @@ const (
 	MaxRoundExperts   = 50
 	MaxRoundPerSchool = 50
 	MaxConsentNote    = 1000
+	MaxWithdrawReason = 500
 )
 
 // SelectionRound is a district's quality-lesson selection: where it looks
@@ -95,6 +96,12 @@ type LibraryLesson struct {
 	KnowledgePointIDs []KnowledgePointID `json:"knowledge_point_ids"`
 	PublishedBy       UserID             `json:"published_by"`
 	PublishedAt       time.Time          `json:"published_at"`
+	// Withdrawn lessons have left the library; the last withdrawal is kept
+	// until the lesson is published again.
+	Withdrawn      bool      `json:"withdrawn"`
+	WithdrawnBy    UserID    `json:"withdrawn_by,omitempty"`
+	WithdrawnAt    time.Time `json:"withdrawn_at,omitzero"`
+	WithdrawReason string    `json:"withdraw_reason,omitempty"`
 }
 
 // LibraryFilter selects library lessons; zero fields select everything.
@@ -104,7 +111,9 @@ type LibraryFilter struct {
 	Grade            int
 	KnowledgePointID KnowledgePointID // the point and every point below it
 	Query            string           // a substring of the title
-	Limit, Offset    int
+	// Withdrawn lists the withdrawn lessons instead of the published ones.
+	Withdrawn     bool
+	Limit, Offset int
 }
 
 // SchoolConsent is a school's recorded consent to show its lessons in full

@@ -23,6 +23,8 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Path: "/research/groups", Actions: part, Handle: s.handleGroups},
 		{Method: "POST", Path: "/research/groups", Actions: manage, Handle: s.handleCreateGroup},
 		{Method: "GET", Path: "/research/groups/{id}", Actions: part, Handle: s.handleGroup},
+		{Method: "PATCH", Path: "/research/groups/{id}", Actions: manage, Handle: s.handleEditGroup},
+		{Method: "DELETE", Path: "/research/groups/{id}", Actions: manage, Handle: s.handleDeleteGroup},
 		{Method: "PUT", Path: "/research/groups/{id}/members", Actions: manage, Handle: s.handleMembers},
 		{Method: "POST", Path: "/research/groups/{id}/activities", Actions: part, Handle: s.handleCreateActivity},
 		{Method: "GET", Path: "/research/activities/{id}", Actions: part, Handle: s.handleActivity},
@@ -97,11 +99,27 @@ func (s *Service) handleGroups(w http.ResponseWriter, r *http.Request) error {
 }
 
 type groupBody struct {
-	DistrictID storage.DistrictID `json:"district_id"` // a system admin's district group
-	SchoolID   storage.SchoolID   `json:"school_id"`   // 0: a district group
-	SubjectID  storage.SubjectID  `json:"subject_id"`
-	Name       string             `json:"name"`
-	MemberIDs  []storage.UserID   `json:"member_ids"`
+	DistrictID  storage.DistrictID `json:"district_id"` // a system admin's district group
+	SchoolID    storage.SchoolID   `json:"school_id"`   // 0: a district group
+	SubjectID   storage.SubjectID  `json:"subject_id"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	MemberIDs   []storage.UserID   `json:"member_ids"`
+}
+
+// checkSubject checks that id is 0 (every subject) or a subject.
+func (s *Service) checkSubject(ctx context.Context, id storage.SubjectID) error {
+	if id == 0 {
+		return nil
+	}
+	subjects, err := s.p.Store.ListSubjects(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(subjects, func(x storage.Subject) bool { return x.ID == id }) {
+		return httpapi.Invalid("subject_id", "no such subject")
+	}
+	return nil
 }
 
 // checkMembers checks that every id is a user who may be a member of g.
@@ -128,6 +146,7 @@ func (s *Service) handleCreateGroup(w http.ResponseWriter, r *http.Request) erro
 	}
 	f := httpapi.Fields{}
 	httpapi.CheckText(f, "name", &b.Name, 1, storage.MaxResearchName)
+	httpapi.CheckText(f, "description", &b.Description, 0, storage.MaxResearchGroupText)
 	if err := f.Err(); err != nil {
 		return err
 	}
@@ -151,20 +170,14 @@ func (s *Service) handleCreateGroup(w http.ResponseWriter, r *http.Request) erro
 	if !manages(u, g) {
 		return httpapi.ErrForbidden
 	}
-	if b.SubjectID != 0 {
-		subjects, err := s.p.Store.ListSubjects(r.Context())
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(subjects, func(x storage.Subject) bool { return x.ID == b.SubjectID }) {
-			return httpapi.Invalid("subject_id", "no such subject")
-		}
+	if err := s.checkSubject(r.Context(), b.SubjectID); err != nil {
+		return err
 	}
 	if err := s.checkMembers(r.Context(), g, b.MemberIDs); err != nil {
 		return err
 	}
 	out, err := s.p.Store.CreateResearchGroup(r.Context(), httpapi.Actor(r), storage.ResearchGroupInput{DistrictID: g.DistrictID,
-		SchoolID: g.SchoolID, SubjectID: g.SubjectID, Name: g.Name, Members: b.MemberIDs})
+		SchoolID: g.SchoolID, SubjectID: g.SubjectID, Name: g.Name, Description: b.Description, Members: b.MemberIDs})
 	if err != nil {
 		return err
 	}
@@ -196,6 +209,67 @@ func (s *Service) handleGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, groupDetail{groupView{g, role}, acts})
+	return nil
+}
+
+// managedGroup loads the group of the path for its administrators: 404
+// to whoever has no part in it, 403 to its members.
+func (s *Service) managedGroup(r *http.Request) (storage.ResearchGroup, error) {
+	id, err := httpapi.PathID(r, "id")
+	if err != nil {
+		return storage.ResearchGroup{}, err
+	}
+	g, role, err := s.group(r, storage.ResearchGroupID(id))
+	if err != nil {
+		return g, err
+	}
+	if role != "admin" {
+		return g, httpapi.ErrForbidden
+	}
+	return g, nil
+}
+
+func (s *Service) handleEditGroup(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Name        string            `json:"name"`
+		Description string            `json:"description"`
+		SubjectID   storage.SubjectID `json:"subject_id"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		return err
+	}
+	g, err := s.managedGroup(r)
+	if err != nil {
+		return err
+	}
+	f := httpapi.Fields{}
+	httpapi.CheckText(f, "name", &b.Name, 1, storage.MaxResearchName)
+	httpapi.CheckText(f, "description", &b.Description, 0, storage.MaxResearchGroupText)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if err := s.checkSubject(r.Context(), b.SubjectID); err != nil {
+		return err
+	}
+	out, err := s.p.Store.UpdateResearchGroup(r.Context(), httpapi.Actor(r), g.ID,
+		storage.ResearchGroupEdit{Name: b.Name, Description: b.Description, SubjectID: b.SubjectID})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, groupView{out, "admin"})
+	return nil
+}
+
+func (s *Service) handleDeleteGroup(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.managedGroup(r)
+	if err != nil {
+		return err
+	}
+	if err := s.p.Store.DeleteResearchGroup(r.Context(), httpapi.Actor(r), g.ID); err != nil {
+		return err
+	}
+	s.p.Logger.Info("research group deleted", "group", g.ID, "by", me(r).ID)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -5,7 +5,8 @@
 // recordings and discussing them in comments that may pin to a moment of a
 // recording.
 //
-// Administrators in scope create the groups and choose their members; a
+// Administrators in scope create the groups, edit them (name, description,
+// subject, members) and delete them (softly, with an activity row); a
 // member or such an administrator creates activities and adds recordings
 // they may watch themselves that lie in the group's place; members comment;
 // a comment's author or an administrator deletes it (softly, with an
@@ -32,6 +33,8 @@ import (
 // Store is what teaching research needs of durable storage.
 type Store interface {
 	CreateResearchGroup(ctx context.Context, a storage.Actor, in storage.ResearchGroupInput) (storage.ResearchGroup, error)
+	UpdateResearchGroup(ctx context.Context, a storage.Actor, id storage.ResearchGroupID, in storage.ResearchGroupEdit) (storage.ResearchGroup, error)
+	DeleteResearchGroup(ctx context.Context, a storage.Actor, id storage.ResearchGroupID) error
 	SetResearchMembers(ctx context.Context, a storage.Actor, id storage.ResearchGroupID, members []storage.UserID) (storage.ResearchGroup, error)
 	GetResearchGroup(ctx context.Context, id storage.ResearchGroupID) (storage.ResearchGroup, error)
 	ListResearchGroups(ctx context.Context, f storage.ResearchGroupFilter) ([]storage.ResearchGroup, error)

@@ -32,6 +32,8 @@ func (s *Service) Routes() []httpapi.Route {
 		{Method: "GET", Path: "/library/{id}", Actions: a(library), Handle: s.handleLesson},
 		{Method: "GET", Path: "/library/{id}/tracks/{track_id}/media", Actions: a(library), Handle: s.handleMedia},
 		{Method: "POST", Path: "/library/{id}/plays", Actions: a(library), Handle: s.handlePlay},
+		{Method: "POST", Path: "/library/{id}/withdraw", Actions: a(manage), Handle: s.handleWithdrawLesson},
+		{Method: "POST", Path: "/library/{id}/republish", Actions: a(manage), Handle: s.handleRepublish},
 		{Method: "GET", Path: "/schools/{id}/consent", Actions: a(authz.ConsentManage, manage), Handle: s.handleConsent},
 		{Method: "PUT", Path: "/schools/{id}/consent", Actions: a(authz.ConsentManage), Handle: s.handleSetConsent},
 	}
@@ -592,8 +594,19 @@ func (s *Service) handleLibrary(w http.ResponseWriter, r *http.Request) error {
 		f.Add("q", "at most 100 characters")
 	}
 	filter.Limit, filter.Offset = httpapi.ListPage(r, f)
+	switch q.Get("withdrawn") {
+	case "", "false":
+	case "true":
+		filter.Withdrawn = true
+	default:
+		f.Add("withdrawn", "true or false")
+	}
 	if err := f.Err(); err != nil {
 		return err
+	}
+	// The withdrawn lessons are the district administrators' to see.
+	if filter.Withdrawn && !manages(u, filter.DistrictID) {
+		return httpapi.ErrForbidden
 	}
 	ls, total, err := s.p.Store.ListLibrary(r.Context(), filter)
 	if err != nil {
@@ -613,7 +626,7 @@ func (s *Service) handleLibrary(w http.ResponseWriter, r *http.Request) error {
 }
 
 // lesson loads the lesson of the path with its recording; a lesson of
-// another district (or of a deleted recording) is 404.
+// another district, a withdrawn one, or one of a deleted recording is 404.
 func (s *Service) lesson(r *http.Request) (lessonView, storage.Recording, error) {
 	id, err := httpapi.PathID(r, "id")
 	if err != nil {
@@ -623,7 +636,7 @@ func (s *Service) lesson(r *http.Request) (lessonView, storage.Recording, error)
 	if err != nil {
 		return lessonView{}, storage.Recording{}, err
 	}
-	if !visible(me(r), l.DistrictID) {
+	if !visible(me(r), l.DistrictID) || l.Withdrawn {
 		return lessonView{}, storage.Recording{}, httpapi.ErrNotFound
 	}
 	rec, err := s.p.Store.GetRecording(r.Context(), l.RecordingID)
@@ -703,6 +716,68 @@ func (s *Service) handlePlay(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"counted": counted, "plays": plays})
+	return nil
+}
+
+// managedLesson loads the lesson of the path, withdrawn or not, for the
+// administrators of its district; to anyone else it is 404.
+func (s *Service) managedLesson(r *http.Request) (storage.LibraryLesson, error) {
+	id, err := httpapi.PathID(r, "id")
+	if err != nil {
+		return storage.LibraryLesson{}, err
+	}
+	l, err := s.p.Store.GetLibraryLesson(r.Context(), storage.LibraryLessonID(id))
+	if err != nil {
+		return l, err
+	}
+	if !manages(me(r), l.DistrictID) {
+		return l, httpapi.ErrNotFound
+	}
+	return l, nil
+}
+
+func (s *Service) handleWithdrawLesson(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Reason string `json:"reason"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		return err
+	}
+	l, err := s.managedLesson(r)
+	if err != nil {
+		return err
+	}
+	f := httpapi.Fields{}
+	httpapi.CheckText(f, "reason", &b.Reason, 1, storage.MaxWithdrawReason)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	out, err := s.p.Store.WithdrawLesson(r.Context(), httpapi.Actor(r), l.ID, b.Reason)
+	if errors.Is(err, storage.ErrClosed) {
+		return &httpapi.Error{Status: http.StatusConflict, Code: "closed", Message: "this lesson is withdrawn already"}
+	}
+	if err != nil {
+		return err
+	}
+	s.p.Logger.Info("library lesson withdrawn", "lesson", l.ID, "by", me(r).ID)
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Service) handleRepublish(w http.ResponseWriter, r *http.Request) error {
+	l, err := s.managedLesson(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.p.Store.RepublishLesson(r.Context(), httpapi.Actor(r), l.ID)
+	if errors.Is(err, storage.ErrClosed) {
+		return &httpapi.Error{Status: http.StatusConflict, Code: "closed", Message: "this lesson is in the library"}
+	}
+	if err != nil {
+		return err
+	}
+	s.p.Logger.Info("library lesson published again", "lesson", l.ID, "by", me(r).ID)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -12,6 +12,10 @@
 // microphone and screen-share tracks — unless the school has recorded its
 // consent, or the viewer may read the recording itself. The library's
 // track list and media route enforce that; the library offers no download.
+//
+// The district's administrators withdraw a lesson (with a reason, kept and
+// audited): it leaves the listing and its play routes at once; they may
+// publish it again.
 package selection
 
 import (
@@ -38,6 +42,8 @@ type Store interface {
 	PublishRound(ctx context.Context, a storage.Actor, round storage.SelectionRound, lessons []storage.LibraryLesson) ([]storage.LibraryLessonID, error)
 	GetLibraryLesson(ctx context.Context, id storage.LibraryLessonID) (storage.LibraryLesson, error)
 	ListLibrary(ctx context.Context, f storage.LibraryFilter) ([]storage.LibraryLesson, int, error)
+	WithdrawLesson(ctx context.Context, a storage.Actor, id storage.LibraryLessonID, reason string) (storage.LibraryLesson, error)
+	RepublishLesson(ctx context.Context, a storage.Actor, id storage.LibraryLessonID) (storage.LibraryLesson, error)
 	CountPlay(ctx context.Context, a storage.Actor, l storage.LibraryLesson, viewer storage.UserID, at time.Time) (bool, int64, error)
 	GetSchoolConsent(ctx context.Context, school storage.SchoolID) (storage.SchoolConsent, error)
 	SetSchoolConsent(ctx context.Context, a storage.Actor, district storage.DistrictID, c storage.SchoolConsent) (storage.SchoolConsent, error)

@@ -6,14 +6,17 @@
 // the player, where the comment sits on the timeline at that moment, and
 // compares the two lessons side by side with their S-T modes and the
 // reviewed one's score. In a district group, a teacher of another school
-// gets the teacher-only version of a lesson until its school consents.
+// gets the teacher-only version of a lesson until its school consents. The
+// school administrator edits the group (a toast below the header that
+// follows a language switch); the district administrator deletes the
+// district group.
 
 import assert from 'node:assert/strict';
 import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { adminClient, Harness, selectOption, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
+import { adminClient, Harness, screenshotDir, selectOption, settled, signInApi, signInUI, waitForHome } from './lib/harness.mjs';
 import { fileScriptedRecording, shootBothLanguages } from './lib/recordings.mjs';
 
 const password = 'e2e-Passw0rd-1';
@@ -189,6 +192,59 @@ test('teaching research: a group, an activity on two lessons, a pinned comment, 
       await page.getByTestId('download-card').waitFor();
       await page.locator('[data-testid="speaking-row"][data-identity="u9001"]').waitFor();
       assert.equal(await page.getByTestId('rec-version').count(), 0, 'the full version has no badge');
+    }));
+    await t.test('the school administrator edits the group; a toast sits below the header and follows the language; the district administrator deletes the district group', () => h.run(async () => {
+      const page = await h.newPage('school-admin-edit');
+      await signInUI(page, fx.url, 'rs-sa', fx.login['rs-sa'].password);
+      await waitForHome(page, 'admin');
+      await page.goto(`${fx.url}/#/research/groups/${fx.group}`);
+      await page.getByTestId('research-edit-group').click();
+      await page.getByTestId('research-edit-name').fill('初中数学教研组（一）');
+      await page.getByTestId('research-edit-description').fill('每周三下午第二节，轮流主讲');
+      await shootBothLanguages(page, 'research', 'edit-group');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.getByTestId('research-edit-save').click();
+      await page.getByTestId('research-group-description').waitFor();
+      const toast = page.locator('.el-message', { hasText: '教研组已保存' });
+      await toast.waitFor();
+      await settled(page);
+      const [headerBottom, toastTop] = await page.evaluate(() => [
+        document.querySelector('header.topbar').getBoundingClientRect().bottom,
+        document.querySelector('.el-message').getBoundingClientRect().top,
+      ]);
+      assert.ok(toastTop >= headerBottom, `the toast (top ${toastTop}) sits below the header (bottom ${headerBottom}) on a phone`);
+      await page.screenshot({ path: join(screenshotDir, 'yunke-research-toast-zh-CN-phone.png') });
+      await page.getByTestId('lang-toggle').dispatchEvent('click');
+      await page.locator('.el-message', { hasText: 'Research group saved' }).waitFor();
+      assert.equal(await page.locator('.el-message', { hasText: '教研组已保存' }).count(), 0, 'the toast is in English now');
+      await settled(page);
+      await page.screenshot({ path: join(screenshotDir, 'yunke-research-toast-en-phone.png') });
+      await page.getByTestId('lang-toggle').dispatchEvent('click');
+      await page.setViewportSize({ width: 1280, height: 800 });
+      const g = await fx.login['rs-sa'].client.must('GET', `/api/v1/research/groups/${fx.group}`);
+      assert.equal(g.name, '初中数学教研组（一）');
+      assert.equal(g.description, '每周三下午第二节，轮流主讲');
+      // A member neither edits nor deletes it.
+      const member = fx.login['rs-t1'].client;
+      assert.equal((await member.call('PATCH', `/api/v1/research/groups/${fx.group}`, { name: 'x' })).status, 403);
+      assert.equal((await member.call('DELETE', `/api/v1/research/groups/${fx.group}`)).status, 403);
+
+      const da = await h.newPage('district-admin-delete');
+      await signInUI(da, fx.url, 'rs-da', fx.login['rs-da'].password);
+      await waitForHome(da, 'admin');
+      const [dg] = (await fx.login['rs-da'].client.must('GET', '/api/v1/research/groups')).items.filter((x) => x.school_id === 0);
+      await da.goto(`${fx.url}/#/research/groups/${dg.id}`);
+      await da.getByTestId('research-delete-group').click();
+      await da.getByTestId('research-delete-confirm').waitFor();
+      await shootBothLanguages(da, 'research', 'delete-group');
+      await da.getByTestId('confirm-yes').click();
+      await da.waitForURL(/#\/research$/);
+      await da.locator(`[data-testid="research-group"][data-id="${fx.group}"]`).waitFor();
+      assert.equal(await da.locator(`[data-testid="research-group"][data-id="${dg.id}"]`).count(), 0);
+      // Gone for its members too, with what it shared.
+      const outsider = (await signInApi(fx.url, 'rs-t3', fx.outsiderPassword)).client;
+      assert.equal((await outsider.call('GET', `/api/v1/research/groups/${dg.id}`)).status, 404);
+      assert.equal((await outsider.call('GET', `/api/v1/recordings/${fx.dialogue}`)).status, 404);
     }));
   } finally {
     await h.close();

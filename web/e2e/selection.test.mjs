@@ -5,7 +5,8 @@
 // school opens the library lesson from their home: the player holds only
 // the teacher's tracks (the students' camera and voice are left out), the
 // teacher-only badge shows, and the play count goes up. Once the school
-// records its consent, the same teacher gets the full version.
+// records its consent, the same teacher gets the full version. The district
+// administrator withdraws the lesson with a reason and publishes it again.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -216,6 +217,38 @@ test('quality-lesson selection: a round from creation to the library, played tea
         await page.getByTestId('home-library').click();
         await page.locator(`[data-testid="lib-card"][data-id="${fx.lesson}"]`).waitFor();
       }
+    }));
+    await t.test('the district administrator withdraws the lesson with a reason, then publishes it again', () => h.run(async () => {
+      const page = await h.newPage('district-admin-withdraw');
+      await signInUI(page, fx.url, 'sel-da', fx.login['sel-da'].password);
+      await waitForHome(page, 'admin');
+      await page.goto(`${fx.url}/#/library`);
+      const card = page.locator(`[data-testid="lib-card"][data-id="${fx.lesson}"]`);
+      await card.getByTestId('lib-withdraw').click();
+      await page.getByTestId('lib-withdraw-dialog').waitFor();
+      assert.ok(await page.getByTestId('lib-withdraw-confirm').isDisabled(), 'no withdrawal without a reason');
+      await page.getByTestId('lib-withdraw-reason').fill('课件中的图片版权待确认');
+      await shootBothLanguages(page, 'selection', 'withdraw');
+      await page.getByTestId('lib-withdraw-confirm').click();
+      await page.getByTestId('lib-empty').waitFor();
+      // Gone at once for everyone: the listing and the player.
+      const tb = fx.login['sel-t2'].client;
+      assert.equal((await tb.must('GET', '/api/v1/library')).total, 0);
+      assert.equal((await tb.call('GET', `/api/v1/library/${fx.lesson}`)).status, 404);
+      assert.equal((await tb.call('POST', `/api/v1/library/${fx.lesson}/plays`)).status, 404);
+      assert.equal((await tb.call('POST', `/api/v1/library/${fx.lesson}/withdraw`, { reason: 'x' })).status, 403);
+
+      await page.getByTestId('lib-view-withdrawn').click();
+      await card.getByTestId('lib-withdrawn-reason').waitFor();
+      assert.match(await card.getByTestId('lib-withdrawn-reason').innerText(), /图片版权待确认/);
+      await shootBothLanguages(page, 'selection', 'withdrawn');
+      await card.getByTestId('lib-republish').click();
+      await page.getByTestId('lib-republish-confirm').waitFor();
+      await page.getByTestId('confirm-yes').click();
+      await page.getByTestId('lib-empty').waitFor();
+      const back = await tb.must('GET', '/api/v1/library');
+      assert.equal(back.total, 1);
+      assert.equal(back.items[0].plays, 1, 'the lesson comes back with its plays');
     }));
   } finally {
     await h.close();

@@ -21,6 +21,7 @@ export interface ResearchGroup {
   school_name: string;
   subject_id: number;
   name: string;
+  description: string;
   created_at: string;
   role: ResearchRole;
   members: ResearchMember[] | null;
@@ -94,8 +95,12 @@ const base = '/api/v1/research';
 
 export const listGroups = () => api.get<Items<ResearchGroup>>(`${base}/groups`);
 export const getGroup = (id: number) => api.get<ResearchGroupDetail>(`${base}/groups/${id}`);
-export const createGroup = (b: { name: string; school_id: number; subject_id?: number; member_ids: number[] }) =>
+export const createGroup = (b: { name: string; description?: string; school_id: number; subject_id?: number; member_ids: number[] }) =>
   api.post<ResearchGroup>(`${base}/groups`, b);
+/** editGroup changes a group's name, description and subject (its administrators). */
+export const editGroup = (id: number, b: { name: string; description: string; subject_id: number }) => api.patch<ResearchGroup>(`${base}/groups/${id}`, b);
+/** deleteGroup deletes a group softly (its administrators). */
+export const deleteGroup = (id: number) => request<void>('DELETE', `${base}/groups/${id}`);
 export const setMembers = (id: number, memberIds: number[]) => api.put<ResearchGroup>(`${base}/groups/${id}/members`, { member_ids: memberIds });
 export const createActivity = (group: number, b: { topic: string; description: string; recording_ids: number[] }) =>
   api.post<ResearchActivity>(`${base}/groups/${group}/activities`, b);

@@ -79,6 +79,10 @@ export interface LibraryLesson {
   published_at: string;
   version: LessonVersion;
   full_available: boolean;
+  /** Withdrawn lessons (listed to district admins with withdrawn: true). */
+  withdrawn: boolean;
+  withdrawn_at?: string;
+  withdraw_reason?: string;
 }
 
 export interface LibraryLessonDetail extends LibraryLesson {
@@ -115,11 +119,16 @@ export async function listLibrary(q: {
   q?: string;
   limit?: number;
   offset?: number;
+  withdrawn?: boolean;
 }): Promise<{ items: LibraryLesson[]; total: number }> {
   const r = await api.get<{ items: LibraryLesson[] | null; total: number }>(`/api/v1/library${query(q)}`);
   return { items: r.items ?? [], total: r.total };
 }
 export const getLesson = (id: number) => api.get<LibraryLessonDetail>(`/api/v1/library/${id}`);
+/** withdrawLesson takes a lesson out of the library (district admins), with a reason. */
+export const withdrawLesson = (id: number, reason: string) => api.post<LibraryLesson>(`/api/v1/library/${id}/withdraw`, { reason });
+/** republishLesson returns a withdrawn lesson to the library. */
+export const republishLesson = (id: number) => api.post<LibraryLesson>(`/api/v1/library/${id}/republish`);
 export const countPlay = (id: number) => api.post<{ counted: boolean; plays: number }>(`/api/v1/library/${id}/plays`);
 
 export const getConsent = (school: number) => api.get<SchoolConsent>(`/api/v1/schools/${school}/consent`);
