@@ -222,6 +222,15 @@ func (s *Service) Generate(ctx context.Context, id storage.KeptReportID) error {
 	if k.Status == storage.KeptReady {
 		return nil
 	}
+	// One report at a time per node, so that a catch-up of many leaves
+	// the other computing slots to the people reading statistics; the
+	// job waits its turn without counting an attempt.
+	select {
+	case s.bg <- struct{}{}:
+		defer func() { <-s.bg }()
+	default:
+		return jobs.Snooze(2 * time.Second)
+	}
 	xlsx, csv, err := s.generate(ctx, k)
 	if err != nil {
 		if ferr := s.p.Kept.FailKeptReport(context.WithoutCancel(ctx), id, err.Error()); ferr != nil {

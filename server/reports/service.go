@@ -61,7 +61,8 @@ type Params struct {
 type Service struct {
 	p   Params
 	sem chan struct{}
-	enq enqueuer // nil without Params.Jobs
+	enq enqueuer      // nil without Params.Jobs
+	bg  chan struct{} // the one kept report generated at a time
 
 	mu       sync.Mutex
 	inFlight map[storage.UserID]int
@@ -84,7 +85,7 @@ func New(p Params) *Service {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	s := &Service{p: p, sem: make(chan struct{}, p.Concurrent), inFlight: map[storage.UserID]int{}}
+	s := &Service{p: p, sem: make(chan struct{}, p.Concurrent), bg: make(chan struct{}, 1), inFlight: map[storage.UserID]int{}}
 	if p.Jobs != nil && p.Kept != nil {
 		s.enq = p.Jobs
 		s.registerJobs(p.Jobs)
