@@ -75,7 +75,8 @@ func (s *Server) setupDomains() (err error) {
 	if err == nil {
 		err = terr
 	}
-	s.reports = reports.New(reports.Params{Store: s.store, Terms: terms, Now: s.now, Logger: s.log.With("component", "reports")})
+	s.reports = reports.New(reports.Params{Store: s.store, Kept: s.store, Jobs: s.jobs, Limiter: limiter, Terms: terms, Now: s.now,
+		Logger: s.log.With("component", "reports")})
 	s.gate = &httpapi.Gate{Auth: s.account, Log: s.log.With("component", "api")}
 	return err
 }

@@ -93,7 +93,8 @@ const (
 	LibraryRead       Action = "library.read"       // browse and watch the shared library of one's district
 	ConsentManage     Action = "consent.manage"     // record a school's consent to share its lessons in full
 
-	ReportRead Action = "report.read" // statistics, targets and imbalance of the schools in scope; their exports
+	ReportRead       Action = "report.read"       // statistics, targets and imbalance of the schools in scope; their exports and kept reports
+	ReportRegenerate Action = "report.regenerate" // generate a kept report in scope again
 )
 
 // Actions lists every action, in the order of the documentation.
@@ -117,7 +118,7 @@ var Actions = []Action{
 	ReviewScore, ReviewOwn, ReviewRead, ReviewManage,
 	ResearchTakePart, ResearchManage,
 	SelectionManage, SelectionNominate, LibraryRead, ConsentManage,
-	ReportRead,
+	ReportRead, ReportRegenerate,
 }
 
 // policy is the role × action table. Where a role may act is decided by
@@ -136,7 +137,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		ReviewRead, ResearchManage, SelectionNominate, LibraryRead, ConsentManage, ReportRead,
+		ReviewRead, ResearchManage, SelectionNominate, LibraryRead, ConsentManage, ReportRead, ReportRegenerate,
 	},
 	storage.RoleDistrictAdmin: {
 		DistrictList,
@@ -145,7 +146,7 @@ var policy = map[storage.Role][]Action{
 		SubjectList, KnowledgeList, TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead, ReportRead,
+		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead, ReportRead, ReportRegenerate,
 	},
 	storage.RoleSystemAdmin: {
 		DistrictList, DistrictCreate,
@@ -155,7 +156,7 @@ var policy = map[storage.Role][]Action{
 		TargetRead, TargetWrite, ImportTemplate, ImportRun, RoomObserve, ClassroomOversee, ActivityRead, TutoringReview, QAModerate, QAReview, QAConfigure,
 		ClassSchedule, ClassReview,
 		MicrolessonRead, MicrolessonReview, MicrolessonPublish, RecordingRead, RecordingManage, RecordingDelete,
-		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead, ConsentManage, ReportRead,
+		JobList, ReviewRead, ReviewManage, ResearchManage, SelectionManage, LibraryRead, ConsentManage, ReportRead, ReportRegenerate,
 	},
 }
 

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -47,13 +48,13 @@ func (sc Scope) Name() string {
 // caller's scope (scope below).
 func (s *Service) Routes() []httpapi.Route {
 	read := []authz.Action{authz.ReportRead}
-	return []httpapi.Route{
+	return append([]httpapi.Route{
 		{Method: "GET", Path: "/reports/indicators", Actions: read, Handle: s.handleIndicators},
 		{Method: "GET", Path: "/reports/dashboard", Actions: read, Handle: s.limited(s.handleDashboard)},
 		{Method: "GET", Path: "/reports/breakdown", Actions: read, Handle: s.limited(s.handleBreakdown)},
 		{Method: "GET", Path: "/reports/targets", Actions: read, Handle: s.limited(s.handleTargets)},
 		{Method: "GET", Path: "/reports/export", Actions: read, Handle: s.limited(s.handleExport)},
-	}
+	}, s.keptRoutes()...)
 }
 
 // limited runs h while the caller has fewer than PerUser reports in flight.
@@ -145,26 +146,26 @@ func (s *Service) scope(r *http.Request, f httpapi.Fields) (Scope, error) {
 		if _, err := httpapi.Authorize(r, authz.ReportRead, httpapi.SchoolPlace(sch)); err != nil {
 			return Scope{}, err
 		}
-		return s.schoolScope(r, sch)
+		return s.schoolScope(ctx, sch)
 	}
 	if district != 0 {
 		if _, err := httpapi.Authorize(r, authz.ReportRead, httpapi.Place{District: district}); err != nil {
 			return Scope{}, err
 		}
-		return s.districtScope(r, district)
+		return s.districtScope(ctx, district)
 	}
 	sc := authz.ScopeOf(&p.User, authz.ReportRead)
 	switch {
 	case sc.All:
 		return Scope{Level: "all"}, nil
 	case sc.District != 0 && len(sc.Schools) == 0:
-		return s.districtScope(r, sc.District)
+		return s.districtScope(ctx, sc.District)
 	case sc.District == 0 && len(sc.Schools) == 1:
 		sch, err := s.p.Store.GetSchool(ctx, sc.Schools[0])
 		if err != nil {
 			return Scope{}, err
 		}
-		return s.schoolScope(r, sch)
+		return s.schoolScope(ctx, sch)
 	}
 	_, schools, err := httpapi.ScopeFilter(ctx, s.p.Store, sc)
 	if err != nil {
@@ -173,8 +174,8 @@ func (s *Service) scope(r *http.Request, f httpapi.Fields) (Scope, error) {
 	return Scope{Level: "schools", place: Place{SchoolIDs: schools}}, nil
 }
 
-func (s *Service) schoolScope(r *http.Request, sch storage.School) (Scope, error) {
-	d, err := s.p.Store.GetDistrict(r.Context(), sch.DistrictID)
+func (s *Service) schoolScope(ctx context.Context, sch storage.School) (Scope, error) {
+	d, err := s.p.Store.GetDistrict(ctx, sch.DistrictID)
 	if err != nil {
 		return Scope{}, err
 	}
@@ -182,8 +183,8 @@ func (s *Service) schoolScope(r *http.Request, sch storage.School) (Scope, error
 		place: Place{SchoolIDs: []storage.SchoolID{sch.ID}}}, nil
 }
 
-func (s *Service) districtScope(r *http.Request, id storage.DistrictID) (Scope, error) {
-	d, err := s.p.Store.GetDistrict(r.Context(), id)
+func (s *Service) districtScope(ctx context.Context, id storage.DistrictID) (Scope, error) {
+	d, err := s.p.Store.GetDistrict(ctx, id)
 	if err != nil {
 		return Scope{}, err
 	}
@@ -305,18 +306,36 @@ func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
 	}
 	rows := ExportRows(d)
 	name := fmt.Sprintf("yunke-report-%s-%s", d.Period.Kind, d.Period.Label)
+	var b []byte
 	if format == "csv" {
-		var buf bytes.Buffer
-		buf.WriteString("\ufeff") // spreadsheet programs read the file as UTF-8
-		cw := csv.NewWriter(&buf)
-		if err := cw.WriteAll(rows); err != nil {
-			return fmt.Errorf("reports: csv: %w", err)
-		}
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
-		_, err := w.Write(buf.Bytes())
+		b, err = exportCSV(rows)
+	} else {
+		b, err = exportXLSX(rows)
+	}
+	if err != nil {
 		return err
 	}
+	w.Header().Set("Content-Type", contentTypes[format])
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+"."+format+`"`)
+	_, err = w.Write(b)
+	return err
+}
+
+// exportCSV writes the lines of an export as CSV, UTF-8 with a byte-order
+// mark so that spreadsheet programs read it as such.
+func exportCSV(rows [][]string) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff")
+	cw := csv.NewWriter(&buf)
+	if err := cw.WriteAll(rows); err != nil {
+		return nil, fmt.Errorf("reports: csv: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// exportXLSX writes the lines of an export as a workbook of one sheet,
+// numbers as numbers.
+func exportXLSX(rows [][]string) ([]byte, error) {
 	x := excelize.NewFile()
 	defer x.Close()
 	sheet := x.GetSheetName(0)
@@ -328,7 +347,7 @@ func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
 				v = n
 			}
 			if err := x.SetCellValue(sheet, ref, v); err != nil {
-				return fmt.Errorf("reports: xlsx: %w", err)
+				return nil, fmt.Errorf("reports: xlsx: %w", err)
 			}
 		}
 	}
@@ -342,9 +361,11 @@ func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
 		_ = x.SetCellStyle(sheet, "A1", last, bold)
 	}
 	_ = x.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: exportHeaderRows, TopLeftCell: fmt.Sprintf("A%d", exportHeaderRows+1), ActivePane: "bottomLeft"})
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
-	return x.Write(w)
+	buf, err := x.WriteToBuffer()
+	if err != nil {
+		return nil, fmt.Errorf("reports: xlsx: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // exportHeaderRows is how many lines come before the indicators.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"yunke/server/httpapi"
+	"yunke/server/jobs"
 	"yunke/storage"
 )
 
@@ -48,12 +49,20 @@ type Params struct {
 	// PerUser bounds one user's reports in flight (default 2); more answer
 	// 429, so that one account cannot hold every slot.
 	PerUser int
+	// Kept keeps the scheduled reports (kept.go); Jobs, when set, works
+	// their jobs and schedules them; Limiter bounds a user's requests to
+	// generate one again (nil: unbounded).
+	Kept    KeptStore
+	Jobs    *jobs.Queue
+	Limiter Limiter
 }
 
 // Service computes reports and serves them.
 type Service struct {
 	p   Params
 	sem chan struct{}
+	enq enqueuer      // nil without Params.Jobs
+	bg  chan struct{} // the one kept report generated at a time
 
 	mu       sync.Mutex
 	inFlight map[storage.UserID]int
@@ -76,7 +85,12 @@ func New(p Params) *Service {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	return &Service{p: p, sem: make(chan struct{}, p.Concurrent), inFlight: map[storage.UserID]int{}}
+	s := &Service{p: p, sem: make(chan struct{}, p.Concurrent), bg: make(chan struct{}, 1), inFlight: map[storage.UserID]int{}}
+	if p.Jobs != nil && p.Kept != nil {
+		s.enq = p.Jobs
+		s.registerJobs(p.Jobs)
+	}
+	return s
 }
 
 // errTooMany answers a user asking for more reports at once than PerUser.

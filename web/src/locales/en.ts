@@ -1414,6 +1414,19 @@ const en: Record<keyof typeof zhCN, string> = {
   'rp.noTarget': 'No target',
   'rp.doneSoFar': '{n} so far',
   'rp.previousShort': 'prev. {v}',
+  'rk.title': 'Kept reports',
+  'rk.kind': 'Kind of report',
+  'rk.allKinds': 'All kinds',
+  'rk.hint': 'Made on the server after each week (Monday early morning), month and term ends, for the district and each school. Weekly reports are kept for a year, monthly and term reports for good.',
+  'rk.none': 'No kept reports yet: the first are made once a week has ended.',
+  'rk.working': 'Generating…',
+  'rk.failed': 'Failed',
+  'rk.generatedAt': 'Generated {at}',
+  'rk.by': 'asked by {name}',
+  'rk.regenerate': 'Generate again',
+  'rk.more': 'Show {n} more',
+  'rk.regenerated': 'The report {period} of {scope} was generated again.',
+  'rk.regenerateFailed': 'The report {period} of {scope} could not be generated: try again later.',
 };
 
 export default en;

@@ -1415,6 +1415,19 @@ const zhCN = {
   'rp.noTarget': '未设目标',
   'rp.doneSoFar': '已完成 {n}',
   'rp.previousShort': '上期 {v}',
+  'rk.title': '定期报告',
+  'rk.kind': '报告类型',
+  'rk.allKinds': '全部类型',
+  'rk.hint': '每周（周一凌晨）、每月、每学期结束后由服务器自动生成，区和每所学校各一份。周报保留一年，月报和学期报告长期保留。',
+  'rk.none': '暂无定期报告：每周结束后生成第一份。',
+  'rk.working': '正在生成…',
+  'rk.failed': '生成失败',
+  'rk.generatedAt': '生成于 {at}',
+  'rk.by': '由 {name} 重新生成',
+  'rk.regenerate': '重新生成',
+  'rk.more': '再显示 {n} 条',
+  'rk.regenerated': '{scope} 的 {period} 报告已重新生成。',
+  'rk.regenerateFailed': '{scope} 的 {period} 报告生成失败，请稍后再试。',
 } as const;
 
 export default zhCN;
