@@ -1,14 +1,17 @@
 // Package demodata fills a database with one school district's year of
 // demonstration data at the scale of the programmes Yunke was built from:
 // 156 schools of uneven sizes, 12,000 teachers (349 of them trainees),
-// students, experts, and a year of classes, recorded lessons and their
-// reviews, one-to-one tutoring, questions and answers and micro-lessons,
-// with the daily, weekly and yearly rhythms of a school year.
+// students, experts, and a year of sign-ins, classes, recorded lessons
+// (with what they heard and their S-T results) and their reviews,
+// one-to-one tutoring (requests withdrawn unmatched too), questions,
+// answers, votes and comments, and micro-lessons, with the daily, weekly
+// and yearly rhythms of a school year.
 //
 // The same seed gives the same rows. Every row is written the way the live
 // code paths write it, with its activity row, and the activity rollup is
 // kept exactly as they keep it, so statistics read from raw rows and from
-// the rollup agree. Rows go in with bulk writes in one transaction.
+// the rollup agree (Params.Lean, for tests, leaves the activity log out).
+// Rows go in with bulk writes in one transaction.
 package demodata
 
 import (
