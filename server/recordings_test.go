@@ -13,6 +13,7 @@ import (
 	"yunke/server/config"
 	"yunke/server/recording/recordingtest"
 	"yunke/signaling/client"
+	"yunke/storage"
 )
 
 // recView is the part of a recording the tests read.
@@ -81,7 +82,8 @@ func TestRecordedClass(t *testing.T) {
 		}
 	}
 	media := t.TempDir()
-	srv := startServer(t, withConfig(func(c *config.Config) { c.Recording.Dir = media }))
+	db := filepath.Join(t.TempDir(), "yunke.db")
+	srv := startServer(t, withConfig(func(c *config.Config) { c.Recording.Dir, c.Database.Path = media, db }))
 	fx := newFixture(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -194,6 +196,12 @@ func TestRecordedClass(t *testing.T) {
 	if speaking.IntervalMS <= 0 || speaking.IntervalMS > 1000 || len(speaking.Participants) != 1 ||
 		speaking.Participants[0].Role != "teacher" || len(speaking.Participants[0].Intervals) == 0 {
 		t.Errorf("speaking: %+v", speaking)
+	}
+	// Its speaking being final, the stop stored the automatic S-T result
+	// the statistics count, at the default interval.
+	if res, err := openStore(t, db).GetSTResult(ctx, storage.RecordingID(storage.ParseKey(id))); err != nil ||
+		res.IntervalMS != 30_000 || res.ComputedAt.IsZero() {
+		t.Errorf("stored S-T result %+v, %v", res, err)
 	}
 
 	// The download: the camera and microphone in one WebM.

@@ -177,11 +177,25 @@ var (
 	}
 )
 
+// srcLessonsST is the recorded lessons with a stored automatic S-T result
+// in which speech was heard (recording_st, docs/st-analysis.md).
+var srcLessonsST = func() factSource {
+	src := srcLessons
+	src.from = "recordings t JOIN recording_st st ON st.recording_id = t.id"
+	src.where += " AND st.mode <> ''"
+	return src
+}()
+
 var facts = map[Fact]factDef{
 	"recording.lessons":          {src: srcLessons, agg: "COUNT(*)"},
 	"recording.teachers":         {src: srcLessons, agg: "COUNT(DISTINCT t.teacher_id)"},
 	"recording.trainees":         {src: srcLessons, agg: "COUNT(DISTINCT t.teacher_id)", where: "t.teacher_id IN (SELECT id FROM users WHERE trainee = TRUE)"},
 	"recording.lessons_reviewed": {src: srcLessons, agg: "COUNT(*)", where: "EXISTS (SELECT 1 FROM review_assignments a JOIN reviews rv ON rv.assignment_id = a.id AND rv.status = 'submitted' WHERE a.target = 'recording:' || t.id AND a.calibration_id = 0)"},
+	"recording.st_lessons":       {src: srcLessonsST, agg: "COUNT(*)"},
+	"recording.st_lecture":       {src: srcLessonsST, agg: "COUNT(*)", where: "st.mode = 'lecture'"},
+	"recording.st_practice":      {src: srcLessonsST, agg: "COUNT(*)", where: "st.mode = 'practice'"},
+	"recording.st_dialogue":      {src: srcLessonsST, agg: "COUNT(*)", where: "st.mode = 'dialogue'"},
+	"recording.st_mixed":         {src: srcLessonsST, agg: "COUNT(*)", where: "st.mode = 'mixed'"},
 	"users.teachers":             {src: srcTeachers, agg: "COUNT(DISTINCT t.id)"},
 	"users.trainees":             {src: srcTeachers, agg: "COUNT(DISTINCT t.id)", where: "t.trainee = TRUE"},
 	"review.reviews":             {src: srcReviews, agg: "COUNT(*)"},

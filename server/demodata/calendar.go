@@ -140,3 +140,8 @@ func (c *calendar) halfYear() int {
 	}
 	return len(c.days)
 }
+
+// randDuration is up to max minutes, drawn.
+func randDuration(r *rand.Rand, maxMinutes int) time.Duration {
+	return time.Duration(r.IntN(maxMinutes*60)) * time.Second
+}

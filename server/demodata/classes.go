@@ -45,7 +45,7 @@ func (g *gen) review() error {
 	if err := b.Add("review_rubric_versions", rid, 1, name, string(bodyJSON), int64(g.admin), ms(at)); err != nil {
 		return err
 	}
-	if err := b.Activity(storage.Activity{At: at, ActorID: g.admin, Action: "review.rubric_create", DistrictID: g.district,
+	if err := g.activity(storage.Activity{At: at, ActorID: g.admin, Action: "review.rubric_create", DistrictID: g.district,
 		Subject: fmt.Sprintf("review_rubric:%d", rid), Detail: b.Detail(map[string]any{"code": code})}); err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (g *gen) review() error {
 		string(critJSON), int64(g.admin), ms(at)); err != nil {
 		return err
 	}
-	return b.Activity(storage.Activity{At: at, ActorID: g.admin, Action: "review.scheme_create", DistrictID: g.district,
+	return g.activity(storage.Activity{At: at, ActorID: g.admin, Action: "review.scheme_create", DistrictID: g.district,
 		Subject: fmt.Sprintf("review_scheme:%d", sid), Detail: b.Detail(map[string]any{"rubric": rid, "version": 1})})
 }
 
@@ -94,7 +94,7 @@ func (g *gen) classes() error {
 				regular = append(regular, t)
 			}
 		}
-		engaged := regular[:max(1, min(len(regular), (len(regular)*3+9)/10))]
+		engaged := regular[:min(len(regular), max(1, (len(regular)*3+9)/10))]
 		for h := range 2 {
 			from, to := 0, half
 			if h == 1 {
@@ -166,11 +166,11 @@ func (g *gen) class(r *rand.Rand, pl lessonPlan, subjectName string) error {
 			SubjectID: t.subject, Subject: "class:" + strconv.FormatInt(id, 10), RoomID: "class-" + strconv.FormatInt(id, 10),
 			Value: value, Detail: b.Detail(detail)}
 	}
-	if err := b.Activity(act("class.schedule", created, t.id, 0, map[string]any{"starts_at": starts,
+	if err := g.activity(act("class.schedule", created, t.id, 0, map[string]any{"starts_at": starts,
 		"teacher_id": int64(t.id), "series_id": int64(0)})); err != nil {
 		return err
 	}
-	if err := b.Activity(act("class.start", started, t.id, 0, map[string]any{"late_s": (started - starts) / 1000})); err != nil {
+	if err := g.activity(act("class.start", started, t.id, 0, map[string]any{"late_s": (started - starts) / 1000})); err != nil {
 		return err
 	}
 	join := func(u storage.UserID, role string, joined, left int64) error {
@@ -180,7 +180,7 @@ func (g *gen) class(r *rand.Rand, pl lessonPlan, subjectName string) error {
 		g.sum.ClassAttendance++
 		a := act("class.join", joined, u, 0, map[string]any{"role": role})
 		a.SessionID = "class:" + strconv.FormatInt(id, 10)
-		return b.Activity(a)
+		return g.activity(a)
 	}
 	if err := join(t.id, "teacher", started, ended); err != nil {
 		return err
@@ -205,12 +205,12 @@ func (g *gen) class(r *rand.Rand, pl lessonPlan, subjectName string) error {
 				return err
 			}
 			g.sum.ClassRatings++
-			if err := b.Activity(act("class.rate", rated, s.id, int64(sc), map[string]any{"teacher_id": int64(t.id)})); err != nil {
+			if err := g.activity(act("class.rate", rated, s.id, int64(sc), map[string]any{"teacher_id": int64(t.id)})); err != nil {
 				return err
 			}
 		}
 	}
-	if err := b.Activity(act("class.end", ended, t.id, (ended-started)/1000, map[string]any{"reason": "teacher"})); err != nil {
+	if err := g.activity(act("class.end", ended, t.id, (ended-started)/1000, map[string]any{"reason": "teacher"})); err != nil {
 		return err
 	}
 	if pl.recorded {
@@ -249,13 +249,16 @@ func (g *gen) recording(r *rand.Rand, class storage.ClassID, t *teacher, grade i
 	if err := b.Add("recording_participants", id, identity, int64(t.id), "", "teacher"); err != nil {
 		return err
 	}
+	if err := g.speech(id, t.id, dur, ended); err != nil {
+		return err
+	}
 	subject := "recording:" + strconv.FormatInt(id, 10)
-	if err := b.Activity(storage.Activity{At: at(started), Action: "recording.start", DistrictID: g.district, SchoolID: t.school.id,
+	if err := g.activity(storage.Activity{At: at(started), Action: "recording.start", DistrictID: g.district, SchoolID: t.school.id,
 		SubjectID: t.subject, Subject: subject, RoomID: room,
 		Detail: b.Detail(map[string]any{"teacher_id": int64(t.id), "kind": "class", "class_id": int64(class)})}); err != nil {
 		return err
 	}
-	if err := b.Activity(storage.Activity{At: at(ended), Action: "recording.ready", DistrictID: g.district, SchoolID: t.school.id,
+	if err := g.activity(storage.Activity{At: at(ended), Action: "recording.ready", DistrictID: g.district, SchoolID: t.school.id,
 		SubjectID: t.subject, Subject: subject, RoomID: room, Value: dur / 1000,
 		Detail: b.Detail(map[string]any{"teacher_id": int64(t.id), "tracks": 2})}); err != nil {
 		return err
@@ -300,12 +303,12 @@ func (g *gen) recording(r *rand.Rand, class storage.ClassID, t *teacher, grade i
 			return err
 		}
 		g.sum.Reviews++
-		if err := b.Activity(storage.Activity{At: at(assigned), ActorID: g.admin, Action: "review.assign", DistrictID: g.district,
+		if err := g.activity(storage.Activity{At: at(assigned), ActorID: g.admin, Action: "review.assign", DistrictID: g.district,
 			SchoolID: t.school.id, SubjectID: t.subject, Subject: subject,
 			Detail: b.Detail(map[string]any{"assignment": aid, "expert": int64(expert)})}); err != nil {
 			return err
 		}
-		if err := b.Activity(storage.Activity{At: at(submitted), ActorID: expert, Action: "review.submit", DistrictID: g.district,
+		if err := g.activity(storage.Activity{At: at(submitted), ActorID: expert, Action: "review.submit", DistrictID: g.district,
 			SchoolID: t.school.id, SubjectID: t.subject, Subject: subject, Value: int64(math.Round(total)),
 			Detail: b.Detail(map[string]any{"assignment": aid, "scheme": int64(g.scheme)})}); err != nil {
 			return err

@@ -1,14 +1,17 @@
 // Package demodata fills a database with one school district's year of
 // demonstration data at the scale of the programmes Yunke was built from:
 // 156 schools of uneven sizes, 12,000 teachers (349 of them trainees),
-// students, experts, and a year of classes, recorded lessons and their
-// reviews, one-to-one tutoring, questions and answers and micro-lessons,
-// with the daily, weekly and yearly rhythms of a school year.
+// students, experts, and a year of sign-ins, classes, recorded lessons
+// (with what they heard and their S-T results) and their reviews,
+// one-to-one tutoring (requests withdrawn unmatched too), questions,
+// answers, votes and comments, and micro-lessons, with the daily, weekly
+// and yearly rhythms of a school year.
 //
 // The same seed gives the same rows. Every row is written the way the live
 // code paths write it, with its activity row, and the activity rollup is
 // kept exactly as they keep it, so statistics read from raw rows and from
-// the rollup agree. Rows go in with bulk writes in one transaction.
+// the rollup agree (Params.Lean, for tests, leaves the activity log out).
+// Rows go in with bulk writes in one transaction.
 package demodata
 
 import (
@@ -70,6 +73,15 @@ type Params struct {
 	TraineeCoverage float64
 	// Force loads next to data that is not demonstration data.
 	Force bool
+	// Trainees, Sessions, Questions and Answers, when not 0, replace the
+	// scaled seeds' figures of trainee teachers, tutoring sessions,
+	// questions and answers.
+	Trainees, Sessions, Questions, Answers int
+	// Lean leaves out the rows no statistic reads but the active-user
+	// counts — the activity log (sign-ins included), the Q&A search index,
+	// tutoring offers, votes and comments — so that a test of the other
+	// statistics loads a fraction of the rows.
+	Lean bool
 }
 
 // Errors of Generate.
@@ -86,31 +98,44 @@ type Summary struct {
 	Districts int     `json:"districts"`
 	Schools   int     `json:"schools"` // primary and secondary
 	// Kindergartens are counted apart from Schools.
-	Kindergartens      int   `json:"kindergartens"`
-	Teachers           int   `json:"teachers"` // trainees included
-	Trainees           int   `json:"trainees"`
-	TraineesRecorded   int   `json:"trainees_recorded"`
-	Students           int   `json:"students"`
-	Experts            int   `json:"experts"`
-	KnowledgePoints    int   `json:"knowledge_points"`
-	Classes            int   `json:"classes"`
-	ClassAttendance    int   `json:"class_attendance"`
-	ClassRatings       int   `json:"class_ratings"`
-	Recordings         int   `json:"recordings"`
-	TeachersRecording  int   `json:"teachers_recording"`
-	Reviews            int   `json:"reviews"`
-	RecordingsReviewed int   `json:"recordings_reviewed"`
-	TutoringRequests   int   `json:"tutoring_requests"`
-	TutoringSessions   int   `json:"tutoring_sessions"`
-	TutoringRatings    int   `json:"tutoring_ratings"`
-	Questions          int   `json:"questions"`
-	Answers            int   `json:"answers"`
-	AdoptedQuestions   int   `json:"adopted_questions"`
-	QARatings          int   `json:"qa_ratings"`
-	Microlessons       int   `json:"microlessons"`
-	MicrolessonsPub    int   `json:"microlessons_published"`
-	Targets            int   `json:"targets"`
-	ActivityRows       int64 `json:"activity_rows"`
+	Kindergartens      int `json:"kindergartens"`
+	Teachers           int `json:"teachers"` // trainees included
+	Trainees           int `json:"trainees"`
+	TraineesRecorded   int `json:"trainees_recorded"`
+	Students           int `json:"students"`
+	Experts            int `json:"experts"`
+	KnowledgePoints    int `json:"knowledge_points"`
+	Classes            int `json:"classes"`
+	ClassAttendance    int `json:"class_attendance"`
+	ClassRatings       int `json:"class_ratings"`
+	Recordings         int `json:"recordings"`
+	TeachersRecording  int `json:"teachers_recording"`
+	Reviews            int `json:"reviews"`
+	RecordingsReviewed int `json:"recordings_reviewed"`
+	TutoringRequests   int `json:"tutoring_requests"`
+	TutoringSessions   int `json:"tutoring_sessions"`
+	TutoringRatings    int `json:"tutoring_ratings"`
+	Questions          int `json:"questions"`
+	Answers            int `json:"answers"`
+	AdoptedQuestions   int `json:"adopted_questions"`
+	QARatings          int `json:"qa_ratings"`
+	Microlessons       int `json:"microlessons"`
+	MicrolessonsPub    int `json:"microlessons_published"`
+	Targets            int `json:"targets"`
+	// TutoringUnmatched are the requests withdrawn without a session.
+	TutoringUnmatched int `json:"tutoring_unmatched"`
+	QAVotes           int `json:"qa_votes"`
+	QAComments        int `json:"qa_comments"`
+	SignIns           int `json:"sign_ins"`
+	// SpeakingIntervals are the recordings' stretches of speech; STModes
+	// counts the class recordings per automatic S-T mode.
+	SpeakingIntervals int            `json:"speaking_intervals"`
+	STModes           map[string]int `json:"st_modes"`
+	// ActiveStudents and ActiveTeachers acted (signed in, asked, taught, …)
+	// in the year: the actors of its activity rows (none when Lean).
+	ActiveStudents int   `json:"active_students"`
+	ActiveTeachers int   `json:"active_teachers"`
+	ActivityRows   int64 `json:"activity_rows"`
 	// Rows is the number of rows written per table.
 	Rows map[string]int64 `json:"rows"`
 	// DistrictID is the district created.
@@ -120,6 +145,14 @@ type Summary struct {
 // n scales a full figure, keeping at least least.
 func (p Params) n(full int, least int) int {
 	return max(least, int(math.Round(float64(full)*p.Scale)))
+}
+
+// or is given when not 0, else the scaled full figure.
+func (p Params) or(given, full, least int) int {
+	if given > 0 {
+		return given
+	}
+	return p.n(full, least)
 }
 
 // Generate checks that the database may take demonstration data and
@@ -133,6 +166,9 @@ func Generate(ctx context.Context, st *storage.Store, p Params) (Summary, error)
 	}
 	if p.PasswordHash == "" {
 		return Summary{}, errors.New("demodata: no password hash")
+	}
+	if p.Trainees < 0 || p.Sessions < 0 || p.Questions < 0 || p.Answers < 0 {
+		return Summary{}, errors.New("demodata: a negative figure")
 	}
 	if p.TraineeCoverage < 0 || p.TraineeCoverage > 1 {
 		return Summary{}, fmt.Errorf("demodata: trainee coverage %v is outside [0, 1]", p.TraineeCoverage)
@@ -167,13 +203,15 @@ func Generate(ctx context.Context, st *storage.Store, p Params) (Summary, error)
 		// From the start on every attempt: the store retries a transaction
 		// that collided with another.
 		g = &gen{p: p, b: b, cal: cal, subjects: subs, loc: storage.Zone}
-		g.sum = Summary{Seed: p.Seed, Scale: p.Scale, Year: p.Year, Districts: 1}
+		g.sum = Summary{Seed: p.Seed, Scale: p.Scale, Year: p.Year, Districts: 1, STModes: map[string]int{}}
+		g.actors = map[storage.UserID]bool{}
 		return g.run()
 	})
 	if err != nil {
 		return Summary{}, fmt.Errorf("demodata: %w", err)
 	}
 	g.sum.Rows = rows
+	g.sum.DistrictID = g.district
 	g.sum.ActivityRows = rows["activity_log"]
 	return g.sum, nil
 }
@@ -198,6 +236,9 @@ type gen struct {
 	scheme    storage.SchemeID
 	schemeV   storage.Scheme
 	created   time.Time // when the accounts were made
+	// actors are the users with an activity row in the year.
+	actors map[storage.UserID]bool
+	speakR *rand.Rand // what recordings heard
 }
 
 type school struct {
@@ -234,12 +275,46 @@ func (g *gen) rng(part uint64) *rand.Rand {
 func (g *gen) run() error {
 	g.created = time.Date(g.p.Year, 1, 1, 7, 30, 0, 0, g.loc)
 	for _, step := range []func() error{g.declare, g.places, g.people, g.knowledge, g.targets, g.review,
-		g.classes, g.tutoring, g.questions, g.microlessons} {
+		g.classes, g.tutoring, g.questions, g.microlessons, g.signIns} {
 		if err := step(); err != nil {
 			return err
 		}
 	}
+	g.countActive()
 	return nil
+}
+
+// activity writes an activity row (none when Lean) and notes its actor.
+func (g *gen) activity(a storage.Activity) error {
+	if g.p.Lean {
+		return nil
+	}
+	if a.ActorID != 0 && a.At.In(g.loc).Year() == g.p.Year {
+		g.actors[a.ActorID] = true
+	}
+	return g.b.Activity(a)
+}
+
+// extra writes a row that no statistic reads (none when Lean).
+func (g *gen) extra(table string, row ...any) error {
+	if g.p.Lean {
+		return nil
+	}
+	return g.b.Add(table, row...)
+}
+
+// countActive counts the students and teachers who acted in the year.
+func (g *gen) countActive() {
+	for _, s := range g.students {
+		if g.actors[s.id] {
+			g.sum.ActiveStudents++
+		}
+	}
+	for _, t := range g.teachers {
+		if g.actors[t.id] {
+			g.sum.ActiveTeachers++
+		}
+	}
 }
 
 // declare names the tables in an order where references point backwards.
@@ -271,6 +346,8 @@ func (g *gen) declare() error {
 	b.Table("recording_tracks", "recording_id", "track_sid", "participant", "name", "role", "source", "kind", "codec",
 		"file", "size_bytes", "duration_ms", "status")
 	b.Table("recording_participants", "recording_id", "identity", "user_id", "name", "role")
+	b.Table("recording_speaking", "recording_id", "identity", "role", "start_ms", "end_ms", "level")
+	b.Table("recording_st", "recording_id", "interval_ms", "samples", "mode", "rt", "ch", "computed_at")
 	b.Table("review_assignments", "id", "scheme_id", "target", "expert_id", "teacher_id", "district_id", "school_id",
 		"subject_id", "due_at", "status", "assigned_by", "created_at")
 	b.Table("reviews", "assignment_id", "status", "body", "total", "submitted_at", "updated_at")
@@ -284,7 +361,9 @@ func (g *gen) declare() error {
 	b.Table("qa_questions", "id", "author_id", "district_id", "school_id", "subject_id", "grade", "text", "status",
 		"answer_count", "adopted_answer_id", "adopted_at", "first_answer_at", "created_at", "updated_at")
 	b.Table("qa_question_points", "question_id", "knowledge_point_id")
-	b.Table("qa_answers", "id", "question_id", "author_id", "text", "created_at", "updated_at")
+	b.Table("qa_answers", "id", "question_id", "author_id", "text", "votes", "created_at", "updated_at")
+	b.Table("qa_votes", "answer_id", "teacher_id", "voted_at")
+	b.Table("qa_comments", "id", "question_id", "answer_id", "author_id", "text", "created_at")
 	b.Table("qa_ratings", "question_id", "answer_id", "teacher_id", "district_id", "school_id", "subject_id", "month",
 		"score", "rated_at")
 	b.Table("qa_search_grams", "district_id", "gram", "question_id")

@@ -137,6 +137,18 @@ func TestGenerateKnownTotals(t *testing.T) {
 				"SELECT COUNT(*) FROM activity_log":                                                             int(sum.ActivityRows),
 				"SELECT COUNT(*) FROM school_targets WHERE year = 2025":                                         sum.Targets,
 				"SELECT COUNT(*) FROM users WHERE trainee = TRUE AND id IN (SELECT teacher_id FROM recordings)": sum.TraineesRecorded,
+				"SELECT COUNT(*) FROM activity_log WHERE action = 'auth.signin'":                                sum.SignIns,
+				"SELECT COUNT(*) FROM qa_votes":                                                                 sum.QAVotes,
+				"SELECT SUM(votes) FROM qa_answers":                                                             sum.QAVotes,
+				"SELECT COUNT(*) FROM activity_log WHERE action = 'qa.vote'":                                    sum.QAVotes,
+				"SELECT COUNT(*) FROM qa_comments":                                                              sum.QAComments,
+				"SELECT COUNT(*) FROM tutoring_requests":                                                        sum.TutoringRequests,
+				"SELECT COUNT(*) FROM tutoring_requests WHERE status = 'cancelled' AND session_id = 0":          sum.TutoringUnmatched,
+				"SELECT COUNT(*) FROM activity_log WHERE action = 'tutoring.cancel'":                            sum.TutoringUnmatched,
+				"SELECT COUNT(*) FROM recording_speaking":                                                       sum.SpeakingIntervals,
+				"SELECT COUNT(*) FROM recording_st WHERE mode <> ''":                                            sum.Recordings,
+				"SELECT COUNT(*) FROM recording_st WHERE mode = 'lecture'":                                      sum.STModes["lecture"],
+				"SELECT COUNT(*) FROM recording_st WHERE mode = 'dialogue'":                                     sum.STModes["dialogue"],
 			} {
 				if got := count(t, db, q); got != int64(n) {
 					t.Errorf("%s = %d, summary says %d", q, got, n)
@@ -186,6 +198,10 @@ func fingerprint(t *testing.T, db *sql.DB) string {
 		"SELECT id, author_id, text, status, adopted_answer_id, created_at FROM qa_questions ORDER BY id",
 		"SELECT id, question_id, author_id, created_at FROM qa_answers ORDER BY id",
 		"SELECT id, teacher_id, title, status, status_at FROM microlessons ORDER BY id",
+		"SELECT recording_id, identity, role, start_ms, end_ms FROM recording_speaking ORDER BY recording_id, identity, start_ms",
+		"SELECT recording_id, samples, mode FROM recording_st ORDER BY recording_id",
+		"SELECT answer_id, teacher_id, voted_at FROM qa_votes ORDER BY answer_id, teacher_id",
+		"SELECT id, question_id, answer_id, author_id, created_at FROM qa_comments ORDER BY id",
 		"SELECT id, at_ms, actor_id, action, school_id, subject_id, subject, value, detail FROM activity_log ORDER BY id",
 		"SELECT district_id, month, school_id, subject_id, action, n, total FROM activity_monthly ORDER BY district_id, month, school_id, subject_id, action",
 	} {

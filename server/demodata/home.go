@@ -70,7 +70,7 @@ var answerTexts = []string{"先画图分析", "代入公式", "注意单位", "�
 func (g *gen) tutoring() error {
 	r := g.rng(20)
 	b := g.b
-	n := g.p.n(FullSessions, 1)
+	n := g.p.or(g.p.Sessions, FullSessions, 1)
 	for range n {
 		s := g.activeStudent(r)
 		subject := g.subjectOf(r)
@@ -98,7 +98,7 @@ func (g *gen) tutoring() error {
 			askTexts[r.IntN(len(askTexts))], "matched", sid, created, accepted); err != nil {
 			return err
 		}
-		if err := b.Add("tutoring_offers", reqID, int64(t.id), "accepted", offered, offered+30_000, accepted); err != nil {
+		if err := g.extra("tutoring_offers", reqID, int64(t.id), "accepted", offered, offered+30_000, accepted); err != nil {
 			return err
 		}
 		reason := "ended_by_teacher"
@@ -144,13 +144,24 @@ func (g *gen) tutoring() error {
 			acts = append(acts, rate)
 		}
 		for _, act := range acts {
-			if err := b.Activity(act); err != nil {
+			if err := g.activity(act); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return g.unmatched(n)
 }
+
+// answer is one answer to a question being generated.
+type answer struct {
+	id   int64
+	by   storage.UserID
+	at   int64
+	text string
+}
+
+// actFn makes an activity row of the question being generated.
+type actFn func(when int64, actor storage.UserID, action string, value int64, detail map[string]any) storage.Activity
 
 // answerCounts spreads answers over questions: about a tenth of the
 // questions stay unanswered, most get two to four answers, and the total
@@ -190,8 +201,11 @@ func answerCounts(r *rand.Rand, questions, answers int) []int {
 func (g *gen) questions() error {
 	r := g.rng(30)
 	b := g.b
-	nq := g.p.n(FullQuestions, 1)
-	na := g.p.n(FullAnswers, 0)
+	nq := g.p.or(g.p.Questions, FullQuestions, 1)
+	na := g.p.or(g.p.Answers, FullAnswers, 0)
+	// Votes and comments draw from a source of their own, so the
+	// questions and answers stay as they were without them.
+	rf := g.rng(31)
 	counts := answerCounts(r, nq, na)
 	for _, k := range counts {
 		s := g.activeStudent(r)
@@ -208,12 +222,6 @@ func (g *gen) questions() error {
 				SchoolID: s.school.id, SubjectID: subject, Subject: subj, Value: value, Detail: b.Detail(detail)}
 		}
 		acts := []storage.Activity{a(created, s.id, "qa.ask", 0, map[string]any{"grade": s.grade})}
-		type answer struct {
-			id   int64
-			by   storage.UserID
-			at   int64
-			text string
-		}
 		var answers []answer
 		when := created
 		for j := range k {
@@ -261,14 +269,25 @@ func (g *gen) questions() error {
 		}
 		texts := []string{text}
 		for _, ans := range answers {
-			if err := b.Add("qa_answers", ans.id, qid, int64(ans.by), ans.text, ans.at, ans.at); err != nil {
+			voters, at := g.voters(rf, ans.by, ans.at, subject)
+			if err := b.Add("qa_answers", ans.id, qid, int64(ans.by), ans.text, len(voters), ans.at, ans.at); err != nil {
 				return err
+			}
+			for i, v := range voters {
+				if err := g.vote(ans.id, v, at[i], a); err != nil {
+					return err
+				}
 			}
 			texts = append(texts, ans.text)
 			g.sum.Answers++
 		}
-		if err := b.IndexQuestion(g.district, storage.QuestionID(qid), texts...); err != nil {
+		if err := g.comments(rf, qid, s.id, created, answers, a); err != nil {
 			return err
+		}
+		if !g.p.Lean {
+			if err := b.IndexQuestion(g.district, storage.QuestionID(qid), texts...); err != nil {
+				return err
+			}
 		}
 		if adopted != 0 {
 			g.sum.AdoptedQuestions++
@@ -284,7 +303,7 @@ func (g *gen) questions() error {
 			}
 		}
 		for _, act := range acts {
-			if err := b.Activity(act); err != nil {
+			if err := g.activity(act); err != nil {
 				return err
 			}
 		}
@@ -352,7 +371,7 @@ func (g *gen) microlessons() error {
 			g.sum.MicrolessonsPub++
 		}
 		for _, act := range acts {
-			if err := b.Activity(act); err != nil {
+			if err := g.activity(act); err != nil {
 				return err
 			}
 		}

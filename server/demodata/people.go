@@ -50,7 +50,7 @@ func (g *gen) places() error {
 	if err := b.Add("districts", id, code, districtName, ms(g.created)); err != nil {
 		return err
 	}
-	if err := b.Activity(storage.Activity{At: g.created, Action: "district.create", DistrictID: g.district,
+	if err := g.activity(storage.Activity{At: g.created, Action: "district.create", DistrictID: g.district,
 		Subject: fmt.Sprintf("district:%d", id), Detail: b.Detail(map[string]any{"code": code})}); err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (g *gen) places() error {
 			b.SchoolSearch(sc.code, name), int64(1), ms(g.created), ms(g.created)); err != nil {
 			return err
 		}
-		if err := b.Activity(storage.Activity{At: g.created, Action: "school.create", DistrictID: g.district,
+		if err := g.activity(storage.Activity{At: g.created, Action: "school.create", DistrictID: g.district,
 			SchoolID: sc.id, Subject: fmt.Sprintf("school:%d", sid), Detail: b.Detail(map[string]any{"code": sc.code})}); err != nil {
 			return err
 		}
@@ -193,7 +193,7 @@ func (g *gen) account(in storage.UserInput) (storage.UserID, error) {
 			return 0, err
 		}
 	}
-	return storage.UserID(id), b.Activity(storage.Activity{At: g.created, ActorID: g.admin, Action: "user.create",
+	return storage.UserID(id), g.activity(storage.Activity{At: g.created, ActorID: g.admin, Action: "user.create",
 		DistrictID: in.DistrictID, SchoolID: in.SchoolID, Subject: fmt.Sprintf("user:%d", id),
 		Detail: b.Detail(map[string]any{"username": in.Username, "roles": in.Roles, "import": true})})
 }
@@ -324,14 +324,16 @@ func (g *gen) planLessons() {
 	}
 	// Trainees: in primary and secondary schools other than the tiny ones,
 	// at most as many in a school as it records lessons in the year.
-	nTrainees := g.p.n(FullTrainees, 1)
+	nTrainees := g.p.or(g.p.Trainees, FullTrainees, 1)
 	room := map[*school]int{}
+	regular := map[*school]int{} // teachers who are not trainees: each school keeps one
 	var pool []*teacher
 	for i, sc := range g.schools {
 		if _, ok := fixed[i]; (ok && i != 0) || sc.kind == storage.KindKindergarten {
 			continue
 		}
 		room[sc] = sc.lessons[0] + sc.lessons[1]
+		regular[sc] = len(sc.teachers)
 		pool = append(pool, sc.teachers...)
 	}
 	r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
@@ -339,8 +341,9 @@ func (g *gen) planLessons() {
 		if g.sum.Trainees == nTrainees {
 			break
 		}
-		if room[t.school] > 0 {
+		if room[t.school] > 0 && regular[t.school] > 1 {
 			room[t.school]--
+			regular[t.school]--
 			t.trainee = true
 			g.sum.Trainees++
 		}
@@ -378,7 +381,7 @@ func (g *gen) targets() error {
 		if err := g.b.Add("school_targets", int64(sc.id), g.p.Year, lessons, teachers, 100, int64(1), ms(at)); err != nil {
 			return err
 		}
-		if err := g.b.Activity(storage.Activity{At: at, ActorID: g.admin, Action: "target.set", DistrictID: g.district,
+		if err := g.activity(storage.Activity{At: at, ActorID: g.admin, Action: "target.set", DistrictID: g.district,
 			SchoolID: sc.id, Subject: fmt.Sprintf("target:%d:%d", sc.id, g.p.Year),
 			Detail: g.b.Detail(map[string]any{"year": g.p.Year, "version": 1})}); err != nil {
 			return err

@@ -28,6 +28,7 @@ const (
 	JobComposite = "recording.composite"
 	JobDelete    = "recording.delete"
 	JobRetention = "recording.retention"
+	JobSTResults = "recording.st_results"
 )
 
 type finalizeArgs struct {
@@ -72,6 +73,12 @@ type retentionArgs struct{}
 
 func (retentionArgs) Kind() string { return JobRetention }
 
+// stResultsArgs is the sweep that stores the automatic S-T result of the
+// finished recordings that lack one.
+type stResultsArgs struct{}
+
+func (stResultsArgs) Kind() string { return JobSTResults }
+
 // registerJobs makes the queue work the recording jobs.
 func (s *Service) registerJobs(q *jobs.Queue) {
 	jobs.Register(q, func(ctx context.Context, j *jobs.Job[finalizeArgs]) error {
@@ -92,6 +99,11 @@ func (s *Service) registerJobs(q *jobs.Queue) {
 	jobs.Register(q, func(ctx context.Context, _ *jobs.Job[retentionArgs]) error {
 		return s.applyRetention(ctx)
 	}, jobs.WorkerOptions{Timeout: 10 * time.Minute})
+	jobs.Register(q, func(ctx context.Context, _ *jobs.Job[stResultsArgs]) error {
+		_, err := s.BackfillST(ctx)
+		return err
+	}, jobs.WorkerOptions{Timeout: 30 * time.Minute})
+	jobs.Every(q, time.Hour, func() stResultsArgs { return stResultsArgs{} }, true)
 	if s.p.Retention > 0 {
 		jobs.Every(q, time.Hour, func() retentionArgs { return retentionArgs{} }, true)
 	}
@@ -203,6 +215,9 @@ func (s *Service) finalize(ctx context.Context, id storage.RecordingID) error {
 		return err
 	default:
 		s.log.Info("recording filed after a retry", "recording", id, "status", fin.Status)
+		if fin.Status != storage.RecordingFailed {
+			s.keepAutoST(ctx, id)
+		}
 	}
 	if err := s.enqueueUpload(ctx, id, rec.DistrictID); err != nil {
 		return err

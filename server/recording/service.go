@@ -57,6 +57,8 @@ type Store interface {
 	ExpiredRecordings(ctx context.Context, endedBefore time.Time, limit int) ([]storage.RecordingRef, error)
 	STCodes(ctx context.Context, id storage.RecordingID, intervalMS int64) ([]storage.STCode, error)
 	SetSTCode(ctx context.Context, a storage.Actor, id storage.RecordingID, intervalMS int64, sample int, code, autoCode string, at time.Time) error
+	SaveSTResult(ctx context.Context, r storage.STResult) error
+	RecordingsWithoutST(ctx context.Context, limit int) ([]storage.RecordingID, error)
 
 	GetUser(ctx context.Context, id storage.UserID) (storage.User, error)
 	GetSchool(ctx context.Context, id storage.SchoolID) (storage.School, error)
@@ -757,6 +759,9 @@ func (s *Service) finishAt(ctx context.Context, room signaling.RoomName, rec *ac
 		return err
 	}
 	s.log.Info("recording finished", "recording", rec.id, "room", room, "status", fin.Status, "duration_ms", fin.DurationMS)
+	if fin.Status != storage.RecordingFailed {
+		s.keepAutoST(ctx, rec.id)
+	}
 	info := s.egressInfo(rec.id, string(room), rec.sid, livekit.EgressStatus_EGRESS_ENDING, rec.started)
 	info.EndedAt = fin.EndedAt.UnixNano()
 	if fin.Status == storage.RecordingFailed {
@@ -1085,6 +1090,7 @@ func (s *Service) repair(ctx context.Context, rec storage.Recording) error {
 		return err
 	}
 	s.log.Warn("recording interrupted by a crash, repaired", "recording", rec.ID, "duration_ms", end, "tracks", len(tracks))
+	s.keepAutoST(ctx, rec.ID)
 	return nil
 }
 

@@ -378,3 +378,75 @@ func (s *Service) handleSTTrend(w http.ResponseWriter, r *http.Request) error {
 	httpapi.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
+
+// AutoST computes a finished recording's automatic S-T result from its
+// speaking intervals at the configured sampling interval: what the
+// analysis shows without hand codes. A recording without any speaking
+// interval has mode "" (no speech was heard), not "practice".
+func (s *Service) AutoST(ctx context.Context, id storage.RecordingID) (storage.STResult, error) {
+	rec, err := s.p.Store.GetRecording(ctx, id)
+	if err != nil {
+		return storage.STResult{}, err
+	}
+	sp, err := s.p.Store.RecordingSpeaking(ctx, id)
+	if err != nil {
+		return storage.STResult{}, err
+	}
+	interval := s.p.STInterval.Milliseconds()
+	out := storage.STResult{RecordingID: id, IntervalMS: interval, ComputedAt: s.p.Now()}
+	iv := make([]stanalysis.Interval, len(sp))
+	for i, x := range sp {
+		iv[i] = stanalysis.Interval{Teacher: x.Role == "teacher", StartMS: x.StartMS, EndMS: x.EndMS}
+	}
+	res := stanalysis.Summarise(stanalysis.Codes(stanalysis.Analyse(iv, rec.DurationMS, interval)))
+	out.Samples = res.N
+	if len(sp) > 0 {
+		out.Mode, out.Rt, out.Ch = string(res.Mode), res.Rt, res.Ch
+	}
+	return out, nil
+}
+
+// keepAutoST stores a just-finished recording's automatic S-T result; on
+// failure the hourly sweep (BackfillST) stores it later.
+func (s *Service) keepAutoST(ctx context.Context, id storage.RecordingID) {
+	r, err := s.AutoST(ctx, id)
+	if err == nil {
+		err = s.p.Store.SaveSTResult(context.WithoutCancel(ctx), r)
+	}
+	if err != nil {
+		s.log.Warn("S-T result not stored; the sweep stores it later", "recording", id, "err", err)
+	}
+}
+
+// stBatch is how many recordings one step of BackfillST reads.
+const stBatch = 200
+
+// BackfillST stores the automatic S-T result of every finished recording
+// that lacks one (recorded before results were stored, or whose storing
+// failed) and returns how many it stored. It is idempotent: a recording
+// with a result is not analysed again.
+func (s *Service) BackfillST(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		ids, err := s.p.Store.RecordingsWithoutST(ctx, stBatch)
+		if err != nil {
+			return n, err
+		}
+		for _, id := range ids {
+			r, err := s.AutoST(ctx, id)
+			if err != nil {
+				return n, err
+			}
+			if err := s.p.Store.SaveSTResult(ctx, r); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(ids) < stBatch {
+			if n > 0 {
+				s.log.Info("S-T results stored", "recordings", n)
+			}
+			return n, nil
+		}
+	}
+}

@@ -188,7 +188,12 @@ func (s *Service) districtScope(ctx context.Context, id storage.DistrictID) (Sco
 	if err != nil {
 		return Scope{}, err
 	}
-	return Scope{Level: "district", DistrictID: d.ID, DistrictName: d.Name, place: Place{DistrictID: d.ID}}, nil
+	return DistrictScope(d), nil
+}
+
+// DistrictScope is the scope of one district's statistics.
+func DistrictScope(d storage.District) Scope {
+	return Scope{Level: "district", DistrictID: d.ID, DistrictName: d.Name, place: Place{DistrictID: d.ID}}
 }
 
 // period reads period (week, month, term, year; default month) and date

@@ -98,6 +98,13 @@ var all = []Indicator{
 	{Key: "recording.lessons_reviewed", Group: "recording", Zh: "已评课例数", En: "Lessons reviewed", Unit: UnitCount, calc: count("review.lessons")},
 	{Key: "recording.review_coverage", Group: "recording", Zh: "评课覆盖率", En: "Review coverage", Unit: UnitPercent, calc: ratio("recording.lessons_reviewed", "recording.lessons", 100)},
 	{Key: "recording.review_score", Group: "recording", Zh: "平均评课得分", En: "Mean review score", Unit: UnitScore, calc: ratio("review.score_sum", "review.reviews", 1)},
+	// The S-T mode distribution: the share of the lessons with an automatic
+	// S-T result (speech heard) in each mode; the four shares add up to 100.
+	{Key: "recording.st_lessons", Group: "recording", Zh: "S-T分析课例数", En: "Lessons with S-T analysis", Unit: UnitCount, calc: count("recording.st_lessons")},
+	{Key: "recording.st_lecture", Group: "recording", Zh: "讲授型课例占比", En: "Lecture mode (S-T)", Unit: UnitPercent, calc: ratio("recording.st_lecture", "recording.st_lessons", 100)},
+	{Key: "recording.st_practice", Group: "recording", Zh: "练习型课例占比", En: "Practice mode (S-T)", Unit: UnitPercent, calc: ratio("recording.st_practice", "recording.st_lessons", 100)},
+	{Key: "recording.st_dialogue", Group: "recording", Zh: "对话型课例占比", En: "Dialogue mode (S-T)", Unit: UnitPercent, calc: ratio("recording.st_dialogue", "recording.st_lessons", 100)},
+	{Key: "recording.st_mixed", Group: "recording", Zh: "混合型课例占比", En: "Mixed mode (S-T)", Unit: UnitPercent, calc: ratio("recording.st_mixed", "recording.st_lessons", 100)},
 
 	{Key: "classes.held", Group: "classes", Zh: "互动课堂数", En: "Classes held", Unit: UnitCount, calc: count("class.held")},
 	{Key: "classes.premium_held", Group: "classes", Zh: "精品课数", En: "Premium classes held", Unit: UnitCount, calc: count("class.premium_held")},
