@@ -1,0 +1,135 @@
+package storage_test
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"yunke/storage"
+	"yunke/storage/storagetest"
+)
+
+// TestReportRollupsEqualRaw: after writes of every kind the domains make
+// (sessions started and ended, a rating given and changed, a question
+// answered and deleted, a session deleted, activity across weeks, months
+// and years), every rolled-up fact equals the raw-row query it replaces,
+// for several periods, places and groupings — and the same after a
+// rebuild from the raw rows.
+func TestReportRollupsEqualRaw(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		w := seedReportWorld(t, s)
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if err := s.ExecForTest(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		// More tutoring: a session created, started later, then ended (its
+		// minutes change); a second rating, changed; one session deleted
+		// with its rating.
+		exec(`INSERT INTO tutoring_requests (student_id, district_id, school_id, subject_id, grade, status, created_at, updated_at)
+			VALUES ($1, $2, $3, 2, 3, 'matched', $4, $4)`, int64(w.s2), int64(w.d1), int64(w.b), msOf(cst(2026, 11, 12, 18, 0, 0)))
+		exec(`INSERT INTO tutoring_sessions (request_id, student_id, teacher_id, district_id, school_id, subject_id, grade, created_at)
+			VALUES (4, $1, $2, $3, $4, 2, 3, $5)`, int64(w.s2), int64(w.t4), int64(w.d1), int64(w.b), msOf(cst(2026, 11, 12, 18, 0, 42)))
+		exec(`UPDATE tutoring_sessions SET started_at = $2 WHERE id = $1`, 3, msOf(cst(2026, 11, 12, 18, 1, 0)))
+		exec(`UPDATE tutoring_sessions SET ended_at = $2, duration_s = $3, end_reason = 'ended' WHERE id = $1`, 3, msOf(cst(2026, 11, 12, 18, 21, 0)), 1200)
+		exec(`INSERT INTO tutoring_ratings (session_id, district_id, school_id, subject_id, teacher_id, month, score, solved, rated_at, updated_at)
+			VALUES (3, $1, $2, 2, $3, 202611, 2, FALSE, $4, $4)`, int64(w.d1), int64(w.b), int64(w.t4), msOf(cst(2026, 11, 12, 19, 0, 0)))
+		exec(`UPDATE tutoring_ratings SET score = 3, solved = TRUE, updated_at = $2 WHERE session_id = $1`, 3, msOf(cst(2026, 11, 13, 8, 0, 0)))
+		exec(`INSERT INTO tutoring_ratings (session_id, district_id, school_id, subject_id, teacher_id, month, score, solved, rated_at, updated_at)
+			VALUES (2, $1, $2, 2, $3, 202612, 3, FALSE, $4, $4)`, int64(w.d1), int64(w.b), int64(w.t2), msOf(cst(2026, 12, 1, 11, 0, 0)))
+		exec(`DELETE FROM tutoring_ratings WHERE session_id = 2`)
+		exec(`DELETE FROM tutoring_sessions WHERE id = 2`)
+		// Q&A: a question answered late, then deleted; another answered.
+		exec(`INSERT INTO qa_questions (author_id, district_id, school_id, subject_id, grade, status, created_at, updated_at)
+			VALUES ($1, $2, $3, 2, 3, 'open', $4, $4)`, int64(w.s2), int64(w.d1), int64(w.b), msOf(cst(2026, 11, 20, 20, 0, 0)))
+		exec(`UPDATE qa_questions SET answer_count = answer_count + 1, status = 'answered',
+			first_answer_at = CASE WHEN first_answer_at = 0 THEN $2 ELSE first_answer_at END WHERE id = $1`, 4, msOf(cst(2026, 11, 20, 21, 0, 0)))
+		exec(`UPDATE qa_questions SET answer_count = answer_count + 1, status = 'answered',
+			first_answer_at = CASE WHEN first_answer_at = 0 THEN $2 ELSE first_answer_at END WHERE id = $1`, 3, msOf(cst(2026, 12, 2, 19, 7, 30)))
+		exec(`UPDATE qa_questions SET status = 'deleted', claimed_by = 0, claim_expires_at = 0, updated_at = $2 WHERE id = $1`, 1, msOf(cst(2026, 12, 3, 0, 0, 0)))
+		// Activity: students and teachers acting in several weeks, months
+		// and years, some twice.
+		for i, a := range []struct {
+			at    time.Time
+			actor storage.UserID
+		}{
+			{cst(2026, 11, 2, 8, 0, 0), w.s1}, {cst(2026, 11, 2, 9, 0, 0), w.s1}, {cst(2026, 11, 30, 23, 59, 0), w.s2},
+			{cst(2026, 12, 1, 0, 1, 0), w.s2}, {cst(2026, 12, 7, 0, 0, 0), w.t1}, {cst(2026, 9, 1, 7, 0, 0), w.t4},
+			{cst(2027, 1, 4, 10, 0, 0), w.s1}, {cst(2025, 12, 31, 23, 0, 0), w.t2}, {cst(2026, 11, 16, 12, 0, 0), w.t6},
+		} {
+			if err := s.RecordActivity(ctx, storage.Activity{At: a.at, ActorID: a.actor, Action: "user.sign_in", DistrictID: w.d1}); err != nil {
+				t.Fatalf("activity %d: %v", i, err)
+			}
+		}
+
+		periods := map[string][2]time.Time{
+			"November":         w.nov,
+			"December":         w.dec,
+			"2026":             w.year,
+			"week of 30 Nov":   {cst(2026, 11, 30, 0, 0, 0), cst(2026, 12, 7, 0, 0, 0)},
+			"week of 16 Nov":   {cst(2026, 11, 16, 0, 0, 0), cst(2026, 11, 23, 0, 0, 0)},
+			"term from 1 Sep":  {cst(2026, 9, 1, 0, 0, 0), cst(2027, 2, 1, 0, 0, 0)},
+			"term from 15 Aug": {cst(2026, 8, 15, 0, 0, 0), cst(2027, 2, 15, 0, 0, 0)},
+			"two years":        {cst(2025, 1, 1, 0, 0, 0), cst(2027, 1, 1, 0, 0, 0)},
+			"a day":            {cst(2026, 12, 1, 0, 0, 0), cst(2026, 12, 2, 0, 0, 0)},
+			"not at midnight":  {cst(2026, 11, 1, 6, 0, 0), cst(2026, 12, 1, 6, 0, 0)},
+		}
+		places := map[string]storage.FactQuery{
+			"everywhere": {}, "district 1": {DistrictID: w.d1}, "district 2": {DistrictID: w.d2},
+			"school A": {SchoolIDs: []storage.SchoolID{w.a}}, "schools A and B of district 1": {DistrictID: w.d1, SchoolIDs: []storage.SchoolID{w.a, w.b}},
+		}
+		compare := func(t *testing.T) (rolled, nonzero int) {
+			t.Helper()
+			for _, f := range storage.RolledUpFactsForTest() {
+				for pn, p := range periods {
+					for qn, place := range places {
+						for _, by := range storage.FactDimensions(f) {
+							q := place
+							q.Fact, q.From, q.To, q.By = f, p[0], p[1], by
+							s.UseRawFactsForTest(true)
+							want := must(s.ReportFact(ctx, q))(t)
+							s.UseRawFactsForTest(false)
+							got := must(s.ReportFact(ctx, q))(t)
+							if !reflect.DeepEqual(got, want) {
+								t.Errorf("%s, %s, %s, by %q: roll-up %+v; raw %+v", f, pn, qn, by, got, want)
+							}
+							if storage.UsesRollupForTest(q) {
+								rolled++
+								if slices.ContainsFunc(want, func(v storage.FactValue) bool { return v.Value != 0 || len(v.Values) > 0 }) {
+									nonzero++
+								}
+							}
+						}
+					}
+				}
+			}
+			return rolled, nonzero
+		}
+		rolled, nonzero := compare(t)
+		// The comparison means something: most queries took the roll-up,
+		// and many of them counted something.
+		if rolled < 500 || nonzero < 150 {
+			t.Errorf("%d queries read a roll-up, %d of them non-zero", rolled, nonzero)
+		}
+		for _, f := range storage.RolledUpFactsForTest() {
+			q := storage.FactQuery{Fact: f, From: periods["not at midnight"][0], To: periods["not at midnight"][1]}
+			if storage.UsesRollupForTest(q) {
+				t.Errorf("%s not from midnight read a roll-up", f)
+			}
+		}
+		// Active users only roll up over whole years, months and weeks.
+		aug := storage.FactQuery{Fact: "users.active_students", From: periods["term from 15 Aug"][0], To: periods["term from 15 Aug"][1]}
+		sep := storage.FactQuery{Fact: "users.active_students", From: periods["term from 1 Sep"][0], To: periods["term from 1 Sep"][1]}
+		if storage.UsesRollupForTest(aug) || !storage.UsesRollupForTest(sep) {
+			t.Errorf("active students from 15 Aug rolled up %v, from 1 Sep %v", storage.UsesRollupForTest(aug), storage.UsesRollupForTest(sep))
+		}
+		if err := s.RebuildReportRollups(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("rebuilt", func(t *testing.T) { compare(t) })
+	})
+}
