@@ -66,6 +66,7 @@ type factDef struct {
 	values string // a value per row (or per group of per); agg unused
 	per    string
 	weight string // with values: how many times each value counts (a histogram's)
+	sortBy string // with weight: the column values grows with, grouped and sorted by
 	// rollup computes the same from a roll-up (rollups.go), where it
 	// applies to the query; the raw definition stays the reference.
 	rollup *factDef
@@ -417,12 +418,13 @@ func (s *Store) factSQL(d factDef, q FactQuery) (string, []any) {
 		query = "SELECT k, v FROM (SELECT " + key + " AS k, " + d.values + " AS v FROM " + from + whereClause(where) +
 			" GROUP BY " + group + ") x ORDER BY k, v"
 	case d.values != "" && d.weight != "":
-		group := d.values
+		// Grouped and sorted by the stored integer the value is computed from.
+		group := d.sortBy
 		if q.By != DimNone {
-			group = key + ", " + d.values
+			group = key + ", " + d.sortBy
 		}
 		query = "SELECT " + key + " AS k, " + d.values + " AS v, CAST(SUM(" + d.weight + ") AS BIGINT) AS n FROM " + from +
-			whereClause(where) + " GROUP BY " + group + " ORDER BY k, v"
+			whereClause(where) + " GROUP BY " + group + " ORDER BY " + group
 	case d.values != "":
 		query = "SELECT " + key + " AS k, " + d.values + " AS v FROM " + from + whereClause(where) + " ORDER BY k, v"
 	case q.By == DimNone:

@@ -17,7 +17,9 @@ import (
 //     whole years, months and weeks (a term is its months);
 //   - report_tutoring_waits and report_qa_first_answers: histograms (value
 //     → count) per day and place, so medians and percentiles are exact;
-//   - report_tutoring_daily: sessions, minutes and ratings per day and school.
+//   - report_tutoring_daily: sessions, minutes and ratings per day and school;
+//   - report_class_presence: a histogram of the time each student was
+//     present in each ended class (attendance is its count).
 //
 // A fact reads its roll-up when the period starts and ends at Shanghai
 // midnights (for active users: is whole years, months or weeks) and the
@@ -138,6 +140,7 @@ var (
 	rollWaits          = factSource{from: "report_tutoring_waits t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
 	rollTutoring       = factSource{from: "report_tutoring_daily t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
 	rollFirstAnswers   = factSource{from: "report_qa_first_answers t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
+	rollPresence       = factSource{from: "report_class_presence t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
 )
 
 // rollups: the roll-up definition of each rolled-up fact. A group has
@@ -146,8 +149,10 @@ var (
 var rollups = map[Fact]factDef{
 	"users.active_students":   {src: rollActiveStudents, agg: "COUNT(DISTINCT t.id)"},
 	"users.active_teachers":   {src: rollActiveTeachers, agg: "COUNT(DISTINCT t.id)"},
-	"tutoring.wait_seconds":   {src: rollWaits, values: "t.wait_ms / 1000.0", weight: "t.n", where: "t.n > 0"},
-	"qa.first_answer_minutes": {src: rollFirstAnswers, values: "t.first_ms / 60000.0", weight: "t.n", where: "t.n > 0"},
+	"tutoring.wait_seconds":   {src: rollWaits, values: "t.wait_ms / 1000.0", weight: "t.n", sortBy: "t.wait_ms", where: "t.n > 0"},
+	"qa.first_answer_minutes": {src: rollFirstAnswers, values: "t.first_ms / 60000.0", weight: "t.n", sortBy: "t.first_ms", where: "t.n > 0"},
+	"class.attendance":        {src: rollPresence, agg: "SUM(t.n)", where: "t.n > 0"},
+	"class.minutes_present":   {src: rollPresence, values: "t.ms / 60000.0", weight: "t.n", sortBy: "t.ms", where: "t.n > 0"},
 	"tutoring.sessions":       {src: rollTutoring, agg: "SUM(t.sessions)", where: "t.sessions > 0"},
 	"tutoring.seconds":        {src: rollTutoring, agg: "SUM(t.seconds)", where: "t.sessions > 0"},
 	"tutoring.ratings":        {src: rollTutoring, agg: "SUM(t.ratings)", where: "t.ratings > 0"},
@@ -168,7 +173,8 @@ func init() {
 }
 
 // rollupTables are the roll-ups' tables, rebuilt after a bulk load.
-var rollupTables = []string{"report_active_users", "report_tutoring_waits", "report_tutoring_daily", "report_qa_first_answers"}
+var rollupTables = []string{"report_active_users", "report_tutoring_waits", "report_tutoring_daily", "report_qa_first_answers",
+	"report_class_presence"}
 
 // setRollupsOff turns the roll-ups' triggers off (or back on) for the rest
 // of q's transaction: other transactions never see it off.

@@ -51,6 +51,41 @@ func TestReportRollupsEqualRaw(t *testing.T) {
 		exec(`UPDATE qa_questions SET answer_count = answer_count + 1, status = 'answered',
 			first_answer_at = CASE WHEN first_answer_at = 0 THEN $2 ELSE first_answer_at END WHERE id = $1`, 3, msOf(cst(2026, 12, 2, 19, 7, 30)))
 		exec(`UPDATE qa_questions SET status = 'deleted', claimed_by = 0, claim_expires_at = 0, updated_at = $2 WHERE id = $1`, 1, msOf(cst(2026, 12, 3, 0, 0, 0)))
+		// Live classes: students join, leave, come back; one class ends
+		// before its stays are closed (several rows of a pair at once), one
+		// after; a premium class; a stay corrected, one deleted.
+		class := func(premium bool, started time.Time) {
+			exec(`INSERT INTO classes (district_id, school_id, subject_id, grade, title, teacher_id, audience, starts_at, planned_minutes,
+				premium, status, started_at, created_at, updated_at) VALUES ($1, $2, 2, 3, 'c', $3, 'school', $4, 40, $5, 'live', $4, $4, $4)`,
+				int64(w.d1), int64(w.a), int64(w.t1), msOf(started), premium)
+		}
+		stay := func(class int, user storage.UserID, role string, joined, left time.Time) {
+			l := int64(0)
+			if !left.IsZero() {
+				l = msOf(left)
+			}
+			exec(`INSERT INTO class_attendance (class_id, user_id, role, joined_at, left_at, seen_at) VALUES ($1, $2, $3, $4, $5, $4)`,
+				class, int64(user), role, msOf(joined), l)
+		}
+		c1, c2 := cst(2026, 11, 10, 9, 0, 0), cst(2026, 12, 1, 8, 0, 0)
+		class(false, c1)
+		class(false, c2)
+		class(true, c2)
+		stay(1, w.t1, "teacher", c1, time.Time{})
+		stay(1, w.s1, "student", c1, c1.Add(20*time.Minute))
+		stay(1, w.s1, "student", c1.Add(30*time.Minute), time.Time{})
+		stay(1, w.s2, "student", c1.Add(5*time.Minute), time.Time{})
+		exec(`UPDATE classes SET status = 'ended', ended_at = $2 WHERE id = $1`, 1, msOf(c1.Add(45*time.Minute)))
+		exec(`UPDATE class_attendance SET left_at = $2, seen_at = $2 WHERE class_id = $1 AND left_at = 0`, 1, msOf(c1.Add(45*time.Minute)))
+		stay(2, w.s1, "student", c2, time.Time{})
+		stay(2, w.s2, "student", c2, c2.Add(10*time.Minute))
+		stay(2, w.s2, "observer", c2, time.Time{})
+		stay(3, w.s1, "student", c2, c2.Add(30*time.Minute))
+		exec(`UPDATE class_attendance SET left_at = $2 WHERE class_id = $1 AND left_at = 0`, 2, msOf(c2.Add(40*time.Minute)))
+		exec(`UPDATE classes SET status = 'ended', ended_at = $1 WHERE id IN (2, 3)`, msOf(c2.Add(40*time.Minute)))
+		exec(`UPDATE class_attendance SET left_at = $2 WHERE class_id = 2 AND user_id = $1 AND role = 'student'`, int64(w.s2), msOf(c2.Add(15*time.Minute)))
+		exec(`UPDATE class_attendance SET role = 'student' WHERE class_id = 2 AND role = 'observer'`)
+		exec(`DELETE FROM class_attendance WHERE class_id = 1 AND user_id = $1 AND joined_at = $2`, int64(w.s1), msOf(c1))
 		// Activity: students and teachers acting in several weeks, months
 		// and years, some twice.
 		for i, a := range []struct {

@@ -61,13 +61,25 @@ CREATE TABLE report_qa_first_answers (
     PRIMARY KEY (district_id, day, school_id, first_ms)
 );
 
+-- The students present in the ended live classes that are not premium:
+-- one (class, student) pair per unit of n, as a histogram of the pair's
+-- milliseconds present, per day the class started. Attendance is the
+-- number of pairs; the median minutes present is read from the histogram.
+CREATE TABLE report_class_presence (
+    district_id BIGINT  NOT NULL,
+    day         INTEGER NOT NULL,
+    school_id   BIGINT  NOT NULL,
+    ms          BIGINT  NOT NULL,
+    n           BIGINT  NOT NULL,
+    PRIMARY KEY (district_id, day, school_id, ms)
+);
+
 -- Facts that stay on raw rows get the paths they lacked: micro-lesson
--- reviews among the activity rows, and the students present in a class.
+-- reviews among the activity rows, and classes by the time they started.
 CREATE INDEX activity_log_microlesson_review_idx ON activity_log (at_ms, subject)
     WHERE action IN ('microlesson.approve', 'microlesson.return');
 CREATE INDEX classes_district_started_idx ON classes (district_id, started_at);
 CREATE INDEX classes_school_started_idx ON classes (school_id, started_at);
-CREATE INDEX class_attendance_presence_idx ON class_attendance (class_id, role, user_id, joined_at, left_at);
 
 CREATE FUNCTION report_day(ms BIGINT) RETURNS INTEGER LANGUAGE sql IMMUTABLE AS
 $$ SELECT CAST((ms + 28800000) / 86400000 AS INTEGER) $$;
@@ -212,6 +224,96 @@ CREATE TRIGGER report_first_answers_roll
     AFTER INSERT OR DELETE OR UPDATE OF status, first_answer_at, created_at, district_id, school_id
     ON qa_questions FOR EACH ROW EXECUTE FUNCTION report_first_answers_roll();
 
+CREATE FUNCTION report_presence_put(c classes, total BIGINT, k BIGINT) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    VALUES (c.district_id, report_day(c.started_at), c.school_id, total, k)
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = report_class_presence.n + excluded.n
+$$;
+
+-- report_presence_move: the student rows of (cid, uid) are about to
+-- change by dn rows and dms milliseconds present; read before the change
+-- (from a BEFORE trigger, which sees the rows an earlier row of the same
+-- statement changed), so several rows of one pair changed at once add up.
+CREATE FUNCTION report_presence_move(cid BIGINT, uid BIGINT, dn BIGINT, dms BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    c classes;
+    cnt BIGINT;
+    total BIGINT;
+BEGIN
+    SELECT * INTO c FROM classes WHERE id = cid;
+    IF NOT FOUND OR c.status <> 'ended' OR c.premium THEN
+        RETURN;
+    END IF;
+    SELECT COUNT(*), COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) INTO cnt, total
+    FROM class_attendance WHERE class_id = cid AND user_id = uid AND role = 'student';
+    IF cnt > 0 THEN
+        PERFORM report_presence_put(c, total, -1);
+    END IF;
+    IF cnt + dn > 0 THEN
+        PERFORM report_presence_put(c, total + dms, 1);
+    END IF;
+END $$;
+
+CREATE FUNCTION report_presence_roll() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_ms BIGINT;
+    new_ms BIGINT;
+BEGIN
+    IF report_rollup_off() THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        old_ms := CASE WHEN OLD.left_at > OLD.joined_at THEN OLD.left_at - OLD.joined_at ELSE 0 END;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        new_ms := CASE WHEN NEW.left_at > NEW.joined_at THEN NEW.left_at - NEW.joined_at ELSE 0 END;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.class_id = NEW.class_id AND OLD.user_id = NEW.user_id
+        AND OLD.role = 'student' AND NEW.role = 'student' THEN
+        PERFORM report_presence_move(NEW.class_id, NEW.user_id, 0, new_ms - old_ms);
+        RETURN NEW;
+    END IF;
+    IF TG_OP <> 'INSERT' AND OLD.role = 'student' THEN
+        PERFORM report_presence_move(OLD.class_id, OLD.user_id, -1, -old_ms);
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.role = 'student' THEN
+        PERFORM report_presence_move(NEW.class_id, NEW.user_id, 1, new_ms);
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER report_presence_roll
+    BEFORE INSERT OR DELETE OR UPDATE OF class_id, user_id, role, joined_at, left_at
+    ON class_attendance FOR EACH ROW EXECUTE FUNCTION report_presence_roll();
+
+-- A class ends (or changes its start, place or kind): its pairs leave the
+-- old key and join the new one.
+CREATE FUNCTION report_class_roll() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF report_rollup_off() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' AND OLD.status = 'ended' AND NOT OLD.premium THEN
+        INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+        SELECT OLD.district_id, report_day(OLD.started_at), OLD.school_id, p.ms, -COUNT(*)
+        FROM (SELECT SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END) AS ms
+              FROM class_attendance WHERE class_id = OLD.id AND role = 'student' GROUP BY user_id) p
+        GROUP BY p.ms
+        ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = report_class_presence.n + excluded.n;
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.status = 'ended' AND NOT NEW.premium THEN
+        INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+        SELECT NEW.district_id, report_day(NEW.started_at), NEW.school_id, p.ms, COUNT(*)
+        FROM (SELECT SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END) AS ms
+              FROM class_attendance WHERE class_id = NEW.id AND role = 'student' GROUP BY user_id) p
+        GROUP BY p.ms
+        ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = report_class_presence.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER report_class_roll
+    AFTER INSERT OR DELETE OR UPDATE OF status, premium, started_at, district_id, school_id
+    ON classes FOR EACH ROW EXECUTE FUNCTION report_class_roll();
+
 -- Back-fill from the rows already there (storage/rollups.go rebuilds the
 -- same way after a bulk load).
 INSERT INTO report_active_users (unit, start_day, user_id)
@@ -240,3 +342,14 @@ INSERT INTO report_qa_first_answers (district_id, day, school_id, first_ms, n)
 SELECT district_id, report_day(created_at), school_id, first_answer_at - created_at, COUNT(*)
 FROM qa_questions WHERE status <> 'deleted' AND first_answer_at > 0
 GROUP BY 1, 2, 3, 4;
+
+INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+SELECT district_id, day, school_id, ms, COUNT(*)
+FROM (SELECT c.district_id, report_day(c.started_at) AS day, c.school_id,
+        SUM(CASE WHEN a.left_at > a.joined_at THEN a.left_at - a.joined_at ELSE 0 END) AS ms
+      FROM class_attendance a JOIN classes c ON c.id = a.class_id
+      WHERE c.status = 'ended' AND c.premium = FALSE AND a.role = 'student'
+      GROUP BY c.id, c.district_id, c.started_at, c.school_id, a.user_id) p
+GROUP BY district_id, day, school_id, ms;
+
+ANALYZE report_active_users, report_tutoring_waits, report_tutoring_daily, report_qa_first_answers, report_class_presence;

@@ -61,13 +61,25 @@ CREATE TABLE report_qa_first_answers (
     PRIMARY KEY (district_id, day, school_id, first_ms)
 );
 
+-- The students present in the ended live classes that are not premium:
+-- one (class, student) pair per unit of n, as a histogram of the pair's
+-- milliseconds present, per day the class started. Attendance is the
+-- number of pairs; the median minutes present is read from the histogram.
+CREATE TABLE report_class_presence (
+    district_id BIGINT  NOT NULL,
+    day         INTEGER NOT NULL,
+    school_id   BIGINT  NOT NULL,
+    ms          BIGINT  NOT NULL,
+    n           BIGINT  NOT NULL,
+    PRIMARY KEY (district_id, day, school_id, ms)
+);
+
 -- Facts that stay on raw rows get the paths they lacked: micro-lesson
--- reviews among the activity rows, and the students present in a class.
+-- reviews among the activity rows, and classes by the time they started.
 CREATE INDEX activity_log_microlesson_review_idx ON activity_log (at_ms, subject)
     WHERE action IN ('microlesson.approve', 'microlesson.return');
 CREATE INDEX classes_district_started_idx ON classes (district_id, started_at);
 CREATE INDEX classes_school_started_idx ON classes (school_id, started_at);
-CREATE INDEX class_attendance_presence_idx ON class_attendance (class_id, role, user_id, joined_at, left_at);
 
 -- The day of a time t in ms is ((t + 28800000) / 86400000) throughout.
 
@@ -218,6 +230,130 @@ BEGIN
     ON CONFLICT (district_id, day, school_id, first_ms) DO UPDATE SET n = n + excluded.n;
 END;
 
+-- Presence in classes: BEFORE triggers, which read a pair's rows as they
+-- are before this row changes, so several rows of one pair changed by one
+-- statement add up.
+CREATE TRIGGER report_presence_insert BEFORE INSERT ON class_attendance
+WHEN NEW.role = 'student' AND (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total, -1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = NEW.class_id AND user_id = NEW.user_id AND role = 'student') x
+    WHERE c.id = NEW.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total + (CASE WHEN NEW.left_at > NEW.joined_at THEN NEW.left_at - NEW.joined_at ELSE 0 END), 1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = NEW.class_id AND user_id = NEW.user_id AND role = 'student') x
+    WHERE c.id = NEW.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt + 1 > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER report_presence_delete BEFORE DELETE ON class_attendance
+WHEN OLD.role = 'student' AND (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total, -1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = OLD.class_id AND user_id = OLD.user_id AND role = 'student') x
+    WHERE c.id = OLD.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total + -(CASE WHEN OLD.left_at > OLD.joined_at THEN OLD.left_at - OLD.joined_at ELSE 0 END), 1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = OLD.class_id AND user_id = OLD.user_id AND role = 'student') x
+    WHERE c.id = OLD.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt + -1 > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER report_presence_update BEFORE UPDATE OF class_id, user_id, role, joined_at, left_at ON class_attendance
+WHEN OLD.class_id = NEW.class_id AND OLD.user_id = NEW.user_id AND OLD.role = 'student' AND NEW.role = 'student' AND (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total, -1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = NEW.class_id AND user_id = NEW.user_id AND role = 'student') x
+    WHERE c.id = NEW.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total + (CASE WHEN NEW.left_at > NEW.joined_at THEN NEW.left_at - NEW.joined_at ELSE 0 END) - (CASE WHEN OLD.left_at > OLD.joined_at THEN OLD.left_at - OLD.joined_at ELSE 0 END), 1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = NEW.class_id AND user_id = NEW.user_id AND role = 'student') x
+    WHERE c.id = NEW.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt + 0 > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER report_presence_update_old BEFORE UPDATE OF class_id, user_id, role, joined_at, left_at ON class_attendance
+WHEN NOT (OLD.class_id = NEW.class_id AND OLD.user_id = NEW.user_id AND OLD.role = 'student' AND NEW.role = 'student') AND OLD.role = 'student' AND (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total, -1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = OLD.class_id AND user_id = OLD.user_id AND role = 'student') x
+    WHERE c.id = OLD.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total + -(CASE WHEN OLD.left_at > OLD.joined_at THEN OLD.left_at - OLD.joined_at ELSE 0 END), 1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = OLD.class_id AND user_id = OLD.user_id AND role = 'student') x
+    WHERE c.id = OLD.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt + -1 > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER report_presence_update_new BEFORE UPDATE OF class_id, user_id, role, joined_at, left_at ON class_attendance
+WHEN NOT (OLD.class_id = NEW.class_id AND OLD.user_id = NEW.user_id AND OLD.role = 'student' AND NEW.role = 'student') AND NEW.role = 'student' AND (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total, -1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = NEW.class_id AND user_id = NEW.user_id AND role = 'student') x
+    WHERE c.id = NEW.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT c.district_id, ((c.started_at + 28800000) / 86400000), c.school_id, x.total + (CASE WHEN NEW.left_at > NEW.joined_at THEN NEW.left_at - NEW.joined_at ELSE 0 END), 1
+    FROM classes c, (SELECT COUNT(*) AS cnt, COALESCE(SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END), 0) AS total
+        FROM class_attendance WHERE class_id = NEW.class_id AND user_id = NEW.user_id AND role = 'student') x
+    WHERE c.id = NEW.class_id AND c.status = 'ended' AND c.premium = FALSE AND x.cnt + 1 > 0
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+END;
+
+-- A class ends (or changes its start, place or kind): its pairs leave the
+-- old key and join the new one.
+CREATE TRIGGER report_class_insert AFTER INSERT ON classes WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT NEW.district_id, ((NEW.started_at + 28800000) / 86400000), NEW.school_id, p.ms, 1 * COUNT(*)
+    FROM (SELECT SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END) AS ms
+          FROM class_attendance WHERE class_id = NEW.id AND role = 'student' GROUP BY user_id) p
+    WHERE NEW.status = 'ended' AND NEW.premium = FALSE
+    GROUP BY p.ms
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER report_class_update AFTER UPDATE OF status, premium, started_at, district_id, school_id ON classes WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT OLD.district_id, ((OLD.started_at + 28800000) / 86400000), OLD.school_id, p.ms, -1 * COUNT(*)
+    FROM (SELECT SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END) AS ms
+          FROM class_attendance WHERE class_id = OLD.id AND role = 'student' GROUP BY user_id) p
+    WHERE OLD.status = 'ended' AND OLD.premium = FALSE
+    GROUP BY p.ms
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT NEW.district_id, ((NEW.started_at + 28800000) / 86400000), NEW.school_id, p.ms, 1 * COUNT(*)
+    FROM (SELECT SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END) AS ms
+          FROM class_attendance WHERE class_id = NEW.id AND role = 'student' GROUP BY user_id) p
+    WHERE NEW.status = 'ended' AND NEW.premium = FALSE
+    GROUP BY p.ms
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER report_class_delete AFTER DELETE ON classes WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+    SELECT OLD.district_id, ((OLD.started_at + 28800000) / 86400000), OLD.school_id, p.ms, -1 * COUNT(*)
+    FROM (SELECT SUM(CASE WHEN left_at > joined_at THEN left_at - joined_at ELSE 0 END) AS ms
+          FROM class_attendance WHERE class_id = OLD.id AND role = 'student' GROUP BY user_id) p
+    WHERE OLD.status = 'ended' AND OLD.premium = FALSE
+    GROUP BY p.ms
+    ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
+END;
+
 -- Back-fill from the rows already there (storage/rollups.go rebuilds the
 -- same way after a bulk load).
 INSERT INTO report_active_users (unit, start_day, user_id)
@@ -246,3 +382,13 @@ INSERT INTO report_qa_first_answers (district_id, day, school_id, first_ms, n)
 SELECT district_id, ((created_at + 28800000) / 86400000), school_id, first_answer_at - created_at, COUNT(*)
 FROM qa_questions WHERE status <> 'deleted' AND first_answer_at > 0
 GROUP BY 1, 2, 3, 4;
+
+INSERT INTO report_class_presence (district_id, day, school_id, ms, n)
+SELECT district_id, day, school_id, ms, COUNT(*)
+FROM (SELECT c.district_id, ((c.started_at + 28800000) / 86400000) AS day, c.school_id,
+        SUM(CASE WHEN a.left_at > a.joined_at THEN a.left_at - a.joined_at ELSE 0 END) AS ms
+      FROM class_attendance a JOIN classes c ON c.id = a.class_id
+      WHERE c.status = 'ended' AND c.premium = FALSE AND a.role = 'student'
+      GROUP BY c.id, c.district_id, c.started_at, c.school_id, a.user_id) p
+GROUP BY district_id, day, school_id, ms;
+
