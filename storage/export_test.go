@@ -33,3 +33,12 @@ func RolledUpFactsForTest() []Fact {
 	}
 	return out
 }
+
+// FactSQLForTest is the query ReportFact runs for q (a roll-up's where one applies).
+func (s *Store) FactSQLForTest(q FactQuery) (string, []any) {
+	d := facts[q.Fact]
+	if r, ok := rollupOf(d, q); ok {
+		return s.factSQL(r, q)
+	}
+	return s.rawFactSQL(d, q)
+}

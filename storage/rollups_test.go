@@ -168,3 +168,72 @@ func TestReportRollupsEqualRaw(t *testing.T) {
 		t.Run("rebuilt", func(t *testing.T) { compare(t) })
 	})
 }
+
+// BenchmarkRollupWriteCost: what the roll-ups' triggers add to the writes
+// they follow — an activity row (a sign-in) and a tutoring session's life
+// (created, started, ended, rated) — with the triggers on and, for
+// comparison, off.
+func BenchmarkRollupWriteCost(b *testing.B) {
+	for _, be := range backends {
+		for _, on := range []bool{true, false} {
+			name := be.name + "/triggers_on"
+			if !on {
+				name = be.name + "/triggers_off"
+			}
+			b.Run(name, func(b *testing.B) {
+				ctx := context.Background()
+				s := be.open(b)
+				exec := func(q string, args ...any) {
+					if err := s.ExecForTest(ctx, q, args...); err != nil {
+						b.Fatalf("%s: %v", q, err)
+					}
+				}
+				if !on {
+					exec(`UPDATE report_rollup_state SET bulk = TRUE`)
+				}
+				fatal := func(err error) {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				d, err := s.CreateDistrict(ctx, admin, "BW", "b")
+				fatal(err)
+				sc, err := s.CreateSchool(ctx, admin, storage.SchoolInput{DistrictID: d.ID, Code: "BW1", Name: "b", Kind: storage.KindPrimary, Active: true})
+				fatal(err)
+				user := func(name string, role storage.Role) storage.UserID {
+					in := storage.UserInput{Username: name, Name: name, DistrictID: d.ID, SchoolID: sc.ID, Roles: []storage.Role{role}, Active: true, Grade: 3}
+					u, err := s.CreateUser(ctx, admin, in, "", false)
+					fatal(err)
+					return u.ID
+				}
+				st, te := user("bws", storage.RoleStudent), user("bwt", storage.RoleTeacher)
+				at := time.Date(2026, 3, 2, 9, 0, 0, 0, storage.Zone)
+				b.Run("activity", func(b *testing.B) {
+					i := 0
+					for b.Loop() {
+						i++
+						if err := s.RecordActivity(ctx, storage.Activity{At: at.Add(time.Duration(i) * time.Hour), ActorID: st,
+							Action: "user.sign_in", DistrictID: d.ID, SchoolID: sc.ID}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+				b.Run("tutoring_session", func(b *testing.B) {
+					i := int64(0)
+					for b.Loop() {
+						i++
+						t0 := msOf(at) + i*60_000
+						exec(`INSERT INTO tutoring_requests (id, student_id, district_id, school_id, subject_id, grade, status, created_at, updated_at)
+							VALUES ($1, $2, $3, $4, 2, 3, 'matched', $5, $5)`, i, int64(st), int64(d.ID), int64(sc.ID), t0)
+						exec(`INSERT INTO tutoring_sessions (id, request_id, student_id, teacher_id, district_id, school_id, subject_id, grade, created_at)
+							VALUES ($1, $1, $2, $3, $4, $5, 2, 3, $6)`, i, int64(st), int64(te), int64(d.ID), int64(sc.ID), t0+30_000)
+						exec(`UPDATE tutoring_sessions SET started_at = $2 WHERE id = $1`, i, t0+40_000)
+						exec(`UPDATE tutoring_sessions SET ended_at = $2, duration_s = 600, end_reason = 'ended' WHERE id = $1`, i, t0+640_000)
+						exec(`INSERT INTO tutoring_ratings (session_id, district_id, school_id, subject_id, teacher_id, month, score, solved, rated_at, updated_at)
+							VALUES ($1, $2, $3, 2, $4, 202603, 5, TRUE, $5, $5)`, i, int64(d.ID), int64(sc.ID), int64(te), t0+700_000)
+					}
+				})
+			})
+		}
+	}
+}
