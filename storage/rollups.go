@@ -19,7 +19,9 @@ import (
 //     → count) per day and place, so medians and percentiles are exact;
 //   - report_tutoring_daily: sessions, minutes and ratings per day and school;
 //   - report_class_presence: a histogram of the time each student was
-//     present in each ended class (attendance is its count).
+//     present in each ended class (attendance is its count);
+//   - report_requests_daily and report_qa_daily: tutoring requests, and
+//     questions with their answers and ratings, per day asked and school.
 //
 // A fact reads its roll-up when the period starts and ends at Shanghai
 // midnights (for active users: is whole years, months or weeks) and the
@@ -140,6 +142,8 @@ var (
 	rollWaits          = factSource{from: "report_tutoring_waits t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
 	rollTutoring       = factSource{from: "report_tutoring_daily t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
 	rollFirstAnswers   = factSource{from: "report_qa_first_answers t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
+	rollRequests       = factSource{from: "report_requests_daily t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
+	rollQA             = factSource{from: "report_qa_daily t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
 	rollPresence       = factSource{from: "report_class_presence t", at: "t.day", day: true, district: "t.district_id", school: "t.school_id"}
 )
 
@@ -151,6 +155,14 @@ var rollups = map[Fact]factDef{
 	"users.active_teachers":   {src: rollActiveTeachers, agg: "COUNT(DISTINCT t.id)"},
 	"tutoring.wait_seconds":   {src: rollWaits, values: "t.wait_ms / 1000.0", weight: "t.n", sortBy: "t.wait_ms", where: "t.n > 0"},
 	"qa.first_answer_minutes": {src: rollFirstAnswers, values: "t.first_ms / 60000.0", weight: "t.n", sortBy: "t.first_ms", where: "t.n > 0"},
+	"tutoring.requests":       {src: rollRequests, agg: "SUM(t.requests)", where: "t.requests > 0"},
+	"tutoring.matched":        {src: rollRequests, agg: "SUM(t.matched)", where: "t.matched > 0"},
+	"qa.questions":            {src: rollQA, agg: "SUM(t.questions)", where: "t.questions > 0"},
+	"qa.adopted":              {src: rollQA, agg: "SUM(t.adopted)", where: "t.adopted > 0"},
+	"qa.answers":              {src: rollQA, agg: "SUM(t.answers)", where: "t.answers > 0"},
+	"qa.ratings":              {src: rollQA, agg: "SUM(t.ratings)", where: "t.ratings > 0"},
+	"qa.ratings_good":         {src: rollQA, agg: "SUM(t.ratings_good)", where: "t.ratings_good > 0"},
+	"qa.rating_sum":           {src: rollQA, agg: "SUM(t.rating_sum)", where: "t.ratings > 0"},
 	"class.attendance":        {src: rollPresence, agg: "SUM(t.n)", where: "t.n > 0"},
 	"class.minutes_present":   {src: rollPresence, values: "t.ms / 60000.0", weight: "t.n", sortBy: "t.ms", where: "t.n > 0"},
 	"tutoring.sessions":       {src: rollTutoring, agg: "SUM(t.sessions)", where: "t.sessions > 0"},
@@ -174,7 +186,7 @@ func init() {
 
 // rollupTables are the roll-ups' tables, rebuilt after a bulk load.
 var rollupTables = []string{"report_active_users", "report_tutoring_waits", "report_tutoring_daily", "report_qa_first_answers",
-	"report_class_presence"}
+	"report_class_presence", "report_requests_daily", "report_qa_daily"}
 
 // setRollupsOff turns the roll-ups' triggers off (or back on) for the rest
 // of q's transaction: other transactions never see it off.

@@ -31,7 +31,8 @@ func TestReportRollupsEqualRaw(t *testing.T) {
 		// minutes change); a second rating, changed; one session deleted
 		// with its rating.
 		exec(`INSERT INTO tutoring_requests (student_id, district_id, school_id, subject_id, grade, status, created_at, updated_at)
-			VALUES ($1, $2, $3, 2, 3, 'matched', $4, $4)`, int64(w.s2), int64(w.d1), int64(w.b), msOf(cst(2026, 11, 12, 18, 0, 0)))
+			VALUES ($1, $2, $3, 2, 3, 'waiting', $4, $4)`, int64(w.s2), int64(w.d1), int64(w.b), msOf(cst(2026, 11, 12, 18, 0, 0)))
+		exec(`UPDATE tutoring_requests SET status = 'matched', session_id = 3 WHERE id = 4`)
 		exec(`INSERT INTO tutoring_sessions (request_id, student_id, teacher_id, district_id, school_id, subject_id, grade, created_at)
 			VALUES (4, $1, $2, $3, $4, 2, 3, $5)`, int64(w.s2), int64(w.t4), int64(w.d1), int64(w.b), msOf(cst(2026, 11, 12, 18, 0, 42)))
 		exec(`UPDATE tutoring_sessions SET started_at = $2 WHERE id = $1`, 3, msOf(cst(2026, 11, 12, 18, 1, 0)))
@@ -50,6 +51,19 @@ func TestReportRollupsEqualRaw(t *testing.T) {
 			first_answer_at = CASE WHEN first_answer_at = 0 THEN $2 ELSE first_answer_at END WHERE id = $1`, 4, msOf(cst(2026, 11, 20, 21, 0, 0)))
 		exec(`UPDATE qa_questions SET answer_count = answer_count + 1, status = 'answered',
 			first_answer_at = CASE WHEN first_answer_at = 0 THEN $2 ELSE first_answer_at END WHERE id = $1`, 3, msOf(cst(2026, 12, 2, 19, 7, 30)))
+		exec(`INSERT INTO qa_answers (question_id, author_id, created_at, updated_at) VALUES (4, $1, $2, $2)`, int64(w.t4), msOf(cst(2026, 11, 20, 21, 0, 0)))
+		exec(`INSERT INTO qa_answers (question_id, author_id, created_at, updated_at) VALUES (4, $1, $2, $2)`, int64(w.t1), msOf(cst(2026, 11, 20, 22, 0, 0)))
+		exec(`INSERT INTO qa_answers (question_id, author_id, created_at, updated_at) VALUES (3, $1, $2, $2)`, int64(w.t1), msOf(cst(2026, 12, 2, 19, 7, 30)))
+		exec(`DELETE FROM qa_answers WHERE question_id = 4 AND author_id = $1`, int64(w.t1))
+		rate := func(q, answer int, score int) {
+			exec(`INSERT INTO qa_ratings (question_id, answer_id, teacher_id, district_id, school_id, subject_id, month, score, rated_at)
+				VALUES ($1, $2, $3, $4, $5, 2, 202611, $6, $7)`, q, answer, int64(w.t1), int64(w.d1), int64(w.a), score, msOf(cst(2026, 11, 25, 0, 0, 0)))
+		}
+		rate(1, 1, 5)
+		rate(2, 3, 2)
+		rate(4, 4, 4)
+		exec(`UPDATE qa_ratings SET score = 3 WHERE question_id = 2`)
+		exec(`UPDATE qa_questions SET status = 'adopted', adopted_answer_id = 4, adopted_at = $2 WHERE id = $1`, 4, msOf(cst(2026, 11, 21, 0, 0, 0)))
 		exec(`UPDATE qa_questions SET status = 'deleted', claimed_by = 0, claim_expires_at = 0, updated_at = $2 WHERE id = $1`, 1, msOf(cst(2026, 12, 3, 0, 0, 0)))
 		// Live classes: students join, leave, come back; one class ends
 		// before its stays are closed (several rows of a pair at once), one

@@ -74,6 +74,29 @@ CREATE TABLE report_class_presence (
     PRIMARY KEY (district_id, day, school_id, ms)
 );
 
+-- Tutoring requests and Q&A per day asked: requests and those matched;
+-- questions not deleted, those adopted, their answers and ratings.
+CREATE TABLE report_requests_daily (
+    district_id BIGINT  NOT NULL,
+    day         INTEGER NOT NULL,
+    school_id   BIGINT  NOT NULL,
+    requests    BIGINT  NOT NULL,
+    matched     BIGINT  NOT NULL,
+    PRIMARY KEY (district_id, day, school_id)
+);
+CREATE TABLE report_qa_daily (
+    district_id  BIGINT  NOT NULL,
+    day          INTEGER NOT NULL,
+    school_id    BIGINT  NOT NULL,
+    questions    BIGINT  NOT NULL,
+    adopted      BIGINT  NOT NULL,
+    answers      BIGINT  NOT NULL,
+    ratings      BIGINT  NOT NULL,
+    ratings_good BIGINT  NOT NULL,
+    rating_sum   BIGINT  NOT NULL,
+    PRIMARY KEY (district_id, day, school_id)
+);
+
 -- Facts that stay on raw rows get the paths they lacked: micro-lesson
 -- reviews among the activity rows, and classes by the time they started.
 CREATE INDEX activity_log_microlesson_review_idx ON activity_log (at_ms, subject)
@@ -314,6 +337,110 @@ CREATE TRIGGER report_class_roll
     AFTER INSERT OR DELETE OR UPDATE OF status, premium, started_at, district_id, school_id
     ON classes FOR EACH ROW EXECUTE FUNCTION report_class_roll();
 
+CREATE FUNCTION report_requests_roll() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF report_rollup_off() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO report_requests_daily (district_id, day, school_id, requests, matched)
+        VALUES (OLD.district_id, report_day(OLD.created_at), OLD.school_id, -1, CASE WHEN OLD.status = 'matched' THEN -1 ELSE 0 END)
+        ON CONFLICT (district_id, day, school_id) DO UPDATE SET requests = report_requests_daily.requests + excluded.requests,
+            matched = report_requests_daily.matched + excluded.matched;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO report_requests_daily (district_id, day, school_id, requests, matched)
+        VALUES (NEW.district_id, report_day(NEW.created_at), NEW.school_id, 1, CASE WHEN NEW.status = 'matched' THEN 1 ELSE 0 END)
+        ON CONFLICT (district_id, day, school_id) DO UPDATE SET requests = report_requests_daily.requests + excluded.requests,
+            matched = report_requests_daily.matched + excluded.matched;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER report_requests_roll AFTER INSERT OR DELETE OR UPDATE OF status, created_at, district_id, school_id
+    ON tutoring_requests FOR EACH ROW EXECUTE FUNCTION report_requests_roll();
+
+-- report_qa_add adds k times question q's counts (with dq questions, its
+-- answers times da and its rating times dr) when q is not deleted.
+CREATE FUNCTION report_qa_add(q qa_questions, dq BIGINT, da BIGINT, dr BIGINT, score INTEGER, k BIGINT)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, report_day(q.created_at), q.school_id, k * dq, CASE WHEN q.adopted_answer_id <> 0 THEN k * dq ELSE 0 END,
+        k * da, k * dr, CASE WHEN score >= 4 THEN k * dr ELSE 0 END, k * dr * COALESCE(score, 0)
+    WHERE q.status <> 'deleted' AND q.id IS NOT NULL
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = report_qa_daily.questions + excluded.questions, adopted = report_qa_daily.adopted + excluded.adopted,
+        answers = report_qa_daily.answers + excluded.answers, ratings = report_qa_daily.ratings + excluded.ratings,
+        ratings_good = report_qa_daily.ratings_good + excluded.ratings_good, rating_sum = report_qa_daily.rating_sum + excluded.rating_sum
+$$;
+
+-- A question with all its answers and its rating leaves its old key and
+-- joins its new one (deleted: none).
+CREATE FUNCTION report_question_move(q qa_questions, k BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    answers BIGINT;
+    score INTEGER;
+BEGIN
+    SELECT COUNT(*) INTO answers FROM qa_answers WHERE question_id = q.id;
+    SELECT r.score INTO score FROM qa_ratings r WHERE r.question_id = q.id;
+    PERFORM report_qa_add(q, 1, answers, CASE WHEN score IS NULL THEN 0 ELSE 1 END, score, k);
+END $$;
+
+CREATE FUNCTION report_questions_roll() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF report_rollup_off() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM report_question_move(OLD, -1);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM report_question_move(NEW, 1);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER report_questions_roll AFTER INSERT OR DELETE OR UPDATE OF status, adopted_answer_id, created_at, district_id, school_id
+    ON qa_questions FOR EACH ROW EXECUTE FUNCTION report_questions_roll();
+
+CREATE FUNCTION report_answers_roll() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    q qa_questions;
+BEGIN
+    IF report_rollup_off() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        SELECT * INTO q FROM qa_questions WHERE id = OLD.question_id;
+        PERFORM report_qa_add(q, 0, 1, 0, NULL, -1);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        SELECT * INTO q FROM qa_questions WHERE id = NEW.question_id;
+        PERFORM report_qa_add(q, 0, 1, 0, NULL, 1);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER report_answers_roll AFTER INSERT OR DELETE OR UPDATE OF question_id
+    ON qa_answers FOR EACH ROW EXECUTE FUNCTION report_answers_roll();
+
+CREATE FUNCTION report_qa_ratings_roll() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    q qa_questions;
+BEGIN
+    IF report_rollup_off() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        SELECT * INTO q FROM qa_questions WHERE id = OLD.question_id;
+        PERFORM report_qa_add(q, 0, 0, 1, OLD.score, -1);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        SELECT * INTO q FROM qa_questions WHERE id = NEW.question_id;
+        PERFORM report_qa_add(q, 0, 0, 1, NEW.score, 1);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER report_qa_ratings_roll AFTER INSERT OR DELETE OR UPDATE OF question_id, score
+    ON qa_ratings FOR EACH ROW EXECUTE FUNCTION report_qa_ratings_roll();
+
 -- Back-fill from the rows already there (storage/rollups.go rebuilds the
 -- same way after a bulk load).
 INSERT INTO report_active_users (unit, start_day, user_id)
@@ -352,4 +479,17 @@ FROM (SELECT c.district_id, report_day(c.started_at) AS day, c.school_id,
       GROUP BY c.id, c.district_id, c.started_at, c.school_id, a.user_id) p
 GROUP BY district_id, day, school_id, ms;
 
-ANALYZE report_active_users, report_tutoring_waits, report_tutoring_daily, report_qa_first_answers, report_class_presence;
+INSERT INTO report_requests_daily (district_id, day, school_id, requests, matched)
+SELECT district_id, report_day(created_at), school_id, COUNT(*), COUNT(CASE WHEN status = 'matched' THEN 1 END)
+FROM tutoring_requests GROUP BY 1, 2, 3;
+
+INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+SELECT q.district_id, report_day(q.created_at), q.school_id, COUNT(*), COUNT(CASE WHEN q.adopted_answer_id <> 0 THEN 1 END),
+    COALESCE(SUM(a.n), 0), COUNT(r.question_id), COUNT(CASE WHEN r.score >= 4 THEN 1 END), COALESCE(SUM(r.score), 0)
+FROM qa_questions q
+LEFT JOIN (SELECT question_id, COUNT(*) AS n FROM qa_answers GROUP BY question_id) a ON a.question_id = q.id
+LEFT JOIN qa_ratings r ON r.question_id = q.id
+WHERE q.status <> 'deleted'
+GROUP BY 1, 2, 3;
+
+ANALYZE report_requests_daily, report_qa_daily, report_active_users, report_tutoring_waits, report_tutoring_daily, report_qa_first_answers, report_class_presence;

@@ -74,6 +74,29 @@ CREATE TABLE report_class_presence (
     PRIMARY KEY (district_id, day, school_id, ms)
 );
 
+-- Tutoring requests and Q&A per day asked: requests and those matched;
+-- questions not deleted, those adopted, their answers and ratings.
+CREATE TABLE report_requests_daily (
+    district_id BIGINT  NOT NULL,
+    day         INTEGER NOT NULL,
+    school_id   BIGINT  NOT NULL,
+    requests    BIGINT  NOT NULL,
+    matched     BIGINT  NOT NULL,
+    PRIMARY KEY (district_id, day, school_id)
+);
+CREATE TABLE report_qa_daily (
+    district_id  BIGINT  NOT NULL,
+    day          INTEGER NOT NULL,
+    school_id    BIGINT  NOT NULL,
+    questions    BIGINT  NOT NULL,
+    adopted      BIGINT  NOT NULL,
+    answers      BIGINT  NOT NULL,
+    ratings      BIGINT  NOT NULL,
+    ratings_good BIGINT  NOT NULL,
+    rating_sum   BIGINT  NOT NULL,
+    PRIMARY KEY (district_id, day, school_id)
+);
+
 -- Facts that stay on raw rows get the paths they lacked: micro-lesson
 -- reviews among the activity rows, and classes by the time they started.
 CREATE INDEX activity_log_microlesson_review_idx ON activity_log (at_ms, subject)
@@ -354,6 +377,146 @@ BEGIN
     ON CONFLICT (district_id, day, school_id, ms) DO UPDATE SET n = n + excluded.n;
 END;
 
+CREATE TRIGGER report_requests_insert AFTER INSERT ON tutoring_requests WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_requests_daily (district_id, day, school_id, requests, matched)
+    VALUES (NEW.district_id, ((NEW.created_at + 28800000) / 86400000), NEW.school_id, 1, CASE WHEN NEW.status = 'matched' THEN 1 ELSE 0 END)
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET requests = requests + excluded.requests, matched = matched + excluded.matched;
+END;
+CREATE TRIGGER report_requests_update AFTER UPDATE OF status, created_at, district_id, school_id ON tutoring_requests WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_requests_daily (district_id, day, school_id, requests, matched)
+    VALUES (OLD.district_id, ((OLD.created_at + 28800000) / 86400000), OLD.school_id, -1, CASE WHEN OLD.status = 'matched' THEN -1 ELSE 0 END)
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET requests = requests + excluded.requests, matched = matched + excluded.matched;
+    INSERT INTO report_requests_daily (district_id, day, school_id, requests, matched)
+    VALUES (NEW.district_id, ((NEW.created_at + 28800000) / 86400000), NEW.school_id, 1, CASE WHEN NEW.status = 'matched' THEN 1 ELSE 0 END)
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET requests = requests + excluded.requests, matched = matched + excluded.matched;
+END;
+CREATE TRIGGER report_requests_delete AFTER DELETE ON tutoring_requests WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_requests_daily (district_id, day, school_id, requests, matched)
+    VALUES (OLD.district_id, ((OLD.created_at + 28800000) / 86400000), OLD.school_id, -1, CASE WHEN OLD.status = 'matched' THEN -1 ELSE 0 END)
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET requests = requests + excluded.requests, matched = matched + excluded.matched;
+END;
+
+CREATE TRIGGER report_questions_insert AFTER INSERT ON qa_questions WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT NEW.district_id, ((NEW.created_at + 28800000) / 86400000), NEW.school_id, 1, CASE WHEN NEW.adopted_answer_id <> 0 THEN 1 ELSE 0 END,
+        1 * (SELECT COUNT(*) FROM qa_answers WHERE question_id = NEW.id),
+        1 * (SELECT COUNT(*) FROM qa_ratings WHERE question_id = NEW.id),
+        1 * (SELECT COUNT(*) FROM qa_ratings WHERE question_id = NEW.id AND score >= 4),
+        1 * COALESCE((SELECT SUM(score) FROM qa_ratings WHERE question_id = NEW.id), 0)
+    WHERE NEW.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+CREATE TRIGGER report_questions_update AFTER UPDATE OF status, adopted_answer_id, created_at, district_id, school_id ON qa_questions WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT OLD.district_id, ((OLD.created_at + 28800000) / 86400000), OLD.school_id, -1, CASE WHEN OLD.adopted_answer_id <> 0 THEN -1 ELSE 0 END,
+        -1 * (SELECT COUNT(*) FROM qa_answers WHERE question_id = OLD.id),
+        -1 * (SELECT COUNT(*) FROM qa_ratings WHERE question_id = OLD.id),
+        -1 * (SELECT COUNT(*) FROM qa_ratings WHERE question_id = OLD.id AND score >= 4),
+        -1 * COALESCE((SELECT SUM(score) FROM qa_ratings WHERE question_id = OLD.id), 0)
+    WHERE OLD.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT NEW.district_id, ((NEW.created_at + 28800000) / 86400000), NEW.school_id, 1, CASE WHEN NEW.adopted_answer_id <> 0 THEN 1 ELSE 0 END,
+        1 * (SELECT COUNT(*) FROM qa_answers WHERE question_id = NEW.id),
+        1 * (SELECT COUNT(*) FROM qa_ratings WHERE question_id = NEW.id),
+        1 * (SELECT COUNT(*) FROM qa_ratings WHERE question_id = NEW.id AND score >= 4),
+        1 * COALESCE((SELECT SUM(score) FROM qa_ratings WHERE question_id = NEW.id), 0)
+    WHERE NEW.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+CREATE TRIGGER report_questions_delete AFTER DELETE ON qa_questions WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT OLD.district_id, ((OLD.created_at + 28800000) / 86400000), OLD.school_id, -1, CASE WHEN OLD.adopted_answer_id <> 0 THEN -1 ELSE 0 END,
+        -1 * (SELECT COUNT(*) FROM qa_answers WHERE question_id = OLD.id),
+        -1 * (SELECT COUNT(*) FROM qa_ratings WHERE question_id = OLD.id),
+        -1 * (SELECT COUNT(*) FROM qa_ratings WHERE question_id = OLD.id AND score >= 4),
+        -1 * COALESCE((SELECT SUM(score) FROM qa_ratings WHERE question_id = OLD.id), 0)
+    WHERE OLD.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+
+CREATE TRIGGER report_answers_insert AFTER INSERT ON qa_answers WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, 0, 0, 1, 0, 0, 0
+    FROM qa_questions q WHERE q.id = NEW.question_id AND q.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+CREATE TRIGGER report_answers_update AFTER UPDATE OF question_id ON qa_answers WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, 0, 0, -1, 0, 0, 0
+    FROM qa_questions q WHERE q.id = OLD.question_id AND q.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, 0, 0, 1, 0, 0, 0
+    FROM qa_questions q WHERE q.id = NEW.question_id AND q.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+CREATE TRIGGER report_answers_delete AFTER DELETE ON qa_answers WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, 0, 0, -1, 0, 0, 0
+    FROM qa_questions q WHERE q.id = OLD.question_id AND q.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+
+CREATE TRIGGER report_qa_ratings_insert AFTER INSERT ON qa_ratings WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, 0, 0, 0, 1, CASE WHEN NEW.score >= 4 THEN 1 ELSE 0 END, 1 * NEW.score
+    FROM qa_questions q WHERE q.id = NEW.question_id AND q.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+CREATE TRIGGER report_qa_ratings_update AFTER UPDATE OF question_id, score ON qa_ratings WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, 0, 0, 0, -1, CASE WHEN OLD.score >= 4 THEN -1 ELSE 0 END, -1 * OLD.score
+    FROM qa_questions q WHERE q.id = OLD.question_id AND q.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, 0, 0, 0, 1, CASE WHEN NEW.score >= 4 THEN 1 ELSE 0 END, 1 * NEW.score
+    FROM qa_questions q WHERE q.id = NEW.question_id AND q.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+CREATE TRIGGER report_qa_ratings_delete AFTER DELETE ON qa_ratings WHEN (SELECT bulk FROM report_rollup_state) = 0
+BEGIN
+    INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+    SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, 0, 0, 0, -1, CASE WHEN OLD.score >= 4 THEN -1 ELSE 0 END, -1 * OLD.score
+    FROM qa_questions q WHERE q.id = OLD.question_id AND q.status <> 'deleted'
+    ON CONFLICT (district_id, day, school_id) DO UPDATE SET
+        questions = questions + excluded.questions, adopted = adopted + excluded.adopted, answers = answers + excluded.answers,
+        ratings = ratings + excluded.ratings, ratings_good = ratings_good + excluded.ratings_good, rating_sum = rating_sum + excluded.rating_sum;
+END;
+
 -- Back-fill from the rows already there (storage/rollups.go rebuilds the
 -- same way after a bulk load).
 INSERT INTO report_active_users (unit, start_day, user_id)
@@ -391,4 +554,17 @@ FROM (SELECT c.district_id, ((c.started_at + 28800000) / 86400000) AS day, c.sch
       WHERE c.status = 'ended' AND c.premium = FALSE AND a.role = 'student'
       GROUP BY c.id, c.district_id, c.started_at, c.school_id, a.user_id) p
 GROUP BY district_id, day, school_id, ms;
+
+INSERT INTO report_requests_daily (district_id, day, school_id, requests, matched)
+SELECT district_id, ((created_at + 28800000) / 86400000), school_id, COUNT(*), COUNT(CASE WHEN status = 'matched' THEN 1 END)
+FROM tutoring_requests GROUP BY 1, 2, 3;
+
+INSERT INTO report_qa_daily (district_id, day, school_id, questions, adopted, answers, ratings, ratings_good, rating_sum)
+SELECT q.district_id, ((q.created_at + 28800000) / 86400000), q.school_id, COUNT(*), COUNT(CASE WHEN q.adopted_answer_id <> 0 THEN 1 END),
+    COALESCE(SUM(a.n), 0), COUNT(r.question_id), COUNT(CASE WHEN r.score >= 4 THEN 1 END), COALESCE(SUM(r.score), 0)
+FROM qa_questions q
+LEFT JOIN (SELECT question_id, COUNT(*) AS n FROM qa_answers GROUP BY question_id) a ON a.question_id = q.id
+LEFT JOIN qa_ratings r ON r.question_id = q.id
+WHERE q.status <> 'deleted'
+GROUP BY 1, 2, 3;
 
