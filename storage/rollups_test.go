@@ -232,8 +232,8 @@ func BenchmarkRollupWriteCost(b *testing.B) {
 						}
 					}
 				})
+				i := int64(0) // ids go on across the runs of the sub-benchmark
 				b.Run("tutoring_session", func(b *testing.B) {
-					i := int64(0)
 					for b.Loop() {
 						i++
 						t0 := msOf(at) + i*60_000
