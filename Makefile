@@ -61,8 +61,8 @@ check: ## go vet, Go tests with -race, every benchmark once
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(GO_PKGS)
 	$(GO) test -run '^$$' -bench . -benchtime=1x $(GO_PKGS)
 
-bench: ## Go benchmarks with allocations, the fan-out benchmark (plain, then 100 subscribers recorded), then a 300-student class
-	$(GO) test -run '^$$' -bench . -benchmem $(GO_PKGS)
+bench: ## Go benchmarks with allocations (the statistics at seed scale too: docs/benchmarks.md), the fan-out benchmark (plain, then 100 subscribers recorded), then a 300-student class
+	YUNKE_BENCH_REPORTS=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(GO_PKGS)
 	@if test -f deploy/bench/fanout.sh; then \
 	  $(MAKE) build && YUNKE_BIN=$(CURDIR)/$(BIN) bash deploy/bench/fanout.sh && \
 	  RECORD=1 YUNKE_BIN=$(CURDIR)/$(BIN) bash deploy/bench/fanout.sh 100; fi

@@ -29,6 +29,11 @@ func (s *Store) BulkLoadActivity(ctx context.Context, acts iter.Seq[Activity]) (
 		if err := q.queryRow(ctx, "SELECT COALESCE(MAX(id), 0) FROM activity_log").Scan(&before); err != nil {
 			return err
 		}
+		// Active users are added from the loaded rows at the end, in one
+		// statement, not by the trigger per row.
+		if err := setRollupsOff(ctx, q, true); err != nil {
+			return err
+		}
 		if pq, ok := q.(pgQ); ok {
 			next, stop := iter.Pull(acts)
 			defer stop()
@@ -62,6 +67,12 @@ func (s *Store) BulkLoadActivity(ctx context.Context, acts iter.Seq[Activity]) (
 			GROUP BY district_id, month, school_id, subject_id, action
 			ON CONFLICT (district_id, month, school_id, subject_id, action)
 			DO UPDATE SET n = activity_monthly.n + excluded.n, total = activity_monthly.total + excluded.total`, before)
+		if err == nil {
+			err = s.addActiveUsersSince(ctx, q, before)
+		}
+		if err == nil {
+			err = setRollupsOff(ctx, q, false)
+		}
 		if err != nil || !s.d.postgres {
 			return err
 		}

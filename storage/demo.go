@@ -16,7 +16,8 @@ import (
 // on SQLite. As BulkLoadActivity does, it brings the rollup up to date at
 // the end with one grouped statement over the activity rows it loaded, in
 // the same transaction, so activity_monthly is exactly activity_log summed
-// up afterwards too.
+// up afterwards too; the statistics' roll-ups (rollups.go), whose triggers
+// stand aside during the load, are rebuilt from the raw rows there too.
 
 // DemoDistrictPrefix starts the code of every district demo-data creates;
 // it is how a database holding only demonstration data is recognised.
@@ -96,6 +97,11 @@ func (s *Store) Bulk(ctx context.Context, fn func(b *BulkLoader) error) (map[str
 		if err := q.queryRow(ctx, "SELECT COALESCE(MAX(id), 0) FROM activity_log").Scan(&before); err != nil {
 			return err
 		}
+		// The statistics' roll-ups are rebuilt once at the end, rather
+		// than by a trigger per row loaded.
+		if err := setRollupsOff(ctx, q, true); err != nil {
+			return err
+		}
 		b.Table("activity_log", "at_ms", "month", "actor_id", "action", "district_id", "school_id", "subject_id",
 			"subject", "room_id", "session_id", "value", "detail")
 		if err := fn(b); err != nil {
@@ -109,6 +115,12 @@ func (s *Store) Bulk(ctx context.Context, fn func(b *BulkLoader) error) (map[str
 		if err := rollupSince(ctx, q, before); err != nil {
 			return err
 		}
+		if err := s.rebuildRollups(ctx, q); err != nil {
+			return err
+		}
+		if err := setRollupsOff(ctx, q, false); err != nil {
+			return err
+		}
 		if s.d.postgres {
 			// Ids were given explicitly: move each identity past them.
 			for t := range b.next {
@@ -118,7 +130,7 @@ func (s *Store) Bulk(ctx context.Context, fn func(b *BulkLoader) error) (map[str
 				}
 			}
 			// Fresh statistics, so the planner knows the tables are large now.
-			if _, err := q.exec(ctx, "ANALYZE "+strings.Join(append(b.order, "activity_monthly"), ", ")); err != nil {
+			if _, err := q.exec(ctx, "ANALYZE "+strings.Join(append(append(b.order, "activity_monthly"), rollupTables...), ", ")); err != nil {
 				return err
 			}
 		}

@@ -21,7 +21,9 @@
 // Every change writes its activity_log row in its own transaction, and in
 // that transaction adds itself to activity_monthly, a rollup keyed by
 // district, month (Asia/Shanghai), school, subject and action that
-// statistics read instead of the log.
+// statistics read instead of the log. The report facts' slowest ones read
+// roll-ups that triggers keep in the transaction writing the domain rows
+// (rollups.go, migration 0018).
 //
 // The schema is versioned by the numbered files of migrations/postgres and
 // migrations/sqlite (the same numbers in both), applied by Open. Package

@@ -49,6 +49,11 @@ type factSource struct {
 	// column of the row); point is the knowledge point's id.
 	pointJoin string
 	point     string
+	// day: at is an Asia/Shanghai day number (a roll-up's), not a time.
+	day bool
+	// periods: the rows are report_active_users a, counted over the weeks,
+	// months and years that make up the period (at unused).
+	periods bool
 }
 
 // factDef is one fact: an aggregate over a source, or (values) one value
@@ -60,6 +65,11 @@ type factDef struct {
 	where  string // extra condition
 	values string // a value per row (or per group of per); agg unused
 	per    string
+	weight string // with values: how many times each value counts (a histogram's)
+	sortBy string // with weight: the column values grows with, grouped and sorted by
+	// rollup computes the same from a roll-up (rollups.go), where it
+	// applies to the query; the raw definition stays the reference.
+	rollup *factDef
 }
 
 var (
@@ -254,16 +264,7 @@ func FactDimensions(f Fact) []Dimension {
 	if !ok {
 		return nil
 	}
-	out := []Dimension{DimNone, DimDistrict, DimSchool, DimKind}
-	for _, c := range []struct {
-		col string
-		dim Dimension
-	}{{d.src.teacher, DimTeacher}, {d.src.subject, DimSubject}, {d.src.grade, DimGrade}, {d.src.point, DimPoint}} {
-		if c.col != "" {
-			out = append(out, c.dim)
-		}
-	}
-	return out
+	return sourceDimensions(d.src)
 }
 
 // FactIsSnapshot reports whether f ignores the period (the rows as they are now).
@@ -306,6 +307,69 @@ func (s *Store) ReportFact(ctx context.Context, q FactQuery) ([]FactValue, error
 	if q.SchoolIDs != nil && len(q.SchoolIDs) == 0 {
 		return []FactValue{}, nil
 	}
+	var query string
+	var args []any
+	if r, ok := rollupOf(d, q); ok && !s.rawFacts {
+		d = r
+		query, args = s.factSQL(d, q)
+	} else {
+		query, args = s.rawFactSQL(d, q)
+	}
+	r, err := s.r().query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: report fact %q: %w", q.Fact, err)
+	}
+	defer r.Close()
+	out := []FactValue{}
+	for r.Next() {
+		var k string
+		var v *float64
+		n := int64(1)
+		dest := []any{&k, &v}
+		if d.weight != "" {
+			dest = append(dest, &n)
+		}
+		if err := r.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("storage: report fact %q: %w", q.Fact, err)
+		}
+		val := 0.0
+		if v != nil {
+			val = *v
+		}
+		if d.values == "" {
+			out = append(out, FactValue{Key: k, Value: val})
+			continue
+		}
+		if n <= 0 {
+			continue
+		}
+		if l := len(out); l == 0 || out[l-1].Key != k {
+			out = append(out, FactValue{Key: k})
+		}
+		for range n {
+			out[len(out)-1].Values = append(out[len(out)-1].Values, val)
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("storage: report fact %q: %w", q.Fact, err)
+	}
+	if d.per != "" {
+		for i := range out {
+			slices.Sort(out[i].Values) // sorted by key, then by v within it already; kept safe
+		}
+	}
+	return out, nil
+}
+
+// rawFactSQL is the query computing fact d for q from the domain's own
+// rows: the reference the roll-ups are checked against.
+func (s *Store) rawFactSQL(d factDef, q FactQuery) (string, []any) {
+	d.rollup = nil
+	return s.factSQL(d, q)
+}
+
+// factSQL is the query computing fact d (raw or a roll-up) for q.
+func (s *Store) factSQL(d factDef, q FactQuery) (string, []any) {
 	src := d.src
 	from := src.from
 	key := "''"
@@ -336,7 +400,13 @@ func (s *Store) ReportFact(ctx context.Context, q FactQuery) ([]FactValue, error
 			where = append(where, "("+c+")")
 		}
 	}
-	if src.at != "" {
+	switch {
+	case src.periods:
+		where = append(where, periodsCond(q.From, q.To))
+	case src.day:
+		args = append(args, shanghaiDay(q.From), shanghaiDay(q.To))
+		where = append(where, fmt.Sprintf("%s >= $%d AND %s < $%d", src.at, len(args)-1, src.at, len(args)))
+	case src.at != "":
 		args = append(args, ms(q.From), ms(q.To))
 		where = append(where, fmt.Sprintf("%s >= $%d AND %s < $%d", src.at, len(args)-1, src.at, len(args)))
 	}
@@ -361,6 +431,14 @@ func (s *Store) ReportFact(ctx context.Context, q FactQuery) ([]FactValue, error
 		}
 		query = "SELECT k, v FROM (SELECT " + key + " AS k, " + d.values + " AS v FROM " + from + whereClause(where) +
 			" GROUP BY " + group + ") x ORDER BY k, v"
+	case d.values != "" && d.weight != "":
+		// Grouped and sorted by the stored integer the value is computed from.
+		group := d.sortBy
+		if q.By != DimNone {
+			group = key + ", " + d.sortBy
+		}
+		query = "SELECT " + key + " AS k, " + d.values + " AS v, CAST(SUM(" + d.weight + ") AS BIGINT) AS n FROM " + from +
+			whereClause(where) + " GROUP BY " + group + " ORDER BY " + group
 	case d.values != "":
 		query = "SELECT " + key + " AS k, " + d.values + " AS v FROM " + from + whereClause(where) + " ORDER BY k, v"
 	case q.By == DimNone:
@@ -370,41 +448,7 @@ func (s *Store) ReportFact(ctx context.Context, q FactQuery) ([]FactValue, error
 		query = "SELECT " + key + " AS k, CAST(" + d.agg + " AS DOUBLE PRECISION) FROM " + from + whereClause(where) +
 			" GROUP BY " + key + " ORDER BY k"
 	}
-	r, err := s.r().query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("storage: report fact %q: %w", q.Fact, err)
-	}
-	defer r.Close()
-	out := []FactValue{}
-	for r.Next() {
-		var k string
-		var v *float64
-		if err := r.Scan(&k, &v); err != nil {
-			return nil, fmt.Errorf("storage: report fact %q: %w", q.Fact, err)
-		}
-		val := 0.0
-		if v != nil {
-			val = *v
-		}
-		if d.values == "" {
-			out = append(out, FactValue{Key: k, Value: val})
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].Key == k {
-			out[n-1].Values = append(out[n-1].Values, val)
-		} else {
-			out = append(out, FactValue{Key: k, Values: []float64{val}})
-		}
-	}
-	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("storage: report fact %q: %w", q.Fact, err)
-	}
-	if d.per != "" {
-		for i := range out {
-			slices.Sort(out[i].Values) // sorted by key, then by v within it already; kept safe
-		}
-	}
-	return out, nil
+	return query, args
 }
 
 // UserNames maps user ids to names; unknown ids are left out.

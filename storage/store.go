@@ -56,6 +56,8 @@ type Store struct {
 	rdb  *sql.DB // SQLite readers
 	wdb  *sql.DB // SQLite writer: one connection, BEGIN IMMEDIATE
 	path string  // SQLite file
+
+	rawFacts bool // statistics read raw rows only (tests compare the roll-ups with them)
 }
 
 // Open opens (creating when needed) the database and applies pending

@@ -88,7 +88,7 @@ func countActivity(t *testing.T, s *storage.Store, action string) int {
 func TestMigrationsRecorded(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
-		want := map[int]string{1: "init", 2: "tutoring", 3: "recordings", 4: "microlessons", 5: "classes", 6: "classroom", 7: "recording_class", 8: "class_record", 9: "qa", 10: "review", 11: "st", 12: "qa_more", 13: "qa_share", 14: "research", 15: "selection", 16: "reports", 17: "kept_reports", 19: "st_results", 20: "withdraw"}
+		want := map[int]string{1: "init", 2: "tutoring", 3: "recordings", 4: "microlessons", 5: "classes", 6: "classroom", 7: "recording_class", 8: "class_record", 9: "qa", 10: "review", 11: "st", 12: "qa_more", 13: "qa_share", 14: "research", 15: "selection", 16: "reports", 17: "kept_reports", 18: "report_rollups", 19: "st_results", 20: "withdraw"}
 		if v := must(s.SchemaVersion(ctx))(t); v != 20 {
 			t.Fatalf("SchemaVersion = %d; want 20", v)
 		}
