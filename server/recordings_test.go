@@ -246,10 +246,19 @@ func TestRecordedClass(t *testing.T) {
 		"district 2": outsider("admin.d2", map[string]any{"roles": []string{"district_admin"}, "district_id": fx.district2}),
 		"student":    fx.users["student"],
 	}
-	var d2 struct{ Items []any }
+	// District 2's admin sees its own district's jobs (its kept reports),
+	// never this district's.
+	var d2 struct {
+		Items []struct {
+			Kind       string `json:"kind"`
+			DistrictID int64  `json:"district_id"`
+		}
+	}
 	others["district 2"].must(200, "GET", "/api/v1/jobs", nil, &d2)
-	if len(d2.Items) != 0 {
-		t.Errorf("another district's admin sees jobs: %v", d2.Items)
+	for _, j := range d2.Items {
+		if j.DistrictID != int64(fx.district2) || strings.HasPrefix(j.Kind, "recording.") {
+			t.Errorf("another district's admin sees job %s of district %d", j.Kind, j.DistrictID)
+		}
 	}
 	trackURL := rec.Tracks[0].URL
 	for who, c := range others {
