@@ -7,11 +7,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"yunke/sfu/bwe"
 )
 
 // Estimator is a send-side bandwidth estimate for one subscriber's
-// PeerConnection, in bits/s; Pion's GCC (cc.BandwidthEstimator) is one.
+// PeerConnection, in bits/s; *bwe.Estimator is the one SubscriberAPI makes.
+// When it is a *bwe.Estimator, the subscriber's DownTracks number and record
+// every packet they send in it and its feedback is handed to it.
 type Estimator interface {
 	GetTargetBitrate() int
 }
@@ -109,6 +114,9 @@ type SubscriberParams struct {
 type Subscriber struct {
 	p   SubscriberParams
 	log *slog.Logger
+	// rec is the estimator when it is ours (p.Estimator): sent packets are
+	// recorded in it and feedback handed to it.
+	rec *bwe.Estimator
 
 	mu     sync.Mutex
 	tracks []*allocTrack
@@ -179,6 +187,7 @@ func NewSubscriber(p SubscriberParams) *Subscriber {
 		verified: p.StartBitrate,
 		backoff:  probeBackoffMin,
 	}
+	s.rec, _ = p.Estimator.(*bwe.Estimator)
 	allocators.add(s)
 	return s
 }
@@ -264,7 +273,14 @@ func (s *Subscriber) onREMB(bps float32) {
 	s.rembAt.Store(nanotime())
 }
 
-func (s *Subscriber) onTWCC() { s.twccAt.Store(nanotime()) }
+// onTWCC hands transport-wide feedback to the send-side estimator.
+func (s *Subscriber) onTWCC(fb *rtcp.TransportLayerCC) {
+	now := nanotime()
+	if s.rec != nil && fb != nil {
+		s.rec.OnFeedback(fb, now)
+	}
+	s.twccAt.Store(now)
+}
 
 // tick is the subscriber's share of one allocTick of the shared loop:
 // pace a running probe's padding, sample congestion, and every allocEvery
@@ -652,22 +668,18 @@ func (s *Subscriber) rembProbeStalled(now int64) bool {
 	return now >= early && est < s.probeStartEst*(100+(rembProbeGrowth-100)/4)/100
 }
 
-// congestionStats is implemented by GCC's estimator: its delay-based
-// detector's verdict ("overuse", "normal", "underuse") is the earliest
-// sign that a probe filled the link's queue.
-type congestionStats interface {
-	GetStats() map[string]any
+// congestionSignal is implemented by a delay-based estimator
+// (*bwe.Estimator): its detector's verdict of overuse is the earliest sign
+// that a probe filled the link's queue.
+type congestionSignal interface {
+	Overusing() bool
 }
 
 // overusing reports whether the estimator's delay detector sees a queue
 // building.
 func (s *Subscriber) overusing() bool {
-	cs, ok := s.p.Estimator.(congestionStats)
-	if !ok {
-		return false
-	}
-	u, _ := cs.GetStats()["usage"].(string)
-	return u == "overuse"
+	cs, ok := s.p.Estimator.(congestionSignal)
+	return ok && cs.Overusing()
 }
 
 // sampleCongestion records whether the delay detector sees overuse now.
