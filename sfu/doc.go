@@ -10,9 +10,11 @@
 // Track through the Tap interface, the same way a subscriber does, without
 // touching the forwarding loop.
 //
-// Bandwidth: each subscriber's PeerConnection (NewSubscriberAPI) stamps
-// transport-wide sequence numbers on what it sends and runs Pion's GCC on
-// the subscriber's TWCC feedback; REMB stands in for clients without TWCC
+// Bandwidth: each subscriber's PeerConnection (NewSubscriberAPI) has a
+// send-side estimator (package bwe, Google Congestion Control over the
+// subscriber's TWCC feedback); the DownTracks stamp the transport-wide
+// sequence number on every packet they send and record it there, without
+// locking or allocating; REMB stands in for clients without TWCC
 // and receiver reports' loss caps both. With EngineParams.ReceiverSideBWE
 // the server instead stamps absolute send times on the video it sends, and
 // the subscriber's browser estimates its downstream bandwidth itself and
