@@ -204,13 +204,18 @@ type trendline struct {
 }
 
 const (
+	// trendWindow and trendSmoothing: libwebrtc uses 20 and 0.9 with a
+	// pacer that sends every 5 ms; forwarded media comes in frame bursts,
+	// a few tens of groups a second, so the smoothing is shorter here to
+	// keep the delay's trend within about 100 ms of the link (a probe that
+	// fills a slow link is stopped within a few feedback reports).
 	trendWindow = 20
 	// trendMin samples give a first trend: a link far too slow for what
 	// is sent shows within a few groups, and waiting for a full window
 	// would let its queue grow for a third of a second more. The trend is
 	// scaled by the number of samples, so a short window weighs little.
 	trendMin       = 6
-	trendSmoothing = 0.9
+	trendSmoothing = 0.5
 	trendGain      = 4.0
 	maxDeltas      = 60
 )
