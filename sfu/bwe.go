@@ -72,9 +72,19 @@ const (
 	// delay-based estimator sees a queue build within a few feedback
 	// intervals, well inside it.
 	probeDuration = time.Second
+	// probeQueueLimit: a probe ends, failed, as soon as feedback reports
+	// packets that met a queue this much longer than the link's shortest
+	// delay; the delay detector's trend needs a few more reports, during
+	// which a probe well above a slow link's rate would queue it for
+	// several hundred milliseconds more.
+	probeQueueLimit = 80 * time.Millisecond
+	// probeRamp: a probe's padding grows from nothing to its full rate over
+	// this time, so that the queue a link too slow for it builds is still
+	// short when feedback first shows it.
+	probeRamp = 400 * time.Millisecond
 	// probeBackoffMin/Max bound the wait after a failed probe (doubling).
 	probeBackoffMin = 2 * time.Second
-	probeBackoffMax = 8 * time.Second
+	probeBackoffMax = 4 * time.Second
 	// probeReach: a probe starts once the estimate is within this share
 	// (%) of its goal.
 	probeReach = 75
@@ -144,6 +154,7 @@ type Subscriber struct {
 	proven        int   // rate the last successful probe carried, until congestion
 	provenEst     int   // the highest estimate since then
 	probeUntil    int64 // end of the running probe
+	probeFrom     int64 // its start
 	probePad      *DownTrack
 	padRate       int // bits/s of padding during the probe
 	nextProbe     int64
@@ -375,7 +386,7 @@ func (s *Subscriber) allocate(now int64) {
 	// estimate falls), and succeeds if it has not by the end.
 	if s.probing {
 		switch {
-		case s.probeFailed(raw):
+		case s.probeFailed(raw), s.queued(probeQueueLimit):
 			s.endProbe(now, false, raw)
 		case now >= s.probeUntil:
 			s.endProbe(now, s.probeGrew(raw), raw)
@@ -582,6 +593,9 @@ func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*a
 	if reach < goal*probeReach/100 {
 		return // the estimator is far from it: wait for it to grow
 	}
+	if s.queued(probeQueueLimit / 2) {
+		return // the link's queue has not drained since the last probe
+	}
 	var pad *DownTrack
 	for _, a := range tracks {
 		if a.d.Kind() == webrtc.RTPCodecTypeVideo && a.d.bound.Load() != nil {
@@ -598,6 +612,7 @@ func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*a
 	s.probeGoal = goal
 	s.probeStartEst = raw
 	s.probeUntil = now + int64(probeDuration)
+	s.probeFrom = now
 	s.probePad = pad
 	s.padRate = max(int(float64(goal)*probeOvershoot)-used, 0)
 	s.log.Debug("probing", "goal", goal, "padding", s.padRate, "estimate", est)
@@ -682,6 +697,19 @@ func (s *Subscriber) overusing() bool {
 	return ok && cs.Overusing()
 }
 
+// queueLevel is implemented by a send-side estimator (*bwe.Estimator):
+// the queueing delay the last feedback reported.
+type queueLevel interface {
+	QueueDelay() time.Duration
+}
+
+// queued reports whether the last feedback showed the link's queue over
+// limit.
+func (s *Subscriber) queued(limit time.Duration) bool {
+	q, ok := s.p.Estimator.(queueLevel)
+	return ok && q.QueueDelay() > limit
+}
+
 // sampleCongestion records whether the delay detector sees overuse now.
 func (s *Subscriber) sampleCongestion() {
 	s.overuse[s.overuseAt%len(s.overuse)] = s.overusing()
@@ -717,9 +745,13 @@ func (s *Subscriber) pad(now int64) {
 	if s.probePad == nil || now >= s.probeUntil {
 		return
 	}
-	if s.overusing() || (s.p.Estimator == nil && s.rembProbeStalled(now)) {
+	if s.overusing() || s.queued(probeQueueLimit) || (s.p.Estimator == nil && s.rembProbeStalled(now)) {
 		s.endProbe(now, false, 0)
 		return
 	}
-	s.probePad.addPadding(s.padRate / 8 * int(allocTick) / int(time.Second))
+	rate := s.padRate
+	if ramp := now - s.probeFrom; ramp < int64(probeRamp) {
+		rate = int(int64(rate) * (ramp + int64(allocTick)) / int64(probeRamp+allocTick))
+	}
+	s.probePad.addPadding(rate / 8 * int(allocTick) / int(time.Second))
 }

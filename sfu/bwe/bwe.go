@@ -76,6 +76,7 @@ type Estimator struct {
 
 	target atomic.Int64 // bits/s
 	usage  atomic.Int32
+	queue  atomic.Int64 // ns, the queueing delay feedback last reported
 
 	mu sync.Mutex
 	fb feedback // under mu
@@ -132,12 +133,19 @@ func (e *Estimator) Usage() Usage { return Usage(e.usage.Load()) }
 // building.
 func (e *Estimator) Overusing() bool { return e.Usage() == UsageOver }
 
+// QueueDelay is the longest queueing delay among the packets of the last
+// feedback report: how much longer than the shortest one-way delay of the
+// last five to ten seconds they took, the link's queue as they met it. The delay detector follows the queue's trend; this is its level, a
+// direct bound for a probe that fills the link.
+func (e *Estimator) QueueDelay() time.Duration { return time.Duration(e.queue.Load()) }
+
 // Stats is a snapshot of the estimator's state, for logs and tests.
 type Stats struct {
 	Target, DelayTarget, LossTarget, AckedRate int
 	Usage                                      Usage
 	Trend, Threshold                           float64 // ms
 	AverageLoss                                float64
+	QueueDelay                                 time.Duration
 }
 
 // Stats reads the estimator's state.
@@ -147,7 +155,7 @@ func (e *Estimator) Stats() Stats {
 	f := &e.fb
 	return Stats{Target: int(e.target.Load()), DelayTarget: f.rate.target, LossTarget: f.loss.bound,
 		AckedRate: f.acked.rate, Usage: f.det.usage, Trend: f.det.lastTrend, Threshold: f.det.threshold,
-		AverageLoss: f.loss.average}
+		AverageLoss: f.loss.average, QueueDelay: e.QueueDelay()}
 }
 
 // feedback is the estimator's state that feedback updates.
@@ -166,6 +174,7 @@ type feedback struct {
 	rate       aimd
 	acked      ackedRate
 	loss       lossBound
+	base       baseDelay
 	lastUpdate int64 // ns, the last feedback handled
 }
 
@@ -480,6 +489,33 @@ func (r *ackedRate) add(arr int64, size int) {
 	// At least a quarter of the window, so that one burst is not a rate.
 	span := max(arr-first, ackedWindow.Microseconds()/4)
 	r.rate = int(int64(r.sum) * 8 * 1_000_000 / span)
+}
+
+// baseDelay is the shortest one-way delay (arrival on the receiver's
+// clock minus send time on ours, µs) over the last one to two
+// minDelayWindow: the link's propagation delay plus the clocks' offset, so
+// that a packet's delay over it is the queue it met. The window lets the
+// base follow the clocks' drift.
+type baseDelay struct {
+	cur, prev int64
+	curFrom   int64 // µs, arrival that started cur
+	known     bool
+}
+
+const minDelayWindow = 5 * time.Second
+
+// add takes one received packet's one-way delay at arrival arr and returns
+// its queueing delay (µs).
+func (b *baseDelay) add(owd, arr int64) int64 {
+	switch {
+	case !b.known:
+		b.cur, b.prev, b.curFrom, b.known = owd, owd, arr, true
+	case arr-b.curFrom > minDelayWindow.Microseconds():
+		b.prev, b.cur, b.curFrom = b.cur, owd, arr
+	default:
+		b.cur = min(b.cur, owd)
+	}
+	return owd - min(b.cur, b.prev)
 }
 
 // lossBound is the loss-based bound (draft-ietf-rmcat-gcc-02 §6): over

@@ -167,6 +167,27 @@ func TestCleanLinkGrows(t *testing.T) {
 	}
 }
 
+// QueueDelay is the queue the last feedback's packets met over the link's
+// shortest delay: none while the link keeps up, about the backlog's
+// length when sending over capacity.
+func TestQueueDelay(t *testing.T) {
+	e := New(Params{})
+	s := newSim(e, &simLink{capacity: 1_000_000, delay: 20 * time.Millisecond})
+	s.run(500_000, 2*time.Second)
+	if q := e.QueueDelay(); q > 5*time.Millisecond {
+		t.Fatalf("queue delay %v at half the link's capacity, want about none", q)
+	}
+	// At twice the capacity the backlog grows by 0.5 s a second: the last
+	// feedback before 400 ms is over shows packets that met 150–200 ms.
+	s.run(2_000_000, 400*time.Millisecond)
+	if q := e.QueueDelay(); q < 100*time.Millisecond || q > 250*time.Millisecond {
+		t.Fatalf("queue delay %v after 400 ms at twice the link's capacity, want 100–250 ms", q)
+	}
+	if st := e.Stats(); st.QueueDelay != e.QueueDelay() {
+		t.Fatalf("Stats' queue delay %v, want %v", st.QueueDelay, e.QueueDelay())
+	}
+}
+
 // Sending over capacity builds a queue: overuse is detected within a few
 // feedback intervals and the estimate falls under the link's capacity;
 // once the sender keeps under it, the detector leaves overuse, the estimate

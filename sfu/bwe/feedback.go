@@ -42,6 +42,7 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
 	i, di := 0, 0
 	lost, total := 0, 0
 	over := false
+	queue := int64(-1) // µs
 	highest, any := f.lastSeq, false
 	visit := func(sym uint16) bool {
 		if i >= count {
@@ -70,6 +71,7 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
 		total++
 		switch {
 		case received:
+			queue = max(queue, f.base.add(arr-sendAt/1000, arr))
 			f.acked.add(arr, size)
 			if f.packet(sendAt, arr, size) {
 				over = true
@@ -100,6 +102,9 @@ chunks:
 		return
 	}
 	f.lastSeq, f.seqKnown = highest, true
+	if queue >= 0 {
+		e.queue.Store(queue * 1000)
+	}
 
 	u := f.det.usage
 	if over {
