@@ -78,9 +78,10 @@ const (
 	// which a probe well above a slow link's rate would queue it for
 	// several hundred milliseconds more.
 	probeQueueLimit = 80 * time.Millisecond
-	// probeRamp: a probe's padding grows from nothing to its full rate over
-	// this time, so that the queue a link too slow for it builds is still
-	// short when feedback first shows it.
+	// probeRamp: with the send-side estimator, a probe's padding grows
+	// from nothing to its full rate over this time, so that the queue a
+	// link too slow for it builds is still short when feedback first shows
+	// it.
 	probeRamp = 400 * time.Millisecond
 	// probeBackoffMin/Max bound the wait after a failed probe (doubling).
 	probeBackoffMin = 2 * time.Second
@@ -750,7 +751,9 @@ func (s *Subscriber) pad(now int64) {
 		return
 	}
 	rate := s.padRate
-	if ramp := now - s.probeFrom; ramp < int64(probeRamp) {
+	// A receiver-side estimate (REMB) is judged by how it grows under the
+	// full padding, and gives no queue level: its probes are not ramped.
+	if ramp := now - s.probeFrom; ramp < int64(probeRamp) && s.p.Estimator != nil {
 		rate = int(int64(rate) * (ramp + int64(allocTick)) / int64(probeRamp+allocTick))
 	}
 	s.probePad.addPadding(rate / 8 * int(allocTick) / int(time.Second))

@@ -24,9 +24,10 @@
 // highest layer that fits and that the client asked for, or is paused
 // (OnStreamState) when not even its lowest layer fits. Climbing is one
 // layer at a time, on keyframes, after a probe (padding-only packets between
-// frames, ramped up over its first 400 ms) has shown the link carries the
-// step; a probe is given up as soon as the estimator sees overuse or
-// feedback shows its packets queued 80 ms. Track.SubscribedLayers is
+// frames) has shown the link carries the step. With the send-side
+// estimator a probe's padding is ramped up over its first 400 ms, and the
+// probe is given up as soon as the estimator sees overuse or feedback
+// shows its packets queued 80 ms. Track.SubscribedLayers is
 // what dynacast pauses at the publisher, and video that waited in a
 // subscriber's queue longer than maxQueueDelay is dropped to the next
 // keyframe. The same API makes /rtc/v1's single PeerConnection, which
