@@ -61,7 +61,7 @@ func TestAllocatorServesScreenShareFirstAndPausesTheRest(t *testing.T) {
 		mu.Unlock()
 	}})
 	t.Cleanup(s.Close)
-	s.onTWCC()
+	s.onTWCC(nil)
 
 	add := func(tr *Track, codec webrtc.RTPCodecParameters, ssrc uint32, prio Priority) *DownTrack {
 		d, err := tr.NewDownTrack(DownTrackParams{})
@@ -101,10 +101,10 @@ func TestAllocatorServesScreenShareFirstAndPausesTheRest(t *testing.T) {
 	}
 
 	est.bps.Store(2_000_000)
-	waitUntil(t, "the screen share on its top layer", func() bool { s.onTWCC(); return dScreen.Allocated() == 2 })
+	waitUntil(t, "the screen share on its top layer", func() bool { s.onTWCC(nil); return dScreen.Allocated() == 2 })
 	waitUntil(t, "the camera resumed", func() bool { return dCam.Allocated() >= 0 })
 	// 48 (audio) + 1200 (screen) leaves room for the camera's middle layer, not its top.
-	waitUntil(t, "the camera on its middle layer", func() bool { s.onTWCC(); return dCam.Allocated() == 1 })
+	waitUntil(t, "the camera on its middle layer", func() bool { s.onTWCC(nil); return dCam.Allocated() == 1 })
 	time.Sleep(3 * allocTick * allocEvery)
 	if dCam.Allocated() != 1 || dScreen.Allocated() != 2 {
 		t.Errorf("camera at %d and screen at %d; want 1 and 2", dCam.Allocated(), dScreen.Allocated())
@@ -128,7 +128,7 @@ func TestAllocatorRespectsTheClientsChoice(t *testing.T) {
 	est.bps.Store(10_000_000)
 	s := NewSubscriber(SubscriberParams{Estimator: est})
 	t.Cleanup(s.Close)
-	s.onTWCC()
+	s.onTWCC(nil)
 	d, err := cam.NewDownTrack(DownTrackParams{})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestAllocatorRespectsTheClientsChoice(t *testing.T) {
 	d.SetMaxLayer(1)
 	s.Add(d, PriorityOther)
 	d.Start(newFakeSender())
-	waitUntil(t, "the camera on the asked-for layer", func() bool { s.onTWCC(); return d.Allocated() == 1 })
+	waitUntil(t, "the camera on the asked-for layer", func() bool { s.onTWCC(nil); return d.Allocated() == 1 })
 	time.Sleep(5 * allocTick * allocEvery)
 	if d.Allocated() != 1 {
 		t.Errorf("allocated layer %d, the client asked for at most 1", d.Allocated())
@@ -158,7 +158,7 @@ func TestAllocatorsShareOneGoroutine(t *testing.T) {
 		est := &fixedEstimator{}
 		est.bps.Store(2_000_000)
 		subs[i] = NewSubscriber(SubscriberParams{Estimator: est})
-		subs[i].onTWCC()
+		subs[i].onTWCC(nil)
 	}
 	if got := runtime.NumGoroutine() - before; got > 1 {
 		t.Errorf("%d subscribers added %d goroutines, want at most 1", n, got)
@@ -176,7 +176,7 @@ func TestAllocatorsShareOneGoroutine(t *testing.T) {
 	}
 	subs[n-1].Add(d, PriorityOther)
 	d.Start(newFakeSender())
-	waitUntil(t, "the camera allocated above its lowest layer", func() bool { subs[n-1].onTWCC(); return d.Allocated() > 0 })
+	waitUntil(t, "the camera allocated above its lowest layer", func() bool { subs[n-1].onTWCC(nil); return d.Allocated() > 0 })
 	for _, s := range subs {
 		s.Close()
 	}

@@ -7,11 +7,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"yunke/sfu/bwe"
 )
 
 // Estimator is a send-side bandwidth estimate for one subscriber's
-// PeerConnection, in bits/s; Pion's GCC (cc.BandwidthEstimator) is one.
+// PeerConnection, in bits/s; *bwe.Estimator is the one SubscriberAPI makes.
+// When it is a *bwe.Estimator, the subscriber's DownTracks number and record
+// every packet they send in it and its feedback is handed to it.
 type Estimator interface {
 	GetTargetBitrate() int
 }
@@ -67,9 +72,20 @@ const (
 	// delay-based estimator sees a queue build within a few feedback
 	// intervals, well inside it.
 	probeDuration = time.Second
+	// probeQueueLimit: a probe ends, failed, as soon as feedback reports
+	// packets that met a queue this much longer than the link's shortest
+	// delay; the delay detector's trend needs a few more reports, during
+	// which a probe well above a slow link's rate would queue it for
+	// several hundred milliseconds more.
+	probeQueueLimit = 80 * time.Millisecond
+	// probeRamp: with the send-side estimator, a probe's padding grows
+	// from nothing to its full rate over this time, so that the queue a
+	// link too slow for it builds is still short when feedback first shows
+	// it.
+	probeRamp = 400 * time.Millisecond
 	// probeBackoffMin/Max bound the wait after a failed probe (doubling).
 	probeBackoffMin = 2 * time.Second
-	probeBackoffMax = 8 * time.Second
+	probeBackoffMax = 4 * time.Second
 	// probeReach: a probe starts once the estimate is within this share
 	// (%) of its goal.
 	probeReach = 75
@@ -109,6 +125,9 @@ type SubscriberParams struct {
 type Subscriber struct {
 	p   SubscriberParams
 	log *slog.Logger
+	// rec is the estimator when it is ours (p.Estimator): sent packets are
+	// recorded in it and feedback handed to it.
+	rec *bwe.Estimator
 
 	mu     sync.Mutex
 	tracks []*allocTrack
@@ -136,6 +155,7 @@ type Subscriber struct {
 	proven        int   // rate the last successful probe carried, until congestion
 	provenEst     int   // the highest estimate since then
 	probeUntil    int64 // end of the running probe
+	probeFrom     int64 // its start
 	probePad      *DownTrack
 	padRate       int // bits/s of padding during the probe
 	nextProbe     int64
@@ -179,6 +199,7 @@ func NewSubscriber(p SubscriberParams) *Subscriber {
 		verified: p.StartBitrate,
 		backoff:  probeBackoffMin,
 	}
+	s.rec, _ = p.Estimator.(*bwe.Estimator)
 	allocators.add(s)
 	return s
 }
@@ -264,7 +285,14 @@ func (s *Subscriber) onREMB(bps float32) {
 	s.rembAt.Store(nanotime())
 }
 
-func (s *Subscriber) onTWCC() { s.twccAt.Store(nanotime()) }
+// onTWCC hands transport-wide feedback to the send-side estimator.
+func (s *Subscriber) onTWCC(fb *rtcp.TransportLayerCC) {
+	now := nanotime()
+	if s.rec != nil && fb != nil {
+		s.rec.OnFeedback(fb, now)
+	}
+	s.twccAt.Store(now)
+}
 
 // tick is the subscriber's share of one allocTick of the shared loop:
 // pace a running probe's padding, sample congestion, and every allocEvery
@@ -359,7 +387,7 @@ func (s *Subscriber) allocate(now int64) {
 	// estimate falls), and succeeds if it has not by the end.
 	if s.probing {
 		switch {
-		case s.probeFailed(raw):
+		case s.probeFailed(raw), s.queued(probeQueueLimit):
 			s.endProbe(now, false, raw)
 		case now >= s.probeUntil:
 			s.endProbe(now, s.probeGrew(raw), raw)
@@ -566,6 +594,9 @@ func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*a
 	if reach < goal*probeReach/100 {
 		return // the estimator is far from it: wait for it to grow
 	}
+	if s.queued(probeQueueLimit / 2) {
+		return // the link's queue has not drained since the last probe
+	}
 	var pad *DownTrack
 	for _, a := range tracks {
 		if a.d.Kind() == webrtc.RTPCodecTypeVideo && a.d.bound.Load() != nil {
@@ -582,6 +613,7 @@ func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*a
 	s.probeGoal = goal
 	s.probeStartEst = raw
 	s.probeUntil = now + int64(probeDuration)
+	s.probeFrom = now
 	s.probePad = pad
 	s.padRate = max(int(float64(goal)*probeOvershoot)-used, 0)
 	s.log.Debug("probing", "goal", goal, "padding", s.padRate, "estimate", est)
@@ -652,22 +684,31 @@ func (s *Subscriber) rembProbeStalled(now int64) bool {
 	return now >= early && est < s.probeStartEst*(100+(rembProbeGrowth-100)/4)/100
 }
 
-// congestionStats is implemented by GCC's estimator: its delay-based
-// detector's verdict ("overuse", "normal", "underuse") is the earliest
-// sign that a probe filled the link's queue.
-type congestionStats interface {
-	GetStats() map[string]any
+// congestionSignal is implemented by a delay-based estimator
+// (*bwe.Estimator): its detector's verdict of overuse is the earliest sign
+// that a probe filled the link's queue.
+type congestionSignal interface {
+	Overusing() bool
 }
 
 // overusing reports whether the estimator's delay detector sees a queue
 // building.
 func (s *Subscriber) overusing() bool {
-	cs, ok := s.p.Estimator.(congestionStats)
-	if !ok {
-		return false
-	}
-	u, _ := cs.GetStats()["usage"].(string)
-	return u == "overuse"
+	cs, ok := s.p.Estimator.(congestionSignal)
+	return ok && cs.Overusing()
+}
+
+// queueLevel is implemented by a send-side estimator (*bwe.Estimator):
+// the queueing delay the last feedback reported.
+type queueLevel interface {
+	QueueDelay() time.Duration
+}
+
+// queued reports whether the last feedback showed the link's queue over
+// limit.
+func (s *Subscriber) queued(limit time.Duration) bool {
+	q, ok := s.p.Estimator.(queueLevel)
+	return ok && q.QueueDelay() > limit
 }
 
 // sampleCongestion records whether the delay detector sees overuse now.
@@ -705,9 +746,15 @@ func (s *Subscriber) pad(now int64) {
 	if s.probePad == nil || now >= s.probeUntil {
 		return
 	}
-	if s.overusing() || (s.p.Estimator == nil && s.rembProbeStalled(now)) {
+	if s.overusing() || s.queued(probeQueueLimit) || (s.p.Estimator == nil && s.rembProbeStalled(now)) {
 		s.endProbe(now, false, 0)
 		return
 	}
-	s.probePad.addPadding(s.padRate / 8 * int(allocTick) / int(time.Second))
+	rate := s.padRate
+	// A receiver-side estimate (REMB) is judged by how it grows under the
+	// full padding, and gives no queue level: its probes are not ramped.
+	if ramp := now - s.probeFrom; ramp < int64(probeRamp) && s.p.Estimator != nil {
+		rate = int(int64(rate) * (ramp + int64(allocTick)) / int64(probeRamp+allocTick))
+	}
+	s.probePad.addPadding(rate / 8 * int(allocTick) / int(time.Second))
 }

@@ -201,6 +201,10 @@ type netRig struct {
 	// remb: subscribers estimate their own bandwidth and report it in
 	// REMB (the SFU's ReceiverSideBWE); otherwise the SFU runs GCC.
 	remb bool
+	// links are closed once the router has stopped: a link's delay filter
+	// closed while the router still delivers to it blocks the router's
+	// goroutine for good.
+	links []*link
 }
 
 func newNetRig(t *testing.T, remb bool) *netRig {
@@ -222,8 +226,14 @@ func newNetRig(t *testing.T, remb bool) *netRig {
 	if err := router.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = router.Stop() })
-	return &netRig{router: router, sfuAPI: api, ip: 10, remb: remb}
+	r := &netRig{router: router, sfuAPI: api, ip: 10, remb: remb}
+	t.Cleanup(func() {
+		_ = router.Stop()
+		for _, l := range r.links {
+			l.close()
+		}
+	})
+	return r
 }
 
 // subscribe connects a subscriber behind a link of rate bits/s (0: 100
@@ -256,6 +266,7 @@ func (r *netRig) subscribe(t *testing.T, name string, pub *simPublisher, rate, l
 		t.Fatal(err)
 	}
 	s := &testSubscriber{name: name, link: &link{tbf: tbf, queue: q, loss: lf, delay: df}, partial: make(map[uint32]uint64)}
+	r.links = append(r.links, s.link)
 
 	// The SFU's side.
 	pc, est, err := r.sfuAPI.NewPeerConnection(webrtc.Configuration{})
@@ -345,7 +356,6 @@ func (r *netRig) subscribe(t *testing.T, name string, pub *simPublisher, rate, l
 		_ = pc.Close()
 		close(stopREMB)
 		s.readersWG.Wait()
-		s.link.close()
 	})
 
 	offer, err := pc.CreateOffer(nil)

@@ -10,9 +10,11 @@
 // Track through the Tap interface, the same way a subscriber does, without
 // touching the forwarding loop.
 //
-// Bandwidth: each subscriber's PeerConnection (NewSubscriberAPI) stamps
-// transport-wide sequence numbers on what it sends and runs Pion's GCC on
-// the subscriber's TWCC feedback; REMB stands in for clients without TWCC
+// Bandwidth: each subscriber's PeerConnection (NewSubscriberAPI) has a
+// send-side estimator (package bwe, Google Congestion Control over the
+// subscriber's TWCC feedback); the DownTracks stamp the transport-wide
+// sequence number on every packet they send and record it there, without
+// locking or allocating; REMB stands in for clients without TWCC
 // and receiver reports' loss caps both. With EngineParams.ReceiverSideBWE
 // the server instead stamps absolute send times on the video it sends, and
 // the subscriber's browser estimates its downstream bandwidth itself and
@@ -22,7 +24,10 @@
 // highest layer that fits and that the client asked for, or is paused
 // (OnStreamState) when not even its lowest layer fits. Climbing is one
 // layer at a time, on keyframes, after a probe (padding-only packets between
-// frames) has shown the link carries the step. Track.SubscribedLayers is
+// frames) has shown the link carries the step. With the send-side
+// estimator a probe's padding is ramped up over its first 400 ms, and the
+// probe is given up as soon as the estimator sees overuse or feedback
+// shows its packets queued 80 ms. Track.SubscribedLayers is
 // what dynacast pauses at the publisher, and video that waited in a
 // subscriber's queue longer than maxQueueDelay is dropped to the next
 // keyframe. The same API makes /rtc/v1's single PeerConnection, which

@@ -117,6 +117,10 @@ type binding struct {
 	// extension (0: none), which a subscriber's receiver-side bandwidth
 	// estimate is made from.
 	absSendTime uint8
+	// transportCC is the negotiated ID of the transport-wide sequence
+	// number extension (0: none), which the subscriber's TWCC feedback
+	// reports on.
+	transportCC uint8
 }
 
 type writerState struct {
@@ -133,6 +137,7 @@ type writerState struct {
 	lastPLI         int64
 	hdr             rtp.Header
 	absSendTime     [3]byte // the header's absolute send time extension
+	transportSeq    [2]byte // the header's transport-wide sequence number
 	history         [historySize]sent
 	// Resend budget over the current window.
 	windowStart  int64
@@ -245,7 +250,7 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.t.p.Kind }
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	if c, opus, ok := redFor(d.t.p.Codec.MimeType, ctx.CodecParameters()); ok {
 		d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream(), red: true, opusPT: opus,
-			absSendTime: absSendTimeID(ctx)})
+			absSendTime: extensionID(ctx, sdp.ABSSendTimeURI), transportCC: extensionID(ctx, sdp.TransportCCURI)})
 		d.reselect.Store(true)
 		d.nudge()
 		return c, nil
@@ -253,7 +258,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	for _, c := range ctx.CodecParameters() {
 		if strings.EqualFold(c.MimeType, d.t.p.Codec.MimeType) {
 			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), writer: ctx.WriteStream(),
-				absSendTime: absSendTimeID(ctx)})
+				absSendTime: extensionID(ctx, sdp.ABSSendTimeURI), transportCC: extensionID(ctx, sdp.TransportCCURI)})
 			d.reselect.Store(true)
 			d.nudge()
 			return c, nil
@@ -262,11 +267,11 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 }
 
-// absSendTimeID is the ID the absolute send time extension was negotiated
-// with for this track, or 0.
-func absSendTimeID(ctx webrtc.TrackLocalContext) uint8 {
+// extensionID is the ID the header extension uri was negotiated with for
+// this track, or 0 (none, or not a one-byte ID).
+func extensionID(ctx webrtc.TrackLocalContext, uri string) uint8 {
 	for _, e := range ctx.HeaderExtensions() {
-		if e.URI == sdp.ABSSendTimeURI && e.ID > 0 && e.ID < 15 {
+		if e.URI == uri && e.ID > 0 && e.ID < 15 {
 			return uint8(e.ID)
 		}
 	}
@@ -283,6 +288,28 @@ func (w *writerState) stampSendTime(b *binding) {
 	v := uint64(now/int64(time.Second))&63<<18 | uint64(now%int64(time.Second))<<18/uint64(time.Second)
 	w.absSendTime = [3]byte{byte(v >> 16), byte(v >> 8), byte(v)}
 	_ = w.hdr.SetExtension(b.absSendTime, w.absSendTime[:])
+}
+
+// stampTransportSeq gives the header, about to be sent with payloadLen
+// bytes of payload, the next transport-wide sequence number of the
+// subscriber's PeerConnection and records it in the send-side estimator,
+// when both were negotiated. Nothing is allocated: the extension's payload
+// is the writer's own array.
+func (d *DownTrack) stampTransportSeq(b *binding, payloadLen int) {
+	if b.transportCC == 0 {
+		return
+	}
+	s := d.sub.Load()
+	if s == nil || s.rec == nil {
+		return
+	}
+	w := &d.w
+	// Set first, so that the size recorded counts the extension.
+	if err := w.hdr.SetExtension(b.transportCC, w.transportSeq[:]); err != nil {
+		return
+	}
+	seq := s.rec.Sent(w.hdr.MarshalSize()+payloadLen, nanotime())
+	w.transportSeq = [2]byte{byte(seq >> 8), byte(seq)}
 }
 
 // redFor finds, for an Opus track, the RED codec the subscriber accepts
@@ -687,6 +714,7 @@ func (d *DownTrack) sendPadding() {
 	for range n {
 		h.SequenceNumber = w.lastSeq + 1
 		w.stampSendTime(b)
+		d.stampTransportSeq(b, len(paddingPayload))
 		if _, err := b.writer.WriteRTP(h, paddingPayload[:]); err != nil {
 			d.m.drop(DropWriteError)
 			break
@@ -740,6 +768,7 @@ func (d *DownTrack) write(b *binding, p *Packet, seq uint16, ts uint32) bool {
 			return false
 		}
 	}
+	d.stampTransportSeq(b, len(payload))
 	if _, err := b.writer.WriteRTP(h, payload); err != nil {
 		d.m.drop(DropWriteError)
 		return false
@@ -827,7 +856,7 @@ func (d *DownTrack) readRTCP() {
 				}
 			case *rtcp.TransportLayerCC:
 				if s := d.sub.Load(); s != nil {
-					s.onTWCC()
+					s.onTWCC(pk)
 				}
 			}
 		}

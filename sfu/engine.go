@@ -3,17 +3,16 @@ package sfu
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
+
+	"yunke/sfu/bwe"
 )
 
 // EngineParams configure the WebRTC API every PeerConnection is made from.
@@ -62,75 +61,48 @@ const (
 // generation, receiver/sender reports, transport-wide congestion feedback so
 // publishers' bandwidth estimation can ramp up to all simulcast layers).
 func NewAPI(p EngineParams) (*webrtc.API, error) {
-	return newAPI(p, nil)
+	return newAPI(p)
 }
 
 // SubscriberAPI makes PeerConnections that send media to subscribers: the
-// publisher-side API plus transport-wide sequence numbers on every sent
-// packet and Google Congestion Control's send-side estimate
-// (draft-ietf-rmcat-gcc-02) from the subscriber's TWCC feedback, one
-// estimator per PeerConnection.
+// publisher-side API, and with send-side estimation one bwe.Estimator per
+// PeerConnection (Google Congestion Control, draft-ietf-rmcat-gcc-02, over
+// the subscriber's transport-wide feedback). The DownTracks themselves put
+// the transport-wide sequence number on every packet they send and record
+// it in the estimator: no interceptor sits on the forwarding path for it.
 type SubscriberAPI struct {
-	api *webrtc.API
-
-	// mu serialises PeerConnection creation, so the estimator the
-	// interceptor factory makes is known to belong to the new PeerConnection.
-	mu   sync.Mutex
-	last cc.BandwidthEstimator
+	api      *webrtc.API
+	sendSide bool
 }
 
 // NewSubscriberAPI builds the API for subscribers' PeerConnections.
 func NewSubscriberAPI(p EngineParams) (*SubscriberAPI, error) {
-	s := &SubscriberAPI{}
-	if p.NoSendSideBWE || p.ReceiverSideBWE {
-		var err error
-		if s.api, err = newAPI(p, nil); err != nil {
-			return nil, err
-		}
-		return s, nil
-	}
-	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		// No pacer of GCC's own: a DownTrack's writer already bounds its
-		// queue in time and drops stale video to the next keyframe.
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(bweInitialBitrate),
-			gcc.SendSideBWEMinBitrate(bweMinBitrate),
-			gcc.SendSideBWEMaxBitrate(bweMaxBitrate),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-		)
-	})
+	api, err := newAPI(p)
 	if err != nil {
-		return nil, fmt.Errorf("congestion controller: %w", err)
-	}
-	f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { s.last = e })
-	if s.api, err = newAPI(p, f); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &SubscriberAPI{api: api, sendSide: !p.NoSendSideBWE && !p.ReceiverSideBWE}, nil
 }
 
 // NewPeerConnection creates a PeerConnection and returns its bandwidth
-// estimator (nil if none was made).
+// estimator (nil without send-side estimation). Give the estimator to the
+// subscriber's allocator (SubscriberParams.Estimator): its DownTracks
+// record what they send in it.
 func (s *SubscriberAPI) NewPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, Estimator, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.last = nil
 	pc, err := s.api.NewPeerConnection(cfg)
-	e := s.last
-	s.last = nil
 	if err != nil {
 		return nil, nil, err
 	}
-	if e == nil {
+	if !s.sendSide {
 		return pc, nil, nil
 	}
-	return pc, e, nil
+	return pc, bwe.New(bwe.Params{Initial: bweInitialBitrate, Min: bweMinBitrate, Max: bweMaxBitrate}), nil
 }
 
 // API is the underlying WebRTC API.
 func (s *SubscriberAPI) API() *webrtc.API { return s.api }
 
-func newAPI(p EngineParams, bwe *cc.InterceptorFactory) (*webrtc.API, error) {
+func newAPI(p EngineParams) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range Codecs() {
 		kind := webrtc.RTPCodecTypeVideo
@@ -168,16 +140,6 @@ func newAPI(p EngineParams, bwe *cc.InterceptorFactory) (*webrtc.API, error) {
 	} else if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, fmt.Errorf("twcc: %w", err)
 	}
-	if bwe != nil {
-		// Order matters: the interceptor added last sees an outgoing packet
-		// first, so the transport-wide sequence number is set before the
-		// estimator records the packet as sent.
-		reg.Add(bwe)
-		if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
-			return nil, fmt.Errorf("twcc header extension: %w", err)
-		}
-	}
-
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(p.IncludeLoopback)
 	if p.Net != nil {

@@ -108,12 +108,13 @@ type fakeBind struct {
 	codec webrtc.RTPCodecParameters
 	ssrc  webrtc.SSRC
 	w     webrtc.TrackLocalWriter
+	exts  []webrtc.RTPHeaderExtensionParameter
 }
 
 func (b fakeBind) CodecParameters() []webrtc.RTPCodecParameters {
 	return []webrtc.RTPCodecParameters{b.codec}
 }
-func (b fakeBind) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
+func (b fakeBind) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return b.exts }
 func (b fakeBind) SSRC() webrtc.SSRC                                      { return b.ssrc }
 func (b fakeBind) SSRCRetransmission() webrtc.SSRC                        { return 0 }
 func (b fakeBind) SSRCForwardErrorCorrection() webrtc.SSRC                { return 0 }
