@@ -453,50 +453,36 @@ func (s *Store) factSQL(d factDef, q FactQuery) (string, []any) {
 
 // UserNames maps user ids to names; unknown ids are left out.
 func (s *Store) UserNames(ctx context.Context, users []UserID) (map[UserID]string, error) {
-	out := map[UserID]string{}
-	if len(users) == 0 {
-		return out, nil
-	}
-	r, err := s.r().query(ctx, "SELECT id, name FROM users WHERE "+s.d.inList("id", 1), s.d.listArg(ids(users)))
-	if err != nil {
-		return nil, fmt.Errorf("storage: user names: %w", err)
-	}
-	defer r.Close()
-	for r.Next() {
-		var id int64
-		var name string
-		if err := r.Scan(&id, &name); err != nil {
-			return nil, fmt.Errorf("storage: user names: %w", err)
-		}
-		out[UserID(id)] = name
-	}
-	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("storage: user names: %w", err)
-	}
-	return out, nil
+	return namesOf(ctx, s, "users", "user names", users)
 }
 
 // KnowledgePointNames maps knowledge point ids to names; unknown ids are left out.
 func (s *Store) KnowledgePointNames(ctx context.Context, points []KnowledgePointID) (map[KnowledgePointID]string, error) {
-	out := map[KnowledgePointID]string{}
-	if len(points) == 0 {
+	return namesOf(ctx, s, "knowledge_points", "knowledge point names", points)
+}
+
+// namesOf maps ids of table (a table with id and name columns) to their
+// names; unknown ids are left out.
+func namesOf[K ~int64](ctx context.Context, s *Store, table, what string, keys []K) (map[K]string, error) {
+	out := map[K]string{}
+	if len(keys) == 0 {
 		return out, nil
 	}
-	r, err := s.r().query(ctx, "SELECT id, name FROM knowledge_points WHERE "+s.d.inList("id", 1), s.d.listArg(ids(points)))
+	r, err := s.r().query(ctx, "SELECT id, name FROM "+table+" WHERE "+s.d.inList("id", 1), s.d.listArg(ids(keys)))
 	if err != nil {
-		return nil, fmt.Errorf("storage: knowledge point names: %w", err)
+		return nil, fmt.Errorf("storage: %s: %w", what, err)
 	}
 	defer r.Close()
 	for r.Next() {
 		var id int64
 		var name string
 		if err := r.Scan(&id, &name); err != nil {
-			return nil, fmt.Errorf("storage: knowledge point names: %w", err)
+			return nil, fmt.Errorf("storage: %s: %w", what, err)
 		}
-		out[KnowledgePointID(id)] = name
+		out[K(id)] = name
 	}
 	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("storage: knowledge point names: %w", err)
+		return nil, fmt.Errorf("storage: %s: %w", what, err)
 	}
 	return out, nil
 }
