@@ -21,7 +21,7 @@ const module = "yunke"
 // rules, spreadsheet reading, background jobs and the S-T computation.
 // Everything else directly under server/
 // (besides the tools below) is a domain.
-var shared = []string{"httpapi", "auth", "authz", "config", "token", "textcheck", "imagecheck", "importer", "jobs", "stanalysis"}
+var shared = []string{"httpapi", "auth", "authz", "config", "token", "textcheck", "imagecheck", "importer", "jobs", "stanalysis", "stats"}
 
 // tools are programs, load and demonstration-data generators, allowed to
 // import anything.

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"time"
 
+	"yunke/server/stats"
 	"yunke/storage"
 )
 
@@ -342,7 +343,7 @@ func aggregate(sc storage.Scheme, rvs []storage.Review) Aggregate {
 		}
 	}
 	ag.Reviews = len(totals)
-	ag.TotalMean, ag.TotalMedian, ag.TotalSD = Mean(totals), Median(totals), SD(totals)
+	ag.TotalMean, ag.TotalMedian, ag.TotalSD = stats.Mean(totals), stats.Median(totals), stats.SD(totals)
 	for _, c := range sc.Criteria {
 		var vs, ns []float64
 		for _, rv := range rvs {
@@ -358,7 +359,7 @@ func aggregate(sc storage.Scheme, rvs []storage.Review) Aggregate {
 			}
 		}
 		cs := CriterionStats{Code: c.Code, Name: c.Name, Domain: c.Domain, Kind: c.Scale.Kind, N: len(vs),
-			Mean: Mean(vs), Median: Median(vs), SD: SD(vs), Normalized: Mean(ns)}
+			Mean: stats.Mean(vs), Median: stats.Median(vs), SD: stats.SD(vs), Normalized: stats.Mean(ns)}
 		if len(vs) > 0 {
 			cs.Min, cs.Max = slices.Min(vs), slices.Max(vs)
 			cs.Below = cs.Normalized < sc.Threshold
@@ -491,7 +492,7 @@ func (s *Service) reliability(sc storage.Scheme, round string, rvs []storage.Rev
 			}
 			if len(others) > 0 {
 				d.Shared++
-				d.MeanDeviation += rv.Total - Mean(others)
+				d.MeanDeviation += rv.Total - stats.Mean(others)
 			}
 		}
 	}

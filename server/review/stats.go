@@ -34,45 +34,6 @@ func WeightedTotal(sc storage.Scheme, scores []storage.ReviewScore) (total float
 	return sum / weights * 100, true
 }
 
-// Mean of xs (0 for none).
-func Mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-// Median of xs: the middle value, or the mean of the two middle ones.
-func Median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return (s[m-1] + s[m]) / 2
-}
-
-// SD is the sample standard deviation (n − 1 in the denominator; 0 below two values).
-func SD(xs []float64) float64 {
-	if len(xs) < 2 {
-		return 0
-	}
-	m := Mean(xs)
-	var ss float64
-	for _, x := range xs {
-		ss += (x - m) * (x - m)
-	}
-	return math.Sqrt(ss / float64(len(xs)-1))
-}
-
 // ICC21 is the intraclass correlation ICC(2,1) of Shrout & Fleiss (1979):
 // two-way random effects, absolute agreement, single rater. x[i][j] is
 // target i's score by rater j; every row has the same k ≥ 2 scores and

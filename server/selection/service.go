@@ -27,6 +27,7 @@ import (
 	"slices"
 	"time"
 
+	"yunke/server/stats"
 	"yunke/storage"
 )
 
@@ -119,7 +120,7 @@ func Shortlist(entries []storage.SelectionEntry, xs []storage.Assignment, now ti
 			}
 		}
 		rk.Reviews = len(totals)
-		rk.Mean, rk.Median = round2(mean(totals)), round2(median(totals))
+		rk.Mean, rk.Median = round2(stats.Mean(totals)), round2(stats.Median(totals))
 		rk.Submitted = rk.Assigned > 0 && rk.Reviews == rk.Assigned
 		out = append(out, rk)
 	}
@@ -150,29 +151,5 @@ func Shortlist(entries []storage.SelectionEntry, xs []storage.Assignment, now ti
 }
 
 func target(id storage.RecordingID) string { return storage.TargetRecording + ":" + itoa(int64(id)) }
-
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
