@@ -22,6 +22,7 @@ type collector struct {
 
 	rooms, participants, tracks, subscriptions *prometheus.Desc
 	packets, bytes, dropped, nacks, plis       *prometheus.Desc
+	direct                                     *prometheus.Desc
 	refusedConns                               *prometheus.Desc
 }
 
@@ -38,6 +39,7 @@ func newCollector(m *sfu.Metrics, sig *signaling.Service, refused *refusals) *co
 		tracks:        d("tracks", "Published tracks being received."),
 		subscriptions: d("subscriptions", "Subscribed tracks being forwarded."),
 		packets:       d("rtp_packets_total", "RTP packets received from publishers (in) and sent to subscribers (out).", "direction"),
+		direct:        d("rtp_packets_direct_total", "RTP packets sent to subscribers (of rtp_packets_total out) that a publisher's read goroutine wrote itself rather than a subscriber's writer goroutine (rtc.direct_forwarding)."),
 		bytes:         d("rtp_bytes_total", "RTP bytes received (in) and sent (out).", "direction"),
 		dropped:       d("rtp_packets_dropped_total", "RTP packets not forwarded, by reason.", "reason"),
 		nacks:         d("nacks_total", "Sequence numbers subscribers NACKed (received), those resent from the cache (answered) and those refused by the resend limits (limited).", "result"),
@@ -47,7 +49,7 @@ func newCollector(m *sfu.Metrics, sig *signaling.Service, refused *refusals) *co
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.subscriptions, c.packets, c.bytes, c.dropped, c.nacks, c.plis, c.refusedConns} {
+	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.subscriptions, c.packets, c.direct, c.bytes, c.dropped, c.nacks, c.plis, c.refusedConns} {
 		ch <- d
 	}
 }
@@ -66,6 +68,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.subscriptions, float64(c.m.DownTracks.Load()))
 	counter(c.packets, c.m.PacketsIn.Load(), "in")
 	counter(c.packets, c.m.PacketsOut.Load(), "out")
+	counter(c.direct, c.m.DirectOut.Load())
 	counter(c.bytes, c.m.BytesIn.Load(), "in")
 	counter(c.bytes, c.m.BytesOut.Load(), "out")
 	for _, r := range sfu.DropReasons() {

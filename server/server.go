@@ -225,7 +225,7 @@ func New(p Params) (_ *Server, err error) {
 	loopback := rtcHost != "" && net.ParseIP(rtcHost) != nil && net.ParseIP(rtcHost).IsLoopback()
 	pionLog := logging.NewDefaultLoggerFactory()
 	engine := sfu.EngineParams{IncludeLoopback: loopback, NoSendSideBWE: !cfg.RTC.SendSideBWE,
-		ReceiverSideBWE: cfg.RTC.DownlinkBWE == "remb"}
+		ReceiverSideBWE: cfg.RTC.DownlinkBWE == "remb", NoDirectForwarding: !cfg.RTC.DirectForwarding}
 	if cfg.RTC.NodeIP != "" {
 		engine.NAT1To1IPs = []string{cfg.RTC.NodeIP}
 	}
@@ -317,6 +317,10 @@ func New(p Params) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var batch sfu.Batcher
+	if bc, ok := s.udpConn.(*udpbatch.Conn); ok {
+		batch = bc
+	}
 	s.sig = signaling.New(signaling.Params{
 		ICEServers:      iceServers,
 		Observers:       []signaling.Observer{s.tutor.service, s.classes, s.recording, s.classroom, s.webhooks},
@@ -334,6 +338,7 @@ func New(p Params) (_ *Server, err error) {
 		MaxParticipants: cfg.Room.MaxParticipants,
 		EmptyTimeout:    time.Duration(cfg.Room.EmptyTimeout) * time.Second,
 		ResumeGrace:     resumeGrace(cfg.RTC.ResumeGraceSeconds),
+		Batch:           batch,
 	})
 	s.recording.SetRooms(s.sig)
 	s.classroom.SetRooms(s.sig)

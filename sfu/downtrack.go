@@ -63,6 +63,12 @@ type DownTrackParams struct {
 	// QueueSize bounds the subscriber's packet queue (default 256).
 	QueueSize int
 	Logger    *slog.Logger
+	// Direct, when set and true, lets the publisher's read goroutine write
+	// a packet to this subscriber itself when nothing is queued for it,
+	// instead of handing it to the DownTrack's writer goroutine. Set it
+	// only while the subscriber's transport never blocks a write (UDP):
+	// a blocked write there would hold up every subscriber of the track.
+	Direct *atomic.Bool
 }
 
 // DownTrack forwards one Track to one subscriber. It implements
@@ -76,6 +82,7 @@ type DownTrack struct {
 	bound atomic.Pointer[binding]
 
 	q       queue
+	direct  *atomic.Bool
 	wake    chan struct{}
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -100,8 +107,11 @@ type DownTrack struct {
 	alloc   atomic.Int32
 	padOwed atomic.Int64
 
-	// Writer-goroutine state: only run() and what it calls touch these.
-	w writerState
+	// wmu is held by whoever writes to the subscriber: the writer
+	// goroutine, or a publisher's read goroutine writing directly. It
+	// guards w.
+	wmu sync.Mutex
+	w   writerState
 }
 
 type binding struct {
@@ -209,12 +219,13 @@ func (t *Track) NewDownTrack(p DownTrackParams) (*DownTrack, error) {
 		p.Logger = t.log
 	}
 	d := &DownTrack{
-		t:    t,
-		log:  p.Logger,
-		m:    t.p.Metrics,
-		q:    newQueue(p.QueueSize),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		t:      t,
+		log:    p.Logger,
+		m:      t.p.Metrics,
+		q:      newQueue(p.QueueSize),
+		direct: p.Direct,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
 	}
 	d.maxLayer.Store(MaxLayers - 1)
 	d.alloc.Store(MaxLayers - 1)
@@ -351,9 +362,11 @@ func (d *DownTrack) Start(sender RTCPReader) {
 	}
 	d.sender = sender
 	// Attach to the source now (if bound), so forwarding starts with the
-	// next packet; run() owns this state from here on.
+	// next packet.
 	d.reselect.Store(false)
+	d.wmu.Lock()
 	d.selectLayer()
+	d.wmu.Unlock()
 	d.wg.Add(2)
 	go d.run()
 	go d.readRTCP()
@@ -475,6 +488,33 @@ func (d *DownTrack) nudge() {
 	}
 }
 
+// deliver is called on the publisher's read goroutine for each packet of a
+// layer this subscriber receives. On a transport whose writes do not block,
+// with nothing queued and no other writer at work, it forwards the packet
+// at once: no queue, no wake-up of the writer goroutine. Otherwise the
+// packet is queued for the writer goroutine, in order behind what is
+// there. It never waits for another writer.
+func (d *DownTrack) deliver(p *Packet) {
+	if d.direct != nil && d.direct.Load() && d.wmu.TryLock() {
+		if d.q.empty() && d.started.Load() && !d.closed.Load() {
+			if d.reselect.Swap(false) {
+				d.selectLayer()
+			}
+			if d.forward(p, false) {
+				d.m.DirectOut.Add(1)
+			}
+			pad := d.padOwed.Load() > 0
+			d.wmu.Unlock()
+			if pad {
+				d.nudge()
+			}
+			return
+		}
+		d.wmu.Unlock()
+	}
+	d.enqueue(p)
+}
+
 // enqueue is called on the publisher's read goroutine: never blocks.
 func (d *DownTrack) enqueue(p *Packet) {
 	p.Retain()
@@ -486,7 +526,7 @@ func (d *DownTrack) enqueue(p *Packet) {
 	d.nudge()
 }
 
-// run is the DownTrack's writer goroutine: it alone owns d.w.
+// run is the DownTrack's writer goroutine.
 func (d *DownTrack) run() {
 	defer d.wg.Done()
 	var tick <-chan time.Time
@@ -501,30 +541,38 @@ func (d *DownTrack) run() {
 			return
 		case <-d.wake:
 		case <-tick:
-			d.selectLayer()
+			d.reselect.Store(true)
 		}
-		if d.reselect.Swap(false) {
-			d.selectLayer()
+		d.work()
+	}
+}
+
+// work does the writer's work under wmu: a pending layer choice, what is
+// queued, probe padding owed.
+func (d *DownTrack) work() {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.reselect.Swap(false) {
+		d.selectLayer()
+	}
+	for {
+		n := d.q.popBatch(d.w.batch[:])
+		if n == 0 {
+			break
 		}
-		for {
-			n := d.q.popBatch(d.w.batch[:])
-			if n == 0 {
-				break
+		for i := range n {
+			e := &d.w.batch[i]
+			if e.nack {
+				d.answerNACK(e.pair)
+			} else {
+				d.forward(e.p, e.gap)
+				e.p.Release()
 			}
-			for i := range n {
-				e := &d.w.batch[i]
-				if e.nack {
-					d.answerNACK(e.pair)
-				} else {
-					d.forward(e.p, e.gap)
-					e.p.Release()
-				}
-				*e = entry{}
-			}
+			*e = entry{}
 		}
-		if d.padOwed.Load() > 0 {
-			d.sendPadding()
-		}
+	}
+	if d.padOwed.Load() > 0 {
+		d.sendPadding()
 	}
 }
 
@@ -610,13 +658,14 @@ func (d *DownTrack) requestKeyframe(layer int) {
 	d.t.requestKeyframe(layer)
 }
 
-// forward rewrites one packet for this subscriber and writes it.
-func (d *DownTrack) forward(p *Packet, gap bool) {
+// forward rewrites one packet for this subscriber and writes it; it
+// reports whether the packet was sent.
+func (d *DownTrack) forward(p *Packet, gap bool) (ok bool) {
 	w := &d.w
 	b := d.bound.Load()
 	if b == nil {
 		d.m.drop(DropNotBound)
-		return
+		return false
 	}
 	video := d.t.p.Kind == webrtc.RTPCodecTypeVideo
 	if gap && w.current >= 0 {
@@ -637,19 +686,19 @@ func (d *DownTrack) forward(p *Packet, gap bool) {
 			d.requestKeyframe(w.current)
 		}
 		d.m.drop(DropTooLate)
-		return
+		return false
 	}
 	l := int(p.Layer)
 	switch {
 	case l == w.current && !w.resync:
 		if int16(p.Header.SequenceNumber-w.baseSeq[l]) < 0 {
 			d.m.drop(DropStale)
-			return
+			return false
 		}
 	case l == w.current && w.resync:
 		if !p.Keyframe {
 			d.m.drop(DropKeyframeWait)
-			return
+			return false
 		}
 		w.resync = false
 		w.rebase(p)
@@ -661,11 +710,12 @@ func (d *DownTrack) forward(p *Packet, gap bool) {
 		d.curLayer.Store(int32(l))
 		d.t.setLayers(d, layerMask(l, -1))
 	default:
-		return // another layer, or the target before its keyframe
+		return false // another layer, or the target before its keyframe
 	}
 	seq := p.Header.SequenceNumber + w.seqOff
 	ts := p.Header.Timestamp + w.tsOff
-	if d.write(b, p, seq, ts) {
+	ok = d.write(b, p, seq, ts)
+	if ok {
 		w.history[seq%historySize] = sent{outSeq: seq, inSeq: p.Header.SequenceNumber, ts: ts, layer: p.Layer, valid: true}
 		w.rollWindow(p.Arrival)
 		w.windowSent++
@@ -675,6 +725,7 @@ func (d *DownTrack) forward(p *Packet, gap bool) {
 		w.lastSeq, w.lastTS, w.lastArrival = seq, ts, p.Arrival
 		w.frameEnded = p.Header.Marker
 	}
+	return ok
 }
 
 // paddingPayload is a padding-only RTP payload: every octet is padding and

@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -43,6 +44,10 @@ type EngineParams struct {
 	// transport-wide feedback, so the publisher's own estimate still works.
 	// It implies NoSendSideBWE.
 	ReceiverSideBWE bool
+	// NoDirectForwarding keeps every forwarded packet on its DownTrack's
+	// writer goroutine, even for subscribers on UDP (see
+	// SubscriberAPI.WatchDirect).
+	NoDirectForwarding bool
 }
 
 // Bandwidth-estimation bounds for subscribers' PeerConnections.
@@ -73,6 +78,7 @@ func NewAPI(p EngineParams) (*webrtc.API, error) {
 type SubscriberAPI struct {
 	api      *webrtc.API
 	sendSide bool
+	direct   bool
 }
 
 // NewSubscriberAPI builds the API for subscribers' PeerConnections.
@@ -81,7 +87,24 @@ func NewSubscriberAPI(p EngineParams) (*SubscriberAPI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SubscriberAPI{api: api, sendSide: !p.NoSendSideBWE && !p.ReceiverSideBWE}, nil
+	return &SubscriberAPI{api: api, sendSide: !p.NoSendSideBWE && !p.ReceiverSideBWE, direct: !p.NoDirectForwarding}, nil
+}
+
+// WatchDirect keeps direct in step with pc's transport: true while its
+// selected ICE candidate pair sends from a local UDP socket, whose writes
+// never block, so a publisher's read goroutine may write to this
+// subscriber itself (DownTrackParams.Direct); false before a pair is
+// chosen, over ICE-TCP (a slow reader there blocks writes), and when
+// direct forwarding is configured off. It replaces pc's ICE transport's
+// OnSelectedCandidatePairChange handler.
+func (s *SubscriberAPI) WatchDirect(pc *webrtc.PeerConnection, direct *atomic.Bool) {
+	direct.Store(false)
+	if !s.direct {
+		return
+	}
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(cp *webrtc.ICECandidatePair) {
+		direct.Store(cp != nil && cp.Local != nil && cp.Local.Protocol == webrtc.ICEProtocolUDP)
+	})
 }
 
 // NewPeerConnection creates a PeerConnection and returns its bandwidth

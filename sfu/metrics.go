@@ -64,6 +64,10 @@ type Metrics struct {
 	// those sent to publishers after throttling.
 	PLIsIn  atomic.Uint64
 	PLIsOut atomic.Uint64
+	// DirectOut counts packets of PacketsOut that a publisher's read
+	// goroutine wrote itself (DownTrackParams.Direct); the rest went
+	// through a DownTrack's writer goroutine.
+	DirectOut atomic.Uint64
 	// PaddingOut counts probe padding packets sent to subscribers.
 	PaddingOut atomic.Uint64
 

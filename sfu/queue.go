@@ -46,6 +46,14 @@ func (q *queue) push(e entry) bool {
 	return true
 }
 
+// empty reports whether nothing is queued.
+func (q *queue) empty() bool {
+	q.mu.Lock()
+	e := q.n == 0
+	q.mu.Unlock()
+	return e
+}
+
 // popBatch moves up to len(dst) entries into dst and returns how many.
 func (q *queue) popBatch(dst []entry) int {
 	q.mu.Lock()

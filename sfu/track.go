@@ -67,6 +67,17 @@ type TrackParams struct {
 	// SubscribedLayers. This drives dynacast: a layer nobody receives is
 	// paused at the publisher.
 	OnSubscribedLayers func()
+	// Batch, when set, is told when a packet's fan-out starts and ends, so
+	// that the datagrams written to the subscribers directly meanwhile go
+	// out together (udpbatch.Conn implements it).
+	Batch Batcher
+}
+
+// Batcher groups writes: between Hold and Release, datagrams may wait to be
+// sent together; Release sends them.
+type Batcher interface {
+	Hold()
+	Release()
 }
 
 // Track is one published track with up to MaxLayers simulcast layers,
@@ -260,8 +271,16 @@ func (t *Track) readLoop(l *layer, r Remote) {
 		for _, tap := range *t.taps.Load() {
 			tap.OnPacket(p)
 		}
-		for _, d := range *l.subs.Load() {
-			d.enqueue(p)
+		if subs := *l.subs.Load(); len(subs) > 0 {
+			if t.p.Batch != nil {
+				t.p.Batch.Hold()
+			}
+			for _, d := range subs {
+				d.deliver(p)
+			}
+			if t.p.Batch != nil {
+				t.p.Batch.Release()
+			}
 		}
 		p.Release()
 	}

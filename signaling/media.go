@@ -144,7 +144,7 @@ func (p *Participant) subscribe(t *sfu.Track) {
 		p.subMu.Unlock()
 		return
 	}
-	dt, err := t.NewDownTrack(sfu.DownTrackParams{Logger: p.log.With("track", t.ID())})
+	dt, err := t.NewDownTrack(sfu.DownTrackParams{Logger: p.log.With("track", t.ID()), Direct: &p.direct})
 	if err != nil {
 		p.subMu.Unlock()
 		return // the track ended meanwhile
@@ -445,6 +445,7 @@ func (p *Participant) onPublisherTrack(pc *webrtc.PeerConnection, r *webrtc.Trac
 			},
 			Metrics: p.svc.p.Metrics,
 			Logger:  p.log,
+			Batch:   p.svc.p.Batch,
 		})
 		pub = &publication{info: ti, track: t, cid: cid}
 		for _, l := range ti.GetLayers() {

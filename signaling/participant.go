@@ -117,8 +117,11 @@ type Participant struct {
 	subMu sync.Mutex // serializes subscription changes
 	subs  map[TrackID]*subscription
 
-	sub         *webrtc.PeerConnection
-	bwe         *sfu.Subscriber // spends the subscriber's bandwidth estimate
+	sub *webrtc.PeerConnection
+	bwe *sfu.Subscriber // spends the subscriber's bandwidth estimate
+	// direct: the subscriber's transport is UDP, so publishers' read
+	// goroutines may write to it themselves (sfu.DownTrackParams.Direct).
+	direct      atomic.Bool
 	quality     atomic.Pointer[connQuality]
 	speaking    atomic.Bool // the room's speaker detection says so
 	subReliable *webrtc.DataChannel

@@ -41,6 +41,9 @@ func (p *Participant) newSubscriberPC() (*webrtc.PeerConnection, error) {
 	)
 	if api := p.svc.p.SubscriberAPI; api != nil {
 		pc, est, err = api.NewPeerConnection(webrtc.Configuration{})
+		if err == nil {
+			api.WatchDirect(pc, &p.direct)
+		}
 	} else {
 		pc, err = p.svc.p.API.NewPeerConnection(webrtc.Configuration{})
 	}

@@ -160,6 +160,9 @@ type Params struct {
 	PingInterval, PingTimeout time.Duration
 	// PacketCacheSize is the per-layer NACK cache length.
 	PacketCacheSize int
+	// Batch, when set, groups each forwarded packet's writes to its
+	// subscribers (the batching UDP socket, rtc.udp_batch_size).
+	Batch sfu.Batcher
 	// MaxParticipants limits each room; 0 is unlimited.
 	MaxParticipants int
 	// EmptyTimeout is how long a room is kept after its last participant

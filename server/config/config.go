@@ -340,6 +340,11 @@ type RTCConfig struct {
 	// PeerConnection from its transport-wide feedback. Off, the allocator
 	// relies on the clients' REMB and loss reports.
 	SendSideBWE bool `yaml:"send_side_bwe"`
+	// DirectForwarding lets a publisher's read goroutine write each packet
+	// to its UDP subscribers itself, rather than waking a writer goroutine
+	// per subscriber and track. Subscribers over ICE-TCP always get their
+	// own writer.
+	DirectForwarding bool `yaml:"direct_forwarding"`
 	// DownlinkBWE is who estimates a subscriber's downstream bandwidth:
 	// "gcc", the server (Google Congestion Control over transport-wide
 	// feedback, subject to SendSideBWE), or "remb", the subscriber's

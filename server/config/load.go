@@ -63,6 +63,7 @@ func Default() *Config {
 			UDPBatchFlushMicros: 500,
 			UDPGSO:              true,
 			SendSideBWE:         true,
+			DirectForwarding:    true,
 			DownlinkBWE:         "gcc",
 			ResumeGraceSeconds:  15,
 			TURN:                TURNConfig{UDPPort: 3478, TCPPort: 3478, CredentialTTLSeconds: 600},

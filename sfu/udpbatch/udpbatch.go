@@ -12,6 +12,12 @@
 // subscriber in a burst, so batches fill at once there and the interval
 // bounds the delay only for the last, partial batch of a burst.
 //
+// A writer that knows a burst is coming (a publisher's read goroutine about
+// to write one packet to every subscriber) brackets it with Hold and
+// Release: inside, datagrams wait without arming the flush timer, and the
+// last Release sends them at once, so the burst costs one sendmmsg and no
+// timer wake-up.
+//
 // GSO applies to runs of datagrams to the same address that are adjacent
 // in the batch: a subscriber's writer drains its queue in one go, so the
 // packets of a video frame to one subscriber (as in a one-to-one tutoring
@@ -99,10 +105,11 @@ type Conn struct {
 	oobs  [][]byte
 	segs  [][][]byte
 
-	gso  atomic.Bool
-	kick chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
+	gso   atomic.Bool
+	holds atomic.Int32 // Hold calls not yet Released
+	kick  chan struct{}
+	done  chan struct{}
+	wg    sync.WaitGroup
 
 	datagrams, sends, segmented, errs atomic.Uint64
 }
@@ -189,13 +196,37 @@ func (b *Conn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	switch {
 	case b.n == len(b.slots):
 		b.flushLocked()
-	case b.n == 1:
+	case b.n == 1 && b.holds.Load() == 0:
 		select {
 		case b.kick <- struct{}{}:
 		default:
 		}
 	}
 	return len(p), nil
+}
+
+// Hold starts a burst of writes: until the matching Release, what is
+// queued waits for it (or for a full batch) rather than for the flush
+// timer.
+func (b *Conn) Hold() { b.holds.Add(1) }
+
+// Release ends a burst that Hold started. The last Release of overlapping
+// bursts sends what is queued; an earlier one arms the flush timer, so that
+// what it queued never waits for another burst longer than FlushInterval.
+func (b *Conn) Release() {
+	if b.holds.Add(-1) == 0 {
+		b.Flush()
+		return
+	}
+	b.mu.Lock()
+	pending := b.n > 0
+	b.mu.Unlock()
+	if pending {
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Flush sends what is queued now.
