@@ -235,3 +235,27 @@ func BenchmarkWrite(b *testing.B) {
 		})
 	}
 }
+
+// A burst between Hold and Release goes out in one send at the last
+// Release, with no wait for the flush timer (here an hour); an inner
+// Release of overlapping bursts leaves the batch for the outer one.
+func TestHoldRelease(t *testing.T) {
+	b := newConn(t, Params{Size: 64, FlushInterval: time.Hour})
+	r := listen(t)
+	b.Hold()
+	b.Hold()
+	for i := range 5 {
+		if _, err := b.WriteToAddrPort(datagram(i, 300), addrOf(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Release()
+	if st := b.Stats(); st.Sends != 0 {
+		t.Fatalf("%d sends before the last Release, want 0", st.Sends)
+	}
+	b.Release()
+	receive(t, r, []int{300, 300, 300, 300, 300})
+	if st := b.Stats(); st.Sends != 1 || st.Datagrams != 5 {
+		t.Errorf("%d sends of %d datagrams, want 1 of 5", st.Sends, st.Datagrams)
+	}
+}
