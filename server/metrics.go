@@ -159,7 +159,7 @@ func (c *recorderCollector) Collect(ch chan<- prometheus.Metric) {
 type udpCollector struct {
 	c                                 *udpbatch.Conn
 	datagrams, sends, segmented, errs *prometheus.Desc
-	gso                               *prometheus.Desc
+	gso, reads, readDatagrams         *prometheus.Desc
 }
 
 func newUDPCollector(c *udpbatch.Conn) *udpCollector {
@@ -167,17 +167,19 @@ func newUDPCollector(c *udpbatch.Conn) *udpCollector {
 		return prometheus.NewDesc("yunke_udp_"+name, help, nil, nil)
 	}
 	return &udpCollector{
-		c:         c,
-		datagrams: d("datagrams_sent_total", "Datagrams sent on the media UDP port through the send batch."),
-		sends:     d("send_calls_total", "System calls (sendmmsg, or single writes) that carried them."),
-		segmented: d("gso_segments_total", "Datagrams sent as segments of a UDP GSO send."),
-		errs:      d("send_errors_total", "Datagrams the kernel refused (dropped)."),
-		gso:       d("gso_enabled", "1 while UDP generic segmentation offload is in use."),
+		c:             c,
+		datagrams:     d("datagrams_sent_total", "Datagrams sent on the media UDP port through the send batch."),
+		sends:         d("send_calls_total", "System calls (sendmmsg, or single writes) that carried them."),
+		segmented:     d("gso_segments_total", "Datagrams sent as segments of a UDP GSO send."),
+		errs:          d("send_errors_total", "Datagrams the kernel refused (dropped)."),
+		gso:           d("gso_enabled", "1 while UDP generic segmentation offload is in use."),
+		reads:         d("read_calls_total", "recvmmsg calls on the media UDP port (reads are batched with sends)."),
+		readDatagrams: d("datagrams_read_total", "Datagrams those calls brought."),
 	}
 }
 
 func (c *udpCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.datagrams, c.sends, c.segmented, c.errs, c.gso} {
+	for _, d := range []*prometheus.Desc{c.datagrams, c.sends, c.segmented, c.errs, c.gso, c.reads, c.readDatagrams} {
 		ch <- d
 	}
 }
@@ -191,6 +193,8 @@ func (c *udpCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.sends, st.Sends)
 	counter(c.segmented, st.Segmented)
 	counter(c.errs, st.Errors)
+	counter(c.reads, st.Reads)
+	counter(c.readDatagrams, st.ReadDatagrams)
 	gso := 0.0
 	if st.GSO {
 		gso = 1

@@ -64,6 +64,9 @@ type Params struct {
 	GSO bool
 	// Logger receives the one-time notice that GSO was turned off.
 	Logger *slog.Logger
+	// ReadBatch, when ≥ 2, reads up to this many waiting datagrams per
+	// recvmmsg call (Linux) and hands them out one per ReadFromAddrPort.
+	ReadBatch int
 }
 
 // Stats are Conn's counters since it was opened.
@@ -77,6 +80,9 @@ type Stats struct {
 	Errors uint64
 	// GSO reports whether segmentation is in use.
 	GSO bool
+	// Reads counts recvmmsg calls (ReadBatch), ReadDatagrams the datagrams
+	// they brought.
+	Reads, ReadDatagrams uint64
 }
 
 type slot struct {
@@ -112,6 +118,19 @@ type Conn struct {
 	wg    sync.WaitGroup
 
 	datagrams, sends, segmented, errs atomic.Uint64
+
+	// The read side (ReadBatch): rmsgs[rnext:rn] are read and not yet
+	// handed out. One reader at a time (Pion's mux has one).
+	rmu        sync.Mutex
+	br         batchReader // nil: read one at a time
+	rmsgs      []ipv4.Message
+	rn, rnext  int
+	reads      atomic.Uint64 // read calls
+	readDgrams atomic.Uint64 // datagrams they returned
+}
+
+type batchReader interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
 type batchWriter interface {
@@ -146,7 +165,15 @@ func New(c *net.UDPConn, p Params) (*Conn, error) {
 		b.segs[i] = make([][]byte, 0, maxSegments)
 	}
 	if runtime.GOOS == "linux" {
-		b.bw = ipv4.NewPacketConn(c)
+		pc := ipv4.NewPacketConn(c)
+		b.bw = pc
+		if p.ReadBatch >= 2 {
+			b.br = pc
+			b.rmsgs = make([]ipv4.Message, p.ReadBatch)
+			for i := range b.rmsgs {
+				b.rmsgs[i].Buffers = [][]byte{make([]byte, slotSize)}
+			}
+		}
 	}
 	b.gso.Store(p.GSO && b.bw != nil && gsoSupported(c))
 	b.wg.Add(1)
@@ -157,12 +184,47 @@ func New(c *net.UDPConn, p Params) (*Conn, error) {
 // Stats returns the counters.
 func (b *Conn) Stats() Stats {
 	return Stats{Datagrams: b.datagrams.Load(), Sends: b.sends.Load(), Segmented: b.segmented.Load(),
-		Errors: b.errs.Load(), GSO: b.gso.Load()}
+		Errors: b.errs.Load(), GSO: b.gso.Load(), Reads: b.reads.Load(), ReadDatagrams: b.readDgrams.Load()}
 }
 
-// ReadFromAddrPort reads one datagram (reads are not batched).
+// ReadFromAddrPort reads one datagram. With ReadBatch it comes from the
+// last recvmmsg's haul, and a new call is made only when that is used up:
+// under load one system call brings many datagrams; when idle, each call
+// returns the one that arrived. A datagram longer than p is cut to fit,
+// as a single read would cut it.
 func (b *Conn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
-	return b.ReadFromUDPAddrPort(p)
+	if b.br == nil {
+		return b.ReadFromUDPAddrPort(p)
+	}
+	b.rmu.Lock()
+	defer b.rmu.Unlock()
+	for b.rnext >= b.rn {
+		n, err := b.br.ReadBatch(b.rmsgs, 0)
+		if err != nil {
+			return 0, netip.AddrPort{}, err
+		}
+		b.reads.Add(1)
+		b.readDgrams.Add(uint64(n))
+		b.rn, b.rnext = n, 0
+	}
+	m := &b.rmsgs[b.rnext]
+	b.rnext++
+	n := copy(p, m.Buffers[0][:m.N])
+	ua, _ := m.Addr.(*net.UDPAddr)
+	if ua == nil {
+		return n, netip.AddrPort{}, nil
+	}
+	return n, ua.AddrPort(), nil
+}
+
+// ReadFrom is ReadFromAddrPort for net.PacketConn's callers, so that every
+// read goes through the same batch.
+func (b *Conn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, ap, err := b.ReadFromAddrPort(p)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(ap), nil
 }
 
 // WriteTo queues p for addr, a *net.UDPAddr.

@@ -259,3 +259,44 @@ func TestHoldRelease(t *testing.T) {
 		t.Errorf("%d sends of %d datagrams, want 1 of 5", st.Sends, st.Datagrams)
 	}
 }
+
+// With ReadBatch, datagrams waiting together come in one recvmmsg and are
+// handed out one per read, in order, with their sender; a datagram longer
+// than the reader's buffer is cut as a plain read would cut it.
+func TestReadBatch(t *testing.T) {
+	b := newConn(t, Params{Size: 64, FlushInterval: time.Millisecond, ReadBatch: 16})
+	if b.br == nil {
+		t.Skip("no recvmmsg here")
+	}
+	w := listen(t)
+	to := b.LocalAddr().(*net.UDPAddr)
+	const n = 40
+	for i := range n {
+		if _, err := w.WriteToUDP(datagram(i, 100+i), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 2048)
+	for i := range n {
+		if err := b.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		k, from, err := b.ReadFromAddrPort(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if !bytes.Equal(buf[:k], datagram(i, 100+i)) || from != addrOf(w) {
+			t.Fatalf("datagram %d: %d bytes from %v, want %d bytes of index %d from %v", i, k, from, 100+i, i, addrOf(w))
+		}
+	}
+	if st := b.Stats(); st.ReadDatagrams != n || st.Reads >= n {
+		t.Errorf("%d datagrams in %d reads, want %d in fewer", st.ReadDatagrams, st.Reads, n)
+	}
+	if _, err := w.WriteToUDP(datagram(99, 500), to); err != nil {
+		t.Fatal(err)
+	}
+	short := make([]byte, 8)
+	if k, _, err := b.ReadFrom(short); err != nil || k != 8 || !bytes.Equal(short, datagram(99, 500)[:8]) {
+		t.Errorf("long datagram into 8 bytes: %d %x %v", k, short, err)
+	}
+}
