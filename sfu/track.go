@@ -239,6 +239,12 @@ func (t *Track) downTracksLocked() []*DownTrack {
 // hand the same packet to taps and to every subscriber's queue.
 func (t *Track) readLoop(l *layer, r Remote) {
 	defer t.readerDone()
+	held := false
+	defer func() {
+		if held {
+			t.p.Batch.Release()
+		}
+	}()
 	m := t.p.Metrics
 	audio := t.p.Kind == webrtc.RTPCodecTypeAudio
 	mime := t.p.Codec.MimeType
@@ -271,16 +277,20 @@ func (t *Track) readLoop(l *layer, r Remote) {
 		for _, tap := range *t.taps.Load() {
 			tap.OnPacket(p)
 		}
-		if subs := *l.subs.Load(); len(subs) > 0 {
-			if t.p.Batch != nil {
-				t.p.Batch.Hold()
-			}
-			for _, d := range subs {
-				d.deliver(p)
-			}
-			if t.p.Batch != nil {
-				t.p.Batch.Release()
-			}
+		subs := *l.subs.Load()
+		if t.p.Batch != nil && len(subs) > 0 && !held {
+			t.p.Batch.Hold()
+			held = true
+		}
+		for _, d := range subs {
+			d.deliver(p)
+		}
+		// A video frame's packets are held until its last one (a batch's
+		// flush timer bounds the wait), so that each subscriber's share
+		// leaves as one segmented send; audio goes packet by packet.
+		if held && (audio || p.Header.Marker) {
+			t.p.Batch.Release()
+			held = false
 		}
 		p.Release()
 	}

@@ -35,6 +35,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,10 @@ type Params struct {
 	GSO bool
 	// Logger receives the one-time notice that GSO was turned off.
 	Logger *slog.Logger
+	// Bursts batches only what is written while some writer holds the
+	// batch (Hold … Release): another datagram goes out at once, unless
+	// datagrams are already waiting, which it then joins to keep order.
+	Bursts bool
 	// ReadBatch, when ≥ 2, reads up to this many waiting datagrams per
 	// recvmmsg call (Linux) and hands them out one per ReadFromAddrPort.
 	ReadBatch int
@@ -110,6 +115,8 @@ type Conn struct {
 	addrs []net.UDPAddr
 	oobs  [][]byte
 	segs  [][][]byte
+	order []int32 // slots' indexes sorted by address, for GSO runs
+	cmp   func(x, y int32) int
 
 	gso   atomic.Bool
 	holds atomic.Int32 // Hold calls not yet Released
@@ -156,6 +163,7 @@ func New(c *net.UDPConn, p Params) (*Conn, error) {
 		addrs: make([]net.UDPAddr, p.Size),
 		oobs:  make([][]byte, p.Size),
 		segs:  make([][][]byte, p.Size),
+		order: make([]int32, p.Size),
 		kick:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 	}
@@ -175,6 +183,7 @@ func New(c *net.UDPConn, p Params) (*Conn, error) {
 			}
 		}
 	}
+	b.cmp = b.byAddr
 	b.gso.Store(p.GSO && b.bw != nil && gsoSupported(c))
 	b.wg.Add(1)
 	go b.flusher()
@@ -245,7 +254,7 @@ func (b *Conn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	if b.closed {
 		return 0, net.ErrClosed
 	}
-	if len(p) > slotSize {
+	if len(p) > slotSize || (b.p.Bursts && b.n == 0 && b.holds.Load() == 0) {
 		b.flushLocked()
 		b.sends.Add(1)
 		b.datagrams.Add(1)
@@ -258,7 +267,7 @@ func (b *Conn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	switch {
 	case b.n == len(b.slots):
 		b.flushLocked()
-	case b.n == 1 && b.holds.Load() == 0:
+	case b.n == 1:
 		select {
 		case b.kick <- struct{}{}:
 		default:
@@ -273,21 +282,11 @@ func (b *Conn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 func (b *Conn) Hold() { b.holds.Add(1) }
 
 // Release ends a burst that Hold started. The last Release of overlapping
-// bursts sends what is queued; an earlier one arms the flush timer, so that
-// what it queued never waits for another burst longer than FlushInterval.
+// bursts sends what is queued; until then the flush timer, armed by the
+// batch's first datagram, bounds the wait.
 func (b *Conn) Release() {
 	if b.holds.Add(-1) == 0 {
 		b.Flush()
-		return
-	}
-	b.mu.Lock()
-	pending := b.n > 0
-	b.mu.Unlock()
-	if pending {
-		select {
-		case b.kick <- struct{}{}:
-		default:
-		}
 	}
 }
 
@@ -343,12 +342,25 @@ func (b *Conn) flushLocked() {
 		return
 	}
 	gso := b.gso.Load()
+	// With GSO, each peer's datagrams are brought together (in the order
+	// written), so that a frame fanned out packet by packet to many peers
+	// still leaves as one segmented send per peer.
+	order := b.order[:b.n]
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if gso && b.n > 2 {
+		slices.SortStableFunc(order, b.cmp)
+	}
 	m := 0
 	segSize, runBytes, runOpen := 0, 0, false
-	for i := range b.n {
+	var prev netip.AddrPort
+	for _, i := range order {
 		s := &b.slots[i]
 		data := s.buf[:s.n]
-		if gso && m > 0 && runOpen && s.addr == b.slots[i-1].addr && s.n <= segSize &&
+		same := s.addr == prev
+		prev = s.addr
+		if gso && m > 0 && runOpen && same && s.n <= segSize &&
 			len(b.segs[m-1]) < maxSegments && runBytes+s.n <= maxGSOBytes {
 			b.segs[m-1] = append(b.segs[m-1], data)
 			b.msgs[m-1].Buffers = b.segs[m-1]
@@ -379,6 +391,9 @@ func (b *Conn) flushLocked() {
 	}
 	b.n = 0
 }
+
+// byAddr orders slot indexes by their datagrams' addresses.
+func (b *Conn) byAddr(x, y int32) int { return b.slots[x].addr.Compare(b.slots[y].addr) }
 
 // send writes ms, skipping a message the kernel refuses; a refused GSO
 // message turns GSO off and goes out one datagram at a time.
