@@ -442,3 +442,68 @@ func TestDirectForwarding(t *testing.T) {
 		t.Errorf("%d packets out, want %d", got, 2*n)
 	}
 }
+
+// countingBatch counts the batch brackets a track's fan-out makes.
+type countingBatch struct {
+	holds, releases atomic.Int32
+}
+
+func (b *countingBatch) Hold()    { b.holds.Add(1) }
+func (b *countingBatch) Release() { b.releases.Add(1) }
+
+// TestFanoutBatchedPerFrame: a video frame's packets are fanned out inside
+// one Hold … Release, closed by the packet that ends the frame; audio is
+// bracketed packet by packet; a track without subscribers holds nothing.
+func TestFanoutBatchedPerFrame(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		kind         webrtc.RTPCodecType
+		codec        webrtc.RTPCodecParameters
+		subscribe    bool
+		wantBrackets int32
+		payload      func(i int) []byte
+		marker       func(i int) bool
+	}{
+		{"video", webrtc.RTPCodecTypeVideo, vp8Codec, true, 4, func(i int) []byte { return vp8Payload(i%3 == 0, 20) }, func(i int) bool { return i%3 == 2 }},
+		{"audio", webrtc.RTPCodecTypeAudio, opusCodec, true, 12, func(i int) []byte { return []byte{byte(i)} }, func(int) bool { return false }},
+		{"nobody", webrtc.RTPCodecTypeVideo, vp8Codec, false, 0, func(i int) []byte { return vp8Payload(i%3 == 0, 20) }, func(i int) bool { return i%3 == 2 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := new(countingBatch)
+			tr := NewTrack(TrackParams{ID: "TR_b", StreamID: "PA_x|TR_b", Kind: c.kind, Codec: c.codec.RTPCodecCapability, Publisher: &fakePublisher{}, Metrics: new(Metrics), CacheSize: 64, Batch: b})
+			t.Cleanup(tr.Close)
+			r := newFakeRemote(t, 5)
+			if err := tr.AddLayer(0, r); err != nil {
+				t.Fatal(err)
+			}
+			var w *fakeWriter
+			if c.subscribe {
+				_, w, _ = subscribe(t, tr, c.codec, 6, DownTrackParams{})
+			}
+			const n = 12
+			for i := range n {
+				r.send(t, rtp.Header{SequenceNumber: uint16(i), Timestamp: uint32(i / 3 * 3000), Marker: c.marker(i)}, c.payload(i))
+			}
+			if w != nil {
+				w.waitFor(t, n)
+			} else {
+				for deadline := time.Now().Add(5 * time.Second); tr.p.Metrics.PacketsIn.Load() < n; {
+					if time.Now().After(deadline) {
+						t.Fatal("packets not read")
+					}
+					runtime.Gosched()
+				}
+			}
+			// The last packet's Release follows its fan-out: wait for it.
+			for deadline := time.Now().Add(5 * time.Second); b.releases.Load() < c.wantBrackets; {
+				if time.Now().After(deadline) {
+					break
+				}
+				runtime.Gosched()
+			}
+			if h, rl := b.holds.Load(), b.releases.Load(); h != c.wantBrackets || rl != c.wantBrackets {
+				t.Errorf("%d holds and %d releases for %d packets, want %d of each", h, rl, n, c.wantBrackets)
+			}
+		})
+	}
+}
