@@ -453,7 +453,8 @@ func (b *countingBatch) Release() { b.releases.Add(1) }
 
 // TestFanoutBatchedPerFrame: a video frame's packets are fanned out inside
 // one Hold … Release, closed by the packet that ends the frame; audio is
-// bracketed packet by packet; a track without subscribers holds nothing.
+// bracketed packet by packet; a track with fewer than batchFanout
+// subscribers holds nothing.
 func TestFanoutBatchedPerFrame(t *testing.T) {
 	for _, c := range []struct {
 		name         string
@@ -466,7 +467,7 @@ func TestFanoutBatchedPerFrame(t *testing.T) {
 	}{
 		{"video", webrtc.RTPCodecTypeVideo, vp8Codec, true, 4, func(i int) []byte { return vp8Payload(i%3 == 0, 20) }, func(i int) bool { return i%3 == 2 }},
 		{"audio", webrtc.RTPCodecTypeAudio, opusCodec, true, 12, func(i int) []byte { return []byte{byte(i)} }, func(int) bool { return false }},
-		{"nobody", webrtc.RTPCodecTypeVideo, vp8Codec, false, 0, func(i int) []byte { return vp8Payload(i%3 == 0, 20) }, func(i int) bool { return i%3 == 2 }},
+		{"one", webrtc.RTPCodecTypeVideo, vp8Codec, false, 0, func(i int) []byte { return vp8Payload(i%3 == 0, 20) }, func(i int) bool { return i%3 == 2 }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := new(countingBatch)
@@ -478,7 +479,11 @@ func TestFanoutBatchedPerFrame(t *testing.T) {
 			}
 			var w *fakeWriter
 			if c.subscribe {
-				_, w, _ = subscribe(t, tr, c.codec, 6, DownTrackParams{})
+				for i := range batchFanout {
+					_, w, _ = subscribe(t, tr, c.codec, uint32(6+i), DownTrackParams{})
+				}
+			} else {
+				subscribe(t, tr, c.codec, 6, DownTrackParams{}) // one is too few
 			}
 			const n = 12
 			for i := range n {
@@ -487,7 +492,7 @@ func TestFanoutBatchedPerFrame(t *testing.T) {
 			if w != nil {
 				w.waitFor(t, n)
 			} else {
-				for deadline := time.Now().Add(5 * time.Second); tr.p.Metrics.PacketsIn.Load() < n; {
+				for deadline := time.Now().Add(5 * time.Second); tr.p.Metrics.PacketsOut.Load() < n; {
 					if time.Now().After(deadline) {
 						t.Fatal("packets not read")
 					}

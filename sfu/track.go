@@ -73,6 +73,12 @@ type TrackParams struct {
 	Batch Batcher
 }
 
+// batchFanout is the fewest subscribers a packet's fan-out is batched for.
+// Below it (a one-to-one tutoring room) the datagrams go out one by one:
+// there a batch saves less than its flush costs (measured on loopback, see
+// docs/benchmarks.md).
+const batchFanout = 4
+
 // Batcher groups writes: between Hold and Release, datagrams may wait to be
 // sent together; Release sends them.
 type Batcher interface {
@@ -278,7 +284,7 @@ func (t *Track) readLoop(l *layer, r Remote) {
 			tap.OnPacket(p)
 		}
 		subs := *l.subs.Load()
-		if t.p.Batch != nil && len(subs) > 0 && !held {
+		if t.p.Batch != nil && len(subs) >= batchFanout && !held {
 			t.p.Batch.Hold()
 			held = true
 		}

@@ -64,7 +64,7 @@ func TestDefaultValues(t *testing.T) {
 	d := Default()
 	if d.Port != 7880 || d.RTC.UDPPort != 7882 || d.RTC.TCPPort != 7881 ||
 		d.Logging.Level != "info" || d.RTC.PacketBufferSize != 500 || d.Room.EmptyTimeout != 300 ||
-		d.RTC.UDPBatchSize != 0 || d.RTC.UDPBatchFlushMicros != 500 || !d.RTC.UDPGSO || !d.RTC.SendSideBWE || d.RTC.DownlinkBWE != "gcc" {
+		d.RTC.UDPBatchSize != 1024 || d.RTC.UDPBatchFlushMicros != 500 || !d.RTC.UDPGSO || !d.RTC.SendSideBWE || d.RTC.DownlinkBWE != "gcc" {
 		t.Errorf("unexpected defaults: %+v", d)
 	}
 	// Metrics are served apart from the app, on loopback; the limits are on.

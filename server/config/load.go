@@ -59,7 +59,7 @@ func Default() *Config {
 			UDPPort:             7882,
 			TCPPort:             7881,
 			PacketBufferSize:    500,
-			UDPBatchSize:        0,
+			UDPBatchSize:        1024,
 			UDPBatchFlushMicros: 500,
 			UDPGSO:              true,
 			SendSideBWE:         true,
