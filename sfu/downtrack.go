@@ -81,8 +81,12 @@ type DownTrack struct {
 
 	bound atomic.Pointer[binding]
 
-	q       queue
-	direct  *atomic.Bool
+	q      queue
+	direct *atomic.Bool
+	// writing is true while a writer goroutine runs; life orders starting
+	// one against Close.
+	writing atomic.Bool
+	life    sync.Mutex
 	wake    chan struct{}
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -367,9 +371,14 @@ func (d *DownTrack) Start(sender RTCPReader) {
 	d.wmu.Lock()
 	d.selectLayer()
 	d.wmu.Unlock()
-	d.wg.Add(2)
-	go d.run()
+	d.wg.Add(1)
 	go d.readRTCP()
+	if d.t.p.Kind == webrtc.RTPCodecTypeVideo {
+		d.t.startTicks()
+	}
+	if d.pending() {
+		d.nudge() // what was asked before Start
+	}
 }
 
 // SetMaxLayer caps the simulcast layer the subscriber receives (0..2),
@@ -468,7 +477,10 @@ func (d *DownTrack) Report() (fractionLost uint8, jitter uint32, ok bool) {
 // Close stops forwarding, releases queued packets and waits for the
 // DownTrack's goroutines. Safe to call more than once.
 func (d *DownTrack) Close() {
-	if !d.closed.CompareAndSwap(false, true) {
+	d.life.Lock()
+	closing := d.closed.CompareAndSwap(false, true)
+	d.life.Unlock()
+	if !closing {
 		return
 	}
 	d.t.unregister(d)
@@ -481,11 +493,31 @@ func (d *DownTrack) Close() {
 	d.m.DownTracks.Add(-1)
 }
 
+// nudge gets the writer's work done: it wakes the writer goroutine, or
+// starts one when none is running. A DownTrack has no writer goroutine while
+// it has nothing to do (with direct forwarding, most of the time).
 func (d *DownTrack) nudge() {
+	if d.writing.CompareAndSwap(false, true) {
+		d.life.Lock()
+		if d.closed.Load() || !d.started.Load() {
+			d.life.Unlock()
+			d.writing.Store(false)
+			return
+		}
+		d.wg.Add(1)
+		d.life.Unlock()
+		go d.run()
+		return
+	}
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
+}
+
+// pending reports whether the writer has work waiting.
+func (d *DownTrack) pending() bool {
+	return !d.q.empty() || d.reselect.Load() || d.padOwed.Load() > 0
 }
 
 // deliver is called on the publisher's read goroutine for each packet of a
@@ -526,24 +558,50 @@ func (d *DownTrack) enqueue(p *Packet) {
 	d.nudge()
 }
 
-// run is the DownTrack's writer goroutine.
+// run is the DownTrack's writer goroutine, started by nudge: it works
+// until nothing is left, then exits. Work that arrives as it stops either
+// starts the next writer (nudge finds writing false) or is seen here.
 func (d *DownTrack) run() {
 	defer d.wg.Done()
-	var tick <-chan time.Time
-	if d.t.p.Kind == webrtc.RTPCodecTypeVideo {
-		tk := time.NewTicker(selectInterval)
-		defer tk.Stop()
-		tick = tk.C
-	}
 	for {
 		select {
 		case <-d.done:
+			d.writing.Store(false)
 			return
-		case <-d.wake:
-		case <-tick:
-			d.reselect.Store(true)
+		case <-d.wake: // covered by the work below
+		default:
 		}
 		d.work()
+		select {
+		case <-d.wake:
+			continue // more came in meanwhile
+		default:
+		}
+		d.writing.Store(false)
+		if !d.pending() || !d.writing.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// tick is the video's periodic check, from its Track's tick loop: the
+// layer choice again (layers come and go; a keyframe may still be due),
+// done here when no writer is at work, else left to the writer.
+func (d *DownTrack) tick() {
+	if !d.wmu.TryLock() {
+		d.reselect.Store(true)
+		d.nudge()
+		return
+	}
+	if d.closed.Load() {
+		d.wmu.Unlock()
+		return
+	}
+	d.reselect.Store(false)
+	d.selectLayer()
+	d.wmu.Unlock()
+	if d.pending() {
+		d.nudge()
 	}
 }
 

@@ -99,6 +99,7 @@ type Track struct {
 
 	mu      sync.Mutex
 	downs   map[*DownTrack]uint8 // subscriber → mask of layers it receives
+	ticking bool                 // the tick loop runs (video, once subscribed)
 	taps    atomic.Pointer[[]Tap]
 	onClose []func()
 	closed  bool
@@ -573,6 +574,44 @@ func (t *Track) OnClose(f func()) {
 // Close ends the track: subscribers are told through OnClose callbacks,
 // taps are closed and the caches released. The receive goroutines end when
 // their streams do (closing the publisher's PeerConnection ends them).
+// startTicks starts the track's tick loop once: every selectInterval it
+// has each subscriber's DownTrack check its layer choice. One goroutine
+// per published video rather than one per subscription.
+func (t *Track) startTicks() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ticking || t.closed {
+		return
+	}
+	t.ticking = true
+	go t.tickLoop()
+}
+
+func (t *Track) tickLoop() {
+	tk := time.NewTicker(selectInterval)
+	defer tk.Stop()
+	var downs []*DownTrack
+	for {
+		select {
+		case <-t.done:
+			return
+		case <-tk.C:
+		}
+		t.mu.Lock()
+		downs = downs[:0]
+		for d := range t.downs {
+			downs = append(downs, d)
+		}
+		t.mu.Unlock()
+		for _, d := range downs {
+			if d.started.Load() {
+				d.tick()
+			}
+		}
+		clear(downs)
+	}
+}
+
 func (t *Track) Close() {
 	t.mu.Lock()
 	if t.closed {
