@@ -59,6 +59,16 @@ const (
 	// pauseTolerance % of its lowest layer's cost for pauseHold.
 	pauseTolerance = 75
 	pauseHold      = time.Second
+	// climbWait: for this long after the send-side estimator's first
+	// report, video stays on its lowest layer (see allocate).
+	climbWait = 400 * time.Millisecond
+	// probeWait: no probe starts sooner than this after the send-side
+	// estimator's first report.
+	probeWait = 200 * time.Millisecond
+	// pauseQueue: with the link's queue this long (the send-side
+	// estimator's QueueDelay) a video short of its lowest layer is paused
+	// without waiting for pauseHold.
+	pauseQueue = 200 * time.Millisecond
 	// congestedSamples of a second's allocTick samples in overuse mean the
 	// link's queue is really growing.
 	congestedSamples = 4
@@ -164,6 +174,7 @@ type Subscriber struct {
 	probesLost    atomic.Uint64
 	firstMedia    int64 // when the allocator first saw media flowing
 	everFed       bool  // any congestion feedback arrived
+	firstFed      int64 // when the allocator first had an estimate
 	// overuse holds the delay detector's verdict every allocTick over the
 	// last second.
 	overuse     [int(time.Second / allocTick)]bool
@@ -369,6 +380,9 @@ func (s *Subscriber) allocate(now int64) {
 	est, ok := s.currentEstimate(now, sending, tracks)
 	switch {
 	case ok:
+		if !s.everFed {
+			s.firstFed = now
+		}
 		s.everFed = true
 		s.estimate.Store(int64(est))
 	case !s.everFed && s.firstMedia != 0 && now-s.firstMedia > int64(s.grace()):
@@ -389,7 +403,9 @@ func (s *Subscriber) allocate(now int64) {
 		switch {
 		case s.probeFailed(raw), s.queued(probeQueueLimit):
 			s.endProbe(now, false, raw)
-		case now >= s.probeUntil:
+		// (Allocations come every allocEvery ticks, the probe's end
+		// falls on one: a tick a little early still ends it.)
+		case now+int64(allocTick)/2 >= s.probeUntil:
 			s.endProbe(now, s.probeGrew(raw), raw)
 		}
 	}
@@ -433,6 +449,10 @@ func (s *Subscriber) allocate(now int64) {
 			}
 		}
 	}
+	// A video short of its lowest layer is paused at once, without
+	// pauseHold, when the link's queue is already long: the shortfall is
+	// no saw-tooth of the estimate, and every moment more adds to it.
+	backlog := s.queued(pauseQueue)
 	// Pass 1: the lowest layer for every wanted video, by priority.
 	for _, a := range tracks {
 		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
@@ -442,7 +462,7 @@ func (s *Subscriber) allocate(now int64) {
 		switch {
 		case want < 0: // the client paused it, or no media yet
 			a.apply(s, a.layerIdle(), false)
-		case a.keepLowest(now, a.d.t.LayerBitrate(lo), avail):
+		case a.keepLowest(now, a.d.t.LayerBitrate(lo), avail, backlog):
 			avail -= a.d.t.LayerBitrate(lo)
 			a.next(lo)
 		default:
@@ -458,6 +478,14 @@ func (s *Subscriber) allocate(now int64) {
 	if !ok && !s.everFed && est != unlimited {
 		avail = min(avail, 0) // no climbing before the estimator has spoken
 	}
+	// The send-side estimator's first reports carry its initial estimate,
+	// not a measurement: a link too slow for even the lowest layers shows
+	// only once the link's burst allowance is spent and a queue has built.
+	// Until then no video climbs above its lowest layer, unless a probe
+	// runs (it starts only on a link that shows no queue); the allocation
+	// is worked out as if it did, so that the probe is for the step beyond.
+	early := ok && s.p.Estimator != nil && now-s.firstFed < int64(climbWait) && !s.probing
+	held := false // a climb was held back
 	for _, a := range tracks {
 		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
 			continue
@@ -493,14 +521,27 @@ func (s *Subscriber) allocate(now int64) {
 		if l >= a.layer {
 			a.shortSince = 0
 		}
+		if early && l > max(a.layer, lo) {
+			held = true
+			if up := l + 1; nextStep == 0 && up <= want && a.d.t.hasLayer(up) {
+				nextStep = a.d.t.LayerBitrate(up) - a.d.t.LayerBitrate(l)
+			}
+			l = max(a.layer, lo)
+		}
 		a.apply(s, l, false)
 	}
 
 	// A receiver-side estimate is made from what arrives: probing before
 	// the first one would be judged against the start bitrate, not a
 	// measurement.
-	if !s.probing && nextStep > 0 && now >= s.nextProbe && (ok || s.p.Estimator != nil) {
+	// A send-side estimator's first report is no measurement either: the
+	// first probe waits for its next ones.
+	if !s.probing && nextStep > 0 && now >= s.nextProbe && (ok || s.p.Estimator != nil) &&
+		(s.p.Estimator == nil || (ok && now-s.firstFed >= int64(probeWait))) {
 		s.startProbe(now, est, raw, budget-max(avail, 0), nextStep, tracks)
+		if s.probing && held {
+			s.Kick() // the climbs held back go with the probe
+		}
 	}
 }
 
@@ -508,13 +549,14 @@ func (s *Subscriber) allocate(now int64) {
 // avail. A video already flowing keeps it through a small or short
 // shortfall: GCC's estimate saws down to 85 % of the received rate on every
 // overuse signal, and pausing (a frozen picture until the next keyframe)
-// costs far more than sending a little over the estimate for a moment.
-func (a *allocTrack) keepLowest(now int64, cost, avail int) bool {
+// costs far more than sending a little over the estimate for a moment;
+// unless the link's queue is already long (backlog).
+func (a *allocTrack) keepLowest(now int64, cost, avail int, backlog bool) bool {
 	if cost <= avail {
 		a.lowSince = 0
 		return true
 	}
-	if a.layer < 0 {
+	if a.layer < 0 || backlog {
 		return false
 	}
 	if cost*pauseTolerance/100 <= avail {
@@ -620,6 +662,7 @@ func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*a
 }
 
 func (s *Subscriber) endProbe(now int64, won bool, raw int) {
+	s.log.Debug("probe ended", "won", won, "after", time.Duration(now-s.probeFrom), "estimate", raw)
 	s.probing = false
 	s.probePad = nil
 	if won {
