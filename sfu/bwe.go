@@ -88,10 +88,9 @@ const (
 	// which a probe well above a slow link's rate would queue it for
 	// several hundred milliseconds more.
 	probeQueueLimit = 80 * time.Millisecond
-	// probeRamp: with the send-side estimator, a probe's padding grows
-	// from nothing to its full rate over this time, so that the queue a
-	// link too slow for it builds is still short when feedback first shows
-	// it.
+	// probeRamp: a probe's padding grows from nothing to its full rate
+	// over this time, so that the queue a link too slow for it builds is
+	// still short when feedback first shows it.
 	probeRamp = 400 * time.Millisecond
 	// probeBackoffMin/Max bound the wait after a failed probe (doubling).
 	probeBackoffMin = 2 * time.Second
@@ -168,6 +167,11 @@ type Subscriber struct {
 	probeFrom     int64 // its start
 	probePad      *DownTrack
 	padRate       int // bits/s of padding during the probe
+	// The last receiver-side estimate (REMB) a probe saw, when it came,
+	// and how many came since the probe started.
+	probeRemb     int
+	probeRembAt   int64
+	probeRembSeen int
 	nextProbe     int64
 	backoff       time.Duration
 	probesWon     atomic.Uint64
@@ -658,6 +662,7 @@ func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*a
 	s.probeFrom = now
 	s.probePad = pad
 	s.padRate = max(int(float64(goal)*probeOvershoot)-used, 0)
+	s.probeRemb, s.probeRembAt, s.probeRembSeen = int(s.remb.Load()), s.rembAt.Load(), 0
 	s.log.Debug("probing", "goal", goal, "padding", s.padRate, "estimate", est)
 }
 
@@ -713,15 +718,26 @@ func (s *Subscriber) probeGrew(est int) bool {
 }
 
 // rembProbeStalled reports, for a receiver-side estimate, a probe to give
-// up early: the estimate fell, or by two fifths of the probe's time it
-// has not grown a quarter as much as success needs (two of a browser's
-// REMB updates, 200 ms apart, each up to 1.6 % higher). The receiver's estimate holds
-// rather than falls while the probe fills the link's queue, so waiting for
-// the probe's end would leave that queue to grow for the whole probe.
+// up early: the estimate fell; or a report, from the second after the
+// probe started (the first may have been made before the padding
+// arrived), is no higher than the one before (a browser's estimate grows
+// with every report, 200 ms apart, by up to 1.6 %, until it sees the
+// link's queue build, and then holds); or by two fifths of the probe's
+// time it has not grown a quarter as much as success needs. The
+// receiver's estimate holds rather than falls while the probe fills the
+// link's queue, so waiting for the probe's end would leave that queue to
+// grow for the whole probe.
 func (s *Subscriber) rembProbeStalled(now int64) bool {
 	est := int(s.remb.Load())
 	if s.probeFailed(est) {
 		return true
+	}
+	if at := s.rembAt.Load(); at != s.probeRembAt {
+		prev := s.probeRemb
+		s.probeRemb, s.probeRembAt = est, at
+		if s.probeRembSeen++; s.probeRembSeen > 1 && est <= prev {
+			return true
+		}
 	}
 	early := s.probeUntil - int64(probeDuration)*3/5
 	return now >= early && est < s.probeStartEst*(100+(rembProbeGrowth-100)/4)/100
@@ -794,9 +810,7 @@ func (s *Subscriber) pad(now int64) {
 		return
 	}
 	rate := s.padRate
-	// A receiver-side estimate (REMB) is judged by how it grows under the
-	// full padding, and gives no queue level: its probes are not ramped.
-	if ramp := now - s.probeFrom; ramp < int64(probeRamp) && s.p.Estimator != nil {
+	if ramp := now - s.probeFrom; ramp < int64(probeRamp) {
 		rate = int(int64(rate) * (ramp + int64(allocTick)) / int64(probeRamp+allocTick))
 	}
 	s.probePad.addPadding(rate / 8 * int(allocTick) / int(time.Second))
