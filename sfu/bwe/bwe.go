@@ -229,7 +229,7 @@ const (
 	// stallFlat: a stall's group ends when its packets' delay has not
 	// fallen for this long; stallMaxSpan bounds its arrival span.
 	stallFlat    = 100 * time.Millisecond
-	stallMaxSpan = time.Second
+	stallMaxSpan = 2 * time.Second
 	// reorderedReset packets in a row arriving out of order reset the
 	// grouping (the receiver's clock went back).
 	reorderedReset = 3

@@ -305,6 +305,10 @@ func TestReceiverStallsAreNotCongestion(t *testing.T) {
 					from := s.now + int64(300*time.Millisecond)
 					length := time.Duration(100+100*(i%3)) * time.Millisecond
 					s.recv.stalls = append(s.recv.stalls, [2]int64{from, from + int64(length)})
+					if i == 5 { // and again 100 ms after it
+						again := from + int64(length+100*time.Millisecond)
+						s.recv.stalls = append(s.recv.stalls, [2]int64{again, again + int64(150*time.Millisecond)})
+					}
 					for range 2 * time.Second / fbEvery {
 						s.run(rate, fbEvery)
 						if e.Overusing() {

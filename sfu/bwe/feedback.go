@@ -174,6 +174,7 @@ func (f *feedback) packet(sendAt, arr int64, size int) (over bool, queue int64) 
 				g.stall.last, g.stall.lowAt = owd, arr
 			}
 			g.stall.queue = max(g.stall.queue, queue)
+			f.lastArrGap = arrGap
 			return false, -1
 		}
 		if owd <= g.stall.ref+stallSettle.Microseconds() {
@@ -194,12 +195,18 @@ func (f *feedback) packet(sendAt, arr int64, size int) (over bool, queue int64) 
 	}
 	done := *g
 	*g = group{firstSend: sendAt, lastSend: sendAt, firstArr: arr, lastArr: arr, size: size, n: 1}
-	if stalled {
-		g.stall = stall{on: true, ref: done.lastArr - done.lastSend/1000, last: owd, lowAt: arr, queue: queue}
-		queue = -1
-	}
 	f.lastArrGap = arrGap
-	return f.groupDone(done), queue
+	if !stalled {
+		return f.groupDone(done), queue
+	}
+	g.stall = stall{on: true, ref: done.lastArr - done.lastSend/1000, last: owd, lowAt: arr, queue: queue}
+	if done.stall.on {
+		// Stalled again before catching up: the two are one excursion,
+		// measured from before the first.
+		g.stall.ref, g.stall.queue = done.stall.ref, max(queue, done.stall.queue)
+		return false, -1
+	}
+	return f.groupDone(done), -1
 }
 
 // unexplainedGap reports whether an arrival gap (µs) after a send gap (µs)
