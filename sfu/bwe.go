@@ -488,7 +488,10 @@ func (s *Subscriber) allocate(now int64) {
 	// Until then no video climbs above its lowest layer, unless a probe
 	// runs (it starts only on a link that shows no queue); the allocation
 	// is worked out as if it did, so that the probe is for the step beyond.
-	early := ok && s.p.Estimator != nil && now-s.firstFed < int64(climbWait) && !s.probing
+	// (Allocations come every allocEvery ticks: a tick a little early
+	// counts as on time, here and below.)
+	sinceFed := now - s.firstFed + int64(allocTick)/2
+	early := ok && s.p.Estimator != nil && sinceFed < int64(climbWait) && !s.probing
 	held := false // a climb was held back
 	for _, a := range tracks {
 		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
@@ -541,10 +544,13 @@ func (s *Subscriber) allocate(now int64) {
 	// A send-side estimator's first report is no measurement either: the
 	// first probe waits for its next ones.
 	if !s.probing && nextStep > 0 && now >= s.nextProbe && (ok || s.p.Estimator != nil) &&
-		(s.p.Estimator == nil || (ok && now-s.firstFed >= int64(probeWait))) {
+		(s.p.Estimator == nil || (ok && sinceFed >= int64(probeWait))) {
 		s.startProbe(now, est, raw, budget-max(avail, 0), nextStep, tracks)
 		if s.probing && held {
-			s.Kick() // the climbs held back go with the probe
+			// The climbs held back go with the probe, and land (a
+			// keyframe each) before its padding starts.
+			s.probeFrom += int64(allocTick * allocEvery)
+			s.Kick()
 		}
 	}
 }
@@ -810,6 +816,9 @@ func (s *Subscriber) pad(now int64) {
 		return
 	}
 	rate := s.padRate
+	if now < s.probeFrom {
+		return // (see allocate)
+	}
 	if ramp := now - s.probeFrom; ramp < int64(probeRamp) {
 		rate = int(int64(rate) * (ramp + int64(allocTick)) / int64(probeRamp+allocTick))
 	}
