@@ -533,7 +533,11 @@ func BenchmarkFeedback(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		if i%len(reports) == 0 {
-			e.fb.seqKnown = false // the same reports again, as new
+			// The same reports again, to a fresh state: replayed to the
+			// old one, their arrival times would go back.
+			p := e.fb.p
+			e.fb = feedback{}
+			e.fb.init(p)
 		}
 		e.OnFeedback(reports[i%len(reports)], s.now)
 		i++
