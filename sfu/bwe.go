@@ -538,13 +538,13 @@ func (s *Subscriber) allocate(now int64) {
 		a.apply(s, l, false)
 	}
 
-	// A receiver-side estimate is made from what arrives: probing before
-	// the first one would be judged against the start bitrate, not a
-	// measurement.
-	// A send-side estimator's first report is no measurement either: the
+	// A probe is judged by the estimate's feedback: none starts without
+	// it (a receiver-side estimate is made from what arrives, and probing
+	// before the first would be judged against the start bitrate). A
+	// send-side estimator's first report is no measurement either: the
 	// first probe waits for its next ones.
-	if !s.probing && nextStep > 0 && now >= s.nextProbe && (ok || s.p.Estimator != nil) &&
-		(s.p.Estimator == nil || (ok && sinceFed >= int64(probeWait))) {
+	if !s.probing && nextStep > 0 && now >= s.nextProbe && ok &&
+		(s.p.Estimator == nil || sinceFed >= int64(probeWait)) {
 		s.startProbe(now, est, raw, budget-max(avail, 0), nextStep, tracks)
 		if s.probing && held {
 			// The climbs held back go with the probe, and land (a
