@@ -596,7 +596,7 @@ func testBandwidthAdaptation(t *testing.T, remb bool) {
 	// the 120 kbit/s link queues 1.6–1.8 s before its video is paused (the
 	// allocator has no queue level without transport-wide feedback), and
 	// the clean link reaches the top layer after 8–11 s; failed probes
-	// queue the 600 kbit/s link for 0.25–0.41 s. Real Chromium with REMB
+	// queue the 600 kbit/s link for 0.25–0.53 s. Real Chromium with REMB
 	// is judged by web/e2e/adapt.test.mjs.
 	if remb {
 		t.Skip("timing not judged on the simulated REMB (see above)")
