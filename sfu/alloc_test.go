@@ -207,3 +207,54 @@ func TestSendSideBWEOff(t *testing.T) {
 		}
 	}
 }
+
+// queuedEstimator is a fixedEstimator that also reports the link's queue,
+// as *bwe.Estimator does.
+type queuedEstimator struct {
+	fixedEstimator
+	queue atomic.Int64 // ns
+}
+
+func (e *queuedEstimator) QueueDelay() time.Duration { return time.Duration(e.queue.Load()) }
+
+// TestAllocatorPausesAtOnceOnALongQueue: a video whose lowest layer no
+// longer fits the estimate is kept for pauseHold, the shortfall perhaps a
+// moment's dip of the estimate; but when the link's queue is already long
+// it is paused at the next allocation.
+func TestAllocatorPausesAtOnceOnALongQueue(t *testing.T) {
+	for _, queue := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(queue.String(), func(t *testing.T) {
+			cam := simulcastTrack(t, "TR_cam")
+			est := &queuedEstimator{}
+			est.bps.Store(2_000_000)
+			s := NewSubscriber(SubscriberParams{Estimator: est})
+			t.Cleanup(s.Close)
+			s.onTWCC(nil)
+			d, err := cam.NewDownTrack(DownTrackParams{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(d.Close)
+			if _, err := d.Bind(fakeBind{codec: vp8Codec, ssrc: 7, w: newFakeWriter()}); err != nil {
+				t.Fatal(err)
+			}
+			s.Add(d, PriorityOther)
+			d.Start(newFakeSender())
+			waitUntil(t, "an estimate", func() bool { return s.Estimate() > 0 })
+
+			// 60 kbit/s: under three quarters of the lowest layer's 150.
+			est.queue.Store(int64(queue))
+			est.bps.Store(60_000)
+			from := time.Now()
+			waitUntil(t, "the camera paused", func() bool { s.onTWCC(nil); return d.Allocated() == -1 })
+			took := time.Since(from)
+			t.Logf("queue %v: paused after %v", queue, took.Round(time.Millisecond))
+			switch {
+			case queue == 0 && took < pauseHold:
+				t.Errorf("paused after %v without a queue, want the shortfall held for %v", took, pauseHold)
+			case queue > pauseQueue && took >= pauseHold:
+				t.Errorf("paused only after %v with the link's queue at %v", took, queue)
+			}
+		})
+	}
+}

@@ -59,6 +59,16 @@ const (
 	// pauseTolerance % of its lowest layer's cost for pauseHold.
 	pauseTolerance = 75
 	pauseHold      = time.Second
+	// climbWait: for this long after the send-side estimator's first
+	// report, video stays on its lowest layer (see allocate).
+	climbWait = 400 * time.Millisecond
+	// probeWait: no probe starts sooner than this after the send-side
+	// estimator's first report.
+	probeWait = 200 * time.Millisecond
+	// pauseQueue: with the link's queue this long (the send-side
+	// estimator's QueueDelay) a video short of its lowest layer is paused
+	// without waiting for pauseHold.
+	pauseQueue = 200 * time.Millisecond
 	// congestedSamples of a second's allocTick samples in overuse mean the
 	// link's queue is really growing.
 	congestedSamples = 4
@@ -78,10 +88,9 @@ const (
 	// which a probe well above a slow link's rate would queue it for
 	// several hundred milliseconds more.
 	probeQueueLimit = 80 * time.Millisecond
-	// probeRamp: with the send-side estimator, a probe's padding grows
-	// from nothing to its full rate over this time, so that the queue a
-	// link too slow for it builds is still short when feedback first shows
-	// it.
+	// probeRamp: a probe's padding grows from nothing to its full rate
+	// over this time, so that the queue a link too slow for it builds is
+	// still short when feedback first shows it.
 	probeRamp = 400 * time.Millisecond
 	// probeBackoffMin/Max bound the wait after a failed probe (doubling).
 	probeBackoffMin = 2 * time.Second
@@ -158,12 +167,18 @@ type Subscriber struct {
 	probeFrom     int64 // its start
 	probePad      *DownTrack
 	padRate       int // bits/s of padding during the probe
+	// The last receiver-side estimate (REMB) a probe saw, when it came,
+	// and how many came since the probe started.
+	probeRemb     int
+	probeRembAt   int64
+	probeRembSeen int
 	nextProbe     int64
 	backoff       time.Duration
 	probesWon     atomic.Uint64
 	probesLost    atomic.Uint64
 	firstMedia    int64 // when the allocator first saw media flowing
 	everFed       bool  // any congestion feedback arrived
+	firstFed      int64 // when the allocator first had an estimate
 	// overuse holds the delay detector's verdict every allocTick over the
 	// last second.
 	overuse     [int(time.Second / allocTick)]bool
@@ -369,6 +384,9 @@ func (s *Subscriber) allocate(now int64) {
 	est, ok := s.currentEstimate(now, sending, tracks)
 	switch {
 	case ok:
+		if !s.everFed {
+			s.firstFed = now
+		}
 		s.everFed = true
 		s.estimate.Store(int64(est))
 	case !s.everFed && s.firstMedia != 0 && now-s.firstMedia > int64(s.grace()):
@@ -389,7 +407,9 @@ func (s *Subscriber) allocate(now int64) {
 		switch {
 		case s.probeFailed(raw), s.queued(probeQueueLimit):
 			s.endProbe(now, false, raw)
-		case now >= s.probeUntil:
+		// (Allocations come every allocEvery ticks, the probe's end
+		// falls on one: a tick a little early still ends it.)
+		case now+int64(allocTick)/2 >= s.probeUntil:
 			s.endProbe(now, s.probeGrew(raw), raw)
 		}
 	}
@@ -433,6 +453,10 @@ func (s *Subscriber) allocate(now int64) {
 			}
 		}
 	}
+	// A video short of its lowest layer is paused at once, without
+	// pauseHold, when the link's queue is already long: the shortfall is
+	// no saw-tooth of the estimate, and every moment more adds to it.
+	backlog := s.queued(pauseQueue)
 	// Pass 1: the lowest layer for every wanted video, by priority.
 	for _, a := range tracks {
 		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
@@ -442,7 +466,7 @@ func (s *Subscriber) allocate(now int64) {
 		switch {
 		case want < 0: // the client paused it, or no media yet
 			a.apply(s, a.layerIdle(), false)
-		case a.keepLowest(now, a.d.t.LayerBitrate(lo), avail):
+		case a.keepLowest(now, a.d.t.LayerBitrate(lo), avail, backlog):
 			avail -= a.d.t.LayerBitrate(lo)
 			a.next(lo)
 		default:
@@ -458,6 +482,17 @@ func (s *Subscriber) allocate(now int64) {
 	if !ok && !s.everFed && est != unlimited {
 		avail = min(avail, 0) // no climbing before the estimator has spoken
 	}
+	// The send-side estimator's first reports carry its initial estimate,
+	// not a measurement: a link too slow for even the lowest layers shows
+	// only once the link's burst allowance is spent and a queue has built.
+	// Until then no video climbs above its lowest layer, unless a probe
+	// runs (it starts only on a link that shows no queue); the allocation
+	// is worked out as if it did, so that the probe is for the step beyond.
+	// (Allocations come every allocEvery ticks: a tick a little early
+	// counts as on time, here and below.)
+	sinceFed := now - s.firstFed + int64(allocTick)/2
+	early := ok && s.p.Estimator != nil && sinceFed < int64(climbWait) && !s.probing
+	held := false // a climb was held back
 	for _, a := range tracks {
 		if a.d.Kind() != webrtc.RTPCodecTypeVideo {
 			continue
@@ -493,14 +528,30 @@ func (s *Subscriber) allocate(now int64) {
 		if l >= a.layer {
 			a.shortSince = 0
 		}
+		if early && l > max(a.layer, lo) {
+			held = true
+			if up := l + 1; nextStep == 0 && up <= want && a.d.t.hasLayer(up) {
+				nextStep = a.d.t.LayerBitrate(up) - a.d.t.LayerBitrate(l)
+			}
+			l = max(a.layer, lo)
+		}
 		a.apply(s, l, false)
 	}
 
-	// A receiver-side estimate is made from what arrives: probing before
-	// the first one would be judged against the start bitrate, not a
-	// measurement.
-	if !s.probing && nextStep > 0 && now >= s.nextProbe && (ok || s.p.Estimator != nil) {
+	// A probe is judged by the estimate's feedback: none starts without
+	// it (a receiver-side estimate is made from what arrives, and probing
+	// before the first would be judged against the start bitrate). A
+	// send-side estimator's first report is no measurement either: the
+	// first probe waits for its next ones.
+	if !s.probing && nextStep > 0 && now >= s.nextProbe && ok &&
+		(s.p.Estimator == nil || sinceFed >= int64(probeWait)) {
 		s.startProbe(now, est, raw, budget-max(avail, 0), nextStep, tracks)
+		if s.probing && held {
+			// The climbs held back go with the probe, and land (a
+			// keyframe each) before its padding starts.
+			s.probeFrom += int64(allocTick * allocEvery)
+			s.Kick()
+		}
 	}
 }
 
@@ -508,13 +559,14 @@ func (s *Subscriber) allocate(now int64) {
 // avail. A video already flowing keeps it through a small or short
 // shortfall: GCC's estimate saws down to 85 % of the received rate on every
 // overuse signal, and pausing (a frozen picture until the next keyframe)
-// costs far more than sending a little over the estimate for a moment.
-func (a *allocTrack) keepLowest(now int64, cost, avail int) bool {
+// costs far more than sending a little over the estimate for a moment;
+// unless the link's queue is already long (backlog).
+func (a *allocTrack) keepLowest(now int64, cost, avail int, backlog bool) bool {
 	if cost <= avail {
 		a.lowSince = 0
 		return true
 	}
-	if a.layer < 0 {
+	if a.layer < 0 || backlog {
 		return false
 	}
 	if cost*pauseTolerance/100 <= avail {
@@ -616,10 +668,12 @@ func (s *Subscriber) startProbe(now int64, est, raw, used, step int, tracks []*a
 	s.probeFrom = now
 	s.probePad = pad
 	s.padRate = max(int(float64(goal)*probeOvershoot)-used, 0)
+	s.probeRemb, s.probeRembAt, s.probeRembSeen = int(s.remb.Load()), s.rembAt.Load(), 0
 	s.log.Debug("probing", "goal", goal, "padding", s.padRate, "estimate", est)
 }
 
 func (s *Subscriber) endProbe(now int64, won bool, raw int) {
+	s.log.Debug("probe ended", "won", won, "after", time.Duration(now-s.probeFrom), "estimate", raw)
 	s.probing = false
 	s.probePad = nil
 	if won {
@@ -670,15 +724,26 @@ func (s *Subscriber) probeGrew(est int) bool {
 }
 
 // rembProbeStalled reports, for a receiver-side estimate, a probe to give
-// up early: the estimate fell, or by two fifths of the probe's time it
-// has not grown a quarter as much as success needs (two of a browser's
-// REMB updates, 200 ms apart, each up to 1.6 % higher). The receiver's estimate holds
-// rather than falls while the probe fills the link's queue, so waiting for
-// the probe's end would leave that queue to grow for the whole probe.
+// up early: the estimate fell; or a report, from the second after the
+// probe started (the first may have been made before the padding
+// arrived), is no higher than the one before (a browser's estimate grows
+// with every report, 200 ms apart, by up to 1.6 %, until it sees the
+// link's queue build, and then holds); or by two fifths of the probe's
+// time it has not grown a quarter as much as success needs. The
+// receiver's estimate holds rather than falls while the probe fills the
+// link's queue, so waiting for the probe's end would leave that queue to
+// grow for the whole probe.
 func (s *Subscriber) rembProbeStalled(now int64) bool {
 	est := int(s.remb.Load())
 	if s.probeFailed(est) {
 		return true
+	}
+	if at := s.rembAt.Load(); at != s.probeRembAt {
+		prev := s.probeRemb
+		s.probeRemb, s.probeRembAt = est, at
+		if s.probeRembSeen++; s.probeRembSeen > 1 && est <= prev {
+			return true
+		}
 	}
 	early := s.probeUntil - int64(probeDuration)*3/5
 	return now >= early && est < s.probeStartEst*(100+(rembProbeGrowth-100)/4)/100
@@ -751,9 +816,10 @@ func (s *Subscriber) pad(now int64) {
 		return
 	}
 	rate := s.padRate
-	// A receiver-side estimate (REMB) is judged by how it grows under the
-	// full padding, and gives no queue level: its probes are not ramped.
-	if ramp := now - s.probeFrom; ramp < int64(probeRamp) && s.p.Estimator != nil {
+	if now < s.probeFrom {
+		return // (see allocate)
+	}
+	if ramp := now - s.probeFrom; ramp < int64(probeRamp) {
 		rate = int(int64(rate) * (ramp + int64(allocTick)) / int64(probeRamp+allocTick))
 	}
 	s.probePad.addPadding(rate / 8 * int(allocTick) / int(time.Second))

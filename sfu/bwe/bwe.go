@@ -146,6 +146,8 @@ type Stats struct {
 	Trend, Threshold                           float64 // ms
 	AverageLoss                                float64
 	QueueDelay                                 time.Duration
+	// Stalls counts the receiver's stalls left out of the delay trend.
+	Stalls int
 }
 
 // Stats reads the estimator's state.
@@ -155,7 +157,7 @@ func (e *Estimator) Stats() Stats {
 	f := &e.fb
 	return Stats{Target: int(e.target.Load()), DelayTarget: f.rate.target, LossTarget: f.loss.bound,
 		AckedRate: f.acked.rate, Usage: f.det.usage, Trend: f.det.lastTrend, Threshold: f.det.threshold,
-		AverageLoss: f.loss.average, QueueDelay: e.QueueDelay()}
+		AverageLoss: f.loss.average, QueueDelay: e.QueueDelay(), Stalls: f.stalls}
 }
 
 // feedback is the estimator's state that feedback updates.
@@ -176,6 +178,13 @@ type feedback struct {
 	loss       lossBound
 	base       baseDelay
 	lastUpdate int64 // ns, the last feedback handled
+	// lastArrGap is the arrival gap (µs) before the last packet grouped.
+	lastArrGap int64
+	// reordered counts packets in a row that arrived before the group's
+	// last.
+	reordered int
+	// stalls counts stalls of the receiver left out of the trend.
+	stalls int
 }
 
 func (f *feedback) init(p Params) {
@@ -185,16 +194,45 @@ func (f *feedback) init(p Params) {
 	f.rate.init(p)
 }
 
-// group is a burst of packets sent within burstTime of its first.
+// group is a burst of packets sent within burstTime of its first, or
+// that arrived together.
 type group struct {
 	firstSend, lastSend int64 // ns, sender's clock
 	firstArr, lastArr   int64 // µs, receiver's clock
 	size                int
 	n                   int
+	stall               stall
+}
+
+// stall is a group that began after an arrival gap taken for a stall of
+// the receiver (see feedback.packet).
+type stall struct {
+	on bool
+	// ref is the one-way delay (µs) of the last packet before the gap,
+	// last the lowest of the group's so far, which arrived at lowAt (µs).
+	ref, last, lowAt int64
+	queue            int64 // µs: the highest queueing delay its packets showed
 }
 
 const (
 	burstTime = 5 * time.Millisecond
+	// maxBurst bounds a burst of arrivals grouped together.
+	maxBurst = 100 * time.Millisecond
+	// stallGap: an arrival gap this much longer than the send gap, and
+	// stallPace times what the packets before it and its own size at the
+	// acked rate would take, is a stall of the receiver.
+	stallGap  = 50 * time.Millisecond
+	stallPace = 3
+	// stallSettle: a stall is over once a packet's one-way delay is back
+	// within this of the delay before it.
+	stallSettle = 5 * time.Millisecond
+	// stallFlat: a stall's group ends when its packets' delay has not
+	// fallen for this long; stallMaxSpan bounds its arrival span.
+	stallFlat    = 100 * time.Millisecond
+	stallMaxSpan = 2 * time.Second
+	// reorderedReset packets in a row arriving out of order reset the
+	// grouping (the receiver's clock went back).
+	reorderedReset = 3
 	// maxGroupGap: groups further apart than this start the trend over
 	// (a pause in sending says nothing about the queue).
 	maxGroupGap = 2 * time.Second
@@ -478,8 +516,10 @@ func (r *ackedRate) add(arr int64, size int) {
 	r.n++
 	r.sum += size
 	for r.n > 1 {
+		// Out of the window, or more than a window ahead of this packet
+		// (the receiver's clock went back).
 		i := (r.head - r.n + ackedRing) % ackedRing
-		if arr-r.arr[i] <= ackedWindow.Microseconds() {
+		if d := arr - r.arr[i]; d <= ackedWindow.Microseconds() && d >= -ackedWindow.Microseconds() {
 			break
 		}
 		r.sum -= r.size[i]

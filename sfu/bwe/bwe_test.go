@@ -1,6 +1,7 @@
 package bwe
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -41,6 +42,15 @@ type sim struct {
 	now     int64
 	pending []simPkt
 	fbCount uint8
+	// recv, when set, is the receiver: it stamps each packet's arrival
+	// (a stalled receiver stamps late).
+	recv *stallingReceiver
+	// clock is added to every arrival time from now on (the receiver's
+	// clock jumped).
+	clock int64
+	// frames: send as an SFU forwards video, a frame of packets 100 µs
+	// apart every 1/30 s, rather than evenly paced packets.
+	frames bool
 	// deliver, when set, gets every feedback instead of the estimator.
 	deliver func(*rtcp.TransportLayerCC)
 }
@@ -60,15 +70,56 @@ func (s *sim) run(rate int, d time.Duration) {
 	end := s.now + int64(d)
 	nextFb := s.now + int64(fbEvery)
 	for s.now < end {
-		seq := s.e.Sent(simPacket, s.now)
-		arr, lost := s.link.send(s.now, simPacket)
-		s.pending = append(s.pending, simPkt{seq: seq, arr: arr, lost: lost})
-		s.now += interval
+		if s.frames {
+			frame := int64(time.Second / 30)
+			bytes := rate / 8 / 30
+			for i := 0; bytes > 0; i++ {
+				size := min(bytes, simPacket)
+				bytes -= size
+				s.send(s.now+int64(i)*int64(100*time.Microsecond), size)
+			}
+			s.now += frame
+		} else {
+			s.send(s.now, simPacket)
+			s.now += interval
+		}
 		for s.now >= nextFb {
 			s.feedback(nextFb)
 			nextFb += int64(fbEvery)
 		}
 	}
+}
+
+func (s *sim) send(at int64, size int) {
+	seq := s.e.Sent(size, at)
+	arr, lost := s.link.send(at, size)
+	if s.recv != nil && !lost {
+		arr = s.recv.stamp(arr)
+	}
+	arr += s.clock
+	s.pending = append(s.pending, simPkt{seq: seq, arr: arr, lost: lost})
+}
+
+// stallingReceiver is a receiver whose process is now and then descheduled
+// (a phone, a starved browser, a busy host): a packet that arrives while
+// it stalls is read, and its arrival time stamped, only when the stall
+// ends; after one, it reads a packet every perPacket until it has caught
+// up. It neither loses packets nor queues any longer than it stalled.
+type stallingReceiver struct {
+	stalls    [][2]int64 // [from, to), ns
+	perPacket int64      // ns
+	free      int64      // when it can read the next packet
+}
+
+func (r *stallingReceiver) stamp(arr int64) int64 {
+	at := max(arr, r.free)
+	for _, st := range r.stalls {
+		if at >= st[0] && at < st[1] {
+			at = st[1]
+		}
+	}
+	r.free = at + r.perPacket
+	return at
 }
 
 // feedback reports every pending packet that arrived (or was lost before
@@ -231,6 +282,110 @@ func TestOveruseHoldRecovery(t *testing.T) {
 	}
 }
 
+// A receiver that stalls now and then for 100–300 ms (its arrival times
+// jump by the stall, then the packets held are read together) on a link
+// with room is not congested: no overuse is reported and the estimate
+// stays at least 90 % of the rate sent, whether the held packets are read
+// at once or caught up with one at a time, 6 ms apart (slower than a burst,
+// faster than they were sent), and whether packets are paced or sent in
+// frames.
+func TestReceiverStallsAreNotCongestion(t *testing.T) {
+	for _, frames := range []bool{false, true} {
+		for _, perPacket := range []time.Duration{100 * time.Microsecond, 6 * time.Millisecond} {
+			t.Run(fmt.Sprintf("frames=%v/read=%v", frames, perPacket), func(t *testing.T) {
+				const rate = 1_000_000
+				e := New(Params{Initial: rate})
+				s := newSim(e, &simLink{capacity: 5_000_000, delay: 20 * time.Millisecond})
+				s.frames = frames
+				s.recv = &stallingReceiver{perPacket: int64(perPacket)}
+				s.run(rate, 2*time.Second)
+				lowest := e.GetTargetBitrate()
+				before, queued := e.QueueDelay(), time.Duration(0)
+				for i := range 6 {
+					from := s.now + int64(300*time.Millisecond)
+					length := time.Duration(100+100*(i%3)) * time.Millisecond
+					s.recv.stalls = append(s.recv.stalls, [2]int64{from, from + int64(length)})
+					if i == 5 { // and again 100 ms after it
+						again := from + int64(length+100*time.Millisecond)
+						s.recv.stalls = append(s.recv.stalls, [2]int64{again, again + int64(150*time.Millisecond)})
+					}
+					for range 2 * time.Second / fbEvery {
+						s.run(rate, fbEvery)
+						if e.Overusing() {
+							t.Fatalf("stall %d (%v): overuse reported: %+v", i+1, length, e.Stats())
+						}
+						lowest = min(lowest, e.GetTargetBitrate())
+						queued = max(queued, e.QueueDelay())
+					}
+				}
+				if lowest < rate*9/10 {
+					t.Fatalf("the estimate fell to %d while sending %d on a link with room: %+v", lowest, rate, e.Stats())
+				}
+				// The stalls' delay is the receiver's, not the link's queue.
+				if queued > before+15*time.Millisecond {
+					t.Fatalf("queue delay up to %v with the stalls, %v before them", queued, before)
+				}
+			})
+		}
+	}
+}
+
+// A link slower than the rate sent is still congestion with a receiver
+// that stalls now and then: overuse is reported within a second of the
+// queue starting to build, and the estimate falls under the link's
+// capacity.
+func TestBottleneckWithStallingReceiver(t *testing.T) {
+	for _, frames := range []bool{false, true} {
+		t.Run(fmt.Sprintf("frames=%v", frames), func(t *testing.T) {
+			e := New(Params{Initial: 1_500_000})
+			s := newSim(e, &simLink{capacity: 600_000, delay: 20 * time.Millisecond})
+			s.frames = frames
+			s.recv = &stallingReceiver{perPacket: int64(6 * time.Millisecond)}
+			for at := s.now + int64(time.Second); at < s.now+int64(10*time.Second); at += int64(700 * time.Millisecond) {
+				s.recv.stalls = append(s.recv.stalls, [2]int64{at, at + int64(200*time.Millisecond)})
+			}
+			s.run(400_000, 2*time.Second)
+			start := s.now
+			for !e.Overusing() {
+				if s.now-start > int64(time.Second) {
+					t.Fatalf("no overuse after %v sending twice the link's capacity: %+v", time.Duration(s.now-start), e.Stats())
+				}
+				s.run(1_200_000, fbEvery)
+			}
+			t.Logf("overuse after %v", time.Duration(s.now-start))
+			s.run(min(e.GetTargetBitrate(), 1_200_000), time.Second)
+			if got := e.GetTargetBitrate(); got > 600_000 {
+				t.Fatalf("estimate %d after overuse on a 600 kbit/s link", got)
+			}
+		})
+	}
+}
+
+// A receiver whose clock goes back (its arrival times restart 10 s
+// earlier) is followed from there: the acked rate stays what the link
+// carries, and a bottleneck that appears a second later is still seen
+// within a second.
+func TestReceiverClockGoesBack(t *testing.T) {
+	e := New(Params{Initial: 1_000_000})
+	l := &simLink{capacity: 5_000_000, delay: 20 * time.Millisecond}
+	s := newSim(e, l)
+	s.now = int64(30 * time.Second)
+	s.run(800_000, 2*time.Second)
+	s.clock = -int64(10 * time.Second)
+	s.run(800_000, time.Second)
+	if st := e.Stats(); st.AckedRate < 700_000 || st.AckedRate > 900_000 || e.Overusing() {
+		t.Fatalf("after the receiver's clock went back: %+v, want an acked rate of about 800 kbit/s and no overuse", st)
+	}
+	l.capacity = 500_000
+	start := s.now
+	for !e.Overusing() {
+		if s.now-start > int64(time.Second) {
+			t.Fatalf("no overuse %v after the link fell to 500 kbit/s under 800: %+v", time.Duration(s.now-start), e.Stats())
+		}
+		s.run(800_000, fbEvery)
+	}
+}
+
 // Loss over 10 % brings the loss-based bound down; 3 % leaves it.
 func TestLossBound(t *testing.T) {
 	heavy := New(Params{Initial: 1_000_000})
@@ -378,7 +533,11 @@ func BenchmarkFeedback(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		if i%len(reports) == 0 {
-			e.fb.seqKnown = false // the same reports again, as new
+			// The same reports again, to a fresh state: replayed to the
+			// old one, their arrival times would go back.
+			p := e.fb.p
+			e.fb = feedback{}
+			e.fb.init(p)
 		}
 		e.OnFeedback(reports[i%len(reports)], s.now)
 		i++
