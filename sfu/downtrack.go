@@ -526,8 +526,8 @@ func (d *DownTrack) pending() bool {
 // at once: no queue, no wake-up of the writer goroutine. Otherwise the
 // packet is queued for the writer goroutine, in order behind what is
 // there. It never waits for another writer.
-func (d *DownTrack) deliver(p *Packet) {
-	if d.direct != nil && d.direct.Load() && d.wmu.TryLock() {
+func (d *DownTrack) deliver(p *Packet, direct bool) {
+	if direct && d.direct != nil && d.direct.Load() && d.wmu.TryLock() {
 		if d.q.empty() && d.started.Load() && !d.closed.Load() {
 			if d.reselect.Swap(false) {
 				d.selectLayer()
@@ -610,6 +610,11 @@ func (d *DownTrack) tick() {
 func (d *DownTrack) work() {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
+	// What this drain writes (a frame's packets, say) leaves as one burst.
+	if b := d.t.p.Batch; b != nil && !d.q.empty() {
+		b.Hold()
+		defer b.Release()
+	}
 	if d.reselect.Swap(false) {
 		d.selectLayer()
 	}

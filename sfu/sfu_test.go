@@ -451,10 +451,10 @@ type countingBatch struct {
 func (b *countingBatch) Hold()    { b.holds.Add(1) }
 func (b *countingBatch) Release() { b.releases.Add(1) }
 
-// TestFanoutBatchedPerFrame: a video frame's packets are fanned out inside
-// one Hold … Release, closed by the packet that ends the frame; audio is
-// bracketed packet by packet; a track with fewer than batchFanout
-// subscribers holds nothing.
+// TestFanoutBatchedPerFrame: written directly, a video frame's packets are
+// fanned out inside one Hold … Release, closed by the packet that ends the
+// frame; audio is bracketed packet by packet; a track with fewer than
+// batchFanout subscribers holds nothing.
 func TestFanoutBatchedPerFrame(t *testing.T) {
 	for _, c := range []struct {
 		name         string
@@ -478,12 +478,14 @@ func TestFanoutBatchedPerFrame(t *testing.T) {
 				t.Fatal(err)
 			}
 			var w *fakeWriter
+			var direct atomic.Bool
+			direct.Store(true)
 			if c.subscribe {
 				for i := range batchFanout {
-					_, w, _ = subscribe(t, tr, c.codec, uint32(6+i), DownTrackParams{})
+					_, w, _ = subscribe(t, tr, c.codec, uint32(6+i), DownTrackParams{Direct: &direct})
 				}
 			} else {
-				subscribe(t, tr, c.codec, 6, DownTrackParams{}) // one is too few
+				subscribe(t, tr, c.codec, 6, DownTrackParams{Direct: &direct}) // one is too few
 			}
 			const n = 12
 			for i := range n {
@@ -510,5 +512,43 @@ func TestFanoutBatchedPerFrame(t *testing.T) {
 				t.Errorf("%d holds and %d releases for %d packets, want %d of each", h, rl, n, c.wantBrackets)
 			}
 		})
+	}
+}
+
+// TestLargeFanoutQueued: from directFanout subscribers on, packets go
+// through the subscribers' writer goroutines even where direct writes are
+// allowed, and each writer's drain is one batch burst.
+func TestLargeFanoutQueued(t *testing.T) {
+	m := new(Metrics)
+	b := new(countingBatch)
+	tr := NewTrack(TrackParams{ID: "TR_l", StreamID: "PA_x|TR_l", Kind: webrtc.RTPCodecTypeAudio, Codec: opusCodec.RTPCodecCapability, Metrics: m, CacheSize: 64, Batch: b})
+	t.Cleanup(tr.Close)
+	r := newFakeRemote(t, 5)
+	if err := tr.AddLayer(0, r); err != nil {
+		t.Fatal(err)
+	}
+	var direct atomic.Bool
+	direct.Store(true)
+	ws := make([]*fakeWriter, directFanout)
+	for i := range ws {
+		_, ws[i], _ = subscribe(t, tr, opusCodec, uint32(10+i), DownTrackParams{Direct: &direct})
+	}
+	const n = 20
+	for i := range n {
+		r.send(t, rtp.Header{SequenceNumber: uint16(i), Timestamp: uint32(i * 960)}, []byte{byte(i)})
+	}
+	for _, w := range ws {
+		got := w.waitFor(t, n)
+		for i, p := range got {
+			if p.payload[0] != byte(i) {
+				t.Fatalf("packet %d carries %d", i, p.payload[0])
+			}
+		}
+	}
+	if d := m.DirectOut.Load(); d != 0 {
+		t.Errorf("%d packets written directly to a fan-out of %d", d, directFanout)
+	}
+	if h := b.holds.Load(); h < directFanout {
+		t.Errorf("%d batch bursts, want at least one per writer (%d)", h, directFanout)
 	}
 }

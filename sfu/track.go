@@ -73,6 +73,14 @@ type TrackParams struct {
 	Batch Batcher
 }
 
+// directFanout is the fan-out from which a packet is handed to each
+// subscriber's writer goroutine rather than written by the publisher's read
+// goroutine (DownTrackParams.Direct): one goroutine writing to hundreds of
+// subscribers in a row starves everything else on its core (their feedback
+// read late looks like congestion), and on many cores the writers run in
+// parallel. Each writer's drain is then one burst of the batch.
+const directFanout = 32
+
 // batchFanout is the fewest subscribers a packet's fan-out is batched for.
 // Below it (a one-to-one tutoring room) the datagrams go out one by one:
 // there a batch saves less than its flush costs (measured on loopback, see
@@ -285,12 +293,13 @@ func (t *Track) readLoop(l *layer, r Remote) {
 			tap.OnPacket(p)
 		}
 		subs := *l.subs.Load()
-		if t.p.Batch != nil && len(subs) >= batchFanout && !held {
+		direct := len(subs) < directFanout
+		if t.p.Batch != nil && direct && len(subs) >= batchFanout && !held {
 			t.p.Batch.Hold()
 			held = true
 		}
 		for _, d := range subs {
-			d.deliver(p)
+			d.deliver(p, direct)
 		}
 		// A video frame's packets are held until its last one (a batch's
 		// flush timer bounds the wait), so that each subscriber's share
