@@ -79,7 +79,7 @@ type TrackParams struct {
 // subscribers in a row starves everything else on its core (their feedback
 // read late looks like congestion), and on many cores the writers run in
 // parallel. Each writer's drain is then one burst of the batch.
-const directFanout = 32
+const directFanout = 128
 
 // batchFanout is the fewest subscribers a packet's fan-out is batched for.
 // Below it (a one-to-one tutoring room) the datagrams go out one by one:
