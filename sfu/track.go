@@ -75,10 +75,12 @@ type TrackParams struct {
 
 // directFanout is the fan-out from which a packet is handed to each
 // subscriber's writer goroutine rather than written by the publisher's read
-// goroutine (DownTrackParams.Direct): one goroutine writing to hundreds of
-// subscribers in a row starves everything else on its core (their feedback
-// read late looks like congestion), and on many cores the writers run in
-// parallel. Each writer's drain is then one burst of the batch.
+// goroutine (DownTrackParams.Direct): one goroutine writing a keyframe to
+// hundreds of subscribers in a row starves everything else on its core for
+// tens of milliseconds (their feedback, read late, looks like congestion:
+// at 300 subscribers on one core it paused most of them), while on many
+// cores the writers run in parallel. Each writer's drain is then one burst
+// of the batch.
 const directFanout = 128
 
 // batchFanout is the fewest subscribers a packet's fan-out is batched for.
