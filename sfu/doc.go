@@ -39,7 +39,13 @@
 //
 // Hot-path rules: every received packet is stored once in a pooled,
 // reference-counted Packet and shared by the cache, taps and every
-// subscriber's queue; no allocation happens per packet per subscriber. A slow
-// or frozen subscriber only ever overflows its own bounded queue; drops are
-// counted by reason in Metrics.
+// subscriber's queue; no allocation happens per packet per subscriber. A
+// publisher's read goroutine writes a packet to a subscriber on UDP itself
+// when nothing is queued for it (DownTrackParams.Direct, fan-outs under
+// directFanout), else queues it for the subscriber's writer goroutine, which
+// runs only while it has work. A slow or frozen subscriber (over ICE-TCP,
+// never written directly) only ever overflows its own bounded queue; drops
+// are counted by reason in Metrics. With a Batcher (the batching UDP
+// socket), a video frame's fan-out and each writer's drain leave as one
+// burst: one sendmmsg, one GSO send per subscriber.
 package sfu
