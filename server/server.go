@@ -259,7 +259,7 @@ func New(p Params) (_ *Server, err error) {
 			if cfg.RTC.UDPBatchSize > 1 {
 				bc, err := udpbatch.New(uc, udpbatch.Params{Size: cfg.RTC.UDPBatchSize,
 					FlushInterval: time.Duration(cfg.RTC.UDPBatchFlushMicros) * time.Microsecond,
-					GSO:           cfg.RTC.UDPGSO, Bursts: true, ReadBatch: min(cfg.RTC.UDPBatchSize, 64), Logger: log.With("component", "udpbatch")})
+					GSO:           cfg.RTC.UDPGSO, RawSyscalls: cfg.RTC.UDPRawSyscalls, Bursts: true, ReadBatch: min(cfg.RTC.UDPBatchSize, 64), Logger: log.With("component", "udpbatch")})
 				if err != nil {
 					return nil, fmt.Errorf("rtc udp batching: %w", err)
 				}

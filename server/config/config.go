@@ -328,7 +328,7 @@ type RTCConfig struct {
 	// PacketBufferSize is the per-track packet cache length (packets) for NACK answers.
 	PacketBufferSize int `yaml:"packet_buffer_size"`
 	// UDPBatchSize is how many datagrams the shared UDP port sends per
-	// sendmmsg call (Linux). 0 or 1 (the default): one write per datagram.
+	// sendmmsg call (Linux). 0 or 1: one write per datagram, no batching.
 	UDPBatchSize int `yaml:"udp_batch_size"`
 	// UDPBatchFlushMicros bounds, in microseconds, how long a datagram waits
 	// for its batch to fill.
@@ -336,6 +336,10 @@ type RTCConfig struct {
 	// UDPGSO sends runs of equal-sized datagrams to one peer as one
 	// segmented send where the kernel supports UDP_SEGMENT (with batching on).
 	UDPGSO bool `yaml:"udp_gso"`
+	// UDPRawSyscalls sends on the shared UDP port with system calls the Go
+	// scheduler is not told about (Linux, with batching on): a send never
+	// blocks, and announcing it costs thread hand-offs under load.
+	UDPRawSyscalls bool `yaml:"udp_raw_syscalls"`
 	// SendSideBWE runs Google Congestion Control on every subscriber's
 	// PeerConnection from its transport-wide feedback. Off, the allocator
 	// relies on the clients' REMB and loss reports.

@@ -62,6 +62,7 @@ func Default() *Config {
 			UDPBatchSize:        1024,
 			UDPBatchFlushMicros: 500,
 			UDPGSO:              true,
+			UDPRawSyscalls:      true,
 			SendSideBWE:         true,
 			DirectForwarding:    true,
 			DownlinkBWE:         "gcc",

@@ -72,6 +72,11 @@ type Params struct {
 	// ReadBatch, when ≥ 2, reads up to this many waiting datagrams per
 	// recvmmsg call (Linux) and hands them out one per ReadFromAddrPort.
 	ReadBatch int
+	// RawSyscalls makes the socket's sends (Linux) system calls that the Go
+	// scheduler is not told about, which cannot block: a non-blocking
+	// socket's send never waits, and announcing it costs thread hand-offs
+	// under load (see rawSender).
+	RawSyscalls bool
 }
 
 // Stats are Conn's counters since it was opened.
@@ -104,6 +109,7 @@ type Conn struct {
 	p   Params
 	log *slog.Logger
 	bw  batchWriter // nil: no sendmmsg here, write one by one
+	raw *rawSender  // nil: single datagrams through the standard write
 
 	mu     sync.Mutex
 	slots  []slot
@@ -129,16 +135,53 @@ type Conn struct {
 	// The read side (ReadBatch): rmsgs[rnext:rn] are read and not yet
 	// handed out. One reader at a time (Pion's mux has one).
 	rmu        sync.Mutex
-	br         batchReader // nil: read one at a time
-	rmsgs      []ipv4.Message
+	br         reader // nil: read one at a time
 	rn, rnext  int
 	reads      atomic.Uint64 // read calls
 	readDgrams atomic.Uint64 // datagrams they returned
 }
 
+// reader reads the datagrams waiting on the socket, at least one, and hands
+// them out by index until the next read.
+type reader interface {
+	readBatch() (int, error)
+	datagram(i int) ([]byte, netip.AddrPort)
+}
+
+// batchReader is what xnetReader reads with: ipv4.PacketConn's recvmmsg.
 type batchReader interface {
 	ReadBatch(ms []ipv4.Message, flags int) (int, error)
 }
+
+// xnetReader reads with ipv4.PacketConn.
+type xnetReader struct {
+	pc batchReader
+	ms []ipv4.Message
+}
+
+func newXnetReader(pc batchReader, n int) *xnetReader {
+	r := &xnetReader{pc: pc, ms: make([]ipv4.Message, n)}
+	for i := range r.ms {
+		r.ms[i].Buffers = [][]byte{make([]byte, slotSize)}
+	}
+	return r
+}
+
+func (r *xnetReader) readBatch() (int, error) { return r.pc.ReadBatch(r.ms, 0) }
+
+func (r *xnetReader) datagram(i int) ([]byte, netip.AddrPort) {
+	m := &r.ms[i]
+	b := m.Buffers[0][:m.N]
+	if ua, ok := m.Addr.(*net.UDPAddr); ok {
+		return b, ua.AddrPort()
+	}
+	return b, netip.AddrPort{}
+}
+
+// rawBatchWriter sends batches with rawSender.
+type rawBatchWriter struct{ r *rawSender }
+
+func (w rawBatchWriter) WriteBatch(ms []ipv4.Message, _ int) (int, error) { return w.r.sendBatch(ms) }
 
 type batchWriter interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
@@ -176,10 +219,17 @@ func New(c *net.UDPConn, p Params) (*Conn, error) {
 		pc := ipv4.NewPacketConn(c)
 		b.bw = pc
 		if p.ReadBatch >= 2 {
-			b.br = pc
-			b.rmsgs = make([]ipv4.Message, p.ReadBatch)
-			for i := range b.rmsgs {
-				b.rmsgs[i].Buffers = [][]byte{make([]byte, slotSize)}
+			b.br = newXnetReader(pc, p.ReadBatch)
+		}
+	}
+	if p.RawSyscalls {
+		if r := newRawSender(c, p.Size); r != nil {
+			b.raw = r
+			b.bw = rawBatchWriter{r}
+		}
+		if p.ReadBatch >= 2 {
+			if r := newRawReader(c, p.ReadBatch); r != nil {
+				b.br = r
 			}
 		}
 	}
@@ -208,7 +258,7 @@ func (b *Conn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	b.rmu.Lock()
 	defer b.rmu.Unlock()
 	for b.rnext >= b.rn {
-		n, err := b.br.ReadBatch(b.rmsgs, 0)
+		n, err := b.br.readBatch()
 		if err != nil {
 			return 0, netip.AddrPort{}, err
 		}
@@ -216,14 +266,9 @@ func (b *Conn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 		b.readDgrams.Add(uint64(n))
 		b.rn, b.rnext = n, 0
 	}
-	m := &b.rmsgs[b.rnext]
+	d, addr := b.br.datagram(b.rnext)
 	b.rnext++
-	n := copy(p, m.Buffers[0][:m.N])
-	ua, _ := m.Addr.(*net.UDPAddr)
-	if ua == nil {
-		return n, netip.AddrPort{}, nil
-	}
-	return n, ua.AddrPort(), nil
+	return copy(p, d), addr, nil
 }
 
 // ReadFrom is ReadFromAddrPort for net.PacketConn's callers, so that every
@@ -258,7 +303,7 @@ func (b *Conn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 		b.flushLocked()
 		b.sends.Add(1)
 		b.datagrams.Add(1)
-		return b.UDPConn.WriteToUDPAddrPort(p, addr)
+		return b.writeOne(p, addr)
 	}
 	s := &b.slots[b.n]
 	s.n = copy(s.buf[:], p)
@@ -429,10 +474,25 @@ func (b *Conn) send(ms []ipv4.Message) {
 // writeEach sends each segment of m as its own datagram.
 func (b *Conn) writeEach(m *ipv4.Message) {
 	a, _ := m.Addr.(*net.UDPAddr)
+	ap := a.AddrPort()
 	for _, seg := range m.Buffers {
 		b.sends.Add(1)
-		if _, err := b.UDPConn.WriteToUDP(seg, a); err != nil {
+		if _, err := b.writeOne(seg, ap); err != nil {
 			b.errs.Add(1)
 		}
 	}
+}
+
+// writeOne sends p to addr now, with a raw system call where enabled. The
+// caller holds b.mu.
+func (b *Conn) writeOne(p []byte, addr netip.AddrPort) (int, error) {
+	if b.raw != nil {
+		if ok, err := b.raw.sendTo(p, addr); ok {
+			if err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return b.UDPConn.WriteToUDPAddrPort(p, addr)
 }

@@ -34,6 +34,12 @@ func newConn(t testing.TB, p Params) *Conn {
 	return b
 }
 
+// modes runs test with the standard system calls and with raw ones.
+func modes(t *testing.T, test func(t *testing.T, raw bool)) {
+	t.Run("standard", func(t *testing.T) { test(t, false) })
+	t.Run("raw", func(t *testing.T) { test(t, true) })
+}
+
 func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
 // datagram i is size bytes: its index, then the index repeated.
@@ -71,10 +77,12 @@ func receiveFrom(t *testing.T, c *net.UDPConn, first int, sizes []int) {
 // shorter one, interleaved as a fan-out writes them, with a lone audio-sized
 // packet between: each receives everything, in order, as separate
 // datagrams, and far fewer sends than datagrams reached the kernel.
-func TestBatchesInOrder(t *testing.T) {
+func TestBatchesInOrder(t *testing.T) { modes(t, testBatchesInOrder) }
+
+func testBatchesInOrder(t *testing.T, raw bool) {
 	for _, gso := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sendmmsg", true: "gso"}[gso], func(t *testing.T) {
-			b := newConn(t, Params{Size: 32, FlushInterval: time.Millisecond, GSO: gso})
+			b := newConn(t, Params{RawSyscalls: raw, Size: 32, FlushInterval: time.Millisecond, GSO: gso})
 			if gso && !b.Stats().GSO {
 				t.Skip("kernel without UDP_SEGMENT")
 			}
@@ -123,8 +131,10 @@ func TestBatchesInOrder(t *testing.T) {
 // A lone datagram is not held for a batch that never fills: it leaves
 // within the flush interval (the bound here is generous for a shared
 // machine; the interval is 2 ms).
-func TestPartialBatchFlushes(t *testing.T) {
-	b := newConn(t, Params{Size: 64, FlushInterval: 2 * time.Millisecond})
+func TestPartialBatchFlushes(t *testing.T) { modes(t, testPartialBatchFlushes) }
+
+func testPartialBatchFlushes(t *testing.T, raw bool) {
+	b := newConn(t, Params{RawSyscalls: raw, Size: 64, FlushInterval: 2 * time.Millisecond})
 	r := listen(t)
 	for i := range 3 {
 		start := time.Now()
@@ -139,9 +149,11 @@ func TestPartialBatchFlushes(t *testing.T) {
 }
 
 // Close sends what is still queued before closing the socket.
-func TestCloseFlushes(t *testing.T) {
+func TestCloseFlushes(t *testing.T) { modes(t, testCloseFlushes) }
+
+func testCloseFlushes(t *testing.T, raw bool) {
 	s := listen(t)
-	b, err := New(s, Params{Size: 64, FlushInterval: time.Hour})
+	b, err := New(s, Params{RawSyscalls: raw, Size: 64, FlushInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +174,10 @@ func TestCloseFlushes(t *testing.T) {
 }
 
 // An oversized datagram goes out directly, after what was queued before it.
-func TestOversizeKeepsOrder(t *testing.T) {
-	b := newConn(t, Params{Size: 64, FlushInterval: time.Hour})
+func TestOversizeKeepsOrder(t *testing.T) { modes(t, testOversizeKeepsOrder) }
+
+func testOversizeKeepsOrder(t *testing.T, raw bool) {
+	b := newConn(t, Params{RawSyscalls: raw, Size: 64, FlushInterval: time.Hour})
 	r := listen(t)
 	sizes := []int{100, 1800, 100}
 	for i, n := range sizes {
@@ -176,9 +190,11 @@ func TestOversizeKeepsOrder(t *testing.T) {
 }
 
 // The send path allocates nothing per datagram.
-func TestWriteAllocations(t *testing.T) {
+func TestWriteAllocations(t *testing.T) { modes(t, testWriteAllocations) }
+
+func testWriteAllocations(t *testing.T, raw bool) {
 	for _, gso := range []bool{false, true} {
-		b := newConn(t, Params{Size: 16, FlushInterval: time.Hour, GSO: gso})
+		b := newConn(t, Params{RawSyscalls: raw, Size: 16, FlushInterval: time.Hour, GSO: gso})
 		r := listen(t)
 		p, a := datagram(1, 1000), addrOf(r)
 		allocs := testing.AllocsPerRun(1000, func() {
@@ -239,8 +255,10 @@ func BenchmarkWrite(b *testing.B) {
 // A burst between Hold and Release goes out in one send at the last
 // Release, with no wait for the flush timer (here an hour); an inner
 // Release of overlapping bursts leaves the batch for the outer one.
-func TestHoldRelease(t *testing.T) {
-	b := newConn(t, Params{Size: 64, FlushInterval: time.Hour})
+func TestHoldRelease(t *testing.T) { modes(t, testHoldRelease) }
+
+func testHoldRelease(t *testing.T, raw bool) {
+	b := newConn(t, Params{RawSyscalls: raw, Size: 64, FlushInterval: time.Hour})
 	r := listen(t)
 	b.Hold()
 	b.Hold()
@@ -263,8 +281,10 @@ func TestHoldRelease(t *testing.T) {
 // With ReadBatch, datagrams waiting together come in one recvmmsg and are
 // handed out one per read, in order, with their sender; a datagram longer
 // than the reader's buffer is cut as a plain read would cut it.
-func TestReadBatch(t *testing.T) {
-	b := newConn(t, Params{Size: 64, FlushInterval: time.Millisecond, ReadBatch: 16})
+func TestReadBatch(t *testing.T) { modes(t, testReadBatch) }
+
+func testReadBatch(t *testing.T, raw bool) {
+	b := newConn(t, Params{RawSyscalls: raw, Size: 64, FlushInterval: time.Millisecond, ReadBatch: 16})
 	if b.br == nil {
 		t.Skip("no recvmmsg here")
 	}
