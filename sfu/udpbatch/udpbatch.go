@@ -126,9 +126,12 @@ type Conn struct {
 
 	gso   atomic.Bool
 	holds atomic.Int32 // Hold calls not yet Released
-	kick  chan struct{}
-	done  chan struct{}
-	wg    sync.WaitGroup
+	// timer sends a partial batch FlushInterval after its first datagram;
+	// armed tells whether it is set (both under mu). It runs its function
+	// on its own only when it fires: a burst released in time costs a
+	// Reset and a Stop, no goroutine wake-up.
+	timer *time.Timer
+	armed bool
 
 	datagrams, sends, segmented, errs atomic.Uint64
 
@@ -207,8 +210,6 @@ func New(c *net.UDPConn, p Params) (*Conn, error) {
 		oobs:  make([][]byte, p.Size),
 		segs:  make([][][]byte, p.Size),
 		order: make([]int32, p.Size),
-		kick:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
 	}
 	for i := range b.addrs {
 		b.addrs[i].IP = make(net.IP, 0, net.IPv6len)
@@ -235,8 +236,8 @@ func New(c *net.UDPConn, p Params) (*Conn, error) {
 	}
 	b.cmp = b.byAddr
 	b.gso.Store(p.GSO && b.bw != nil && gsoSupported(c))
-	b.wg.Add(1)
-	go b.flusher()
+	b.timer = time.AfterFunc(time.Hour, b.Flush)
+	b.timer.Stop()
 	return b, nil
 }
 
@@ -313,10 +314,8 @@ func (b *Conn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	case b.n == len(b.slots):
 		b.flushLocked()
 	case b.n == 1:
-		select {
-		case b.kick <- struct{}{}:
-		default:
-		}
+		b.timer.Reset(b.p.FlushInterval)
+		b.armed = true
 	}
 	return len(p), nil
 }
@@ -352,37 +351,17 @@ func (b *Conn) Close() error {
 	b.flushLocked()
 	b.closed = true
 	b.mu.Unlock()
-	close(b.done)
-	b.wg.Wait()
 	return b.UDPConn.Close()
-}
-
-// flusher sends a partial batch FlushInterval after its first datagram.
-func (b *Conn) flusher() {
-	defer b.wg.Done()
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-b.kick:
-		}
-		t.Reset(b.p.FlushInterval)
-		select {
-		case <-b.done:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		b.Flush()
-	}
 }
 
 // flushLocked sends the queued slots: adjacent runs to one address as GSO
 // sends where allowed, everything in as few sendmmsg calls as the kernel
 // takes.
 func (b *Conn) flushLocked() {
+	if b.armed {
+		b.timer.Stop()
+		b.armed = false
+	}
 	if b.n == 0 {
 		return
 	}
