@@ -124,10 +124,11 @@ func putPort(dst *uint16, port uint16) {
 }
 
 // mmsghdr is struct mmsghdr: one message of sendmmsg(2) or recvmmsg(2).
+// Go pads it to its alignment as C does (64 bytes on 64-bit platforms, 32
+// on 32-bit ones).
 type mmsghdr struct {
 	hdr unix.Msghdr
 	len uint32
-	_   [4]byte
 }
 
 // sendBatch writes ms with one raw sendmmsg(2), as ipv4.PacketConn's
