@@ -6,8 +6,13 @@
 
 import { reactive } from 'vue';
 
-/** Drift that is corrected at all, and drift that is corrected by seeking (seconds). */
-export const correctAbove = 0.08;
+/**
+ * Drift that is corrected at all, and drift that is corrected by seeking
+ * (seconds). Two elements each kept within correctAbove of the clock stay
+ * within twice that of each other: 80 ms, under what a viewer notices
+ * between two cameras of one lesson.
+ */
+export const correctAbove = 0.04;
 const seekAbove = 0.4;
 const tickMs = 100;
 
