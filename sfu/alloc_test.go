@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,35 @@ func simulcastTrack(t *testing.T, id string) *Track {
 		}
 	}
 	return tr
+}
+
+// boundDownTrack is a DownTrack of tr bound to a fake writer with ssrc,
+// closed with the test.
+func boundDownTrack(t *testing.T, tr *Track, codec webrtc.RTPCodecParameters, ssrc webrtc.SSRC) *DownTrack {
+	t.Helper()
+	d, err := tr.NewDownTrack(DownTrackParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	if _, err := d.Bind(fakeBind{codec: codec, ssrc: ssrc, w: newFakeWriter()}); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// ticks is how many ticks of the shared loop s has had.
+func (s *Subscriber) ticks() int {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	return s.tickCounter
+}
+
+// waitAllocations waits until s has allocated n more times.
+func waitAllocations(t *testing.T, s *Subscriber, n int) {
+	t.Helper()
+	from := s.ticks()
+	waitUntil(t, fmt.Sprintf("%d allocations", n), func() bool { return s.ticks() >= from+n*allocEvery })
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
@@ -64,16 +94,9 @@ func TestAllocatorServesScreenShareFirstAndPausesTheRest(t *testing.T) {
 	s.onTWCC(nil)
 
 	add := func(tr *Track, codec webrtc.RTPCodecParameters, ssrc uint32, prio Priority) *DownTrack {
-		d, err := tr.NewDownTrack(DownTrackParams{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := d.Bind(fakeBind{codec: codec, ssrc: webrtc.SSRC(ssrc), w: newFakeWriter()}); err != nil {
-			t.Fatal(err)
-		}
+		d := boundDownTrack(t, tr, codec, webrtc.SSRC(ssrc))
 		s.Add(d, prio)
 		d.Start(newFakeSender())
-		t.Cleanup(d.Close)
 		return d
 	}
 	dCam := add(cam, vp8Codec, 1, PriorityOther)
@@ -105,7 +128,7 @@ func TestAllocatorServesScreenShareFirstAndPausesTheRest(t *testing.T) {
 	waitUntil(t, "the camera resumed", func() bool { return dCam.Allocated() >= 0 })
 	// 48 (audio) + 1200 (screen) leaves room for the camera's middle layer, not its top.
 	waitUntil(t, "the camera on its middle layer", func() bool { s.onTWCC(nil); return dCam.Allocated() == 1 })
-	time.Sleep(3 * allocTick * allocEvery)
+	waitAllocations(t, s, 3)
 	if dCam.Allocated() != 1 || dScreen.Allocated() != 2 {
 		t.Errorf("camera at %d and screen at %d; want 1 and 2", dCam.Allocated(), dScreen.Allocated())
 	}
@@ -129,19 +152,12 @@ func TestAllocatorRespectsTheClientsChoice(t *testing.T) {
 	s := NewSubscriber(SubscriberParams{Estimator: est})
 	t.Cleanup(s.Close)
 	s.onTWCC(nil)
-	d, err := cam.NewDownTrack(DownTrackParams{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Close)
-	if _, err := d.Bind(fakeBind{codec: vp8Codec, ssrc: 5, w: newFakeWriter()}); err != nil {
-		t.Fatal(err)
-	}
+	d := boundDownTrack(t, cam, vp8Codec, 5)
 	d.SetMaxLayer(1)
 	s.Add(d, PriorityOther)
 	d.Start(newFakeSender())
 	waitUntil(t, "the camera on the asked-for layer", func() bool { s.onTWCC(nil); return d.Allocated() == 1 })
-	time.Sleep(5 * allocTick * allocEvery)
+	waitAllocations(t, s, 5)
 	if d.Allocated() != 1 {
 		t.Errorf("allocated layer %d, the client asked for at most 1", d.Allocated())
 	}
@@ -166,14 +182,7 @@ func TestAllocatorsShareOneGoroutine(t *testing.T) {
 	// The last subscriber's allocation still runs: its camera leaves the
 	// lowest layer it starts on.
 	cam := simulcastTrack(t, "TR_cam")
-	d, err := cam.NewDownTrack(DownTrackParams{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Close)
-	if _, err := d.Bind(fakeBind{codec: vp8Codec, ssrc: 9, w: newFakeWriter()}); err != nil {
-		t.Fatal(err)
-	}
+	d := boundDownTrack(t, cam, vp8Codec, 9)
 	subs[n-1].Add(d, PriorityOther)
 	d.Start(newFakeSender())
 	waitUntil(t, "the camera allocated above its lowest layer", func() bool { subs[n-1].onTWCC(nil); return d.Allocated() > 0 })
@@ -230,14 +239,7 @@ func TestAllocatorPausesAtOnceOnALongQueue(t *testing.T) {
 			s := NewSubscriber(SubscriberParams{Estimator: est})
 			t.Cleanup(s.Close)
 			s.onTWCC(nil)
-			d, err := cam.NewDownTrack(DownTrackParams{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(d.Close)
-			if _, err := d.Bind(fakeBind{codec: vp8Codec, ssrc: 7, w: newFakeWriter()}); err != nil {
-				t.Fatal(err)
-			}
+			d := boundDownTrack(t, cam, vp8Codec, 7)
 			s.Add(d, PriorityOther)
 			d.Start(newFakeSender())
 			waitUntil(t, "an estimate", func() bool { return s.Estimate() > 0 })
